@@ -1,0 +1,1 @@
+"""Answer engines and the checks every answer passes before it is shown."""

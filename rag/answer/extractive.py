@@ -1,0 +1,196 @@
+"""The offline engine: pick the retrieved sentences that answer the question, verbatim, with citations.
+
+Scoring (documented in docs/design.md):
+- coverage: IDF-weighted share of the question's content terms found in the sentence;
+- context: the same over the sentence and its neighbours (answers often name the subject one
+  sentence earlier);
+- semantic: MiniLM cosine between question and sentence, for the best lexical candidates;
+- rank: how high the sentence's chunk came out of hybrid retrieval;
+- type: a "how many" question needs a figure, "when" a date, "who" a name, "what did X say" a quote.
+The question is refused when no sentence reaches `min_support`, or when it names something the
+corpus never mentions.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+
+
+from rag.answer.citations import CitationBook, render_answer_text
+from rag.answer.conflicts import find_conflicts
+from rag.answer.figures import figures
+from rag.answer.question import Question, analyse
+from rag.answer.refusal import REFUSAL_PHRASE
+from rag.index.store import Store
+from rag.models import Answer, AnswerSentence, Chunk, Sentence
+from rag.retrieval import Filters, search
+from rag.text.lexical import content_words
+
+_DATE = re.compile(
+    r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d|\b(19|20)\d{2}\b|"
+    r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|last (week|month|year))\b",
+    re.I,
+)
+_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’.-]+)+")
+_QUOTE = re.compile(r"[\"“”]")
+_WEIGHTS = {"semantic": 0.5, "coverage": 0.3, "context": 0.1, "rank": 0.1}
+_TYPE_PENALTY = 0.6
+_SEMANTIC_FLOOR = 0.3  # below this cosine nothing is about the question
+_DUPLICATE = 0.6
+_SEMANTIC_CHARS = 200  # content-word Jaccard at which two sentences say the same thing
+
+
+@dataclass
+class Candidate:
+    chunk: Chunk
+    sentence: Sentence
+    rank: int
+    terms: set[str]
+    coverage: float = 0.0
+    context: float = 0.0
+    semantic: float = 0.0
+    type_ok: bool = True
+    score: float = 0.0
+    twins: list["Candidate"] = field(default_factory=list)
+
+
+def answer_extractive(store: Store, question: str, k: int | None = None, filters: Filters = Filters()) -> Answer:
+    settings = store.settings
+    result = search(store, question, k or settings.answer_k, filters)
+    started = time.perf_counter()
+    q = analyse(result.query)
+    lexical = store.lexical()
+    # +0.5 keeps every question term worth something in a small corpus, where IDF is noisy.
+    idf = {t: 0.5 + lexical.idf(t) for t in q.terms}
+    candidates = _candidates(result.hits, q, idf)
+    _semantic(store, result.query_vector, candidates, settings.rerank_sentences)
+    for c in candidates:
+        c.score = _score(c, q)
+    candidates.sort(key=lambda c: -c.score)
+
+    unknown = [t for t in q.names if lexical.df.get(t, 0) == 0]
+    best = candidates[0] if candidates else None
+    base = dict(question=result.query, engine="extractive", settings_hash=result.settings_hash,
+                retrieved=list(dict.fromkeys(h.chunk.source for h in result.hits)))
+    if best is None or unknown or _support(best) < settings.min_support or best.semantic < _SEMANTIC_FLOOR:
+        notes = [f"not in the corpus: {', '.join(unknown)}"] if unknown else []
+        return Answer(answer=REFUSAL_PHRASE, refused=True, notes=notes,
+                      timings={**result.timings, "answer": round(time.perf_counter() - started, 4)}, **base)
+
+    chosen = _select(candidates, q, settings.answer_max_sentences)
+    conflicts_found = find_conflicts(candidates, chosen, q, store.embedder)
+    for group in conflicts_found:
+        for claim in group.claims:
+            if not any(claim.candidate is c or claim.candidate in c.twins for c in chosen):
+                chosen.append(claim.candidate)
+    book = CitationBook()
+    sentences = [
+        AnswerSentence(
+            text=c.sentence.text,
+            citations=[book.cite(x.chunk, x.sentence) for x in [c, *c.twins]],
+            support=round(_support(c), 3),
+        )
+        for c in chosen
+    ]
+    numbers = {id(x): book.cite(x.chunk, x.sentence) for c in chosen for x in [c, *c.twins]}
+    return Answer(
+        answer=render_answer_text(sentences), sentences=sentences, citations=book.citations,
+        conflicts=[g.to_model(numbers) for g in conflicts_found],
+        timings={**result.timings, "answer": round(time.perf_counter() - started, 4)}, **base,
+    )
+
+
+def _candidates(hits, q: Question, idf: dict[str, float]) -> list[Candidate]:
+    total = sum(idf.values()) or 1.0
+    seen: set[tuple[str, int]] = set()
+    out: list[Candidate] = []
+    for hit in hits:
+        sentences = hit.chunk.sentences
+        terms = [set(content_words(s.text)) for s in sentences]
+        for i, sentence in enumerate(sentences):
+            key = (hit.chunk.source, sentence.char_start)
+            if sentence.kind != "sentence" or key in seen:
+                continue
+            seen.add(key)
+            around = terms[i] | (terms[i - 1] if i else set()) | (terms[i + 1] if i + 1 < len(terms) else set())
+            around |= set(content_words(hit.chunk.title or ""))
+            out.append(Candidate(
+                chunk=hit.chunk, sentence=sentence, rank=hit.rank, terms=terms[i],
+                coverage=sum(idf[t] for t in q.terms if t in terms[i]) / total,
+                context=sum(idf[t] for t in q.terms if t in around) / total,
+                type_ok=_type_ok(q.kind, sentence.text, set(q.terms)),
+            ))
+    return out
+
+
+def _type_ok(kind: str, text: str, terms: set[str]) -> bool:
+    if kind == "number":
+        return bool(figures(text, terms))
+    if kind == "date":
+        return bool(_DATE.search(text))
+    if kind == "person":
+        return bool(_NAME.search(text))
+    if kind == "quote":
+        return bool(_QUOTE.search(text))
+    return True
+
+
+def _semantic(store: Store, query_vector, candidates: list[Candidate], limit: int) -> None:
+    """Embed the question and the most promising sentences; a cosine per sentence."""
+    if not candidates or limit == 0:
+        return
+    def promise(c: Candidate) -> float:
+        return c.coverage + 0.5 * c.context + 0.3 / c.rank + (0.3 if c.type_ok else 0.0)
+
+    shortlist = sorted(candidates, key=promise, reverse=True)[:limit]
+    # The opening of a sentence carries its claim; capping the length bounds query latency.
+    vectors = store.embedder.embed([c.sentence.text[:_SEMANTIC_CHARS] for c in shortlist])
+    sims = vectors @ query_vector
+    for c, sim in zip(shortlist, sims):
+        c.semantic = float(sim)
+
+
+def _score(c: Candidate, q: Question) -> float:
+    score = (
+        _WEIGHTS["semantic"] * max(c.semantic, 0.0)
+        + _WEIGHTS["coverage"] * c.coverage
+        + _WEIGHTS["context"] * c.context
+        + _WEIGHTS["rank"] / c.rank
+    )
+    return score if c.type_ok else score * _TYPE_PENALTY
+
+
+def _support(c: Candidate) -> float:
+    """How much of the question the sentence (with its neighbours) actually addresses."""
+    return max(c.coverage, 0.8 * c.context) if c.type_ok else 0.0
+
+
+def _select(candidates: list[Candidate], q: Question, limit: int) -> list[Candidate]:
+    """Greedy: the best sentence, then sentences that cover more of the question; copies of a
+    chosen sentence from other sources become extra citations on it."""
+    best = candidates[0]
+    chosen = [best]
+    covered = set(best.terms) & set(q.terms)
+    for c in candidates[1:]:
+        if c.score < 0.6 * best.score:
+            break
+        twin = next((x for x in chosen if _same_statement(x, c)), None)
+        if twin is not None:
+            if c.chunk.source != twin.chunk.source and all(c.chunk.source != t.chunk.source for t in twin.twins):
+                twin.twins.append(c)
+            continue
+        adds = (set(c.terms) & set(q.terms)) - covered
+        if len(chosen) < limit and (adds or c.score >= 0.9 * best.score):
+            chosen.append(c)
+            covered |= adds
+    return chosen
+
+
+def _same_statement(a: Candidate, b: Candidate) -> bool:
+    if not a.terms or not b.terms:
+        return False
+    return len(a.terms & b.terms) / len(a.terms | b.terms) >= _DUPLICATE
+
+

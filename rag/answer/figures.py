@@ -1,0 +1,102 @@
+"""Figures in sentences ("more than 20 missiles", "eight rockets") and where sources disagree."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.text.lexical import STOPWORDS, stem
+
+_SMALL = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12, "dozens": 24,
+}
+_SCALE = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+_QUALIFIER = r"(?:(?:more|fewer|less) than|at least|at most|up to|nearly|almost|about|around|roughly|some|over|an estimated|approximately|estimated)\s+"
+_NUMBER = (
+    rf"(?P<qual>{_QUALIFIER})?"
+    r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|"
+    + "|".join(sorted(_SMALL, key=len, reverse=True)) + r")"
+    r"(?:[\s-]+(?P<scale>hundred|thousand|million|billion))?"
+)
+_FIGURE = re.compile(rf"(?<![\w$.,-]){_NUMBER}(?P<pct>\s?%|\s+per\s?cent|\s+percent)?\b", re.I)
+_DATEISH = re.compile(rf"{_MONTH}\s*$|\b(?:in|since|by|until|of|from)\s*$", re.I)
+_UNIT_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
+# Durations and calendar words count time, not things; they never conflict with counts.
+_NOT_UNITS = {stem(w) for w in (
+    "year years month months week weeks day days hour hours minute minutes times time percent "
+    "a.m p.m am pm th st nd rd of".split()
+)}
+_MAX_UNIT_WORDS = 3
+
+
+@dataclass(frozen=True)
+class Figure:
+    value: str  # as written, e.g. "more than 20"
+    number: float
+    unit: str  # stem of the counted noun
+    unit_word: str  # the noun as written
+    start: int
+    end: int
+
+
+def _to_number(num: str, scale: str | None) -> float | None:
+    word = num.lower()
+    if word in _SMALL:
+        value = float(_SMALL[word])
+    else:
+        try:
+            value = float(word.replace(",", ""))
+        except ValueError:
+            return None
+    return value * _SCALE[scale.lower()] if scale else value
+
+
+def figures(text: str, prefer: set[str] = frozenset()) -> list[Figure]:
+    """Counts of things in `text`. `prefer` holds stems that should win as the unit."""
+    out = []
+    for m in _FIGURE.finditer(text):
+        if _DATEISH.search(text[max(0, m.start() - 12):m.start()]) and m["num"].isdigit():
+            continue  # "Jan. 3", "in 2018": a date, not a count
+        if m["num"].isdigit() and len(m["num"]) == 4 and 1800 <= int(m["num"]) <= 2100:
+            continue
+        number = _to_number(m["num"], m["scale"])
+        if number is None:
+            continue
+        unit_word = "percent" if m["pct"] else _unit_after(text, m.end(), prefer)
+        if not unit_word:
+            continue
+        unit = "percent" if m["pct"] else stem(unit_word.lower())
+        if unit in _NOT_UNITS and unit != "percent":
+            continue
+        value = text[m.start():m.end()].strip()
+        out.append(Figure(value=value, number=number, unit=unit, unit_word=unit_word, start=m.start(), end=m.end()))
+    return out
+
+
+def _unit_after(text: str, pos: int, prefer: set[str]) -> str | None:
+    """The counted noun: among the next few words before a stopword, prefer a question term,
+    else a plural, else the first."""
+    words = []
+    for m in _UNIT_WORD.finditer(text, pos):
+        gap = text[pos:m.start()]
+        if any(ch in gap for ch in ".,;:!?()\"“”") or len(words) >= _MAX_UNIT_WORDS:
+            break
+        if m.group().lower() in STOPWORDS:
+            break
+        words.append(m.group())
+        pos = m.end()
+    if not words:
+        return None
+    for word in words:
+        if stem(word.lower()) in prefer:
+            return word
+    plural = [w for w in words if w.lower().endswith("s") and not w.lower().endswith("ss")]
+    return plural[0] if plural else words[0]
+
+
+def has_figure(text: str) -> bool:
+    return any(True for _ in figures(text)) or bool(re.search(r"\d", text))

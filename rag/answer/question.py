@@ -1,0 +1,41 @@
+"""What a question asks for: its content terms and the type of answer it expects."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.text.lexical import content_words, stem
+
+# Words that frame a question but say nothing about its subject.
+_FRAMING = {stem(w) for w in (
+    "many much happened happen name named number kind type tell describe report reported mention "
+    "mentioned article articles source sources according sort exactly did do does give given "
+    "total overall whom whose which".split()
+)}
+
+_TYPES = [
+    ("number", re.compile(r"\bhow (many|much|large|big|long|old|far)\b|\bwhat (number|percentage|share|proportion)\b|\bhow high\b", re.I)),
+    ("date", re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month|time)\b|\bon what day\b", re.I)),
+    ("person", re.compile(r"^\s*who\b|\bwhom\b|\bwhose\b|\bwhich (official|person|leader|general|minister|spokesman|spokesperson|president|commander)\b|\bwhat is the name of\b", re.I)),
+    ("place", re.compile(r"^\s*where\b|\b(which|what) (city|country|base|place|region|location|town)\b", re.I)),
+    ("quote", re.compile(r"\bwhat did .{1,60}\b(say|said|tweet|write|wrote|warn|tell|claim|post)\b|\bquote\b|\bin (his|her|their) words\b", re.I)),
+]
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    terms: tuple[str, ...]  # stemmed content terms, framing words removed
+    kind: str  # number | date | person | place | quote | general
+    names: tuple[str, ...]  # capitalised words in the question (likely names), stemmed
+
+
+def analyse(text: str) -> Question:
+    kind = next((name for name, pattern in _TYPES if pattern.search(text)), "general")
+    terms = tuple(dict.fromkeys(t for t in content_words(text) if t not in _FRAMING))
+    names = tuple(dict.fromkeys(
+        stem(w.lower()) for w in re.findall(r"(?<![.?!]\s)(?<!^)\b[A-Z][a-zA-Z'’-]+", text.strip())
+        if stem(w.lower()) in terms
+    ))
+    return Question(text=text, terms=terms, kind=kind, names=names)

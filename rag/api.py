@@ -1,0 +1,77 @@
+"""The library's front door. The CLI, the HTTP API and the eval harness all call `Rag`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from rag.errors import InputError, RagError
+from rag.index.ingest import Progress, ingest
+from rag.index.store import Store
+from rag.models import Answer, IngestReport, Passage, SearchResult, Status
+from rag.retrieval import Filters, search
+from rag.settings import Settings
+
+_SPEC = re.compile(r"^(?P<source>.+?)(?::(?P<start>\d+)(?:-(?P<end>\d+))?)?$")
+
+
+class Rag:
+    """A long-lived handle on one index. Components load lazily and stay loaded."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.settings)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def ingest(self, paths: list[Path] | None = None, dry_run: bool = False, rebuild: bool = False,
+               progress: Progress | None = None, lock_wait: float = 10.0) -> IngestReport:
+        report = ingest(self.settings, paths, dry_run=dry_run, rebuild=rebuild, progress=progress, lock_wait=lock_wait)
+        self.store.refresh()
+        return report
+
+    def search(self, query: str, k: int | None = None, filters: Filters = Filters()) -> SearchResult:
+        return search(self.store, query, k, filters)
+
+    def ask(self, question: str, k: int | None = None, filters: Filters = Filters(), engine: str | None = None) -> Answer:
+        engine = engine or self.settings.engine
+        if engine == "extractive":
+            from rag.answer.extractive import answer_extractive
+
+            return answer_extractive(self.store, question, k, filters)
+        raise RagError(f"unknown engine {engine!r}")
+
+    def show(self, spec: str) -> Passage:
+        """`SOURCE` or `SOURCE:START-END` → those lines of the indexed original."""
+        m = _SPEC.match(spec.strip())
+        if not m:
+            raise InputError(f"expected SOURCE[:START-END], got {spec!r}")
+        source = m["source"]
+        raw = self.store.docs.raw(source)
+        if raw is None:
+            raise InputError(f"unknown source {source!r}; `rag status` lists what is indexed")
+        article = self.store.docs.article(source)
+        lines = raw.split("\n")
+        start = int(m["start"] or 1)
+        end = int(m["end"] or (m["start"] or len(lines)))
+        if not 1 <= start <= end <= len(lines):
+            raise InputError(f"{source} has lines 1-{len(lines)}; {start}-{end} is out of range")
+        return Passage(
+            source=source, line_start=start, line_end=end, lines=lines[start - 1:end],
+            title=article.title, date=article.date, outlet=article.outlet,
+            dropped=[d for d in article.dropped if start <= d.line <= end],
+        )
+
+    def status(self, check: bool = False) -> Status:
+        from rag.index.status import status
+
+        return status(self.store, check=check)

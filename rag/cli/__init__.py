@@ -1,0 +1,45 @@
+"""`rag` command line: thin shells over rag.api.Rag. One module per command group."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from rag.cli.app import app
+from rag.errors import RagError
+
+# Commands register themselves on `app` when their module is imported.
+from rag.cli import ingest as _ingest  # noqa: E402,F401
+from rag.cli import inspect as _inspect  # noqa: E402,F401
+from rag.cli import query as _query  # noqa: E402,F401
+
+
+def main() -> None:
+    """Run the CLI: a user error is one line on stderr and a non-zero exit, never a traceback."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        app(standalone_mode=False)
+    except RagError as err:
+        _fail(str(err), 1)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except SystemExit:
+        raise
+    except Exception as err:  # click's own usage errors and anything unexpected
+        import click
+
+        if isinstance(err, click.exceptions.ClickException):
+            err.show()
+            sys.exit(err.exit_code)
+        if isinstance(err, click.exceptions.Abort):
+            _fail("aborted", 1)
+        if os.environ.get("RAG_DEBUG"):
+            raise
+        _fail(f"unexpected {type(err).__name__}: {err} (set RAG_DEBUG=1 for a traceback)", 2)
+
+
+def _fail(message: str, code: int) -> None:
+    first = (message.strip().splitlines() or ["failed"])[0]
+    print(f"error: {first}", file=sys.stderr)
+    sys.exit(code)

@@ -1,0 +1,41 @@
+"""The typer app and the options every command shares."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from rag.settings import Settings, load_settings, parse_assignments
+
+app = typer.Typer(
+    name="rag",
+    help="Cited question answering and briefings over news articles, offline by default.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+)
+
+StoreDir = Annotated[Optional[Path], typer.Option("--store-dir", help="Index directory [env RAG_STORE_DIR; default .rag].")]
+ChromaUrl = Annotated[Optional[str], typer.Option("--chroma-url", help="Chroma server URL instead of the embedded store.")]
+Sets = Annotated[Optional[list[str]], typer.Option("--set", help="Override any setting: key=value (repeatable).")]
+Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+K = Annotated[Optional[int], typer.Option("-k", "--k", help="How many chunks to retrieve.", min=1, max=200)]
+Source = Annotated[Optional[str], typer.Option("--source", help="Only sources matching this glob.")]
+Since = Annotated[Optional[dt.datetime], typer.Option("--since", formats=["%Y-%m-%d"], help="Only articles on or after DATE.")]
+Until = Annotated[Optional[dt.datetime], typer.Option("--until", formats=["%Y-%m-%d"], help="Only articles on or before DATE.")]
+
+
+def settings_from(store_dir: Path | None = None, chroma_url: str | None = None, sets: list[str] | None = None,
+                  **flags) -> Settings:
+    overrides = parse_assignments(sets or [])
+    overrides.update({k: v for k, v in flags.items() if v is not None})
+    return load_settings(store_dir=store_dir, chroma_url=chroma_url, **overrides)
+
+
+def filters_from(source: str | None, since: dt.datetime | None, until: dt.datetime | None):
+    from rag.retrieval import Filters
+
+    return Filters(source=source, since=since.date() if since else None, until=until.date() if until else None)

@@ -1,0 +1,64 @@
+"""rag ingest"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from rag.cli.app import ChromaUrl, Json, Sets, StoreDir, app, settings_from
+
+
+@app.command()
+def ingest(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or directories (default: corpus/).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and change nothing.")] = False,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Start over (embeddings stay cached).")] = False,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another ingest to finish.")] = 10.0,
+    store_dir: StoreDir = None,
+    chroma_url: ChromaUrl = None,
+    sets: Sets = None,
+    as_json: Json = False,
+) -> None:
+    """Clean, chunk and index articles (.txt, .md, .html, .jsonl). Unchanged files are skipped."""
+    from rag.api import Rag
+    from rag.render import ingest_text
+
+    settings = settings_from(store_dir, chroma_url, sets)
+    with _progress_bar() as progress:
+        report = Rag(settings).ingest(paths or None, dry_run=dry_run, rebuild=rebuild, progress=progress, lock_wait=wait)
+    for where, reason in report.failed.items():
+        print(f"skipped {where}: {reason}", file=sys.stderr)
+    print(report.model_dump_json(indent=2) if as_json else ingest_text(report))
+    nothing_done = not (report.added or report.updated or report.removed or report.skipped or report.duplicates)
+    if report.failed and nothing_done:
+        print("error: nothing could be ingested", file=sys.stderr)
+        raise typer.Exit(1)
+
+
+class _progress_bar:
+    """A rich progress bar on an interactive terminal; silent otherwise."""
+
+    def __enter__(self):
+        if not sys.stderr.isatty():
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("{task.description:>6}"), BarColumn(), MofNCompleteColumn(),
+                            TimeRemainingColumn(), transient=True)
+        self.bar.start()
+        self.tasks = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in self.tasks:
+                self.tasks[stage] = self.bar.add_task(stage, total=total)
+            self.bar.update(self.tasks[stage], completed=done, total=total)
+
+        return update
+
+    def __exit__(self, *exc):
+        if hasattr(self, "bar"):
+            self.bar.stop()
+        return False

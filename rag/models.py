@@ -1,0 +1,176 @@
+"""Domain types. Every surface (CLI, HTTP, web page, eval) renders these same objects."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field, PrivateAttr
+
+
+class Span(BaseModel):
+    """A region of the ORIGINAL file: character offsets into the decoded text and 1-based lines."""
+
+    char_start: int = Field(description="Offset of the first character (0-based, in code points).")
+    char_end: int = Field(description="Offset one past the last character.")
+    line_start: int = Field(description="First line, 1-based.")
+    line_end: int = Field(description="Last line, 1-based, inclusive.")
+
+
+class Sentence(Span):
+    text: str = Field(description="Verbatim text of the file at char_start:char_end.")
+    kind: Literal["sentence", "heading"] = "sentence"
+
+
+class DroppedLine(BaseModel):
+    """A line the cleaner removed, kept so the decision can be inspected (`rag show --raw`)."""
+
+    line: int
+    reason: str
+    text: str
+
+
+class Article(BaseModel):
+    source: str = Field(description="Path relative to the corpus root; `file.jsonl#id` for JSONL.")
+    path: str = Field(description="Absolute path of the file it was read from.")
+    content_hash: str
+    title: str | None = None
+    date: dt.date | None = None
+    outlet: str | None = None
+    url: str | None = None
+    author: str | None = None
+    format: Literal["txt", "md", "html", "jsonl"] = "txt"
+    n_lines: int = 0
+    n_chunks: int = 0
+    dropped: list[DroppedLine] = []
+
+
+class Chunk(Span):
+    id: str = Field(description="Content hash of source, position and text.")
+    source: str
+    ordinal: int
+    text: str = Field(description="Verbatim text of the file at the span.")
+    sentences: list[Sentence]
+    tokens: int = Field(description="cl100k_base token count of `text`.")
+    title: str | None = None
+    date: dt.date | None = None
+    outlet: str | None = None
+
+
+class Hit(BaseModel):
+    rank: int
+    score: float = Field(description="Fused reciprocal-rank score.")
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    chunk: Chunk
+    duplicates: list[str] = Field(default=[], description="Sources of near-identical chunks folded into this hit.")
+
+
+class SearchResult(BaseModel):
+    query: str
+    hits: list[Hit]
+    settings_hash: str
+    timings: dict[str, float] = {}
+    _query_vector: object = PrivateAttr(default=None)
+
+    @property
+    def query_vector(self):
+        """The query's embedding (not serialised), reused by the answer engines."""
+        return self._query_vector
+
+
+class Citation(BaseModel):
+    n: int = Field(description="The marker number used in the answer text, `[n]`.")
+    source: str
+    line_start: int
+    line_end: int
+    quote: str = Field(description="Verbatim text of the source within line_start..line_end.")
+    char_start: int | None = None
+    char_end: int | None = None
+    title: str | None = None
+    date: dt.date | None = None
+    outlet: str | None = None
+
+
+class AnswerSentence(BaseModel):
+    text: str
+    citations: list[int] = []
+    supported: bool = True
+    support: float | None = Field(default=None, description="Support score of the cited text for this sentence.")
+
+
+class Claim(BaseModel):
+    value: str = Field(description="The figure as written, e.g. 'more than 20'.")
+    number: float
+    citation: int
+
+
+class Conflict(BaseModel):
+    """Sources that give different figures for the same thing."""
+
+    about: str = Field(description="What the figures count, e.g. 'rockets'.")
+    claims: list[Claim]
+
+
+class Usage(BaseModel):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str = Field(description="Text with [n] citation markers.")
+    refused: bool = False
+    citations: list[Citation] = []
+    sentences: list[AnswerSentence] = []
+    conflicts: list[Conflict] = []
+    engine: str
+    model: str | None = None
+    prompt_name: str | None = None
+    prompt_hash: str | None = None
+    settings_hash: str
+    retrieved: list[str] = Field(default=[], description="Sources of the retrieved chunks, best first.")
+    usage: Usage = Usage()
+    notes: list[str] = Field(default=[], description="What the system did that a reader should know.")
+    timings: dict[str, float] = {}
+
+
+class IngestReport(BaseModel):
+    added: list[str] = []
+    updated: list[str] = []
+    removed: list[str] = []
+    skipped: list[str] = []
+    failed: dict[str, str] = Field(default={}, description="Path → one-line reason.")
+    duplicates: dict[str, str] = Field(default={}, description="Source → the identical source already indexed.")
+    chunks: int = Field(default=0, description="Chunks written in this run.")
+    total_chunks: int = 0
+    embedded: int = Field(default=0, description="Chunk texts embedded (not found in the cache).")
+    seconds: float = 0.0
+    dry_run: bool = False
+
+
+class Passage(BaseModel):
+    """Lines of an indexed article: the target of a citation."""
+
+    source: str
+    line_start: int
+    line_end: int
+    lines: list[str]
+    title: str | None = None
+    date: dt.date | None = None
+    outlet: str | None = None
+    dropped: list[DroppedLine] = Field(default=[], description="Cleaned-away lines within the range.")
+
+
+class Status(BaseModel):
+    store_dir: str
+    chroma: str = Field(description="'embedded at <path>' or the server URL.")
+    documents: int
+    chunks: int
+    vectors: int | None = None
+    embedding_model: str | None = None
+    fingerprint: dict | None = None
+    generation: int | None = None
+    sizes: dict[str, int] = Field(default={}, description="Bytes on disk per component.")
+    problems: list[str] = Field(default=[], description="Inconsistencies found by --check.")

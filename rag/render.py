@@ -1,0 +1,112 @@
+"""Plain-text and Markdown renderings of the domain objects (the CLI and reports use these)."""
+
+from __future__ import annotations
+
+import textwrap
+
+from rag.models import Answer, IngestReport, Passage, SearchResult, Status
+
+_WIDTH = 100
+
+
+def _wrap(text: str, indent: str = "") -> str:
+    return textwrap.fill(text, _WIDTH, initial_indent=indent, subsequent_indent=indent)
+
+
+def _shorten(text: str, limit: int = 220) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def answer_text(answer: Answer) -> str:
+    lines = []
+    if answer.refused:
+        lines.append(answer.answer)
+    else:
+        for s in answer.sentences:
+            marks = "".join(f"[{n}]" for n in s.citations)
+            flag = "" if s.supported else "  (UNSUPPORTED by its citation)"
+            lines.append(_wrap(f"{s.text} {marks}{flag}"))
+    for conflict in answer.conflicts:
+        lines.append("")
+        lines.append(f"Sources disagree on the number of {conflict.about}:")
+        for claim in conflict.claims:
+            lines.append(f"  - {claim.value} [{claim.citation}]")
+    if answer.citations:
+        lines.append("")
+        for c in answer.citations:
+            where = f"{c.source}:{c.line_start}" + (f"-{c.line_end}" if c.line_end != c.line_start else "")
+            lines.append(_wrap(f"[{c.n}] {where}  \"{_shorten(c.quote)}\"", ""))
+    for note in answer.notes:
+        lines.append(f"note: {note}")
+    total = sum(answer.timings.values())
+    meta = f"engine {answer.engine}" + (f" ({answer.model})" if answer.model else "")
+    lines.append(f"\n{meta} · settings {answer.settings_hash} · {total:.2f}s")
+    return "\n".join(lines)
+
+
+def search_text(result: SearchResult) -> str:
+    if not result.hits:
+        return "no results"
+    out = []
+    for hit in result.hits:
+        c = hit.chunk
+        head = f"{hit.rank}. {c.source}:{c.line_start}-{c.line_end}  score {hit.score:.4f}"
+        if c.date or c.title:
+            head += f"  ({', '.join(x for x in (str(c.date or ''), _shorten(c.title or '', 70)) if x)})"
+        out.append(head)
+        if hit.duplicates:
+            out.append(f"   also in: {', '.join(hit.duplicates)}")
+        out.append(_wrap(_shorten(c.text, 400), "   "))
+    return "\n".join(out)
+
+
+def passage_text(passage: Passage, raw: bool = False) -> str:
+    dropped = {d.line: d.reason for d in passage.dropped}
+    width = len(str(passage.line_end))
+    out = [f"{passage.source}  {passage.title or ''}".rstrip()]
+    for offset, line in enumerate(passage.lines):
+        number = passage.line_start + offset
+        mark = f"  [dropped: {dropped[number]}]" if raw and number in dropped else ""
+        out.append(f"{number:>{width}}  {line}{mark}")
+    return "\n".join(out)
+
+
+def ingest_text(report: IngestReport) -> str:
+    verb = "would add" if report.dry_run else "added"
+    out = [
+        f"{verb} {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
+        f"skipped {len(report.skipped)} unchanged"
+        + (f", {len(report.duplicates)} duplicates" if report.duplicates else "")
+        + (f", {len(report.failed)} failed" if report.failed else "")
+    ]
+    if report.dry_run:
+        for label, items in (("add", report.added), ("update", report.updated), ("remove", report.removed)):
+            out += [f"  {label} {s}" for s in items]
+    else:
+        out.append(f"{report.chunks} chunks written ({report.embedded} embedded), "
+                   f"{report.total_chunks} in the index · {report.seconds:.1f}s")
+    out += [f"  duplicate {s} = {twin}" for s, twin in report.duplicates.items()]
+    return "\n".join(out)
+
+
+def status_text(status: Status) -> str:
+    out = [
+        f"store      {status.store_dir}",
+        f"chroma     {status.chroma}",
+        f"documents  {status.documents}",
+        f"chunks     {status.chunks}",
+        f"embedding  {status.embedding_model or '-'}",
+    ]
+    if status.fingerprint:
+        fp = status.fingerprint
+        out.append(f"chunking   {fp.get('chunk_tokens')} tokens, overlap {fp.get('chunk_overlap_sentences')} "
+                   f"sentence(s), pipeline {fp.get('pipeline')}")
+    if status.generation is not None:
+        out.append(f"generation {status.generation}")
+    sizes = ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in status.sizes.items())
+    out.append(f"on disk    {sizes}")
+    if status.vectors is not None:
+        out.append(f"vectors    {status.vectors}")
+    out += [f"problem    {p}" for p in status.problems]
+    return "\n".join(out)

@@ -1,0 +1,108 @@
+"""One typed Settings object: defaults < rag.toml < environment < flags. Passed explicitly."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from rag.errors import ConfigError
+
+# Fields that say where things are, or hold secrets, do not change answers: they stay out of the hash.
+_UNHASHED = {"store_dir", "corpus_dir", "chroma_url", "llm_api_key", "llm_base_url", "cache_dir", "llm_log"}
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid", populate_by_name=True)
+
+    # Where data lives
+    store_dir: Path = Field(Path(".rag"), description="Index directory (Chroma, BM25, docstore).")
+    corpus_dir: Path = Field(Path("corpus"), description="Corpus root: sources are named relative to it.")
+    chroma_url: str | None = Field(None, description="Use a Chroma server (http://host:port) instead of the embedded store.")
+    collection: str = Field("rag-chunks", description="Chroma collection name.")
+
+    # Embedding and chunking (recorded in the index; a change needs --rebuild)
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="'all-MiniLM-L6-v2' (local, offline) or 'openai:<model>' (uses the LLM endpoint).",
+    )
+    embedding_batch_size: int = Field(32, ge=1)
+    chunk_tokens: int = Field(160, ge=16, le=240, description="Max cl100k tokens per chunk (MiniLM reads 256 wordpieces).")
+    chunk_overlap_sentences: int = Field(1, ge=0, le=5)
+    embed_title: bool = Field(True, description="Prefix each chunk's title when embedding and indexing.")
+
+    # Retrieval
+    top_k: int = Field(5, ge=1, le=200, description="Hits returned by search.")
+    candidates: int = Field(50, ge=5, description="Candidates taken from each retriever before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(1.0, ge=0)
+    lexical_weight: float = Field(1.0, ge=0)
+    mmr_lambda: float = Field(0.75, ge=0, le=1, description="MMR trade-off: 1 = relevance only.")
+    near_duplicate: float = Field(0.92, gt=0, le=1, description="Cosine above which two chunks are syndicated copies.")
+
+    # Answering
+    engine: Literal["extractive", "llm"] = "extractive"
+    answer_k: int = Field(8, ge=1, description="Chunks retrieved to answer a question.")
+    answer_max_sentences: int = Field(3, ge=1, le=10)
+    min_support: float = Field(0.5, ge=0, le=1, description="Minimum question-term coverage of an answer sentence; below it the question is refused.")
+    rerank_sentences: int = Field(8, ge=0, description="Candidate sentences embedded at query time for semantic scoring.")
+
+    # LLM endpoint (any OpenAI-compatible server)
+    llm_base_url: str | None = Field(None, validation_alias=_env("llm_base_url", "RAG_LLM_BASE_URL", "OPENAI_BASE_URL"))
+    llm_api_key: str | None = Field(None, validation_alias=_env("llm_api_key", "RAG_LLM_API_KEY", "OPENAI_API_KEY"))
+    llm_model: str = Field("gpt-4o-mini", validation_alias=_env("llm_model", "RAG_LLM_MODEL"))
+
+    def settings_hash(self) -> str:
+        """Hash of everything that can change an answer (not paths or secrets)."""
+        data = self.model_dump(mode="json", exclude=_UNHASHED)
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=os.environ.get("RAG_CONFIG", "rag.toml"))
+        return (init_settings, env_settings, toml)
+
+
+def load_settings(**overrides) -> Settings:
+    """Build Settings from rag.toml, the environment and explicit overrides (None means 'not given')."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(f"invalid setting {where}: {first['msg']}") from None
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"cannot read settings: {err}") from None
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    """Parse `key=value` strings given with --set."""
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects key=value, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out

@@ -1,0 +1,1 @@
+"""Reading, cleaning, sentence splitting and chunking, with spans into the original file."""
