@@ -71,15 +71,17 @@ def answer_extractive(store: Store, question: str, k: int | None = None, filters
     candidates.sort(key=lambda c: -c.score)
 
     unknown = [t for t in q.names if lexical.df.get(t, 0) == 0]
-    best = candidates[0] if candidates else None
+    eligible = [c for c in candidates if _support(c) >= settings.min_support]
+    on_topic = max((c.semantic for c in candidates), default=0.0) >= _SEMANTIC_FLOOR
     base = dict(question=result.query, engine="extractive", settings_hash=result.settings_hash,
                 retrieved=list(dict.fromkeys(h.chunk.source for h in result.hits)))
-    if best is None or unknown or _support(best) < settings.min_support or best.semantic < _SEMANTIC_FLOOR:
+    if unknown or not eligible or not on_topic:
         notes = [f"not in the corpus: {', '.join(unknown)}"] if unknown else []
         return Answer(answer=REFUSAL_PHRASE, refused=True, notes=notes,
                       timings={**result.timings, "answer": round(time.perf_counter() - started, 4)}, **base)
 
-    chosen = _select(candidates, q, settings.answer_max_sentences)
+    lead = eligible[0]
+    chosen = _select([lead] + [c for c in candidates if c is not lead], q, settings.answer_max_sentences)
     conflicts_found = find_conflicts(candidates, chosen, q, store.embedder)
     for group in conflicts_found:
         for claim in group.claims:
@@ -104,25 +106,33 @@ def answer_extractive(store: Store, question: str, k: int | None = None, filters
 
 def _candidates(hits, q: Question, idf: dict[str, float]) -> list[Candidate]:
     total = sum(idf.values()) or 1.0
-    seen: set[tuple[str, int]] = set()
-    out: list[Candidate] = []
+    first_seen: dict[tuple[str, int], tuple] = {}
     for hit in hits:
-        sentences = hit.chunk.sentences
-        terms = [set(content_words(s.text)) for s in sentences]
-        for i, sentence in enumerate(sentences):
-            key = (hit.chunk.source, sentence.char_start)
-            if sentence.kind != "sentence" or key in seen:
-                continue
-            seen.add(key)
-            around = terms[i] | (terms[i - 1] if i else set()) | (terms[i + 1] if i + 1 < len(terms) else set())
-            around |= set(content_words(hit.chunk.title or ""))
-            out.append(Candidate(
-                chunk=hit.chunk, sentence=sentence, rank=hit.rank, terms=terms[i],
-                coverage=sum(idf[t] for t in q.terms if t in terms[i]) / total,
-                context=sum(idf[t] for t in q.terms if t in around) / total,
-                type_ok=_type_ok(q.kind, sentence.text, set(q.terms)),
-            ))
+        for sentence in hit.chunk.sentences:
+            first_seen.setdefault((hit.chunk.source, sentence.char_start), (hit, sentence))
+    # Neighbours come from the article's order, across the retrieved chunks of one source.
+    ordered = sorted(first_seen.items(), key=lambda item: item[0])
+    terms = [set(content_words(s.text)) for _, (_, s) in ordered]
+    out: list[Candidate] = []
+    for i, ((source, _), (hit, sentence)) in enumerate(ordered):
+        if sentence.kind != "sentence":
+            continue
+        around = set(terms[i]) | set(content_words(hit.chunk.title or ""))
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(ordered) and ordered[j][0][0] == source and _adjacent(ordered[j][1][1], sentence):
+                around |= terms[j]
+        out.append(Candidate(
+            chunk=hit.chunk, sentence=sentence, rank=hit.rank, terms=terms[i],
+            coverage=sum(idf[t] for t in q.terms if t in terms[i]) / total,
+            context=sum(idf[t] for t in q.terms if t in around) / total,
+            type_ok=_type_ok(q.kind, sentence.text, set(q.terms)),
+        ))
     return out
+
+
+def _adjacent(a: Sentence, b: Sentence) -> bool:
+    """Neighbouring sentences: at most one blank line apart."""
+    return abs(a.line_start - b.line_end) <= 2 or abs(b.line_start - a.line_end) <= 2
 
 
 def _type_ok(kind: str, text: str, terms: set[str]) -> bool:

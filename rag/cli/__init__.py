@@ -19,7 +19,9 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # without standalone mode, typer.Exit(n) comes back as n
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except RagError as err:
         _fail(str(err), 1)
     except KeyboardInterrupt:

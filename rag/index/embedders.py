@@ -76,7 +76,7 @@ class MiniLMEmbedder:
         tok = self._numpy.tokenizer
         tok.no_truncation()
         try:
-            return [len(e.ids) for e in tok.encode_batch(texts)]
+            return [len(tok.encode(t).ids) for t in texts]  # one at a time: a batch would pad
         finally:
             tok.enable_truncation(self.max_wordpieces)
 

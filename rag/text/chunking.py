@@ -43,40 +43,38 @@ def chunk_text(text: str, spans: list[SentenceSpan]) -> str:
 
 
 def pack(text: str, spans: list[SentenceSpan], max_tokens: int, overlap: int) -> list[list[SentenceSpan]]:
-    """Greedy packing. A heading never ends a chunk; the next chunk repeats `overlap` sentences."""
-    sizes = count_many([text[s.start:s.end] for s in spans])
-    chunks: list[list[int]] = []
-    current: list[int] = []
-    used = 0
-    for i, size in enumerate(sizes):
-        if current and used + size + 1 > max_tokens:
-            carry = _trailing_headings(current, spans)
+    """Greedy packing measured exactly in tokens. A heading never ends a chunk; each chunk
+    repeats the previous chunk's last `overlap` sentences when they fit."""
+    chunks: list[list[SentenceSpan]] = []
+    current: list[SentenceSpan] = []
+    for span in spans:
+        if current and _tokens(text, current + [span]) > max_tokens:
+            carry = _trailing_headings(current)
             body = current[: len(current) - len(carry)]
             if body:
                 chunks.append(body)
-                tail = [j for j in body[-overlap:] if spans[j].kind == "sentence"] if overlap else []
-            else:
-                tail = []
+            tail = [s for s in body[len(body) - overlap:] if s.kind == "sentence"] if overlap and body else []
             current = tail + carry
-            used = sum(sizes[j] + 1 for j in current)
-            if used + size + 1 > max_tokens:
-                current = carry
-                used = sum(sizes[j] + 1 for j in current)
-        current.append(i)
-        used += size + 1
-    if current and any(spans[j].kind == "sentence" for j in current):
+            while current and _tokens(text, current + [span]) > max_tokens:
+                if current[0].kind == "heading":  # headings too big to share: a chunk of their own
+                    chunks.append(current)
+                    current = []
+                else:  # the overlap does not fit: drop it
+                    current = current[1:]
+        current.append(span)
+    if current and (any(s.kind == "sentence" for s in current) or not chunks):
         chunks.append(current)
-    elif current and chunks:
-        pass  # only a trailing heading is left: it introduces nothing
-    elif current:
-        chunks.append(current)
-    return [[spans[j] for j in chunk] for chunk in chunks]
+    return chunks
 
 
-def _trailing_headings(indices: list[int], spans: list[SentenceSpan]) -> list[int]:
-    carry = []
-    for j in reversed(indices):
-        if spans[j].kind != "heading":
+def _tokens(text: str, spans: list[SentenceSpan]) -> int:
+    return count_many([chunk_text(text, spans)])[0]
+
+
+def _trailing_headings(spans: list[SentenceSpan]) -> list[SentenceSpan]:
+    carry: list[SentenceSpan] = []
+    for span in reversed(spans):
+        if span.kind != "heading":
             break
-        carry.insert(0, j)
+        carry.insert(0, span)
     return carry

@@ -17,8 +17,9 @@ SPLITTER_VERSION = "1"
 _TITLES = {
     "lt", "col", "gen", "sen", "sens", "rep", "reps", "gov", "sgt", "capt", "maj", "adm", "cmdr",
     "mr", "mrs", "ms", "dr", "prof", "rev", "hon", "pres", "supt", "det", "insp", "st", "mt", "ft",
-    "no", "nos", "vol", "fig", "gens", "brig", "cpl", "pvt", "lieut", "messrs", "atty", "amb",
+    "gens", "brig", "cpl", "pvt", "lieut", "messrs", "atty", "amb",
 }
+_NUMBERED = {"no", "nos", "vol", "fig", "art", "p", "pp"}  # "No. 10": only before a number
 _MONTHS = {"jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
 _LAST_WORD = re.compile(r"([A-Za-z]+)\.\s*$")
 _ACRONYM_END = re.compile(r"\b(?:[A-Z]\.){2,}\s*$")
@@ -125,7 +126,7 @@ def _joins_previous(para: str, prev: list[int], cur: tuple[int, int]) -> bool:
         word = m[1].lower()
         if word in _TITLES and current[:1].isupper():
             return True
-        if word in _MONTHS and current[:1].isdigit():
+        if (word in _MONTHS or word in _NUMBERED) and current[:1].isdigit():
             return True
     return bool(_ACRONYM_END.search(before) and _continues_name(current))
 

@@ -1,0 +1,125 @@
+"""End to end through the CLI on corpus/, with the real MiniLM embedder and embedded Chroma."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from rag.answer.refusal import REFUSAL_PHRASE
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+
+
+def ask(cli, store, question, *extra):
+    code, out, err = cli("ask", question, "--store-dir", store, "--json", *extra)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def assert_citations_verbatim(answer):
+    for c in answer["citations"]:
+        lines = (CORPUS / c["source"]).read_text().split("\n")
+        assert c["quote"] in "\n".join(lines[c["line_start"] - 1:c["line_end"]]), c
+
+
+def test_ask_json_has_the_answer_model(cli, corpus_store):
+    answer = ask(cli, corpus_store, "What did Zarif say about Trump's allegations?")
+    assert {"question", "answer", "refused", "citations", "sentences", "conflicts", "engine", "settings_hash",
+            "timings"} <= set(answer)
+    assert answer["engine"] == "extractive" and not answer["refused"]
+    assert any("Zarif" in s["text"] for s in answer["sentences"])
+    for sentence in answer["sentences"]:
+        assert sentence["citations"] and f"[{sentence['citations'][0]}]" in answer["answer"]
+        quotes = {c["n"]: c["quote"] for c in answer["citations"]}
+        assert sentence["text"] == quotes[sentence["citations"][0]]
+    assert_citations_verbatim(answer)
+
+
+def test_conflicting_figures_are_shown_with_their_own_citations(cli, corpus_store):
+    answer = ask(cli, corpus_store, "How many rockets were fired at the US embassy in Baghdad?")
+    assert not answer["refused"]
+    [conflict] = [c for c in answer["conflicts"] if c["about"] in ("rockets", "missiles")]
+    values = {c["number"] for c in conflict["claims"]}
+    assert 8 in values and 20 in values
+    cited = {c["n"]: c for c in answer["citations"]}
+    for claim in conflict["claims"]:
+        assert claim["value"].lower() in cited[claim["citation"]]["quote"].lower()
+    sources = {cited[c["citation"]]["source"] for c in conflict["claims"]}
+    assert {"003_568550a85670bdb3.txt", "002_5cca6cf56978dda1.txt"} <= sources
+    assert_citations_verbatim(answer)
+
+
+def test_unanswerable_questions_are_refused(cli, corpus_store):
+    for question in ("Who won the 2018 World Cup?", "What did Angela Merkel say about the rocket attack?"):
+        answer = ask(cli, corpus_store, question)
+        assert answer["refused"] and answer["answer"] == REFUSAL_PHRASE and answer["citations"] == []
+
+
+def test_human_output_names_files_and_lines(cli, corpus_store):
+    code, out, _ = cli("ask", "When was Qasem Soleimani killed?", "--store-dir", corpus_store)
+    assert code == 0
+    assert "January 3, 2020" in out or "Jan. 3, 2020" in out
+    assert ".txt:" in out and "[1]" in out
+
+
+def test_search_shows_file_lines_score_and_respects_filters(cli, corpus_store):
+    code, out, _ = cli("search", "Pompeo phone call with the Iraqi prime minister", "--store-dir", corpus_store,
+                       "--json", "-k", "3")
+    result = json.loads(out)
+    assert code == 0 and len(result["hits"]) == 3
+    assert "004_bd0859deabb9f25c.txt" in {h["chunk"]["source"] for h in result["hits"]}
+    for hit in result["hits"]:
+        assert hit["chunk"]["line_start"] <= hit["chunk"]["line_end"] and hit["score"] > 0
+    _, out, _ = cli("search", "rockets", "--store-dir", corpus_store, "--json", "--source", "00[12]_*")
+    assert {h["chunk"]["source"][:3] for h in json.loads(out)["hits"]} <= {"001", "002"}
+    _, out, _ = cli("search", "rockets", "--store-dir", corpus_store, "--json", "--since", "2020-12-24")
+    assert {h["chunk"]["source"] for h in json.loads(out)["hits"]} == {"000_eb6e83a28ce734ce.txt"}
+    _, out, _ = cli("search", "rockets", "--store-dir", corpus_store, "--json", "--until", "2019-01-01")
+    assert json.loads(out)["hits"] == []
+
+
+def test_one_article_does_not_fill_all_results(cli, corpus_store):
+    _, out, _ = cli("search", "Iran militia rocket attacks embassy", "--store-dir", corpus_store, "--json", "-k", "5")
+    sources = [h["chunk"]["source"] for h in json.loads(out)["hits"]]
+    assert len(set(sources)) >= 3
+
+
+def test_show_prints_the_cited_lines(cli, corpus_store):
+    code, out, _ = cli("show", "003_568550a85670bdb3.txt:15", "--store-dir", corpus_store)
+    assert code == 0 and "15  " in out and "An estimated eight rockets were fired overall" in out
+    _, out, _ = cli("show", "004_bd0859deabb9f25c.txt:9-11", "--store-dir", corpus_store, "--raw")
+    assert "[dropped: separator]" in out and "[dropped: trailing-headlines]" in out
+    code, _, err = cli("show", "003_568550a85670bdb3.txt:90-99", "--store-dir", corpus_store)
+    assert code == 1 and "out of range" in err
+
+
+def test_status_reports_the_index(cli, corpus_store):
+    code, out, _ = cli("status", "--store-dir", corpus_store, "--json", "--check")
+    status = json.loads(out)
+    assert code == 0 and status["documents"] == 5 and status["chunks"] > 20
+    assert status["embedding_model"] == "all-MiniLM-L6-v2" and status["problems"] == []
+    assert status["vectors"] == status["chunks"] and status["sizes"]["chroma"] > 0
+
+
+def test_store_dir_comes_from_the_environment_too(cli, corpus_store, monkeypatch):
+    monkeypatch.setenv("RAG_STORE_DIR", str(corpus_store))
+    code, out, _ = cli("status", "--json")
+    assert code == 0 and json.loads(out)["documents"] == 5
+
+
+def test_errors_are_one_line_without_traceback(tmp_path):
+    """The installed entry point, in a fresh process."""
+    for args in (["ask", "anything at all"], ["show", "nope.txt:1"], ["search", "   "]):
+        run = subprocess.run([sys.executable, "-m", "rag", *args, "--store-dir", str(tmp_path / "none")],
+                             capture_output=True, text=True, cwd=tmp_path)
+        assert run.returncode == 1, run.stderr
+        assert run.stderr.count("\n") == 1 and run.stderr.startswith("error: ")
+        assert "Traceback" not in run.stderr
+
+
+def test_bad_date_and_missing_path(cli, corpus_store, tmp_path):
+    code, _, err = cli("search", "rockets", "--since", "yesterday", "--store-dir", corpus_store)
+    assert code == 2 and "Traceback" not in err
+    code, _, err = cli("ingest", tmp_path / "nope", "--store-dir", tmp_path / "s")
+    assert code == 1 and "no such file or directory" in err

@@ -1,0 +1,161 @@
+"""Incremental ingest, its manifest, bad input, and atomicity (hash embedder, embedded Chroma)."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.api import Rag
+from rag.errors import IndexMismatchError
+from rag.index.status import consistency
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+def test_incremental_add_skip_update_remove(small_corpus):
+    rag = Rag(small_corpus)
+    corpus = small_corpus.corpus_dir
+    first = rag.ingest([corpus])
+    assert sorted(first.added) == ["000_eb6e83a28ce734ce.txt", "003_568550a85670bdb3.txt"]
+    assert first.chunks > 0 and first.total_chunks == first.chunks
+
+    again = rag.ingest([corpus])
+    assert again.added == [] and again.updated == [] and sorted(again.skipped) == sorted(first.added)
+    assert again.embedded == 0 and again.chunks == 0
+
+    shutil.copy(CORPUS / "002_5cca6cf56978dda1.txt", corpus)
+    with open(corpus / "000_eb6e83a28ce734ce.txt", "a") as f:
+        f.write("\nA new closing paragraph about the embassy was added by the editors on Thursday.\n")
+    (corpus / "003_568550a85670bdb3.txt").unlink()
+    plan = rag.ingest([corpus], dry_run=True)
+    assert (plan.added, plan.updated, plan.removed) == (
+        ["002_5cca6cf56978dda1.txt"], ["000_eb6e83a28ce734ce.txt"], ["003_568550a85670bdb3.txt"])
+    assert rag.status().documents == 2  # a dry run changes nothing
+
+    applied = rag.ingest([corpus])
+    assert (applied.added, applied.updated, applied.removed) == (plan.added, plan.updated, plan.removed)
+    assert rag.status().documents == 2
+    assert {h.chunk.source for h in rag.search("embassy editors Thursday", k=20).hits} <= {
+        "000_eb6e83a28ce734ce.txt", "002_5cca6cf56978dda1.txt"}
+    vectors, problems = consistency(rag.store)
+    assert problems == [] and vectors == rag.status().chunks
+
+
+def test_rebuild_reembeds_nothing_thanks_to_the_cache(small_corpus):
+    rag = Rag(small_corpus)
+    first = rag.ingest()
+    rebuilt = rag.ingest(rebuild=True)
+    assert sorted(rebuilt.added) == sorted(first.added)
+    assert rebuilt.chunks == first.chunks and rebuilt.embedded == 0
+    assert consistency(rag.store)[1] == []
+
+
+def test_changed_chunk_settings_are_refused_with_a_rebuild_hint(small_corpus):
+    Rag(small_corpus).ingest()
+    changed = small_corpus.model_copy(update={"chunk_tokens": 100})
+    with pytest.raises(IndexMismatchError, match="--rebuild"):
+        Rag(changed).ingest()
+    assert Rag(changed).ingest(rebuild=True).chunks > 0
+
+
+def test_queries_refuse_an_index_built_with_another_embedder(small_corpus):
+    Rag(small_corpus).ingest()
+    other = small_corpus.model_copy(update={"embedding_model": "all-MiniLM-L6-v2"})
+    with pytest.raises(IndexMismatchError, match="embedding_model"):
+        Rag(other).search("rockets")
+
+
+def _unreadable(path: Path) -> None:
+    if os.geteuid() != 0:
+        path.write_text("secret")
+        path.chmod(0)
+    else:  # root reads anything; a file whose read fails stands in
+        path.symlink_to("/proc/self/mem")
+
+
+def test_bad_files_get_one_line_reasons_and_the_rest_is_ingested(small_corpus, tmp_path):
+    corpus = small_corpus.corpus_dir
+    (corpus / "empty.txt").write_text("")
+    (corpus / "blank.md").write_text("  \n\n \t\n")
+    (corpus / "binary.txt").write_bytes(bytes(range(256)) * 4)
+    (corpus / "latin1.txt").write_bytes("Caf\xe9 au lait in the Green Zone.".encode("latin-1"))
+    _unreadable(corpus / "unreadable.txt")
+    report = Rag(small_corpus).ingest([corpus, tmp_path / "missing-dir"])
+    assert sorted(report.added) == ["000_eb6e83a28ce734ce.txt", "003_568550a85670bdb3.txt"]
+    assert report.failed["empty.txt"] == "empty file"
+    assert report.failed["blank.md"] == "empty file"
+    assert report.failed["binary.txt"] == "binary file, not text"
+    assert report.failed["latin1.txt"].startswith("not UTF-8 text (byte 0xe9 at offset 3)")
+    assert report.failed["unreadable.txt"]
+    assert report.failed[str(tmp_path / "missing-dir")] == "no such file or directory"
+    assert all("\n" not in reason for reason in report.failed.values())
+
+
+def test_utf16_with_bom_and_crlf_are_read(hash_settings):
+    corpus = hash_settings.corpus_dir
+    text = "Headline about rockets\r\n\r\nEight rockets hit the Green Zone on Sunday, the Iraqi military said.\r\n"
+    (corpus / "utf16.txt").write_bytes(text.encode("utf-16"))
+    rag = Rag(hash_settings)
+    assert rag.ingest().added == ["utf16.txt"]
+    hit = rag.search("rockets Green Zone").hits[0]
+    sentence = next(s for s in hit.chunk.sentences if s.text.startswith("Eight"))
+    assert sentence.line_start == 3
+    assert rag.show("utf16.txt:3").lines == ["Eight rockets hit the Green Zone on Sunday, the Iraqi military said.\r"]
+
+
+def test_jsonl_records_are_sources_and_bad_lines_are_reported(hash_settings):
+    path = hash_settings.corpus_dir / "wire.jsonl"
+    path.write_text(
+        '{"id": "a1", "title": "Rockets", "date": "2020-12-20", "text": "Eight rockets hit the Green Zone on Sunday."}\n'
+        "{not json}\n"
+        '{"title": "No id", "text": "The embassy was damaged.\\nOfficials met on Monday."}\n'
+        '{"id": "a3", "text": ""}\n'
+    )
+    report = Rag(hash_settings).ingest()
+    assert sorted(report.added) == ["wire.jsonl#3", "wire.jsonl#a1"]
+    assert report.failed["wire.jsonl:2"].startswith("line 2: invalid JSON")
+    assert report.failed["wire.jsonl:4"] == "line 4: empty text"
+    passage = Rag(hash_settings).show("wire.jsonl#3:2")
+    assert passage.lines == ["Officials met on Monday."]
+
+
+def test_identical_copies_are_indexed_once(small_corpus):
+    corpus = small_corpus.corpus_dir
+    shutil.copy(corpus / "000_eb6e83a28ce734ce.txt", corpus / "syndicated-copy.txt")
+    report = Rag(small_corpus).ingest()
+    assert report.duplicates == {"syndicated-copy.txt": "000_eb6e83a28ce734ce.txt"}
+    assert Rag(small_corpus).status().documents == 2
+
+
+def test_nothing_ingestible_is_an_error_but_no_traceback(cli, tmp_path):
+    (tmp_path / "empty.txt").write_text("")
+    code, out, err = cli("ingest", tmp_path / "empty.txt", "--store-dir", tmp_path / "s", "--set", "embedding_model=hash")
+    assert code == 1
+    assert "skipped empty.txt: empty file" in err and "error: nothing could be ingested" in err
+    assert "Traceback" not in err
+
+
+def test_a_failure_mid_ingest_leaves_the_previous_index_usable(small_corpus, monkeypatch):
+    rag = Rag(small_corpus)
+    rag.ingest()
+    before = [h.chunk.id for h in rag.search("rockets embassy Baghdad", k=5).hits]
+    shutil.copy(CORPUS / "001_c31d4bc7025f9123.txt", small_corpus.corpus_dir)
+
+    from rag.index import ingest as ingest_module
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ingest_module.LexicalIndex, "build", crash)
+    with pytest.raises(OSError):
+        Rag(small_corpus).ingest()
+    monkeypatch.undo()
+
+    again = Rag(small_corpus)
+    assert again.status().documents == 2
+    assert [h.chunk.id for h in again.search("rockets embassy Baghdad", k=5).hits] == before
+    vectors, problems = consistency(again.store)
+    assert not any("missing" in p or "BM25" in p for p in problems)
+    assert again.ingest().added == ["001_c31d4bc7025f9123.txt"]
+    assert consistency(again.store)[1] == []
