@@ -30,8 +30,11 @@ def answer_text(answer: Answer) -> str:
     for conflict in answer.conflicts:
         lines.append("")
         lines.append(f"Sources disagree on the number of {conflict.about}:")
+        grouped: dict[str, list[int]] = {}
         for claim in conflict.claims:
-            lines.append(f"  - {claim.value} [{claim.citation}]")
+            grouped.setdefault(claim.value.lower(), []).append(claim.citation)
+        for value, numbers in grouped.items():
+            lines.append(f"  - {value} " + "".join(f"[{n}]" for n in numbers))
     if answer.citations:
         lines.append("")
         for c in answer.citations:
