@@ -174,3 +174,68 @@ class Status(BaseModel):
     generation: int | None = None
     sizes: dict[str, int] = Field(default={}, description="Bytes on disk per component.")
     problems: list[str] = Field(default=[], description="Inconsistencies found by --check.")
+
+
+# --- LLM engine: the reply the model is asked for, and the call log ---------------------------
+
+
+class ReplySentence(BaseModel):
+    """One sentence of an LLM's draft answer, with the numbers of the sources it cites."""
+
+    model_config = {"extra": "forbid"}
+    text: str = Field(description="One sentence of the answer, without citation markers.")
+    citations: list[int] = Field(description="Numbers of the sources that state this sentence.")
+
+
+class ReplyClaim(BaseModel):
+    model_config = {"extra": "forbid"}
+    value: str = Field(description="The figure as the source writes it, e.g. 'more than 20'.")
+    citation: int = Field(description="Number of the source that gives this figure.")
+
+
+class ReplyConflict(BaseModel):
+    model_config = {"extra": "forbid"}
+    about: str = Field(description="What the figures count, e.g. 'rockets'.")
+    claims: list[ReplyClaim]
+
+
+class LLMReply(BaseModel):
+    """The structured answer requested from the model (JSON schema), validated before use."""
+
+    model_config = {"extra": "forbid", "title": "answer"}
+    refused: bool = Field(description="True when the sources do not answer the question.")
+    sentences: list[ReplySentence]
+    conflicts: list[ReplyConflict] = Field(description="Figures on which the sources disagree; usually empty.")
+
+
+class LLMCall(BaseModel):
+    """One line of the LLM call log (`rag log`)."""
+
+    time: dt.datetime
+    model: str
+    purpose: str = Field(description="What the call was for: answer, judge, briefing, ...")
+    prompt_name: str | None = None
+    prompt_hash: str | None = None
+    context_hash: str = Field(description="Hash of the messages sent.")
+    mode: str = Field("text", description="Output requested: json_schema, json_object or text.")
+    stream: bool = False
+    cached: bool = Field(False, description="Served from the response cache: nothing was sent or spent.")
+    attempts: int = Field(1, description="HTTP attempts, retries included.")
+    latency_s: float = 0.0
+    usage: Usage = Usage()
+    usage_estimated: bool = Field(False, description="The server reported no usage; tokens were counted locally.")
+    error: str | None = None
+
+
+class LLMLogReport(BaseModel):
+    """Recent calls and totals over the whole log."""
+
+    path: str
+    recent: list[LLMCall]
+    calls: int = Field(0, description="Calls sent to a server (cache hits excluded).")
+    cache_hits: int = 0
+    errors: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    mean_latency_s: float = Field(0.0, description="Mean latency of successful calls sent to a server.")

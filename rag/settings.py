@@ -65,6 +65,28 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(None, validation_alias=_env("llm_base_url", "RAG_LLM_BASE_URL", "OPENAI_BASE_URL"))
     llm_api_key: str | None = Field(None, validation_alias=_env("llm_api_key", "RAG_LLM_API_KEY", "OPENAI_API_KEY"))
     llm_model: str = Field("gpt-4o-mini", validation_alias=_env("llm_model", "RAG_LLM_MODEL"))
+    # LLM engine (rag/llm, rag/answer/llm_engine.py): generation, budget, robustness, costs
+    llm_temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature; 0 repeats on servers that allow it.")
+    llm_max_tokens: int = Field(700, ge=16, description="The answer budget: the most tokens the model may write.")
+    llm_context_window: int = Field(8192, ge=512, description="The model's context window; sources fill it minus the answer budget.")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for a response (streaming: between two chunks).")
+    llm_retries: int = Field(3, ge=0, le=10, description="Retries with exponential backoff on 429, 5xx, timeouts and dropped connections.")
+    llm_output: Literal["auto", "json_schema", "json_object", "markers"] = Field(
+        "auto", description="How the answer is requested: 'auto' tries a JSON schema, then a JSON object, then [n] markers.")
+    llm_extra_body: dict = Field({}, description='Extra request fields, e.g. {"cache_prompt": false} for llama.cpp.')
+    llm_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {
+            "gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00), "gpt-4.1-nano": (0.10, 0.40),
+            "gpt-4.1-mini": (0.40, 1.60), "gpt-4.1": (2.00, 8.00),
+        },
+        description="USD per million (prompt, completion) tokens by model; a model not listed costs 0 (local).")
+    llm_prompt: str = Field("answer", description="The answer prompt: a name in prompts/ or a path to a .md file.")
+    llm_support_threshold: float = Field(0.5, ge=0, le=1, description="Support score a sentence needs from its cited text.")
+    llm_judge: bool = Field(False, description="Also ask the LLM whether each sentence is supported (prompts/support_judge.md).")
+    llm_fallback: Literal["none", "extractive"] = Field("none", description="Answer with this engine when the LLM fails.")
+    llm_cache: bool = Field(True, description="Reuse stored responses to identical requests (--no-cache turns it off).")
+    cache_dir: Path | None = Field(None, description="LLM response cache directory (default <store_dir>/cache/llm).")
+    llm_log: Path | None = Field(None, description="LLM call log, JSON lines (default <store_dir>/llm-log.jsonl).")
 
     def settings_hash(self) -> str:
         """Hash of everything that can change an answer (not paths or secrets)."""
