@@ -3,7 +3,11 @@
 Figures are grouped by what they count: the same noun stem, or nouns whose MiniLM vectors are
 close (rockets ~ missiles, 0.59; troops ~ soldiers, 0.89). A group conflicts when two of its
 figures cannot both be true: each figure is read as an interval ("more than 20" = (20, ∞),
-"about 8" = [6.4, 9.6]) and some pair of intervals does not overlap.
+"about 8" = [6.4, 9.6]) and some pair of intervals from different sentences does not overlap
+("from 3,000 to 2,500" in one sentence is a change, not a dispute). Figures must also describe the
+same event: their sentences are linked by MiniLM similarity ≥ 0.45 (the rocket-count sentences
+of the corpus score 0.46–0.67 with each other; "110 troops injured" against "troops cut from
+3,000 to 2,500" scores 0.29).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from rag.answer.figures import Figure, figures
 from rag.models import Claim, Conflict
 
 UNIT_SIMILARITY = 0.55
+EVENT_SIMILARITY = 0.45
 _RELEVANT = 0.5  # share of the best score a sentence needs for its figures to count
 
 
@@ -59,48 +64,66 @@ def find_conflicts(candidates, chosen, question, embedder) -> list[ConflictGroup
         if id(c) in seen:
             continue
         seen.add(id(c))
-        refs += [ClaimRef(f, c) for f in figures(c.sentence.text, set(question.terms))]
+        prefer = {question.unit} if question.unit else set(question.terms)
+        refs += [ClaimRef(f, c) for f in figures(c.sentence.text, prefer, counted=question.unit)]
     if len(refs) < 2:
         return []
     chosen_ids = {id(c) for c in chosen}
-    groups = []
-    for units in _unit_groups(refs, embedder):
-        members = [r for r in refs if r.figure.unit in units]
-        touches_question = any(u in question.terms for u in units)
-        touches_answer = any(id(r.candidate) in chosen_ids for r in members)
-        if not (touches_question or touches_answer) or not _incompatible(members):
-            continue
-        groups.append(ConflictGroup(about=_label(members, question), claims=_one_per_source_value(members)))
+    groups: list[ConflictGroup] = []
+    for units in _clusters([r.figure.unit for r in refs], [r.figure.unit_word.lower() for r in refs],
+                           embedder, UNIT_SIMILARITY):
+        for negated in (False, True):
+            members = [r for r in refs if r.figure.unit in units and r.figure.negated == negated]
+            if not _incompatible(members):
+                continue
+            texts = [r.candidate.sentence.text for r in members]
+            for event in _clusters(texts, texts, embedder, EVENT_SIMILARITY):
+                same_event = [r for r in members if r.candidate.sentence.text in event]
+                if group := _conflict(same_event, units, question, chosen_ids):
+                    groups.append(group)
     return groups
 
 
-def _unit_groups(refs: list[ClaimRef], embedder) -> list[set[str]]:
-    words = {}
-    for r in refs:
-        words.setdefault(r.figure.unit, r.figure.unit_word.lower())
-    units = list(words)
-    vectors = embedder.embed([words[u] for u in units])
+def _conflict(members: list[ClaimRef], units: set[str], question, chosen_ids: set[int]) -> ConflictGroup | None:
+    touches_question = any(u in question.terms or u == question.unit for u in units)
+    touches_answer = any(id(r.candidate) in chosen_ids for r in members)
+    if not members or not (touches_question or touches_answer) or not _incompatible(members):
+        return None
+    return ConflictGroup(about=_label(members, question), claims=_one_per_source_value(members))
+
+
+def _clusters(keys: list[str], texts: list[str], embedder, threshold: float) -> list[set[str]]:
+    """Single-link clusters of `keys`, linking two when their `texts` embed within `threshold`."""
+    first_text = {}
+    for key, text in zip(keys, texts):
+        first_text.setdefault(key, text)
+    unique = list(first_text)
+    if len(unique) == 1:
+        return [set(unique)]
+    vectors = embedder.embed([first_text[k] for k in unique])
     similarity = vectors @ vectors.T
-    parent = list(range(len(units)))
+    parent = list(range(len(unique)))
 
     def root(i: int) -> int:
         while parent[i] != i:
             i = parent[i]
         return i
 
-    for i in range(len(units)):
-        for j in range(i + 1, len(units)):
-            if similarity[i, j] >= UNIT_SIMILARITY:
+    for i in range(len(unique)):
+        for j in range(i + 1, len(unique)):
+            if similarity[i, j] >= threshold:
                 parent[root(j)] = root(i)
     groups: dict[int, set[str]] = {}
-    for i, unit in enumerate(units):
-        groups.setdefault(root(i), set()).add(unit)
+    for i, key in enumerate(unique):
+        groups.setdefault(root(i), set()).add(key)
     return list(groups.values())
 
 
 def _incompatible(members: list[ClaimRef]) -> bool:
     for i, a in enumerate(members):
         for b in members[i + 1:]:
+            if a.candidate is b.candidate:
+                continue
             (lo1, hi1), (lo2, hi2) = a.interval, b.interval
             if hi1 < lo2 or hi2 < lo1:
                 return True

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 
 from rag.answer.citations import CitationBook, render_answer_text
-from rag.answer.conflicts import find_conflicts
+from rag.answer.conflicts import UNIT_SIMILARITY, find_conflicts
 from rag.answer.figures import figures
 from rag.answer.question import Question, analyse
 from rag.answer.refusal import REFUSAL_PHRASE
@@ -65,6 +65,8 @@ def answer_extractive(store: Store, question: str, k: int | None = None, filters
     # +0.5 keeps every question term worth something in a small corpus, where IDF is noisy.
     idf = {t: 0.5 + lexical.idf(t) for t in q.terms}
     candidates = _candidates(result.hits, q, idf)
+    if q.unit:
+        _match_counted_unit(candidates, q, store.embedder)
     _semantic(store, result.query_vector, candidates, settings.rerank_sentences)
     for c in candidates:
         c.score = _score(c, q)
@@ -145,6 +147,22 @@ def _type_ok(kind: str, text: str, terms: set[str]) -> bool:
     if kind == "quote":
         return bool(_QUOTE.search(text))
     return True
+
+
+def _match_counted_unit(candidates: list[Candidate], q: Question, embedder) -> None:
+    """'How many rockets': a sentence answers only if it counts rockets (or a near synonym such as
+    missiles), not if it counts something else ('three members of the coalition')."""
+    found = {id(c): figures(c.sentence.text, {q.unit}, counted=q.unit) for c in candidates}
+    words = {f.unit: f.unit_word.lower() for figs in found.values() for f in figs}
+    if not words:
+        for c in candidates:
+            c.type_ok = False
+        return
+    units = list(words)
+    vectors = embedder.embed([q.unit_word.lower()] + [words[u] for u in units])
+    close = {u for u, sim in zip(units, vectors[1:] @ vectors[0]) if sim >= UNIT_SIMILARITY or u == q.unit}
+    for c in candidates:
+        c.type_ok = any(f.unit in close for f in found[id(c)])
 
 
 def _semantic(store: Store, query_vector, candidates: list[Candidate], limit: int) -> None:

@@ -33,6 +33,13 @@ _NOT_UNITS = {stem(w) for w in (
 _MAX_UNIT_WORDS = 3
 
 
+# A count qualified by failure or negation counts something else: "three rockets failed to
+# launch" does not dispute "eight rockets were fired".
+_NEGATED = re.compile(
+    r"\b(fail(ed|s)?( to)?|unexploded|intercepted|shot down|did not|didn't|not|never|no longer|without)\b", re.I
+)
+
+
 @dataclass(frozen=True)
 class Figure:
     value: str  # as written, e.g. "more than 20"
@@ -41,6 +48,7 @@ class Figure:
     unit_word: str  # the noun as written
     start: int
     end: int
+    negated: bool = False
 
 
 def _to_number(num: str, scale: str | None) -> float | None:
@@ -55,8 +63,9 @@ def _to_number(num: str, scale: str | None) -> float | None:
     return value * _SCALE[scale.lower()] if scale else value
 
 
-def figures(text: str, prefer: set[str] = frozenset()) -> list[Figure]:
-    """Counts of things in `text`. `prefer` holds stems that should win as the unit."""
+def figures(text: str, prefer: set[str] = frozenset(), counted: str | None = None) -> list[Figure]:
+    """Counts of things in `text`. `prefer` holds stems that should win as the unit; `counted` is
+    the stem a question counts, looked for just before a number that has no noun after it."""
     out = []
     for m in _FIGURE.finditer(text):
         if _DATEISH.search(text[max(0, m.start() - 12):m.start()]) and m["num"].isdigit():
@@ -66,20 +75,23 @@ def figures(text: str, prefer: set[str] = frozenset()) -> list[Figure]:
         number = _to_number(m["num"], m["scale"])
         if number is None:
             continue
-        unit_word = "percent" if m["pct"] else _unit_after(text, m.end(), prefer)
+        unit_word = "percent" if m["pct"] else (
+            unit_after(text, m.end(), prefer) or (unit_before(text, m.start(), {counted}) if counted else None))
         if not unit_word:
             continue
         unit = "percent" if m["pct"] else stem(unit_word.lower())
         if unit in _NOT_UNITS and unit != "percent":
             continue
         value = text[m.start():m.end()].strip()
-        out.append(Figure(value=value, number=number, unit=unit, unit_word=unit_word, start=m.start(), end=m.end()))
+        window = text[max(0, m.start() - 25):m.end() + len(unit_word) + 30]
+        out.append(Figure(value=value, number=number, unit=unit, unit_word=unit_word, start=m.start(), end=m.end(),
+                          negated=bool(_NEGATED.search(window))))
     return out
 
 
-def _unit_after(text: str, pos: int, prefer: set[str]) -> str | None:
+def unit_after(text: str, pos: int, prefer: set[str]) -> str | None:
     """The counted noun: among the next few words before a stopword, prefer a question term,
-    else a plural, else the first."""
+    else the last word (the head of an English noun phrase: "two American personnel")."""
     words = []
     for m in _UNIT_WORD.finditer(text, pos):
         gap = text[pos:m.start()]
@@ -94,8 +106,17 @@ def _unit_after(text: str, pos: int, prefer: set[str]) -> str | None:
     for word in words:
         if stem(word.lower()) in prefer:
             return word
-    plural = [w for w in words if w.lower().endswith("s") and not w.lower().endswith("ss")]
-    return plural[0] if plural else words[0]
+    return words[-1]
+
+
+def unit_before(text: str, pos: int, prefer: set[str]) -> str | None:
+    """'troops in Iraq from 3,000 to 2,500': a preferred noun shortly before the number, in the
+    same clause. Without a preference nothing is guessed."""
+    clause = re.split(r"[.;:!?()\"“”]", text[max(0, pos - 60):pos])[-1]
+    for word in reversed(_UNIT_WORD.findall(clause)):
+        if stem(word.lower()) in prefer:
+            return word
+    return None
 
 
 def has_figure(text: str) -> bool:

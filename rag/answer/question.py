@@ -23,12 +23,17 @@ _TYPES = [
 ]
 
 
+_COUNTED = re.compile(r"\b(?:how many|number of)\s+", re.I)
+
+
 @dataclass(frozen=True)
 class Question:
     text: str
     terms: tuple[str, ...]  # stemmed content terms, framing words removed
     kind: str  # number | date | person | place | quote | general
     names: tuple[str, ...]  # capitalised words in the question (likely names), stemmed
+    unit: str | None = None  # for counts: the stem of what is counted ("rocket")
+    unit_word: str | None = None
 
 
 def analyse(text: str) -> Question:
@@ -38,4 +43,10 @@ def analyse(text: str) -> Question:
         stem(w.lower()) for w in re.findall(r"(?<![.?!]\s)(?<!^)\b[A-Z][a-zA-Z'’-]+", text.strip())
         if stem(w.lower()) in terms
     ))
-    return Question(text=text, terms=terms, kind=kind, names=names)
+    unit_word = None
+    if kind == "number" and (m := _COUNTED.search(text)):
+        from rag.answer.figures import unit_after
+
+        unit_word = unit_after(text, m.end(), set())
+    unit = stem(unit_word.lower()) if unit_word else None
+    return Question(text=text, terms=terms, kind=kind, names=names, unit=unit, unit_word=unit_word)
