@@ -21,6 +21,7 @@ class Rag:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._store: Store | None = None
+        self._llm = None
 
     @property
     def store(self) -> Store:
@@ -42,13 +43,41 @@ class Rag:
     def search(self, query: str, k: int | None = None, filters: Filters = Filters()) -> SearchResult:
         return search(self.store, query, k, filters)
 
-    def ask(self, question: str, k: int | None = None, filters: Filters = Filters(), engine: str | None = None) -> Answer:
+    def ask(self, question: str, k: int | None = None, filters: Filters = Filters(), engine: str | None = None,
+            *, prompt: str | None = None, on_token=None, fallback: str | None = None) -> Answer:
+        """A cited answer. LLM only: `prompt` names the answer prompt, `on_token` receives the
+        streamed text, and `fallback="extractive"` answers offline when the LLM fails."""
         engine = engine or self.settings.engine
         if engine == "extractive":
             from rag.answer.extractive import answer_extractive
 
             return answer_extractive(self.store, question, k, filters)
+        if engine == "llm":
+            return self._ask_llm(question, k, filters, prompt, on_token, fallback or self.settings.llm_fallback)
         raise RagError(f"unknown engine {engine!r}")
+
+    @property
+    def llm(self):
+        """The configured LLM client (raises LLMNotConfigured without an endpoint)."""
+        if self._llm is None:
+            from rag.llm import make_llm
+
+            self._llm = make_llm(self.settings)
+        return self._llm
+
+    def _ask_llm(self, question, k, filters, prompt, on_token, fallback) -> Answer:
+        from rag.answer.llm_engine import answer_llm
+        from rag.errors import LLMError
+        from rag.llm import LLMNotConfigured
+
+        try:
+            return answer_llm(self.store, self.llm, question, k, filters, prompt=prompt, on_token=on_token)
+        except (LLMError, LLMNotConfigured) as err:
+            if fallback != "extractive":
+                raise
+            answer = self.ask(question, k, filters, engine="extractive")
+            answer.notes.insert(0, f"the LLM failed ({err}); answered with the extractive engine")
+            return answer
 
     def show(self, spec: str) -> Passage:
         """`SOURCE` or `SOURCE:START-END` → those lines of the indexed original."""

@@ -1,0 +1,215 @@
+"""The LLM engine: retrieve, pack numbered sources, ask for a structured answer, verify it.
+
+Nothing the model says is shown unchecked:
+1. a citation to a source number that was not in the context is dropped, and noted;
+2. each sentence is scored against every source it cites (rag.answer.support); the citations
+   that support it stay, re-anchored to the exact sentences of the file they rest on; with
+   none, the best one stays and the sentence is marked `supported: false`;
+3. with `llm_judge`, an LLM verdict decides support instead of the threshold (scores are kept);
+4. each figure of a reported conflict must be stated by the source it cites, and a conflict
+   needs two different verified figures.
+The answer's [n] are citation numbers (one verbatim quote each), not the model's source numbers.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from rag.answer.citations import CitationBook, render_answer_text
+from rag.answer.context import Context, pack_sources
+from rag.answer.judge import judge_support
+from rag.answer.refusal import REFUSAL_PHRASE
+from rag.answer.reply import MalformedReply, is_refusal_sentence, parse_json_reply, parse_marker_reply
+from rag.answer.support import SupportScorer, numbers
+from rag.errors import ConfigError, LLMError
+from rag.index.store import Store
+from rag.models import Answer, AnswerSentence, Claim, Conflict, LLMReply, ReplyConflict, Usage
+from rag.prompts import Prompt, load_prompt
+from rag.retrieval import Filters, search
+from rag.text.lexical import normalize
+
+MARKERS_PROMPT = "answer_markers"
+REPLY_SCHEMA = LLMReply.model_json_schema()
+
+
+@dataclass
+class Draft:
+    reply: LLMReply
+    prompt: Prompt
+    calls: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def answer_llm(store: Store, llm, question: str, k: int | None = None, filters: Filters = Filters(), *,
+               prompt: str | None = None, on_token=None) -> Answer:
+    settings = store.settings
+    result = search(store, question, k or settings.answer_k, filters)
+    clock = time.perf_counter()
+    chosen, notes = choose_prompt(prompt or settings.llm_prompt, settings, streaming=on_token is not None)
+    base = dict(question=result.query, engine="llm", model=llm.model, settings_hash=result.settings_hash,
+                retrieved=list(dict.fromkeys(h.chunk.source for h in result.hits)))
+    if not result.hits:
+        return Answer(answer=REFUSAL_PHRASE, refused=True, prompt_name=chosen.name, prompt_hash=chosen.hash,
+                      notes=["nothing was retrieved, so the LLM was not asked"], timings=result.timings, **base)
+    context = pack_sources(result.hits, chosen, result.query, settings)
+    if not context.sources:
+        raise ConfigError(f"no retrieved passage fits the {context.budget}-token source budget; "
+                          "raise llm_context_window or lower llm_max_tokens")
+    if context.left_out:
+        notes.append(f"{context.left_out} of {len(result.hits)} retrieved passages did not fit the "
+                     f"{context.budget}-token source budget")
+    draft = draft_answer(llm, chosen, context, result.query, on_token)
+    asked = time.perf_counter()
+    answer = verify_draft(draft, context, store, llm, settings.llm_support_threshold, settings.llm_judge)
+    answer = answer.model_copy(update=base)
+    answer.notes = notes + draft.notes + answer.notes + _cost_notes(draft, llm)
+    answer.timings = {**result.timings, "llm": round(asked - clock, 4),
+                      "verify": round(time.perf_counter() - asked, 4)}
+    return answer
+
+
+def choose_prompt(name: str, settings, streaming: bool) -> tuple[Prompt, list[str]]:
+    """The answer prompt; streaming and `llm_output = "markers"` need one that writes [n] markers."""
+    prompt = load_prompt(name)
+    if output_of(prompt) == "markers" or not (streaming or settings.llm_output == "markers"):
+        return prompt, []
+    why = "--stream prints text as it arrives" if streaming else "llm_output is 'markers'"
+    return load_prompt(MARKERS_PROMPT), [f"used prompt {MARKERS_PROMPT} instead of {prompt.name}: {why}"]
+
+
+def output_of(prompt: Prompt) -> str:
+    return str(prompt.meta.get("output", "json"))
+
+
+def draft_answer(llm, prompt: Prompt, context: Context, question: str, on_token=None) -> Draft:
+    messages = prompt.messages(sources=context.text, question=question)
+    if output_of(prompt) == "markers":
+        call = (llm.stream(messages, on_token, prompt=prompt, purpose="answer") if on_token
+                else llm.chat(messages, prompt=prompt, purpose="answer"))
+        return Draft(parse_marker_reply(call.text), prompt, [call])
+    call = llm.chat(messages, json_schema=REPLY_SCHEMA, prompt=prompt, purpose="answer")
+    notes = [] if call.mode == "json_schema" else [f"the server takes no JSON schema; asked for {call.mode}"]
+    try:
+        return Draft(parse_json_reply(call.text), prompt, [call], notes)
+    except MalformedReply as err:
+        cut = " (cut off at llm_max_tokens)" if call.finish_reason == "length" else ""
+        notes.append(f"the model's JSON was unusable{cut}: {err}; asked again for text with [n] markers")
+    fallback = load_prompt(MARKERS_PROMPT)
+    retry = llm.chat(fallback.messages(sources=context.text, question=question), prompt=fallback, purpose="answer")
+    reply = parse_marker_reply(retry.text)
+    if not reply.refused and not reply.sentences:
+        raise LLMError("the model's reply could be read neither as JSON nor as text with [n] markers")
+    return Draft(reply, fallback, [call, retry], notes)
+
+
+def verify_draft(draft: Draft, context: Context, store: Store, llm, threshold: float, judge: bool) -> Answer:
+    reply, notes = draft.reply, []
+    usage = _usage(draft.calls)
+    common = dict(question="", engine="llm", settings_hash="", prompt_name=draft.prompt.name,
+                  prompt_hash=draft.prompt.hash)
+    claims = [s for s in reply.sentences if s.text and not is_refusal_sentence(s.text)]
+    if reply.refused or not claims:
+        return Answer(answer=REFUSAL_PHRASE, refused=True, usage=usage, **common)
+    scorer = SupportScorer(store.embedder)
+    book = CitationBook()
+    sentences = []
+    for claim in claims:
+        sentence, judged = _verify_sentence(claim.text, claim.citations, context, scorer, book, threshold,
+                                            llm if judge else None, notes)
+        sentences.append(sentence)
+        usage = _add(usage, judged)
+    conflicts = [c for c in (_verify_conflict(rc, context, book, notes) for rc in reply.conflicts) if c]
+    if not any(s.supported for s in sentences):
+        notes.append("no sentence of the answer is supported by the sources it cites")
+    return Answer(answer=render_answer_text(sentences), sentences=sentences, citations=book.citations,
+                  conflicts=conflicts, usage=usage, notes=notes, **common)
+
+
+def _verify_sentence(text, cited, context, scorer, book, threshold, judge_llm, notes):
+    valid = []
+    for n in dict.fromkeys(cited):
+        if context.source(n) is None:
+            notes.append(f"dropped citation [{n}] of {_short(text)!r}: the context had sources {context.numbers}")
+        else:
+            valid.append(n)
+    anchors = [a for n in valid if (a := scorer.anchor(text, context.source(n).chunk))]
+    good = [a for a in anchors if a.supports(threshold)]
+    kept = good or sorted(anchors, key=lambda a: (a.numbers_ok, a.score))[-1:]
+    if good and len(good) < len(anchors):
+        notes.append(f"removed {len(anchors) - len(good)} citation(s) of {_short(text)!r} that do not support it")
+    supported, judged = bool(good), None
+    if judge_llm is not None and kept:
+        verdict = judge_support(judge_llm, text, "\n".join(a.text for a in kept))
+        judged = verdict.usage
+        if verdict.supported is None:
+            notes.append(f"the judge gave no verdict on {_short(text)!r}; the support score decides")
+        else:
+            supported = verdict.supported
+    numbers_ = list(dict.fromkeys(book.cite(a.chunk, s) for a in kept for s in a.sentences))
+    best = max((a.score for a in anchors), default=0.0)
+    return AnswerSentence(text=text, citations=numbers_, supported=supported and bool(kept), support=best), judged
+
+
+def _verify_conflict(reported: ReplyConflict, context: Context, book: CitationBook, notes: list[str]):
+    claims = []
+    for claim in reported.claims:
+        source = context.source(claim.citation)
+        found = _figure_sentence(claim.value, source.chunk) if source else None
+        values = sorted(numbers(claim.value))
+        if found is None or not values:
+            notes.append(f"dropped conflict figure {claim.value!r} [{claim.citation}]: "
+                         + ("no such source" if source is None else "not stated by that source"))
+            continue
+        claims.append(Claim(value=claim.value, number=values[0], citation=book.cite(source.chunk, found)))
+    if len({c.number for c in claims}) < 2:
+        if reported.claims:
+            notes.append(f"dropped the reported conflict on {reported.about!r}: "
+                         "fewer than two different figures were found in their sources")
+        return None
+    return Conflict(about=reported.about, claims=claims)
+
+
+def _figure_sentence(value: str, chunk):
+    """The chunk's sentence that states the figure: verbatim, or failing that, the same numbers."""
+    wanted = normalize(" ".join(value.split()))
+    figures = numbers(value)
+    body = [s for s in chunk.sentences if s.kind == "sentence"] or chunk.sentences
+    for s in body:
+        if wanted and wanted in normalize(" ".join(s.text.split())):
+            return s
+    return next((s for s in body if figures and figures <= numbers(s.text)), None)
+
+
+def _usage(calls) -> Usage:
+    total = Usage()
+    for call in calls:
+        if not call.cached:  # a cached answer cost nothing this time
+            total = _add(total, call.usage)
+    return total
+
+
+def _add(total: Usage, more: Usage | None) -> Usage:
+    if more is None:
+        return total
+    return Usage(prompt_tokens=total.prompt_tokens + more.prompt_tokens,
+                 completion_tokens=total.completion_tokens + more.completion_tokens,
+                 cost_usd=round(total.cost_usd + more.cost_usd, 8))
+
+
+def _cost_notes(draft: Draft, llm) -> list[str]:
+    notes = []
+    cached = [c for c in draft.calls if c.cached]
+    if cached:
+        first = cached[-1].usage
+        notes.append(f"answered from the response cache: no tokens spent now "
+                     f"(first asked: {first.prompt_tokens}+{first.completion_tokens} tokens, ${first.cost_usd:.6f})")
+    if any(not c.priced for c in draft.calls):
+        notes.append(f"no price for model {llm.model!r} in llm_prices: cost counted as $0")
+    if any(c.usage_estimated for c in draft.calls):
+        notes.append("the server reported no token usage; tokens were counted with tiktoken")
+    return notes
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,129 @@
+"""Reading an LLM's draft answer: validated JSON (LLMReply), or plain text with [n] markers.
+
+JSON is validated with pydantic. Small models wrap it in code fences or add a sentence around
+it, so the outermost {...} is tried too; a sentence given as a string with markers is read as
+one. Anything else is malformed, and the caller falls back to asking for [n] markers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from pydantic import ValidationError
+
+from rag.answer.refusal import REFUSAL_PHRASE
+from rag.models import LLMReply, ReplyClaim, ReplyConflict, ReplySentence
+from rag.text.sentences import split_sentences
+
+_MARKERS = re.compile(r"\s*\[\s*(?:sources?\s*)?(\d+(?:\s*[,;]\s*(?:sources?\s*)?\d+)*)\s*\]", re.I)
+_LEADING_MARKERS = re.compile(rf"^(?:{_MARKERS.pattern})+", re.I)
+_CONFLICT = re.compile(r"^\s*CONFLICT\s*:\s*(?P<about>[^|]+)\|(?P<claims>.+)$", re.I | re.M)
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.I)
+
+
+class MalformedReply(ValueError):
+    """The model's reply is not the JSON object it was asked for."""
+
+
+def parse_json_reply(text: str) -> LLMReply:
+    data = _load_json(text)
+    if not isinstance(data, dict):
+        raise MalformedReply("the reply is JSON but not an object")
+    data = dict(data)
+    data.setdefault("conflicts", [])
+    data.setdefault("refused", False)
+    sentences = data.get("sentences")
+    if isinstance(sentences, list):
+        data["sentences"] = [_sentence_item(s) for s in sentences]
+    try:
+        reply = LLMReply.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise MalformedReply(f"the reply does not match the schema at {where}: {first['msg']}") from None
+    return _split_markers(reply)
+
+
+def parse_marker_reply(text: str) -> LLMReply:
+    """'Sentence [1]. Next sentence [2][3].' plus optional 'CONFLICT: about | value [n] | ...' lines."""
+    conflicts = [_conflict_line(m) for m in _CONFLICT.finditer(text)]
+    body = _CONFLICT.sub("", text).strip()
+    if _is_refusal(body):
+        return LLMReply(refused=True, sentences=[], conflicts=[])
+    sentences: list[ReplySentence] = []
+    for span in split_sentences(body, set(range(1, body.count("\n") + 2))):
+        piece = body[span.start:span.end]
+        lead = _LEADING_MARKERS.match(piece)
+        if lead and sentences:  # "fired. [1] Next ..." : the markers belong to the sentence before
+            sentences[-1].citations += _numbers(lead.group())
+            piece = piece[lead.end():]
+        text_only, cited = _strip_markers(piece)
+        if any(ch.isalnum() for ch in text_only):
+            sentences.append(ReplySentence(text=text_only, citations=cited))
+        elif cited and sentences:
+            sentences[-1].citations += cited
+    return LLMReply(refused=False, sentences=sentences, conflicts=[c for c in conflicts if c.claims])
+
+
+def is_refusal_sentence(text: str) -> bool:
+    return _is_refusal(text)
+
+
+def _is_refusal(text: str) -> bool:
+    norm = " ".join(text.lower().split()).rstrip(".")
+    return norm == REFUSAL_PHRASE.lower().rstrip(".")
+
+
+def _load_json(text: str):
+    stripped = _FENCE.sub("", text.strip())
+    try:
+        return json.loads(stripped)
+    except ValueError:
+        pass
+    start, end = stripped.find("{"), stripped.rfind("}")
+    if start != -1 and end > start:
+        try:
+            return json.loads(stripped[start:end + 1])
+        except ValueError as err:
+            raise MalformedReply(f"the reply is not valid JSON: {err}") from None
+    raise MalformedReply("the reply holds no JSON object")
+
+
+def _sentence_item(item):
+    if isinstance(item, str):
+        text, cited = _strip_markers(item)
+        return {"text": text, "citations": cited}
+    if isinstance(item, dict):
+        item = dict(item)
+        item.setdefault("citations", [])
+    return item
+
+
+def _split_markers(reply: LLMReply) -> LLMReply:
+    """Markers the model left inside a sentence's text move to its citations."""
+    for s in reply.sentences:
+        text, cited = _strip_markers(s.text)
+        s.text = text
+        s.citations = list(dict.fromkeys(s.citations + cited))
+    return reply
+
+
+def _strip_markers(text: str) -> tuple[str, list[int]]:
+    cited = [n for m in _MARKERS.finditer(text) for n in _numbers(m.group())]
+    clean = _MARKERS.sub("", text)
+    clean = re.sub(r"\s+([.,;:!?])", r"\1", clean)
+    return " ".join(clean.split()), list(dict.fromkeys(cited))
+
+
+def _numbers(markers: str) -> list[int]:
+    return [int(n) for n in re.findall(r"\d+", markers)]
+
+
+def _conflict_line(m: re.Match) -> ReplyConflict:
+    claims = []
+    for part in m.group("claims").split("|"):
+        value, cited = _strip_markers(part)
+        if value and cited:
+            claims.append(ReplyClaim(value=value, citation=cited[0]))
+    return ReplyConflict(about=m.group("about").strip(), claims=claims)

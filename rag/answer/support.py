@@ -1,0 +1,118 @@
+"""Is an LLM's sentence supported by the source it cites? And which exact sentences of that
+source does it rest on?
+
+For a claim and one cited chunk, every window of one sentence, or two adjacent sentences, of
+the chunk is scored:
+- lexical: the share of the claim's distinct content terms (stemmed, stopwords removed) that
+  the window contains;
+- semantic: the MiniLM cosine between claim and window (a pair is the normalised sum of its
+  two sentence vectors);
+- support = (lexical + max(semantic, 0)) / 2, from 0 to 1.
+A claim is supported by a window when support >= `llm_support_threshold` (0.5 by default) AND
+every number the claim states appears in the window: "eight rockets" is not supported by
+"more than 20 missiles", however close the words are. A verbatim sentence scores ~1.0;
+the same-topic sentences of an article that state something else score 0.2-0.45 (measured on
+the corpus; see docs/design.md).
+
+The winning window becomes the citation: its sentences are verbatim spans of the file, so an
+LLM's citations meet the extractive engine's standard (the quote is the text of the cited lines).
+A pair wins over its best single sentence only by a clear margin, so quotes stay short.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.answer.figures import _SMALL
+from rag.models import Chunk, Sentence
+from rag.text.lexical import content_words
+
+_PAIR_MARGIN = 0.05
+_DIGITS = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\w)|(?<![\w.,])\d+(?:\.\d+)?(?!\w)")
+_NUMBER_WORDS = re.compile(r"\b(" + "|".join(sorted(_SMALL, key=len, reverse=True)) + r")\b", re.I)
+
+
+@dataclass
+class Anchor:
+    """The sentences of one cited chunk that best support a claim, with the scores."""
+
+    chunk: Chunk
+    sentences: list[Sentence]
+    lexical: float
+    semantic: float
+    numbers_ok: bool
+
+    @property
+    def score(self) -> float:
+        return round((self.lexical + max(self.semantic, 0.0)) / 2, 4)
+
+    def supports(self, threshold: float) -> bool:
+        return self.numbers_ok and self.score >= threshold
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text for s in self.sentences)
+
+
+def numbers(text: str) -> set[float]:
+    """Numbers a text states, in digits or words ('eight' == 8, '1,200' == 1200)."""
+    out = {float(m.group().replace(",", "")) for m in _DIGITS.finditer(text)}
+    out |= {float(_SMALL[m.group(1).lower()]) for m in _NUMBER_WORDS.finditer(text)}
+    return out
+
+
+def lexical_support(claim: str, evidence: str) -> float:
+    terms = set(content_words(claim))
+    if not terms:
+        return 0.0
+    return len(terms & set(content_words(evidence))) / len(terms)
+
+
+class SupportScorer:
+    """Scores claims against chunks; sentence vectors are computed once per scorer."""
+
+    def __init__(self, embedder):
+        self.embedder = embedder
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def _embed(self, texts: list[str]) -> None:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            for text, vector in zip(missing, self.embedder.embed(missing)):
+                self._vectors[text] = np.asarray(vector, dtype=np.float32)
+
+    def anchor(self, claim: str, chunk: Chunk) -> Anchor | None:
+        """The best window of `chunk` for `claim`, or None when the chunk has no sentence."""
+        body = [s for s in chunk.sentences if s.kind == "sentence"] or list(chunk.sentences)
+        if not body:
+            return None
+        self._embed([claim] + [s.text for s in body])
+        claim_vector = self._vectors[claim]
+        claimed = numbers(claim)
+        windows = [[s] for s in body] + [[a, b] for a, b in zip(body, body[1:])]
+        scored = [self._score(w, claim, claim_vector, claimed, chunk) for w in windows]
+        singles = scored[: len(body)]
+        best_single = max(singles, key=_rank)
+        best = max(scored, key=_rank)
+        same_numbers = best.numbers_ok == best_single.numbers_ok
+        if len(best.sentences) == 2 and same_numbers and best.score < best_single.score + _PAIR_MARGIN:
+            return best_single
+        return best
+
+    def _score(self, window: list[Sentence], claim: str, claim_vector, claimed: set[float], chunk: Chunk) -> Anchor:
+        text = " ".join(s.text for s in window)
+        vector = sum(self._vectors[s.text] for s in window)
+        norm = float(np.linalg.norm(vector)) or 1.0
+        return Anchor(
+            chunk=chunk, sentences=window, lexical=round(lexical_support(claim, text), 4),
+            semantic=round(float(vector @ claim_vector) / norm, 4),
+            numbers_ok=claimed <= numbers(text),
+        )
+
+
+def _rank(anchor: Anchor) -> tuple:
+    # Numbers that match outrank any score: a wrong figure is never the best evidence.
+    return (anchor.numbers_ok, anchor.score)
