@@ -11,7 +11,7 @@ import re
 
 from rag.text.lexical import content_words
 
-CLEANER_VERSION = "1"
+CLEANER_VERSION = "2"
 
 _WORD = re.compile(r"[\w'’]+")
 _TERMINAL = tuple('.?!:;"”’\'…)]')
@@ -43,7 +43,10 @@ _STUB = re.compile(
 )
 _STUB_PREFIX = re.compile(r"^(RELATED|READ MORE|MORE|WATCH|LISTEN|SEE ALSO|ALSO READ|READ)\s*:", re.I)
 _PROMO = re.compile(
-    r"(sign up (for|to)\b|subscribe (to|today|now)\b|\bnewsletters?\b|in your inbox|"
+    r"(\bsign(ing)? up\b.{0,60}\b(newsletters?|alerts?|inbox|updates)\b|\bsign up (here|now|today)\b|"
+    r"subscribe (to|today|now)\b|\bnewsletter\b.{0,80}\b(sign up|subscribe|inbox|free)\b|"
+    r"\b(sign up|subscribe|get|receive)\b.{0,60}\bnewsletter\b|^\W*(\(CNN[^)]*\)\s*)?A version of this (story|article)|"
+    r"in your inbox|"
     r"how relevant is this ad|video player was slow|support local journalism|"
     r"details you have shared to manage your registration|download (our|the) app|"
     r"follow us on|accurate at the time (this|of) (article|publication)|"
@@ -67,7 +70,7 @@ _DATELINE = re.compile(
     r"(published|updated|posted)\b.{0,60}\d{4}.*|"
     r"[A-Z][a-z]{2,8}\.? \d{1,2},? \d{4}\s*([-–—|·].{0,40})?|"
     r"\d{1,2} [A-Z][a-z]{2,8} \d{4}\s*([-–—|·].{0,40})?|"
-    r"[A-Z][\w .,]{0,40}\b(CNN|CNN Business|\(AP\)|\(Reuters\)|\(AFP\))\s*[-–—]?)\s*$"
+    r"(?:[A-Z][\w .,]{0,40}\s)?(CNN|CNN Business|\(AP\)|\(Reuters\)|\(AFP\))\s*[-–—]?)\s*$"
 )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from rag.text.lexical import STOPWORDS
 
-SPLITTER_VERSION = "1"
+SPLITTER_VERSION = "2"
 
 _TITLES = {
     "lt", "col", "gen", "sen", "sens", "rep", "reps", "gov", "sgt", "capt", "maj", "adm", "cmdr",
