@@ -239,3 +239,127 @@ class LLMLogReport(BaseModel):
     completion_tokens: int = 0
     cost_usd: float = 0.0
     mean_latency_s: float = Field(0.0, description="Mean latency of successful calls sent to a server.")
+
+
+# --- Evaluation (rag eval): cases, scores, runs and comparisons ------------------------------
+
+
+class EvalCase(BaseModel):
+    """A question and what a correct answer must contain (a case in `evals/*.yaml`)."""
+
+    model_config = {"extra": "forbid"}
+    kind: Literal["question"] = "question"
+    id: str
+    question: str
+    facts: list[list[str]] = Field(default=[], description="Each fact: acceptable phrasings or numbers; one must appear.")
+    sources: list[list[str]] = Field(default=[], description="Sources a good answer cites; an inner list holds alternatives.")
+    refuse: bool = Field(False, description="The corpus cannot answer: the right answer is a refusal.")
+    tags: list[str] = []
+    file: str | None = Field(None, description="Case file the case was read from.")
+    line: int | None = Field(None, description="Line of the case in its file.")
+
+
+class BriefingCase(BaseModel):
+    """A briefing topic and the facts a briefing on it must cover (`kind: briefing`)."""
+
+    model_config = {"extra": "forbid"}
+    kind: Literal["briefing"] = "briefing"
+    id: str
+    topic: str | None = Field(None, description="None briefs the whole corpus (after the filters).")
+    since: dt.date | None = None
+    until: dt.date | None = None
+    source: str | None = Field(None, description="Source glob filter.")
+    facts: list[list[str]] = []
+    sources: list[list[str]] = []
+    tags: list[str] = []
+    file: str | None = None
+    line: int | None = None
+
+
+class Score(BaseModel):
+    """One scorer's verdict on one answer: a value (None when it does not apply) and why."""
+
+    value: float | None
+    explanation: str
+
+
+class Trial(BaseModel):
+    """One attempt at one case (a run with --repeat N has N trials per case)."""
+
+    epoch: int
+    answer: Answer | None = None
+    briefing: dict | None = Field(None, description="The briefing as JSON, for briefing cases.")
+    scores: dict[str, Score] = {}
+    passed: bool = False
+    error: str | None = Field(None, description="The engine failed on this case: the one-line error.")
+    seconds: float = Field(0.0, description="Wall-clock time of the engine call.")
+
+
+class CaseResult(BaseModel):
+    case: EvalCase | BriefingCase = Field(discriminator="kind")
+    trials: list[Trial] = []
+    skipped: str | None = Field(None, description="Why the case was not run.")
+
+
+class MetricSummary(BaseModel):
+    """A metric over the cases of a run: mean over repeats, and their spread."""
+
+    mean: float | None
+    spread: float = Field(0.0, description="Sample standard deviation across repeats (0 with one repeat).")
+    epochs: list[float | None] = Field(default=[], description="The metric in each repeat.")
+    cases: int = Field(0, description="Cases the metric applies to.")
+
+
+class EvalRun(BaseModel):
+    """A saved eval run: every case's answers and scores, and where they came from."""
+
+    format: int = 1
+    id: str
+    created: dt.datetime
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    engine: str
+    model: str | None = None
+    prompt_name: str | None = None
+    prompt_hash: str | None = None
+    settings_hash: str
+    settings: dict = Field(default={}, description="The settings that can change an answer.")
+    judge: str = "lexical"
+    repeat: int = 1
+    case_files: list[str] = []
+    notes: list[str] = []
+    results: list[CaseResult] = []
+    metrics: dict[str, MetricSummary] = {}
+
+
+class MetricChange(BaseModel):
+    name: str
+    baseline: float | None
+    current: float | None
+    delta: float | None
+    noise: float = Field(description="A change no larger than this is within the noise.")
+    higher_is_better: bool = True
+    gated: bool = Field(description="A drop beyond the noise fails the regression gate.")
+    verdict: Literal["regression", "improvement", "within noise", "unchanged", "n/a"]
+
+
+class CaseFlip(BaseModel):
+    id: str
+    baseline: str = Field(description="pass, fail, or 'k/n' for a case that passed some repeats.")
+    current: str
+    direction: Literal["pass→fail", "fail→pass", "changed"]
+
+
+class Comparison(BaseModel):
+    baseline_id: str
+    baseline_path: str | None = None
+    shared_cases: int
+    only_in_baseline: list[str] = []
+    only_in_current: list[str] = []
+    metrics: list[MetricChange] = []
+    flips: list[CaseFlip] = []
+    warnings: list[str] = Field(default=[], description="Differences in provenance worth knowing (engine, settings).")
+
+    @property
+    def regressions(self) -> list[str]:
+        return [m.name for m in self.metrics if m.verdict == "regression" and m.gated]
