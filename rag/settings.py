@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -87,6 +87,17 @@ class Settings(BaseSettings):
     llm_cache: bool = Field(True, description="Reuse stored responses to identical requests (--no-cache turns it off).")
     cache_dir: Path | None = Field(None, description="LLM response cache directory (default <store_dir>/cache/llm).")
     llm_log: Path | None = Field(None, description="LLM call log, JSON lines (default <store_dir>/llm-log.jsonl).")
+
+    @field_validator("llm_extra_body", "llm_prices", mode="before")
+    @classmethod
+    def _json_table(cls, value):
+        """`--set llm_extra_body='{"cache_prompt": false}'` arrives as a string: read it as JSON."""
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("expected a JSON object") from None
+        return value
 
     def settings_hash(self) -> str:
         """Hash of everything that can change an answer (not paths or secrets)."""

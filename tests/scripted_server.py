@@ -64,9 +64,9 @@ class ScriptedServer:
         class Handler(_Handler):
             owner = server
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -99,6 +99,14 @@ class ScriptedServer:
         self.thread.join(timeout=5)
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            super().handle_error(request, client_address)  # a client that gave up is expected
+
+
 class _Handler(BaseHTTPRequestHandler):
     owner: ScriptedServer
     protocol_version = "HTTP/1.1"
@@ -120,6 +128,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = {}
         self.owner.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+        if self.path.rstrip("/").endswith("/embeddings"):
+            self._json(200, _embeddings(body))
+            return
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
             return
@@ -190,3 +201,14 @@ def _completion(body: dict, reply: Reply) -> dict:
                      "finish_reason": reply.finish_reason}],
         "usage": _usage(body, reply.content, reply.usage),
     }
+
+
+def _embeddings(body: dict) -> dict:
+    """Deterministic 8-dimensional vectors from the text's bytes, in request order."""
+    texts = body.get("input") or []
+    texts = [texts] if isinstance(texts, str) else texts
+    data = [{"object": "embedding", "index": i, "embedding": [float((sum(t.encode()) * (j + 1)) % 97) + 1.0
+                                                             for j in range(8)]}
+            for i, t in enumerate(texts)]
+    data.reverse()  # servers may answer out of order: the index says where each vector goes
+    return {"object": "list", "data": data, "model": body.get("model"), "usage": {"prompt_tokens": 0, "total_tokens": 0}}

@@ -13,6 +13,7 @@ The answer's [n] are citation numbers (one verbatim quote each), not the model's
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -21,13 +22,13 @@ from rag.answer.context import Context, pack_sources
 from rag.answer.judge import judge_support
 from rag.answer.refusal import REFUSAL_PHRASE
 from rag.answer.reply import MalformedReply, is_refusal_sentence, parse_json_reply, parse_marker_reply
-from rag.answer.support import SupportScorer, numbers
+from rag.answer.support import NUMBER_WORDS as _NUMBER_WORDS, SupportScorer, numbers
 from rag.errors import ConfigError, LLMError
 from rag.index.store import Store
 from rag.models import Answer, AnswerSentence, Claim, Conflict, LLMReply, ReplyConflict, Usage
 from rag.prompts import Prompt, load_prompt
 from rag.retrieval import Filters, search
-from rag.text.lexical import normalize
+from rag.text.lexical import content_words, normalize
 
 MARKERS_PROMPT = "answer_markers"
 REPLY_SCHEMA = LLMReply.model_json_schema()
@@ -152,33 +153,42 @@ def _verify_sentence(text, cited, context, scorer, book, threshold, judge_llm, n
 
 
 def _verify_conflict(reported: ReplyConflict, context: Context, book: CitationBook, notes: list[str]):
-    claims = []
+    found = []
     for claim in reported.claims:
         source = context.source(claim.citation)
-        found = _figure_sentence(claim.value, source.chunk) if source else None
+        sentence = _figure_sentence(claim.value, reported.about, source.chunk) if source else None
         values = sorted(numbers(claim.value))
-        if found is None or not values:
+        if sentence is None or not values:
             notes.append(f"dropped conflict figure {claim.value!r} [{claim.citation}]: "
                          + ("no such source" if source is None else "not stated by that source"))
             continue
-        claims.append(Claim(value=claim.value, number=values[0], citation=book.cite(source.chunk, found)))
-    if len({c.number for c in claims}) < 2:
+        found.append((claim.value, values[0], source.chunk, sentence))
+    if len({number for _, number, _, _ in found}) < 2:
         if reported.claims:
             notes.append(f"dropped the reported conflict on {reported.about!r}: "
                          "fewer than two different figures were found in their sources")
         return None
-    return Conflict(about=reported.about, claims=claims)
+    # Cited only now: a conflict that fails verification leaves no citation behind.
+    return Conflict(about=reported.about, claims=[
+        Claim(value=value, number=number, citation=book.cite(chunk, sentence))
+        for value, number, chunk, sentence in found])
 
 
-def _figure_sentence(value: str, chunk):
-    """The chunk's sentence that states the figure: verbatim, or failing that, the same numbers."""
-    wanted = normalize(" ".join(value.split()))
-    figures = numbers(value)
+def _figure_sentence(value: str, about: str, chunk):
+    """The chunk's sentence that states the figure. A bare number must come with the thing
+    counted ('20' alone also matches 'December 20'); 'more than 20' verbatim is enough."""
+    wanted = re.compile(r"(?<!\w)" + re.escape(normalize(" ".join(value.split()))) + r"(?!\w)")
+    specific = bool(re.search(r"[a-z]", _NUMBER_WORDS.sub("", value.lower())))
+    figures, counted = numbers(value), set(content_words(about))
     body = [s for s in chunk.sentences if s.kind == "sentence"] or chunk.sentences
+
+    def counts_it(sentence) -> bool:
+        return not counted or bool(counted & set(content_words(sentence.text)))
+
     for s in body:
-        if wanted and wanted in normalize(" ".join(s.text.split())):
+        if wanted.search(normalize(" ".join(s.text.split()))) and (specific or counts_it(s)):
             return s
-    return next((s for s in body if figures and figures <= numbers(s.text)), None)
+    return next((s for s in body if figures and figures <= numbers(s.text) and counts_it(s)), None)
 
 
 def _usage(calls) -> Usage:

@@ -18,6 +18,7 @@ from rag.text.sentences import split_sentences
 
 _MARKERS = re.compile(r"\s*\[\s*(?:sources?\s*)?(\d+(?:\s*[,;]\s*(?:sources?\s*)?\d+)*)\s*\]", re.I)
 _LEADING_MARKERS = re.compile(rf"^(?:{_MARKERS.pattern})+", re.I)
+_TRAILING = re.compile(rf"([.!?][\"”’']?)((?:{_MARKERS.pattern})+)", re.I)
 _CONFLICT = re.compile(r"^\s*CONFLICT\s*:\s*(?P<about>[^|]+)\|(?P<claims>.+)$", re.I | re.M)
 _FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.I)
 
@@ -48,7 +49,8 @@ def parse_json_reply(text: str) -> LLMReply:
 def parse_marker_reply(text: str) -> LLMReply:
     """'Sentence [1]. Next sentence [2][3].' plus optional 'CONFLICT: about | value [n] | ...' lines."""
     conflicts = [_conflict_line(m) for m in _CONFLICT.finditer(text)]
-    body = _CONFLICT.sub("", text).strip()
+    # "fired. [1] Next" → "fired [1]. Next": markers after the full stop hide the sentence break.
+    body = _TRAILING.sub(lambda m: m.group(2) + m.group(1), _CONFLICT.sub("", text).strip())
     if _is_refusal(body):
         return LLMReply(refused=True, sentences=[], conflicts=[])
     sentences: list[ReplySentence] = []

@@ -32,7 +32,7 @@ from rag.text.lexical import content_words
 
 _PAIR_MARGIN = 0.05
 _DIGITS = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\w)|(?<![\w.,])\d+(?:\.\d+)?(?!\w)")
-_NUMBER_WORDS = re.compile(r"\b(" + "|".join(sorted(_SMALL, key=len, reverse=True)) + r")\b", re.I)
+NUMBER_WORDS = re.compile(r"\b(" + "|".join(sorted(_SMALL, key=len, reverse=True)) + r")\b", re.I)
 
 
 @dataclass
@@ -60,7 +60,7 @@ class Anchor:
 def numbers(text: str) -> set[float]:
     """Numbers a text states, in digits or words ('eight' == 8, '1,200' == 1200)."""
     out = {float(m.group().replace(",", "")) for m in _DIGITS.finditer(text)}
-    out |= {float(_SMALL[m.group(1).lower()]) for m in _NUMBER_WORDS.finditer(text)}
+    out |= {float(_SMALL[m.group(1).lower()]) for m in NUMBER_WORDS.finditer(text)}
     return out
 
 

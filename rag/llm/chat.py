@@ -237,8 +237,20 @@ class OpenAILLM:
         if not isinstance(err, openai.OpenAIError):
             raise err
         message = describe_error(err, self.client, self.model, self.client.max_retries)
+        if _retryable(err):
+            call.attempts = self.client.max_retries + 1
         self._log_error(call, message, started)
         raise LLMUnavailable(message) from None
+
+
+def _retryable(err) -> bool:
+    """What the SDK retries: timeouts, dropped connections, 408, 409, 429 and 5xx."""
+    import openai
+
+    if isinstance(err, (openai.APITimeoutError, openai.APIConnectionError)):
+        return True
+    status = getattr(err, "status_code", 0)
+    return status in (408, 409, 429) or status >= 500
 
 
 def _response_format(mode: str, json_schema: dict | None) -> dict:
