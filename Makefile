@@ -27,3 +27,14 @@ lint: install-dev
 
 clean:
 	rm -rf .rag .venv
+
+# The HTTP API and web page (issue 7) on http://127.0.0.1:8000/ (the ingest skips unchanged files)
+.PHONY: serve test-web
+serve: install
+	$(RAG) ingest corpus/
+	$(RAG) serve
+
+# The browser test alone, with Debian chromium installed first
+test-web: install-dev
+	scripts/install-browser
+	$(PY) -m pytest -q tests/test_web.py

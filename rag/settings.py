@@ -20,6 +20,8 @@ from rag.errors import ConfigError
 
 # Fields that say where things are, or hold secrets, do not change answers: they stay out of the hash.
 _UNHASHED = {"store_dir", "corpus_dir", "chroma_url", "llm_api_key", "llm_base_url", "cache_dir", "llm_log"}
+# The HTTP API group says how answers are served, never what they are.
+_UNHASHED |= {"api_token", "api_max_body_bytes", "api_max_upload_bytes", "api_cors_origins", "api_read_only", "api_upload_dir"}
 
 
 def _env(*names: str) -> AliasChoices:
@@ -98,6 +100,14 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError("expected a JSON object") from None
         return value
+
+    # HTTP API (rag serve, rag/server): none of these change answers
+    api_token: str | None = Field(None, description="Bearer token every endpoint except /healthz requires (env RAG_API_TOKEN); unset = no auth.")
+    api_max_body_bytes: int = Field(64_000, ge=1_000, description="Largest JSON request body; larger ones get 413.")
+    api_max_upload_bytes: int = Field(20_000_000, ge=1_000, description="Largest article upload request (POST /documents); larger ones get 413.")
+    api_cors_origins: list[str] = Field([], description='Origins allowed to call the API from a browser, e.g. ["https://intranet.example"]; empty = CORS off.')
+    api_read_only: bool = Field(False, description="Refuse POST /ingest and uploads (403): a query-only server.")
+    api_upload_dir: str = Field("uploads", description="Directory under the corpus root where uploaded articles are saved.")
 
     def settings_hash(self) -> str:
         """Hash of everything that can change an answer (not paths or secrets)."""

@@ -12,6 +12,7 @@ from rag.errors import RagError
 from rag.cli import ingest as _ingest  # noqa: E402,F401
 from rag.cli import inspect as _inspect  # noqa: E402,F401
 from rag.cli import query as _query  # noqa: E402,F401
+from rag.cli import serve as _serve  # noqa: E402,F401
 from rag.cli import log as _log  # noqa: E402,F401
 from rag.cli import eval as _eval  # noqa: E402,F401
 

@@ -1,0 +1,31 @@
+"""rag serve"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from rag.cli.app import ChromaUrl, Sets, StoreDir, app, settings_from
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; 0.0.0.0 serves the network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)] = 8000,
+    store_dir: StoreDir = None,
+    chroma_url: ChromaUrl = None,
+    sets: Sets = None,
+) -> None:
+    """Serve the HTTP API, its OpenAPI docs (/docs) and the web page (/)."""
+    import uvicorn
+
+    from rag.server import create_app
+
+    settings = settings_from(store_dir, chroma_url, sets)
+    if host not in _LOOPBACK and not settings.api_token:
+        print(f"warning: serving {host} without a token; set RAG_API_TOKEN to require one", file=sys.stderr)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -1,0 +1,187 @@
+"""The endpoints. Each parses its request, calls one method of the server's Rag and returns
+the domain model it gets back; the logic lives in the library."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import PlainTextResponse, StreamingResponse
+
+from rag.api import Rag
+from rag.errors import InputError
+from rag.models import Answer, IngestReport, Passage, SearchResult, Status
+from rag.server.auth import require_token
+from rag.server.errors import NothingIngested, NotFound
+from rag.server.metrics import MetricsReport
+from rag.server.paths import check_source, corpus_path, parse_lines, upload_name
+from rag.server.schemas import (
+    AskRequest, DocumentInfo, DocumentList, ErrorBody, Health, IngestRequest, SearchQuery,
+)
+from rag.server.sse import AnswerStream
+from rag.server.state import ServerState
+
+_LOCK_WAIT = 2.0  # seconds an HTTP ingest waits for another ingest before answering 409
+_MAX_FILES = 100
+
+_ERRORS = {
+    400: "Invalid request (a bad source name, line range or question)",
+    401: "Missing or wrong bearer token",
+    403: "Not allowed on this server (read-only)",
+    404: "Unknown source",
+    409: "Another ingest is writing the index",
+    413: "Body too large",
+    422: "Request failed validation, or nothing could be ingested",
+    503: "No usable index yet (run an ingest)",
+}
+public = APIRouter()
+protected = APIRouter(
+    dependencies=[Depends(require_token)],
+    responses={code: {"model": ErrorBody, "description": text} for code, text in _ERRORS.items()},
+)
+
+
+def server(request: Request) -> ServerState:
+    return request.app.state.server
+
+
+def rag(state: Annotated[ServerState, Depends(server)]) -> Rag:
+    # A sync dependency runs in the thread pool, so waiting for the warm-up never blocks the event loop.
+    return state.rag_ready()
+
+
+Server = Annotated[ServerState, Depends(server)]
+Ready = Annotated[Rag, Depends(rag)]
+
+
+@public.get("/healthz", response_model=Health, tags=["service"])
+def healthz(state: Server) -> Health:
+    """Liveness: answers without a token and without touching the index."""
+    return Health(ready=state.ready)
+
+
+@protected.post(
+    "/ask", response_model=Answer, tags=["answers"],
+    responses={200: {"content": {"text/event-stream": {}},
+                     "description": "The Answer, or with `stream: true` Server-Sent Events (see rag/server/sse.py)."}},
+)
+def ask(body: AskRequest, rag: Ready):
+    """A cited answer, a refusal, and any disagreements between sources (`rag ask`)."""
+    kwargs = dict(question=body.question, k=body.k, filters=body.filters(), engine=body.engine)
+    if not body.stream:
+        return rag.ask(**kwargs)
+    stream = AnswerStream(rag.ask, kwargs)
+    return StreamingResponse(stream.events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@protected.get("/search", response_model=SearchResult, tags=["answers"])
+def search(params: Annotated[SearchQuery, Query()], rag: Ready) -> SearchResult:
+    """Hybrid (dense + BM25) retrieval: each hit with its file, lines, score and text (`rag search`)."""
+    return rag.search(params.q, params.k, params.filters())
+
+
+@protected.get("/documents", response_model=DocumentList, tags=["documents"])
+def documents(
+    rag: Ready,
+    source: Annotated[str | None, Query(max_length=500, description="Only sources matching this glob.")] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+) -> DocumentList:
+    """The indexed articles, by source."""
+    articles = [a for a in rag.store.docs.articles()
+                if not source or fnmatch.fnmatch(a.source, source) or fnmatch.fnmatch(a.source.split("#")[0], source)]
+    page = articles[offset:offset + limit]
+    return DocumentList(total=len(articles), documents=[DocumentInfo.model_validate(a, from_attributes=True) for a in page])
+
+
+@protected.get("/documents/{source:path}", response_model=Passage, tags=["documents"])
+def document(
+    source: str,
+    rag: Ready,
+    lines: Annotated[str | None, Query(description="12 or 12-15; default: the whole article.")] = None,
+) -> Passage:
+    """The lines a citation points to (`rag show SOURCE:START-END`). A JSONL record's `#` is sent as %23."""
+    check_source(source)
+    span = parse_lines(lines)
+    try:
+        return rag.show(source if span is None else f"{source}:{span[0]}-{span[1]}")
+    except InputError:
+        if rag.store.docs.raw(source) is None:
+            raise NotFound(f"unknown source {source!r}; GET /documents lists what is indexed") from None
+        raise
+
+
+@protected.post("/ingest", response_model=IngestReport, tags=["index"])
+def ingest(body: IngestRequest, state: Server) -> IngestReport:
+    """Index files or directories under the corpus root (`rag ingest`); unchanged files are skipped."""
+    state.check_writable()
+    root = state.corpus_root
+    paths = [corpus_path(root, p) for p in body.paths] or [root]
+    return _ingest(state, paths, body.dry_run)
+
+
+@protected.post("/documents", response_model=IngestReport, tags=["index"])
+def upload(
+    state: Server,
+    files: Annotated[list[UploadFile], File(description="Articles (.txt, .md, .html, .jsonl); a file with the name "
+                                                        "of an earlier upload replaces it.")],
+) -> IngestReport:
+    """Upload articles: saved under `<corpus root>/<api_upload_dir>/` and ingested."""
+    state.check_writable()
+    if len(files) > _MAX_FILES:
+        raise InputError(f"{len(files)} files in one upload; the limit is {_MAX_FILES}")
+    names = [upload_name(f.filename) for f in files]
+    if len(set(names)) != len(names):
+        raise InputError("the upload names the same file twice")
+    target = _upload_dir(state)
+    return _ingest(state, [_save(f, target / name) for f, name in zip(files, names)], dry_run=False)
+
+
+@protected.get("/status", response_model=Status, tags=["index"])
+def status(rag: Ready, check: bool = False) -> Status:
+    """Documents, chunks, embedding model, store location and sizes; `check` verifies consistency."""
+    return rag.status(check=check)
+
+
+@protected.get(
+    "/metrics", tags=["service"],
+    responses={200: {"content": {"text/plain": {}, "application/json": {"schema": MetricsReport.model_json_schema()}},
+                     "description": "Prometheus text, or JSON with `?format=json`."}},
+)
+def metrics(state: Server, format: Annotated[str, Query(pattern="^(prometheus|json)$")] = "prometheus"):
+    """Request counts and latencies per route."""
+    if format == "json":
+        return state.metrics.report()
+    return PlainTextResponse(state.metrics.prometheus(), media_type="text/plain; version=0.0.4")
+
+
+def _ingest(state: ServerState, paths: list[Path], dry_run: bool) -> IngestReport:
+    report = state.rag.ingest(paths, dry_run=dry_run, lock_wait=_LOCK_WAIT)
+    nothing = not (report.added or report.updated or report.removed or report.skipped or report.duplicates)
+    if report.failed and nothing:
+        raise NothingIngested(report.failed)
+    return report
+
+
+def _upload_dir(state: ServerState) -> Path:
+    name = check_source(state.settings.api_upload_dir)
+    (state.corpus_root / name).mkdir(parents=True, exist_ok=True)
+    return corpus_path(state.corpus_root, name)  # and it must not be a symlink out of the corpus
+
+
+def _save(upload: UploadFile, path: Path) -> Path:
+    # Written under a hidden name and renamed: an ingest scanning the corpus never sees half a file.
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    try:
+        with open(partial, "wb") as out:
+            shutil.copyfileobj(upload.file, out)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,85 @@
+"""HTTP request bodies and the few response shapes that are not domain models.
+
+Answers, search results, passages, status and ingest reports are returned as the domain models
+of rag/models.py, exactly as `rag ... --json` prints them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from rag.retrieval import MAX_QUERY_CHARS, Filters
+
+
+class FilterOptions(BaseModel):
+    """The filters `rag search` and `rag ask` take."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str | None = Field(None, max_length=500, description="Only sources matching this glob.")
+    since: dt.date | None = Field(None, description="Only articles on or after this date (YYYY-MM-DD).")
+    until: dt.date | None = Field(None, description="Only articles on or before this date (YYYY-MM-DD).")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.since and self.until and self.since > self.until:
+            raise ValueError(f"since ({self.since}) is after until ({self.until})")
+        return self
+
+    def filters(self) -> Filters:
+        return Filters(source=self.source, since=self.since, until=self.until)
+
+
+class SearchQuery(FilterOptions):
+    """The options of `rag search`, as query parameters."""
+
+    q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="What to look for.")
+    k: int | None = Field(None, ge=1, le=200, description="How many hits (default: top_k).")
+
+
+class AskRequest(FilterOptions):
+    """The options of `rag ask`, as JSON."""
+
+    question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="A question about the corpus.")
+    k: int | None = Field(None, ge=1, le=200, description="How many chunks to retrieve (default: answer_k).")
+    engine: str | None = Field(None, max_length=40, description="extractive (offline) or llm; default: the server's setting.")
+    stream: bool = Field(False, description="Answer as Server-Sent Events: `token` events, then one `answer` event.")
+
+
+class IngestRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    paths: list[str] = Field(
+        [], max_length=1000,
+        description="Files or directories relative to the corpus root; empty means the whole corpus root.",
+    )
+    dry_run: bool = Field(False, description="Report what would change and change nothing.")
+
+
+class DocumentInfo(BaseModel):
+    """One indexed article, without its text (GET /documents/{source} returns the lines)."""
+
+    source: str
+    title: str | None = None
+    date: dt.date | None = None
+    outlet: str | None = None
+    url: str | None = None
+    author: str | None = None
+    format: str
+    n_lines: int
+    n_chunks: int
+
+
+class DocumentList(BaseModel):
+    total: int = Field(description="Documents matching the filter, before offset and limit.")
+    documents: list[DocumentInfo]
+
+
+class Health(BaseModel):
+    status: str = "ok"
+    ready: bool = Field(description="The index components are loaded (false while warming up or with no index).")
+
+
+class ErrorBody(BaseModel):
+    error: str = Field(description="One line saying what was wrong.")
+    details: list[dict] = Field([], description="Every validation problem, for 422 responses.")

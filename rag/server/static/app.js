@@ -1,0 +1,261 @@
+// The web page: renders the same Answer JSON `rag ask --json` prints. No framework, no network
+// beyond this server. Every piece of data is inserted as text, never as HTML.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+
+// ---- talking to the API ----------------------------------------------------------------------
+
+function authHeaders() {
+  const token = localStorage.getItem("rag-token");
+  return token ? { Authorization: "Bearer " + token } : {};
+}
+
+class ApiError extends Error {
+  constructor(status, message) { super(message); this.status = status; }
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: { ...authHeaders(), ...(options.headers || {}) } });
+  if (!response.ok) throw await apiError(response);
+  return response;
+}
+
+async function apiError(response) {
+  let message = response.statusText || "request failed";
+  try { message = (await response.json()).error || message; } catch (_) { /* not JSON */ }
+  if (response.status === 401) $("token-box").hidden = false;
+  return new ApiError(response.status, message);
+}
+
+// Source names may hold "/", "#" and spaces: encode each path segment, keep the slashes.
+function documentUrl(source) {
+  return "/documents/" + source.split("/").map(encodeURIComponent).join("/");
+}
+
+// ---- Server-Sent Events over POST (EventSource only does GET) --------------------------------
+
+async function* sseEvents(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let name = "message";
+      const data = [];
+      for (const line of block.split("\n")) {
+        if (line.startsWith("event:")) name = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      yield { name, data: JSON.parse(data.join("\n")) };
+    }
+  }
+}
+
+// ---- asking ----------------------------------------------------------------------------------
+
+function askBody() {
+  const body = { question: $("question").value.trim(), stream: true };
+  const k = $("k").value, engine = $("engine").value, source = $("source").value.trim();
+  if (k) body.k = Number(k);
+  if (engine) body.engine = engine;
+  if (source) body.source = source;
+  if ($("since").value) body.since = $("since").value;
+  if ($("until").value) body.until = $("until").value;
+  return body;
+}
+
+async function ask(event) {
+  event.preventDefault();
+  const body = askBody();
+  if (!body.question) return;
+  showError(null);
+  $("answer").hidden = true;
+  $("draft").textContent = "";
+  $("draft").hidden = true;
+  $("working").hidden = false;
+  $("ask-button").disabled = true;
+  try {
+    const response = await api("/ask", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+    });
+    for await (const { name, data } of sseEvents(response)) {
+      if (name === "token") {
+        $("draft").hidden = false;
+        $("draft").textContent += data.text;
+      } else if (name === "answer") {
+        renderAnswer(data);
+      } else if (name === "error") {
+        throw new ApiError(data.status, data.error);
+      }
+    }
+  } catch (err) {
+    showError(err.message);
+  } finally {
+    $("working").hidden = true;
+    $("draft").hidden = true;
+    $("ask-button").disabled = false;
+  }
+}
+
+function showError(message, box = "error") {
+  $(box).hidden = !message;
+  $(box).textContent = message || "";
+}
+
+// ---- rendering an Answer (the same object and order as rag/render.py:answer_text) -------------
+
+let currentCitations = new Map();
+
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key === "class") node.className = value;
+    else node[key] = value;
+  }
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function citeButton(n) {
+  const button = el("button", { type: "button", class: "cite", textContent: `[${n}]`, dataset: { n: String(n) } });
+  button.addEventListener("click", () => openCitation(n));
+  return button;
+}
+
+function where(c) {
+  return `${c.source}:${c.line_start}` + (c.line_end !== c.line_start ? `-${c.line_end}` : "");
+}
+
+function renderAnswer(answer) {
+  currentCitations = new Map(answer.citations.map((c) => [c.n, c]));
+  $("answer").hidden = false;
+  $("answer").dataset.refused = String(answer.refused);
+  $("refusal").hidden = !answer.refused;
+  $("refusal-text").textContent = answer.refused ? answer.answer : "";
+
+  const sentences = $("sentences");
+  sentences.replaceChildren();
+  if (!answer.refused) {
+    for (const s of answer.sentences) {
+      const p = el("p", { class: "sentence" + (s.supported ? "" : " unsupported") }, el("span", { class: "text", textContent: s.text }), " ");
+      for (const n of s.citations) p.append(citeButton(n));
+      if (!s.supported) p.append(" ", el("span", { class: "flag", textContent: "(unsupported by its citation)" }));
+      sentences.append(p);
+    }
+  }
+
+  const conflicts = $("conflicts");
+  conflicts.replaceChildren();
+  for (const conflict of answer.conflicts) {
+    const grouped = new Map();
+    for (const claim of conflict.claims) {
+      const key = claim.value.toLowerCase();
+      if (!grouped.has(key)) grouped.set(key, []);
+      grouped.get(key).push(claim.citation);
+    }
+    const list = el("ul");
+    for (const [value, numbers] of grouped) {
+      const item = el("li", { class: "claim" }, el("span", { class: "value", textContent: value }), " ");
+      for (const n of numbers) item.append(citeButton(n));
+      list.append(item);
+    }
+    conflicts.append(el("div", { class: "conflict" },
+      el("h3", { textContent: `Sources disagree on the number of ${conflict.about}:` }), list));
+  }
+
+  const citations = $("citations");
+  citations.replaceChildren();
+  $("citations-heading").hidden = answer.citations.length === 0;
+  for (const c of answer.citations) {
+    const link = el("a", { href: "#", class: "cite where", textContent: `[${c.n}] ${where(c)}`, dataset: { n: String(c.n) } });
+    link.addEventListener("click", (e) => { e.preventDefault(); openCitation(c.n); });
+    const about = [c.title, c.outlet, c.date].filter(Boolean).join(" · ");
+    citations.append(el("li", { id: `citation-${c.n}` }, link, " ", el("span", { class: "muted", textContent: about }),
+      el("q", { textContent: c.quote })));
+  }
+
+  $("notes").replaceChildren(...answer.notes.map((note) => el("li", { textContent: `note: ${note}` })));
+  const seconds = Object.values(answer.timings).reduce((a, b) => a + b, 0);
+  $("meta").textContent = `engine ${answer.engine}` + (answer.model ? ` (${answer.model})` : "") +
+    ` · settings ${answer.settings_hash} · ${seconds.toFixed(2)}s`;
+}
+
+// ---- the article viewer ----------------------------------------------------------------------
+
+async function openCitation(n) {
+  const c = currentCitations.get(n);
+  if (c) await openDocument(c.source, c.line_start, c.line_end);
+}
+
+async function openDocument(source, start, end) {
+  try {
+    const passage = await (await api(documentUrl(source))).json();
+    renderDocument(passage, start, end);
+    history.replaceState(null, "", `#doc=${encodeURIComponent(source)}:${start}-${end}`);
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
+function renderDocument(passage, start, end) {
+  $("viewer").hidden = false;
+  document.querySelector("main").classList.add("with-viewer");
+  $("doc-title").textContent = passage.title || passage.source;
+  $("doc-meta").textContent = [passage.source, passage.outlet, passage.date].filter(Boolean).join(" · ");
+  const dropped = new Map(passage.dropped.map((d) => [d.line, d.reason]));
+  const lines = $("doc-lines");
+  lines.replaceChildren();
+  passage.lines.forEach((text, i) => {
+    const number = passage.line_start + i;
+    const classes = ["line"];
+    if (number >= start && number <= end) classes.push("hl");
+    if (dropped.has(number)) classes.push("dropped");
+    const item = el("li", { class: classes.join(" "), dataset: { line: String(number) } },
+      el("span", { class: "no", textContent: String(number) }), el("span", { class: "text", textContent: text }));
+    if (dropped.has(number)) item.title = `dropped by the cleaner: ${dropped.get(number)}`;
+    lines.append(item);
+  });
+  const first = lines.querySelector("li.hl");
+  if (first) first.scrollIntoView({ block: "center" });
+}
+
+function closeViewer() {
+  $("viewer").hidden = true;
+  document.querySelector("main").classList.remove("with-viewer");
+  history.replaceState(null, "", location.pathname);
+}
+
+// ---- start-up --------------------------------------------------------------------------------
+
+async function loadStatus() {
+  try {
+    const status = await (await api("/status")).json();
+    $("index-status").textContent = `${status.documents} documents · ${status.chunks} chunks · ${status.embedding_model || "no model"}`;
+  } catch (err) {
+    $("index-status").textContent = err.status === 503 ? "no index yet: run an ingest" : "";
+  }
+}
+
+function openFromHash() {
+  const m = /^#doc=(.+):(\d+)-(\d+)$/.exec(location.hash);
+  if (m) openDocument(decodeURIComponent(m[1]), Number(m[2]), Number(m[3]));
+}
+
+$("ask-form").addEventListener("submit", ask);
+$("close-viewer").addEventListener("click", closeViewer);
+$("token-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  localStorage.setItem("rag-token", $("token").value);
+  $("token-box").hidden = true;
+  loadStatus();
+});
+loadStatus();
+openFromHash();
