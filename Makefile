@@ -19,8 +19,12 @@ demo: install
 test: install-dev
 	$(PY) -m pytest -q
 
+# The eval (issue 3): the extractive engine on corpus/, gated by the floors in evals/thresholds.toml
+# (the same gate `make test` applies); exits 3 below a floor. Report: .rag/eval-report.html
+EVAL_GATE = $(shell $(PY) -c "import tomllib; t = tomllib.load(open('evals/thresholds.toml', 'rb'))['fail_under']; print(' '.join(f'--fail-under {k}={v}' for k, v in t.items()))")
 eval: install
-	$(RAG) eval
+	$(RAG) ingest corpus/
+	$(RAG) eval evals/ $(EVAL_GATE) --report .rag/eval-report.html
 
 lint: install-dev
 	.venv/bin/ruff check rag tests
