@@ -42,3 +42,11 @@ serve: install
 test-web: install-dev
 	scripts/install-browser
 	$(PY) -m pytest -q tests/test_web.py
+
+# Benchmarks (issue 6): `bench` runs everything on the news benchmark and rewrites BENCHMARKS.md
+# (about 1.5 hours on 2 cores, most of it embedding); `bench-quick` is the small subset CI runs.
+bench: install-dev
+	$(PY) -m bench.run
+
+bench-quick: install-dev
+	$(PY) -m bench.run --quick

@@ -1,0 +1,131 @@
+"""Run the benchmark: `python -m bench.run` (all 2,210 articles, 193 questions), or `--quick`.
+
+Writes the corpora, questions and results under the run directory (bench/out/<mode>/, which
+git ignores), runs each phase in its own process one after another, and renders the report
+(BENCHMARKS.md for a full run; <run dir>/BENCHMARKS.md for a quick one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import data as bench_data
+from bench.phases import PHASES
+from bench.report import commit, machine, render
+
+OUT = bench_data.ROOT / "bench" / "out"
+QUICK = {"questions": 5, "articles": 12, "scale_docs": 24}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="a small subset for CI (about a minute)")
+    p.add_argument("--data", type=Path, default=bench_data.DATA, help="the rtqa-2022-summer directory")
+    p.add_argument("--out", type=Path, help="run directory (default bench/out/full or bench/out/quick)")
+    p.add_argument("--phases", default=",".join(PHASES), help=f"comma-separated subset of {','.join(PHASES)}")
+    p.add_argument("--floor-fraction", type=float, default=1.0,
+                   help="embed every n-th chunk text for the raw-embedding floor and scale by wordpieces")
+    p.add_argument("--scale-docs", type=int, default=10_000, help="documents in the scale point")
+    p.add_argument("--report", type=Path, help="where to write the report")
+    p.add_argument("--render-only", action="store_true", help="only re-render the report from the run's results")
+    args = p.parse_args(argv)
+    unknown = set(args.phases.split(",")) - set(PHASES)
+    if unknown:
+        p.error(f"unknown phases: {', '.join(sorted(unknown))}")
+    if not 0 < args.floor_fraction <= 1:
+        p.error("--floor-fraction must be in (0, 1]")
+    if not (args.data / "articles.jsonl.gz").is_file():
+        p.error(f"no benchmark data in {args.data} (expected articles.jsonl.gz and questions.jsonl)")
+    return args
+
+
+def prepare(args: argparse.Namespace, run: Path) -> dict:
+    """Write the corpora and question files the phases read, and the run's config."""
+    articles = bench_data.load_articles(args.data)
+    questions = bench_data.load_questions(args.data)
+    scale_docs = args.scale_docs
+    if args.quick:
+        articles, questions = bench_data.quick_subset(articles, questions, QUICK["questions"], QUICK["articles"])
+        scale_docs = QUICK["scale_docs"]
+    records = [bench_data.record(a) for a in articles]
+    corpus = bench_data.write_corpus(run / "corpus" / "main", records)
+    rest, blind = bench_data.unanswerable_split(articles, questions)
+    scale, copies = bench_data.scale_copies(articles, scale_docs)
+    _write_jsonl(run / "questions.jsonl", questions)
+    _write_jsonl(run / "unanswerable.jsonl", blind)
+    config = {
+        "mode": "quick" if args.quick else "full",
+        "corpus": str(corpus), "articles": len(records), "questions": len(questions),
+        "unanswerable_corpus": str(bench_data.write_corpus(run / "corpus" / "unanswerable",
+                                                           [bench_data.record(a) for a in rest])),
+        "unanswerable_articles": len(rest), "unanswerable_questions": len(blind),
+        "scale_corpus": str(bench_data.write_corpus(run / "corpus" / "scale", scale)),
+        "scale_docs": len(scale), "scale_copies": copies,
+        "floor_fraction": args.floor_fraction,
+        "llama_cache": str(OUT / "cache" / "llama-embeddings.sqlite"),
+        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "commit": commit(), "machine": machine(),
+    }
+    (run / "config.json").write_text(json.dumps(config, indent=1))
+    return config
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+
+
+def phase_env(run: Path) -> dict[str, str]:
+    """Default settings only: no RAG_* variables and no rag.toml, so results mean the defaults."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_CONFIG=str(run / "no-rag.toml"), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
+               PYTHONPATH=os.pathsep.join(filter(None, [str(bench_data.ROOT), env.get("PYTHONPATH")])))
+    return env
+
+
+def run_phase(name: str, run: Path) -> bool:
+    log = run / "logs" / f"{name}.log"
+    log.parent.mkdir(exist_ok=True)
+    (run / "results" / f"{name}.json").unlink(missing_ok=True)
+    start = time.perf_counter()
+    print(f"[bench] {name} ...", flush=True)
+    with open(log, "w") as handle:
+        code = subprocess.call([sys.executable, "-m", "bench.phases", name, str(run)],
+                               stdout=handle, stderr=subprocess.STDOUT, env=phase_env(run), cwd=run)
+    took = time.perf_counter() - start
+    if code != 0:
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+        print(f"[bench] {name} FAILED after {took:.0f} s: {tail[0]} (log: {log})", flush=True)
+        return False
+    print(f"[bench] {name} done in {took:.0f} s", flush=True)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    run = (args.out or OUT / ("quick" if args.quick else "full")).resolve()
+    report = args.report or (run / "BENCHMARKS.md" if args.quick else bench_data.ROOT / "BENCHMARKS.md")
+    if args.render_only:
+        report.write_text(render(run))
+        print(f"[bench] report: {report}")
+        return 0
+    run.mkdir(parents=True, exist_ok=True)
+    config = prepare(args, run)
+    print(f"[bench] {config['mode']} run in {run}: {config['articles']} articles, {config['questions']} questions",
+          flush=True)
+    failed = [name for name in args.phases.split(",") if not run_phase(name, run)]
+    report.write_text(render(run))
+    print(f"[bench] report: {report}", flush=True)
+    if failed:
+        print(f"[bench] failed phases: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
