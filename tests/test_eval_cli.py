@@ -5,9 +5,9 @@ import json
 import pytest
 
 from rag.api import Rag
+from rag.eval.cases import load_cases
 from rag.eval.runfile import load_run, save_run
 from rag.eval.runner import run_eval
-from rag.eval.cases import load_cases
 
 CASES = """
 - id: rockets
@@ -65,7 +65,7 @@ def test_eval_runs_saves_and_prints_a_table(run_cli, tmp_path):
 
 
 def test_default_run_path_is_under_the_store(run_cli, store):
-    code, stdout, _ = run_cli("--tag", "number")
+    code, _, _ = run_cli("--tag", "number")
     assert code == 0
     [saved] = (store.store_dir / "eval-runs").glob("*.json")
     assert [r.case.id for r in load_run(saved).results] == ["rockets"]
@@ -156,7 +156,7 @@ def test_prompt_variant_is_recorded(run_cli, tmp_path):
     (["--prompt", "no/such/prompt.md"], "no prompt file"),
 ])
 def test_bad_input_is_one_line_and_exit_1(run_cli, args, message):
-    code, stdout, err = run_cli(*args)
+    code, _, err = run_cli(*args)
     assert code == 1 and err.startswith("error: ") and message in err and len(err.strip().splitlines()) == 1
 
 
@@ -184,7 +184,9 @@ def test_an_empty_store_says_to_ingest(cli, tmp_path):
 class BriefingRag(Rag):
     """A Rag with a brief() method, as `rag brief` will add: returns a briefing-shaped dict."""
 
-    calls: list = []
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.calls = []
 
     def brief(self, topic, filters=None):
         self.calls.append((topic, filters))

@@ -14,7 +14,7 @@ THRESHOLDS = tomllib.loads((ROOT / "evals" / "thresholds.toml").read_text())["fa
 def test_the_readme_documents_the_ci_thresholds():
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Evaluation", 1)[1].split("\n## ", 1)[0]
-    documented = dict(re.findall(r"^\| `(\w+)` \| [^|]+ \| ≥ ([0-9.]+) \|", section, re.M))
+    documented = dict(re.findall(r"^\| `(\w+)` \| [^|]+ \| ≥ ([0-9.]+) \|", section, re.MULTILINE))
     assert {k: float(v) for k, v in documented.items()} == THRESHOLDS
 
 

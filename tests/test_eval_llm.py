@@ -8,10 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from scripted_server import Reply, ScriptedServer
 
 from rag.api import Rag
 from rag.eval.runfile import load_run
-from scripted_server import Reply, ScriptedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = """
@@ -23,7 +23,7 @@ CASES = """
   question: Who won the 2018 World Cup?
   refuse: true
 """
-_SOURCE = re.compile(r"<source\b[^>]*>\n?(.*?)</source>", re.S)
+_SOURCE = re.compile(r"<source\b[^>]*>\n?(.*?)</source>", re.DOTALL)
 
 
 def responder(body: dict) -> Reply:
@@ -63,7 +63,7 @@ def run_llm(cli, small_corpus, server, tmp_path):
 
 def test_llm_runs_record_model_prompt_usage_and_judge(run_llm, tmp_path, server):
     out = tmp_path / "run.json"
-    code, stdout, err = run_llm("--judge", "llm", "--out", out)
+    code, _, err = run_llm("--judge", "llm", "--out", out)
     assert code == 0, err
     run = load_run(out)
     assert run.engine == "llm" and run.model == "scripted-model"

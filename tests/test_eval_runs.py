@@ -26,7 +26,7 @@ def make_run(outcomes: dict[str, list[bool]], **extra) -> EvalRun:
     results = [CaseResult(case=EvalCase(id=i, question=f"{i}?", facts=[["x"]]),
                           trials=[trial(e + 1, ok) for e, ok in enumerate(oks)]) for i, oks in outcomes.items()]
     repeat = max(len(v) for v in outcomes.values())
-    run = EvalRun(id=extra.pop("id", "run"), created=dt.datetime(2020, 12, 24, tzinfo=dt.timezone.utc),
+    run = EvalRun(id=extra.pop("id", "run"), created=dt.datetime(2020, 12, 24, tzinfo=dt.UTC),
                   engine="extractive", settings_hash=extra.pop("settings_hash", "abc"), repeat=repeat, results=results, **extra)
     run.metrics = compute_metrics(results)
     return run

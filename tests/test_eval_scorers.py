@@ -8,8 +8,16 @@ import pytest
 from rag.answer.refusal import REFUSAL_PHRASE
 from rag.eval.entail import lexical_entails
 from rag.eval.normalize import contains_phrase, normalize
-from rag.eval.scorers import (citation_support, citation_validity, fact_recall, passed, refusal, score_answer,
-                              score_briefing, source_recall)
+from rag.eval.scorers import (
+    citation_support,
+    citation_validity,
+    fact_recall,
+    passed,
+    refusal,
+    score_answer,
+    score_briefing,
+    source_recall,
+)
 from rag.models import Answer, AnswerSentence, BriefingCase, Citation, EvalCase, Usage
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -13,16 +13,16 @@ from rag.cli.app import ChromaUrl, Sets, StoreDir, app, settings_from
 
 @app.command("eval")
 def eval_(
-    cases: Annotated[Optional[list[Path]], typer.Argument(help="Case files or directories (default: evals/).")] = None,
-    engine: Annotated[Optional[str], typer.Option("--engine", help="extractive or llm.")] = None,
-    prompt: Annotated[Optional[str], typer.Option("--prompt", help="Prompt variant for the llm engine: a name in prompts/ or a .md file.")] = None,
+    cases: Annotated[list[Path] | None, typer.Argument(help="Case files or directories (default: evals/).")] = None,
+    engine: Annotated[str | None, typer.Option("--engine", help="extractive or llm.")] = None,
+    prompt: Annotated[str | None, typer.Option("--prompt", help="Prompt variant for the llm engine: a name in prompts/ or a .md file.")] = None,
     repeat: Annotated[int, typer.Option("--repeat", min=1, max=100, help="Ask every case N times; report mean and spread.")] = 1,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Run file, .json or .jsonl (default: <store>/eval-runs/<id>.json).")] = None,
-    compare: Annotated[Optional[Path], typer.Option("--compare", help="Baseline run file: show every metric's change and the flipped cases.")] = None,
-    fail_under: Annotated[Optional[list[str]], typer.Option("--fail-under", help="METRIC=VALUE: exit 3 when a metric is below (repeatable).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Run file, .json or .jsonl (default: <store>/eval-runs/<id>.json).")] = None,
+    compare: Annotated[Path | None, typer.Option("--compare", help="Baseline run file: show every metric's change and the flipped cases.")] = None,
+    fail_under: Annotated[list[str] | None, typer.Option("--fail-under", help="METRIC=VALUE: exit 3 when a metric is below (repeatable).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, md, json or html (printed).")] = "table",
-    report: Annotated[Optional[list[Path]], typer.Option("--report", help="Also write a report; .md, .json or .html by extension (repeatable).")] = None,
-    tag: Annotated[Optional[list[str]], typer.Option("--tag", help="Only cases with this tag (repeatable).")] = None,
+    report: Annotated[list[Path] | None, typer.Option("--report", help="Also write a report; .md, .json or .html by extension (repeatable).")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Only cases with this tag (repeatable).")] = None,
     judge: Annotated[str, typer.Option("--judge", help="Who decides citation support: lexical (offline) or llm.")] = "lexical",
     store_dir: StoreDir = None,
     chroma_url: ChromaUrl = None,

@@ -14,8 +14,8 @@ an LLM instead (rag.eval.judge).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from rag.eval.normalize import normalize, strip_markers
 from rag.text.lexical import STOPWORDS, stem

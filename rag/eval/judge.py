@@ -18,8 +18,8 @@ import re
 from rag.eval.entail import Entailment
 from rag.models import Usage
 
-_VERDICT = re.compile(r"\bVERDICT\s*:\s*\**\s*(SUPPORTED|UNSUPPORTED)\b", re.I)
-_VERDICT_WORD = re.compile(r"verdict(\s*):", re.I)
+_VERDICT = re.compile(r"\bVERDICT\s*:\s*\**\s*(SUPPORTED|UNSUPPORTED)\b", re.IGNORECASE)
+_VERDICT_WORD = re.compile(r"verdict(\s*):", re.IGNORECASE)
 PROMPT_NAME = "judge_support"
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from rag.models import CaseResult, MetricSummary, Trial
 

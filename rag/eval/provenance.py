@@ -14,7 +14,7 @@ def code_version(repo: Path = _REPO) -> tuple[str | None, bool | None]:
     """(git commit, whether tracked files have uncommitted changes); (None, None) outside git."""
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, timeout=10)
+            done = subprocess.run(["git", "-C", str(repo), *args], check=False, capture_output=True, text=True, timeout=10)
         except (OSError, subprocess.SubprocessError):
             return None
         return done.stdout if done.returncode == 0 else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from rag.errors import ConfigError, IndexMismatchError, IndexMissingError, RagError
 from rag.eval.cases import CaseFileError
@@ -132,7 +132,7 @@ def _record(rag, results: list[CaseResult], repeat: int, judge: str, case_files:
     if len(prompts) > 1:
         notes.append("answers used different prompts: " + ", ".join(f"{n} {h}" for n, h in prompts))
     commit, dirty = code_version()
-    created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    created = dt.datetime.now(dt.UTC).replace(microsecond=0)
     engine = answers[0].engine if answers else settings.engine
     run = EvalRun(
         id=f"{created:%Y%m%dT%H%M%SZ}-{engine}-{settings.settings_hash()[:6]}",

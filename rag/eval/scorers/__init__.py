@@ -11,7 +11,7 @@ from rag.eval.scorers._citations import SourceLookup, citation_problem, citation
 from rag.eval.scorers._facts import fact_recall
 from rag.eval.scorers._refusal import refusal
 from rag.eval.scorers._sources import source_recall
-from rag.eval.scorers._support import cited_sentences, citation_support
+from rag.eval.scorers._support import citation_support, cited_sentences
 from rag.eval.scorers._usage import cost, latency, tokens
 from rag.models import Answer, EvalCase, Score
 

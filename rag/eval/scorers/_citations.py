@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from rag.answer.verify import quote_is_verbatim
 from rag.models import Citation, Score

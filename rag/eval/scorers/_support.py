@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answer.verify import cited_text
 from rag.eval.entail import Entails
 from rag.eval.scorers._citations import SourceLookup
-from rag.answer.verify import cited_text
 from rag.models import Answer, Citation, Score
 
-_SEGMENT = re.compile(r"(.+?)((?:\s*\[\d+\])+)", re.S)
+_SEGMENT = re.compile(r"(.+?)((?:\s*\[\d+\])+)", re.DOTALL)
 
 
 @dataclass(frozen=True)
