@@ -257,5 +257,6 @@ $("token-form").addEventListener("submit", (event) => {
   $("token-box").hidden = true;
   loadStatus();
 });
+window.addEventListener("hashchange", openFromHash);
 loadStatus();
 openFromHash();

@@ -1,0 +1,184 @@
+"""The web page in a real headless browser (Debian chromium + chromium-driver, driven by Selenium):
+it renders the same Answer the CLI renders, a citation click highlights exactly the cited lines,
+refusals, conflicts and errors are shown plainly, and the token prompt works."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from live_server import LiveServer
+from rag.answer.refusal import REFUSAL_PHRASE
+from rag.server import create_app
+from rag.settings import Settings
+
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+if not (CHROMIUM and CHROMEDRIVER):
+    reason = "needs Debian chromium and chromium-driver (scripts/install-browser installs them)"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run the browser test: {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+QUESTION = "How many rockets were fired at the US embassy in Baghdad?"
+UNANSWERABLE = "What is the capital of Australia?"
+WAIT = 180  # seconds: an answer on a busy 2-core machine can take a while
+
+
+def settings(store: Path, token: str | None = None) -> Settings:
+    return Settings(store_dir=store, corpus_dir=CORPUS, api_token=token)
+
+
+@pytest.fixture(scope="module")
+def server(corpus_store):
+    with LiveServer(create_app(settings(corpus_store))) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not try to download anything
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1400,1000",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def text(element) -> str:
+    return " ".join(element.text.split())
+
+
+def squash(value: str) -> str:
+    return " ".join(value.split())
+
+
+def ask(browser, url: str, question: str):
+    browser.get(url + "/")
+    box = browser.find_element(By.ID, "question")
+    box.clear()
+    box.send_keys(question)
+    browser.find_element(By.ID, "ask-button").click()
+    WebDriverWait(browser, WAIT).until(
+        lambda d: d.find_element(By.ID, "answer").is_displayed() or d.find_element(By.ID, "error").is_displayed())
+
+
+def highlighted_lines(browser) -> list[int]:
+    return [int(li.get_attribute("data-line")) for li in browser.find_elements(By.CSS_SELECTOR, "#doc-lines li.hl")]
+
+
+def open_citation(browser, selector: str, citation) -> None:
+    browser.find_element(By.CSS_SELECTOR, selector).click()
+    wanted = list(range(citation.line_start, citation.line_end + 1))
+    WebDriverWait(browser, 30).until(
+        lambda d: citation.source in d.find_element(By.ID, "doc-meta").text and highlighted_lines(d) == wanted)
+
+
+def test_answer_renders_like_the_cli_and_citations_open_the_cited_lines(browser, server, corpus_rag):
+    answer = corpus_rag.ask(QUESTION)
+    assert answer.citations and not answer.refused
+    ask(browser, server.url, QUESTION)
+    assert not browser.find_element(By.ID, "error").is_displayed()
+
+    # Sentence by sentence, the page shows what `rag ask` prints: the text, then its [n] markers.
+    shown = [text(p) for p in browser.find_elements(By.CSS_SELECTOR, "#sentences p.sentence")]
+    assert shown == [squash(f"{s.text} " + "".join(f"[{n}]" for n in s.citations)) for s in answer.sentences]
+    entries = browser.find_elements(By.CSS_SELECTOR, "#citations li")
+    assert len(entries) == len(answer.citations)
+    for entry, c in zip(entries, answer.citations):
+        where = f"{c.source}:{c.line_start}" + (f"-{c.line_end}" if c.line_end != c.line_start else "")
+        assert text(entry.find_element(By.CSS_SELECTOR, "a.where")) == f"[{c.n}] {where}"
+        assert text(entry.find_element(By.TAG_NAME, "q")) == squash(c.quote)
+
+    # A click on a citation opens its article with exactly the cited lines highlighted.
+    for c in answer.citations:
+        open_citation(browser, f"#citation-{c.n} a.where", c)
+        marked = " ".join(text(li.find_element(By.CSS_SELECTOR, ".text"))
+                          for li in browser.find_elements(By.CSS_SELECTOR, "#doc-lines li.hl"))
+        assert squash(c.quote) in marked
+        article = corpus_rag.store.docs.article(c.source)
+        assert text(browser.find_element(By.ID, "doc-title")) == squash(article.title or c.source)
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#doc-lines li")) == article.n_lines
+    # The [n] marker after a sentence works the same way.
+    first = answer.sentences[0].citations[0]
+    open_citation(browser, f'#sentences button.cite[data-n="{first}"]', answer.citations[first - 1])
+
+
+def test_conflicts_are_shown_with_each_figure_cited(browser, server, corpus_rag):
+    answer = corpus_rag.ask(QUESTION)
+    assert answer.conflicts, "this question's answer reports disagreeing figures (see README)"
+    ask(browser, server.url, QUESTION)
+    boxes = browser.find_elements(By.CSS_SELECTOR, "#conflicts .conflict")
+    assert len(boxes) == len(answer.conflicts)
+    for box, conflict in zip(boxes, answer.conflicts):
+        assert text(box.find_element(By.TAG_NAME, "h3")) == f"Sources disagree on the number of {conflict.about}:"
+        grouped: dict[str, list[int]] = {}
+        for claim in conflict.claims:
+            grouped.setdefault(claim.value.lower(), []).append(claim.citation)
+        shown = [text(li) for li in box.find_elements(By.CSS_SELECTOR, "li.claim")]
+        assert shown == [squash(f"{value} " + "".join(f"[{n}]" for n in ns)) for value, ns in grouped.items()]
+    claim = answer.conflicts[0].claims[0]
+    open_citation(browser, f'#conflicts button.cite[data-n="{claim.citation}"]', answer.citations[claim.citation - 1])
+
+
+def test_a_refusal_is_shown_plainly(browser, server, corpus_rag):
+    answer = corpus_rag.ask(UNANSWERABLE)
+    assert answer.refused
+    ask(browser, server.url, UNANSWERABLE)
+    refusal = browser.find_element(By.ID, "refusal")
+    assert refusal.is_displayed() and REFUSAL_PHRASE in refusal.text and "No answer in the corpus" in refusal.text
+    assert browser.find_elements(By.CSS_SELECTOR, "#sentences p") == []
+    assert [text(li) for li in browser.find_elements(By.CSS_SELECTOR, "#notes li")] == [f"note: {n}" for n in answer.notes]
+
+
+def test_a_bad_question_shows_the_error(browser, server):
+    ask(browser, server.url, "?!?")
+    error = browser.find_element(By.ID, "error")
+    assert error.is_displayed() and "no words" in error.text
+    assert not browser.find_element(By.ID, "answer").is_displayed()
+
+
+def test_a_link_to_a_citation_opens_it(browser, server, corpus_rag):
+    source = "003_568550a85670bdb3.txt"
+    browser.get(f"{server.url}/#doc={source}:13-15")
+    WebDriverWait(browser, 30).until(lambda d: highlighted_lines(d) == [13, 14, 15])
+    assert text(browser.find_element(By.ID, "doc-title")) == squash(corpus_rag.store.docs.article(source).title)
+
+
+def test_the_page_loads_nothing_from_elsewhere(browser, server):
+    browser.get(server.url + "/")
+    WebDriverWait(browser, 30).until(lambda d: "documents" in d.find_element(By.ID, "index-status").text)
+    assert text(browser.find_element(By.ID, "index-status")).startswith("5 documents")
+    resources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert resources and all(name.startswith(server.url + "/") for name in resources)
+
+
+def test_the_page_asks_for_the_token_and_uses_it(browser, corpus_store):
+    with LiveServer(create_app(settings(corpus_store, token="page-token"))) as live:
+        browser.get(live.url + "/")
+        browser.execute_script("localStorage.removeItem('rag-token')")
+        browser.refresh()
+        WebDriverWait(browser, 30).until(lambda d: d.find_element(By.ID, "token-box").is_displayed())
+        browser.find_element(By.ID, "token").send_keys("page-token")
+        browser.find_element(By.CSS_SELECTOR, "#token-form button").click()
+        WebDriverWait(browser, 30).until(lambda d: "documents" in d.find_element(By.ID, "index-status").text)
+        assert not browser.find_element(By.ID, "token-box").is_displayed()
+        source = "003_568550a85670bdb3.txt"
+        browser.get(f"{live.url}/#doc={source}:2-3")
+        WebDriverWait(browser, 30).until(lambda d: highlighted_lines(d) == [2, 3])
+        browser.execute_script("localStorage.removeItem('rag-token')")
