@@ -41,7 +41,7 @@ STATUS = (
     (LockedError, 409),
     (IndexMissingError, 503),
     (IndexMismatchError, 503),
-    (ConfigError, 500),
+    (ConfigError, 503),  # e.g. engine=llm on a server with no LLM endpoint configured
     (LLMError, 502),
     (InputError, 400),
     (RagError, 400),

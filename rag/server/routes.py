@@ -37,7 +37,8 @@ _ERRORS = {
     409: "Another ingest is writing the index",
     413: "Body too large",
     422: "Request failed validation, or nothing could be ingested",
-    503: "No usable index yet (run an ingest)",
+    502: "The LLM endpoint failed",
+    503: "No usable index yet (run an ingest), or no LLM endpoint configured for engine=llm",
 }
 public = APIRouter()
 protected = APIRouter(
@@ -72,7 +73,8 @@ def healthz(state: Server) -> Health:
 )
 def ask(body: AskRequest, rag: Ready):
     """A cited answer, a refusal, and any disagreements between sources (`rag ask`)."""
-    kwargs = dict(question=body.question, k=body.k, filters=body.filters(), engine=body.engine)
+    kwargs = dict(question=body.question, k=body.k, filters=body.filters(), engine=body.engine,
+                  prompt=body.prompt, fallback=body.fallback)
     if not body.stream:
         return rag.ask(**kwargs)
     stream = AnswerStream(rag.ask, kwargs)

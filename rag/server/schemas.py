@@ -7,6 +7,7 @@ of rag/models.py, exactly as `rag ... --json` prints them.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -39,11 +40,16 @@ class SearchQuery(FilterOptions):
 
 
 class AskRequest(FilterOptions):
-    """The options of `rag ask`, as JSON."""
+    """The options of `rag ask`, as JSON. The LLM's model, endpoint and cache are the server's
+    settings: a client that could set the endpoint could send the server's API key anywhere."""
 
     question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="A question about the corpus.")
     k: int | None = Field(None, ge=1, le=200, description="How many chunks to retrieve (default: answer_k).")
     engine: str | None = Field(None, max_length=40, description="extractive (offline) or llm; default: the server's setting.")
+    # A prompt by NAME only: a path would let a client have any server file read and sent to the LLM.
+    prompt: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="LLM only: a prompt name in prompts/.")
+    fallback: Literal["none", "extractive"] | None = Field(
+        None, description="LLM only: 'extractive' answers offline when the LLM fails, and says so in the notes.")
     stream: bool = Field(False, description="Answer as Server-Sent Events: `token` events, then one `answer` event.")
 
 
