@@ -33,7 +33,7 @@ from rag.errors import ConfigError
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 CONSTANTS = {"refusal_phrase": REFUSAL_PHRASE}
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-_ROLE = re.compile(r"^\s*<!--\s*(system|user|assistant)\s*-->\s*$", re.M)
+_ROLE = re.compile(r"^\s*<!--\s*(system|user|assistant)\s*-->\s*$", re.MULTILINE)
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -143,4 +143,4 @@ def _front_matter(raw: str, path: Path) -> tuple[dict, str]:
     if not isinstance(meta, dict):
         raise PromptError(f"prompt {path.name}: the front matter must be a mapping")
     body = text[end + 4:]
-    return meta, body[1:] if body.startswith("\n") else body
+    return meta, body.removeprefix("\n")

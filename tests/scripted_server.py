@@ -17,9 +17,10 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
+from typing import Self
 
 
 @dataclass
@@ -72,7 +73,7 @@ class ScriptedServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
-    def script(self, *replies: Reply) -> "ScriptedServer":
+    def script(self, *replies: Reply) -> ScriptedServer:
         with self._lock:
             self.replies.extend(replies)
         return self
@@ -88,7 +89,7 @@ class ScriptedServer:
             return self.responder(body)
         return error(500, "the test script has no reply left")
 
-    def __enter__(self) -> "ScriptedServer":
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

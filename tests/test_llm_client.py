@@ -6,6 +6,7 @@ import socket
 
 import numpy as np
 import pytest
+from scripted_server import ScriptedServer, completion, error, streamed
 
 from rag.errors import LLMError, RagError
 from rag.llm import LLMNotConfigured, LLMUnavailable, StreamBroken, make_client, make_llm
@@ -15,7 +16,6 @@ from rag.llm.log import log_report, read_calls
 from rag.llm.pricing import cost_usd
 from rag.models import LLMReply
 from rag.settings import Settings
-from scripted_server import ScriptedServer, completion, error, streamed
 
 HELLO = [{"role": "user", "content": "Say hello"}]
 

@@ -7,6 +7,8 @@ import re
 import shutil
 
 import pytest
+from conftest import CORPUS
+from scripted_server import Reply, ScriptedServer, completion, error, json_completion, streamed
 
 from rag.answer.refusal import REFUSAL_PHRASE
 from rag.answer.verify import quote_is_verbatim
@@ -15,13 +17,10 @@ from rag.llm.chat import cache_dir
 from rag.llm.log import read_calls
 from rag.prompts import load_prompt
 from rag.settings import Settings
-from scripted_server import Reply, ScriptedServer, completion, error, json_completion, streamed
-
-from conftest import CORPUS
 
 ARTICLES = ("000_eb6e83a28ce734ce.txt", "002_5cca6cf56978dda1.txt", "003_568550a85670bdb3.txt")
 ROCKETS = "How many rockets were fired at the US embassy in Baghdad?"
-_SOURCE = re.compile(r'<source n="(\d+)"[^>]*>\n(.*?)\n</source>', re.S)
+_SOURCE = re.compile(r'<source n="(\d+)"[^>]*>\n(.*?)\n</source>', re.DOTALL)
 _SPLIT = re.compile(r"(?<=[.!?])[\"”]?\s+")
 
 
@@ -48,9 +47,9 @@ def server():
 
 
 def settings_for(store, server, tmp_path, **overrides) -> Settings:
-    values = dict(store_dir=store / "store", corpus_dir=store / "corpus", embedding_model="hash",
-                  llm_base_url=server.url, llm_model="scripted-model", llm_timeout=0.5, llm_retries=1,
-                  cache_dir=tmp_path / "cache", llm_log=tmp_path / "log.jsonl")
+    values = {"store_dir": store / "store", "corpus_dir": store / "corpus", "embedding_model": "hash",
+              "llm_base_url": server.url, "llm_model": "scripted-model", "llm_timeout": 0.5, "llm_retries": 1,
+              "cache_dir": tmp_path / "cache", "llm_log": tmp_path / "log.jsonl"}
     return Settings(**{**values, **overrides})
 
 
@@ -322,7 +321,7 @@ def test_llm_failures_are_one_line_without_traceback(cli, store, server, tmp_pat
 def test_no_endpoint_configured_is_one_line(cli, store):
     code, out, err = cli("ask", ROCKETS, "--engine", "llm", "--store-dir", store / "store",
                          "--set", "embedding_model=hash")
-    assert code == 1 and err.startswith("error: no LLM endpoint configured: set OPENAI_API_KEY")
+    assert code == 1 and out == "" and err.startswith("error: no LLM endpoint configured: set OPENAI_API_KEY")
 
 
 def test_fallback_extractive_answers_and_says_so(cli, store, server, tmp_path):

@@ -21,7 +21,7 @@ from rag.text.tokens import count_tokens
 _SLACK = 0.9
 _PER_MESSAGE_TOKENS = 4
 _SEPARATOR = "\n\n"
-_DELIMITER = re.compile(r"<(\s*/?\s*source\b)", re.I)
+_DELIMITER = re.compile(r"<(\s*/?\s*source\b)", re.IGNORECASE)
 
 
 @dataclass

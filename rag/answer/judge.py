@@ -15,9 +15,9 @@ from rag.models import Usage
 from rag.prompts import load_prompt
 
 JUDGE_PROMPT = "support_judge"
-_VERDICT = re.compile(r"^\s*VERDICT:\s*(SUPPORTED|UNSUPPORTED)\s*$", re.M)
-_FORGED = re.compile(r"verdict\s*:", re.I)
-_TAGS = re.compile(r"<(\s*/?\s*(?:evidence|claim)\b)", re.I)
+_VERDICT = re.compile(r"^\s*VERDICT:\s*(SUPPORTED|UNSUPPORTED)\s*$", re.MULTILINE)
+_FORGED = re.compile(r"verdict\s*:", re.IGNORECASE)
+_TAGS = re.compile(r"<(\s*/?\s*(?:evidence|claim)\b)", re.IGNORECASE)
 
 
 @dataclass

@@ -21,8 +21,14 @@ from rag.answer.citations import CitationBook, render_answer_text
 from rag.answer.context import Context, pack_sources
 from rag.answer.judge import judge_support
 from rag.answer.refusal import REFUSAL_PHRASE
-from rag.answer.reply import MalformedReply, is_refusal_sentence, parse_json_reply, parse_marker_reply
-from rag.answer.support import NUMBER_WORDS as _NUMBER_WORDS, SupportScorer, numbers
+from rag.answer.reply import (
+    MalformedReply,
+    is_refusal_sentence,
+    parse_json_reply,
+    parse_marker_reply,
+)
+from rag.answer.support import NUMBER_WORDS as _NUMBER_WORDS
+from rag.answer.support import SupportScorer, numbers
 from rag.errors import ConfigError, LLMError
 from rag.index.store import Store
 from rag.models import Answer, AnswerSentence, Claim, Conflict, LLMReply, ReplyConflict, Usage
@@ -42,14 +48,14 @@ class Draft:
     notes: list[str] = field(default_factory=list)
 
 
-def answer_llm(store: Store, llm, question: str, k: int | None = None, filters: Filters = Filters(), *,
+def answer_llm(store: Store, llm, question: str, k: int | None = None, filters: Filters = Filters(), *,  # noqa: B008 (frozen)
                prompt: str | None = None, on_token=None) -> Answer:
     settings = store.settings
     result = search(store, question, k or settings.answer_k, filters)
     clock = time.perf_counter()
     chosen, notes = choose_prompt(prompt or settings.llm_prompt, settings, streaming=on_token is not None)
-    base = dict(question=result.query, engine="llm", model=llm.model, settings_hash=result.settings_hash,
-                retrieved=list(dict.fromkeys(h.chunk.source for h in result.hits)))
+    base = {"question": result.query, "engine": "llm", "model": llm.model, "settings_hash": result.settings_hash,
+            "retrieved": list(dict.fromkeys(h.chunk.source for h in result.hits))}
     if not result.hits:
         return Answer(answer=REFUSAL_PHRASE, refused=True, prompt_name=chosen.name, prompt_hash=chosen.hash,
                       notes=["nothing was retrieved, so the LLM was not asked"], timings=result.timings, **base)
@@ -107,8 +113,8 @@ def draft_answer(llm, prompt: Prompt, context: Context, question: str, on_token=
 def verify_draft(draft: Draft, context: Context, store: Store, llm, threshold: float, judge: bool) -> Answer:
     reply, notes = draft.reply, []
     usage = _usage(draft.calls)
-    common = dict(question="", engine="llm", settings_hash="", prompt_name=draft.prompt.name,
-                  prompt_hash=draft.prompt.hash)
+    common = {"question": "", "engine": "llm", "settings_hash": "", "prompt_name": draft.prompt.name,
+              "prompt_hash": draft.prompt.hash}
     claims = [s for s in reply.sentences if s.text and not is_refusal_sentence(s.text)]
     if reply.refused or not claims:
         return Answer(answer=REFUSAL_PHRASE, refused=True, usage=usage, **common)

@@ -16,11 +16,11 @@ from rag.answer.refusal import REFUSAL_PHRASE
 from rag.models import LLMReply, ReplyClaim, ReplyConflict, ReplySentence
 from rag.text.sentences import split_sentences
 
-_MARKERS = re.compile(r"\s*\[\s*(?:sources?\s*)?(\d+(?:\s*[,;]\s*(?:sources?\s*)?\d+)*)\s*\]", re.I)
-_LEADING_MARKERS = re.compile(rf"^(?:{_MARKERS.pattern})+", re.I)
-_TRAILING = re.compile(rf"([.!?][\"”’']?)((?:{_MARKERS.pattern})+)", re.I)
-_CONFLICT = re.compile(r"^\s*CONFLICT\s*:\s*(?P<about>[^|]+)\|(?P<claims>.+)$", re.I | re.M)
-_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.I)
+_MARKERS = re.compile(r"\s*\[\s*(?:sources?\s*)?(\d+(?:\s*[,;]\s*(?:sources?\s*)?\d+)*)\s*\]", re.IGNORECASE)
+_LEADING_MARKERS = re.compile(rf"^(?:{_MARKERS.pattern})+", re.IGNORECASE)
+_TRAILING = re.compile(rf"([.!?][\"”’']?)((?:{_MARKERS.pattern})+)", re.IGNORECASE)
+_CONFLICT = re.compile(r"^\s*CONFLICT\s*:\s*(?P<about>[^|]+)\|(?P<claims>.+)$", re.IGNORECASE | re.MULTILINE)
+_FENCE = re.compile(r"^```(?:json)?\s*|\s*```$", re.IGNORECASE)
 
 
 class MalformedReply(ValueError):

@@ -10,9 +10,11 @@ the chunk is scored:
 - support = (lexical + max(semantic, 0)) / 2, from 0 to 1.
 A claim is supported by a window when support >= `llm_support_threshold` (0.5 by default) AND
 every number the claim states appears in the window: "eight rockets" is not supported by
-"more than 20 missiles", however close the words are. A verbatim sentence scores ~1.0;
-the same-topic sentences of an article that state something else score 0.2-0.45 (measured on
-the corpus; see docs/design.md).
+"more than 20 missiles", however close the words are. Measured on corpus/ with MiniLM, taking
+each sentence as a claim: its own chunk scores 1.0; another chunk of the same article scores
+0.30 on average (95th percentile 0.49, 5% reach 0.5); a chunk of another article 0.29 (2% reach
+0.5). So 0.5 rejects about 95% of same-topic evidence that states something else, before the
+number rule; paraphrases score lower than quotes, so a model should stay close to its sources.
 
 The winning window becomes the citation: its sentences are verbatim spans of the file, so an
 LLM's citations meet the extractive engine's standard (the quote is the text of the cited lines).
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -32,7 +35,7 @@ from rag.text.lexical import content_words
 
 _PAIR_MARGIN = 0.05
 _DIGITS = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\w)|(?<![\w.,])\d+(?:\.\d+)?(?!\w)")
-NUMBER_WORDS = re.compile(r"\b(" + "|".join(sorted(_SMALL, key=len, reverse=True)) + r")\b", re.I)
+NUMBER_WORDS = re.compile(r"\b(" + "|".join(sorted(_SMALL, key=len, reverse=True)) + r")\b", re.IGNORECASE)
 
 
 @dataclass
@@ -92,7 +95,7 @@ class SupportScorer:
         self._embed([claim] + [s.text for s in body])
         claim_vector = self._vectors[claim]
         claimed = numbers(claim)
-        windows = [[s] for s in body] + [[a, b] for a, b in zip(body, body[1:])]
+        windows = [[s] for s in body] + [[a, b] for a, b in pairwise(body)]
         scored = [self._score(w, claim, claim_vector, claimed, chunk) for w in windows]
         singles = scored[: len(body)]
         best_single = max(singles, key=_rank)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from rag.errors import LLMError
 from rag.llm.cache import ResponseCache, cache_key, digest
@@ -88,6 +89,8 @@ class OpenAILLM:
                max_tokens: int | None = None, prompt=None, purpose: str = "chat",
                use_cache: bool | None = None) -> ChatResult:
         """Plain text, handed to `on_token` as it arrives. Cached only once complete."""
+        import openai
+
         params = self._params(temperature, max_tokens)
         key, context_hash = self._key(messages, params, "text", None, prompt)
         if self._use_cache(use_cache) and (hit := self._cached(key, purpose, prompt, context_hash, True)):
@@ -100,7 +103,7 @@ class OpenAILLM:
                 model=self.model, messages=messages, stream=True, stream_options={"include_usage": True},
                 extra_body=self.settings.llm_extra_body or None, **params)
             events = iter(raw.parse())
-        except Exception as err:
+        except openai.OpenAIError as err:
             self._fail(call, err, started)
         parts, usage, finish = [], None, None
         while True:
@@ -108,7 +111,9 @@ class OpenAILLM:
                 event = next(events)
             except StopIteration:
                 break
-            except Exception as err:  # the connection died or timed out midway
+            # The connection died or stalled midway; the transport's exception type depends on
+            # the SDK version (httpx or httpx2), so any failure of the iterator counts.
+            except Exception as err:  # noqa: BLE001
                 message = f"the LLM stream broke after {len(parts)} chunks: {type(err).__name__}: {err}"
                 self._log_error(call, message, started)
                 raise StreamBroken(message) from None
@@ -170,7 +175,7 @@ class OpenAILLM:
                 self._log_error(call, describe_error(err, self.client, self.model, 0), started)
                 raise _Rejected(describe_error(err, self.client, self.model, 0)) from None
             self._fail(call, err, started)
-        except Exception as err:
+        except openai.OpenAIError as err:
             self._fail(call, err, started)
         if not completion.choices:
             self._log_error(call, "the server returned no choices", started)
@@ -215,10 +220,10 @@ class OpenAILLM:
             self.cache.put(key, {"text": result.text, "usage": result.usage.model_dump(), "mode": result.mode,
                                  "finish_reason": result.finish_reason, "model": self.model,
                                  "usage_estimated": result.usage_estimated,
-                                 "time": dt.datetime.now(dt.timezone.utc).isoformat()})
+                                 "time": dt.datetime.now(dt.UTC).isoformat()})
 
     def _call_record(self, purpose, prompt, context_hash, mode, stream=False) -> LLMCall:
-        return LLMCall(time=dt.datetime.now(dt.timezone.utc), model=self.model, purpose=purpose,
+        return LLMCall(time=dt.datetime.now(dt.UTC), model=self.model, purpose=purpose,
                        prompt_name=getattr(prompt, "name", None), prompt_hash=getattr(prompt, "hash", None),
                        context_hash=context_hash, mode=mode, stream=stream)
 
@@ -232,10 +237,6 @@ class OpenAILLM:
         append_call(self.settings, call)
 
     def _fail(self, call: LLMCall, err: Exception, started: float):
-        import openai
-
-        if not isinstance(err, openai.OpenAIError):
-            raise err
         message = describe_error(err, self.client, self.model, self.client.max_retries)
         if _retryable(err):
             call.attempts = self.client.max_retries + 1

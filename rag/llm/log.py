@@ -3,7 +3,6 @@ concurrent processes do not interleave lines). `rag log` reads it back."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
