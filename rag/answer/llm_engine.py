@@ -217,7 +217,9 @@ def _cost_notes(draft: Draft, llm) -> list[str]:
     notes = []
     cached = [c for c in draft.calls if c.cached]
     if cached:
-        first = cached[-1].usage
+        first = Usage()
+        for call in cached:
+            first = _add(first, call.usage)
         notes.append(f"answered from the response cache: no tokens spent now "
                      f"(first asked: {first.prompt_tokens}+{first.completion_tokens} tokens, ${first.cost_usd:.6f})")
     if any(not c.priced for c in draft.calls):

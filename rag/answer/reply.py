@@ -84,12 +84,12 @@ def _load_json(text: str):
     except ValueError:
         pass
     start, end = stripped.find("{"), stripped.rfind("}")
-    if start != -1 and end > start:
-        try:
-            return json.loads(stripped[start:end + 1])
-        except ValueError as err:
-            raise MalformedReply(f"the reply is not valid JSON: {err}") from None
-    raise MalformedReply("the reply holds no JSON object")
+    if start == -1:
+        raise MalformedReply("the reply holds no JSON object")
+    try:
+        return json.loads(stripped[start:end + 1] if end > start else stripped[start:])
+    except ValueError as err:
+        raise MalformedReply(f"the reply is not valid JSON: {err}") from None
 
 
 def _sentence_item(item):
