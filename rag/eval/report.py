@@ -106,7 +106,7 @@ def _case_rows(outcome) -> list[list[str]]:
         status = case_status(r)
         cells = [_num(_mean(r, key)) for _, key in _COLUMNS]
         seconds = [t.seconds for t in r.trials]
-        rows.append([r.case.id, status, *cells, _num(sum(seconds) / len(seconds), "x_s") if seconds else "–"])
+        rows.append([r.case.id, status, *cells, f"{sum(seconds) / len(seconds):.3f}s" if seconds else "–"])
     return rows
 
 
@@ -219,12 +219,16 @@ padding:.5em}.muted{color:#666}"""
 
 def _html_table(head: list[str], rows: list[list[str]], row_class=None) -> str:
     e = html.escape
-    body = "".join(
-        f"<tr{f' class={chr(34)}{row_class(row)}{chr(34)}' if row_class and row_class(row) else ''}>"
-        + "".join(f"<td class=\"{e(c)}\">{e(c)}</td>" if c in ("regression", "improvement") else f"<td>{e(c)}</td>"
-                  for c in row) + "</tr>"
-        for row in rows)
-    return "<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>" + body + "</table>"
+
+    def cell(text: str) -> str:
+        css = f' class="{text}"' if text in ("regression", "improvement") else ""
+        return f"<td{css}>{e(text)}</td>"
+
+    def row(cells: list[str]) -> str:
+        css = row_class(cells) if row_class else ""
+        return (f'<tr class="{css}">' if css else "<tr>") + "".join(cell(c) for c in cells) + "</tr>"
+
+    return "<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>" + "".join(map(row, rows)) + "</table>"
 
 
 def _html_score(name: str, score: Score) -> str:

@@ -66,6 +66,9 @@ def run_eval(rag, cases: list[EvalCase | BriefingCase], *, repeat: int = 1, enta
             r.skipped = "briefings are not available: this Rag has no brief() method yet"
         run_notes.append(f"{len(briefings)} briefing case(s) skipped: `rag brief` does not exist yet")
     todo = [r for r in results if r.skipped is None]
+    if todo:
+        # Load the embedder and indexes first, so the first case's latency is not the start-up.
+        rag.search(getattr(todo[0].case, "question", None) or "warm up", 1)
     total, done, errors_in_a_row = len(todo) * repeat, 0, 0
     for epoch in range(1, repeat + 1):
         for result in todo:

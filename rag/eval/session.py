@@ -57,9 +57,9 @@ def evaluate(settings: Settings, request: EvalRequest, progress: Progress | None
         raise ConfigError("no cases to run" + (f" with tag(s) {', '.join(request.tags)}" if request.tags else ""))
     notes: list[str] = []
     settings = _with_prompt(settings, request.prompt, notes)
+    judge = _judge(settings, request.judge)
     own = rag is None
     rag = rag or Rag(settings)
-    judge = _judge(settings, request.judge)
     try:
         run = run_eval(rag, cases, repeat=request.repeat, entails=judge or _lexical(), judge=judge.name if judge else "lexical",
                        case_files=[str(p) for p in request.cases], notes=notes, progress=progress)
