@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-
 from live_server import LiveServer, free_port
+
 from rag.retrieval import Filters
 from rag.server import create_app
 from rag.settings import Settings
@@ -319,8 +319,8 @@ def test_rag_serve_command_serves_the_index(corpus_store, tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     command = [sys.executable, "-m", "rag", "serve", "--port", str(port), "--store-dir", str(corpus_store),
                "--set", f"corpus_dir={CORPUS}"]
-    log = open(tmp_path / "serve.log", "w+")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    with open(tmp_path / "serve.log", "w") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -337,9 +337,21 @@ def test_rag_serve_command_serves_the_index(corpus_store, tmp_path):
     finally:
         process.terminate()
         process.wait(20)
-        log.close()
 
 
 def test_rag_serve_rejects_a_bad_port(cli):
     code, _, err = cli("serve", "--port", "70000")
     assert code == 2 and "65535" in err
+
+
+def test_rag_serve_warns_when_it_serves_the_network_without_a_token(cli, monkeypatch, corpus_store):
+    import uvicorn
+
+    runs = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append(options))
+    code, _, err = cli("serve", "--host", "0.0.0.0", "--port", "9123", "--store-dir", corpus_store)
+    assert code == 0 and runs[-1] == {"host": "0.0.0.0", "port": 9123, "log_level": "info"}
+    assert "warning: serving 0.0.0.0 without a token" in err
+    monkeypatch.setenv("RAG_API_TOKEN", "a-token")
+    code, _, err = cli("serve", "--host", "0.0.0.0", "--store-dir", corpus_store)
+    assert code == 0 and err == "" and runs[-1]["port"] == 8000

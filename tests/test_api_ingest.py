@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-
 from live_server import LiveServer
+
 from rag.api import Rag
 from rag.index.store import Store
 from rag.server import create_app
@@ -208,3 +208,11 @@ def _wait_for_more(results: list, n: int, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while len(results) < target and time.monotonic() < deadline:
         time.sleep(0.05)
+
+
+def test_a_jsonl_record_is_a_source_with_a_hash(client, small_corpus):
+    records = b'{"id": "a1", "title": "Ferry strike", "text": "Ferry crews went on strike on Monday.\\nThe port was closed."}\n'
+    report = client.post("/documents", files=[("files", ("feed.jsonl", records, "application/jsonl"))]).json()
+    assert report["added"] == ["uploads/feed.jsonl#a1"]
+    passage = client.get("/documents/uploads/feed.jsonl%23a1", params={"lines": "2"}).json()
+    assert passage["source"] == "uploads/feed.jsonl#a1" and passage["lines"] == ["The port was closed."]

@@ -10,7 +10,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from rag.errors import (
-    ConfigError, IndexMismatchError, IndexMissingError, InputError, LLMError, LockedError, RagError,
+    ConfigError,
+    IndexMismatchError,
+    IndexMissingError,
+    InputError,
+    LLMError,
+    LockedError,
+    RagError,
 )
 
 log = logging.getLogger("rag.server")
@@ -82,6 +88,5 @@ def _problem(error: dict) -> dict:
     # loc is e.g. ("body", "question") or ("query", "k"): name the field, not the transport.
     where = ".".join(str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path"))
     message = error.get("msg", "invalid")
-    if message.startswith("Value error, "):
-        message = message[len("Value error, "):]
+    message = message.removeprefix("Value error, ")
     return {"field": where, "message": f"{where}: {message}" if where else message}

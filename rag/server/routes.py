@@ -10,18 +10,24 @@ import uuid
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from rag.api import Rag
 from rag.errors import InputError
 from rag.models import Answer, IngestReport, Passage, SearchResult, Status
 from rag.server.auth import require_token
-from rag.server.errors import NothingIngested, NotFound
+from rag.server.errors import NotFound, NothingIngested
 from rag.server.metrics import MetricsReport
 from rag.server.paths import check_source, corpus_path, parse_lines, upload_name
 from rag.server.schemas import (
-    AskRequest, DocumentInfo, DocumentList, ErrorBody, Health, IngestRequest, SearchQuery,
+    AskRequest,
+    DocumentInfo,
+    DocumentList,
+    ErrorBody,
+    Health,
+    IngestRequest,
+    SearchQuery,
 )
 from rag.server.sse import AnswerStream
 from rag.server.state import ServerState
@@ -73,8 +79,8 @@ def healthz(state: Server) -> Health:
 )
 def ask(body: AskRequest, rag: Ready):
     """A cited answer, a refusal, and any disagreements between sources (`rag ask`)."""
-    kwargs = dict(question=body.question, k=body.k, filters=body.filters(), engine=body.engine,
-                  prompt=body.prompt, fallback=body.fallback)
+    kwargs = {"question": body.question, "k": body.k, "filters": body.filters(), "engine": body.engine,
+              "prompt": body.prompt, "fallback": body.fallback}
     if not body.stream:
         return rag.ask(**kwargs)
     stream = AnswerStream(rag.ask, kwargs)

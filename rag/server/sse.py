@@ -62,7 +62,7 @@ class AnswerStream:
     def _run(self, ask: Callable[..., Answer], kwargs: dict) -> None:
         try:
             self._queue.put(("answer", ask(**kwargs)))
-        except Exception as err:  # handed to the client as an error event or status
+        except Exception as err:  # noqa: BLE001 - every failure must reach the client, as an event or a status
             self._queue.put(("error", err))
 
     def events(self) -> Iterator[str]:
