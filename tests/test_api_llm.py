@@ -8,14 +8,14 @@ import json
 import shutil
 
 import pytest
-from fastapi.testclient import TestClient
-
 from conftest import CORPUS
+from fastapi.testclient import TestClient
+from scripted_server import ScriptedServer, error, streamed
+from test_llm_engine import find
+
 from rag.api import Rag
 from rag.server import create_app
 from rag.settings import Settings
-from scripted_server import ScriptedServer, error, streamed
-from test_llm_engine import find
 
 ARTICLES = ("000_eb6e83a28ce734ce.txt", "002_5cca6cf56978dda1.txt", "003_568550a85670bdb3.txt")
 ROCKETS = "How many rockets were fired at the US embassy in Baghdad?"

@@ -9,8 +9,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from live_server import LiveServer
+
 from rag.answer.refusal import REFUSAL_PHRASE
 from rag.server import create_app
 from rag.settings import Settings
@@ -23,11 +23,10 @@ if not (CHROMIUM and CHROMEDRIVER):
         pytest.fail(f"CI must run the browser test: {reason}", pytrace=False)
     pytest.skip(reason, allow_module_level=True)
 
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 QUESTION = "How many rockets were fired at the US embassy in Baghdad?"
