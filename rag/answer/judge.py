@@ -39,4 +39,4 @@ def judge_support(llm, claim: str, evidence: str) -> Verdict:
     prompt = load_prompt(JUDGE_PROMPT)
     result = llm.chat(prompt.messages(claim=defuse(claim), evidence=defuse(evidence)),
                       temperature=0.0, max_tokens=200, prompt=prompt, purpose="judge")
-    return Verdict(parse_verdict(result.text), result.usage)
+    return Verdict(parse_verdict(result.text), Usage() if result.cached else result.usage)

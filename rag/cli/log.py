@@ -27,14 +27,14 @@ def log(
 def log_text(report: LLMLogReport) -> str:
     if not report.recent and not report.calls and not report.cache_hits:
         return f"no LLM calls logged yet ({report.path})"
-    out = [f"{'time (UTC)':19}  {'model':22} {'purpose':8} {'prompt':18} {'tokens':>11} {'cost $':>9} {'secs':>6}  note"]
+    out = [f"{'time (UTC)':19}  {'model':22} {'purpose':8} {'prompt':24} {'tokens':>11} {'cost $':>9} {'secs':>6}  note"]
     for c in report.recent:
         prompt = f"{c.prompt_name or '-'}@{(c.prompt_hash or '')[:6]}" if c.prompt_hash else (c.prompt_name or "-")
         tokens = f"{c.usage.prompt_tokens}+{c.usage.completion_tokens}"
         note = "cache hit" if c.cached else (f"error: {c.error}" if c.error else "")
         if c.attempts > 1:
             note = f"{c.attempts} attempts" + (f"; {note}" if note else "")
-        out.append(f"{c.time:%Y-%m-%d %H:%M:%S}  {c.model[:22]:22} {c.purpose[:8]:8} {prompt[:18]:18} "
+        out.append(f"{c.time:%Y-%m-%d %H:%M:%S}  {c.model[:22]:22} {c.purpose[:8]:8} {prompt[:24]:24} "
                    f"{tokens:>11} {c.usage.cost_usd:>9.6f} {c.latency_s:>6.2f}  {note}".rstrip())
     out.append("")
     out.append(f"total: {report.calls} calls sent ({report.errors} failed), {report.cache_hits} cache hits, "
