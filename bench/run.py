@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -31,13 +32,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--phases", default=",".join(PHASES), help=f"comma-separated subset of {','.join(PHASES)}")
     p.add_argument("--floor-fraction", type=float, default=1.0,
                    help="embed every n-th chunk text for the raw-embedding floor and scale by wordpieces")
+    p.add_argument("--cold-every", type=int, default=8,
+                   help="the cold ingest and the raw-embedding floor use every n-th article (1 = all)")
     p.add_argument("--scale-docs", type=int, default=10_000, help="documents in the scale point")
     p.add_argument("--report", type=Path, help="where to write the report")
     p.add_argument("--render-only", action="store_true", help="only re-render the report from the run's results")
+    p.add_argument("--worktree", action="store_true",
+                   help="benchmark the checkout's rag/ as it is now (default: the committed HEAD)")
     args = p.parse_args(argv)
     unknown = set(args.phases.split(",")) - set(PHASES)
     if unknown:
         p.error(f"unknown phases: {', '.join(sorted(unknown))}")
+    if args.cold_every < 1:
+        p.error("--cold-every must be at least 1")
     if not 0 < args.floor_fraction <= 1:
         p.error("--floor-fraction must be in (0, 1]")
     if not (args.data / "articles.jsonl.gz").is_file():
@@ -55,6 +62,8 @@ def prepare(args: argparse.Namespace, run: Path) -> dict:
         scale_docs = QUICK["scale_docs"]
     records = [bench_data.record(a) for a in articles]
     corpus = bench_data.write_corpus(run / "corpus" / "main", records)
+    cold_every = 1 if args.quick else args.cold_every
+    cold = bench_data.write_corpus(run / "corpus" / "cold", records[::cold_every])
     rest, blind = bench_data.unanswerable_split(articles, questions)
     scale, copies = bench_data.scale_copies(articles, scale_docs)
     _write_jsonl(run / "questions.jsonl", questions)
@@ -62,6 +71,7 @@ def prepare(args: argparse.Namespace, run: Path) -> dict:
     config = {
         "mode": "quick" if args.quick else "full",
         "corpus": str(corpus), "articles": len(records), "questions": len(questions),
+        "cold_corpus": str(cold), "cold_every": cold_every, "cold_articles": len(records[::cold_every]),
         "unanswerable_corpus": str(bench_data.write_corpus(run / "corpus" / "unanswerable",
                                                            [bench_data.record(a) for a in rest])),
         "unanswerable_articles": len(rest), "unanswerable_questions": len(blind),
@@ -70,7 +80,7 @@ def prepare(args: argparse.Namespace, run: Path) -> dict:
         "floor_fraction": args.floor_fraction,
         "llama_cache": str(OUT / "cache" / "llama-embeddings.sqlite"),
         "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "commit": commit(), "machine": machine(),
+        "commit": snapshot(run, args.worktree), "machine": machine(),
     }
     (run / "config.json").write_text(json.dumps(config, indent=1))
     return config
@@ -80,15 +90,39 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
 
 
-def phase_env(run: Path) -> dict[str, str]:
+def snapshot(run: Path, worktree: bool) -> str:
+    """Copy rag/ (and prompts/) into the run directory; every phase imports that copy, so edits to
+    the checkout during a long run cannot mix two versions of the library in one run.
+    Returns the commit label for the report."""
+    target = run / "snapshot"
+    shutil.rmtree(target, ignore_errors=True)
+    target.mkdir(parents=True)
+    # bench/ itself is copied too, so the phases import nothing from the live checkout.
+    shutil.copytree(bench_data.ROOT / "bench", target / "bench", ignore=shutil.ignore_patterns("__pycache__", "out"))
+    if worktree:
+        for name in ("rag", "prompts"):
+            if (bench_data.ROOT / name).is_dir():
+                shutil.copytree(bench_data.ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        return commit()
+    archive = subprocess.run(["git", "archive", "HEAD", "rag", "prompts"], cwd=bench_data.ROOT,
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=bench_data.ROOT,
+                          capture_output=True, text=True, check=True).stdout.strip()
+    return f"{head} (committed code; uncommitted changes excluded)"
+
+
+def phase_env(run: Path, quick: bool) -> dict[str, str]:
     """Default settings only: no RAG_* variables and no rag.toml, so results mean the defaults."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    if quick:  # one BLAS thread: a busy machine makes spinning BLAS threads crawl (quick measures nothing)
+        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     env.update(RAG_CONFIG=str(run / "no-rag.toml"), HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(bench_data.ROOT), env.get("PYTHONPATH")])))
+               PYTHONPATH=str(run / "snapshot"))
     return env
 
 
-def run_phase(name: str, run: Path) -> bool:
+def run_phase(name: str, run: Path, quick: bool) -> bool:
     log = run / "logs" / f"{name}.log"
     log.parent.mkdir(exist_ok=True)
     (run / "results" / f"{name}.json").unlink(missing_ok=True)
@@ -96,7 +130,7 @@ def run_phase(name: str, run: Path) -> bool:
     print(f"[bench] {name} ...", flush=True)
     with open(log, "w") as handle:
         code = subprocess.call([sys.executable, "-m", "bench.phases", name, str(run)],
-                               stdout=handle, stderr=subprocess.STDOUT, env=phase_env(run), cwd=run)
+                               stdout=handle, stderr=subprocess.STDOUT, env=phase_env(run, quick), cwd=run)
     took = time.perf_counter() - start
     if code != 0:
         tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
@@ -118,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     config = prepare(args, run)
     print(f"[bench] {config['mode']} run in {run}: {config['articles']} articles, {config['questions']} questions",
           flush=True)
-    failed = [name for name in args.phases.split(",") if not run_phase(name, run)]
+    failed = [name for name in args.phases.split(",") if not run_phase(name, run, args.quick)]
     report.write_text(render(run))
     print(f"[bench] report: {report}", flush=True)
     if failed:
