@@ -6,7 +6,8 @@ Scoring (documented in docs/design.md):
   sentence earlier);
 - semantic: MiniLM cosine between question and sentence, for the best lexical candidates;
 - rank: how high the sentence's chunk came out of hybrid retrieval;
-- type: a "how many" question needs a figure, "when" a date, "who" a name, "what did X say" a quote.
+- type: a "how many" question needs a figure of the thing counted, "when" a date, "what is the
+  name of" a name, "what did X say" a quote. ("Who" may be answered by a role: "a U.S. contractor".)
 The question is refused when no sentence reaches `min_support`, or when it names something the
 corpus never mentions.
 """
@@ -29,17 +30,29 @@ from rag.retrieval import Filters, search
 from rag.text.lexical import content_words
 
 _DATE = re.compile(
-    r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d|\b(19|20)\d{2}\b|"
-    r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|last (week|month|year))\b",
-    re.I,
+    r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?\s+\d|\b(19|20)\d{2}\b|"
+    r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\b|"
+    r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|tonight|"
+    r"last (week|month|year)|this (week|month|year)|next (week|month|year))\b",
 )
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’.-]+)+")
+# "What did X tell Y": a quotation, or X named in the sentence with a verb of speech.
 _QUOTE = re.compile(r"[\"“”]")
+_SPEECH = re.compile(
+    r"\b(said|says|saying|told|tells|telling|denied|denies|warned|warns|wrote|tweeted|"
+    r"claimed|stated|added|insisted|argued|announced|according to|described)\b",
+    re.I,
+)
 _WEIGHTS = {"semantic": 0.5, "coverage": 0.3, "context": 0.1, "rank": 0.1}
 _TYPE_PENALTY = 0.6
+_NAME_BONUS = 0.08  # "who"/"which officials": a sentence that names people answers better
 _SEMANTIC_FLOOR = 0.3  # below this cosine nothing is about the question
 _DUPLICATE = 0.6
-_SEMANTIC_CHARS = 200  # content-word Jaccard at which two sentences say the same thing
+_SEMANTIC_CHARS = 200
+# A sentence that only shares the question's names ("Joe Biden ... has said he will revive
+# diplomacy") does not answer what the question asks about them.
+_MIN_TOPIC = 0.25
+_NEIGHBOURS = 2  # content-word Jaccard at which two sentences say the same thing
 
 
 @dataclass
@@ -52,6 +65,7 @@ class Candidate:
     context: float = 0.0
     semantic: float = 0.0
     type_ok: bool = True
+    topic: float = 1.0  # coverage of the question's non-name terms, with neighbours
     score: float = 0.0
     twins: list["Candidate"] = field(default_factory=list)
 
@@ -108,6 +122,8 @@ def answer_extractive(store: Store, question: str, k: int | None = None, filters
 
 def _candidates(hits, q: Question, idf: dict[str, float]) -> list[Candidate]:
     total = sum(idf.values()) or 1.0
+    topic_terms = [t for t in q.terms if t not in q.names]
+    topic_total = sum(idf[t] for t in topic_terms)
     first_seen: dict[tuple[str, int], tuple] = {}
     for hit in hits:
         for sentence in hit.chunk.sentences:
@@ -119,15 +135,21 @@ def _candidates(hits, q: Question, idf: dict[str, float]) -> list[Candidate]:
     for i, ((source, _), (hit, sentence)) in enumerate(ordered):
         if sentence.kind != "sentence":
             continue
-        around = set(terms[i]) | set(content_words(hit.chunk.title or ""))
-        for j in (i - 1, i + 1):
-            if 0 <= j < len(ordered) and ordered[j][0][0] == source and _adjacent(ordered[j][1][1], sentence):
-                around |= terms[j]
+        nearby = set(terms[i])
+        for step in (-1, 1):  # up to two sentences either way: quotes are often attributed later
+            j, previous = i + step, sentence
+            while abs(j - i) <= _NEIGHBOURS and 0 <= j < len(ordered) and ordered[j][0][0] == source \
+                    and _adjacent(ordered[j][1][1], previous):
+                nearby |= terms[j]
+                previous = ordered[j][1][1]
+                j += step
+        around = nearby | set(content_words(hit.chunk.title or ""))
         out.append(Candidate(
             chunk=hit.chunk, sentence=sentence, rank=hit.rank, terms=terms[i],
             coverage=sum(idf[t] for t in q.terms if t in terms[i]) / total,
             context=sum(idf[t] for t in q.terms if t in around) / total,
-            type_ok=_type_ok(q.kind, sentence.text, set(q.terms)),
+            topic=sum(idf[t] for t in topic_terms if t in nearby) / topic_total if topic_total else 1.0,
+            type_ok=_type_ok(q.kind, sentence.text, set(q.terms), set(q.names), terms[i]),
         ))
     return out
 
@@ -137,15 +159,16 @@ def _adjacent(a: Sentence, b: Sentence) -> bool:
     return abs(a.line_start - b.line_end) <= 2 or abs(b.line_start - a.line_end) <= 2
 
 
-def _type_ok(kind: str, text: str, terms: set[str]) -> bool:
+def _type_ok(kind: str, text: str, terms: set[str], names: set[str] = frozenset(),
+             words: set[str] = frozenset()) -> bool:
     if kind == "number":
         return bool(figures(text, terms))
     if kind == "date":
         return bool(_DATE.search(text))
-    if kind == "person":
+    if kind == "name":  # "what was the name of ...": only a sentence with a name answers
         return bool(_NAME.search(text))
     if kind == "quote":
-        return bool(_QUOTE.search(text))
+        return bool(_QUOTE.search(text)) or bool(_SPEECH.search(text) and names & words)
     return True
 
 
@@ -187,12 +210,19 @@ def _score(c: Candidate, q: Question) -> float:
         + _WEIGHTS["context"] * c.context
         + _WEIGHTS["rank"] / c.rank
     )
+    if q.kind == "person" and _NAME.search(c.sentence.text):
+        score += _NAME_BONUS
     return score if c.type_ok else score * _TYPE_PENALTY
 
 
 def _support(c: Candidate) -> float:
-    """How much of the question the sentence (with its neighbours) actually addresses."""
-    return max(c.coverage, 0.8 * c.context) if c.type_ok else 0.0
+    """How well the sentence answers: half lexical (question terms in it, or around it), half
+    semantic. Paraphrased questions score on the second half, off-topic word matches on neither
+    alone. Only the embedded shortlist can reach the threshold. A sentence must also address
+    the question's topic, not just the people or places it names."""
+    if not c.type_ok or c.topic < _MIN_TOPIC:
+        return 0.0
+    return 0.5 * max(c.coverage, 0.8 * c.context) + 0.5 * max(c.semantic, 0.0)
 
 
 def _select(candidates: list[Candidate], q: Question, limit: int) -> list[Candidate]:

@@ -101,6 +101,8 @@ def unit_after(text: str, pos: int, prefer: set[str]) -> str | None:
             break
         words.append(m.group())
         pos = m.end()
+    while len(words) > 1 and re.search(r"(ed|ing)$", words[-1]):  # "troops suffered", "rockets failed"
+        words.pop()
     if not words:
         return None
     for word in words:

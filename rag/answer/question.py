@@ -14,10 +14,19 @@ _FRAMING = {stem(w) for w in (
     "total overall whom whose which".split()
 )}
 
+# The noun that names the answer type ("on what date", "the name of") is not part of the subject.
+_TYPE_NOUNS = {
+    "date": {"date", "day", "year", "month", "time"},
+    "name": {"name"},
+    "number": {"number", "amount", "figure", "count"},
+    "place": {"place", "location", "city", "country"},
+}
+
 _TYPES = [
+    ("name", re.compile(r"\bwhat (is|was|were|are) the names? of\b|\bname the\b|\bnamed?\b.{0,20}\?$", re.I)),
     ("number", re.compile(r"\bhow (many|much|large|big|long|old|far)\b|\bwhat (number|percentage|share|proportion)\b|\bhow high\b", re.I)),
     ("date", re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month|time)\b|\bon what day\b", re.I)),
-    ("person", re.compile(r"^\s*who\b|\bwhom\b|\bwhose\b|\bwhich (official|person|leader|general|minister|spokesman|spokesperson|president|commander)\b|\bwhat is the name of\b", re.I)),
+    ("person", re.compile(r"^\s*who\b|\bwhom\b|\bwhose\b|\bwhich (officials?|persons?|people|leaders?|generals?|ministers?|spokes(man|men|person)|presidents?|commanders?|lawmakers?|senators?)\b", re.I)),
     ("place", re.compile(r"^\s*where\b|\b(which|what) (city|country|base|place|region|location|town)\b", re.I)),
     ("quote", re.compile(r"\bwhat did .{1,60}\b(say|said|tweet|write|wrote|warn|tell|claim|post)\b|\bquote\b|\bin (his|her|their) words\b", re.I)),
 ]
@@ -30,7 +39,7 @@ _COUNTED = re.compile(r"\b(?:how many|number of)\s+", re.I)
 class Question:
     text: str
     terms: tuple[str, ...]  # stemmed content terms, framing words removed
-    kind: str  # number | date | person | place | quote | general
+    kind: str  # name | number | date | person | place | quote | general
     names: tuple[str, ...]  # capitalised words in the question (likely names), stemmed
     unit: str | None = None  # for counts: the stem of what is counted ("rocket")
     unit_word: str | None = None
@@ -38,7 +47,8 @@ class Question:
 
 def analyse(text: str) -> Question:
     kind = next((name for name, pattern in _TYPES if pattern.search(text)), "general")
-    terms = tuple(dict.fromkeys(t for t in content_words(text) if t not in _FRAMING))
+    type_nouns = {stem(w) for w in _TYPE_NOUNS.get(kind, ())}
+    terms = tuple(dict.fromkeys(t for t in content_words(text) if t not in _FRAMING and t not in type_nouns))
     names = tuple(dict.fromkeys(
         stem(w.lower()) for w in re.findall(r"(?<![.?!]\s)(?<!^)\b[A-Z][a-zA-Z'’-]+", text.strip())
         if stem(w.lower()) in terms

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from rag.models import Article, Chunk, DroppedLine, Sentence
 from rag.text.chunking import CHUNKER_VERSION, chunk_text, pack, split_long
 from rag.text.clean import CLEANER_VERSION, clean_lines
+from rag.text.lexical import LEXICAL_VERSION
 from rag.text.lines import LineIndex
 from rag.text.metadata import find_date, find_outlet, find_title
 from rag.text.readers import SourceDoc
@@ -15,7 +16,7 @@ from rag.text.sentences import SPLITTER_VERSION, SentenceSpan, split_sentences
 from rag.text.tokens import count_tokens
 
 # Part of the index fingerprint: a change in any of these needs a rebuild.
-PIPELINE_VERSION = f"clean{CLEANER_VERSION}-split{SPLITTER_VERSION}-chunk{CHUNKER_VERSION}"
+PIPELINE_VERSION = f"clean{CLEANER_VERSION}-split{SPLITTER_VERSION}-chunk{CHUNKER_VERSION}-lex{LEXICAL_VERSION}"
 
 
 @dataclass

@@ -23,6 +23,33 @@ say according one
 """.split())
 
 
+LEXICAL_VERSION = "2"
+
+# Irregular past forms the Snowball stemmer leaves alone ("withheld" would never match
+# "withhold"). Ambiguous forms (left, found, ground, wound, bit) are deliberately absent.
+_IRREGULAR = {past: base for base, forms in (
+    ("tell", "told"), ("write", "wrote written"), ("take", "took taken"), ("give", "gave given"),
+    ("make", "made"), ("go", "went gone"), ("come", "came"), ("see", "saw seen"), ("know", "knew known"),
+    ("think", "thought"), ("bring", "brought"), ("buy", "bought"), ("fight", "fought"), ("catch", "caught"),
+    ("teach", "taught"), ("seek", "sought"), ("hold", "held"), ("withhold", "withheld"), ("uphold", "upheld"),
+    ("lead", "led"), ("flee", "fled"), ("meet", "met"), ("keep", "kept"), ("feel", "felt"), ("mean", "meant"),
+    ("send", "sent"), ("spend", "spent"), ("build", "built"), ("lose", "lost"), ("shoot", "shot"),
+    ("strike", "struck"), ("steal", "stole stolen"), ("speak", "spoke spoken"), ("break", "broke broken"),
+    ("choose", "chose chosen"), ("freeze", "froze frozen"), ("rise", "rose risen"), ("drive", "drove driven"),
+    ("hide", "hid hidden"), ("eat", "ate eaten"), ("fall", "fell fallen"), ("begin", "began begun"),
+    ("run", "ran"), ("win", "won"), ("sing", "sang sung"), ("drink", "drank drunk"), ("throw", "threw thrown"),
+    ("grow", "grew grown"), ("fly", "flew flown"), ("blow", "blew blown"), ("draw", "drew drawn"),
+    ("wear", "wore worn"), ("swear", "swore sworn"), ("forgive", "forgave forgiven"),
+    ("forget", "forgot forgotten"), ("get", "got gotten"), ("hang", "hung"), ("sell", "sold"),
+    ("sit", "sat"), ("stand", "stood"), ("understand", "understood"), ("pay", "paid"), ("lay", "laid"),
+    ("hear", "heard"), ("become", "became"), ("shake", "shook shaken"), ("wake", "woke woken"),
+    ("slide", "slid"), ("spin", "spun"), ("dig", "dug"), ("light", "lit"), ("sink", "sank sunk"),
+    ("swim", "swam swum"), ("tear", "tore torn"), ("bear", "bore borne"), ("arise", "arose arisen"),
+    ("overcome", "overcame"), ("undertake", "undertook undertaken"), ("withdraw", "withdrew withdrawn"),
+    ("forbid", "forbade forbidden"), ("mislead", "misled"), ("overthrow", "overthrew overthrown"),
+) for past in forms.split()}
+
+
 @lru_cache(maxsize=1)
 def _stemmer():
     import Stemmer
@@ -53,5 +80,5 @@ def content_words(text: str) -> list[str]:
         if word.endswith("'s"):
             word = word[:-2]
         if word and word not in STOPWORDS:
-            out.append(stem(word))
+            out.append(stem(_IRREGULAR.get(word, word)))
     return out
