@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     engine: Literal["extractive", "llm"] = "extractive"
     answer_k: int = Field(8, ge=1, description="Chunks retrieved to answer a question.")
     answer_max_sentences: int = Field(3, ge=1, le=10)
-    min_support: float = Field(0.5, ge=0, le=1, description="Minimum question-term coverage of an answer sentence; below it the question is refused.")
+    min_support: float = Field(0.55, ge=0, le=1, description="Minimum support (half question-term coverage, half semantic similarity) of the lead sentence; below it the question is refused.")
     rerank_sentences: int = Field(8, ge=0, description="Candidate sentences embedded at query time for semantic scoring.")
 
     # LLM endpoint (any OpenAI-compatible server)
