@@ -1,0 +1,154 @@
+"""Markdown and HTML renderings of a Briefing. Both come from the model alone, so they agree.
+
+Markers [n] point at the numbered citations at the end (file:lines and the quote). When the
+briefing has several episodes, each line says which one (E1, E2 ...), so separate events stay
+visibly separate. Everything from an article is escaped in HTML.
+"""
+
+from __future__ import annotations
+
+import html
+
+from rag.models import BriefEvent, Briefing, BriefPoint, BriefQuote, Citation, Disagreement
+
+_UNSUPPORTED = " (UNSUPPORTED by its citations)"
+
+
+def _marks(numbers: list[int]) -> str:
+    return "".join(f"[{n}]" for n in numbers)
+
+
+def _where(c: Citation) -> str:
+    return f"{c.source}:{c.line_start}" + (f"-{c.line_end}" if c.line_end != c.line_start else "")
+
+
+def _episode_tag(b: Briefing, episode: int | None) -> str:
+    return f"E{episode} " if len(b.episodes) > 1 and episode else ""
+
+
+def _title(b: Briefing) -> str:
+    return f"Briefing: {b.topic}" if b.topic else "Briefing: the whole corpus"
+
+
+def _scope(b: Briefing) -> str:
+    parts = [f"{len(b.sources)} sources"]
+    if b.source_filter:
+        parts.append(f"source {b.source_filter}")
+    if b.since or b.until:
+        parts.append(f"dates {b.since or '…'} to {b.until or '…'}")
+    parts.append(f"engine {b.engine}" + (f" ({b.model})" if b.model else ""))
+    return " · ".join(parts)
+
+
+def _episode_line(e) -> str:
+    when = (f"{e.start}" + (f" to {e.end}" if e.end and e.end != e.start else "")) if e.start else "date unknown"
+    return f"E{e.n} — {e.label} ({when}; {len(e.sources)} source{'s' if len(e.sources) != 1 else ''})"
+
+
+def _point(b: Briefing, p: BriefPoint) -> str:
+    return f"{_episode_tag(b, p.episode)}{p.text} {_marks(p.citations)}{'' if p.supported else _UNSUPPORTED}".strip()
+
+
+def _event(b: Briefing, e: BriefEvent) -> str:
+    return f"**{e.when}** {_episode_tag(b, e.episode)}— {e.text} {_marks(e.citations)}" + ("" if e.supported else _UNSUPPORTED)
+
+
+def _quote(b: Briefing, q: BriefQuote) -> str:
+    who = q.speaker or "unattributed"
+    return f"{_episode_tag(b, q.episode)}**{who}**: “{q.words}” {_marks(q.citations)}" + ("" if q.supported else _UNSUPPORTED)
+
+
+def _disagreement_lines(b: Briefing, d: Disagreement) -> list[str]:
+    lines = [f"- {_episode_tag(b, d.episode)}**{d.about}**:"]
+    lines += [f"  - {side.value} {_marks(side.citations)}" for side in d.sides]
+    return lines
+
+
+def to_markdown(b: Briefing) -> str:
+    out = [f"# {_title(b)}", "", f"_{_scope(b)}_", ""]
+    if len(b.episodes) > 1:
+        out += ["Separate episodes (never merged):", ""] + [f"- {_episode_line(e)}" for e in b.episodes] + [""]
+    out += ["## Summary", "", " ".join(_point(b, p) for p in b.summary) or "_Nothing to summarise._", ""]
+    out += ["## Key facts", ""] + [f"- {_point(b, p)}" for p in b.key_facts] + [""]
+    out += ["## Timeline", ""] + ([f"- {_event(b, e)}" for e in b.timeline] or ["_No dated events._"]) + [""]
+    out += ["## Who said what", ""] + ([f"- {_quote(b, q)}" for q in b.quotes] or ["_No attributed quotations._"]) + [""]
+    out += ["## Where sources disagree", ""]
+    out += [line for d in b.disagreements for line in _disagreement_lines(b, d)] or ["_No disagreement found._"]
+    out += ["", "## Sources", "", "| File | Title | Outlet | Date | Episode | Cited |", "|---|---|---|---|---|---|"]
+    for s in b.sources:
+        title = (s.title or "").replace("|", "\\|")
+        note = f" ({s.note})" if s.note else ""
+        out.append(f"| {s.source} | {title} | {s.outlet or '—'} | {s.date or 'no date'}{note} | "
+                   f"{f'E{s.episode}' if s.episode else '—'} | {s.cited} |")
+    out += ["", "## Citations", ""]
+    out += [f"[{c.n}] {_where(c)} — “{' '.join(c.quote.split())}”" for c in b.citations]
+    if b.notes:
+        out += ["", "## Notes", ""] + [f"- {n}" for n in b.notes]
+    return "\n".join(out) + "\n"
+
+
+def to_html(b: Briefing) -> str:
+    e = html.escape
+
+    def marks(numbers: list[int]) -> str:
+        return "".join(f'<a class="cite" href="#c{n}">[{n}]</a>' for n in numbers)
+
+    def tag(episode: int | None) -> str:
+        return f'<span class="ep">E{episode}</span> ' if len(b.episodes) > 1 and episode else ""
+
+    def flag(supported: bool) -> str:
+        return "" if supported else ' <span class="unsupported">UNSUPPORTED by its citations</span>'
+
+    def point(p: BriefPoint) -> str:
+        return f"{tag(p.episode)}{e(p.text)} {marks(p.citations)}{flag(p.supported)}"
+
+    parts = [f"<h1>{e(_title(b))}</h1>", f'<p class="scope">{e(_scope(b))}</p>']
+    if len(b.episodes) > 1:
+        parts.append("<p>Separate episodes (never merged):</p><ul>"
+                     + "".join(f"<li>{e(_episode_line(x))}</li>" for x in b.episodes) + "</ul>")
+    parts.append("<h2>Summary</h2><p>" + " ".join(point(p) for p in b.summary) + "</p>")
+    parts.append("<h2>Key facts</h2><ul>" + "".join(f"<li>{point(p)}</li>" for p in b.key_facts) + "</ul>")
+    parts.append("<h2>Timeline</h2><ul>" + "".join(
+        f"<li><b>{e(x.when)}</b> {tag(x.episode)}— {e(x.text)} {marks(x.citations)}{flag(x.supported)}</li>"
+        for x in b.timeline) + "</ul>")
+    parts.append("<h2>Who said what</h2><ul>" + "".join(
+        f"<li>{tag(q.episode)}<b>{e(q.speaker or 'unattributed')}</b>: “{e(q.words)}” {marks(q.citations)}"
+        f"{flag(q.supported)}</li>" for q in b.quotes) + "</ul>")
+    parts.append("<h2>Where sources disagree</h2><ul>" + "".join(
+        f"<li>{tag(d.episode)}<b>{e(d.about)}</b><ul>"
+        + "".join(f"<li>{e(s.value)} {marks(s.citations)}</li>" for s in d.sides) + "</ul></li>"
+        for d in b.disagreements) + "</ul>")
+    rows = "".join(
+        f"<tr><td>{e(s.source)}</td><td>{e(s.title or '')}</td><td>{e(s.outlet or '—')}</td>"
+        f"<td>{e(str(s.date or 'no date'))}{e(f' ({s.note})' if s.note else '')}</td>"
+        f"<td>{f'E{s.episode}' if s.episode else '—'}</td><td>{s.cited}</td></tr>" for s in b.sources)
+    parts.append("<h2>Sources</h2><table><tr><th>File</th><th>Title</th><th>Outlet</th><th>Date</th>"
+                 f"<th>Episode</th><th>Cited</th></tr>{rows}</table>")
+    parts.append("<h2>Citations</h2><ol class=\"citations\">" + "".join(
+        f'<li id="c{c.n}" value="{c.n}"><code>{e(_where(c))}</code> “{e(" ".join(c.quote.split()))}”</li>'
+        for c in b.citations) + "</ol>")
+    if b.notes:
+        parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in b.notes) + "</ul>")
+    return _PAGE.format(title=e(_title(b)), body="\n".join(parts))
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font: 15px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }}
+.cite {{ font-size: .8em; text-decoration: none; }} .ep {{ font-size: .75em; background: #eef; padding: 0 .3em; }}
+.unsupported {{ color: #b00; font-size: .8em; }} table {{ border-collapse: collapse; }}
+td, th {{ border: 1px solid #ccc; padding: .2rem .4rem; text-align: left; vertical-align: top; }}
+.scope {{ color: #666; }} code {{ font-size: .85em; }}
+</style></head><body>
+{body}
+</body></html>
+"""
+
+
+def render(b: Briefing, fmt: str) -> str:
+    if fmt == "md":
+        return to_markdown(b)
+    if fmt == "html":
+        return to_html(b)
+    return b.model_dump_json(indent=2) + "\n"

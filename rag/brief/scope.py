@@ -1,0 +1,160 @@
+"""What a briefing reads: the chunks in scope, and their sentences as candidate units.
+
+With a topic, hybrid retrieval (the filters apply) picks the chunks; without one, every article
+that passes the filters is read, newest first, up to `max_chunks` chunks (each article's lead
+first, because news puts the event in its first paragraphs). Candidates are the body sentences
+of those chunks, once each: headings, photo captions and credit lines, fragments under 8 words
+and run-ons over 80 words are not statements a briefing can stand on.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rag.errors import InputError
+from rag.index.embed_cache import embed_cached
+from rag.index.store import Store
+from rag.models import Article, Chunk, Hit, Sentence
+from rag.retrieval import Filters, check_query, search
+from rag.text.dates import find_date_mentions, resolve_mention
+from rag.text.lexical import content_words
+
+_CAPTION = re.compile(r"^\s*(FILE|PHOTO|IMAGE|VIDEO)\b|\bfile photo\b|\bPhoto:|Getty Images|\bAP Photo\b|\||"
+                      r"^\s*(Editor['’]s note|Correction|Clarification|Update)\s*:", re.I)
+_MIN_WORDS, _MAX_WORDS = 8, 80
+_EMBED_CHARS = 300  # sentence vectors read the opening of long sentences (MiniLM reads 256 wordpieces)
+
+
+@dataclass
+class Unit:
+    """One candidate sentence, with what the briefing computes about it."""
+
+    chunk: Chunk
+    sentence: Sentence
+    article: Article
+    position: int  # order of the sentence within its article's body (0 = first)
+    terms: set[str]
+    vector: np.ndarray | None = None
+    relevance: float = 1.0  # to the topic (1.0 without one)
+    centrality: float = 0.0
+    score: float = 0.0
+    coverage: float = 1.0  # read by rag.answer.conflicts: a unit in scope is relevant
+    episode: int | None = None
+    twins: list["Unit"] = field(default_factory=list)  # the same statement in other sources
+
+    @property
+    def source(self) -> str:
+        return self.chunk.source
+
+    @property
+    def text(self) -> str:
+        return self.sentence.text
+
+
+@dataclass
+class Scope:
+    hits: list[Hit]  # the chunks read, best first (a whole-corpus briefing ranks them by recency)
+    units: list[Unit]
+    articles: dict[str, Article]
+    topic_vector: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+    year_hints: dict[str, int] = field(default_factory=dict)  # undated source → a year it writes
+
+
+def gather(store: Store, topic: str | None, filters: Filters, k: int, max_chunks: int) -> Scope:
+    if topic is not None:
+        topic = check_query(topic)
+        result = search(store, topic, k, filters)
+        hits, notes, vector = result.hits, [], result.query_vector
+    else:
+        hits, notes = _whole_corpus(store, filters, max_chunks)
+        vector = None
+    if not hits:
+        raise InputError("nothing to brief: no indexed article matches " + (
+            f"the topic {topic!r}" if topic else "the filters") + (" and the filters" if topic and filters.active else ""))
+    articles = {a: store.docs.article(a) for a in dict.fromkeys(h.chunk.source for h in hits)}
+    units = candidate_units(store, [h.chunk for h in hits], articles)
+    embed_units(store, units)
+    if vector is not None:
+        for u in units:
+            u.relevance = max(float(u.vector @ vector), 0.0)
+    return Scope(hits=hits, units=units, articles=articles, topic_vector=vector, notes=notes,
+                 year_hints=year_hints(store, [s for s, a in articles.items() if a.date is None]))
+
+
+def year_hints(store: Store, undated: list[str]) -> dict[str, int]:
+    """For undated articles: the year of the latest full date the file writes anywhere (lines
+    the cleaner dropped included: a caption's "Nov. 27, 2020" is still a date the article states)."""
+    out: dict[str, int] = {}
+    for source in undated:
+        found = [r.start for m in find_date_mentions(store.docs.raw(source) or "")
+                 if m.kind == "full" and (r := resolve_mention(m, None))]
+        if found:
+            out[source] = max(found).year
+    return out
+
+
+def _whole_corpus(store: Store, filters: Filters, max_chunks: int) -> tuple[list[Hit], list[str]]:
+    store.check_compatible(for_query=True)
+    sources = store.docs.sources(filters.source, filters.since, filters.until)
+    articles = [store.docs.article(s) for s in sources]
+    articles.sort(key=lambda a: (a.date is None, -(a.date.toordinal() if a.date else 0), a.source))
+    per_article = [store.docs.chunks_of(a.source) for a in articles]
+    chosen: list[Chunk] = []
+    depth = 0
+    while len(chosen) < max_chunks and any(depth < len(c) for c in per_article):
+        for chunks in per_article:  # round robin: every article's lead before any article's tail
+            if depth < len(chunks) and len(chosen) < max_chunks:
+                chosen.append(chunks[depth])
+        depth += 1
+    total = sum(len(c) for c in per_article)
+    notes = [f"read {len(chosen)} of {total} chunks (the leads of the newest articles first); "
+             "give a topic to brief on the rest"] if len(chosen) < total else []
+    hits = [Hit(rank=r, score=0.0, chunk=c) for r, c in enumerate(chosen, start=1)]
+    return hits, notes
+
+
+def candidate_units(store: Store, chunks: list[Chunk], articles: dict[str, Article]) -> list[Unit]:
+    seen: dict[tuple[str, int], Unit] = {}
+    for chunk in chunks:
+        for sentence in chunk.sentences:
+            key = (chunk.source, sentence.char_start)
+            if key in seen or sentence.kind != "sentence" or not _is_statement(sentence.text):
+                continue
+            seen[key] = Unit(chunk=chunk, sentence=sentence, article=articles[chunk.source], position=0,
+                             terms=set(content_words(sentence.text)))
+    units = sorted(seen.values(), key=lambda u: (u.source, u.sentence.char_start))
+    _number_positions(store, units)
+    return units
+
+
+def _is_statement(text: str) -> bool:
+    n = len(text.split())
+    return _MIN_WORDS <= n <= _MAX_WORDS and not _CAPTION.search(text)
+
+
+def _number_positions(store: Store, units: list[Unit]) -> None:
+    """Position = index among the article's body sentences, counted over all its chunks."""
+    for source in dict.fromkeys(u.source for u in units):
+        starts = sorted({s.char_start for c in store.docs.chunks_of(source) for s in c.sentences
+                         if s.kind == "sentence" and _is_statement(s.text)})
+        index = {start: i for i, start in enumerate(starts)}
+        for u in units:
+            if u.source == source:
+                u.position = index.get(u.sentence.char_start, len(starts))
+
+
+def embed_units(store: Store, units: list[Unit]) -> None:
+    texts = [u.text[:_EMBED_CHARS] for u in units]
+    if not texts:
+        return
+    try:  # sentence vectors are cached with the chunk vectors, so a second briefing embeds nothing
+        vectors, _ = embed_cached(store.embedder, store.cache, texts)
+    except sqlite3.Error:  # a read-only store: embed without the cache
+        vectors = store.embedder.embed(texts)
+    for u, v in zip(units, vectors):
+        u.vector = np.asarray(v, dtype=np.float32)

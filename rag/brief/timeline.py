@@ -1,0 +1,102 @@
+"""The timeline: sentences that date an event, with the date resolved and shown absolute.
+
+A sentence's first date expression dates it (rag.text.dates): absolute dates as written;
+"Dec. 20" and "Sunday" against the article's publication date. An undated article cannot
+anchor a weekday or "last week": such a sentence joins an event only when a dated source in the
+same episode reports the same thing on a date of that weekday; otherwise the briefing says it
+could not be placed. Its month-day dates take the year of the latest full date it writes.
+
+Events of one episode with the same date range that say the same thing (cosine >= 0.5, or the
+same statement) are one event, citing every source. Events of different episodes never merge.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from rag.brief.episodes import same_statement
+from rag.brief.scope import Unit
+from rag.text.dates import DateMention, ResolvedDate, find_date_mentions, resolve_mention
+
+SAME_EVENT = 0.5
+_MONTH = dt.timedelta(days=31)
+
+
+@dataclass
+class Event:
+    date: ResolvedDate
+    units: list[Unit]
+    dating: list[str] = field(default_factory=list)
+
+    @property
+    def lead(self) -> Unit:
+        return self.units[0]
+
+    @property
+    def sources(self) -> set[str]:
+        return {u.source for u in self.units}
+
+
+def build_timeline(units: list[Unit], limit: int, hints: dict[str, int],
+                   windows: dict[int, tuple]) -> tuple[list[Event], list[str]]:
+    """(events, notes). Events are sorted by date. At most `limit` are kept: the most reported
+    first, then events within a month of their episode's articles before background history."""
+    events: list[Event] = []
+    pending: list[tuple[Unit, DateMention]] = []
+    for u in sorted(units, key=lambda x: -x.score):
+        mentions = find_date_mentions(u.text)
+        if not mentions:
+            continue
+        dated = next(((m, r) for m in mentions if (r := resolve_mention(m, u.article.date, hints.get(u.source)))), None)
+        if dated is None:
+            pending.append((u, mentions[0]))
+            continue
+        _add(events, u, dated[1])
+    notes = _place_pending(events, pending)
+    ranked = sorted(events, key=lambda e: (-len(e.sources), not _current(e, windows), -e.lead.score))[:limit]
+    return sorted(ranked, key=lambda e: (e.date.start, e.date.end, e.lead.episode or 0)), notes
+
+
+def _current(event: Event, windows: dict[int, tuple]) -> bool:
+    """Within a month of its episode's publication dates (an undated episode has no window)."""
+    start, end = windows.get(event.lead.episode, (None, None))
+    if start is None:
+        return False
+    return start - _MONTH <= event.date.end and event.date.start <= end + _MONTH
+
+
+def _add(events: list[Event], u: Unit, date: ResolvedDate) -> None:
+    basis = f"{u.source}: {date.basis}"
+    for event in events:
+        if (event.date.start, event.date.end) == (date.start, date.end) and event.lead.episode == u.episode \
+                and _same_event(event, u):
+            if u.source not in event.sources:
+                event.units.append(u)
+                event.dating.append(basis)
+            return
+    events.append(Event(date=date, units=[u], dating=[basis]))
+
+
+def _same_event(event: Event, u: Unit) -> bool:
+    return any(float(x.vector @ u.vector) >= SAME_EVENT or same_statement(x, u) for x in event.units)
+
+
+def _place_pending(events: list[Event], pending: list[tuple[Unit, DateMention]]) -> list[str]:
+    unplaced: dict[str, list[str]] = {}
+    for u, mention in pending:
+        match = next((e for e in events if mention.kind == "weekday" and e.date.precision == "day"
+                      and e.date.start.weekday() == mention.weekday and e.lead.episode == u.episode
+                      and u.source not in e.sources and _same_event(e, u)), None)
+        if match is None and any(u.source in e.sources and mention.kind == "weekday" and e.date.precision == "day"
+                                 and e.date.start.weekday() == mention.weekday and _same_event(e, u) for e in events):
+            continue  # the same source already dates this event explicitly
+        if match is not None:
+            match.units.append(u)
+            match.dating.append(f"{u.source}: '{mention.text}' (no publication date) — the same report as "
+                                f"{match.lead.source}, whose date is a {mention.text.split()[-1]}")
+        else:
+            unplaced.setdefault(u.source, []).append(mention.text)
+    return [f"{source} has no publication date, so its relative dates "
+            f"({', '.join(dict.fromkeys(words))}) are not placed on the timeline"
+            for source, words in unplaced.items()]
