@@ -8,7 +8,7 @@ from pathlib import Path
 from rag.errors import InputError, RagError
 from rag.index.ingest import Progress, ingest
 from rag.index.store import Store
-from rag.models import Answer, IngestReport, Passage, SearchResult, Status
+from rag.models import Answer, Briefing, IngestReport, Passage, SearchResult, Status
 from rag.retrieval import Filters, search
 from rag.settings import Settings
 
@@ -78,6 +78,27 @@ class Rag:
             answer = self.ask(question, k, filters, engine="extractive")
             answer.notes.insert(0, f"the LLM failed ({err}); answered with the extractive engine")
             return answer
+
+    def brief(self, topic: str | None = None, filters: Filters = Filters(), engine: str | None = None, *,
+              options=None, fallback: str | None = None) -> Briefing:
+        """A cited briefing on `topic` (None: every article that passes the filters). The LLM
+        engine map-reduces over the chunks; `fallback="extractive"` briefs offline when it fails."""
+        from rag.brief import BriefOptions, brief
+        from rag.errors import LLMError
+        from rag.llm import LLMNotConfigured
+
+        engine = engine or self.settings.engine
+        options = options or BriefOptions()
+        if engine != "llm":
+            return brief(self.store, topic, filters, engine, options=options)
+        try:
+            return brief(self.store, topic, filters, "llm", llm=self.llm, options=options)
+        except (LLMError, LLMNotConfigured) as err:
+            if (fallback or self.settings.llm_fallback) != "extractive":
+                raise
+            briefing = brief(self.store, topic, filters, "extractive", options=options)
+            briefing.notes.insert(0, f"the LLM failed ({err}); briefed with the extractive engine")
+            return briefing
 
     def show(self, spec: str) -> Passage:
         """`SOURCE` or `SOURCE:START-END` → those lines of the indexed original."""

@@ -363,3 +363,125 @@ class Comparison(BaseModel):
     @property
     def regressions(self) -> list[str]:
         return [m.name for m in self.metrics if m.verdict == "regression" and m.gated]
+
+
+# --- Briefings (rag brief, rag/brief): every sentence and bullet cites file and lines ---------
+
+
+class BriefPoint(BaseModel):
+    """A sentence of the summary or a key-fact bullet."""
+
+    text: str
+    citations: list[int] = Field(default=[], description="Numbers of the briefing's citations that state it.")
+    supported: bool = Field(True, description="False when no cited text supports it (the LLM engine keeps it, marked).")
+    support: float | None = None
+    episode: int | None = Field(None, description="The episode (see `episodes`) it belongs to.")
+
+
+class BriefEvent(BaseModel):
+    """A dated event of the timeline; reported by several sources, it carries all their citations."""
+
+    date: dt.date = Field(description="First day of the event's date range.")
+    end: dt.date = Field(description="Last day of the range (the same day for day precision).")
+    precision: Literal["day", "week", "month", "year"] = "day"
+    when: str = Field(description="The date as shown, e.g. '2020-12-20 (Sunday)' or 'week of 2020-12-14'.")
+    text: str
+    citations: list[int] = []
+    dating: list[str] = Field(default=[], description="How the date was found in each cited source.")
+    supported: bool = True
+    episode: int | None = None
+
+
+class BriefQuote(BaseModel):
+    """Who said what: a quotation and the person or body it is attributed to."""
+
+    speaker: str | None = Field(None, description="As the article names them; None when the article does not say.")
+    words: str = Field(description="The quoted words, verbatim.")
+    citations: list[int] = []
+    supported: bool = True
+    episode: int | None = None
+
+
+class DisagreementSide(BaseModel):
+    value: str = Field(description="What this side says, e.g. 'an estimated eight'.")
+    citations: list[int]
+
+
+class Disagreement(BaseModel):
+    """Sources that state incompatible things about the same event: each side with its citations."""
+
+    about: str
+    sides: list[DisagreementSide]
+    episode: int | None = None
+
+
+class Episode(BaseModel):
+    """A group of articles about one event. Articles months apart, or about different attacks,
+    are different episodes, and a briefing never merges them."""
+
+    n: int
+    label: str = Field(description="The title of the episode's most central article.")
+    start: dt.date | None = Field(None, description="Earliest publication date of its articles (None: all undated).")
+    end: dt.date | None = None
+    sources: list[str]
+    placed_by: list[str] = Field(default=[], description="How each undated article was placed, in words.")
+
+
+class BriefSource(BaseModel):
+    source: str
+    title: str | None = None
+    outlet: str | None = None
+    date: dt.date | None = None
+    episode: int | None = None
+    cited: int = Field(0, description="How many of the briefing's citations point into this source.")
+    note: str | None = Field(None, description="E.g. 'no publication date', 'syndicated copy of ...'.")
+
+
+class Briefing(BaseModel):
+    """A multi-source briefing. md and html are rendered from this; `--format json` prints it."""
+
+    topic: str | None = Field(None, description="None: the whole corpus, after the filters.")
+    since: dt.date | None = None
+    until: dt.date | None = None
+    source_filter: str | None = None
+    engine: str
+    model: str | None = None
+    prompt_name: str | None = None
+    prompt_hash: str | None = None
+    settings_hash: str
+    episodes: list[Episode] = []
+    summary: list[BriefPoint] = []
+    key_facts: list[BriefPoint] = []
+    timeline: list[BriefEvent] = []
+    quotes: list[BriefQuote] = []
+    disagreements: list[Disagreement] = []
+    sources: list[BriefSource] = []
+    citations: list[Citation] = []
+    usage: Usage = Usage()
+    notes: list[str] = Field(default=[], description="What the system did that a reader should know.")
+    timings: dict[str, float] = {}
+
+
+class BriefReplyEvent(BaseModel):
+    model_config = {"extra": "forbid"}
+    date: str = Field(description="The event's date as YYYY-MM-DD (or YYYY-MM, or YYYY).")
+    text: str = Field(description="One sentence saying what happened, without citation markers.")
+    citations: list[int]
+
+
+class BriefReplyQuote(BaseModel):
+    model_config = {"extra": "forbid"}
+    speaker: str = Field(description="Who said it, as the source names them.")
+    words: str = Field(description="The quoted words, copied exactly from the source.")
+    citations: list[int]
+
+
+class BriefReply(BaseModel):
+    """The structured briefing requested from the model in the reduce step (JSON schema)."""
+
+    model_config = {"extra": "forbid", "title": "briefing"}
+    summary: list[ReplySentence] = Field(description="2 to 4 sentences.")
+    key_facts: list[ReplySentence]
+    timeline: list[BriefReplyEvent]
+    quotes: list[BriefReplyQuote]
+    disagreements: list[ReplyConflict] = Field(description="Figures on which the sources disagree; usually empty.")
