@@ -42,8 +42,7 @@ def write_corpus(directory: Path, records: list[dict]) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / CORPUS_FILE
     with open(path, "w", encoding="utf-8") as handle:
-        for rec in records:
-            handle.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        handle.writelines(json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
     return path
 
 

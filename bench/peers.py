@@ -120,7 +120,7 @@ class LlamaPeer:
         self._retrievers: dict[int, object] = {}
 
     @classmethod
-    def from_documents(cls, articles: list[dict], embed_model) -> "LlamaPeer":
+    def from_documents(cls, articles: list[dict], embed_model) -> LlamaPeer:
         """Default everything: SentenceSplitter (1,024 tokens, 200 overlap), metadata embedded."""
         from llama_index.core import Document, VectorStoreIndex
 
@@ -132,7 +132,7 @@ class LlamaPeer:
         return cls(VectorStoreIndex.from_documents(documents, embed_model=embed_model))
 
     @classmethod
-    def from_chunks(cls, ids, docs, texts, vectors: np.ndarray, embed_model) -> "LlamaPeer":
+    def from_chunks(cls, ids, docs, texts, vectors: np.ndarray, embed_model) -> LlamaPeer:
         """Our chunks and vectors as nodes: isolates LlamaIndex's retriever from its chunking."""
         from llama_index.core import VectorStoreIndex
         from llama_index.core.schema import TextNode

@@ -30,7 +30,11 @@ def settings(store: Path, corpus: Path):
 
 
 def questions(run: Path) -> list[dict]:
-    return [json.loads(line) for line in open(run / "questions.jsonl", encoding="utf-8")]
+    return [json.loads(line) for line in _lines(run / "questions.jsonl")]
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
 
 
 def fresh(path: Path) -> Path:
@@ -181,7 +185,7 @@ def _ordered_chunks(store: Path, corpus: Path):
     """The indexed chunks in the order ingest embedded them (file order, then position)."""
     from rag.index.docstore import DocStore
 
-    position = {json.loads(line)["id"]: n for n, line in enumerate(open(corpus, encoding="utf-8"))}
+    position = {json.loads(line)["id"]: n for n, line in enumerate(_lines(corpus))}
     docs = DocStore(store / "rag.db")
     try:
         ids, index_texts = docs.index_texts(set())
@@ -304,7 +308,7 @@ def phase_peers(cfg: dict, run: Path) -> dict:
     corpus = Path(cfg["corpus"])
     qs = questions(run)
     data = _chunk_data(run, corpus)
-    articles = [json.loads(line) for line in open(corpus, encoding="utf-8")]
+    articles = [json.loads(line) for line in _lines(corpus)]
     out = {}
     builders = {
         "bm25_chunks": lambda: BM25Peer(data["docs"], data["index_texts"], data["texts"]),
@@ -333,7 +337,7 @@ def phase_llama(cfg: dict, run: Path) -> dict:
     embedder = make_embedder(settings(run / "stores" / "main", corpus))
     cache = EmbeddingCache(Path(cfg["llama_cache"]))
     embed_model = llama_embedding(embedder, cache)
-    articles = [json.loads(line) for line in open(corpus, encoding="utf-8")]
+    articles = [json.loads(line) for line in _lines(corpus)]
     start = time.perf_counter()
     peer = LlamaPeer.from_documents(articles, embed_model)
     default = _peer_result(peer, qs, time.perf_counter() - start)
@@ -355,7 +359,7 @@ def phase_unanswerable(cfg: dict, run: Path) -> dict:
     from rag.api import Rag
 
     corpus = Path(cfg["unanswerable_corpus"])
-    qs = [json.loads(line) for line in open(run / "unanswerable.jsonl", encoding="utf-8")]
+    qs = [json.loads(line) for line in _lines(run / "unanswerable.jsonl")]
     store = fresh(run / "stores" / "unanswerable")
     seed_cache(store, run / "stores" / "main")
     rag = Rag(settings(store, corpus))

@@ -145,6 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     run = (args.out or OUT / ("quick" if args.quick else "full")).resolve()
     report = args.report or (run / "BENCHMARKS.md" if args.quick else bench_data.ROOT / "BENCHMARKS.md")
     if args.render_only:
+        if not (run / "config.json").is_file():
+            print(f"bench: no benchmark run in {run} to render", file=sys.stderr)
+            return 1
         report.write_text(render(run))
         print(f"[bench] report: {report}")
         return 0

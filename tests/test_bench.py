@@ -107,6 +107,13 @@ def test_bad_arguments_exit_2_with_one_line(args, message):
     assert message in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_render_only_without_a_run_is_one_line_error(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "bench.run", "--render-only", "--out", str(tmp_path / "none")],
+                          cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == f"bench: no benchmark run in {tmp_path / 'none'} to render"
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not HAVE_DATA, reason="the benchmark data (../shared/bench) is not beside this checkout")
 def test_quick_run_end_to_end(tmp_path):
