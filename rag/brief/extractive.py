@@ -178,8 +178,8 @@ def _quotes(units: list[Unit], limit: int):
     found = sorted(find_quotes(units), key=lambda q: (q.speaker is None, -q.unit.score))
     distinct = []
     for q in found:
-        twin = next((c for c in distinct if c.unit.source != q.unit.source and
-                     float(c.unit.vector @ q.unit.vector) >= 0.75), None)
+        twin = next((c for c in distinct if c.unit.source != q.unit.source and c.unit.episode == q.unit.episode
+                     and float(c.unit.vector @ q.unit.vector) >= 0.75), None)
         if twin is None:
             distinct.append(q)
         elif all(t.source != q.unit.source for t in twin.unit.twins):

@@ -78,7 +78,9 @@ def pick(candidates: Iterable[Unit], limit: int, taken: list[Unit] | None = None
 
 
 def is_twin(a: Unit, b: Unit) -> bool:
-    if a.source == b.source:
+    """The same statement in another source of the same episode (never across episodes:
+    background both episodes repeat, such as Soleimani's killing, must not tie them)."""
+    if a.source == b.source or a.episode != b.episode:
         return False
     cosine = float(a.vector @ b.vector)
     return cosine >= TWIN or same_statement(a, b, cosine)

@@ -188,12 +188,12 @@ def _month_range(year: int, month: int) -> tuple[dt.date, dt.date]:
 
 def _resolve_partial(mention: DateMention, published: dt.date | None, year_hint: int | None) -> ResolvedDate | None:
     if published is not None:
-        year = published.year
-        first = _make(year, mention.month, mention.day or 1)
-        if first is None:
+        latest = published + dt.timedelta(days=7)
+        candidates = [y for y in (published.year + 1, published.year, published.year - 1)
+                      if (d := _make(y, mention.month, mention.day or 1)) is not None and d <= latest]
+        if not candidates:
             return None
-        if first > published + dt.timedelta(days=7):
-            year -= 1
+        year = candidates[0]
         basis = f"'{mention.text}' before the publication date {published.isoformat()}"
     elif year_hint is not None:
         year = year_hint
