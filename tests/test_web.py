@@ -181,3 +181,12 @@ def test_the_page_asks_for_the_token_and_uses_it(browser, corpus_store):
         browser.get(f"{live.url}/#doc={source}:2-3")
         WebDriverWait(browser, 30).until(lambda d: highlighted_lines(d) == [2, 3])
         browser.execute_script("localStorage.removeItem('rag-token')")
+
+
+def test_the_api_docs_render_offline(browser, server):
+    browser.get(server.url + "/docs")
+    WebDriverWait(browser, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock-summary-path"))
+    paths = {e.get_attribute("data-path") for e in browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")}
+    assert {"/ask", "/search", "/documents/{source}", "/ingest", "/metrics"} <= paths
+    resources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert all(name.startswith(server.url + "/") for name in resources)
