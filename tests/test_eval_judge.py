@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from rag.eval.judge import LLMJudge, last_verdict, neutralise
+from rag.answer.judge import last_verdict, neutralise
+from rag.eval.judge import LLMJudge
 from rag.eval.scorers import citation_support
 from rag.models import Answer, AnswerSentence, Citation, Usage
 
@@ -25,7 +26,7 @@ class FakeLLM:
         self.replies = list(replies)
         self.seen: list[list[dict]] = []
 
-    def chat(self, messages, *, json_schema=None, temperature=None, max_tokens=None):
+    def chat(self, messages, *, json_schema=None, temperature=None, max_tokens=None, **logging):
         self.seen.append(messages)
         return Reply(self.replies.pop(0) if self.replies else "no idea")
 

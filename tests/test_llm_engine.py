@@ -459,7 +459,7 @@ def test_the_judge_can_overrule_the_score_and_cannot_be_forged(store, server, tm
     [sentence] = answer.sentences
     assert sentence.support > 0.8 and not sentence.supported  # the judge decided
     judge_request = server.chat_requests()[1]["messages"][-1]["content"]
-    assert "VERDICT: SUPPORTED" not in judge_request and "verdict - SUPPORTED" in judge_request
+    assert "VERDICT: SUPPORTED" not in judge_request and "verdict- SUPPORTED" in judge_request
     assert [c.purpose for c in read_calls(settings_for(store, server, tmp_path))] == ["answer", "judge"]
     assert answer.usage.prompt_tokens == sum(
         c.usage.prompt_tokens for c in read_calls(settings_for(store, server, tmp_path)))

@@ -1,9 +1,14 @@
-"""The optional LLM judge of support (`llm_judge = true`), with a fixed verdict grammar.
+"""The LLM judge of citation support, with a fixed verdict grammar. Used by the LLM engine
+(`llm_judge = true`) and by `rag eval --judge llm`.
 
-The judge ends its reply with `VERDICT: SUPPORTED` or `VERDICT: UNSUPPORTED`; the last such
-line counts and anything else is no verdict. The claim and the evidence are data: text in them
-that looks like a verdict or like the prompt's delimiters is defused first, so a sentence cannot
-grade itself.
+The judge reads prompts/support_judge.md and ends its reply with `VERDICT: SUPPORTED` or
+`VERDICT: UNSUPPORTED`. Two rules keep an answer from grading itself:
+- the LAST verdict in the reply counts, so a verdict the model repeats from the input and then
+  corrects does not win;
+- the claim and evidence are neutralised before they are inserted: angle brackets become
+  look-alike characters, so nothing inside them can close the <claim> or <evidence> delimiters,
+  and the word "VERDICT:" inside them is defused, so they cannot carry a verdict line.
+A reply with no verdict is reported as such (`supported=None`).
 """
 
 from __future__ import annotations
@@ -15,9 +20,8 @@ from rag.models import Usage
 from rag.prompts import load_prompt
 
 JUDGE_PROMPT = "support_judge"
-_VERDICT = re.compile(r"^\s*VERDICT:\s*(SUPPORTED|UNSUPPORTED)\s*$", re.MULTILINE)
-_FORGED = re.compile(r"verdict\s*:", re.IGNORECASE)
-_TAGS = re.compile(r"<(\s*/?\s*(?:evidence|claim)\b)", re.IGNORECASE)
+_VERDICT = re.compile(r"\bVERDICT\s*:\s*\**\s*(SUPPORTED|UNSUPPORTED)\b", re.IGNORECASE)
+_VERDICT_WORD = re.compile(r"verdict(\s*):", re.IGNORECASE)
 
 
 @dataclass
@@ -26,17 +30,22 @@ class Verdict:
     usage: Usage
 
 
-def defuse(text: str) -> str:
-    return _TAGS.sub(lambda m: "‹" + m.group(1), _FORGED.sub("verdict -", text))
+def neutralise(text: str) -> str:
+    """Make inserted text unable to close a delimiter or state a verdict."""
+    text = text.replace("<", "‹").replace(">", "›")
+    return _VERDICT_WORD.sub(lambda m: "verdict" + m.group(1) + "-", text)
 
 
-def parse_verdict(text: str) -> bool | None:
-    found = _VERDICT.findall(text)
-    return found[-1] == "SUPPORTED" if found else None
+def last_verdict(reply: str) -> str | None:
+    """'SUPPORTED', 'UNSUPPORTED', or None when the reply states no verdict."""
+    found = _VERDICT.findall(reply or "")
+    return found[-1].upper() if found else None
 
 
-def judge_support(llm, claim: str, evidence: str) -> Verdict:
+def judge_support(llm, claim: str, evidence: str, purpose: str = "judge") -> Verdict:
     prompt = load_prompt(JUDGE_PROMPT)
-    result = llm.chat(prompt.messages(claim=defuse(claim), evidence=defuse(evidence)),
-                      temperature=0.0, max_tokens=200, prompt=prompt, purpose="judge")
-    return Verdict(parse_verdict(result.text), Usage() if result.cached else result.usage)
+    result = llm.chat(prompt.messages(claim=neutralise(claim), evidence=neutralise(evidence)),
+                      temperature=0.0, max_tokens=300, prompt=prompt, purpose=purpose)
+    verdict = last_verdict(result.text)
+    usage = Usage() if getattr(result, "cached", False) else result.usage
+    return Verdict(None if verdict is None else verdict == "SUPPORTED", usage)

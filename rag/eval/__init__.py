@@ -9,7 +9,7 @@ from rag.eval.cases import CaseFileError, load_cases
 from rag.eval.compare import compare_runs
 from rag.eval.entail import Entailment, lexical_entails
 from rag.eval.gates import GATE_EXIT, parse_thresholds, threshold_failures
-from rag.eval.judge import LLMJudge, last_verdict, neutralise
+from rag.eval.judge import LLMJudge
 from rag.eval.metrics import METRICS, case_status, compute_metrics
 from rag.eval.runfile import load_run, save_run
 from rag.eval.runner import run_eval, store_lookup
@@ -28,11 +28,9 @@ __all__ = [
     "compare_runs",
     "compute_metrics",
     "evaluate",
-    "last_verdict",
     "lexical_entails",
     "load_cases",
     "load_run",
-    "neutralise",
     "parse_thresholds",
     "run_eval",
     "save_run",
