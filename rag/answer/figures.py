@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rag.text.lexical import STOPWORDS, stem
 
-_SMALL = {
+NUMBER_VALUES = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
     "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
     "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
@@ -19,7 +19,7 @@ _QUALIFIER = r"(?:(?:more|fewer|less) than|at least|at most|up to|nearly|almost|
 _NUMBER = (
     rf"(?P<qual>{_QUALIFIER})?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|"
-    + "|".join(sorted(_SMALL, key=len, reverse=True)) + r")"
+    + "|".join(sorted(NUMBER_VALUES, key=len, reverse=True)) + r")"
     r"(?:[\s-]+(?P<scale>hundred|thousand|million|billion))?"
 )
 _FIGURE = re.compile(rf"(?<![\w$.,-]){_NUMBER}(?P<pct>\s?%|\s+per\s?cent|\s+percent)?\b", re.I)
@@ -53,8 +53,8 @@ class Figure:
 
 def _to_number(num: str, scale: str | None) -> float | None:
     word = num.lower()
-    if word in _SMALL:
-        value = float(_SMALL[word])
+    if word in NUMBER_VALUES:
+        value = float(NUMBER_VALUES[word])
     else:
         try:
             value = float(word.replace(",", ""))

@@ -18,7 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-StoreDir = Annotated[Optional[Path], typer.Option("--store-dir", help="Index directory [env RAG_STORE_DIR; default .rag].")]
+StoreDir = Annotated[Optional[Path], typer.Option("--store-dir", help="Index directory (env RAG_STORE_DIR; default .rag).")]
 ChromaUrl = Annotated[Optional[str], typer.Option("--chroma-url", help="Chroma server URL instead of the embedded store.")]
 Sets = Annotated[Optional[list[str]], typer.Option("--set", help="Override any setting: key=value (repeatable).")]
 Json = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
