@@ -80,8 +80,7 @@ def gather(store: Store, topic: str | None, filters: Filters, k: int, max_chunks
     units = candidate_units(store, [h.chunk for h in hits], articles)
     embed_units(store, units)
     if vector is not None:
-        for u in units:
-            u.relevance = max(float(u.vector @ vector), 0.0)
+        _relevance(units, set(content_words(topic)), vector)
     return Scope(hits=hits, units=units, articles=articles, topic_vector=vector, notes=notes,
                  year_hints=year_hints(store, [s for s, a in articles.items() if a.date is None]))
 
@@ -96,6 +95,17 @@ def year_hints(store: Store, undated: list[str]) -> dict[str, int]:
         if found:
             out[source] = max(found).year
     return out
+
+
+def _relevance(units: list[Unit], terms: set[str], vector: np.ndarray) -> None:
+    """Half semantic (cosine with the topic), half lexical: the share of the topic's content words
+    in the sentence or the one before it (a quote's speaker is often named a sentence earlier)."""
+    previous: Unit | None = None
+    for u in units:  # sorted by source and position
+        around = u.terms | (previous.terms if previous is not None and previous.source == u.source else set())
+        lexical = len(terms & around) / len(terms) if terms else 0.0
+        u.relevance = 0.5 * max(float(u.vector @ vector), 0.0) + 0.5 * lexical
+        previous = u
 
 
 def _whole_corpus(store: Store, filters: Filters, max_chunks: int) -> tuple[list[Hit], list[str]]:

@@ -4,8 +4,10 @@
   sentence from another source counts twice as much as one from the same article, so what
   several outlets report rises. Normalised to [0, 1] within the episode.
 - lead: 1 / (1 + position / 3): news states the event in its first sentences.
-- relevance (with a topic): cosine with the topic, normalised by the best.
-- score = 0.4 centrality + 0.4 relevance + 0.2 lead with a topic, 0.7 centrality + 0.3 lead without.
+- relevance (with a topic): half the MiniLM cosine with the topic, half the share of the topic's
+  content words in the sentence and its neighbours, normalised by the best.
+- score = 0.25 centrality + 0.6 relevance + 0.15 lead with a topic (the topic decides what is in
+  the briefing), 0.7 centrality + 0.3 lead without.
 Picking is greedy by score. A sentence that states the same thing as a chosen one in another
 source (syndicated copies, shared wire copy, the same quote) becomes an extra citation of it; a
 sentence too close to a chosen one (cosine >= 0.75) or adding fewer than two new content words
@@ -34,7 +36,7 @@ def score_units(units: list[Unit], has_topic: bool) -> None:
     for u in units:
         lead = 1.0 / (1.0 + u.position / 3.0)
         if has_topic:
-            u.score = 0.4 * u.centrality + 0.4 * u.relevance / best_relevance + 0.2 * lead
+            u.score = 0.25 * u.centrality + 0.6 * u.relevance / best_relevance + 0.15 * lead
         else:
             u.score = 0.7 * u.centrality + 0.3 * lead
 
