@@ -6,6 +6,7 @@ invents a quote, and the verification must catch each one."""
 import re
 
 import pytest
+from conftest import CORPUS
 from scripted_server import Reply, ScriptedServer, completion, json_completion
 
 from rag.answer.verify import quote_is_verbatim
@@ -14,8 +15,6 @@ from rag.eval.scorers import briefing_parts
 from rag.llm.log import read_calls
 from rag.retrieval import Filters
 from rag.settings import Settings
-
-from conftest import CORPUS
 
 _SOURCE = re.compile(r'<source n="(\d+)"([^>]*)>\n(.*?)\n</source>', re.DOTALL)
 _SPLIT = re.compile(r"(?<=[.!?])[\"”]?\s+")

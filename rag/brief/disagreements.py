@@ -21,7 +21,7 @@ def find_disagreements(units: list[Unit], topic: str | None, embedder) -> list[t
         for group in find_conflicts(members, members, question, embedder):
             sides: dict[float, tuple[str, list[Unit]]] = {}
             for claim in sorted(group.claims, key=lambda c: -len(c.figure.value)):
-                value, stating = sides.setdefault(claim.figure.number, (claim.figure.value, []))
+                _, stating = sides.setdefault(claim.figure.number, (claim.figure.value, []))
                 if claim.candidate not in stating:
                     stating.append(claim.candidate)
             if len(sides) >= 2 and _across_sources(sides):

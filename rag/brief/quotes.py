@@ -25,7 +25,7 @@ _AFTER_VERB = re.compile(rf"\b(?:{_SPEAKS})\s+(?P<name>{_NAME})")
 _BEFORE_VERB = re.compile(rf"(?P<name>{_NAME})\s+(?:\w+ly\s+)?(?:{_VERBS})\b")
 _ACCORDING = re.compile(rf"\baccording to\s+(?P<name>{_NAME})")
 _SAYING = re.compile(rf"^\s*(?P<name>{_NAME})\b[^\"“]*?,\s+saying\b")  # "Pompeo blamed X, saying in a statement: ..."
-_PRONOUN = re.compile(rf"\b(?:he|she|they|it)\s+(?:\w+ly\s+)?(?:{_VERBS})\b", re.I)
+_PRONOUN = re.compile(rf"\b(?:he|she|they|it)\s+(?:\w+ly\s+)?(?:{_VERBS})\b", re.IGNORECASE)
 _CALENDAR = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
              "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
 _NOT_NAMES = {"The", "A", "An", "In", "On", "But", "And", "It", "This", "That", "Our", "We", "I", "If", "Now",

@@ -24,7 +24,7 @@ from rag.text.dates import find_date_mentions, resolve_mention
 from rag.text.lexical import content_words
 
 _CAPTION = re.compile(r"^\s*(FILE|PHOTO|IMAGE|VIDEO)\b|\bfile photo\b|\bPhoto:|Getty Images|\bAP Photo\b|\||"
-                      r"^\s*(Editor['’]s note|Correction|Clarification|Update)\s*:", re.I)
+                      r"^\s*(Editor['’]s note|Correction|Clarification|Update)\s*:", re.IGNORECASE)
 _MIN_WORDS, _MAX_WORDS = 8, 80
 _EMBED_CHARS = 300  # sentence vectors read the opening of long sentences (MiniLM reads 256 wordpieces)
 
@@ -44,7 +44,7 @@ class Unit:
     score: float = 0.0
     coverage: float = 1.0  # read by rag.answer.conflicts: a unit in scope is relevant
     episode: int | None = None
-    twins: list["Unit"] = field(default_factory=list)  # the same statement in other sources
+    twins: list[Unit] = field(default_factory=list)  # the same statement in other sources
 
     @property
     def source(self) -> str:
@@ -122,8 +122,9 @@ def _whole_corpus(store: Store, filters: Filters, max_chunks: int) -> tuple[list
                 chosen.append(chunks[depth])
         depth += 1
     total = sum(len(c) for c in per_article)
-    notes = [f"read {len(chosen)} of {total} chunks (the leads of the newest articles first); "
-             "give a topic to brief on the rest"] if len(chosen) < total else []
+    note = (f"read {len(chosen)} of {total} chunks (the leads of the newest articles first); "
+            "give a topic to brief on the rest")
+    notes = [note] if len(chosen) < total else []
     hits = [Hit(rank=r, score=0.0, chunk=c) for r, c in enumerate(chosen, start=1)]
     return hits, notes
 
