@@ -355,3 +355,48 @@ def test_rag_serve_warns_when_it_serves_the_network_without_a_token(cli, monkeyp
     monkeypatch.setenv("RAG_API_TOKEN", "a-token")
     code, _, err = cli("serve", "--host", "0.0.0.0", "--store-dir", corpus_store)
     assert code == 0 and err == "" and runs[-1]["port"] == 8000
+
+
+# --- briefings ---------------------------------------------------------------------------------
+
+TOPIC = "rocket attacks on the US embassy in Baghdad"
+
+
+@pytest.fixture(scope="module")
+def reference_briefing(corpus_rag):
+    return corpus_rag.brief(TOPIC)
+
+
+def test_brief_returns_the_library_briefing(client, reference_briefing):
+    response = client.post("/brief", json={"topic": TOPIC})
+    assert response.status_code == 200
+    assert comparable(response.json()) == comparable(reference_briefing.model_dump(mode="json"))
+    assert reference_briefing.citations and reference_briefing.summary
+
+
+def test_brief_renders_markdown_and_html_like_the_cli(client, reference_briefing):
+    from rag.brief.render import render
+
+    for fmt, media in (("md", "text/markdown"), ("html", "text/html")):
+        response = client.post("/brief", json={"topic": TOPIC, "format": fmt})
+        assert response.status_code == 200 and response.headers["content-type"].startswith(media)
+        assert response.text == render(reference_briefing, fmt)
+
+
+def test_brief_of_the_whole_corpus_takes_the_filters(client, corpus_rag):
+    body = {"source": "00[34]_*.txt", "since": "2020-01-01", "until": "2020-12-31"}
+    briefing = client.post("/brief", json=body).json()
+    expected = corpus_rag.brief(None, Filters(source="00[34]_*.txt", since=dt.date(2020, 1, 1), until=dt.date(2020, 12, 31)))
+    assert comparable(briefing) == comparable(expected.model_dump(mode="json"))
+    assert briefing["topic"] is None and {s["source"][:4] for s in briefing["sources"]} <= {"003_", "004_"}
+
+
+@pytest.mark.parametrize("body, status, says", [
+    ({"topic": ""}, 422, "topic: String should have at least 1 character"),
+    ({"format": "pdf"}, 422, "format: Input should be 'json', 'md' or 'html'"),
+    ({"since": "2021-02-01", "until": "2021-01-01"}, 422, "is after until"),
+    ({"engine": "oracle"}, 400, "unknown engine 'oracle'"),
+])
+def test_brief_bad_requests(client, body, status, says):
+    response = client.post("/brief", json=body)
+    assert response.status_code == status and says in response.json()["error"]

@@ -106,7 +106,7 @@ def test_answer_renders_like_the_cli_and_citations_open_the_cited_lines(browser,
 
     # A click on a citation opens its article with exactly the cited lines highlighted.
     for c in answer.citations:
-        open_citation(browser, f"#citation-{c.n} a.where", c)
+        open_citation(browser, f"#citations-{c.n} a.where", c)
         marked = " ".join(text(li.find_element(By.CSS_SELECTOR, ".text"))
                           for li in browser.find_elements(By.CSS_SELECTOR, "#doc-lines li.hl"))
         assert squash(c.quote) in marked
@@ -190,3 +190,45 @@ def test_the_api_docs_render_offline(browser, server):
     assert {"/ask", "/search", "/documents/{source}", "/ingest", "/metrics"} <= paths
     resources = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert all(name.startswith(server.url + "/") for name in resources)
+
+
+def test_the_briefing_view_renders_the_briefing_and_opens_its_citations(browser, server, corpus_rag):
+    topic = "rocket attacks on the US embassy in Baghdad"
+    b = corpus_rag.brief(topic)
+    assert b.summary and b.key_facts and b.citations
+    browser.get(server.url + "/")
+    browser.find_element(By.CSS_SELECTOR, '.tab[data-view="brief-view"]').click()
+    browser.find_element(By.ID, "topic").send_keys(topic)
+    browser.find_element(By.ID, "brief-button").click()
+    WebDriverWait(browser, WAIT).until(
+        lambda d: d.find_element(By.ID, "briefing").is_displayed() or d.find_element(By.ID, "brief-error").is_displayed())
+    assert not browser.find_element(By.ID, "brief-error").is_displayed()
+
+    def tag(episode):
+        return f"E{episode} " if len(b.episodes) > 1 and episode else ""
+
+    def marks(numbers):
+        return "".join(f"[{n}]" for n in numbers)
+
+    def shown(selector):
+        return [text(e) for e in browser.find_elements(By.CSS_SELECTOR, f"#briefing {selector}")]
+
+    # The same sections, in the same order and words, as `rag brief` (rag/brief/render.py).
+    assert shown("h2") == [f"Briefing: {topic}"]
+    assert shown("h3")[:5] == ["Summary", "Key facts", "Timeline", "Who said what", "Where sources disagree"]
+    assert shown("p.summary") == [squash(" ".join(f"{tag(p.episode)}{p.text} {marks(p.citations)}" for p in b.summary))]
+    assert shown("ul.key-facts > li") == [squash(f"{tag(p.episode)}{p.text} {marks(p.citations)}") for p in b.key_facts]
+    assert shown("ul.timeline > li") == [squash(f"{e.when} {tag(e.episode)}— {e.text} {marks(e.citations)}")
+                                         for e in b.timeline]
+    assert shown("ul.quotes > li") == [squash(f"{tag(q.episode)}{q.speaker or 'unattributed'}: “{q.words}” "
+                                              f"{marks(q.citations)}") for q in b.quotes]
+    assert shown("ul.disagreements li.side") == [squash(f"{s.value} {marks(s.citations)}")
+                                                 for d in b.disagreements for s in d.sides]
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#brief-citations li")) == len(b.citations)
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".sources-table tr")) == len(b.sources) + 1
+
+    fact = b.key_facts[0]
+    open_citation(browser, f'#briefing ul.key-facts > li:first-child button.cite[data-n="{fact.citations[0]}"]',
+                  b.citations[fact.citations[0] - 1])
+    last = b.citations[-1]
+    open_citation(browser, f"#brief-citations-{last.n} a.where", last)

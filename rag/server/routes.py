@@ -11,17 +11,18 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
-from fastapi.responses import PlainTextResponse, StreamingResponse
+from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from rag.api import Rag
 from rag.errors import InputError
-from rag.models import Answer, IngestReport, Passage, SearchResult, Status
+from rag.models import Answer, Briefing, IngestReport, Passage, SearchResult, Status
 from rag.server.auth import require_token
 from rag.server.errors import NotFound, NothingIngested
 from rag.server.metrics import MetricsReport
 from rag.server.paths import check_source, corpus_path, parse_lines, upload_name
 from rag.server.schemas import (
     AskRequest,
+    BriefRequest,
     DocumentInfo,
     DocumentList,
     ErrorBody,
@@ -86,6 +87,24 @@ def ask(body: AskRequest, rag: Ready):
     stream = AnswerStream(rag.ask, kwargs)
     return StreamingResponse(stream.events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+_BRIEF_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8"}
+
+
+@protected.post(
+    "/brief", response_model=Briefing, tags=["answers"],
+    responses={200: {"content": {"text/markdown": {}, "text/html": {}},
+                     "description": "The Briefing, or with `format` md or html its rendering."}},
+)
+def brief(body: BriefRequest, rag: Ready):
+    """A cited briefing: summary, key facts, timeline, who said what, disagreements, sources (`rag brief`)."""
+    briefing = rag.brief(body.topic, body.filters(), body.engine, fallback=body.fallback)
+    if body.format == "json":
+        return briefing
+    from rag.brief.render import render
+
+    return Response(render(briefing, body.format), media_type=_BRIEF_TYPES[body.format])
 
 
 @protected.get("/search", response_model=SearchResult, tags=["answers"])

@@ -53,6 +53,18 @@ class AskRequest(FilterOptions):
     stream: bool = Field(False, description="Answer as Server-Sent Events: `token` events, then one `answer` event.")
 
 
+class BriefRequest(FilterOptions):
+    """The options of `rag brief`, as JSON."""
+
+    topic: str | None = Field(None, min_length=1, max_length=MAX_QUERY_CHARS,
+                              description="What to brief on; omit it to brief every article that passes the filters.")
+    engine: str | None = Field(None, max_length=40, description="extractive (offline) or llm; default: the server's setting.")
+    fallback: Literal["none", "extractive"] | None = Field(
+        None, description="LLM only: 'extractive' briefs offline when the LLM fails, and says so in the notes.")
+    format: Literal["json", "md", "html"] = Field(
+        "json", description="json: the Briefing model; md or html: rendered from it, as `rag brief --format`.")
+
+
 class IngestRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     paths: list[str] = Field(

@@ -111,8 +111,6 @@ function showError(message, box = "error") {
 
 // ---- rendering an Answer (the same object and order as rag/render.py:answer_text) -------------
 
-let currentCitations = new Map();
-
 function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(props)) {
@@ -124,10 +122,26 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
-function citeButton(n) {
+function citeButton(n, citations) {
   const button = el("button", { type: "button", class: "cite", textContent: `[${n}]`, dataset: { n: String(n) } });
-  button.addEventListener("click", () => openCitation(n));
+  button.addEventListener("click", () => openCitation(citations, n));
   return button;
+}
+
+function citeButtons(node, numbers, citations) {
+  for (const n of numbers) node.append(citeButton(n, citations));
+  return node;
+}
+
+function citationList(list, citations) {
+  list.replaceChildren();
+  for (const c of citations.values()) {
+    const link = el("a", { href: "#", class: "cite where", textContent: `[${c.n}] ${where(c)}`, dataset: { n: String(c.n) } });
+    link.addEventListener("click", (e) => { e.preventDefault(); openCitation(citations, c.n); });
+    const about = [c.title, c.outlet, c.date].filter(Boolean).join(" · ");
+    list.append(el("li", { id: `${list.id}-${c.n}` }, link, " ", el("span", { class: "muted", textContent: about }),
+      el("q", { textContent: c.quote })));
+  }
 }
 
 function where(c) {
@@ -135,7 +149,7 @@ function where(c) {
 }
 
 function renderAnswer(answer) {
-  currentCitations = new Map(answer.citations.map((c) => [c.n, c]));
+  const cites = new Map(answer.citations.map((c) => [c.n, c]));
   $("answer").hidden = false;
   $("answer").dataset.refused = String(answer.refused);
   $("refusal").hidden = !answer.refused;
@@ -146,7 +160,7 @@ function renderAnswer(answer) {
   if (!answer.refused) {
     for (const s of answer.sentences) {
       const p = el("p", { class: "sentence" + (s.supported ? "" : " unsupported") }, el("span", { class: "text", textContent: s.text }), " ");
-      for (const n of s.citations) p.append(citeButton(n));
+      citeButtons(p, s.citations, cites);
       if (!s.supported) p.append(" ", el("span", { class: "flag", textContent: "(unsupported by its citation)" }));
       sentences.append(p);
     }
@@ -164,23 +178,15 @@ function renderAnswer(answer) {
     const list = el("ul");
     for (const [value, numbers] of grouped) {
       const item = el("li", { class: "claim" }, el("span", { class: "value", textContent: value }), " ");
-      for (const n of numbers) item.append(citeButton(n));
+      citeButtons(item, numbers, cites);
       list.append(item);
     }
     conflicts.append(el("div", { class: "conflict" },
       el("h3", { textContent: `Sources disagree on the number of ${conflict.about}:` }), list));
   }
 
-  const citations = $("citations");
-  citations.replaceChildren();
   $("citations-heading").hidden = answer.citations.length === 0;
-  for (const c of answer.citations) {
-    const link = el("a", { href: "#", class: "cite where", textContent: `[${c.n}] ${where(c)}`, dataset: { n: String(c.n) } });
-    link.addEventListener("click", (e) => { e.preventDefault(); openCitation(c.n); });
-    const about = [c.title, c.outlet, c.date].filter(Boolean).join(" · ");
-    citations.append(el("li", { id: `citation-${c.n}` }, link, " ", el("span", { class: "muted", textContent: about }),
-      el("q", { textContent: c.quote })));
-  }
+  citationList($("citations"), cites);
 
   $("notes").replaceChildren(...answer.notes.map((note) => el("li", { textContent: `note: ${note}` })));
   const seconds = Object.values(answer.timings).reduce((a, b) => a + b, 0);
@@ -188,10 +194,112 @@ function renderAnswer(answer) {
     ` · settings ${answer.settings_hash} · ${seconds.toFixed(2)}s`;
 }
 
+// ---- briefings (the same Briefing JSON and order as rag/brief/render.py) -------------------------
+
+function briefBody() {
+  const body = {};
+  const topic = $("topic").value.trim(), engine = $("brief-engine").value, source = $("brief-source").value.trim();
+  if (topic) body.topic = topic;
+  if (engine) body.engine = engine;
+  if (source) body.source = source;
+  if ($("brief-since").value) body.since = $("brief-since").value;
+  if ($("brief-until").value) body.until = $("brief-until").value;
+  return body;
+}
+
+async function brief(event) {
+  event.preventDefault();
+  showError(null, "brief-error");
+  $("briefing").hidden = true;
+  $("brief-working").hidden = false;
+  $("brief-button").disabled = true;
+  try {
+    const response = await api("/brief", {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(briefBody()),
+    });
+    renderBriefing(await response.json());
+  } catch (err) {
+    showError(err.message, "brief-error");
+  } finally {
+    $("brief-working").hidden = true;
+    $("brief-button").disabled = false;
+  }
+}
+
+function renderBriefing(b) {
+  const cites = new Map(b.citations.map((c) => [c.n, c]));
+  const several = b.episodes.length > 1;
+  const tag = (episode) => (several && episode ? [el("span", { class: "ep", textContent: `E${episode}` }), " "] : []);
+  const flag = (supported) => (supported ? [] : [" ", el("span", { class: "flag", textContent: "(unsupported by its citations)" })]);
+  // One line of a section: its parts, then the [n] markers, then the unsupported flag.
+  const cited = (node, parts, item) => {
+    node.append(...tag(item.episode), ...parts, " ");
+    citeButtons(node, item.citations, cites).append(...flag(item.supported));
+    return node;
+  };
+  const point = (node, p) => cited(node, [el("span", { class: "text", textContent: p.text })], p);
+  const section = (title, cls, items, empty) => {
+    const list = el("ul", { class: cls });
+    list.append(...items);
+    return [el("h3", { textContent: title }), items.length ? list : el("p", { class: "muted", textContent: empty })];
+  };
+  const scope = [`${b.sources.length} sources`];
+  if (b.source_filter) scope.push(`source ${b.source_filter}`);
+  if (b.since || b.until) scope.push(`dates ${b.since || "…"} to ${b.until || "…"}`);
+  scope.push(`engine ${b.engine}` + (b.model ? ` (${b.model})` : ""));
+
+  const parts = [el("h2", { textContent: b.topic ? `Briefing: ${b.topic}` : "Briefing: the whole corpus" }),
+    el("p", { class: "muted scope", textContent: scope.join(" · ") })];
+  if (several) {
+    const list = el("ul", { class: "episodes" });
+    for (const e of b.episodes) {
+      const when = e.start ? e.start + (e.end && e.end !== e.start ? ` to ${e.end}` : "") : "date unknown";
+      list.append(el("li", { textContent: `E${e.n} — ${e.label} (${when}; ${e.sources.length} source${e.sources.length !== 1 ? "s" : ""})` }));
+    }
+    parts.push(el("p", { textContent: "Separate episodes (never merged):" }), list);
+  }
+  const summary = el("p", { class: "summary" });
+  b.summary.forEach((p, i) => { if (i) summary.append(" "); point(summary, p); });
+  parts.push(el("h3", { textContent: "Summary" }), b.summary.length ? summary : el("p", { class: "muted", textContent: "Nothing to summarise." }));
+  parts.push(...section("Key facts", "key-facts", b.key_facts.map((p) => point(el("li"), p)), "No key facts."));
+  parts.push(...section("Timeline", "timeline", b.timeline.map((e) =>
+    cited(el("li", {}, el("b", { class: "when", textContent: e.when }), " "),
+      ["— ", el("span", { class: "text", textContent: e.text })], e)), "No dated events."));
+  parts.push(...section("Who said what", "quotes", b.quotes.map((q) =>
+    cited(el("li"), [el("b", { class: "speaker", textContent: q.speaker || "unattributed" }), ": ",
+      el("span", { class: "words", textContent: `“${q.words}”` })], q)), "No attributed quotations."));
+  parts.push(...section("Where sources disagree", "disagreements", b.disagreements.map((d) => {
+    const sides = el("ul");
+    for (const s of d.sides) sides.append(citeButtons(el("li", { class: "side" }, el("span", { class: "value", textContent: s.value }), " "), s.citations, cites));
+    return el("li", {}, ...tag(d.episode), el("b", { class: "about", textContent: d.about }), sides);
+  }), "No disagreement found."));
+
+  const table = el("table", { class: "sources-table" },
+    el("tr", {}, ...["File", "Title", "Outlet", "Date", "Episode", "Cited"].map((h) => el("th", { textContent: h }))));
+  for (const s of b.sources) {
+    table.append(el("tr", {}, ...[s.source, s.title || "", s.outlet || "—", (s.date || "no date") + (s.note ? ` (${s.note})` : ""),
+      s.episode ? `E${s.episode}` : "—", String(s.cited)].map((v) => el("td", { textContent: v }))));
+  }
+  parts.push(el("h3", { textContent: "Sources" }), table);
+  const list = el("ol", { id: "brief-citations", class: "citations" });
+  citationList(list, cites);
+  parts.push(el("h3", { textContent: "Citations" }), list);
+  if (b.notes.length) parts.push(...section("Notes", "notes", b.notes.map((n) => el("li", { textContent: n })), ""));
+  const seconds = Object.values(b.timings).reduce((x, y) => x + y, 0);
+  parts.push(el("p", { class: "muted", textContent: `settings ${b.settings_hash} · ${seconds.toFixed(2)}s` }));
+  $("briefing").replaceChildren(...parts);
+  $("briefing").hidden = false;
+}
+
+function showView(id) {
+  for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.view === id);
+  for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== id;
+}
+
 // ---- the article viewer ----------------------------------------------------------------------
 
-async function openCitation(n) {
-  const c = currentCitations.get(n);
+async function openCitation(citations, n) {
+  const c = citations.get(n);
   if (c) await openDocument(c.source, c.line_start, c.line_end);
 }
 
@@ -250,6 +358,8 @@ function openFromHash() {
 }
 
 $("ask-form").addEventListener("submit", ask);
+$("brief-form").addEventListener("submit", brief);
+for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => showView(tab.dataset.view));
 $("close-viewer").addEventListener("click", closeViewer);
 $("token-form").addEventListener("submit", (event) => {
   event.preventDefault();
