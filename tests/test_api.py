@@ -247,7 +247,7 @@ def test_metrics_count_requests_by_route_template(corpus_store):
 
 def test_openapi_and_docs_are_served_locally(client):
     schema = client.get("/openapi.json").json()
-    for path in ("/ask", "/search", "/ingest", "/documents", "/documents/{source}", "/healthz", "/metrics", "/status"):
+    for path in ("/ask", "/brief", "/search", "/ingest", "/documents", "/documents/{source}", "/healthz", "/metrics", "/status"):
         assert path in schema["paths"], path
     assert schema["components"]["schemas"]["Answer"]["properties"]["citations"]
     docs = client.get("/docs").text
@@ -263,7 +263,8 @@ def test_token_required_everywhere_but_healthz(corpus_store):
     app = create_app(api_settings(corpus_store, api_token="s3cret-token"), warm=False)
     calls = [("GET", "/status", None), ("GET", "/search?q=rockets", None), ("GET", "/documents", None),
              ("GET", "/documents/003_568550a85670bdb3.txt?lines=1", None), ("GET", "/metrics", None),
-             ("GET", "/openapi.json", None), ("POST", "/ask", {"question": "?"}), ("POST", "/ingest", {"paths": []})]
+             ("GET", "/openapi.json", None), ("POST", "/ask", {"question": "?"}), ("POST", "/brief", {}), ("POST", "/ingest", {"paths": []}),
+             ("POST", "/documents", None)]
     with TestClient(app) as c:
         assert c.get("/healthz").status_code == 200
         for method, path, body in calls:
