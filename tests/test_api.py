@@ -264,7 +264,7 @@ def test_token_required_everywhere_but_healthz(corpus_store):
     calls = [("GET", "/status", None), ("GET", "/search?q=rockets", None), ("GET", "/documents", None),
              ("GET", "/documents/003_568550a85670bdb3.txt?lines=1", None), ("GET", "/metrics", None),
              ("GET", "/openapi.json", None), ("POST", "/ask", {"question": "?"}), ("POST", "/brief", {}), ("POST", "/ingest", {"paths": []}),
-             ("POST", "/documents", None)]
+             ("POST", "/documents", None), ("GET", "/evals", None)]
     with TestClient(app) as c:
         assert c.get("/healthz").status_code == 200
         for method, path, body in calls:

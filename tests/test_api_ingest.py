@@ -216,3 +216,25 @@ def test_a_jsonl_record_is_a_source_with_a_hash(client, small_corpus):
     assert report["added"] == ["uploads/feed.jsonl#a1"]
     passage = client.get("/documents/uploads/feed.jsonl%23a1", params={"lines": "2"}).json()
     assert passage["source"] == "uploads/feed.jsonl#a1" and passage["lines"] == ["The port was closed."]
+
+
+def test_saved_eval_runs_are_served(client, small_corpus):
+    from rag.eval.runfile import default_run_path, save_run
+    from rag.eval.runner import run_eval
+    from rag.models import EvalCase
+
+    rag = Rag(small_corpus)
+    rag.ingest()
+    case = EvalCase(id="rockets", question="How many rockets were fired at the embassy?", facts=[["eight"]])
+    run = run_eval(rag, [case])
+    rag.close()
+    save_run(run, default_run_path(small_corpus.store_dir, run))
+
+    listing = client.get("/evals").json()
+    assert [r["id"] for r in listing] == [run.id] and listing[0]["cases"] == 1
+    assert listing[0]["metrics"] == {name: m.mean for name, m in run.metrics.items()}
+    assert client.get(f"/evals/{run.id}").json() == run.model_dump(mode="json")
+    assert client.get("/evals/no-such-run").status_code == 404
+    assert client.get("/evals/..%2Fsecret").status_code == 404  # a slash never reaches the route
+    bad = client.get("/evals/..secret")
+    assert bad.status_code == 422 and bad.json()["error"].startswith("run_id: String should match")

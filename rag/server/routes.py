@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from rag.api import Rag
 from rag.errors import InputError
-from rag.models import Answer, Briefing, IngestReport, Passage, SearchResult, Status
+from rag.models import Answer, Briefing, EvalRun, IngestReport, Passage, SearchResult, Status
 from rag.server.auth import require_token
 from rag.server.errors import NotFound, NothingIngested
+from rag.server.evals import RUN_ID, EvalRunSummary, eval_run, run_summaries
 from rag.server.metrics import MetricsReport
 from rag.server.paths import check_source, corpus_path, parse_lines, upload_name
 from rag.server.schemas import (
@@ -174,6 +176,18 @@ def upload(
 def status(rag: Ready, check: bool = False) -> Status:
     """Documents, chunks, embedding model, store location and sizes; `check` verifies consistency."""
     return rag.status(check=check)
+
+
+@protected.get("/evals", response_model=list[EvalRunSummary], tags=["evals"])
+def evals(state: Server) -> list[EvalRunSummary]:
+    """The eval runs saved in the store by `rag eval`, newest first, with each metric's mean."""
+    return run_summaries(state.settings.store_dir)
+
+
+@protected.get("/evals/{run_id}", response_model=EvalRun, tags=["evals"])
+def evals_run(run_id: Annotated[str, PathParam(pattern=RUN_ID)], state: Server) -> EvalRun:
+    """One saved eval run: every case's answers and scores, and where they came from."""
+    return eval_run(state.settings.store_dir, run_id)
 
 
 @protected.get(
