@@ -58,8 +58,8 @@ def test_eval_runs_saves_and_prints_a_table(run_cli, tmp_path):
     assert run.engine == "extractive" and run.settings_hash and run.git_commit and run.created
     impossible = run.results[1].trials[0]
     assert not impossible.passed and "zebra unicorn" in impossible.scores["fact_recall"].explanation
-    assert run.results[3].skipped and any("briefing case(s) skipped" in n for n in run.notes)
-    for word in ("pass_rate", "fact_recall", "citation_validity", "refusal_accuracy", "impossible", "skipped",
+    assert run.results[3].skipped is None and run.results[3].trials[0].scores["fact_recall"].value is not None
+    for word in ("pass_rate", "fact_recall", "citation_validity", "refusal_accuracy", "impossible",
                  "failing cases", "missing: [a phrase no article contains | zebra unicorn]", str(out)):
         assert word in stdout, word
 

@@ -28,7 +28,7 @@ class MalformedReply(ValueError):
 
 
 def parse_json_reply(text: str) -> LLMReply:
-    data = _load_json(text)
+    data = load_json(text)
     if not isinstance(data, dict):
         raise MalformedReply("the reply is JSON but not an object")
     data = dict(data)
@@ -77,7 +77,7 @@ def _is_refusal(text: str) -> bool:
     return norm == REFUSAL_PHRASE.lower().rstrip(".")
 
 
-def _load_json(text: str):
+def load_json(text: str):
     stripped = _FENCE.sub("", text.strip())
     try:
         return json.loads(stripped)

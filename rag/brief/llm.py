@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from rag.answer.context import Context, pack_sources
 from rag.answer.llm_engine import Draft, draft_answer, verify_draft
 from rag.answer.reply import MalformedReply
-from rag.answer.reply import _load_json as load_json  # private in reply.py; see the report
+from rag.answer.reply import load_json
 from rag.brief.citing import BriefCitations
 from rag.brief.extractive import Plan, finish, plan_episodes
 from rag.brief.options import BriefOptions
