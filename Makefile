@@ -57,7 +57,7 @@ test-web: install-dev
 	$(PY) -m pytest -q tests/test_web.py
 
 # Benchmarks (issue 6): `bench` runs everything on the news benchmark and rewrites BENCHMARKS.md
-# (1.5-2 hours on an idle 2-core machine, most of it embedding); `bench-quick` is the subset CI runs.
+# (about 2 hours on an idle 2-core machine, most of it embedding); `bench-quick` is the subset CI runs.
 bench: install-dev
 	$(PY) -m bench.run
 

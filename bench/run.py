@@ -37,6 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--scale-docs", type=int, default=10_000, help="documents in the scale point")
     p.add_argument("--report", type=Path, help="where to write the report")
     p.add_argument("--render-only", action="store_true", help="only re-render the report from the run's results")
+    p.add_argument("--note", help="a sentence for the report about this run (kept in its config)")
     p.add_argument("--worktree", action="store_true",
                    help="benchmark the checkout's rag/ as it is now (default: the committed HEAD)")
     args = p.parse_args(argv)
@@ -76,10 +77,10 @@ def prepare(args: argparse.Namespace, run: Path) -> dict:
                                                            [bench_data.record(a) for a in rest])),
         "unanswerable_articles": len(rest), "unanswerable_questions": len(blind),
         "scale_corpus": str(bench_data.write_corpus(run / "corpus" / "scale", scale)),
-        "scale_docs": len(scale), "scale_copies": copies,
+        "scale_docs": len(scale), "scale_copies": copies, "scale_target": scale_docs,
         "floor_fraction": args.floor_fraction,
         "llama_cache": str(OUT / "cache" / "llama-embeddings.sqlite"),
-        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "note": args.note,
         "commit": snapshot(run, args.worktree), "machine": machine(),
     }
     (run / "config.json").write_text(json.dumps(config, indent=1))
@@ -148,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         if not (run / "config.json").is_file():
             print(f"bench: no benchmark run in {run} to render", file=sys.stderr)
             return 1
+        if args.note:
+            config = json.loads((run / "config.json").read_text())
+            (run / "config.json").write_text(json.dumps({**config, "note": args.note}, indent=1))
         report.write_text(render(run))
         print(f"[bench] report: {report}")
         return 0
