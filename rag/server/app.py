@@ -37,8 +37,8 @@ def create_app(settings: Settings, rag: Rag | None = None, warm: bool = True) ->
         from threadpoolctl import threadpool_limits
 
         # Requests already run in parallel threads; BLAS threads on top of them oversubscribe the
-        # cores. Measured on 2 cores: 8 concurrent asks took 85 s with OpenBLAS's default threads
-        # and 6.8 s with one BLAS thread each.
+        # cores. On 2 busy cores 8 concurrent asks took 85 s with OpenBLAS's default threads and
+        # 6.8 s with one BLAS thread each (idle BLAS threads spin); on quiet cores, 4.0 s vs 3.9 s.
         blas = threadpool_limits(limits=1, user_api="blas")
         if warm:
             state.warm_in_background()  # load models now, without delaying the first /healthz
