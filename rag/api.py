@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from pathlib import Path
 
-from rag.errors import InputError, RagError
+from rag.errors import InputError, NotFoundError, RagError
 from rag.index.ingest import Progress, ingest
 from rag.index.store import Store
-from rag.models import Answer, Briefing, IngestReport, Passage, SearchResult, Status
+from rag.models import Answer, Article, Briefing, IngestReport, Passage, SearchResult, Status
 from rag.retrieval import Filters, search
 from rag.settings import Settings
 
@@ -100,6 +101,11 @@ class Rag:
             briefing.notes.insert(0, f"the LLM failed ({err}); briefed with the extractive engine")
             return briefing
 
+    def documents(self, pattern: str | None = None) -> list[Article]:
+        """Indexed articles by source; `pattern` is a glob on the source or its file."""
+        return [a for a in self.store.docs.articles()
+                if not pattern or fnmatch.fnmatch(a.source, pattern) or fnmatch.fnmatch(a.source.split("#")[0], pattern)]
+
     def show(self, spec: str) -> Passage:
         """`SOURCE` or `SOURCE:START-END` → those lines of the indexed original."""
         m = _SPEC.match(spec.strip())
@@ -108,7 +114,7 @@ class Rag:
         source = m["source"]
         raw = self.store.docs.raw(source)
         if raw is None:
-            raise InputError(f"unknown source {source!r}; `rag status` lists what is indexed")
+            raise NotFoundError(f"unknown source {source!r}; `rag status` lists what is indexed")
         article = self.store.docs.article(source)
         lines = raw.split("\n")
         start = int(m["start"] or 1)

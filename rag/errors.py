@@ -21,6 +21,14 @@ class InputError(RagError):
     """A file or question could not be used."""
 
 
+class NotFoundError(InputError):
+    """The request names a source or object that is not indexed."""
+
+
+class StoreUnavailableError(RagError):
+    """The vector store (e.g. a Chroma server) cannot be reached."""
+
+
 class LockedError(RagError):
     """Another process holds the store's write lock."""
 

@@ -123,3 +123,8 @@ def test_bad_date_and_missing_path(cli, corpus_store, tmp_path):
     assert code == 2 and "Traceback" not in err
     code, _, err = cli("ingest", tmp_path / "nope", "--store-dir", tmp_path / "s")
     assert code == 1 and "no such file or directory" in err
+
+
+def test_usage_errors_print_usage_not_an_unexpected_error(cli, corpus_store):
+    code, _, err = cli("search", "rockets", "-k", "0", "--store-dir", corpus_store)
+    assert code == 2 and "Invalid value" in err and "unexpected" not in err and "Traceback" not in err

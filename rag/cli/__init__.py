@@ -32,13 +32,11 @@ def main() -> None:
         _fail("interrupted", 130)
     except SystemExit:
         raise
-    except Exception as err:  # click's own usage errors and anything unexpected
-        import click
-
-        if isinstance(err, click.exceptions.ClickException):
+    except Exception as err:  # click's usage errors (typer bundles its own click) and anything unexpected
+        if callable(getattr(err, "show", None)) and hasattr(err, "exit_code"):
             err.show()
             sys.exit(err.exit_code)
-        if isinstance(err, click.exceptions.Abort):
+        if type(err).__name__ == "Abort":
             _fail("aborted", 1)
         if os.environ.get("RAG_DEBUG"):
             raise

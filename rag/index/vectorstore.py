@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from rag.errors import ConfigError, RagError
+from rag.errors import ConfigError, StoreUnavailableError
 
 _BATCH = 2000
 
@@ -42,7 +42,7 @@ def chroma_client(store_dir: Path, chroma_url: str | None):
             )
             client.heartbeat()
         except Exception as err:  # chromadb raises several unrelated types here
-            raise RagError(f"cannot reach the Chroma server at {chroma_url}: {_first_line(err)}") from None
+            raise StoreUnavailableError(f"cannot reach the Chroma server at {chroma_url}: {_first_line(err)}") from None
         return client
     return chromadb.PersistentClient(path=str(store_dir / "chroma"), settings=options)
 

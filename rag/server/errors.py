@@ -16,14 +16,12 @@ from rag.errors import (
     InputError,
     LLMError,
     LockedError,
+    NotFoundError,
     RagError,
+    StoreUnavailableError,
 )
 
 log = logging.getLogger("rag.server")
-
-
-class NotFound(RagError):
-    """The request names something that does not exist (404)."""
 
 
 class Forbidden(RagError):
@@ -41,7 +39,8 @@ class NothingIngested(RagError):
 
 # Most specific first: the first matching class decides the status.
 STATUS = (
-    (NotFound, 404),
+    (NotFoundError, 404),
+    (StoreUnavailableError, 503),
     (Forbidden, 403),
     (NothingIngested, 422),
     (LockedError, 409),

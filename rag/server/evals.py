@@ -11,9 +11,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from rag.errors import NotFoundError
 from rag.eval.runfile import load_run
 from rag.models import EvalRun
-from rag.server.errors import NotFound
 
 RUN_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}$"
 
@@ -52,4 +52,4 @@ def eval_run(store_dir: Path, run_id: str) -> EvalRun:
         path = _runs_dir(store_dir) / f"{run_id}{suffix}"
         if path.is_file():
             return load_run(path)
-    raise NotFound(f"no eval run {run_id!r}; GET /evals lists the saved runs")
+    raise NotFoundError(f"no eval run {run_id!r}; GET /evals lists the saved runs")

@@ -3,7 +3,6 @@ the domain model it gets back; the logic lives in the library."""
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import shutil
 import uuid
@@ -18,7 +17,7 @@ from rag.api import Rag
 from rag.errors import InputError
 from rag.models import Answer, Briefing, EvalRun, IngestReport, Passage, SearchResult, Status
 from rag.server.auth import require_token
-from rag.server.errors import NotFound, NothingIngested
+from rag.server.errors import NothingIngested
 from rag.server.evals import RUN_ID, EvalRunSummary, eval_run, run_summaries
 from rag.server.metrics import MetricsReport
 from rag.server.paths import check_source, corpus_path, parse_lines, upload_name
@@ -123,8 +122,7 @@ def documents(
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
 ) -> DocumentList:
     """The indexed articles, by source."""
-    articles = [a for a in rag.store.docs.articles()
-                if not source or fnmatch.fnmatch(a.source, source) or fnmatch.fnmatch(a.source.split("#")[0], source)]
+    articles = rag.documents(source)
     page = articles[offset:offset + limit]
     return DocumentList(total=len(articles), documents=[DocumentInfo.model_validate(a, from_attributes=True) for a in page])
 
@@ -138,12 +136,7 @@ def document(
     """The lines a citation points to (`rag show SOURCE:START-END`). A JSONL record's `#` is sent as %23."""
     check_source(source)
     span = parse_lines(lines)
-    try:
-        return rag.show(source if span is None else f"{source}:{span[0]}-{span[1]}")
-    except InputError:
-        if rag.store.docs.raw(source) is None:
-            raise NotFound(f"unknown source {source!r}; GET /documents lists what is indexed") from None
-        raise
+    return rag.show(source if span is None else f"{source}:{span[0]}-{span[1]}")
 
 
 @protected.post("/ingest", response_model=IngestReport, tags=["index"])

@@ -21,7 +21,7 @@ def split_long(text: str, spans: list[SentenceSpan], max_tokens: int) -> list[Se
             continue
         words = list(_WORD.finditer(text, span.start, span.end))
         word_tokens = count_many([" " + w.group() for w in words])
-        piece_start, used = words[0].start(), 0
+        piece_start, prev_end, used = words[0].start(), words[0].end(), 0
         for word, n in zip(words, word_tokens):
             if used and used + n > max_tokens:
                 out.append(SentenceSpan(piece_start, prev_end, span.kind, span.paragraph))
