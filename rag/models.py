@@ -174,6 +174,8 @@ class Status(BaseModel):
     generation: int | None = None
     sizes: dict[str, int] = Field(default={}, description="Bytes on disk per component.")
     problems: list[str] = Field(default=[], description="Inconsistencies found by --check.")
+    garbage: list[str] = Field(default=[], description="What --check found that no query can see (left by an "
+                               "interrupted ingest; the next ingest or --repair removes it). Not a problem.")
 
 
 # --- LLM engine: the reply the model is asked for, and the call log ---------------------------
@@ -485,3 +487,17 @@ class BriefReply(BaseModel):
     timeline: list[BriefReplyEvent]
     quotes: list[BriefReplyQuote]
     disagreements: list[ReplyConflict] = Field(description="Figures on which the sources disagree; usually empty.")
+
+
+# --- Reliability: repairing an index (rag status --repair) ------------------------------------
+
+
+class RepairReport(BaseModel):
+    """What `rag status --repair` found and did. The index is consistent when `problems` is empty."""
+
+    store_dir: str
+    found: list[str] = Field(default=[], description="Problems the check found before the repair.")
+    actions: list[str] = Field(default=[], description="What the repair did, in order.")
+    problems: list[str] = Field(default=[], description="Problems left after the repair.")
+    garbage: list[str] = Field(default=[], description="Unreferenced leftovers after the repair (normally none).")
+    seconds: float = 0.0

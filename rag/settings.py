@@ -22,6 +22,8 @@ from rag.errors import ConfigError
 _UNHASHED = {"store_dir", "corpus_dir", "chroma_url", "llm_api_key", "llm_base_url", "cache_dir", "llm_log"}
 # The HTTP API group says how answers are served, never what they are.
 _UNHASHED |= {"api_token", "api_max_body_bytes", "api_max_upload_bytes", "api_cors_origins", "api_read_only", "api_upload_dir"}
+# Ingest limits say what may be read, not how it is answered.
+_UNHASHED |= {"max_article_bytes"}
 
 
 def _env(*names: str) -> AliasChoices:
@@ -108,6 +110,11 @@ class Settings(BaseSettings):
     api_cors_origins: list[str] = Field([], description='Origins allowed to call the API from a browser, e.g. ["https://intranet.example"]; empty = CORS off.')
     api_read_only: bool = Field(False, description="Refuse POST /ingest and uploads (403): a query-only server.")
     api_upload_dir: str = Field("uploads", description="Directory under the corpus root where uploaded articles are saved.")
+
+    # Reliability (docs/reliability.md): what an ingest agrees to read. Limits, like paths, change no answer.
+    max_article_bytes: int = Field(
+        5_000_000, ge=1_000,
+        description="Largest article ingested: a whole file, or one JSONL record. Larger ones are skipped with a reason.")
 
     def settings_hash(self) -> str:
         """Hash of everything that can change an answer (not paths or secrets)."""

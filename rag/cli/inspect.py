@@ -27,7 +27,10 @@ def show(
 
 @app.command()
 def status(
-    check: Annotated[bool, typer.Option("--check", help="Verify that the manifest, BM25 and Chroma agree.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Verify that the manifest, BM25 and Chroma agree; exit 1 if not.")] = False,
+    repair: Annotated[bool, typer.Option("--repair", help="Restore agreement: rebuild BM25 or Chroma from the docstore "
+                                                          "and the embedding cache, and remove garbage.")] = False,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a running ingest.")] = 10.0,
     store_dir: StoreDir = None,
     chroma_url: ChromaUrl = None,
     sets: Sets = None,
@@ -37,7 +40,36 @@ def status(
     from rag.api import Rag
     from rag.render import status_text
 
-    report = Rag(settings_from(store_dir, chroma_url, sets)).status(check=check)
-    print(report.model_dump_json(indent=2) if as_json else status_text(report))
-    if report.problems and any("missing" in p or "unreadable" in p or "extra" in p for p in report.problems):
+    settings = settings_from(store_dir, chroma_url, sets)
+    if repair:
+        from rag.index.repair import repair as repair_index
+
+        fixed = repair_index(settings, lock_wait=wait)
+        print(fixed.model_dump_json(indent=2) if as_json else _repair_text(fixed))
+        if fixed.problems:
+            raise typer.Exit(1)
+        return
+    from rag.index.status import status as index_status
+
+    rag = Rag(settings)
+    report = index_status(rag.store, check=check, lock_wait=wait)
+    if as_json:
+        print(report.model_dump_json(indent=2))
+    else:
+        print(status_text(report))
+        for leftover in report.garbage:
+            print(f"garbage    {leftover}")
+        if check:
+            print("check      " + ("INCONSISTENT: run `rag status --repair`" if report.problems else "consistent"))
+    if report.problems:
         raise typer.Exit(1)
+
+
+def _repair_text(report) -> str:
+    out = [f"store      {report.store_dir}"]
+    out += [f"found      {p}" for p in report.found]
+    out += [f"repaired   {a}" for a in report.actions] or ["repaired   nothing: the index was consistent"]
+    out += [f"problem    {p}" for p in report.problems]
+    out += [f"garbage    {g}" for g in report.garbage]
+    out.append("check      " + ("INCONSISTENT" if report.problems else "consistent") + f" · {report.seconds:.1f}s")
+    return "\n".join(out)

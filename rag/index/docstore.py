@@ -10,6 +10,7 @@ import datetime as dt
 import fnmatch
 import json
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 from rag.models import Article, Chunk
@@ -38,10 +39,36 @@ class DocStore:
     def close(self) -> None:
         self.db.close()
 
+    @contextmanager
+    def snapshot(self):
+        """Reads inside see one committed state, even while another process commits an ingest."""
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("ROLLBACK")
+
+    def integrity(self) -> list[str]:
+        """SQLite's own check of the file: [] when the database is sound."""
+        rows = [r[0] for r in self.db.execute("PRAGMA quick_check")]
+        return [] if rows == ["ok"] else rows
+
     # metadata
     def meta(self, key: str, default=None):
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else default
+
+    def set_meta(self, values: dict) -> None:
+        """Write metadata in its own transaction (None deletes a key)."""
+        with self.db:
+            for key, value in values.items():
+                if value is None:
+                    self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
+                else:
+                    self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
 
     # manifest and articles
     def manifest(self) -> dict[str, tuple[str, str]]:
@@ -105,6 +132,18 @@ class DocStore:
                 ids.append(chunk_id)
                 texts.append(text)
         return ids, texts
+
+    def chunk_index_texts(self) -> dict[str, str]:
+        """Chunk id → the text it was embedded and BM25-indexed by."""
+        return dict(self.db.execute("SELECT id, index_text FROM chunks"))
+
+    def orphans(self) -> tuple[list[str], list[str]]:
+        """(sources with chunks but no document, documents with no chunks): both impossible after a commit."""
+        chunk_sources = [r[0] for r in self.db.execute(
+            "SELECT DISTINCT source FROM chunks WHERE source NOT IN (SELECT source FROM documents) ORDER BY source")]
+        empty = [r[0] for r in self.db.execute(
+            "SELECT source FROM documents WHERE source NOT IN (SELECT DISTINCT source FROM chunks) ORDER BY source")]
+        return chunk_sources, empty
 
     def counts(self) -> tuple[int, int]:
         docs = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]

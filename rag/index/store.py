@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
-from rag.errors import IndexMismatchError, IndexMissingError, LockedError
+from rag.errors import IndexMismatchError, IndexMissingError, LockedError, RagError, StoreUnavailableError
 from rag.index.docstore import DocStore
 from rag.index.embed_cache import EmbeddingCache
 from rag.index.embedders import Embedder, make_embedder
@@ -53,6 +53,14 @@ class Store:
         self.docs.close()
         if "cache" in self.__dict__:
             self.cache.close()
+        self.close_vectors()
+
+    def close_vectors(self) -> None:
+        """Release the Chroma client (its files are closed once no other client in this process uses them)."""
+        client = self.__dict__.pop("client", None)
+        self.__dict__.pop("_vector", None)
+        if client is not None and hasattr(client, "close"):
+            client.close()
 
     # what the index was built with
     @property
@@ -83,11 +91,17 @@ class Store:
 
     @cached_property
     def client(self):
-        return chroma_client(self.dir, self.settings.chroma_url)
+        with chroma_errors():
+            try:
+                return chroma_client(self.dir, self.settings.chroma_url)
+            except BaseException:
+                _forget_chroma_system(self.dir / "chroma")
+                raise
 
-    def vectors(self, name: str | None = None, metadata: dict | None = None) -> ChromaStore:
+    def vectors(self, name: str | None = None, metadata: dict | None = None) -> GuardedVectors:
         name = name or self.docs.meta("collection") or self.settings.collection
-        return ChromaStore(self.client, name, metadata)
+        with chroma_errors():
+            return GuardedVectors(ChromaStore(self.client, name, metadata))
 
     @property
     def vector(self) -> ChromaStore:
@@ -114,8 +128,9 @@ class Store:
         return cached
 
     @contextmanager
-    def write_lock(self, wait: float = 10.0):
-        """One writer at a time. A second ingest waits up to `wait` seconds, then refuses."""
+    def write_lock(self, wait: float = 10.0, purpose: str = "ingest"):
+        """One writer at a time. A second ingest waits up to `wait` seconds, then refuses.
+        The kernel drops the lock when its holder dies, so a killed ingest never leaves it stale."""
         self.dir.mkdir(parents=True, exist_ok=True)
         path = self.dir / "lock"
         with open(path, "a+") as handle:
@@ -129,12 +144,13 @@ class Store:
                         handle.seek(0)
                         holder = handle.read().strip() or "another process"
                         raise LockedError(
-                            f"the index in {self.dir} is being written by {holder}; try again when it finishes"
+                            f"the index in {self.dir} is being written by {holder}; waited {wait:g}s, "
+                            "try again when it finishes"
                         ) from None
                     time.sleep(0.2)
             handle.seek(0)
             handle.truncate()
-            handle.write(f"pid {os.getpid()}")
+            handle.write(f"pid {os.getpid()} ({purpose})")
             handle.flush()
             try:
                 yield
@@ -142,3 +158,51 @@ class Store:
                 handle.seek(0)
                 handle.truncate()
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def chroma_errors():
+    """Chroma's failures as one clear line. Its Rust core raises PanicException, a BaseException
+    that `except Exception` misses, when its files are damaged."""
+    try:
+        yield
+    except RagError:
+        raise
+    except BaseException as err:
+        if isinstance(err, (KeyboardInterrupt, SystemExit, GeneratorExit)):
+            raise
+        line = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        failure = StoreUnavailableError(f"the Chroma store failed ({line}); "
+                                        "`rag status --check` tells whether it needs `rag status --repair`")
+        failure.detail = line
+        raise failure from None
+
+
+class GuardedVectors:
+    """A ChromaStore whose method calls fail with StoreUnavailableError instead of Chroma's own types."""
+
+    def __init__(self, inner: ChromaStore):
+        self.inner = inner
+
+    def __getattr__(self, name: str):
+        value = getattr(self.inner, name)
+        if not callable(value):
+            return value
+
+        def guarded(*args, **kwargs):
+            with chroma_errors():
+                return value(*args, **kwargs)
+
+        return guarded
+
+
+def _forget_chroma_system(path: Path) -> None:
+    """chromadb caches one System per directory before starting it; when the start fails (damaged
+    files) the broken System stays cached and every later client in this process gets it."""
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(path), None)
+        SharedSystemClient._identifier_to_refcount.pop(str(path), None)
+    except ImportError:  # another chromadb layout: nothing cached the same way
+        pass
