@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from rag.text.sentences import SentenceSpan
-from rag.text.tokens import count_many
+from rag.text.tokens import count_many, count_tokens
 
 CHUNKER_VERSION = "1"
 _WORD = re.compile(r"\S+")
@@ -43,19 +43,21 @@ def chunk_text(text: str, spans: list[SentenceSpan]) -> str:
 
 
 def pack(text: str, spans: list[SentenceSpan], max_tokens: int, overlap: int) -> list[list[SentenceSpan]]:
-    """Greedy packing measured exactly in tokens. A heading never ends a chunk; each chunk
+    """Greedy packing bounded exactly in tokens. A heading never ends a chunk; each chunk
     repeats the previous chunk's last `overlap` sentences when they fit."""
+    sizes = dict(zip(spans, count_many([text[s.start:s.end] for s in spans])))
+    fits = _Budget(text, sizes, max_tokens)
     chunks: list[list[SentenceSpan]] = []
     current: list[SentenceSpan] = []
     for span in spans:
-        if current and _tokens(text, current + [span]) > max_tokens:
+        if current and not fits(current + [span]):
             carry = _trailing_headings(current)
             body = current[: len(current) - len(carry)]
             if body:
                 chunks.append(body)
             tail = [s for s in body[len(body) - overlap:] if s.kind == "sentence"] if overlap and body else []
             current = tail + carry
-            while current and _tokens(text, current + [span]) > max_tokens:
+            while current and not fits(current + [span]):
                 if current[0].kind == "heading":  # headings too big to share: a chunk of their own
                     chunks.append(current)
                     current = []
@@ -67,8 +69,20 @@ def pack(text: str, spans: list[SentenceSpan], max_tokens: int, overlap: int) ->
     return chunks
 
 
-def _tokens(text: str, spans: list[SentenceSpan]) -> int:
-    return count_many([chunk_text(text, spans)])[0]
+class _Budget:
+    """Does a run of sentences fit? Sentence counts plus one per join bound the joined text's
+    count closely; only runs near the limit are encoded whole, to be exact."""
+
+    _MARGIN = 8
+
+    def __init__(self, text: str, sizes: dict[SentenceSpan, int], max_tokens: int):
+        self.text, self.sizes, self.max_tokens = text, sizes, max_tokens
+
+    def __call__(self, spans: list[SentenceSpan]) -> bool:
+        estimate = sum(self.sizes[s] for s in spans) + len(spans) - 1
+        if estimate <= self.max_tokens - self._MARGIN:
+            return True
+        return count_tokens(chunk_text(self.text, spans)) <= self.max_tokens
 
 
 def _trailing_headings(spans: list[SentenceSpan]) -> list[SentenceSpan]:

@@ -64,8 +64,9 @@ def stem(word: str) -> str:
 
 def normalize(text: str) -> str:
     """Lowercase, strip accents, unify quotes, for matching (never for display)."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in text if not unicodedata.combining(c))
     return text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"').lower()
 
 
