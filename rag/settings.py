@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     answer_k: int = Field(8, ge=1, description="Chunks retrieved to answer a question.")
     answer_max_sentences: int = Field(3, ge=1, le=10)
     min_support: float = Field(0.55, ge=0, le=1, description="Minimum support (half question-term coverage, half semantic similarity) of the lead sentence; below it the question is refused.")
-    rerank_sentences: int = Field(8, ge=0, description="Candidate sentences embedded at query time for semantic scoring.")
+    rerank_sentences: int = Field(6, ge=0, description="Candidate sentences embedded at query time for semantic scoring.")
 
     # LLM endpoint (any OpenAI-compatible server)
     llm_base_url: str | None = Field(None, validation_alias=_env("llm_base_url", "RAG_LLM_BASE_URL", "OPENAI_BASE_URL"))
