@@ -159,3 +159,18 @@ def test_a_failure_mid_ingest_leaves_the_previous_index_usable(small_corpus, mon
     assert not any("missing" in p or "BM25" in p for p in problems)
     assert again.ingest().added == ["001_c31d4bc7025f9123.txt"]
     assert consistency(again.store)[1] == []
+
+
+def test_an_article_with_nothing_left_after_cleaning_is_not_reread(hash_settings):
+    corpus = hash_settings.corpus_dir
+    (corpus / "ad.txt").write_text("1. How relevant is this ad to you?\n\nVideo player was slow to load content "
+                                   "Video content never loaded Ad froze or did not finish loading\n")
+    (corpus / "story.txt").write_text("Rockets hit the Green Zone\n\nEight rockets hit the Green Zone in Baghdad "
+                                      "on Sunday, the Iraqi military said in a statement.\n")
+    rag = Rag(hash_settings)
+    first = rag.ingest()
+    assert first.added == ["story.txt"] and first.failed == {"ad.txt": "no article text left after cleaning"}
+    generation = rag.store.docs.meta("generation")
+    again = rag.ingest()
+    assert sorted(again.skipped) == ["ad.txt", "story.txt"] and again.failed == {}
+    assert rag.store.docs.meta("generation") == generation  # nothing rebuilt

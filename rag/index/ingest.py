@@ -77,6 +77,8 @@ def ingest(
             report.duplicates = plan.duplicates
             if not dry_run and (plan.changes or rebuild or store.docs.meta("bm25") is None):
                 _apply(store, settings, plan, rebuild, report, progress)
+                report.added = [s for s in report.added if s not in report.failed]
+                report.updated = [s for s in report.updated if s not in report.failed]
             report.total_chunks = store.docs.counts()[1]
     finally:
         store.close()
@@ -139,8 +141,9 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
             report.failed[doc.source] = f"could not parse: {type(err).__name__}: {err}"[:300]
             continue
         if not chunks:
+            # Recorded in the manifest all the same, so an unchanged file is not re-read and
+            # does not force a new BM25 generation on every later ingest.
             report.failed[doc.source] = "no article text left after cleaning"
-            continue
         parsed.append((article, doc.raw, chunks))
         progress("parse", i, len(plan.new))
     chunks = [c for _, _, cs in parsed for c in cs]
