@@ -30,6 +30,9 @@ from rag.models import Status
 
 PENDING = "pending_ingest"  # docstore meta key: set while an ingest writes, cleared when it is done
 SELF_QUERY_SAMPLE = 2000  # chunks looked up by their own vector (all of them in a smaller index)
+# HNSW search is approximate: a healthy index misses a few chunks (0.5% of 1,500 near-identical
+# short chunks at worst in our crash runs), a damaged one nearly all. More than this share is damage.
+SELF_QUERY_MISSES = 0.02
 _SAME = 1e-4  # cosine distance under which two vectors are the same vector
 
 
@@ -229,7 +232,7 @@ def _check_vectors(store: Store, vector, model: str | None, texts: dict[str, str
                               "embedding or source")
     sample = ids if len(ids) <= SELF_QUERY_SAMPLE else random.Random(0).sample(ids, SELF_QUERY_SAMPLE)
     lost = _self_query(vector, sample, truth)
-    if lost:
+    if lost > SELF_QUERY_MISSES * len(sample):
         found.chroma_rebuild = True
         found.problems.append(f"Chroma's vector index does not find {lost} of {len(sample)} chunks by their "
                               "own vectors (its index files are damaged)")
@@ -245,7 +248,7 @@ def _self_query(vector, ids: list[str], truth: dict[str, np.ndarray]) -> int:
                                          include=["distances"])
         for chunk_id, got, distances in zip(batch, result["ids"], result["distances"]):
             # Exact copies of one text tie at distance 0: any of them is the right answer.
-            if chunk_id not in got and not (distances and distances[-1] < _SAME):
+            if chunk_id not in got and not (distances and distances[0] < _SAME):
                 lost += 1
     return lost
 
