@@ -182,7 +182,7 @@ def test_cli_formats_and_output_file(cli, corpus_store, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--format", "pdf"], "--format must be one of"),
-    (["--engine", "magic"], "--engine must be"),
+    (["--engine", "magic"], "invalid setting engine"),
     (["", ], "the question is empty"),
     (["--since", "2021-01-01", "--until", "2020-01-01"], "is after --until"),
     (["--since", "2030-01-01"], "nothing to brief"),

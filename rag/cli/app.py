@@ -26,6 +26,13 @@ K = Annotated[Optional[int], typer.Option("-k", "--k", help="How many chunks to 
 Source = Annotated[Optional[str], typer.Option("--source", help="Only sources matching this glob.")]
 Since = Annotated[Optional[dt.datetime], typer.Option("--since", formats=["%Y-%m-%d"], help="Only articles on or after DATE.")]
 Until = Annotated[Optional[dt.datetime], typer.Option("--until", formats=["%Y-%m-%d"], help="Only articles on or before DATE.")]
+Engine = Annotated[Optional[str], typer.Option("--engine", help="extractive (offline) or llm.")]
+Model = Annotated[Optional[str], typer.Option("--model", help="LLM model name (env RAG_LLM_MODEL).")]
+BaseUrl = Annotated[Optional[str], typer.Option(
+    "--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (env OPENAI_BASE_URL).")]
+Fallback = Annotated[Optional[str], typer.Option(
+    "--fallback", help="'extractive': work offline when the LLM fails, and say so.")]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the LLM response cache.")]
 
 
 def settings_from(store_dir: Path | None = None, chroma_url: str | None = None, sets: list[str] | None = None,
@@ -33,6 +40,12 @@ def settings_from(store_dir: Path | None = None, chroma_url: str | None = None, 
     overrides = parse_assignments(sets or [])
     overrides.update({k: v for k, v in flags.items() if v is not None})
     return load_settings(store_dir=store_dir, chroma_url=chroma_url, **overrides)
+
+
+def llm_settings_from(store_dir, chroma_url, sets, engine, model, base_url, fallback, no_cache) -> Settings:
+    """Settings for commands that can use the LLM engine (ask, brief)."""
+    return settings_from(store_dir, chroma_url, sets, engine=engine, llm_model=model, llm_base_url=base_url,
+                         llm_fallback=fallback, llm_cache=False if no_cache else None)
 
 
 def filters_from(source: str | None, since: dt.datetime | None, until: dt.datetime | None):

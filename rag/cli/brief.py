@@ -7,8 +7,23 @@ from typing import Annotated, Optional
 
 import typer
 
-from rag.cli.app import ChromaUrl, Json, Sets, Since, Source, StoreDir, Until, app, filters_from, settings_from
-
+from rag.cli.app import (
+    BaseUrl,
+    ChromaUrl,
+    Engine,
+    Fallback,
+    Json,
+    Model,
+    NoCache,
+    Sets,
+    Since,
+    Source,
+    StoreDir,
+    Until,
+    app,
+    filters_from,
+    llm_settings_from,
+)
 
 FORMATS = ("md", "json", "html")
 
@@ -19,14 +34,13 @@ def brief(
     source: Source = None,
     since: Since = None,
     until: Until = None,
-    engine: Annotated[Optional[str], typer.Option("--engine", help="extractive (offline) or llm.")] = None,
+    engine: Engine = None,
     fmt: Annotated[str, typer.Option("--format", help="md, json or html.")] = "md",
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to FILE instead of stdout.")] = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="LLM model name (env RAG_LLM_MODEL).")] = None,
-    base_url: Annotated[Optional[str], typer.Option("--base-url", help="OpenAI-compatible endpoint (env OPENAI_BASE_URL).")] = None,
-    fallback: Annotated[Optional[str], typer.Option(
-        "--fallback", help="'extractive': brief offline when the LLM fails, and say so.")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the LLM response cache.")] = False,
+    model: Model = None,
+    base_url: BaseUrl = None,
+    fallback: Fallback = None,
+    no_cache: NoCache = False,
     store_dir: StoreDir = None,
     chroma_url: ChromaUrl = None,
     sets: Sets = None,
@@ -43,10 +57,7 @@ def brief(
         raise InputError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if output is not None and not output.parent.is_dir():
         raise InputError(f"cannot write {output}: no directory {output.parent}")
-    if engine is not None and engine not in ("extractive", "llm"):
-        raise InputError(f"--engine must be extractive or llm, not {engine!r}")
-    settings = settings_from(store_dir, chroma_url, sets, engine=engine, llm_model=model, llm_base_url=base_url,
-                             llm_fallback=fallback, llm_cache=False if no_cache else None)
+    settings = llm_settings_from(store_dir, chroma_url, sets, engine, model, base_url, fallback, no_cache)
     rag = Rag(settings)
     try:
         briefing = rag.brief(topic, filters_from(source, since, until))

@@ -6,7 +6,25 @@ from typing import Annotated, Optional
 
 import typer
 
-from rag.cli.app import K, ChromaUrl, Json, Sets, Since, Source, StoreDir, Until, app, filters_from, settings_from
+from rag.cli.app import (
+    BaseUrl,
+    ChromaUrl,
+    Engine,
+    Fallback,
+    Json,
+    K,
+    Model,
+    NoCache,
+    Sets,
+    Since,
+    Source,
+    StoreDir,
+    Until,
+    app,
+    filters_from,
+    llm_settings_from,
+    settings_from,
+)
 
 
 @app.command()
@@ -34,18 +52,16 @@ def search(
 def ask(
     question: Annotated[str, typer.Argument(help="A question about the corpus.")],
     k: K = None,
-    engine: Annotated[Optional[str], typer.Option("--engine", help="extractive (offline) or llm.")] = None,
+    engine: Engine = None,
     source: Source = None,
     since: Since = None,
     until: Until = None,
-    model: Annotated[Optional[str], typer.Option("--model", help="LLM model name (env RAG_LLM_MODEL).")] = None,
-    base_url: Annotated[Optional[str], typer.Option(
-        "--base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1 (env OPENAI_BASE_URL).")] = None,
+    model: Model = None,
+    base_url: BaseUrl = None,
     prompt: Annotated[Optional[str], typer.Option("--prompt", help="Answer prompt: a name in prompts/ or a .md path.")] = None,
     stream: Annotated[bool, typer.Option("--stream", help="Print the LLM's text as it arrives, then the verified answer.")] = False,
-    fallback: Annotated[Optional[str], typer.Option(
-        "--fallback", help="'extractive': answer offline when the LLM fails, and say so.")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the LLM response cache.")] = False,
+    fallback: Fallback = None,
+    no_cache: NoCache = False,
     store_dir: StoreDir = None,
     chroma_url: ChromaUrl = None,
     sets: Sets = None,
@@ -58,8 +74,7 @@ def ask(
     from rag.errors import InputError
     from rag.render import answer_text
 
-    settings = settings_from(store_dir, chroma_url, sets, engine=engine, llm_model=model, llm_base_url=base_url,
-                             llm_fallback=fallback, llm_cache=False if no_cache else None)
+    settings = llm_settings_from(store_dir, chroma_url, sets, engine, model, base_url, fallback, no_cache)
     if stream and settings.engine != "llm":
         raise InputError("--stream needs --engine llm")
     out = sys.stderr if as_json else sys.stdout  # keep stdout valid JSON
