@@ -138,12 +138,16 @@ class DocStore:
         return dict(self.db.execute("SELECT id, index_text FROM chunks"))
 
     def orphans(self) -> tuple[list[str], list[str]]:
-        """(sources with chunks but no document, documents with no chunks): both impossible after a commit."""
+        """(sources with chunks but no document, documents whose chunks are not the ones their
+        article records): both impossible after a commit. An article with no text left after
+        cleaning is a document with zero chunks, and says so (n_chunks 0)."""
         chunk_sources = [r[0] for r in self.db.execute(
             "SELECT DISTINCT source FROM chunks WHERE source NOT IN (SELECT source FROM documents) ORDER BY source")]
-        empty = [r[0] for r in self.db.execute(
-            "SELECT source FROM documents WHERE source NOT IN (SELECT DISTINCT source FROM chunks) ORDER BY source")]
-        return chunk_sources, empty
+        mismatched = [r[0] for r in self.db.execute(
+            "SELECT d.source FROM documents d LEFT JOIN (SELECT source, COUNT(*) AS n FROM chunks GROUP BY source) c "
+            "ON c.source = d.source WHERE COALESCE(c.n, 0) != COALESCE(json_extract(d.article, '$.n_chunks'), -1) "
+            "ORDER BY d.source")]
+        return chunk_sources, mismatched
 
     def counts(self) -> tuple[int, int]:
         docs = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]

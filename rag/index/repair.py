@@ -76,15 +76,15 @@ def _fix(store: Store, found: Check, actions: list[str]) -> None:
 
 def _fix_docstore(store: Store, found: Check, actions: list[str]) -> None:
     with store.docs.db:
-        for source in found.orphan_chunk_sources:
+        for source in found.orphan_chunk_sources + found.empty_documents:
             store.docs.db.execute("DELETE FROM chunks WHERE source = ?", (source,))
         for source in found.empty_documents:
             store.docs.db.execute("DELETE FROM documents WHERE source = ?", (source,))
     if found.orphan_chunk_sources:
         actions.append(f"deleted the chunks of {len(found.orphan_chunk_sources)} sources with no document")
     if found.empty_documents:
-        actions.append(f"forgot {len(found.empty_documents)} documents with no chunks "
-                       "(the next ingest reads them again)")
+        actions.append(f"forgot {len(found.empty_documents)} documents whose chunks were not those their article "
+                       "records (the next ingest reads them again)")
 
 
 def _next_generation(store: Store) -> int:

@@ -4,7 +4,7 @@ The committed index is what the docstore's last transaction says: the manifest (
 their chunks, and pointers to one BM25 generation and one Chroma collection. The parts
 **agree** when
 - the docstore is a sound SQLite file, every chunk belongs to a document and every document
-  has chunks;
+  has the number of chunks its article records (zero for an article with no text left);
 - the BM25 generation it points to loads, and indexes exactly the docstore's chunk ids;
 - the Chroma collection it points to opens, was built with the same embedding model, holds a
   vector for every chunk id, each equal to the cached embedding of the chunk's indexed text
@@ -107,7 +107,7 @@ class Check:
     stray_collections: list[str] = field(default_factory=list)
     stray_bm25: list[str] = field(default_factory=list)
     orphan_chunk_sources: list[str] = field(default_factory=list)
-    empty_documents: list[str] = field(default_factory=list)
+    empty_documents: list[str] = field(default_factory=list)  # chunks missing (or extra) for the article
 
     @property
     def consistent(self) -> bool:
@@ -135,7 +135,7 @@ def check_index(store: Store, deep: bool = True) -> Check:
     if found.orphan_chunk_sources:
         found.problems.append(f"{len(found.orphan_chunk_sources)} sources have chunks but no document")
     if found.empty_documents:
-        found.problems.append(f"{len(found.empty_documents)} documents have no chunks")
+        found.problems.append(f"{len(found.empty_documents)} documents do not have the chunks their article records")
     _check_bm25(store, bm25, live, found)
     _check_chroma(store, collection, model, texts, sources, found, deep)
     if pending is not None:
