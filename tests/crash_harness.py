@@ -158,20 +158,20 @@ def write_corpus(directory: Path, files: dict[str, bytes]) -> None:
 
 def preload(minilm: bool) -> None:
     """Import what an ingest uses, so forked children start warm (no Chroma client is created)."""
-    import chromadb  # noqa: F401
-    import chromadb.api.rust  # noqa: F401
+    import chromadb
+    import chromadb.api.rust
 
-    import rag.answer.extractive  # noqa: F401
-    import rag.cli  # noqa: F401
-    import rag.index.ingest  # noqa: F401
-    import rag.index.repair  # noqa: F401
+    import rag.answer.extractive
+    import rag.cli
+    import rag.index.ingest
+    import rag.index.repair
     from rag.text.sentences import split_sentences
     from rag.text.tokens import count_tokens
 
     count_tokens("warm up the tokenizer")
     split_sentences("Warm up the splitter. It loads a model.", {1})
     if minilm:
-        import rag.index.embedders  # noqa: F401
+        import rag.index.embedders
 
 
 def fork(target, *args) -> int:

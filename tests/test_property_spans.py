@@ -57,7 +57,7 @@ PROPERTY = settings(max_examples=120, deadline=None, suppress_health_check=[Heal
 
 def parse(path: Path, source: str, tokens: int = 40, overlap: int = 1):
     try:
-        docs, failures = read_file(FileRef(path, source))
+        docs, _ = read_file(FileRef(path, source))
     except InputError:  # empty or unreadable text is refused, with a reason, before parsing
         return []
     return [(doc, *parse_document(doc, tokens, overlap)) for doc in docs]

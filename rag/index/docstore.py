@@ -13,6 +13,7 @@ import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
 
+from rag.errors import RagError
 from rag.models import Article, Chunk
 
 _SCHEMA = """
@@ -32,9 +33,15 @@ class DocStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.db = sqlite3.connect(path, timeout=60, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)
+        try:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as err:  # not a database, or a damaged one
+            self.db.close()
+            from rag.index.status import damaged_docstore
+
+            raise RagError(damaged_docstore(path, str(err))) from None
 
     def close(self) -> None:
         self.db.close()

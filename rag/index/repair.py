@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import time
 
 from rag.errors import RagError, StoreUnavailableError
 from rag.index.embed_cache import embed_cached
 from rag.index.lexical import LexicalIndex
-from rag.index.status import PENDING, Check, collection_names, check_index
+from rag.index.status import PENDING, Check, check_index, collection_names, damaged_docstore
 from rag.index.store import Store, chroma_errors, fingerprint
 from rag.models import RepairReport
 from rag.settings import Settings
@@ -34,7 +35,7 @@ def repair(settings: Settings, lock_wait: float = 10.0) -> RepairReport:
             before = check_index(store)
             report.found = before.problems + before.garbage
             if before.docstore_damaged:
-                raise RagError(f"{before.problems[0]}; move it away first (the embedding cache keeps the vectors)")
+                raise RagError(before.problems[0])
             if before.problems:
                 store.docs.set_meta({PENDING: {"pid": os.getpid(), "repair": True}})
                 _fix(store, before, report.actions)
@@ -54,6 +55,8 @@ def as_built(settings: Settings) -> Settings:
     probe = Store(settings)
     try:
         built = probe.stored_fingerprint or {}
+    except sqlite3.DatabaseError as err:
+        raise RagError(damaged_docstore(probe.docs.path, str(err))) from None
     finally:
         probe.close()
     keys = ("embedding_model", "chunk_tokens", "chunk_overlap_sentences", "embed_title")

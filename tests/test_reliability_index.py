@@ -1,0 +1,361 @@
+"""`rag status --check` and `--repair` against each kind of damage, garbage left by interrupted
+ingests, the write lock between real `rag ingest` processes, and the ingest's own crash safety
+(ids that bind what Chroma stores, leftovers of an interrupted attempt). Hash embedder."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.api import Rag
+from rag.errors import RagError
+from rag.index.embed_cache import text_key
+from rag.index.repair import PENDING, repair
+from rag.index.status import check_index
+from rag.index.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+QUERIES = ["rockets fired at the embassy", "Trump warns Iran", "Pompeo Iraq attacks", "Green Zone Sunday"]
+
+
+def hits(rag: Rag) -> list:
+    rag.store.refresh()
+    return [[(h.chunk.id, h.chunk.source) for h in rag.search(q, k=5).hits] for q in QUERIES]
+
+
+
+
+@pytest.fixture
+def indexed(small_corpus):
+    shutil.copy(CORPUS / "002_5cca6cf56978dda1.txt", small_corpus.corpus_dir)
+    rag = Rag(small_corpus)
+    rag.ingest()
+    assert check_index(rag.store).consistent and not check_index(rag.store).garbage
+    return rag, hits(rag)
+
+
+def cli_args(settings) -> list[str]:
+    return ["--store-dir", str(settings.store_dir), "--set", "embedding_model=hash"]
+
+
+# --- damage: each is found by --check and undone by --repair -------------------------------------
+
+def _bm25_dir(rag):
+    return rag.store.dir / "bm25" / rag.store.docs.meta("bm25")
+
+
+def _delete_vectors(rag, n):
+    ids = sorted(rag.store.docs.chunk_ids())[:n]
+    rag.store.vector.delete(ids)
+
+
+def _wrong_vector(rag):
+    chunk_id = min(rag.store.docs.chunk_ids())
+    dim = len(rag.store.vector.vectors([chunk_id])[chunk_id])
+    rag.store.vector.add([chunk_id], np.ones((1, dim), np.float32), [{"source": "elsewhere.txt", "ordinal": 0}])
+
+
+def _garble(path: Path, at: int, size: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[at:at + size] = os.urandom(size)
+    path.write_bytes(bytes(data))
+
+
+DAMAGE = {
+    "bm25 deleted": (lambda rag: shutil.rmtree(_bm25_dir(rag)), "BM25 index g000001 unreadable"),
+    "bm25 ids garbled": (lambda rag: (_bm25_dir(rag) / "ids.json").write_text("[\"trunc"), "unreadable"),
+    "bm25 stale": (lambda rag: (_bm25_dir(rag) / "ids.json").write_text(
+        json.dumps(sorted(rag.store.docs.chunk_ids())[3:])), "BM25 has 0 extra and 3 missing chunks"),
+    "collection dropped": (lambda rag: rag.store.client.delete_collection(rag.store.docs.meta("collection")),
+                           "the Chroma collection rag-chunks-g1 is missing"),
+    "vectors deleted": (lambda rag: _delete_vectors(rag, 4), "Chroma is missing 4 chunks"),
+    "vector overwritten": (_wrong_vector, "1 Chroma vectors differ from their chunk's embedding or source"),
+    "chroma sqlite garbled": (lambda rag: (rag.store.close_vectors(),
+                                           _garble(rag.store.dir / "chroma" / "chroma.sqlite3", 5000, 4000)),
+                              "the Chroma store cannot be opened"),
+    "chroma directory deleted": (lambda rag: (rag.store.close_vectors(), shutil.rmtree(rag.store.dir / "chroma")),
+                                 "the Chroma collection rag-chunks-g1 is missing"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE, ids=list(DAMAGE))
+def test_check_finds_the_damage_and_repair_restores_the_same_answers(cli, indexed, damage):
+    rag, before = indexed
+    settings = rag.settings
+    harm, says = DAMAGE[damage]
+    harm(rag)
+    rag.close()
+
+    code, out, err = cli("status", "--check", *cli_args(settings))
+    assert code == 1 and says in out and "check      INCONSISTENT: run `rag status --repair`" in out, out + err
+    code, out, err = cli("status", "--repair", *cli_args(settings))
+    assert code == 0 and "repaired   " in out and out.rstrip().split("\n")[-1].startswith("check      consistent")
+    assert "Traceback" not in err
+
+    fixed = Rag(settings)
+    found = check_index(fixed.store)
+    assert found.consistent and not found.garbage, found
+    assert hits(fixed) == before
+    code, out, _ = cli("status", "--check", *cli_args(settings))
+    assert code == 0 and "check      consistent" in out
+
+
+def test_docstore_rows_without_their_partners_are_dropped_and_read_again(indexed):
+    rag, before = indexed
+    db = rag.store.docs.db
+    with db:
+        db.execute("INSERT INTO chunks VALUES ('ghost', 'ghost.txt', 0, 'ghost text', '{}')")
+        db.execute("DELETE FROM chunks WHERE source = '003_568550a85670bdb3.txt'")
+    found = check_index(rag.store)
+    assert "1 sources have chunks but no document" in found.problems
+    assert "1 documents do not have the chunks their article records" in found.problems
+    report = repair(rag.settings)
+    assert report.problems == [] and report.garbage == []
+    assert rag.status().documents == 2  # 003 is forgotten, so the next ingest reads it again
+    assert rag.ingest().added == ["003_568550a85670bdb3.txt"]
+    assert hits(rag) == before and check_index(rag.store).consistent
+
+
+def test_a_damaged_docstore_cannot_be_repaired_and_says_what_to_do(cli, indexed):
+    rag, _ = indexed
+    rag.close()
+    db = rag.settings.store_dir / "rag.db"
+    sqlite3.connect(db).execute("PRAGMA wal_checkpoint(TRUNCATE)").connection.close()
+    _garble(db, 4096, 8192)
+    code, _, err = cli("status", "--repair", *cli_args(rag.settings))
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert err.startswith("error: ") and ("damaged" in err or "malformed" in err) and "rag ingest --rebuild" in err
+
+
+@pytest.mark.slow
+def test_damaged_vector_index_files_are_found_and_rebuilt(hash_settings):
+    """Past 1,000 vectors Chroma keeps an HNSW index on disk beside its SQLite file. A rebuilt
+    HNSW graph is not the same graph (its search is approximate), so this checks what must hold:
+    the check passes, every committed chunk has its exact vector, and search answers."""
+    for path in CORPUS.glob("*.txt"):
+        for n in range(5):
+            (hash_settings.corpus_dir / f"{n}-{path.name}").write_text(f"Copy {n}\n\n" + path.read_text())
+    settings = hash_settings.model_copy(update={"chunk_tokens": 16, "chunk_overlap_sentences": 0})
+    rag = Rag(settings)
+    rag.ingest()
+    assert rag.status().chunks > 1000
+    rag.close()
+    for harm in (lambda segment: shutil.rmtree(segment),
+                 lambda segment: (segment / "data_level0.bin").write_bytes(b"")):
+        harm(vector_segment(settings))
+        store = Store(settings)  # every handle is closed: Chroma keeps a loaded index in memory
+        found = check_index(store)
+        store.close()
+        assert any("cannot be read" in p for p in found.problems), found.problems
+        report = repair(settings)
+        assert report.problems == [] and any("rebuilt the Chroma collection" in a for a in report.actions)
+        fixed = Rag(settings)
+        committed = fixed.store.docs.chunk_ids()
+        for query in QUERIES:
+            result = fixed.search(query, k=5).hits
+            assert len(result) == 5 and {h.chunk.id for h in result} <= committed
+        fixed.close()
+
+
+def vector_segment(settings) -> Path:
+    """The HNSW directory of the live collection (a dropped collection's may linger beside it)."""
+    name = Store(settings).docs.meta("collection")
+    db = sqlite3.connect(settings.store_dir / "chroma" / "chroma.sqlite3")
+    [(segment,)] = db.execute("SELECT s.id FROM segments s JOIN collections c ON s.collection = c.id "
+                              "WHERE c.name = ? AND s.scope = 'VECTOR'", (name,)).fetchall()
+    db.close()
+    return settings.store_dir / "chroma" / segment
+
+
+# --- garbage: reported, harmless, swept ------------------------------------------------------------
+
+def test_garbage_is_reported_without_failing_the_check_and_swept_by_repair(cli, indexed):
+    rag, before = indexed
+    store = rag.store
+    store.vector.add(["orphan-1", "orphan-2"], np.ones((2, len(store.embedder.embed(["x"])[0])), np.float32),
+                     [{"source": "gone.txt", "ordinal": 0}] * 2)
+    (store.dir / "bm25" / "g000009.tmp").mkdir()
+    store.vectors("rag-chunks-g7")  # an interrupted --rebuild's collection
+    store.docs.set_meta({PENDING: {"pid": 4242, "generation": 2, "collection": "rag-chunks-g1"}})
+    rag.close()
+
+    code, out, _ = cli("status", "--check", *cli_args(rag.settings))
+    assert code == 0 and "check      consistent" in out
+    for says in ("Chroma holds 2 unreferenced vectors", "1 unused BM25 directories (g000009.tmp)",
+                 "1 unused Chroma collections (rag-chunks-g7)", "an ingest (pid 4242) was interrupted"):
+        assert says in out
+    assert hits(Rag(rag.settings)) == before  # queries never see garbage
+
+    report = repair(rag.settings)
+    assert report.found and report.problems == [] and report.garbage == []
+    assert "deleted 2 unreferenced vectors" in report.actions
+    assert hits(Rag(rag.settings)) == before
+
+
+def test_the_next_ingest_sweeps_what_an_interrupted_one_left(indexed, monkeypatch):
+    rag, _ = indexed
+    shutil.copy(CORPUS / "004_bd0859deabb9f25c.txt", rag.settings.corpus_dir)
+    from rag.index import ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module.LexicalIndex, "build", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError):
+        Rag(rag.settings).ingest()
+    monkeypatch.undo()
+    left = check_index(Store(rag.settings))
+    assert left.consistent and left.orphan_vectors and any("interrupted" in g for g in left.garbage)
+    (rag.settings.corpus_dir / "004_bd0859deabb9f25c.txt").unlink()  # the interrupted work is never redone
+
+    assert Rag(rag.settings).ingest().added == []
+    after = check_index(Store(rag.settings))
+    assert after.consistent and after.garbage == []
+
+
+# --- the ingest's own crash safety ----------------------------------------------------------------
+
+def test_a_changed_title_gives_new_ids_so_committed_vectors_are_never_rewritten(hash_settings, monkeypatch):
+    """Same text at the same place under another title: the vectors change (the title is embedded
+    with the text), so the chunk ids must too, or an interrupted ingest would have rewritten the
+    committed index's vectors."""
+    path = hash_settings.corpus_dir / "notes.md"
+    body = (CORPUS / "003_568550a85670bdb3.txt").read_text()
+    path.write_text("---\ntitle: Rockets hit the Baghdad embassy\n---\n" + body)
+    rag = Rag(hash_settings)
+    rag.ingest()
+    old = {c.id: c for c in rag.store.docs.chunks_of("notes.md")}
+    old_vectors = rag.store.vector.vectors(sorted(old))
+
+    path.write_text("---\ntitle: Rockets hit the Baghdad embassx\n---\n" + body)
+    from rag.index import ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module.LexicalIndex, "build", lambda *a: (_ for _ in ()).throw(OSError("killed")))
+    with pytest.raises(OSError):
+        Rag(hash_settings).ingest()
+    monkeypatch.undo()
+    store = Store(hash_settings)
+    assert check_index(store).consistent
+    kept = store.vector.vectors(sorted(old))
+    assert all(np.array_equal(kept[i], old_vectors[i]) for i in old)  # untouched before the commit
+
+    Rag(hash_settings).ingest()
+    new = {c.id: c for c in Store(hash_settings).docs.chunks_of("notes.md")}
+    assert [c.text for c in new.values()] == [c.text for c in old.values()]
+    assert not set(new) & set(old)
+    cache = Store(hash_settings).cache
+    texts = Store(hash_settings).docs.chunk_index_texts()
+    for chunk_id in new:
+        assert "embassx" in texts[chunk_id]
+        expected = cache.get_many("hash", [text_key(texts[chunk_id])])[text_key(texts[chunk_id])]
+        assert np.allclose(Store(hash_settings).vector.vectors([chunk_id])[chunk_id], expected)
+
+
+def test_leftovers_of_an_interrupted_attempt_do_not_break_the_next_one(small_corpus):
+    rag = Rag(small_corpus)
+    rag.ingest()
+    store = rag.store
+    # Renamed into place, then killed before the commit (its marker lost too): the next
+    # generation's directory already exists.
+    (store.dir / "bm25" / "g000002").mkdir()
+    (store.dir / "bm25" / "g000002" / "ids.json").write_text("[]")
+    shutil.copy(CORPUS / "004_bd0859deabb9f25c.txt", small_corpus.corpus_dir)
+    assert Rag(small_corpus).ingest().added == ["004_bd0859deabb9f25c.txt"]
+    assert check_index(Store(small_corpus)).consistent
+
+    # An interrupted --rebuild with other settings: its collection and its marker are left.
+    junk = store.vectors("rag-chunks-g3", metadata={"embedding_model": "other"})
+    junk.add(["junk"], np.ones((1, 256), np.float32), [{"source": "junk.txt", "ordinal": 0}])
+    store.docs.set_meta({PENDING: {"pid": 1, "generation": 3, "collection": "rag-chunks-g3"}})
+    assert Rag(small_corpus).ingest(rebuild=True).chunks > 0
+    found = check_index(Store(small_corpus))
+    assert found.consistent and found.garbage == []
+    fresh = Store(small_corpus)
+    assert fresh.docs.meta("collection") == "rag-chunks-g3" and "junk" not in fresh.vector.ids()
+    assert fresh.vector.metadata["embedding_model"] == "hash"
+
+
+# --- two `rag ingest` processes -------------------------------------------------------------------
+
+def rag_process(settings, *args: str, wait: float | None = None) -> subprocess.Popen:
+    extra = ["--wait", str(wait)] if wait is not None else []
+    return subprocess.Popen([sys.executable, "-m", "rag", *args, *extra, *cli_args(settings),
+                             "--set", f"corpus_dir={settings.corpus_dir}"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+
+
+def hold_lock(settings) -> subprocess.Popen:
+    """A real `rag ingest`, frozen (SIGSTOP) while it holds the write lock."""
+    first = rag_process(settings, "ingest", str(settings.corpus_dir))
+    lock = Path(settings.store_dir) / "lock"
+    deadline = time.monotonic() + 180
+    while not (lock.exists() and f"pid {first.pid} (ingest)" in lock.read_text()):
+        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+        time.sleep(0.005)
+    os.kill(first.pid, signal.SIGSTOP)
+    return first
+
+
+def test_a_second_ingest_refuses_or_waits_and_nothing_is_corrupted(small_corpus):
+    Rag(small_corpus).ingest()
+    shutil.copy(CORPUS / "002_5cca6cf56978dda1.txt", small_corpus.corpus_dir)
+    first = hold_lock(small_corpus)
+    try:
+        refused = rag_process(small_corpus, "ingest", str(small_corpus.corpus_dir), wait=0)
+        _, err = refused.communicate(timeout=120)
+        assert refused.returncode == 1 and err.count("\n") == 1, err
+        assert err == (f"error: the index in {small_corpus.store_dir} is being written by pid {first.pid} (ingest); "
+                       "waited 0s, try again when it finishes\n")
+        check = rag_process(small_corpus, "status", "--check", wait=0)
+        _, err = check.communicate(timeout=120)
+        assert check.returncode == 1 and f"being written by pid {first.pid} (ingest)" in err
+        waiter = rag_process(small_corpus, "ingest", str(small_corpus.corpus_dir), wait=300)
+        time.sleep(8)
+        assert waiter.poll() is None  # blocked on the lock, not failed
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    assert first.wait(120) == 0
+    out, err = waiter.communicate(timeout=300)
+    assert waiter.returncode == 0, err
+    assert out.startswith("added 0, updated 0, removed 0, skipped 3 unchanged")
+    found = check_index(Store(small_corpus))
+    assert found.consistent and found.garbage == [] and Rag(small_corpus).status().documents == 3
+
+
+def test_a_killed_lock_holder_frees_the_lock_at_once(small_corpus):
+    first = hold_lock(small_corpus)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait(60)
+    second = rag_process(small_corpus, "ingest", str(small_corpus.corpus_dir), wait=0)
+    _, err = second.communicate(timeout=300)
+    assert second.returncode == 0, err
+    found = check_index(Store(small_corpus))
+    assert found.consistent and found.garbage == [] and Rag(small_corpus).status().documents == 2
+
+
+def test_two_ingests_started_together_both_land(small_corpus):
+    corpus = small_corpus.corpus_dir
+    shutil.copy(CORPUS / "002_5cca6cf56978dda1.txt", corpus)
+    shutil.copy(CORPUS / "004_bd0859deabb9f25c.txt", corpus)
+    a = rag_process(small_corpus, "ingest", str(corpus / "002_5cca6cf56978dda1.txt"), wait=300)
+    b = rag_process(small_corpus, "ingest", str(corpus / "004_bd0859deabb9f25c.txt"), wait=300)
+    for proc in (a, b):
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0 and out.startswith("added 1,"), err
+    found = check_index(Store(small_corpus))
+    assert found.consistent and found.garbage == []
+    assert set(Store(small_corpus).docs.manifest()) == {"002_5cca6cf56978dda1.txt", "004_bd0859deabb9f25c.txt"}
+
+
+def test_repair_takes_the_lock_too(indexed):
+    rag, _ = indexed
+    with rag.store.write_lock(0), pytest.raises(RagError, match=r"being written by pid \d+ \(ingest\); waited 0s"):
+        repair(rag.settings, lock_wait=0)
