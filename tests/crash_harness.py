@@ -159,7 +159,7 @@ def write_corpus(directory: Path, files: dict[str, bytes]) -> None:
 def preload(minilm: bool) -> None:
     """Import what an ingest uses, so forked children start warm (no Chroma client is created)."""
     import chromadb
-    import chromadb.api.rust
+    import chromadb.api.rust  # noqa: F401
 
     import rag.answer.extractive
     import rag.cli
@@ -171,7 +171,7 @@ def preload(minilm: bool) -> None:
     count_tokens("warm up the tokenizer")
     split_sentences("Warm up the splitter. It loads a model.", {1})
     if minilm:
-        import rag.index.embedders
+        import rag.index.embedders  # noqa: F401
 
 
 def fork(target, *args) -> int:
