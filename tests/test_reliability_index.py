@@ -359,3 +359,20 @@ def test_repair_takes_the_lock_too(indexed):
     rag, _ = indexed
     with rag.store.write_lock(0), pytest.raises(RagError, match=r"being written by pid \d+ \(ingest\); waited 0s"):
         repair(rag.settings, lock_wait=0)
+
+
+def test_a_reader_whose_bm25_generation_is_swept_mid_read_loads_the_committed_one(indexed, monkeypatch):
+    """A server reads the manifest's BM25 generation, then an ingest commits a newer one and
+    sweeps the old directory before the server loads it: the reader loads the newer one."""
+    rag, _ = indexed
+    (rag.settings.corpus_dir / "extra.txt").write_text("Harbour ferry strike enters its third day.\n")
+    stale = rag.store.docs.meta("bm25")
+    rag.ingest()
+    current = rag.store.docs.meta("bm25")
+    assert current != stale and not (rag.store.dir / "bm25" / stale).exists()
+    reader = Store(rag.settings)
+    answers = iter([stale, current])  # the first read predates the commit
+    real_meta = reader.docs.meta
+    monkeypatch.setattr(reader.docs, "meta", lambda key: next(answers) if key == "bm25" else real_meta(key),
+                        raising=False)
+    assert reader.lexical().path.name == current

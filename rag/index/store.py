@@ -123,9 +123,20 @@ class Store:
             raise IndexMissingError(f"no index in {self.dir}; run `rag ingest` first")
         cached = self.__dict__.get("_lexical")
         if cached is None or cached.path.name != generation:
-            cached = LexicalIndex.load(self.dir / "bm25" / generation)
+            cached = self._load_lexical(generation)
             self.__dict__["_lexical"] = cached
         return cached
+
+    def _load_lexical(self, generation: str) -> LexicalIndex:
+        try:
+            return LexicalIndex.load(self.dir / "bm25" / generation)
+        except FileNotFoundError:
+            # A concurrent ingest may commit a new generation and sweep this one between reading
+            # the manifest and loading it; the committed one is then the one to read.
+            newer = self.docs.meta("bm25")
+            if newer is None or newer == generation:
+                raise
+            return LexicalIndex.load(self.dir / "bm25" / newer)
 
     @contextmanager
     def write_lock(self, wait: float = 10.0, purpose: str = "ingest"):
