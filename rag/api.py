@@ -37,7 +37,9 @@ class Rag:
 
     def ingest(self, paths: list[Path] | None = None, dry_run: bool = False, rebuild: bool = False,
                progress: Progress | None = None, lock_wait: float = 10.0) -> IngestReport:
-        report = ingest(self.settings, paths, dry_run=dry_run, rebuild=rebuild, progress=progress, lock_wait=lock_wait)
+        embedder = None if dry_run else self.store.embedder
+        report = ingest(self.settings, paths, dry_run=dry_run, rebuild=rebuild, progress=progress, lock_wait=lock_wait,
+                        embedder=embedder)
         self.store.refresh()
         return report
 

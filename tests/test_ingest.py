@@ -174,3 +174,17 @@ def test_an_article_with_nothing_left_after_cleaning_is_not_reread(hash_settings
     again = rag.ingest()
     assert sorted(again.skipped) == ["ad.txt", "story.txt"] and again.failed == {}
     assert rag.store.docs.meta("generation") == generation  # nothing rebuilt
+
+
+def test_a_long_lived_rag_loads_its_embedder_once_across_ingests(small_corpus, monkeypatch):
+    import rag.index.store as store_module
+
+    made = []
+    real = store_module.make_embedder
+    monkeypatch.setattr(store_module, "make_embedder", lambda settings: made.append(1) or real(settings))
+    rag = Rag(small_corpus)
+    rag.ingest()
+    (Path(small_corpus.corpus_dir) / "extra.txt").write_text("Harbour ferry strike enters its third day.\n")
+    rag.ingest()
+    rag.search("ferry strike")
+    assert len(made) == 1

@@ -58,10 +58,15 @@ def ingest(
     rebuild: bool = False,
     progress: Progress | None = None,
     lock_wait: float = 10.0,
+    embedder: Embedder | None = None,
 ) -> IngestReport:
+    """`embedder`: one already loaded by a long-lived caller (a server), so each ingest does not
+    load the model again."""
     started = time.perf_counter()
     progress = progress or (lambda stage, done, total: None)
     store = Store(settings)
+    if embedder is not None:
+        store.__dict__["embedder"] = embedder
     try:
         with store.write_lock(lock_wait):
             if not rebuild:
