@@ -63,3 +63,11 @@ bench: install-dev
 
 bench-quick: install-dev
 	$(PY) -m bench.run --quick
+
+# Reliability (issue 8): the long SIGKILL campaign behind docs/reliability.md (about 40 minutes on
+# 2 busy cores). `make test` runs a shorter one: 50 kills with the hash embedder and 3 with MiniLM.
+.PHONY: reliability
+reliability: install-dev
+	mkdir -p .rag
+	$(PY) tests/crash_harness.py --runs 300 --kinds incremental,rebuild,first,bulk --targeted --minilm 10 --minilm-bulk 4 \
+	  --out .rag/crash-campaign.json

@@ -75,6 +75,9 @@ KINDS = {
     "bulk": Kind("bulk", bulk=True, sets=(("embedding_model", "hash"), ("chunk_tokens", "16"),
                                           ("chunk_overlap_sentences", "0"))),
     "minilm": Kind("minilm", sets=(), spawn=True),
+    # > 256 texts to embed: sentence-transformers/torch instead of the numpy forward pass.
+    "minilm-bulk": Kind("minilm-bulk", sets=(("chunk_tokens", "16"), ("chunk_overlap_sentences", "0")), spawn=True,
+                        bulk=True),
 }
 
 
@@ -566,10 +569,10 @@ def _kill(pid: int) -> None:
 
 # --- entry point --------------------------------------------------------------------------------
 
-def plan(runs: int, kinds: list[str], points: list[str], minilm: int) -> list[tuple[str, str | None]]:
+def plan(runs: int, kinds: list[str], points: list[str], minilm: int, minilm_bulk: int = 0) -> list[tuple[str, str | None]]:
     todo = [(kinds[i % len(kinds)], None) for i in range(runs)]
     todo += [(k, p) for k in kinds if k != "bulk" for p in points]
-    todo += [("minilm", None)] * minilm
+    todo += [("minilm", None)] * minilm + [("minilm-bulk", None)] * minilm_bulk
     return todo
 
 
@@ -603,6 +606,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sabotage", action="store_true",
                         help="break the ingest on purpose (vectors after the commit): the checks must fail")
     parser.add_argument("--minilm", type=int, default=0, help="random-moment kills of a real `rag ingest` with MiniLM")
+    parser.add_argument("--minilm-bulk", type=int, default=0,
+                        help="the same with > 1,000 short chunks (torch embeds them; Chroma flushes HNSW files)")
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--work", type=Path, help="working directory (default: a temporary one, removed)")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
@@ -620,13 +625,13 @@ def main(argv: list[str] | None = None) -> int:
         points = [p.strip() for p in args.points.split(",") if p.strip()]
         if set(points) - set(POINTS):
             parser.error(f"unknown points {sorted(set(points) - set(POINTS))}; choose from {list(POINTS)}")
-    preload(minilm=args.minilm > 0)
+    preload(minilm=args.minilm + args.minilm_bulk > 0)
     work = args.work or Path(tempfile.mkdtemp(prefix="rag-crash-"))
     started = time.monotonic()
     results = []
     try:
         harness = Harness(work, args.seed, args.sabotage)
-        for number, (kind, point) in enumerate(plan(args.runs, kinds, points, args.minilm), start=1):
+        for number, (kind, point) in enumerate(plan(args.runs, kinds, points, args.minilm, args.minilm_bulk), start=1):
             result = harness.run(KINDS[kind], number, point)
             results.append(result)
             status = "ok" if result.ok else "FAILED " + "; ".join(result.failures)[:300]
