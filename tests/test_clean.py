@@ -96,3 +96,9 @@ def test_real_corpus_cleaning_decisions():
     assert dropped[9] == "separator"
     assert all(dropped[n] == "trailing-headlines" for n in range(10, 26))
     assert not any(n in dropped for n in range(1, 9))
+
+
+def test_a_file_of_unpunctuated_lines_is_the_article_not_a_link_list():
+    log = [f"line {n} of the harbour log notes tide height and wind" for n in range(1, 200)]
+    assert clean_lines(log) == {}
+    assert clean_lines(["The harbour master published the log on Monday."] + log) == {}

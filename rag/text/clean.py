@@ -11,7 +11,7 @@ import re
 
 from rag.text.lexical import content_words
 
-CLEANER_VERSION = "2"
+CLEANER_VERSION = "3"
 
 _WORD = re.compile(r"[\w'’]+")
 _TERMINAL = tuple('.?!:;"”’\'…)]')
@@ -187,6 +187,9 @@ def _drop_header_navigation(lines, dropped, kept) -> None:
                 dropped[n] = "navigation"
 
 
+MAX_LINK_LIST = 60
+
+
 def _drop_trailing_headlines(lines, dropped, kept) -> None:
     """A run of 3+ headline-like lines closing the article, mostly unrelated to it, is a link list."""
     run: list[int] = []
@@ -201,9 +204,15 @@ def _drop_trailing_headlines(lines, dropped, kept) -> None:
     if len(run) < 3:
         return
     body = set()
+    prose = False
     for n in range(1, min(run)):
         if kept(n):
             body.update(content_words(lines[n - 1]))
+            prose = prose or lines[n - 1].strip().endswith(_TERMINAL)
+    # A link list closes an article written in sentences, and runs to a few dozen links at most;
+    # a file made of short unpunctuated lines (a log, a list) is the article itself.
+    if not prose or len(run) > MAX_LINK_LIST:
+        return
     unrelated = sum(1 for n in run if _overlap(lines[n - 1], body) < 0.34)
     if unrelated >= 0.6 * len(run):
         for n in run:
