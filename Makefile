@@ -69,5 +69,5 @@ bench-quick: install-dev
 .PHONY: reliability
 reliability: install-dev
 	mkdir -p .rag
-	$(PY) tests/crash_harness.py --runs 300 --kinds incremental,rebuild,first,bulk --targeted --minilm 10 --minilm-bulk 4 \
+	$(PY) tests/crash_harness.py --runs 300 --min-killed 250 --kinds incremental,rebuild,first,bulk --targeted --minilm 10 --minilm-bulk 4 \
 	  --out .rag/crash-campaign.json

@@ -48,7 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--cold-every must be at least 1")
     if not 0 < args.floor_fraction <= 1:
         p.error("--floor-fraction must be in (0, 1]")
-    if not (args.data / "articles.jsonl.gz").is_file():
+    if not args.render_only and not (args.data / "articles.jsonl.gz").is_file():
         p.error(f"no benchmark data in {args.data} (expected articles.jsonl.gz and questions.jsonl)")
     return args
 

@@ -1,6 +1,6 @@
 """Kill `rag ingest` with SIGKILL at random moments, then check the index it leaves.
 
-    .venv/bin/python tests/crash_harness.py --runs 50 --targeted --minilm 3 --out crash.json
+    .venv/bin/python tests/crash_harness.py --runs 50 --min-killed 50 --targeted --minilm 3 --out crash.json
 
 Each run copies a store that holds the *old* corpus, starts an ingest of the *new* corpus, and
 kills it with SIGKILL after a random delay (uniform over an unkilled ingest's duration), or at
@@ -576,6 +576,10 @@ def plan(runs: int, kinds: list[str], points: list[str], minilm: int, minilm_bul
     return todo
 
 
+def _random_kills(results: list[Run]) -> int:
+    return sum(r.killed for r in results if r.point is None and not KINDS[r.kind].spawn)
+
+
 def summarise(results: list[Run], seconds: float) -> dict:
     by_kind: dict[str, dict] = {}
     for r in results:
@@ -608,6 +612,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minilm", type=int, default=0, help="random-moment kills of a real `rag ingest` with MiniLM")
     parser.add_argument("--minilm-bulk", type=int, default=0,
                         help="the same with > 1,000 short chunks (torch embeds them; Chroma flushes HNSW files)")
+    parser.add_argument("--min-killed", type=int, default=0,
+                        help="add random-moment runs until at least this many hash-embedder ingests were killed")
     parser.add_argument("--seed", type=int, default=8)
     parser.add_argument("--work", type=Path, help="working directory (default: a temporary one, removed)")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
@@ -631,9 +637,17 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     try:
         harness = Harness(work, args.seed, args.sabotage)
-        for number, (kind, point) in enumerate(plan(args.runs, kinds, points, args.minilm, args.minilm_bulk), start=1):
+        todo = plan(args.runs, kinds, points, args.minilm, args.minilm_bulk)
+        number = 0
+        while todo:
+            kind, point = todo.pop(0)
+            number += 1
             result = harness.run(KINDS[kind], number, point)
             results.append(result)
+            if not todo and _random_kills(results) < args.min_killed and number < 3 * (args.runs + args.min_killed):
+                # Some ingests finish before their random kill (a busier or quieter machine than
+                # when the duration was measured): run more until enough were really killed.
+                todo.append((kinds[number % len(kinds)], None))
             status = "ok" if result.ok else "FAILED " + "; ".join(result.failures)[:300]
             print(f"{number:4d} {kind:11s} {(result.point or f'{result.delay}s'):>9s} "
                   f"{'killed' if result.killed else 'finished':8s} in {result.phase or '-':10s} "

@@ -1,5 +1,5 @@
 """SIGKILL during `rag ingest`, through tests/crash_harness.py (see its docstring for what each run
-checks). CI runs 35 kills at random moments and 15 at named points with the hash embedder, plus 3
+checks). CI runs at least 35 kills at random moments and 15 at named points with the hash embedder, plus 3
 kills of a real `rag ingest` process with MiniLM and embedded Chroma: about 4-5 minutes on two
 busy cores. `make reliability` runs the long campaign reported in docs/reliability.md."""
 
@@ -27,12 +27,12 @@ def harness(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess, di
 
 
 def test_sigkill_at_any_moment_leaves_the_old_or_the_new_index(tmp_path):
-    proc, summary = harness(tmp_path, "--runs", "35", "--targeted", "--minilm", "3")
+    proc, summary = harness(tmp_path, "--runs", "35", "--min-killed", "35", "--targeted", "--minilm", "3")
     assert proc.returncode == 0 and summary["failed"] == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     kinds = summary["by_kind"]
     hashed = [row for kind, row in kinds.items() if kind != "minilm"]
     assert sum(row["runs"] for row in hashed) >= 50
-    assert sum(row["killed"] for row in hashed) >= 45  # really killed mid-ingest, not finished first
+    assert sum(row["killed"] for row in hashed) >= 50  # really killed mid-ingest, not finished first
     assert sum(row["old"] for row in hashed) and sum(row["new"] for row in hashed)  # both sides of the commit
     assert sum(row["with_garbage"] for row in hashed) >= 10  # kills left debris that queries ignored
     for point in ("upsert", "bm25", "commit", "committed", "gc"):
