@@ -58,7 +58,11 @@ def search(store: Store, query: str, k: int | None = None, filters: Filters = Fi
     lap("filters")
     vector = store.embedder.embed([query])[0]
     lap("embed")
-    dense = [(i, s) for i, s in store.vector.query(vector, settings.candidates, allowed_sources) if i in live]
+    # Vectors an interrupted ingest left behind (until the next ingest or repair sweeps them) must
+    # not push live chunks out of the candidates: fetch that many more, then keep the live ones.
+    leftovers = max(0, store.vector.count() - len(live))
+    dense = [(i, s) for i, s in store.vector.query(vector, settings.candidates + leftovers, allowed_sources)
+             if i in live][: settings.candidates]
     lap("dense")
     sparse = lexical.search(query, settings.candidates, allowed_ids)
     lap("lexical")

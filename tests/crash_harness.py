@@ -10,7 +10,8 @@ the commit, mid-garbage-collection). Then, in a fresh process, it checks that:
 1. the parts agree: `check_index` finds no problem (unreferenced garbage is allowed);
 2. the committed manifest is exactly the old corpus's or the new corpus's;
 3. every probe search (and one extractive answer) returns exactly what a cleanly built index of
-   that corpus returns;
+   that corpus returns, with every vector a dense candidate and with the default candidate count
+   (for `bulk` the latter is only counted: HNSW search is approximate past ~1,000 vectors);
 4. `rag status --repair` (every third run) leaves no garbage and changes no answer;
 5. re-running the same ingest finishes it: the new corpus, no garbage, reference answers.
 
@@ -91,9 +92,8 @@ class Run:
     phase: str | None = None  # the last phase the child reached
     state: str | None = None  # "old", "new" or "empty" after the kill
     garbage: list[str] = field(default_factory=list)
-    # Diagnostic, not a failure: the default dense candidate count (50) gave other hits than an
-    # exhaustive one, because unreferenced vectors took candidate slots before being filtered out.
-    default_candidates_differ: bool = False
+    # bulk only: a search at the default candidate count ranked differently from the reference
+    approximate_differs: bool = False
     ok: bool = False
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -516,8 +516,17 @@ class Harness:
             run.failures.append("the manifest is neither the old corpus nor the new one")
             return
         self._same_answers(run, "after the kill", before, reference)
-        run.default_candidates_differ = any(_ranked(before["probes_default"][q]) != _ranked(hits)
-                                            for q, hits in before["probes"].items())
+        if reference is not None:
+            for query, hits in before["probes_default"].items():
+                if _ranked(hits) == _ranked(reference["probes_default"][query]):
+                    continue
+                if KINDS[run.kind].bulk:
+                    # Past ~1,000 vectors Chroma's HNSW search is approximate: two copies of one
+                    # index can rank near-ties differently, leftovers or not. Counted, not failed.
+                    run.approximate_differs = True
+                else:
+                    run.failures.append(f"after the kill: search {query!r} at the default candidate count "
+                                        "differs from the reference")
         if "repair" in seen:
             after = seen["after_repair"]
             if after["problems"] or after["garbage"]:
@@ -590,7 +599,7 @@ def summarise(results: list[Run], seconds: float) -> dict:
         if r.state:
             row[r.state] += 1
         row["with_garbage"] += bool(r.garbage)
-        row["default_candidates_differ"] = row.get("default_candidates_differ", 0) + r.default_candidates_differ
+        row["approximate_differs"] = row.get("approximate_differs", 0) + r.approximate_differs
         row["failed"] += not r.ok
         phase = f"{r.point}(targeted)" if r.point else (r.phase or "?")
         if not r.killed and r.phase != "start":

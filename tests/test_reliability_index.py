@@ -376,3 +376,18 @@ def test_a_reader_whose_bm25_generation_is_swept_mid_read_loads_the_committed_on
     monkeypatch.setattr(reader.docs, "meta", lambda key: next(answers) if key == "bm25" else real_meta(key),
                         raising=False)
     assert reader.lexical().path.name == current
+
+
+def test_vectors_an_interrupted_ingest_left_do_not_crowd_out_live_candidates(indexed):
+    """Leftover vectors nearest the query would fill every dense candidate slot, then be dropped
+    as not committed; the search fetches as many more candidates as there are leftovers."""
+    rag, _ = indexed
+    narrow = Rag(rag.settings.model_copy(update={"candidates": 3}))
+    query = QUERIES[0]
+    before = [(h.chunk.id, h.dense_rank) for h in narrow.search(query, k=5).hits]
+    vector = narrow.store.embedder.embed([query])[0]
+    leftovers = [f"leftover-{n}" for n in range(6)]
+    narrow.store.vector.add(leftovers, np.tile(vector, (6, 1)), [{"source": "gone.txt", "ordinal": n} for n in range(6)])
+    assert check_index(narrow.store).garbage  # reported as garbage, not a problem
+    after = [(h.chunk.id, h.dense_rank) for h in narrow.search(query, k=5).hits]
+    assert after == before and any(rank for _, rank in after)
