@@ -59,9 +59,8 @@ def search(store: Store, query: str, k: int | None = None, filters: Filters = Fi
     vector = store.embedder.embed([query])[0]
     lap("embed")
     # Vectors an interrupted ingest left behind (until the next ingest or repair sweeps them) must
-    # not push live chunks out of the candidates: fetch that many more, then keep the live ones.
-    leftovers = max(0, store.vector.count() - len(live))
-    dense = [(i, s) for i, s in store.vector.query(vector, settings.candidates + leftovers, allowed_sources)
+    # not push live chunks out of the candidates: the query fetches that many more.
+    dense = [(i, s) for i, s in store.vector.query(vector, settings.candidates, allowed_sources, committed=len(live))
              if i in live][: settings.candidates]
     lap("dense")
     sparse = lexical.search(query, settings.candidates, allowed_ids)

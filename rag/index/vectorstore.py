@@ -20,7 +20,8 @@ _BATCH = 2000
 class VectorStore(Protocol):
     def add(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None: ...
     def delete(self, ids: list[str]) -> None: ...
-    def query(self, vector: np.ndarray, n: int, sources: list[str] | None = None) -> list[tuple[str, float]]: ...
+    def query(self, vector: np.ndarray, n: int, sources: list[str] | None = None,
+              committed: int | None = None) -> list[tuple[str, float]]: ...
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]: ...
     def ids(self) -> set[str]: ...
     def count(self) -> int: ...
@@ -72,10 +73,15 @@ class ChromaStore:
         for start in range(0, len(ids), _BATCH):
             self.collection.delete(ids=ids[start:start + _BATCH])
 
-    def query(self, vector: np.ndarray, n: int, sources: list[str] | None = None) -> list[tuple[str, float]]:
+    def query(self, vector: np.ndarray, n: int, sources: list[str] | None = None,
+              committed: int | None = None) -> list[tuple[str, float]]:
+        """The n nearest, plus, given how many vectors are `committed`, one more for each vector
+        beyond them (leftovers of an interrupted ingest, which the caller filters out)."""
         count = self.collection.count()
         if count == 0 or (sources is not None and not sources):
             return []
+        if committed is not None:
+            n += max(0, count - committed)
         where = {"source": {"$in": sources}} if sources is not None else None
         result = self.collection.query(
             query_embeddings=[vector], n_results=min(n, count), where=where, include=["distances"]
