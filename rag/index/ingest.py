@@ -26,6 +26,7 @@ from typing import Callable
 
 from rag.errors import InputError
 from rag.index.embed_cache import embed_cached
+from rag.index.embedders import Embedder
 from rag.index.lexical import LexicalIndex
 from rag.index.repair import PENDING, sweep_garbage
 from rag.index.status import collection_names
@@ -60,13 +61,9 @@ def ingest(
     lock_wait: float = 10.0,
     embedder: Embedder | None = None,
 ) -> IngestReport:
-    """`embedder`: one already loaded by a long-lived caller (a server), so each ingest does not
-    load the model again."""
     started = time.perf_counter()
     progress = progress or (lambda stage, done, total: None)
-    store = Store(settings)
-    if embedder is not None:
-        store.__dict__["embedder"] = embedder
+    store = Store(settings, embedder)
     try:
         with store.write_lock(lock_wait):
             if not rebuild:

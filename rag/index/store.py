@@ -44,10 +44,14 @@ def index_text(chunk: Chunk, embed_title: bool) -> str:
 
 
 class Store:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+        """`embedder`: one a long-lived caller already holds (a server), so that this store does
+        not load the model again."""
         self.settings = settings
         self.dir = Path(settings.store_dir)
         self.docs = DocStore(self.dir / "rag.db")
+        if embedder is not None:
+            self.__dict__["embedder"] = embedder  # takes the place of the cached property
 
     def close(self) -> None:
         self.docs.close()
