@@ -54,7 +54,7 @@ def search(store: Store, query: str, k: int | None = None, filters: Filters = Fi
     allowed_sources = store.docs.sources(filters.source, filters.since, filters.until) if filters.active else None
     allowed_ids = store.docs.ids_of_sources(allowed_sources) if allowed_sources is not None else None
     lexical = store.lexical()
-    live = set(lexical.ids)  # only committed chunks: orphans from a crashed ingest stay invisible
+    live = lexical.position  # only committed chunks: orphans from a crashed ingest stay invisible
     lap("filters")
     vector = store.embedder.embed([query])[0]
     lap("embed")
