@@ -18,6 +18,28 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+LLM_ARTICLES = ("000_eb6e83a28ce734ce.txt", "002_5cca6cf56978dda1.txt", "003_568550a85670bdb3.txt")
+
+
+def hash_index(root: Path, names=LLM_ARTICLES) -> Path:
+    """Copy these articles into root/corpus and index them into root/store with the hash
+    embedder, outside any developer config (for module-scoped fixtures, which cannot use the
+    function-scoped isolation below). Returns root."""
+    from rag.api import Rag
+    from rag.settings import Settings
+
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name in names:
+        shutil.copy(CORPUS / name, corpus / name)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RAG_CONFIG", str(root / "none.toml"))
+        for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAG_LLM_MODEL"):
+            mp.delenv(key, raising=False)
+        Rag(Settings(store_dir=root / "store", corpus_dir=corpus, embedding_model="hash")).ingest([corpus])
+    return root
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path_factory):
     """No test reads the developer's rag.toml or RAG_* variables, or writes to ./.rag."""

@@ -5,31 +5,23 @@ HTTP status, failures midway an `error` event."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-from conftest import CORPUS
+from conftest import hash_index
 from fastapi.testclient import TestClient
 from scripted_server import ScriptedServer, error, streamed
 from test_llm_engine import find
 
-from rag.api import Rag
 from rag.server import create_app
 from rag.settings import Settings
 
-ARTICLES = ("000_eb6e83a28ce734ce.txt", "002_5cca6cf56978dda1.txt", "003_568550a85670bdb3.txt")
 ROCKETS = "How many rockets were fired at the US embassy in Baghdad?"
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("api-llm")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for name in ARTICLES:
-        shutil.copy(CORPUS / name, corpus / name)
-    Rag(Settings(store_dir=root / "store", corpus_dir=corpus, embedding_model="hash")).ingest([corpus])
-    return root
+    """Three real articles indexed with the fast hash embedder; tests only read it."""
+    return hash_index(tmp_path_factory.mktemp("api-llm"))
 
 
 @pytest.fixture

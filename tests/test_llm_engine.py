@@ -7,7 +7,7 @@ import re
 import shutil
 
 import pytest
-from conftest import CORPUS
+from conftest import hash_index
 from scripted_server import Reply, ScriptedServer, completion, error, json_completion, streamed
 
 from rag.answer.refusal import REFUSAL_PHRASE
@@ -18,7 +18,6 @@ from rag.llm.log import read_calls
 from rag.prompts import load_prompt
 from rag.settings import Settings
 
-ARTICLES = ("000_eb6e83a28ce734ce.txt", "002_5cca6cf56978dda1.txt", "003_568550a85670bdb3.txt")
 ROCKETS = "How many rockets were fired at the US embassy in Baghdad?"
 _SOURCE = re.compile(r'<source n="(\d+)"[^>]*>\n(.*?)\n</source>', re.DOTALL)
 _SPLIT = re.compile(r"(?<=[.!?])[\"”]?\s+")
@@ -27,17 +26,7 @@ _SPLIT = re.compile(r"(?<=[.!?])[\"”]?\s+")
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     """Three real articles indexed with the fast hash embedder; tests only read it."""
-    root = tmp_path_factory.mktemp("llm-engine")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for name in ARTICLES:
-        shutil.copy(CORPUS / name, corpus / name)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RAG_CONFIG", str(root / "none.toml"))
-        for key in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "RAG_LLM_MODEL"):
-            mp.delenv(key, raising=False)
-        Rag(Settings(store_dir=root / "store", corpus_dir=corpus, embedding_model="hash")).ingest([corpus])
-    return root
+    return hash_index(tmp_path_factory.mktemp("llm-engine"))
 
 
 @pytest.fixture

@@ -9,15 +9,15 @@ an endpoint that really dies, for streamed and plain replies, on the library, CL
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from conftest import hash_index
 from scripted_server import ScriptedServer, streamed
-from test_llm_engine import ARTICLES, ROCKETS, eight_rockets, find
+from test_llm_engine import ROCKETS, eight_rockets, find
 
 from rag.api import Rag
 from rag.errors import LLMError
@@ -25,7 +25,6 @@ from rag.llm.log import read_calls
 from rag.server import create_app
 from rag.settings import Settings
 
-CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 # A chat-completions endpoint that sends part of its reply and then SIGKILLs itself.
 DYING_SERVER = r'''
@@ -79,15 +78,8 @@ server.serve_forever()
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("llm-faults")
-    corpus = root / "corpus"
-    corpus.mkdir()
-    for name in ARTICLES:
-        shutil.copy(CORPUS / name, corpus / name)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("RAG_CONFIG", str(root / "none.toml"))
-        Rag(Settings(store_dir=root / "store", corpus_dir=corpus, embedding_model="hash")).ingest([corpus])
-    return root
+    """Three real articles indexed with the fast hash embedder; tests only read it."""
+    return hash_index(tmp_path_factory.mktemp("llm-faults"))
 
 
 @pytest.fixture
