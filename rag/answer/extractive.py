@@ -28,21 +28,16 @@ from rag.index.store import Store
 from rag.models import Answer, AnswerSentence, Chunk, Sentence
 from rag.retrieval import Filters, search
 from rag.text.lexical import content_words
+from rag.text.vocab import ADDRESS_VERBS, MONTH_PATTERN, SPEECH_VERBS, WEEKDAY_PATTERN, alternation
 
 _DATE = re.compile(
-    r"\b(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?\s+\d|\b(19|20)\d{2}\b|"
-    r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\b|"
-    r"\b(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|tonight|"
-    r"last (week|month|year)|this (week|month|year)|next (week|month|year))\b",
+    rf"\b{MONTH_PATTERN}|\b(19|20)\d{{2}}\b|\b{WEEKDAY_PATTERN}\b|"
+    r"\b(yesterday|today|tonight|last (week|month|year)|this (week|month|year)|next (week|month|year))\b",
 )
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’.-]+)+")
 # "What did X tell Y": a quotation, or X named in the sentence with a verb of speech.
 _QUOTE = re.compile(r"[\"“”]")
-_SPEECH = re.compile(
-    r"\b(said|says|saying|told|tells|telling|denied|denies|warned|warns|wrote|tweeted|"
-    r"claimed|stated|added|insisted|argued|announced|according to|described)\b",
-    re.I,
-)
+_SPEECH = re.compile(rf"\b({alternation(SPEECH_VERBS + ADDRESS_VERBS)}|according to)\b", re.I)
 _WEIGHTS = {"semantic": 0.5, "coverage": 0.3, "context": 0.1, "rank": 0.1}
 _TYPE_PENALTY = 0.6
 _NAME_BONUS = 0.08  # "who"/"which officials": a sentence that names people answers better

@@ -6,24 +6,17 @@ import re
 from dataclasses import dataclass
 
 from rag.text.lexical import STOPWORDS, stem
+from rag.text.vocab import COUNT_WORDS, MONTH_PATTERN, SCALE_WORDS, alternation
 
-NUMBER_VALUES = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12, "dozens": 24,
-}
-_SCALE = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
-_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
 _QUALIFIER = r"(?:(?:more|fewer|less) than|at least|at most|up to|nearly|almost|about|around|roughly|some|over|an estimated|approximately|estimated)\s+"
 _NUMBER = (
     rf"(?P<qual>{_QUALIFIER})?"
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|"
-    + "|".join(sorted(NUMBER_VALUES, key=len, reverse=True)) + r")"
-    r"(?:[\s-]+(?P<scale>hundred|thousand|million|billion))?"
+    + alternation(COUNT_WORDS) + r")"
+    rf"(?:[\s-]+(?P<scale>{alternation(SCALE_WORDS)}))?"
 )
 _FIGURE = re.compile(rf"(?<![\w$.,-]){_NUMBER}(?P<pct>\s?%|\s+per\s?cent|\s+percent)?\b", re.I)
-_DATEISH = re.compile(rf"{_MONTH}\s*$|\b(?:in|since|by|until|of|from)\s*$", re.I)
+_DATEISH = re.compile(rf"{MONTH_PATTERN}\s*$|\b(?:in|since|by|until|of|from)\s*$", re.I)
 _UNIT_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 # Durations and calendar words count time, not things; they never conflict with counts.
 _NOT_UNITS = {stem(w) for w in (
@@ -53,14 +46,14 @@ class Figure:
 
 def _to_number(num: str, scale: str | None) -> float | None:
     word = num.lower()
-    if word in NUMBER_VALUES:
-        value = float(NUMBER_VALUES[word])
+    if word in COUNT_WORDS:
+        value = float(COUNT_WORDS[word])
     else:
         try:
             value = float(word.replace(",", ""))
         except ValueError:
             return None
-    return value * _SCALE[scale.lower()] if scale else value
+    return value * SCALE_WORDS[scale.lower()] if scale else value
 
 
 def figures(text: str, prefer: set[str] = frozenset(), counted: str | None = None) -> list[Figure]:

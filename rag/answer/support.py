@@ -29,13 +29,13 @@ from itertools import pairwise
 
 import numpy as np
 
-from rag.answer.figures import NUMBER_VALUES
 from rag.models import Chunk, Sentence
 from rag.text.lexical import content_words
+from rag.text.vocab import COUNT_WORDS, alternation
 
 _PAIR_MARGIN = 0.05
 _DIGITS = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\w)|(?<![\w.,])\d+(?:\.\d+)?(?!\w)")
-NUMBER_WORDS = re.compile(r"\b(" + "|".join(sorted(NUMBER_VALUES, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+NUMBER_WORDS = re.compile(rf"\b({alternation(COUNT_WORDS)})\b", re.IGNORECASE)
 
 
 @dataclass
@@ -63,7 +63,7 @@ class Anchor:
 def numbers(text: str) -> set[float]:
     """Numbers a text states, in digits or words ('eight' == 8, '1,200' == 1200)."""
     out = {float(m.group().replace(",", "")) for m in _DIGITS.finditer(text)}
-    out |= {float(NUMBER_VALUES[m.group(1).lower()]) for m in NUMBER_WORDS.finditer(text)}
+    out |= {float(COUNT_WORDS[m.group(1).lower()]) for m in NUMBER_WORDS.finditer(text)}
     return out
 
 

@@ -12,11 +12,11 @@ import re
 from dataclasses import dataclass, field
 
 from rag.brief.scope import Unit
+from rag.text.vocab import ADDRESS_VERBS, CALENDAR_WORDS, SPEECH_VERBS, alternation
 
 _QUOTED = re.compile(r"[\"“]([^\"“”]{12,}?)[\"”]|‘([^‘’]{12,}?)’")
-_SPEAKS = r"said|says|wrote|writes|added|adds|tweeted|warned|warns|stated|insisted|argued|announced|declared|" \
-    r"noted|explained|replied|claimed|posted"
-_VERBS = _SPEAKS + r"|told|tells"  # "X told Reuters": X speaks, Reuters listens
+_SPEAKS = alternation(SPEECH_VERBS)
+_VERBS = alternation(SPEECH_VERBS + ADDRESS_VERBS)  # "X told Reuters": X speaks, Reuters listens
 _ROLE = (r"(?:the|a|an)\s+(?:[a-z-]+\s+){0,2}(?:president|spokes(?:man|woman|person)|minister|ministry|official|"
          r"officials|statement|military|army|department|commander|secretary|leader|envoy|diplomat|sources?)")
 _PROPER = r"(?:[Tt]he\s+)?(?:[A-Z][\w'’.-]*)(?:\s+(?:[A-Z][\w'’.-]*|al-\w+|bin|de|of|the|for))*"
@@ -26,8 +26,6 @@ _BEFORE_VERB = re.compile(rf"(?P<name>{_NAME})\s+(?:\w+ly\s+)?(?:{_VERBS})\b")
 _ACCORDING = re.compile(rf"\baccording to\s+(?P<name>{_NAME})")
 _SAYING = re.compile(rf"^\s*(?P<name>{_NAME})\b[^\"“]*?,\s+saying\b")  # "Pompeo blamed X, saying in a statement: ..."
 _PRONOUN = re.compile(rf"\b(?:he|she|they|it)\s+(?:\w+ly\s+)?(?:{_VERBS})\b", re.IGNORECASE)
-_CALENDAR = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "January", "February",
-             "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"}
 _NOT_NAMES = {"The", "A", "An", "In", "On", "But", "And", "It", "This", "That", "Our", "We", "I", "If", "Now",
               "Think", "Guess", "Some", "While", "Meanwhile", "Following", "Putting", "There", "He", "She", "They"}
 _MIN_WORDS = 4
@@ -88,6 +86,6 @@ def _clean(name: str) -> str | None:
         words = words[1:]
     while words and words[-1].lower() in ("of", "the", "for", "de", "bin"):
         words = words[:-1]
-    if not words or words[0] in _CALENDAR or (not words[0][0].isupper() and words[0] not in ("the", "a", "an")):
+    if not words or words[0] in CALENDAR_WORDS or (not words[0][0].isupper() and words[0] not in ("the", "a", "an")):
         return None
     return " ".join(words).rstrip(".,")

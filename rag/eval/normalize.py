@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from rag.text.vocab import SCALE_WORDS, TENS_WORDS, UNIT_WORDS
+
 _QUOTES = str.maketrans({
     "‘": "'", "’": "'", "‚": "'", "‛": "'", "′": "'", "´": "'", "`": "'",
     "“": '"', "”": '"', "„": '"', "‟": '"', "″": '"', "«": '"', "»": '"',
@@ -25,12 +27,7 @@ _DECIMAL = re.compile(r"(?<=\d)\.(?=\d)")
 _NON_WORD = re.compile(r"[^a-z0-9\u00b7]+")
 _MARKER = re.compile(r"\[\d+\]")
 
-_UNITS = {w: i for i, w in enumerate([
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"])}
-_TENS = {w: 10 * i for i, w in enumerate(
-    ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"], start=2)}
-_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000}
+_UNITS, _TENS, _SCALES = UNIT_WORDS, TENS_WORDS, SCALE_WORDS
 
 
 def strip_markers(text: str) -> str:

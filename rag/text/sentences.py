@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from rag.text.lexical import STOPWORDS
+from rag.text.vocab import MONTH_ABBREVIATIONS
 
 SPLITTER_VERSION = "2"
 
@@ -20,7 +21,6 @@ _TITLES = {
     "gens", "brig", "cpl", "pvt", "lieut", "messrs", "atty", "amb",
 }
 _NUMBERED = {"no", "nos", "vol", "fig", "art", "p", "pp"}  # "No. 10": only before a number
-_MONTHS = {"jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
 _LAST_WORD = re.compile(r"([A-Za-z]+)\.\s*$")
 _ACRONYM_END = re.compile(r"\b(?:[A-Z]\.){2,}\s*$")
 _BULLET = re.compile(r"[ \t]*(?:[•●▪◦·‣*–—-]|\(?[a-z0-9]\))[ \t]+")
@@ -126,7 +126,7 @@ def _joins_previous(para: str, prev: list[int], cur: tuple[int, int]) -> bool:
         word = m[1].lower()
         if word in _TITLES and current[:1].isupper():
             return True
-        if (word in _MONTHS or word in _NUMBERED) and current[:1].isdigit():
+        if (word in MONTH_ABBREVIATIONS or word in _NUMBERED) and current[:1].isdigit():
             return True
     return bool(_ACRONYM_END.search(before) and _continues_name(current))
 

@@ -1,0 +1,67 @@
+"""The shared vocabulary of news text: months, weekdays, number words, verbs of speech.
+
+Answers, briefings, support checks and eval matching all read these tables, so a word means the
+same thing everywhere ("Mar." is March, "Maryland" is not; "billion" is a scale in every table).
+"""
+
+from __future__ import annotations
+
+import re
+
+# Month names and the abbreviations news style uses; "Sept" and "Sept." as well as "Sep".
+MONTHS: dict[str, int] = {
+    name: number
+    for number, names in enumerate(
+        [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
+         ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sept", "sep"),
+         ("october", "oct"), ("november", "nov"), ("december", "dec")],
+        start=1,
+    )
+    for name in names
+}
+MONTH_ABBREVIATIONS = frozenset("jan feb mar apr jun jul aug sep sept oct nov dec".split())
+
+# A month as a whole word: a full name, or an abbreviation with an optional full stop. It never
+# matches the start of a longer word ("Maryland", "Marco", "Junior", "Augusta", "Decatur").
+MONTH_PATTERN = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
+    r"|(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?)(?![\w'’-])"
+)
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAY_PATTERN = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+               "october", "november", "december")
+CALENDAR_WORDS = frozenset(w.capitalize() for w in (*WEEKDAYS, *MONTH_NAMES))
+
+# Number words: units and tens combine ("twenty-one"); scales multiply ("3 million").
+UNIT_WORDS: dict[str, int] = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "sixteen seventeen eighteen nineteen".split())}
+TENS_WORDS: dict[str, int] = {w: 10 * i for i, w in enumerate(
+    "twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}
+SCALE_WORDS: dict[str, int] = {"hundred": 100, "thousand": 1_000, "million": 1_000_000,
+                               "billion": 1_000_000_000, "trillion": 1_000_000_000_000}
+# Single words that state a count on their own ("eight rockets", "a dozen", "hundred").
+COUNT_WORDS: dict[str, int] = {
+    **{w: v for w, v in UNIT_WORDS.items() if v}, **TENS_WORDS, "hundred": 100, "dozen": 12, "dozens": 24,
+}
+
+# Verbs that attribute words to a speaker ("..., Zarif said", "said Captain Urban").
+SPEECH_VERBS = (
+    "said", "says", "saying", "wrote", "writes", "added", "adds", "tweeted", "warned", "warns", "stated",
+    "insisted", "argued", "announced", "declared", "noted", "explained", "replied", "claimed", "posted",
+    "denied", "denies", "described",
+)
+# Verbs whose subject speaks to an object: "X told Reuters" (X speaks, Reuters listens).
+ADDRESS_VERBS = ("told", "tells", "telling")
+
+
+def alternation(words) -> str:
+    """A regex alternation of `words`, longest first so that "says" is not matched as "say"."""
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+def month_number(name: str) -> int | None:
+    """'Sept.' → 9, 'march' → 3, 'Maryland' → None."""
+    return MONTHS.get(name.lower().rstrip("."))
