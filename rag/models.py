@@ -103,6 +103,9 @@ class Claim(BaseModel):
     value: str = Field(description="The figure as written, e.g. 'more than 20'.")
     number: float
     citation: int
+    date: dt.date | None = Field(None, description="Publication date of the article that states it.")
+    outlet: str | None = Field(None, description="The outlet of that article.")
+    latest: bool = Field(False, description="A running tally's most recently dated figure (listed first).")
 
 
 class Conflict(BaseModel):
@@ -110,6 +113,7 @@ class Conflict(BaseModel):
 
     about: str = Field(description="What the figures count, e.g. 'rockets'.")
     claims: list[Claim]
+    tally: bool = Field(False, description="A running tally (a toll, a count): the latest dated figure comes first.")
 
 
 class Usage(BaseModel):
@@ -392,6 +396,9 @@ class BriefEvent(BaseModel):
     dating: list[str] = Field(default=[], description="How the date was found in each cited source.")
     supported: bool = True
     episode: int | None = None
+    expression: str | None = Field(None, description="The date as the lead sentence writes it, e.g. 'Monday'.")
+    relative_to: dt.date | None = Field(None, description="The article's own date, when the date was read "
+                                        "relative to it ('Monday', 'Dec. 20', 'last week').")
 
 
 class BriefQuote(BaseModel):
@@ -407,6 +414,9 @@ class BriefQuote(BaseModel):
 class DisagreementSide(BaseModel):
     value: str = Field(description="What this side says, e.g. 'an estimated eight'.")
     citations: list[int]
+    date: dt.date | None = Field(None, description="Publication date of the latest article stating it.")
+    outlet: str | None = Field(None, description="The outlets stating it, comma-separated.")
+    latest: bool = Field(False, description="A running tally's most recently dated figure (listed first).")
 
 
 class Disagreement(BaseModel):
@@ -415,6 +425,7 @@ class Disagreement(BaseModel):
     about: str
     sides: list[DisagreementSide]
     episode: int | None = None
+    tally: bool = Field(False, description="A running tally (a toll, a count): the latest dated figure comes first.")
 
 
 class Episode(BaseModel):

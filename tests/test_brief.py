@@ -49,8 +49,9 @@ def assert_verified(rag, b):
     ("rockets hit the Green Zone on Sunday", dt.date(2020, 12, 23), "2020-12-20"),
     ("the president tweeted Wednesday afternoon", dt.date(2020, 12, 23), "2020-12-23"),
     ("an attack on Dec. 20 damaged", dt.date(2020, 12, 24), "2020-12-20"),
-    ("the drone strike on January 3", dt.date(2020, 12, 23), "2020-01-03"),  # the past, not next month
-    ("the strike on January 3", dt.date(2020, 12, 30), "2021-01-03"),  # within a week ahead: upcoming
+    ("the drone strike that killed Soleimani outside Baghdad's airport on January 3", dt.date(2020, 12, 23),
+     "2020-01-03"),  # the past tense: the last January 3, not next week's
+    ("the strike on January 3", dt.date(2020, 12, 30), "2021-01-03"),  # no tense, days ahead: upcoming
     ("he said yesterday", dt.date(2020, 3, 16), "2020-03-15"),
     ("He was killed on Jan. 3, 2020, when", None, "2020-01-03"),  # absolute: no publication date needed
 ])

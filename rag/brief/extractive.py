@@ -205,7 +205,8 @@ def _event(event, book: BriefCitations) -> BriefEvent:
     lead = event.lead
     return BriefEvent(date=event.date.start, end=event.date.end, precision=event.date.precision,
                       when=event.date.label(), text=lead.text, citations=book.cite_units(event.units),
-                      dating=event.dating, episode=lead.episode)
+                      dating=event.dating, episode=lead.episode, expression=event.expression,
+                      relative_to=event.date.relative_to)
 
 
 def _quote(q, book: BriefCitations) -> BriefQuote:

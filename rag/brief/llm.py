@@ -52,7 +52,7 @@ from rag.models import (
 )
 from rag.prompts import Prompt, load_prompt
 from rag.retrieval import Filters
-from rag.text.dates import find_date_mentions, resolve_mention
+from rag.text.dates import event_mention, find_date_mentions, resolve_mention
 from rag.text.tokens import count_tokens
 
 MAX_MAP_CALLS = 8
@@ -240,13 +240,13 @@ def _event(event, sentence, cited: list[Citation], scope: Scope, notes: list[str
     for c in cited:
         article = scope.articles.get(c.source)
         published = article.date if article else None
-        for m in find_date_mentions(c.quote):
+        for m in event_mention(find_date_mentions(c.quote)):
             if (r := resolve_mention(m, published, scope.year_hints.get(c.source))) is not None:
-                found.append((c.source, r))
+                found.append((c.source, r, m.text))
     if claimed is None and not found:
         notes.append(f"reduce: dropped the timeline event {_short(event.text)!r}: no date its excerpts support")
         return None
-    match = next(((s, r) for s, r in found if claimed and r.start <= claimed[1] and claimed[0] <= r.end), None)
+    match = next((f for f in found if claimed and f[1].start <= claimed[1] and claimed[0] <= f[1].end), None)
     if match is None and found:
         notes.append(f"reduce: the date {event.date!r} of {_short(event.text)!r} is not what its excerpts say; "
                      f"shown with {found[0][1].label()} from {found[0][0]}")
@@ -255,9 +255,10 @@ def _event(event, sentence, cited: list[Citation], scope: Scope, notes: list[str
         notes.append(f"reduce: dropped the timeline event {_short(event.text)!r}: its excerpts state no date "
                      f"(the model gave {event.date!r})")
         return None
-    source, r = match
+    source, r, written = match
     return BriefEvent(date=r.start, end=r.end, precision=r.precision, when=r.label(), text=sentence.text,
-                      dating=[f"{source}: {r.basis}"], supported=sentence.supported)
+                      dating=[f"{source}: {r.basis}"], supported=sentence.supported, expression=written,
+                      relative_to=r.relative_to)
 
 
 def _claimed_range(text: str) -> tuple[dt.date, dt.date] | None:

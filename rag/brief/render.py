@@ -49,8 +49,18 @@ def _point(b: Briefing, p: BriefPoint) -> str:
     return f"{_episode_tag(b, p.episode)}{p.text} {_marks(p.citations)}{'' if p.supported else _UNSUPPORTED}".strip()
 
 
+def relative_note(e: BriefEvent) -> str:
+    """' (“Monday” in an article of Friday 2022-09-23)': the article's own date beside a date
+    read relative to it, so the reader can check the reading."""
+    if e.relative_to is None:
+        return ""
+    written = f"“{e.expression}” in " if e.expression else ""
+    return f" ({written}an article of {e.relative_to.strftime('%A')} {e.relative_to.isoformat()})"
+
+
 def _event(b: Briefing, e: BriefEvent) -> str:
-    return f"**{e.when}** {_episode_tag(b, e.episode)}— {e.text} {_marks(e.citations)}" + ("" if e.supported else _UNSUPPORTED)
+    return (f"**{e.when}**{relative_note(e)} {_episode_tag(b, e.episode)}— {e.text} {_marks(e.citations)}"
+            + ("" if e.supported else _UNSUPPORTED))
 
 
 def _quote(b: Briefing, q: BriefQuote) -> str:
@@ -109,7 +119,8 @@ def to_html(b: Briefing) -> str:
     parts.append("<h2>Summary</h2><p>" + " ".join(point(p) for p in b.summary) + "</p>")
     parts.append("<h2>Key facts</h2><ul>" + "".join(f"<li>{point(p)}</li>" for p in b.key_facts) + "</ul>")
     parts.append("<h2>Timeline</h2><ul>" + "".join(
-        f"<li><b>{e(x.when)}</b> {tag(x.episode)}— {e(x.text)} {marks(x.citations)}{flag(x.supported)}</li>"
+        f"<li><b>{e(x.when)}</b>{e(relative_note(x))} {tag(x.episode)}— {e(x.text)} {marks(x.citations)}"
+        f"{flag(x.supported)}</li>"
         for x in b.timeline) + "</ul>")
     parts.append("<h2>Who said what</h2><ul>" + "".join(
         f"<li>{tag(q.episode)}<b>{e(q.speaker or 'unattributed')}</b>: “{e(q.words)}” {marks(q.citations)}"

@@ -1,7 +1,9 @@
 """The timeline: sentences that date an event, with the date resolved and shown absolute.
 
-A sentence's first date expression dates it (rag.text.dates): absolute dates as written;
-"Dec. 20" and "Sunday" against the article's publication date. An undated article cannot
+A sentence is dated by the expression its event is about (rag.text.dates.event_date): the
+main clause's date, not one in a "since ..." or "after the ..." phrase, a quotation or a limit
+("until June 5"); absolute dates as written, "Dec. 20" and "Sunday" against the article's
+publication date and the tense of their clause ("the funeral will be on Monday" is ahead). An undated article cannot
 anchor a weekday or "last week": such a sentence joins an event only when a dated source in the
 same episode reports the same thing on a date of that weekday; otherwise the briefing says it
 could not be placed. Its month-day dates take the year of the latest full date it writes.
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 
 from rag.brief.episodes import same_statement
 from rag.brief.scope import Unit
-from rag.text.dates import DateMention, ResolvedDate, find_date_mentions, resolve_mention
+from rag.text.dates import DateMention, ResolvedDate, event_date, event_mention, find_date_mentions
 
 SAME_EVENT = 0.5
 _MONTH = dt.timedelta(days=31)
@@ -28,6 +30,7 @@ class Event:
     date: ResolvedDate
     units: list[Unit]
     dating: list[str] = field(default_factory=list)
+    expression: str | None = None  # as written in the lead sentence ("Monday")
 
     @property
     def lead(self) -> Unit:
@@ -45,14 +48,14 @@ def build_timeline(units: list[Unit], limit: int, hints: dict[str, int],
     events: list[Event] = []
     pending: list[tuple[Unit, DateMention]] = []
     for u in sorted(units, key=lambda x: -x.score):
-        mentions = find_date_mentions(u.text)
+        mentions = event_mention(find_date_mentions(u.text))
         if not mentions:
             continue
-        dated = next(((m, r) for m in mentions if (r := resolve_mention(m, u.article.date, hints.get(u.source)))), None)
+        dated = event_date(u.text, u.article.date, hints.get(u.source), mentions)
         if dated is None:
             pending.append((u, mentions[0]))
             continue
-        _add(events, u, dated[1])
+        _add(events, u, dated[1], dated[0])
     notes = _place_pending(events, pending)
     ranked = sorted(events, key=lambda e: (-len(e.sources), not _current(e, windows), -e.lead.score))[:limit]
     return sorted(ranked, key=lambda e: (e.date.start, e.date.end, e.lead.episode or 0)), notes
@@ -66,7 +69,7 @@ def _current(event: Event, windows: dict[int, tuple]) -> bool:
     return start - _MONTH <= event.date.end and event.date.start <= end + _MONTH
 
 
-def _add(events: list[Event], u: Unit, date: ResolvedDate) -> None:
+def _add(events: list[Event], u: Unit, date: ResolvedDate, mention: DateMention) -> None:
     basis = f"{u.source}: {date.basis}"
     for event in events:
         if (event.date.start, event.date.end) == (date.start, date.end) and event.lead.episode == u.episode \
@@ -75,7 +78,7 @@ def _add(events: list[Event], u: Unit, date: ResolvedDate) -> None:
                 event.units.append(u)
                 event.dating.append(basis)
             return
-    events.append(Event(date=date, units=[u], dating=[basis]))
+    events.append(Event(date=date, units=[u], dating=[basis], expression=mention.text))
 
 
 def _same_event(event: Event, u: Unit) -> bool:

@@ -40,7 +40,8 @@ def main() -> None:
             _fail("aborted", 1)
         if os.environ.get("RAG_DEBUG"):
             raise
-        _fail(f"unexpected {type(err).__name__}: {err} (set RAG_DEBUG=1 for a traceback)", 2)
+        # An internal error is an error (1); 2 is kept for usage errors, which click reports above.
+        _fail(f"unexpected {type(err).__name__}: {err} (set RAG_DEBUG=1 for a traceback)", 1)
 
 
 def _fail(message: str, code: int) -> None:
