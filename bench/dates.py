@@ -37,7 +37,7 @@ from pathlib import Path
 from bench.data import DATA, load_articles
 
 LABELS = Path(__file__).with_name("labels") / "dates.jsonl"
-_FUTURE = re.compile(r"\b(will|won['’]t|shall|set to|scheduled|expected to|due to|upcoming|going to)\b|['’]ll\b", re.I)
+_FUTURE = re.compile(r"\b(will|won['’]t|shall|set to|scheduled|expected to|due to|upcoming|going to)\b|['’]ll\b", re.IGNORECASE)
 
 
 def half(article_id: str) -> str:

@@ -263,6 +263,15 @@ class EvalCase(BaseModel):
     tags: list[str] = []
     file: str | None = Field(None, description="Case file the case was read from.")
     line: int | None = Field(None, description="Line of the case in its file.")
+    corpus: str | None = Field(None, description="The articles file the case file names (None: the store's corpus).")
+
+
+class LabelledEvent(BaseModel):
+    """An event a briefing's timeline should date, with its date read from the articles."""
+
+    model_config = {"extra": "forbid"}
+    what: list[str] = Field(description="Phrasings that identify the event in a timeline entry's sentence.")
+    date: str = Field(description="YYYY-MM-DD, or YYYY-MM-DD/YYYY-MM-DD for a range of days.")
 
 
 class BriefingCase(BaseModel):
@@ -277,9 +286,11 @@ class BriefingCase(BaseModel):
     source: str | None = Field(None, description="Source glob filter.")
     facts: list[list[str]] = []
     sources: list[list[str]] = []
+    events: list[LabelledEvent] = Field(default=[], description="Events and their dates, for timeline accuracy.")
     tags: list[str] = []
     file: str | None = None
     line: int | None = None
+    corpus: str | None = Field(None, description="The articles file the case file names (None: the store's corpus).")
 
 
 class Score(BaseModel):

@@ -29,12 +29,13 @@ def answer_text(answer: Answer) -> str:
             lines.append(_wrap(f"{s.text} {marks}{flag}"))
     for conflict in answer.conflicts:
         lines.append("")
-        lines.append(f"Sources disagree on the number of {conflict.about}:")
-        grouped: dict[str, list[int]] = {}
+        tally = " (a running tally: the latest dated figure first)" if conflict.tally else ""
+        lines.append(f"Sources disagree on the number of {conflict.about}{tally}:")
+        grouped: dict[str, list] = {}
         for claim in conflict.claims:
-            grouped.setdefault(claim.value.lower(), []).append(claim.citation)
-        for value, numbers in grouped.items():
-            lines.append(f"  - {value} " + "".join(f"[{n}]" for n in numbers))
+            grouped.setdefault(claim.value.lower(), []).append(claim)
+        for value, claims in grouped.items():
+            lines.append(f"  - {value} " + "".join(f"[{c.citation}]" for c in claims) + claim_sources(claims))
     if answer.citations:
         lines.append("")
         for c in answer.citations:
@@ -46,6 +47,16 @@ def answer_text(answer: Answer) -> str:
     meta = f"engine {answer.engine}" + (f" ({answer.model})" if answer.model else "")
     lines.append(f"\n{meta} · settings {answer.settings_hash} · {total:.2f}s")
     return "\n".join(lines)
+
+
+def claim_sources(claims) -> str:
+    """' — Reuters 2022-09-30, AP 2022-10-01; latest': who gives a figure, and when."""
+    seen = dict.fromkeys(" ".join(x for x in (c.outlet, c.date.isoformat() if c.date else None) if x)
+                         for c in claims)
+    where = ", ".join(w for w in seen if w)
+    latest = "latest" if any(c.latest for c in claims) else ""
+    parts = "; ".join(p for p in (where, latest) if p)
+    return f" — {parts}" if parts else ""
 
 
 def search_text(result: SearchResult) -> str:

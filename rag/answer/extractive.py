@@ -95,9 +95,9 @@ def answer_extractive(store: Store, question: str, k: int | None = None, filters
     chosen = _select([lead] + [c for c in candidates if c is not lead], q, settings.answer_max_sentences)
     conflicts_found = find_conflicts(candidates, chosen, q, store.embedder)
     for group in conflicts_found:
-        for claim in group.claims:
-            if not any(claim.candidate is c or claim.candidate in c.twins for c in chosen):
-                chosen.append(claim.candidate)
+        for stated in group.statements:
+            if not any(stated is c or stated in c.twins for c in chosen):
+                chosen.append(stated)
     book = CitationBook()
     sentences = [
         AnswerSentence(
@@ -110,7 +110,7 @@ def answer_extractive(store: Store, question: str, k: int | None = None, filters
     numbers = {id(x): book.cite(x.chunk, x.sentence) for c in chosen for x in [c, *c.twins]}
     return Answer(
         answer=render_answer_text(sentences), sentences=sentences, citations=book.citations,
-        conflicts=[g.to_model(numbers) for g in conflicts_found],
+        conflicts=[g.to_conflict(lambda c: numbers.get(id(c))) for g in conflicts_found],
         timings={**result.timings, "answer": round(time.perf_counter() - started, 4)}, **base,
     )
 

@@ -7,8 +7,9 @@ import time
 
 import numpy as np
 
+from rag.answer.conflicts import Found, find_disagreements
+from rag.answer.question import analyse
 from rag.brief.citing import BriefCitations, source_list, unverified
-from rag.brief.disagreements import find_disagreements
 from rag.brief.episodes import find_episodes, label_episodes
 from rag.brief.options import BriefOptions
 from rag.brief.quotes import find_quotes
@@ -22,7 +23,6 @@ from rag.models import (
     BriefPoint,
     BriefQuote,
     Disagreement,
-    DisagreementSide,
     Episode,
 )
 from rag.retrieval import Filters
@@ -193,8 +193,19 @@ def _quotes(units: list[Unit], limit: int):
     return sorted(chosen, key=lambda q: (q.unit.episode or 0, -q.unit.score))
 
 
-def _disagreements(scope: Scope, plan: Plan, topic: str | None, embedder):
-    return find_disagreements(plan.kept, topic, embedder)
+def _disagreements(scope: Scope, plan: Plan, topic: str | None, embedder) -> list[tuple[Found[Unit], int | None]]:
+    """Figures the sources disagree on, looked for within each episode only (rag.answer.conflicts)."""
+    prefer = set(analyse(topic).terms) if topic else set()
+    vectors = {u.text: u.vector for u in plan.kept}
+
+    def embed(texts: list[str]) -> np.ndarray:  # the units' own vectors: nothing is embedded again
+        return np.stack([vectors[t] for t in texts])
+
+    out = []
+    for episode in sorted({u.episode for u in plan.kept}, key=lambda e: e or 0):
+        members = sorted((u for u in plan.kept if u.episode == episode), key=lambda u: -u.score)
+        out += [(found, episode) for found in find_disagreements(members, embedder, prefer=prefer, vectors=embed)]
+    return out
 
 
 def _point(u: Unit, book: BriefCitations) -> BriefPoint:
@@ -214,10 +225,9 @@ def _quote(q, book: BriefCitations) -> BriefQuote:
                       episode=q.unit.episode)
 
 
-def _disagreement(found, book: BriefCitations) -> Disagreement:
-    about, sides, episode = found
-    return Disagreement(about=about, episode=episode, sides=[
-        DisagreementSide(value=value, citations=book.cite_units(units)) for value, units in sides])
+def _disagreement(found: tuple[Found[Unit], int | None], book: BriefCitations) -> Disagreement:
+    disagreement, episode = found
+    return disagreement.to_disagreement(book.cite_units, episode)
 
 
 def finish(briefing: Briefing, book: BriefCitations, store: Store, scope: Scope, plan: Plan) -> None:

@@ -26,8 +26,7 @@ from pydantic import ValidationError
 
 from rag.answer.context import Context, pack_sources
 from rag.answer.llm_engine import Draft, draft_answer, verify_draft
-from rag.answer.reply import MalformedReply
-from rag.answer.reply import load_json
+from rag.answer.reply import MalformedReply, load_json
 from rag.brief.citing import BriefCitations
 from rag.brief.extractive import Plan, finish, plan_episodes
 from rag.brief.options import BriefOptions

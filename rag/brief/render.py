@@ -68,9 +68,17 @@ def _quote(b: Briefing, q: BriefQuote) -> str:
     return f"{_episode_tag(b, q.episode)}**{who}**: “{q.words}” {_marks(q.citations)}" + ("" if q.supported else _UNSUPPORTED)
 
 
+def side_sources(side) -> str:
+    """' — Reuters, AP, 2022-10-01; latest': who gives a figure, the latest date it was given."""
+    parts = [x for x in (side.outlet, side.date.isoformat() if side.date else None) if x]
+    where = ", ".join(parts)
+    return f" — {'; '.join(p for p in (where, 'latest' if side.latest else '') if p)}" if parts or side.latest else ""
+
+
 def _disagreement_lines(b: Briefing, d: Disagreement) -> list[str]:
-    lines = [f"- {_episode_tag(b, d.episode)}**{d.about}**:"]
-    lines += [f"  - {side.value} {_marks(side.citations)}" for side in d.sides]
+    tally = " (a running tally: the latest dated figure first)" if d.tally else ""
+    lines = [f"- {_episode_tag(b, d.episode)}**{d.about}**{tally}:"]
+    lines += [f"  - {side.value} {_marks(side.citations)}{side_sources(side)}" for side in d.sides]
     return lines
 
 
@@ -126,8 +134,8 @@ def to_html(b: Briefing) -> str:
         f"<li>{tag(q.episode)}<b>{e(q.speaker or 'unattributed')}</b>: “{e(q.words)}” {marks(q.citations)}"
         f"{flag(q.supported)}</li>" for q in b.quotes) + "</ul>")
     parts.append("<h2>Where sources disagree</h2><ul>" + "".join(
-        f"<li>{tag(d.episode)}<b>{e(d.about)}</b><ul>"
-        + "".join(f"<li>{e(s.value)} {marks(s.citations)}</li>" for s in d.sides) + "</ul></li>"
+        f"<li>{tag(d.episode)}<b>{e(d.about)}</b>{e(' (a running tally: the latest dated figure first)' if d.tally else '')}<ul>"
+        + "".join(f"<li>{e(s.value)} {marks(s.citations)}{e(side_sources(s))}</li>" for s in d.sides) + "</ul></li>"
         for d in b.disagreements) + "</ul>")
     rows = "".join(
         f"<tr><td>{e(s.source)}</td><td>{e(s.title or '')}</td><td>{e(s.outlet or '—')}</td>"

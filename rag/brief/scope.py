@@ -42,7 +42,6 @@ class Unit:
     relevance: float = 1.0  # to the topic (1.0 without one)
     centrality: float = 0.0
     score: float = 0.0
-    coverage: float = 1.0  # read by rag.answer.conflicts: a unit in scope is relevant
     episode: int | None = None
     twins: list[Unit] = field(default_factory=list)  # the same statement in other sources
 

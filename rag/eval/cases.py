@@ -17,7 +17,15 @@ A case file is a YAML list of cases. A question case:
       refuse: true                # the corpus cannot answer it
 
 A briefing case has `kind: briefing`, an optional `topic` (none = the whole corpus), optional
-`since`/`until`/`source` filters, and the facts and sources a briefing must cover.
+`since`/`until`/`source` filters, the facts and sources a briefing must cover, and optional
+`events` with their dates, for timeline accuracy:
+
+      events:
+        - what: [Robb Elementary, Uvalde]   # phrasings that identify the event in an entry
+          date: 2022-05-24                  # or 2022-05-24/2022-05-26 for a range
+
+A file may instead be a mapping `{corpus: PATH, cases: [...]}` naming the articles its cases
+run on (rag.eval.corpora).
 """
 
 from __future__ import annotations
@@ -29,7 +37,8 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from rag.errors import InputError
+from rag.errors import ConfigError, InputError
+from rag.eval.corpora import corpus_of
 from rag.models import BriefingCase, EvalCase
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -94,9 +103,24 @@ def load_case_file(path: Path) -> list[EvalCase | BriefingCase]:
         raise CaseFileError(f"{path}: invalid YAML: {err}") from None
     if data is None:
         return []
+    corpus = None
+    if isinstance(data, dict) and "cases" in data:  # a file that names its corpus (rag.eval.corpora)
+        unknown = sorted(set(data) - {"corpus", "cases", "__line__", "__keys__"})
+        if unknown:
+            raise CaseFileError(f"{path}:{data['__keys__'].get(unknown[0], 1)}: unknown key {unknown[0]!r} "
+                                "(a case file mapping has 'corpus' and 'cases')")
+        try:
+            corpus = str(corpus_of(path, data.get("corpus")).path) if "corpus" in data else None
+        except ConfigError as err:
+            raise CaseFileError(f"{path}:{data['__keys__'].get('corpus', 1)}: {err}") from None
+        data = data["cases"]
     if not isinstance(data, list):
-        raise CaseFileError(f"{path}:1: a case file must be a YAML list of cases (each starting with '- id: ...')")
-    return [_case(path, item, i) for i, item in enumerate(data)]
+        raise CaseFileError(f"{path}:1: a case file must be a YAML list of cases (each starting with '- id: ...'), "
+                            "or a mapping with 'corpus' and 'cases'")
+    cases = [_case(path, item, i) for i, item in enumerate(data)]
+    for case in cases:
+        case.corpus = corpus
+    return cases
 
 
 def _case(path: Path, item, index: int) -> EvalCase | BriefingCase:
@@ -118,6 +142,8 @@ def _case(path: Path, item, index: int) -> EvalCase | BriefingCase:
     for key in ("facts", "sources"):
         if key in item:
             item[key] = _alternatives(item[key], key, lambda msg, k=key: fail(msg, k))
+    if isinstance(item.get("events"), list):
+        item["events"] = [_event(e, lambda msg: fail(msg, "events")) for e in item["events"]]
     model = BriefingCase if kind == "briefing" else EvalCase
     try:
         case = model(**item, file=str(path), line=line)
@@ -136,6 +162,24 @@ def _case(path: Path, item, index: int) -> EvalCase | BriefingCase:
     elif not case.facts:
         fail(f"briefing case {case_id!r} needs at least one fact", "facts")
     return case
+
+
+def _event(value, fail) -> dict:
+    """`{what: [phrasings], date: 2022-05-24}` (YAML reads an unquoted date as a date)."""
+    if not isinstance(value, dict) or set(value) != {"what", "date"}:
+        fail("each event needs 'what' (phrasings that identify it) and 'date' (YYYY-MM-DD or START/END)")
+    what = value["what"] if isinstance(value["what"], list) else [value["what"]]
+    date = value["date"].isoformat() if isinstance(value["date"], dt.date) else str(value["date"])
+    try:
+        first, _, last = date.partition("/")
+        start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last) if last else None
+    except ValueError:
+        fail(f"event date {date!r} is not YYYY-MM-DD or YYYY-MM-DD/YYYY-MM-DD")
+    if end is not None and end < start:
+        fail(f"event date {date!r} ends before it starts")
+    if not what or not all(isinstance(w, (str, int)) and str(w).strip() for w in what):
+        fail("an event's 'what' must list non-empty phrasings")
+    return {"what": [str(w).strip() for w in what], "date": date}
 
 
 def _strip_lines(value):

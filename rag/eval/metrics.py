@@ -66,6 +66,10 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
            score="citation_validity"),
     Metric("brief_source_recall", "Share of expected sources a briefing cites.", "briefing",
            score="source_recall_cited"),
+    Metric("brief_timeline_accuracy", "Share of timeline entries about a labelled event dated as labelled.",
+           "briefing", score="timeline_date_accuracy"),
+    Metric("brief_timeline_recall", "Share of labelled events the timeline gives with their date.", "briefing",
+           score="timeline_event_recall"),
 ]}
 
 

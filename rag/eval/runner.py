@@ -105,7 +105,10 @@ def _trial(rag, case, epoch: int, lookup: SourceLookup, entails: Entails, brief)
 def _failed(case, epoch: int, error: str, seconds: float) -> Trial:
     """An engine error scores zero on every quality score that would have applied."""
     first = (error.strip().splitlines() or ["failed"])[0]
-    keys = ("fact_recall", "citation_validity", "source_recall_cited") if isinstance(case, BriefingCase) else _QUALITY
+    keys = _QUALITY
+    if isinstance(case, BriefingCase):
+        keys = ("fact_recall", "citation_validity", "source_recall_cited") + (
+            ("timeline_date_accuracy", "timeline_event_recall") if case.events else ())
     scores = {k: Score(value=0.0, explanation=f"engine error: {first}") for k in keys}
     if isinstance(case, EvalCase) and case.refuse:
         for k in ("fact_recall", "source_recall_cited", "source_recall_retrieved"):

@@ -18,8 +18,8 @@ from rag.text.vocab import MONTH_PATTERN, WEEKDAY_PATTERN, WEEKDAYS, month_numbe
 
 _PAGE_MONTH = rf"(?P<month>{MONTH_PATTERN})"
 _ISO = re.compile(r"\b(\d{4})[-/](\d{1,2})[-/](\d{1,2})\b")
-_MDY = re.compile(rf"\b{_PAGE_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})\b", re.I)
-_DMY = re.compile(rf"\b(?P<day>\d{{1,2}})\s+{_PAGE_MONTH}\s+(?P<year>\d{{4}})\b", re.I)
+_MDY = re.compile(rf"\b{_PAGE_MONTH}\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<year>\d{{4}})\b", re.IGNORECASE)
+_DMY = re.compile(rf"\b(?P<day>\d{{1,2}})\s+{_PAGE_MONTH}\s+(?P<year>\d{{4}})\b", re.IGNORECASE)
 _URL = re.compile(r"/(20\d{2}|19\d{2})/(\d{1,2})/(\d{1,2})(?:/|$)")
 
 
@@ -112,7 +112,7 @@ _NAMED_DAY = re.compile(r"\b(?:Black|Cyber|Super|Good|Fat|Ash|Holy|Giving|Easter
 
 # What governs a mention's tense: the nearest marker on its left within its clause, else on
 # its right. Future-of-the-past ("was expected to", "would") resolves to the nearest day.
-_BOUNDARY = re.compile(r"[;()\[\]\"“”—]|:(?=\s)|\s--\s|\b(?:that|which|who|whose|whom)\b", re.I)
+_BOUNDARY = re.compile(r"[;()\[\]\"“”—]|:(?=\s)|\s--\s|\b(?:that|which|who|whose|whom)\b", re.IGNORECASE)
 _FUTURE_WORDS = {"will", "shall", "won't", "scheduled", "slated", "upcoming", "set", "due", "expected", "expects",
                  "plans", "planned", "planning", "intends", "aims", "hopes", "could", "may", "might", "going",
                  "begins", "starts", "opens", "closes", "ends", "resumes", "expires", "airs", "kicks", "arrives",
@@ -139,11 +139,11 @@ _WINDOW = 12
 # A date in these phrases names the background of the sentence, not its event: "since the
 # murder ... in 1998", "after the May 24 shooting", "the anniversary of ... August 2021".
 _BACKGROUND = re.compile(r"\b(?:since|after|following|before|ahead of|anniversary|up from|down from|compared (?:with|to)"
-                         r"|than)\b", re.I)
+                         r"|than)\b", re.IGNORECASE)
 # "the Jan. 6 committee", "the 9/11 Commission": a date that names a body is not a date of the sentence
-_NAMED_AFTER = re.compile(r"['’]?s?\s+(?:select\s+)?(?:committee|commission|panel|hearings?|investigators?)\b", re.I)
+_NAMED_AFTER = re.compile(r"['’]?s?\s+(?:select\s+)?(?:committee|commission|panel|hearings?|investigators?)\b", re.IGNORECASE)
 _ASIDE = re.compile(r"\([^()]{0,80}\)")
-_DEADLINE = re.compile(r"\b(?:until|till|through|by|up to|before)\s*$", re.I)
+_DEADLINE = re.compile(r"\b(?:until|till|through|by|up to|before)\s*$", re.IGNORECASE)
 _QUOTE_CHARS = "\"“”"
 
 
@@ -541,6 +541,8 @@ def _resolve_weekday(mention: DateMention, published: dt.date) -> ResolvedDate:
         day = published + dt.timedelta(days=ahead)
     elif mention.tense == "near":
         day = published + dt.timedelta(days=ahead) if ahead < back else published - dt.timedelta(days=back)
+    elif ahead == 1:  # the day after the dateline: an event in a time zone ahead ("Abe died Friday",
+        day = published + dt.timedelta(days=1)  # in a US article dated Thursday) or a date in UTC
     else:  # news style: a weekday in the past tense is the most recent one, the publication day included
         day = published - dt.timedelta(days=back)
     return ResolvedDate(day, day, "day", _against(published, mention), relative_to=published)

@@ -173,16 +173,20 @@ function renderAnswer(answer) {
     for (const claim of conflict.claims) {
       const key = claim.value.toLowerCase();
       if (!grouped.has(key)) grouped.set(key, []);
-      grouped.get(key).push(claim.citation);
+      grouped.get(key).push(claim);
     }
     const list = el("ul");
-    for (const [value, numbers] of grouped) {
+    for (const [value, claims] of grouped) {
       const item = el("li", { class: "claim" }, el("span", { class: "value", textContent: value }), " ");
-      citeButtons(item, numbers, cites);
+      citeButtons(item, claims.map((c) => c.citation), cites);
+      const where = [...new Set(claims.map((c) => [c.outlet, c.date].filter(Boolean).join(" ")).filter(Boolean))];
+      const note = [where.join(", "), claims.some((c) => c.latest) ? "latest" : ""].filter(Boolean).join("; ");
+      if (note) item.append(el("span", { class: "muted source", textContent: ` — ${note}` }));
       list.append(item);
     }
+    const tally = conflict.tally ? " (a running tally: the latest dated figure first)" : "";
     conflicts.append(el("div", { class: "conflict" },
-      el("h3", { textContent: `Sources disagree on the number of ${conflict.about}:` }), list));
+      el("h3", { textContent: `Sources disagree on the number of ${conflict.about}${tally}:` }), list));
   }
 
   $("citations-heading").hidden = answer.citations.length === 0;
@@ -263,15 +267,23 @@ function renderBriefing(b) {
   parts.push(el("h3", { textContent: "Summary" }), b.summary.length ? summary : el("p", { class: "muted", textContent: "Nothing to summarise." }));
   parts.push(...section("Key facts", "key-facts", b.key_facts.map((p) => point(el("li"), p)), "No key facts."));
   parts.push(...section("Timeline", "timeline", b.timeline.map((e) =>
-    cited(el("li", {}, el("b", { class: "when", textContent: e.when }), " "),
+    cited(el("li", {}, el("b", { class: "when", textContent: e.when }),
+      e.relative_to ? el("span", { class: "muted relative", textContent:
+        ` (${e.expression ? `“${e.expression}” in ` : ""}an article of ${e.relative_to})` }) : "", " "),
       ["— ", el("span", { class: "text", textContent: e.text })], e)), "No dated events."));
   parts.push(...section("Who said what", "quotes", b.quotes.map((q) =>
     cited(el("li"), [el("b", { class: "speaker", textContent: q.speaker || "unattributed" }), ": ",
       el("span", { class: "words", textContent: `“${q.words}”` })], q)), "No attributed quotations."));
   parts.push(...section("Where sources disagree", "disagreements", b.disagreements.map((d) => {
     const sides = el("ul");
-    for (const s of d.sides) sides.append(citeButtons(el("li", { class: "side" }, el("span", { class: "value", textContent: s.value }), " "), s.citations, cites));
-    return el("li", {}, ...tag(d.episode), el("b", { class: "about", textContent: d.about }), sides);
+    for (const s of d.sides) {
+      const item = citeButtons(el("li", { class: "side" }, el("span", { class: "value", textContent: s.value }), " "), s.citations, cites);
+      const note = [[s.outlet, s.date].filter(Boolean).join(", "), s.latest ? "latest" : ""].filter(Boolean).join("; ");
+      if (note) item.append(el("span", { class: "muted source", textContent: ` — ${note}` }));
+      sides.append(item);
+    }
+    return el("li", {}, ...tag(d.episode), el("b", { class: "about", textContent: d.about }),
+      d.tally ? " (a running tally: the latest dated figure first)" : "", sides);
   }), "No disagreement found."));
 
   const table = el("table", { class: "sources-table" },
