@@ -265,3 +265,73 @@ def test_bench_whole_sample_covers_both_stories(bench_rag):
     text = " ".join(p.text for p in b.summary + b.key_facts).lower()
     assert "webb" in text and "sri lanka" in text
     assert len(b.episodes) >= 2
+
+
+# --- episodes that follow stories -----------------------------------------------------------
+
+
+def _units(source: str, date, vectors):
+    import numpy as np
+
+    from rag.brief.scope import Unit
+    from rag.models import Article, Chunk, Sentence
+
+    article = Article(source=source, path=source, content_hash=source, title=source, date=date)
+    out = []
+    for i, v in enumerate(vectors):
+        text = f"sentence {i} of {source} with several different words"
+        s = Sentence(char_start=i * 100, char_end=i * 100 + len(text), line_start=i + 1, line_end=i + 1, text=text)
+        c = Chunk(id=f"{source}{i}", source=source, ordinal=i, text=text, sentences=[s], tokens=9, char_start=0,
+                  char_end=1, line_start=1, line_end=1)
+        vector = np.asarray(v, dtype=np.float32)
+        out.append(Unit(chunk=c, sentence=s, article=article, position=i, terms={f"{source}{i}"},
+                        vector=vector / np.linalg.norm(vector)))
+    return article, out
+
+
+def test_daily_coverage_of_one_story_is_one_episode_and_other_events_stay_apart():
+    from rag.brief.episodes import find_episodes
+
+    story = [[1, 0.2, 0], [1, 0.1, 0.1]]  # paraphrases: similar vectors, no statement in common
+    other = [[0, 1, 0.2], [0.1, 1, 0]]
+    monday, tuesday, saturday = dt.date(2022, 9, 26), dt.date(2022, 9, 27), dt.date(2022, 10, 1)
+    parts = {"live-mon": _units("live-mon", monday, story), "live-tue": _units("live-tue", tuesday, story),
+             "later": _units("later", saturday, story), "other-tue": _units("other-tue", tuesday, other)}
+    articles = {s: a for s, (a, _) in parts.items()}
+    units = [u for _, us in parts.values() for u in us]
+    episodes = find_episodes(units, articles, episode_days=14, min_links=2)
+    groups = sorted(sorted(e.sources) for e in episodes)
+    assert ["live-mon", "live-tue"] in groups, groups  # a day apart, the same story: one episode
+    assert ["later"] in groups, groups  # five days later: daily coverage no longer chains it
+    assert ["other-tue"] in groups, groups  # the same day, another event
+
+
+def test_relevance_never_leaves_out_the_article_that_covers_the_topic_most_fully():
+    from rag.brief.extractive import _fullest
+
+    _, full = _units("explainer", dt.date(2022, 7, 7), [[1, 0, 0]] * 5)
+    _, brief_mention = _units("digest", dt.date(2022, 7, 8), [[1, 0, 0]] * 8)
+    for u in full:
+        u.relevance = 0.8
+    for u in brief_mention:
+        u.relevance = 0.3  # many passing mentions
+    brief_mention[0].relevance = 0.9
+    assert _fullest(full + brief_mention, 0.8) == "explainer"
+
+
+def test_one_event_read_a_week_apart_by_a_stale_dateline_gets_the_date_most_sources_give():
+    from rag.brief.timeline import build_timeline
+    from rag.models import Sentence
+
+    parts = [_units("live", dt.date(2022, 7, 11), [[1, 0, 0]]), _units("a", dt.date(2022, 7, 14), [[1, 0, 0]]),
+             _units("b", dt.date(2022, 7, 15), [[1, 0, 0]])]
+    units = []
+    for _, (u,) in parts:
+        text = "The president fled the country on Wednesday on a military plane."
+        u.sentence = Sentence(char_start=0, char_end=len(text), line_start=1, line_end=1, text=text)
+        u.episode, u.score = 1, 1.0
+        units.append(u)
+    events, _ = build_timeline(units, 12, {}, {1: (dt.date(2022, 7, 11), dt.date(2022, 7, 15))})
+    [event] = events
+    assert event.date.start == dt.date(2022, 7, 13) and event.sources == {"live", "a", "b"}
+    assert any("live" in d and "2022-07-06" in d for d in event.dating)

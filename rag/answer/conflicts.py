@@ -328,7 +328,13 @@ def _incompatible(members: list[_Ref]) -> bool:
 
 
 def _found(group: list[_Ref], prefer: set[str]) -> Found | None:
-    if not _incompatible(group):
+    """The disagreement in a group of figures of one quantity, if any: figures that cannot both
+    be true, or a running tally (a count reported with other values on other dates: "at least
+    21 dead" on Wednesday, "at least 47" on Friday), shown latest first."""
+    dated = {r.statement.chunk.date for r in group if r.statement.chunk.date}
+    counting = group[0].figure.unit not in _MEASURES
+    updated = counting and len(dated) > 1 and len({r.figure.number for r in group}) > 1
+    if not (_incompatible(group) or updated):
         return None
     sides: dict[tuple[float, str], Side] = {}
     for r in sorted(group, key=lambda r: (r.figure.number, -len(r.figure.value))):

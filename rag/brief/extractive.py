@@ -97,17 +97,32 @@ def plan_briefing(scope: Scope, topic: str | None, options: BriefOptions) -> Pla
 
 
 def _relevant_episodes(plan: Plan, units: list[Unit], topic: str | None, options: BriefOptions) -> list[Episode]:
-    """With a topic, episodes far less relevant than the best are left out, and the notes say so."""
+    """With a topic, episodes far less relevant than the best are left out, and the notes say so.
+    The episode of the article that covers the topic most fully (the most relevance over its
+    sentences in scope) is always kept."""
     if topic is None or len(plan.episodes) < 2:
         return plan.episodes
     relevance = {e.n: max((u.relevance for u in units if u.episode == e.n), default=0.0) for e in plan.episodes}
     best = max(relevance.values()) or 1.0
-    kept = [e for e in plan.episodes if relevance[e.n] >= options.episode_relevance * best]
+    fullest = _fullest(units, options.episode_relevance)
+    kept = [e for e in plan.episodes if relevance[e.n] >= options.episode_relevance * best or fullest in e.sources]
     for e in plan.episodes:
         if e not in kept:
             plan.notes.append(f"left out episode {e.n} ({e.label}; {', '.join(e.sources)}): "
                               f"less relevant to the topic ({relevance[e.n]:.2f} against {best:.2f})")
     return kept
+
+
+def _fullest(units: list[Unit], bar: float) -> str | None:
+    """The article that covers the topic most fully: the most relevance summed over its
+    sentences that are themselves relevant (at least `bar` of the best sentence's), so that a
+    long article of passing mentions does not outweigh the one about the topic."""
+    best = max((u.relevance for u in units), default=0.0)
+    total: dict[str, float] = {}
+    for u in units:
+        if u.relevance >= bar * best:
+            total[u.source] = total.get(u.source, 0.0) + u.relevance
+    return max(total, key=lambda s: (total[s], s)) if total else None
 
 
 def syndicated_copies(units: list[Unit]) -> dict[str, str]:

@@ -31,6 +31,7 @@ class Event:
     units: list[Unit]
     dating: list[str] = field(default_factory=list)
     expression: str | None = None  # as written in the lead sentence ("Monday")
+    kind: str | None = None  # the kind of that expression (rag.text.dates.DateMention.kind)
 
     @property
     def lead(self) -> Unit:
@@ -57,6 +58,7 @@ def build_timeline(units: list[Unit], limit: int, hints: dict[str, int],
             continue
         _add(events, u, dated[1], dated[0])
     notes = _place_pending(events, pending)
+    events = reconcile(events)
     ranked = sorted(events, key=lambda e: (-len(e.sources), not _current(e, windows), -e.lead.score))[:limit]
     return sorted(ranked, key=lambda e: (e.date.start, e.date.end, e.lead.episode or 0)), notes
 
@@ -78,7 +80,46 @@ def _add(events: list[Event], u: Unit, date: ResolvedDate, mention: DateMention)
                 event.units.append(u)
                 event.dating.append(basis)
             return
-    events.append(Event(date=date, units=[u], dating=[basis], expression=mention.text))
+    events.append(Event(date=date, units=[u], dating=[basis], expression=mention.text, kind=mention.kind))
+
+
+def reconcile(events: list[Event]) -> list[Event]:
+    """One event reported by several sources of an episode gets one date:
+    - weekdays a week apart ("fled on Wednesday" in a live page whose date is its first
+      version's): the date most sources give, then the reading nearest its own article's date;
+    - a coarse date that contains a precise one ("earlier this year" and "in January"): the
+      precise one.
+    The entry that gives way joins the other, and its dating says why."""
+    events = sorted(events, key=lambda e: (-len(e.sources), _distance(e)))
+    kept: list[Event] = []
+    for event in events:
+        home = next((k for k in kept if _same_report(k, event) and _yields(event, k)), None)
+        if home is None:
+            kept.append(event)
+            continue
+        for u in event.units:
+            if u.source not in home.sources:
+                home.units.append(u)
+                home.dating.append(f"{u.source}: '{event.expression}' read as {event.date.label()}, but it reports "
+                                   f"what {home.lead.source} dates {home.date.label()}")
+    return kept
+
+
+def _distance(event: Event) -> int:
+    published = event.lead.article.date
+    return abs((event.date.start - published).days) if published else 0
+
+
+def _same_report(a: Event, b: Event) -> bool:
+    return a.lead.episode == b.lead.episode and any(_same_event(a, u) for u in b.units)
+
+
+def _yields(event: Event, other: Event) -> bool:
+    """Does `event`'s date give way to `other`'s (which has as many sources or more)?"""
+    (s1, e1), (s2, e2) = (event.date.start, event.date.end), (other.date.start, other.date.end)
+    if event.kind == "weekday" and other.kind == "weekday" and s1 == e1 and s2 == e2 and abs((s1 - s2).days) == 7:
+        return True
+    return s1 <= s2 and e2 <= e1 and (s1, e1) != (s2, e2)
 
 
 def _same_event(event: Event, u: Unit) -> bool:

@@ -11,8 +11,8 @@ The articles file is a JSON-lines file (gzip allowed) of {id, title, date, sourc
 as the benchmark ships it. Nothing of it is copied into the repository: from a clean clone with
 ../shared/bench beside it the path resolves, and its store is built outside the repository.
 
-The store for a named corpus is, in order: the store `rag eval` was given, when it holds every
-article of the corpus (e.g. `--store-dir bench/out/full/stores/main`); `<store>/corpora/<name>`
+The store for a named corpus is, in order: the store `rag eval` was given, when it holds the
+articles of the corpus (all but the few ingest rejects) (e.g. `--store-dir bench/out/full/stores/main`); `<store>/corpora/<name>`
 when it was built before; otherwise it is built there with `--build-corpora` (all the corpus is
 embedded once, then cached), and without that flag its cases are skipped with a note.
 """
@@ -76,18 +76,23 @@ def corpus_of(case_file: Path, value) -> NamedCorpus:
     return NamedCorpus((case_file.parent / value).resolve())
 
 
+MAX_REJECTED = 0.01  # ingest rejects a few articles (empty after cleaning, exact copies): never indexed
+
+
 def holds(settings: Settings, sources: set[str]) -> bool:
-    """Does the store of `settings` hold every one of `sources`?"""
+    """Does the store of `settings` hold the corpus: all of `sources` but the few that ingest
+    rejects (at most 1%)?"""
     from rag.index.docstore import DocStore
 
     db = settings.store_dir / "rag.db"
-    if not db.exists():
+    if not db.exists() or not sources:
         return False
     docs = DocStore(db)
     try:
-        return sources <= set(docs.manifest())
+        missing = len(sources - set(docs.manifest()))
     finally:
         docs.close()
+    return missing <= MAX_REJECTED * len(sources)
 
 
 def corpus_settings(settings: Settings, corpus: NamedCorpus, build: bool, notes: list[str]) -> Settings | None:

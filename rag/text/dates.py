@@ -123,7 +123,7 @@ _NEAR_WORDS = {"would"}
 _PRESENT_WORDS = {"is", "are", "isn't", "aren't", "remains", "remain", "has", "have", "stays", "continues"}
 # Scheduled events in the simple present: "nominations close at 2pm Monday", "polls open Tuesday".
 _SCHEDULE_VERBS = {"begin", "start", "open", "close", "end", "resume", "meet", "vote", "arrive", "return", "launch"}
-_PAST_AUX = {"was", "were", "had"}
+_PAST_AUX = {"was", "were", "had", "been"}
 _PAST_WORDS = {"said", "says", "tells", "told", "was", "were", "had", "did", "began", "came", "went", "saw", "took",
                "made", "gave", "found", "held", "left", "met", "ran", "won", "lost", "fell", "rose", "spoke",
                "wrote", "sent", "led", "got", "struck", "broke", "became", "brought", "bought", "caught", "chose",
@@ -145,6 +145,7 @@ _NAMED_AFTER = re.compile(r"['’]?s?\s+(?:select\s+)?(?:committee|commission|pa
 _ASIDE = re.compile(r"\([^()]{0,80}\)")
 _DEADLINE = re.compile(r"\b(?:until|till|through|by|up to|before)\s*$", re.IGNORECASE)
 _QUOTE_CHARS = "\"“”"
+_RELATIVE_ASIDE = re.compile(r",\s*(?:who|which|whose)\b[^,.;:]*$")
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ class DateMention:
     background: bool = False  # in a "since ...", "after the ..." phrase: not what the sentence dates
     deadline: bool = False  # "until ...", "through ...": a limit rather than an event
     quoted: bool = False  # inside quotation marks
+    aside: bool = False  # in a relative clause set off by commas ("Rajapaksa, who fled earlier this week,")
 
 
 @dataclass(frozen=True)
@@ -321,7 +323,9 @@ def _context(mention: DateMention, text: str) -> DateMention:
     # "this year's midterms": a year-level adjective rarely dates the sentence's event
     deadline = deadline or (mention.kind == "relative" and (mention.modifier or "").endswith("year")
                             and text[mention.end:mention.end + 2] in ("'s", "’s"))
-    return replace(mention, tense=_tense(text, mention), background=background, deadline=deadline, quoted=quoted)
+    aside = bool(_RELATIVE_ASIDE.search(before[-160:]))
+    return replace(mention, tense=_tense(text, mention), background=background, deadline=deadline, quoted=quoted,
+                   aside=aside)
 
 
 def _without_asides(text: str) -> str:
@@ -605,12 +609,14 @@ def _resolve_relative(mention: DateMention, published: dt.date) -> ResolvedDate:
 
 def event_mention(mentions: list[DateMention]) -> list[DateMention]:
     """The mentions in the order they should date the sentence's event: those of the main clause
-    first, then limits ("until June 5"), then quoted ones; background phrases ("since the
-    1998 murder", "after the May 24 shooting") never date it."""
-    main = [m for m in mentions if not (m.background or m.deadline or m.quoted)]
+    first, then those of a relative clause set off by commas (", who fled earlier this week,"),
+    then limits ("until June 5"), then quoted ones; background phrases ("since the 1998
+    murder", "after the May 24 shooting") never date it."""
+    main = [m for m in mentions if not (m.background or m.deadline or m.quoted or m.aside)]
+    asides = [m for m in mentions if m.aside and not (m.background or m.deadline or m.quoted)]
     limits = [m for m in mentions if m.deadline and not (m.background or m.quoted)]
     quoted = [m for m in mentions if m.quoted and not m.background]
-    return main + limits + quoted
+    return main + asides + limits + quoted
 
 
 def event_date(text: str, published: dt.date | None, year_hint: int | None = None,
