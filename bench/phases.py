@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from bench.briefs import phase_briefs
 from bench.data import article_id
 from bench.metrics import DEPTH, contains, distinct, latency_summary, retrieval_summary
 
@@ -406,6 +407,7 @@ PHASES = {
     "cold": phase_cold, "floor": phase_floor, "noop": phase_noop, "ingest": phase_ingest, "ours": phase_ours,
     "peers": phase_peers, "llama": phase_llama, "unanswerable": phase_unanswerable,
     "scale_ingest": phase_scale_ingest, "scale_query": phase_scale_query,
+    "briefs": phase_briefs,  # issue 13: bench/briefs.py
 }
 
 

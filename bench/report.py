@@ -8,6 +8,8 @@ import platform
 import subprocess
 from pathlib import Path
 
+from bench.briefs import section as briefs_section
+
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMS = [
     ("ours", "**rag** (hybrid: MiniLM + BM25, RRF, MMR)"),
@@ -328,6 +330,7 @@ def render(run: Path) -> str:
     out += ["", f"## Scale: the corpus copied to ≥ {config.get('scale_target', 10_000):,} documents", "",
             *scale_table(config, results), "",
             f"The scale corpus is {config.get('scale_copies', '?')} copies of the benchmark corpus. " + METHODS["scale"]]
+    out += briefs_section(results)  # issue 13: bench/briefs.py
     analysis = ROOT / "bench" / "analysis.md"
     if config["mode"] == "full" and analysis.exists():
         out += ["", analysis.read_text().rstrip()]

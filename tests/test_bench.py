@@ -128,7 +128,9 @@ def check_quick_run(out: Path, report: Path) -> None:
     config = json.loads((out / "config.json").read_text())
     results = {p.stem: json.loads(p.read_text()) for p in (out / "results").glob("*.json")}
     assert set(results) == {"cold", "floor", "noop", "ingest", "ours", "peers", "llama", "unanswerable",
-                            "scale_ingest", "scale_query"}
+                            "scale_ingest", "scale_query", "briefs"}
+    briefs = results["briefs"]["fuzz"]
+    assert briefs["crashes"] == [] and briefs["unverified_citations"] == 0 and sum(briefs["calls"].values()) >= 10
     assert all(r["rag_from"] == str(out / "snapshot" / "rag") for r in results.values())
 
     cold, noop, full = results["cold"], results["noop"], results["ingest"]
@@ -157,5 +159,6 @@ def check_quick_run(out: Path, report: Path) -> None:
 
     text = report.read_text()
     assert "Quick run" in text and "| bm25s over whole articles |" in text and "## Scale" in text
+    assert "## Briefings" in text
     rows = (out / "rows-ours.jsonl").read_text().splitlines()
     assert len(rows) == config["questions"]
