@@ -261,9 +261,9 @@ class EvalCase(BaseModel):
     sources: list[list[str]] = Field(default=[], description="Sources a good answer cites; an inner list holds alternatives.")
     refuse: bool = Field(False, description="The corpus cannot answer: the right answer is a refusal.")
     tags: list[str] = []
+    corpus: str = Field("corpus", description="The corpus the case runs on: its file's `corpus:` (default the seed corpus/).")
     file: str | None = Field(None, description="Case file the case was read from.")
     line: int | None = Field(None, description="Line of the case in its file.")
-    corpus: str | None = Field(None, description="The articles file the case file names (None: the store's corpus).")
 
 
 class LabelledEvent(BaseModel):
@@ -286,11 +286,11 @@ class BriefingCase(BaseModel):
     source: str | None = Field(None, description="Source glob filter.")
     facts: list[list[str]] = []
     sources: list[list[str]] = []
-    events: list[LabelledEvent] = Field(default=[], description="Events and their dates, for timeline accuracy.")
     tags: list[str] = []
+    corpus: str = "corpus"
     file: str | None = None
     line: int | None = None
-    corpus: str | None = Field(None, description="The articles file the case file names (None: the store's corpus).")
+    events: list[LabelledEvent] = Field(default=[], description="Events and their dates, for timeline accuracy.")
 
 
 class Score(BaseModel):

@@ -1,17 +1,13 @@
 """Briefing scores read only the briefing's own prose; timeline dates are scored against
-hand-labelled event dates; a case file can name the corpus its cases run on."""
+hand-labelled event dates; the real-news briefing cases name the benchmark corpus."""
 
 import datetime as dt
-import json
-
 import pytest
 
 from rag.eval.cases import CaseFileError, load_case_file
-from rag.eval.corpora import NamedCorpus, corpus_settings
 from rag.eval.scorers import score_briefing
 from rag.eval.scorers._briefing import briefing_prose
 from rag.models import BriefingCase, LabelledEvent
-from rag.settings import Settings
 
 
 def no_lookup(source):
@@ -80,58 +76,13 @@ def test_event_labels_are_checked_when_the_file_is_read(tmp_path):
             load_case_file(bad)
 
 
-def _articles(path, ids):
-    with open(path, "w") as handle:
-        handle.writelines(json.dumps({"id": n, "title": f"Story {n}", "date": f"2022/07/0{i + 1}", "source": "cnn.com",
-                                     "text": f"Rockets hit the base on Monday, officials said in article {n}.\n\n"
-                                             "The attack damaged two buildings and a fuel depot near the river."}) + "\n" for i, n in enumerate(ids))
+def test_the_real_news_briefing_cases_name_the_benchmark_corpus_and_label_event_dates():
+    from conftest import ROOT
 
-
-def test_a_case_file_names_its_corpus_and_the_eval_builds_its_store(tmp_path):
-    data = tmp_path / "shared" / "bench"
-    data.mkdir(parents=True)
-    _articles(data / "articles.jsonl", ["a1", "a2"])
-    evals = tmp_path / "repo" / "evals"
-    evals.mkdir(parents=True)
-    cases = evals / "bench.yaml"
-    cases.write_text("corpus: ../../shared/bench/articles.jsonl\ncases:\n"
-                     "  - id: rockets\n    question: What did rockets hit on Monday?\n    facts: [base]\n"
-                     "    sources: ['articles.jsonl#a1']\n")
-    [case] = load_case_file(cases)
-    assert case.corpus == str((data / "articles.jsonl").resolve())
-    settings = Settings(store_dir=tmp_path / "store", corpus_dir=tmp_path / "corpus", embedding_model="hash")
-    notes: list[str] = []
-    corpus = NamedCorpus(data / "articles.jsonl")
-    assert corpus_settings(settings, corpus, build=False, notes=notes) is None and "--build-corpora" in notes[-1]
-    built = corpus_settings(settings, corpus, build=True, notes=notes)
-    assert built.store_dir.parent == settings.store_dir / "corpora" and "2 articles" in notes[-1]
-    assert corpus_settings(settings, corpus, build=False, notes=notes) == built  # found, not rebuilt
-    assert not any((tmp_path / "repo").rglob("*.jsonl")), "no article text is copied next to the case file"
-
-
-def test_rag_eval_runs_cases_of_several_corpora_in_one_run(cli, tmp_path, small_corpus):
-    from rag.api import Rag
-
-    Rag(small_corpus).ingest([small_corpus.corpus_dir])
-    data = tmp_path / "shared"
-    data.mkdir()
-    _articles(data / "articles.jsonl", ["a1"])
-    cases = tmp_path / "cases"
-    cases.mkdir()
-    (cases / "own.yaml").write_text("- id: own\n  question: How many rockets were fired?\n  facts: [rockets]\n")
-    (cases / "named.yaml").write_text("corpus: ../shared/articles.jsonl\ncases:\n"
-                                      "  - id: named\n    question: What did rockets hit on Monday?\n    facts: [base]\n")
-    out = tmp_path / "run.json"
-    args = ("eval", cases, "--store-dir", small_corpus.store_dir, "--set", "embedding_model=hash", "--out", out)
-    code, stdout, err = cli(*args)
-    assert code == 0, err
-    run = json.loads(out.read_text())
-    assert [r["case"]["id"] for r in run["results"]] == ["own"]
-    assert any("--build-corpora" in n for n in run["notes"])
-    code, stdout, err = cli(*args, "--build-corpora")
-    assert code == 0, err
-    run = json.loads(out.read_text())
-    assert sorted(r["case"]["id"] for r in run["results"]) == ["named", "own"]
-    named = next(r for r in run["results"] if r["case"]["id"] == "named")
-    assert named["trials"][0]["answer"]["citations"][0]["source"] == "articles.jsonl#a1"
-    assert dt.date.fromisoformat(named["trials"][0]["answer"]["citations"][0]["date"]) == dt.date(2022, 7, 1)
+    cases = load_case_file(ROOT / "evals" / "bench" / "briefings.yaml")
+    assert len(cases) >= 8 and all(c.kind == "briefing" and c.corpus == "benchmark" for c in cases)
+    assert all(c.facts and c.events and c.topic for c in cases)
+    for case in cases:  # every labelled date parses as a day or a range of days
+        for event in case.events:
+            first, _, last = event.date.partition("/")
+            assert dt.date.fromisoformat(first) <= dt.date.fromisoformat(last or first)

@@ -16,16 +16,21 @@ A case file is a YAML list of cases. A question case:
       question: Who won the 2018 World Cup?
       refuse: true                # the corpus cannot answer it
 
+A file may instead be a mapping that names the corpus its cases run on, with the list under
+`cases:` (a plain list runs on the seed corpus, `corpus`):
+
+    corpus: benchmark   # the name `rag eval --corpus` selects; the file's comment says how to build it
+    cases:
+      - id: ...
+
 A briefing case has `kind: briefing`, an optional `topic` (none = the whole corpus), optional
-`since`/`until`/`source` filters, the facts and sources a briefing must cover, and optional
-`events` with their dates, for timeline accuracy:
+`since`/`until`/`source` filters, and the facts and sources a briefing must cover.
+
+A briefing case may also label the events its timeline should date (timeline date accuracy):
 
       events:
         - what: [Robb Elementary, Uvalde]   # phrasings that identify the event in an entry
-          date: 2022-05-24                  # or 2022-05-24/2022-05-26 for a range
-
-A file may instead be a mapping `{corpus: PATH, cases: [...]}` naming the articles its cases
-run on (rag.eval.corpora).
+          date: 2022-05-24                  # or 2022-05-24/2022-05-26 for a range of days
 """
 
 from __future__ import annotations
@@ -37,8 +42,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from rag.errors import ConfigError, InputError
-from rag.eval.corpora import corpus_of
+from rag.errors import InputError
 from rag.models import BriefingCase, EvalCase
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -103,27 +107,19 @@ def load_case_file(path: Path) -> list[EvalCase | BriefingCase]:
         raise CaseFileError(f"{path}: invalid YAML: {err}") from None
     if data is None:
         return []
-    corpus = None
-    if isinstance(data, dict) and "cases" in data:  # a file that names its corpus (rag.eval.corpora)
-        unknown = sorted(set(data) - {"corpus", "cases", "__line__", "__keys__"})
-        if unknown:
-            raise CaseFileError(f"{path}:{data['__keys__'].get(unknown[0], 1)}: unknown key {unknown[0]!r} "
-                                "(a case file mapping has 'corpus' and 'cases')")
-        try:
-            corpus = str(corpus_of(path, data.get("corpus")).path) if "corpus" in data else None
-        except ConfigError as err:
-            raise CaseFileError(f"{path}:{data['__keys__'].get('corpus', 1)}: {err}") from None
+    corpus = "corpus"
+    if isinstance(data, dict) and "cases" in data:
+        corpus = data.get("corpus")
+        if not isinstance(corpus, str) or not _ID.match(corpus):
+            raise CaseFileError(f"{path}:{data['__keys__'].get('corpus', 1)}: `corpus:` must name the corpus the cases run on")
         data = data["cases"]
     if not isinstance(data, list):
         raise CaseFileError(f"{path}:1: a case file must be a YAML list of cases (each starting with '- id: ...'), "
-                            "or a mapping with 'corpus' and 'cases'")
-    cases = [_case(path, item, i) for i, item in enumerate(data)]
-    for case in cases:
-        case.corpus = corpus
-    return cases
+                            "or a mapping with `corpus:` and `cases:`")
+    return [_case(path, item, i, corpus) for i, item in enumerate(data)]
 
 
-def _case(path: Path, item, index: int) -> EvalCase | BriefingCase:
+def _case(path: Path, item, index: int, corpus: str = "corpus") -> EvalCase | BriefingCase:
     if not isinstance(item, dict):
         raise CaseFileError(f"{path}: item {index + 1} is not a mapping of case fields")
     line = item.pop("__line__")
@@ -146,7 +142,7 @@ def _case(path: Path, item, index: int) -> EvalCase | BriefingCase:
         item["events"] = [_event(e, lambda msg: fail(msg, "events")) for e in item["events"]]
     model = BriefingCase if kind == "briefing" else EvalCase
     try:
-        case = model(**item, file=str(path), line=line)
+        case = model(**{"corpus": corpus, **item}, file=str(path), line=line)
     except ValidationError as err:
         first = err.errors()[0]
         key = str(first["loc"][0]) if first["loc"] else None

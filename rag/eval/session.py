@@ -9,9 +9,7 @@ from pathlib import Path
 from rag.errors import ConfigError
 from rag.eval.cases import load_cases
 from rag.eval.compare import compare_runs
-from rag.eval.corpora import NamedCorpus, corpus_settings
 from rag.eval.gates import GATE_EXIT, parse_thresholds, threshold_failures
-from rag.eval.metrics import compute_metrics
 from rag.eval.runfile import default_run_path, load_run, save_run
 from rag.eval.runner import Progress, run_eval
 from rag.models import Comparison, EvalRun
@@ -28,7 +26,7 @@ class EvalRequest:
     out: Path | None = None
     baseline: Path | None = None
     fail_under: list[str] = field(default_factory=list)
-    build_corpora: bool = False  # build the store of a corpus a case file names when it is missing
+    corpus: str = "corpus"  # only cases that run on this corpus are asked
 
 
 @dataclass
@@ -56,29 +54,25 @@ def evaluate(settings: Settings, request: EvalRequest, progress: Progress | None
     cases = load_cases(request.cases)
     if request.tags:
         cases = [c for c in cases if set(c.tags) & set(request.tags)]
-    if not cases:
-        raise ConfigError("no cases to run" + (f" with tag(s) {', '.join(request.tags)}" if request.tags else ""))
     notes: list[str] = []
+    elsewhere = [c for c in cases if c.corpus != request.corpus]
+    if elsewhere:
+        others = ", ".join(sorted({c.corpus for c in elsewhere}))
+        notes.append(f"{len(elsewhere)} case(s) not run: they run on another corpus ({others}; --corpus selects)")
+        cases = [c for c in cases if c.corpus == request.corpus]
+    if not cases:
+        raise ConfigError("no cases to run" + (f" with tag(s) {', '.join(request.tags)}" if request.tags else "")
+                          + (f" on corpus {request.corpus!r}" if elsewhere else ""))
     settings = _with_prompt(settings, request.prompt, notes)
     judge = _judge(settings, request.judge)
-    runs = []
-    for corpus, group in _by_corpus(cases).items():
-        own = rag is None or corpus is not None
-        group_settings = settings if corpus is None else corpus_settings(settings, NamedCorpus(Path(corpus)),
-                                                                         request.build_corpora, notes)
-        if group_settings is None:
-            continue
-        group_rag = Rag(group_settings) if own else rag
-        try:
-            runs.append(run_eval(group_rag, group, repeat=request.repeat, entails=judge or _lexical(),
-                                 judge=judge.name if judge else "lexical", case_files=[str(p) for p in request.cases],
-                                 notes=[], progress=progress))
-        finally:
-            if own:
-                group_rag.close()
-    if not runs:
-        raise ConfigError("no cases could run: " + "; ".join(notes))
-    run = merge_runs(runs, notes)
+    own = rag is None
+    rag = rag or Rag(settings)
+    try:
+        run = run_eval(rag, cases, repeat=request.repeat, entails=judge or _lexical(), judge=judge.name if judge else "lexical",
+                       case_files=[str(p) for p in request.cases], notes=notes, progress=progress)
+    finally:
+        if own:
+            rag.close()
     if judge is not None:
         run.notes.append(judge.summary())
     if request.prompt and run.prompt_hash is None:
@@ -87,26 +81,6 @@ def evaluate(settings: Settings, request: EvalRequest, progress: Progress | None
     comparison = compare_runs(baseline, run, str(request.baseline)) if baseline else None
     return EvalOutcome(run=run, path=path, comparison=comparison, thresholds=thresholds,
                        failures=threshold_failures(run.metrics, thresholds))
-
-
-def _by_corpus(cases: list) -> dict[str | None, list]:
-    """Cases grouped by the corpus their file names (None: the store's own), in file order."""
-    groups: dict[str | None, list] = {}
-    for case in cases:
-        groups.setdefault(case.corpus, []).append(case)
-    return groups
-
-
-def merge_runs(runs: list[EvalRun], notes: list[str]) -> EvalRun:
-    """One run of several corpora's cases: the first run's provenance, every result, metrics
-    computed over all of them."""
-    run = runs[0]
-    for other in runs[1:]:
-        run.results += other.results
-        run.notes += [n for n in other.notes if n not in run.notes]
-    run.notes = notes + run.notes
-    run.metrics = compute_metrics(run.results)
-    return run
 
 
 def _lexical():
