@@ -335,3 +335,15 @@ def test_one_event_read_a_week_apart_by_a_stale_dateline_gets_the_date_most_sour
     [event] = events
     assert event.date.start == dt.date(2022, 7, 13) and event.sources == {"live", "a", "b"}
     assert any("live" in d and "2022-07-06" in d for d in event.dating)
+
+
+def test_an_internal_error_is_one_line_and_exit_1_not_2(cli, corpus_store, monkeypatch):
+    from rag.api import Rag
+
+    def broken(self, *args, **kwargs):
+        raise TypeError("'NoneType' object cannot be interpreted as an integer")
+
+    monkeypatch.setattr(Rag, "brief", broken)
+    code, out, err = cli("brief", "Hurricane Fiona", "--store-dir", corpus_store)
+    assert code == 1 and not out  # 2 is kept for usage errors
+    assert err.startswith("error: unexpected TypeError") and len(err.strip().splitlines()) == 1
