@@ -10,8 +10,9 @@ window? The pairs are found by article id and character offsets; no text is copi
 For every (UNIT_SIMILARITY, EVENT_SIMILARITY) on a grid it scores rag.answer.conflicts
 .same_quantity (with its place and time-window rules) on the tune half (questions of the tune
 quiz weeks, bench/split.toml) and reports the best by F1, then that choice on the check half.
-`false disagreements` counts pairs labelled different whose figures the finder would set
-against each other (incompatible values): what a reader would wrongly see as a dispute.
+`false disputes` counts pairs labelled different that the finder takes for one quantity and
+would show as a disagreement (values that cannot both be true, or counts reported with other
+values on other dates: a running tally): what a reader would wrongly see as a dispute.
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def load_pairs(data: Path) -> list[dict]:
                      if (r.figure.start, r.figure.end) == (fig_start - start, fig_end - start)]
             refs.append(found[0] if found else None)
             raw.append(next(f for f in figures(text, prefer) if (f.start, f.end) == (fig_start - start, fig_end - start)))
-        out.append({**row, "refs": refs, "raw": raw, "half": half_of(question)})
+        dates = [articles[x[0]].get("date") for x in (row["a"], row["b"])]
+        out.append({**row, "refs": refs, "raw": raw, "half": half_of(question), "dates": dates})
     embedder = MiniLMEmbedder(64)
     words = sorted({f.unit_word.lower() for p in out for f in p["raw"]} |
                    {w.lower() for q in questions.values() if (w := analyse(q["question"]).unit_word)})
@@ -106,13 +108,17 @@ def decide(pair: dict, unit: float, event: float, rules: bool = True, answers: b
         conflicts.UNIT_SIMILARITY, conflicts.EVENT_SIMILARITY = saved
 
 
-def incompatible(pair: dict) -> bool:
-    """The two figures cannot both be true (read as intervals, as the finder reads them)."""
-    from rag.answer.conflicts import _incompatible, _Ref
+def incompatible(pair: dict, tallies: bool = True) -> bool:
+    """Would the finder show the two figures as a disagreement if it took them for one
+    quantity: they cannot both be true (read as intervals), or they are counts with different
+    values from articles of different dates (a running tally)?"""
+    from rag.answer.conflicts import _MEASURES, _incompatible, _Ref
 
     a, b = ([_Ref(figure=f, statement=SimpleNamespace(chunk=SimpleNamespace(source=s[0])), index=0, window=None,
                   places=frozenset()) for f, s in zip(pair["raw"], (pair["a"], pair["b"]))])
-    return _incompatible([a, b])
+    dates = {pair["dates"][0], pair["dates"][1]} - {None}
+    tally = a.figure.unit not in _MEASURES and len(dates) > 1 and a.figure.number != b.figure.number
+    return _incompatible([a, b]) or (tallies and tally)  # the finder before issue 13 showed no tallies
 
 
 def score(pairs: list[dict], unit: float, event: float, rules: bool = True, answers: bool = False) -> dict:
@@ -123,11 +129,11 @@ def score(pairs: list[dict], unit: float, event: float, rules: bool = True, answ
         fp += said and not p["same"]
         fn += not said and p["same"]
         tn += not said and not p["same"]
-        false_disputes += said and not p["same"] and incompatible(p)
+        false_disputes += said and not p["same"] and incompatible(p, tallies=rules)
     precision = tp / (tp + fp) if tp + fp else 1.0
     recall = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    disputable = sum(1 for p in pairs if not p["same"] and incompatible(p))
+    disputable = sum(1 for p in pairs if not p["same"] and incompatible(p, tallies=rules))
     return {"pairs": len(pairs), "same": tp + fn, "tp": tp, "fp": fp, "fn": fn, "precision": precision,
             "recall": recall, "f1": f1, "false_disputes": false_disputes, "disputable": disputable}
 
