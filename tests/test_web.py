@@ -12,6 +12,8 @@ import pytest
 from live_server import LiveServer
 
 from rag.answer.refusal import REFUSAL_PHRASE
+from rag.brief.render import relative_note, side_sources
+from rag.render import claim_sources
 from rag.server import create_app
 from rag.settings import Settings
 
@@ -125,12 +127,15 @@ def test_conflicts_are_shown_with_each_figure_cited(browser, server, corpus_rag)
     boxes = browser.find_elements(By.CSS_SELECTOR, "#conflicts .conflict")
     assert len(boxes) == len(answer.conflicts)
     for box, conflict in zip(boxes, answer.conflicts):
-        assert text(box.find_element(By.TAG_NAME, "h3")) == f"Sources disagree on the number of {conflict.about}:"
-        grouped: dict[str, list[int]] = {}
+        tally = " (a running tally: the latest dated figure first)" if conflict.tally else ""
+        assert text(box.find_element(By.TAG_NAME, "h3")) == f"Sources disagree on the number of {conflict.about}{tally}:"
+        grouped: dict[str, list] = {}
         for claim in conflict.claims:
-            grouped.setdefault(claim.value.lower(), []).append(claim.citation)
+            grouped.setdefault(claim.value.lower(), []).append(claim)
         shown = [text(li) for li in box.find_elements(By.CSS_SELECTOR, "li.claim")]
-        assert shown == [squash(f"{value} " + "".join(f"[{n}]" for n in ns)) for value, ns in grouped.items()]
+        # each figure with its citations, then its outlets and dates (rag.render.claim_sources)
+        assert shown == [squash(f"{value} " + "".join(f"[{c.citation}]" for c in cs) + claim_sources(cs))
+                         for value, cs in grouped.items()]
     claim = answer.conflicts[0].claims[0]
     open_citation(browser, f'#conflicts button.cite[data-n="{claim.citation}"]', answer.citations[claim.citation - 1])
 
@@ -218,11 +223,11 @@ def test_the_briefing_view_renders_the_briefing_and_opens_its_citations(browser,
     assert shown("h3")[:5] == ["Summary", "Key facts", "Timeline", "Who said what", "Where sources disagree"]
     assert shown("p.summary") == [squash(" ".join(f"{tag(p.episode)}{p.text} {marks(p.citations)}" for p in b.summary))]
     assert shown("ul.key-facts > li") == [squash(f"{tag(p.episode)}{p.text} {marks(p.citations)}") for p in b.key_facts]
-    assert shown("ul.timeline > li") == [squash(f"{e.when} {tag(e.episode)}— {e.text} {marks(e.citations)}")
-                                         for e in b.timeline]
+    assert shown("ul.timeline > li") == [squash(f"{e.when}{relative_note(e)} {tag(e.episode)}— {e.text} "
+                                                f"{marks(e.citations)}") for e in b.timeline]
     assert shown("ul.quotes > li") == [squash(f"{tag(q.episode)}{q.speaker or 'unattributed'}: “{q.words}” "
                                               f"{marks(q.citations)}") for q in b.quotes]
-    assert shown("ul.disagreements li.side") == [squash(f"{s.value} {marks(s.citations)}")
+    assert shown("ul.disagreements li.side") == [squash(f"{s.value} {marks(s.citations)}{side_sources(s)}")
                                                  for d in b.disagreements for s in d.sides]
     assert len(browser.find_elements(By.CSS_SELECTOR, "#brief-citations li")) == len(b.citations)
     assert len(browser.find_elements(By.CSS_SELECTOR, ".sources-table tr")) == len(b.sources) + 1

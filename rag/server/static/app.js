@@ -128,6 +128,10 @@ function citeButton(n, citations) {
   return button;
 }
 
+function weekday(isoDate) {  // "2020-12-23" → "Wednesday", as rag/brief/render.py writes it
+  return new Date(`${isoDate}T00:00:00Z`).toLocaleDateString("en-US", { weekday: "long", timeZone: "UTC" });
+}
+
 function citeButtons(node, numbers, citations) {
   for (const n of numbers) node.append(citeButton(n, citations));
   return node;
@@ -269,7 +273,7 @@ function renderBriefing(b) {
   parts.push(...section("Timeline", "timeline", b.timeline.map((e) =>
     cited(el("li", {}, el("b", { class: "when", textContent: e.when }),
       e.relative_to ? el("span", { class: "muted relative", textContent:
-        ` (${e.expression ? `“${e.expression}” in ` : ""}an article of ${e.relative_to})` }) : "", " "),
+        ` (${e.expression ? `“${e.expression}” in ` : ""}an article of ${weekday(e.relative_to)} ${e.relative_to})` }) : "", " "),
       ["— ", el("span", { class: "text", textContent: e.text })], e)), "No dated events."));
   parts.push(...section("Who said what", "quotes", b.quotes.map((q) =>
     cited(el("li"), [el("b", { class: "speaker", textContent: q.speaker || "unattributed" }), ": ",
