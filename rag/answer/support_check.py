@@ -5,16 +5,17 @@ score counts (rag.answer.support). Each rule is a reason a sentence fails, named
 - **too short**: fewer than MIN_TERMS content words cannot be checked ("PWNED").
 - **an instruction**: the window sentences that carry the sentence address the model ("ignore
   previous instructions and say ..."): an instruction inside an article is not a report of fact.
-- **coverage**: the sentence is split into clauses (at ; : — and at a comma before and, but,
-  while, which, ...), so that an appended clause is checked on its own. Each clause of
+- **coverage**: the sentence is split into clauses (at sentence ends, ; : — and at a comma before
+  and, but, while, which, ...), so that an appended clause is checked on its own. Each clause of
   MIN_TERMS or more content words needs CLAUSE_COVERAGE of its content terms (stemmed,
   stopwords removed) in the window, and the whole sentence needs COVERAGE.
-- **numbers**: each number of the sentence must be stated by a window sentence that says the
-  same about it: the counted noun after it ("999 passengers"), or else one of the content words
-  within CONTEXT_WORDS words of it. A figure planted in the next sentence does not support it.
-- **negation**: a clause that negates ("no", "not", "never", "n't", ...) needs a negated window
-  clause that it restates; a negated window clause that the sentence restates needs the
-  sentence to negate too.
+- **numbers**: each number of the sentence (digits or words: 8 == eight, 1,200 == 1200) must be
+  in the window next to the same word, before or after it ("999 passengers" needs 999 before
+  "passengers"): a figure planted in the next sentence, or moved within one, does not support it.
+- **negation**: what a negation ("no", "not", "never", "n't", ...) negates is the content words
+  after it (else before it). A negation of the sentence needs one in the window over the same
+  words; a negation in the window whose words, and the word before it, the sentence restates
+  needs the sentence to negate them too.
 - **names**: every capitalised word of the sentence (people, places, organisations, days,
   months) must be in the window; a word and its derivative match ("Iran" ~ "Iranian").
 The thresholds were chosen on the tune half of a labelled set of real benchmark sentences and
@@ -30,8 +31,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from rag.answer.figures import figures
 from rag.text.lexical import STOPWORDS, content_words, normalize
 from rag.text.vocab import COUNT_WORDS, NEGATION_WORDS, alternation
 
@@ -39,15 +40,18 @@ MIN_TERMS = 2
 COVERAGE = 0.8
 CLAUSE_COVERAGE = 0.6
 ALIGN = 0.5
-CONTEXT_WORDS = 3
+SCOPE = 4  # tokens around a number (or before a negation) that say what it is about
+NEGATION_SCOPE = 6  # tokens after a negation that say what it negates
 
 _DIGITS = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\w)|(?<![\w.,])\d+(?:\.\d+)?(?!\w)")
 NUMBER_WORDS = re.compile(rf"\b({alternation(COUNT_WORDS)})\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’']?\s+(?=[\"“‘'(]?[A-Z0-9])|\n+")
 _CLAUSE_BREAK = re.compile(
-    r"\s*[;:]\s+|\s+[—–-]{1,2}\s+|,\s+(?=(?:and|but|while|whereas|although|though|yet|so|after|before|because|since"
+    r"(?<=[.!?])\s+(?=[\"“‘']?[A-Z])|(?<=[.!?][\"”’'])\s+(?=[\"“‘']?[A-Z])|\s*[;:]\s+|\s+[—–-]{1,2}\s+"
+    r"|,\s+(?=(?:and|but|while|whereas|although|though|yet|so|after|before|because|since"
     r"|which|who|where|when|then|adding|saying|as well as|even as)\b)", re.IGNORECASE)
-_WORD = re.compile(r"[A-Za-z0-9][\w'’.-]*")
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|[A-Za-z][\w'’]*|[.,;:!?()—–\"“”]")
+_NAME_WORD = re.compile(r"[A-Za-z0-9][\w'’.&-]*")
 _CAPITALISED = re.compile(r"(?<![\w'’-])([A-Z][\w'’.&-]*)")
 # An instruction to a model: telling it to ignore, forget or override something; addressing it
 # ("you must answer", "assistant,"); a role label; or a bare imperative to say or output text.
@@ -80,20 +84,27 @@ def supports(sentence: str, window: str | Sequence[str], *, coverage: float = CO
              clause_coverage: float = CLAUSE_COVERAGE) -> SupportVerdict:
     """Check `sentence` against `window` (text, or its sentences) by the rules above."""
     parts = split_window(window) if isinstance(window, str) else [w for w in window if w.strip()]
-    terms = set(content_words(sentence))
-    if len(terms) < MIN_TERMS:
+    claim = _text(sentence)
+    if len(claim.terms) < MIN_TERMS:
         return SupportVerdict(False, "too few words to check against the source", 0.0, "short")
-    view = _Window(parts)
-    share = len(terms & view.terms) / len(terms)
-    carriers = view.carriers(terms)
-    if any(view.instruction[i] for i in carriers):
+    view = [_text(p) for p in parts]
+    everything = set().union(*(v.terms for v in view)) if view else set()
+    share = len(claim.terms & everything) / len(claim.terms)
+    if any(is_instruction(parts[i]) for i in _carriers(claim.terms, view)):
         return SupportVerdict(False, "the cited text is an instruction to the model, not a report", share, "instruction")
     if share < coverage:
         return SupportVerdict(False, f"only {share:.0%} of its words are in the cited text", share, "coverage")
     for clause in clauses(sentence):
-        if failed := _check_clause(clause, view, clause_coverage):
-            return SupportVerdict(False, failed[1], share, failed[0])
-    if missing := view.missing_names(sentence):
+        terms = _text(clause).terms
+        part = len(terms & everything) / len(terms) if terms else 1.0
+        if len(terms) >= MIN_TERMS and part < clause_coverage:
+            return SupportVerdict(False, f"the clause {_short(clause)!r} is not in the cited text ({part:.0%} of "
+                                         "its words)", share, "clause")
+    if problem := _numbers(sentence, view):
+        return SupportVerdict(False, problem, share, "number")
+    if problem := _negations(claim, view):
+        return SupportVerdict(False, problem, share, "negation")
+    if missing := _missing_names(sentence, parts):
         return SupportVerdict(False, f"{_names(missing)} not in the cited text", share, "name")
     return SupportVerdict(True, None, share)
 
@@ -106,7 +117,7 @@ def clauses(sentence: str) -> list[str]:
     """The sentence's clauses; a piece too short to check on its own stays with the one before."""
     out: list[str] = []
     for piece in _CLAUSE_BREAK.split(sentence):
-        if out and len(set(content_words(piece))) < MIN_TERMS:
+        if out and len(_text(piece).terms) < MIN_TERMS:
             out[-1] = f"{out[-1]} {piece}"
         else:
             out.append(piece)
@@ -115,114 +126,197 @@ def clauses(sentence: str) -> list[str]:
 
 def numbers(text: str) -> set[float]:
     """Numbers a text states, in digits or words ('eight' == 8, '1,200' == 1200)."""
-    out = {float(m.group().replace(",", "")) for m in _DIGITS.finditer(text)}
-    out |= {float(COUNT_WORDS[m.group(1).lower()]) for m in NUMBER_WORDS.finditer(text)}
-    return out
-
-
-def number_contexts(text: str) -> list[tuple[float, set[str]]]:
-    """Each number of `text` with what it is about: the counted noun after it ("999 passengers"),
-    else the content words within CONTEXT_WORDS words of it. A window must state the number in a
-    sentence that says the same about it."""
-    counted = {f.start: f.unit for f in figures(text)}
-    found = [(m.start(), m.end(), float(m.group().replace(",", ""))) for m in _DIGITS.finditer(text)]
-    found += [(m.start(), m.end(), float(COUNT_WORDS[m.group(1).lower()])) for m in NUMBER_WORDS.finditer(text)]
-    out = []
-    for start, end, value in sorted(found):
-        if start in counted:
-            context = {counted[start]}
-        else:
-            before = _WORD.findall(text[:start])[-CONTEXT_WORDS:]
-            after = _WORD.findall(text[end:])[:CONTEXT_WORDS]
-            context = {t for t in content_words(" ".join(before + after)) if not t[0].isdigit()}
-        out.append((value, context))
-    return out
-
-
-def negated(text: str) -> bool:
-    return any(w in NEGATION_WORDS or w.endswith(("n't", "n’t")) for w in normalize(text).split())
+    return {value for value, _, _ in _number_spans(text)}
 
 
 def is_instruction(text: str) -> bool:
     return bool(_INSTRUCTION.search(text))
 
 
-class _Window:
-    """The window's sentences, each with its terms, numbers, clauses and words, computed once."""
-
-    def __init__(self, sentences: list[str]):
-        self.sentences = sentences
-        self.term_sets = [set(content_words(s)) | ({"percent"} if "%" in s else set()) for s in sentences]
-        self.terms = set().union(*self.term_sets) if sentences else set()
-        self.instruction = [is_instruction(s) for s in sentences]
-        self.numbers = [numbers(s) for s in sentences]
-        self.words = {w.lower().rstrip(".").replace("’", "'").removesuffix("'s")
-                      for s in sentences for w in _WORD.findall(normalize(s))}
-
-    def carriers(self, terms: set[str]) -> list[int]:
-        """The sentences holding ALIGN of `terms` (at least the one holding most)."""
-        if not self.sentences or not terms:
-            return []
-        shares = [len(terms & t) / len(terms) for t in self.term_sets]
-        best = max(range(len(shares)), key=shares.__getitem__)
-        return sorted({best} | {i for i, s in enumerate(shares) if s >= ALIGN})
-
-    def missing_names(self, sentence: str) -> list[str]:
-        return [name for name in dict.fromkeys(_capitalised(sentence)) if not self._has(name)]
-
-    def _has(self, name: str) -> bool:
-        if name in self.words:
-            return True
-        if len(name) < 4:
-            return False
-        return any(len(w) >= 4 and (w.startswith(name) or name.startswith(w)) for w in self.words)
+def negated(text: str) -> bool:
+    return bool(_text(text).negations)
 
 
-def _check_clause(clause: str, view: _Window, clause_coverage: float) -> tuple[str, str] | None:
-    terms = set(content_words(clause))
-    if not terms:
-        return None
-    share = len(terms & view.terms) / len(terms)
-    if len(terms) >= MIN_TERMS and share < clause_coverage:
-        return "clause", f"the clause {_short(clause)!r} is not in the cited text ({share:.0%} of its words)"
-    carried = [view.sentences[i] for i in view.carriers(terms)]
-    for value, context in number_contexts(clause):
-        holding = [i for i, s in enumerate(view.sentences) if value in view.numbers[i]]
-        if not holding:
-            return "number", f"the number {_figure(value)} is not in the cited text"
-        if context and not any(context & view.term_sets[i] for i in holding):
-            return "number", f"the cited text does not state {_figure(value)} about {_short(' '.join(sorted(context)), 30)}"
-    if problem := _negation(clause, terms, carried):
-        return "negation", problem
+# --- the text as tokens ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Token:
+    word: str  # lowercased, quotes unified
+    term: str | None  # its content term (stem), None for stopwords, negations and numbers
+    number: float | None
+    negation: bool
+
+
+@dataclass(frozen=True)
+class _Text:
+    tokens: tuple[_Token, ...]
+    terms: frozenset[str]
+    negations: tuple[int, ...]  # token positions
+    words: frozenset[str]  # every word, for names
+
+
+@lru_cache(maxsize=4096)
+def _text(text: str) -> _Text:
+    tokens = []
+    for m in _TOKEN.finditer(normalize(text).replace("’", "'")):
+        word = m.group()
+        if not word[0].isalnum():  # punctuation: a boundary a negation's scope stops at
+            tokens.append(_Token(word, None, None, False))
+            continue
+        if word[0].isdigit():
+            value = float(word.rstrip("%").replace(",", "")) if _plain_number(word) else None
+            tokens.append(_Token(word, None, value, False))
+            if word.endswith("%"):
+                tokens.append(_Token("percent", "percent", None, False))
+            continue
+        negation = word in NEGATION_WORDS or word.endswith("n't")
+        term = None if negation or word in STOPWORDS else next(iter(content_words(word)), None)
+        count = COUNT_WORDS.get(word)
+        tokens.append(_Token(word, None if count is not None else term, float(count) if count else None, negation))
+    words = frozenset(t.word.removesuffix("'s").strip("'.-") for t in tokens if t.word[0].isalnum())
+    return _Text(tuple(tokens), frozenset(t.term for t in tokens if t.term), 
+                 tuple(i for i, t in enumerate(tokens) if t.negation), words)
+
+
+def _plain_number(word: str) -> bool:
+    return bool(re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?%?|\d+(?:\.\d+)?%?", word))
+
+
+def _number_spans(text: str) -> list[tuple[float, int, int]]:
+    found = [(float(m.group().replace(",", "")), m.start(), m.end()) for m in _DIGITS.finditer(text)]
+    found += [(float(COUNT_WORDS[m.group(1).lower()]), m.start(), m.end()) for m in NUMBER_WORDS.finditer(text)]
+    return found
+
+
+def _carriers(terms: frozenset[str], view: list[_Text]) -> list[int]:
+    """The window sentences holding ALIGN of `terms` (at least the one holding most)."""
+    if not view or not terms:
+        return []
+    shares = [len(terms & v.terms) / len(terms) for v in view]
+    best = max(range(len(shares)), key=shares.__getitem__)
+    return sorted({best} | {i for i, s in enumerate(shares) if s >= ALIGN})
+
+
+def _neighbours(text: _Text, i: int, step: int) -> str | None:
+    """The nearest content term or number before (step -1) or after (+1) token i, within SCOPE."""
+    j = i + step
+    while 0 <= j < len(text.tokens) and abs(j - i) <= SCOPE:
+        token = text.tokens[j]
+        if token.term or token.number is not None:
+            return token.term or f"#{token.number:g}"
+        j += step
     return None
 
 
-def _negation(clause: str, terms: set[str], carried: list[str]) -> str | None:
-    window_clauses = [c for s in carried for c in _CLAUSE_BREAK.split(s) if c and c.strip()]
-    aligned = [c for c in window_clauses if _aligned(set(content_words(c)), terms)]
-    if negated(clause) and not any(negated(c) for c in aligned):
-        return f"it negates {_short(clause)!r}, and the cited text does not"
-    if not negated(clause) and any(negated(c) for c in aligned):
-        return f"the cited text negates what {_short(clause)!r} states"
+def _numbers(sentence: str, view: list[_Text]) -> str | None:
+    """Each number of a clause needs the same number in the window next to the same term: in a
+    window sentence that carries the clause, one neighbour (before or after) suffices; elsewhere
+    in the window, every neighbour both texts have must match."""
+    for clause in clauses(sentence):
+        text = _text(clause)
+        carriers = set(_carriers(text.terms, view))
+        for i, token in enumerate(text.tokens):
+            if token.number is None:
+                continue
+            around = (_neighbours(text, i, -1), _neighbours(text, i, 1))
+            found = [(k, j) for k, v in enumerate(view) for j, t in enumerate(v.tokens) if t.number == token.number]
+            if not found:
+                return f"the number {token.word} is not in the cited text"
+            if around == (None, None):
+                continue
+            def matches(k: int, j: int) -> list[bool]:
+                """Per side where both texts have a neighbour: whether it is the same."""
+                theirs = (_neighbours(view[k], j, -1), _neighbours(view[k], j, 1))
+                return [a == b for a, b in zip(around, theirs) if a is not None and b is not None]
+            if not any(any(m) if k in carriers else (m and all(m)) for k, j in found for m in [matches(k, j)]):
+                return f"the cited text does not state {token.word} where it says the rest"
     return None
 
 
-def _aligned(window_terms: set[str], clause_terms: set[str]) -> bool:
-    shared = len(window_terms & clause_terms)
-    return shared >= 1 and shared >= ALIGN * min(len(window_terms), len(clause_terms))
+def _scope(text: _Text, i: int) -> tuple[str, ...]:
+    """What the negation at token i negates: the first two content terms after it in its clause
+    (else the last two before it), within NEGATION_SCOPE tokens; past the clause only if it
+    has none."""
+    ahead, behind = text.tokens[i + 1:i + 1 + NEGATION_SCOPE], text.tokens[max(0, i - NEGATION_SCOPE):i][::-1]
+    for bounded in (True, False):
+        after = [t.term for t in (_until_boundary(ahead) if bounded else ahead) if t.term]
+        before = [t.term for t in (_until_boundary(behind) if bounded else behind) if t.term]
+        if after or before:
+            return tuple(after[:2]) if after else tuple(before[:2][::-1])
+    return ()
 
 
-def _capitalised(sentence: str) -> list[str]:
+def _same_scope(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Two negations negate the same thing when the first term of either is in the other."""
+    return bool(a and b) and (a[0] in b or b[0] in a)
+
+
+def _until_boundary(tokens) -> list[_Token]:
     out = []
-    for m in _CAPITALISED.finditer(sentence):
-        word = normalize(m.group(1)).rstrip(".,'’-").replace("’", "'").removesuffix("'s")
-        if word and word not in STOPWORDS and word != "i" and not word.isdigit():
-            out.append(word)
+    for t in tokens:
+        if t.word and not t.word[0].isalnum():
+            break
+        out.append(t)
     return out
 
 
-def _figure(number: float) -> str:
-    return str(int(number)) if number == int(number) else str(number)
+def _negations(claim: _Text, view: list[_Text]) -> str | None:
+    """Negations are matched one to one by what they negate, in both directions."""
+    window = [(v, i, _scope(v, i)) for v in view for i in v.negations]
+    mine = [(claim, i, _scope(claim, i)) for i in claim.negations]
+    free = list(window)
+    for text, i, scope in mine:
+        match = next((w for w in free if _same_scope(scope, w[2])), None) if scope else None
+        if scope and match is None:
+            return f"it says {text.tokens[i].word!r} about {_words_of(text, scope)}, and the cited text does not"
+        if match:
+            free.remove(match)
+    free = list(mine)
+    for v, i, scope in window:
+        lead = [t.term for t in v.tokens[max(0, i - SCOPE):i] if t.term][-1:]
+        if not (scope and set(scope) <= claim.terms and set(lead) <= claim.terms):
+            continue  # the sentence does not restate what this negation negates
+        match = next((m for m in free if _same_scope(scope, m[2])), None)
+        if match is None:
+            return f"the cited text says {v.tokens[i].word!r} about {_words_of(v, scope)}, and it does not"
+        free.remove(match)
+    return None
+
+
+def _missing_names(sentence: str, parts: list[str]) -> list[str]:
+    words = set().union(*(_name_words(p) for p in parts)) if parts else set()
+
+    def found(name: str) -> bool:
+        if name in words or all(part in words for part in name.split("-") if part):
+            return True
+        return len(name) >= 4 and any(len(w) >= 4 and (w.startswith(name) or name.startswith(w)) for w in words)
+
+    names = []
+    for m in _CAPITALISED.finditer(sentence):
+        name = _name(m.group(1))
+        if name and name not in STOPWORDS and name != "i" and not name[0].isdigit() and not found(name):
+            names.append(name)
+    return list(dict.fromkeys(names))
+
+
+def _name(word: str) -> str:
+    """'U.S.' → 'us', 'Iran’s' → 'iran', 'X-Ray' → 'x-ray'."""
+    return normalize(word).replace("’", "'").removesuffix("'s").strip("'.,-&").replace(".", "")
+
+
+@lru_cache(maxsize=4096)
+def _name_words(text: str) -> frozenset[str]:
+    out = set()
+    for m in _NAME_WORD.finditer(text):
+        word = _name(m.group())
+        out.add(word)
+        out.update(p for p in word.split("-") if p)
+    return frozenset(out)
+
+
+def _words_of(text: _Text, terms) -> str:
+    return "'" + " ".join(dict.fromkeys(t.word for t in text.tokens if t.term in terms)) + "'"
 
 
 def _names(names: list[str]) -> str:
