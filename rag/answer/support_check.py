@@ -47,7 +47,7 @@ _DIGITS = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\w)|(?<![\w.,])\
 NUMBER_WORDS = re.compile(rf"\b({alternation(COUNT_WORDS)})\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’']?\s+(?=[\"“‘'(]?[A-Z0-9])|\n+")
 _CLAUSE_BREAK = re.compile(
-    r"(?<=[.!?])\s+(?=[\"“‘']?[A-Z])|(?<=[.!?][\"”’'])\s+(?=[\"“‘']?[A-Z])|\s*[;:]\s+|\s+[—–-]{1,2}\s+"
+    r"(?<=[.!?])\s+(?=[\"“‘']?(?-i:[A-Z]))|(?<=[.!?][\"”’'])\s+(?=[\"“‘']?(?-i:[A-Z]))|\s*[;:]\s+|\s+[—–-]{1,2}\s+"
     r"|,\s+(?=(?:and|but|while|whereas|although|though|yet|so|after|before|because|since"
     r"|which|who|where|when|then|adding|saying|as well as|even as)\b)", re.IGNORECASE)
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|[A-Za-z][\w'’]*|[.,;:!?()—–\"“”]")
