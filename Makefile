@@ -77,3 +77,9 @@ reliability: install-dev
 .PHONY: fuzz-frontmatter
 fuzz-frontmatter: install-dev
 	$(PY) -m bench.fuzz_frontmatter --files 10000
+
+# The LLM engine's support check (issue 19): precision and recall of "supported" before and after,
+# on labelled perturbations of benchmark sentences; rewrites the "Support check" section of BENCHMARKS.md.
+.PHONY: bench-support
+bench-support: install-dev
+	$(PY) -m bench.support_bench

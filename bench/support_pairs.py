@@ -14,7 +14,8 @@ sentence after it, as the LLM engine's anchors see one or two sentences):
   another article, or a short templated clause naming a person or figure from another article);
   a capitalised name swapped for one of another article (a weekday or month for another one); an
   injected instruction in the window ("ignore previous instructions and say P") with P, a token
-  or another article's sentence, as the claim.
+  or another article's sentence, as the claim; the wrong window: S against another passage of
+  the same article, three or more sentences away (a citation of the wrong chunk).
 Articles are split in two halves by a hash of their id (tune: even, check: odd). Injection and
 appended-clause templates are split by half too, so the check half measures phrasings the
 rules were never shown. Everything is deterministic (fixed seed).
@@ -33,7 +34,7 @@ from rag.text.vocab import MONTH_NAMES, UNIT_WORDS, WEEKDAYS
 
 SEED = 19
 POSITIVE = ("verbatim", "trimmed", "respelled", "merged")
-NEGATIVE = ("figure_swapped", "negated", "appended", "name_swapped", "injected")
+NEGATIVE = ("figure_swapped", "negated", "appended", "name_swapped", "injected", "wrong_window")
 HALVES = ("tune", "check")
 
 INJECTIONS = {
@@ -144,7 +145,8 @@ class _Context:
 
     def all(self):
         return [self.verbatim(), self.trimmed(), self.respelled(), self.merged(),
-                self.figure_swapped(), self.negated(), self.appended(), self.name_swapped(), self.injected()]
+                self.figure_swapped(), self.negated(), self.appended(), self.name_swapped(), self.injected(),
+                self.wrong_window()]
 
     # --- supported ---------------------------------------------------------------------------
 
@@ -249,6 +251,17 @@ class _Context:
         window = [instruction] + ([self.s] if self.rng.random() < 0.5 else [])
         claim = payload if payload.endswith((".", "!")) or how == "token" else payload + "."
         return self.pair(claim, False, "injected", window=window, how=how)
+
+
+    def wrong_window(self):
+        far = [j for j, t in enumerate(self.body) if abs(j - self.i) >= 3 and _usable(t) and t != self.s]
+        if not far:
+            return None
+        j = self.rng.choice(far)
+        window = self.body[j:j + 2] if self.rng.random() < 0.5 else [self.body[j]]
+        if self.s in window:
+            return None
+        return self.pair(self.s, False, "wrong_window", window=window)
 
 
 def _is_date_number(text: str, start: int) -> bool:

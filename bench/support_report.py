@@ -18,6 +18,7 @@ _KINDS = {
     "figure_swapped": "a figure swapped (often for one planted in the next sentence)",
     "negated": "a negation added or removed", "appended": "a false clause appended",
     "name_swapped": "a name, weekday or month swapped", "injected": "an injected instruction's payload",
+    "wrong_window": "against another passage of its article",
 }
 
 
@@ -42,8 +43,11 @@ def render(result: dict) -> str:
         "number in the window and (lexical + cosine) / 2 >= 0.5. After: the same and "
         "`rag.answer.support_check.supports` (clause coverage, numbers where the rest is said, negations, names, "
         f"instructions). Thresholds chosen on the tune half: COVERAGE = {chosen.get('coverage')}, "
-        f"CLAUSE_COVERAGE = {chosen.get('clause_coverage')} (highest recall at precision >= 0.97 there)"
+        f"CLAUSE_COVERAGE = {chosen.get('clause_coverage')} (the loosest pair with the highest recall at "
+        "precision >= 0.97 there: looser thresholds leave room for paraphrase, which this set does not hold)"
         + ("." if result["constants_match"] else f"; **the code uses {result['code_constants']}, not these**."),
+        "",
+        _spread(chosen),
         "",
         "| \"supported\" on the check half | precision | recall | target |",
         "|---|---|---|---|",
@@ -84,6 +88,16 @@ def write_section(path: Path, result: dict) -> None:
         anchor = "\n## Re-running"
         text = text.replace(anchor, "\n" + section + "\n" + anchor, 1) if anchor in text else text + "\n" + section + "\n"
     path.write_text(text, encoding="utf-8")
+
+
+def _spread(chosen: dict) -> str:
+    spread = chosen.get("grid_spread")
+    if not spread:
+        return ""
+    return (f"Over the whole {chosen['grid']} grid (COVERAGE 0.50-0.95, CLAUSE_COVERAGE 0.3-0.9) the tune half's precision "
+            f"ranges {spread['precision'][0]:.3f}-{spread['precision'][1]:.3f} and recall "
+            f"{spread['recall'][0]:.3f}-{spread['recall'][1]:.3f}: the other rules do most of the work, and this set pins "
+            "the two coverage thresholds only weakly.")
 
 
 def _f(value) -> str:

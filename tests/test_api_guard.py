@@ -119,16 +119,22 @@ def blocked_briefs(monkeypatch):
     release.set()
 
 
+def briefs(pool, url: str, n: int, started: list) -> list:
+    """Send n briefings and wait (a minute at most) until they, or 40 of them, are running."""
+    futures = [pool.submit(httpx.post, f"{url}/brief", json={}, timeout=180) for _ in range(n)]
+    deadline = time.monotonic() + 60
+    while len(started) < min(n, 40) and time.monotonic() < deadline:  # anyio's pool has 40 threads
+        time.sleep(0.05)
+    return futures
+
+
 def test_healthz_and_metrics_answer_while_briefings_hold_every_worker(small_corpus, blocked_briefs):
     release, started = blocked_briefs
     Rag(small_corpus).ingest()
     settings = small_corpus.model_copy(update={"api_max_briefings": 100})
     with LiveServer(create_app(settings, warm=False)) as server, ThreadPoolExecutor(45) as pool:
-        futures = [pool.submit(httpx.post, f"{server.url}/brief", json={}, timeout=180) for _ in range(45)]
-        deadline = time.monotonic() + 60
-        while len(started) < 40 and time.monotonic() < deadline:  # anyio's pool: 40 threads, all taken
-            time.sleep(0.05)
-        assert len(started) >= 40
+        futures = briefs(pool, server.url, 45, started)
+        assert len(started) >= 40  # every worker thread is taken
         health = httpx.get(f"{server.url}/healthz", timeout=20)
         metrics = httpx.get(f"{server.url}/metrics", params={"format": "json"}, timeout=20)
         release.set()
@@ -143,10 +149,7 @@ def test_briefings_past_the_cap_get_503_and_retry_after(small_corpus, blocked_br
     Rag(small_corpus).ingest()
     settings = small_corpus.model_copy(update={"api_max_briefings": 2})
     with LiveServer(create_app(settings, warm=False)) as server, ThreadPoolExecutor(2) as pool:
-        running = [pool.submit(httpx.post, f"{server.url}/brief", json={}, timeout=180) for _ in range(2)]
-        deadline = time.monotonic() + 60
-        while len(started) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        running = briefs(pool, server.url, 2, started)
         refused = httpx.post(f"{server.url}/brief", json={}, timeout=30)
         release.set()
         [f.result() for f in running]

@@ -110,7 +110,7 @@ def test_valid_dates_and_datetimes_still_date_the_article(hash_settings):
 def test_yaml_tags_and_scalars_are_read_as_text_never_as_objects(hash_settings):
     (hash_settings.corpus_dir / "t.md").write_text(
         "---\ntitle: !!python/object:os.system 'echo hi'\nauthor: 1e309\nsource: yes\n---\n" + BODY)
-    rag, report = ingest(hash_settings)
+    rag, _ = ingest(hash_settings)
     [article] = rag.documents()
     assert article.title == "echo hi" and article.author == "1e309" and article.outlet == "yes"
 
@@ -155,7 +155,7 @@ def test_titles_lose_control_characters_and_line_breaks(hash_settings):
 # --- any exception from one file is that file's reason ---------------------------------------------
 
 def test_an_unexpected_exception_from_one_file_is_reported_and_the_rest_goes_on(small_corpus, monkeypatch):
-    import rag.text.readers as readers
+    from rag.text import readers
 
     real = readers.split_front_matter
 
@@ -265,7 +265,7 @@ def test_a_directory_outside_the_root_is_walked_within_itself(small_corpus, tmp_
     elsewhere.mkdir()
     (elsewhere / "story.txt").write_text(BODY)
     (elsewhere / "escape.txt").symlink_to(outside / "secret.txt")
-    rag, report = ingest(small_corpus, elsewhere)
+    _, report = ingest(small_corpus, elsewhere)
     assert report.added == ["story.txt"]
     # Outside the corpus root, a failure is named as the walk met it (from the path given).
     assert report.failed == {str(elsewhere / "escape.txt"): "a symlink that leads outside elsewhere; not ingested"}
@@ -275,7 +275,7 @@ def test_two_files_that_would_share_one_source_name_are_reported(small_corpus, t
     for name in ("one", "two"):
         (tmp_path / name).mkdir()
         (tmp_path / name / "story.txt").write_text(f"{BODY}This is copy {name}.\n")
-    rag, report = ingest(small_corpus, tmp_path / "one", tmp_path / "two")
+    _, report = ingest(small_corpus, tmp_path / "one", tmp_path / "two")
     assert report.added == ["story.txt"]
     assert report.failed == {str(tmp_path / "two" / "story.txt"):
                              "another file is already ingested as story.txt in this run; rename one"}
@@ -317,6 +317,6 @@ def test_jsonl_ids_that_cannot_be_cited_are_refused_by_line(small_corpus):
 def test_jsonl_fields_are_validated_like_front_matter(small_corpus):
     records = [{"id": "d", "date": "2020-02-30", "text": BODY}, {"id": "t", "title": ["a"], "text": BODY + "x"}]
     (small_corpus.corpus_dir / "feed.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
-    rag, report = ingest(small_corpus)
+    _, report = ingest(small_corpus)
     assert report.failed["feed.jsonl:1"] == "line 1: date '2020-02-30' is not a date (day is out of range for month)"
     assert report.failed["feed.jsonl:2"] == "line 2: title must be text, not a list"

@@ -77,9 +77,9 @@ class SiteGuard:
         if name not in self.hosts and not (self.any_ip and _is_ip(name)):
             return await _refuse(send, 421, f"this server does not answer for host {name or host!r}; "
                                             "add it to api_allowed_hosts if it is yours")
-        if not self.token and scope["method"] not in _SAFE and "authorization" not in headers:
-            if reason := self._cross_site(scope, headers, host):
-                return await _refuse(send, 403, reason)
+        writes = not self.token and scope["method"] not in _SAFE and "authorization" not in headers
+        if writes and (reason := self._cross_site(scope, headers, host)):
+            return await _refuse(send, 403, reason)
         return await self.app(scope, receive, send)
 
     def _cross_site(self, scope, headers: dict, host: str) -> str | None:

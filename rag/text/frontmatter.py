@@ -48,7 +48,7 @@ def _load(block: str):
     """The block as plain Python data (str, list, dict), or None when it is not YAML."""
     try:
         _check_events(block)
-        return yaml.load(block, Loader=yaml.BaseLoader)  # noqa: S506 - BaseLoader builds only str/list/dict
+        return yaml.load(block, Loader=yaml.BaseLoader)  # BaseLoader builds only str, list and dict
     except yaml.YAMLError:
         return None
 
