@@ -37,7 +37,9 @@ def render(result: dict) -> str:
         f"tune {sizes['tune']['articles']} articles / {sizes['tune']['pairs']:,} pairs "
         f"({sizes['tune']['supported']:,} supported), check {sizes['check']['articles']} articles / "
         f"{sizes['check']['pairs']:,} pairs ({sizes['check']['supported']:,} supported). The injection and "
-        "appended-clause templates of the check half are phrasings the tune half never uses.",
+        "appended-clause templates of the check half are phrasings the tune half never uses; but the instruction "
+        "patterns of `support_check._INSTRUCTION` were written with all eight injection phrasings in view, so the "
+        "injected row shows that those phrasings are caught, not how unseen ones fare.",
         "",
         "Both checks run as the engine runs them (`SupportScorer.anchor` with MiniLM, threshold 0.5). Before: every "
         "number in the window and (lexical + cosine) / 2 >= 0.5. After: the same and "
