@@ -155,7 +155,19 @@ def _verify_sentence(text, cited, context, scorer, book, threshold, judge_llm, n
             supported = verdict.supported
     numbers_ = list(dict.fromkeys(book.cite(a.chunk, s) for a in kept for s in a.sentences))
     best = max((a.score for a in anchors), default=0.0)
+    if kept and not (supported and kept):
+        notes.append(f"{_short(text)!r} is not supported by what it cites: {_why(kept[0], threshold, judged)}")
     return AnswerSentence(text=text, citations=numbers_, supported=supported and bool(kept), support=best), judged
+
+
+def _why(anchor, threshold: float, judged) -> str:
+    if judged is not None and anchor.supports(threshold):
+        return "the judge says so"
+    if not anchor.verdict.supported:
+        return anchor.verdict.reason
+    if not anchor.numbers_ok:
+        return "a number it states is not in the cited text"
+    return f"support {anchor.score:.2f} is below llm_support_threshold {threshold}"
 
 
 def _verify_conflict(reported: ReplyConflict, context: Context, book: CitationBook, notes: list[str]):

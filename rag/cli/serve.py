@@ -28,4 +28,4 @@ def serve(
     settings = settings_from(store_dir, chroma_url, sets)
     if host not in _LOOPBACK and not settings.api_token:
         print(f"warning: serving {host} without a token; set RAG_API_TOKEN to require one", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings, host=host), host=host, port=port, log_level="info")
