@@ -64,6 +64,13 @@ bench: install-dev
 bench-quick: install-dev
 	$(PY) -m bench.run --quick
 
+# Answers on the benchmark (issue 12): tune and check halves, per question type, refusals and the
+# risk–coverage curve; rewrites bench/answers.md, its PNG and that section of BENCHMARKS.md.
+# Minutes from an embedding cache (bench/answers.py DONOR_CACHES); stores are kept between runs.
+.PHONY: bench-answers
+bench-answers: install-dev
+	$(PY) -m bench.answers
+
 # Reliability (issue 8): the long SIGKILL campaign behind docs/reliability.md (about 40 minutes on
 # 2 busy cores). `make test` runs a shorter one: 50 kills with the hash embedder and 3 with MiniLM.
 .PHONY: reliability

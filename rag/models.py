@@ -19,7 +19,9 @@ class Span(BaseModel):
 
 class Sentence(Span):
     text: str = Field(description="Verbatim text of the file at char_start:char_end.")
-    kind: Literal["sentence", "heading"] = "sentence"
+    # Only "sentence" is a statement that may answer; the others are headings and page furniture
+    # (rag/text/furniture.py), kept in the text but never an answer, key fact, quote or timeline entry.
+    kind: Literal["sentence", "heading", "headline", "subhead", "caption", "promo", "links", "timestamp"] = "sentence"
 
 
 class DroppedLine(BaseModel):
