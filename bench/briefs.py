@@ -26,8 +26,8 @@ TOPICS = 200
 METHOD = ("Phase `briefs` on the full index. Fuzz: 200 topics taken from article titles (a fixed sample), each "
           "briefed plainly, with a date filter (the article's date ± 7 days) and with a source filter (a glob that "
           "matches that article and a few others); a crash is any exception but rag's own one-line errors, and every "
-          "citation is checked verbatim. Each fuzz topic is new to the process, so its latency includes embedding "
-          "the sentences it reads (about 150; cached for the next briefing). Cases: `rag eval` of "
+          "citation is checked verbatim. Each fuzz topic is new to the process: its latency includes embedding "
+          "the sentences it reads (about 150) unless an earlier briefing on the store cached them. Cases: `rag eval` of "
           "evals/bench/briefings.yaml (hand-written facts, hand-labelled event dates). Speed: one topic and a "
           "whole-corpus briefing of about 250 articles, each twice in one warm process.")
 QUICK_TOPICS = 5  # bench --quick (CI): the phase runs end to end; its figures mean nothing
@@ -162,7 +162,7 @@ def section(results: dict) -> list[str]:
         out.append(f"| Fuzz latency, {kind} ({lat['n']} briefings): p50 / p95 / max | {lat['p50_ms'] / 1000:.2f} s / "
                    f"{lat['p95_ms'] / 1000:.2f} s / {lat['max_ms'] / 1000:.2f} s |")
     s = r["speed"]
-    out.append(f"| A topic briefing on the full index, warm process: first time (its sentences embedded) / again "
+    out.append(f"| A topic briefing on the full index, warm process: first time / again "
                f"| {s['topic_first_s']:.2f} s / {s['topic_again_s']:.2f} s ({s['topic_sources']} sources) |")
     if "window_first_s" in s:
         out.append(f"| A whole-corpus briefing of {s['window_articles']} articles ({s['window'][0]} to {s['window'][1]}; "
