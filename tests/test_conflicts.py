@@ -72,6 +72,9 @@ def test_one_source_giving_two_figures_is_a_change_not_a_dispute(embedder):
     ("The storm killed 3 people in Cuba on Tuesday.", "The storm killed 47 people in Florida on Tuesday."),
     # different time windows: another storm's toll
     ("Hurricane Andrew killed 65 people in 1992 in southern Florida.", "Hurricane Ian has killed 47 people in southern Florida."),
+    # how many sources a report has is not what it reports
+    ("Agents searched the home, two people familiar with the search said.",
+     "Agents searched the home, three people familiar with the situation told CNN."),
     # counts an order of magnitude apart count different things
     ("The court has had 115 justices in its history.", "The court has nine justices today."),
 ])

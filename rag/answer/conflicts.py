@@ -51,6 +51,8 @@ _MEASURES = {stem(w) for w in (
     ["percent", "mph", "kph", "km", "miles", "mile", "feet", "foot", "inches", "inch", "meters", "metres", "acres", "degrees", "pounds", "tons", "tonnes", "dollars", "euros", "pounds", "yuan", "points", "cents", "gallons", "barrels"])}
 _DURATIONS = {stem(w) for w in ["decade", "decades", "century", "centuries", "generation", "generations", "second", "seconds", "night", "nights", "weekend", "weekends", "season", "seasons", "term", "terms", "quarter", "quarters"]}
 _NOT_COUNTED = {"later", "earlier", "ago", "old", "apart", "since", "straight", "in", "per", "times", "year-olds"}
+_SOURCES_AFTER = re.compile(r"\s+(?:\w+\s+)?(?:people|persons|sources|officials|individuals)\s+(?:familiar|close to|"
+                            r"briefed|with (?:direct )?knowledge|who (?:spoke|asked)|said|say|says|told|tell)\b")
 _LABEL_BEFORE = re.compile(r"(?<![.!?]\s)(?<!^)\b(?:[A-Z][a-zA-Z]*\.?|No\.)\s*$")
 _PLACE = re.compile(r"\b(?:in|at|across|throughout|near|outside|inside)\s+(?:the\s+)?((?:[A-Z][a-z]+(?:['’]s)?"
                     r"(?:\s+|$)){1,3})")
@@ -223,12 +225,15 @@ def _figures(statements: Sequence[S], prefer: set[str], counted: str | None) -> 
 def _is_count(text: str, f: Figure) -> bool:
     """Not an identifier ("Category 4", "No. 10", "Title 42"), a duration ("seven decades",
     "sixty years later"), a time of day ("8:05 p.m."), a fraction or a score ("48 1/3 innings",
-    "a 20-0 win") or an age ("a 23-year-old Marine")."""
+    "a 20-0 win"), an age ("a 23-year-old Marine") or a count of a report's sources ("three
+    people familiar with the situation told CNN")."""
     if f.unit in _DURATIONS or len(f.unit_word) < 2 or f.unit_word.lower() in _NOT_COUNTED:
         return False
     before, after = text[:f.start], text[f.end:f.end + 12]
     if re.search(r"\d[:./]$", before) or re.match(r"/\d|[-–]\d|-(?:year|month|week|day)s?-old", after):
         return False  # 8:05, 48 1/3, a 20-0 win, a 23-year-old
+    if _SOURCES_AFTER.match(text, f.end):
+        return False  # "two people familiar with the search said": who is speaking, not what is reported
     return not (f.value[0].isdigit() and _LABEL_BEFORE.search(before))
 
 
