@@ -130,25 +130,36 @@ def donor_cache(explicit: Path | None) -> Path | None:
     return None
 
 
-def ensure_store(name: str, records: list[dict], run: Path, cache: Path | None) -> tuple[Path, Path, dict]:
-    """A store of `records`, rebuilt only when the corpus or the pipeline fingerprint changed."""
+def ensure_store(name: str, records: list[dict], run: Path, cache: Path | None,
+                 derive_from: Path | None = None) -> tuple[Path, Path, dict]:
+    """A store of `records`, rebuilt only when the corpus or the pipeline fingerprint changed.
+
+    Every store is ingested from the same corpus path (run/corpus/articles.jsonl, rewritten for
+    each), so a store `derive_from` names (the full index) can be copied and brought to a subset
+    by an incremental ingest, which only removes the missing articles: minutes less than a build."""
+    import shutil
+
     from bench.phases import seed_cache
     from rag.api import Rag
     from rag.index.store import fingerprint
 
-    corpus = bench_data.write_corpus(run / "corpus" / name, records)
+    corpus = run / "corpus" / bench_data.CORPUS_FILE
     store = run / "stores" / name
     settings = _settings(store, corpus)
-    stamp = hashlib.sha256((json.dumps(fingerprint(settings), sort_keys=True) + corpus.read_text()).encode()).hexdigest()
+    text = "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
+    stamp = hashlib.sha256((json.dumps(fingerprint(settings), sort_keys=True) + text).encode()).hexdigest()
     stamp_file = store / "bench-stamp"
     if stamp_file.is_file() and stamp_file.read_text() == stamp:
         return store, corpus, {"built": False}
-    import shutil
-
     shutil.rmtree(store, ignore_errors=True)
-    store.mkdir(parents=True)
-    if cache is not None:  # every donor path is <store>/cache/embeddings.sqlite
-        seed_cache(store, cache.parent.parent)
+    if derive_from is not None and (derive_from / "bench-stamp").is_file():
+        shutil.copytree(derive_from, store, ignore=shutil.ignore_patterns("lock", "bench-stamp"))
+    else:
+        store.mkdir(parents=True)
+        if cache is not None:  # every donor path is <store>/cache/embeddings.sqlite
+            seed_cache(store, cache.parent.parent)
+    corpus.parent.mkdir(parents=True, exist_ok=True)
+    corpus.write_text(text, encoding="utf-8")
     start = time.perf_counter()
     rag = Rag(settings)
     try:
@@ -156,8 +167,8 @@ def ensure_store(name: str, records: list[dict], run: Path, cache: Path | None) 
     finally:
         rag.close()
     stamp_file.write_text(stamp)
-    return store, corpus, {"built": True, "seconds": round(time.perf_counter() - start, 1),
-                           "embedded": report.embedded, "chunks": report.total_chunks}
+    return store, corpus, {"built": True, "derived": derive_from is not None, "seconds": round(time.perf_counter() - start, 1),
+                           "embedded": report.embedded, "chunks": report.total_chunks, "removed": len(report.removed)}
 
 
 # ---------------------------------------------------------------- asking
@@ -290,18 +301,19 @@ def run(args) -> dict:
 
     main, main_corpus, builds["main"] = ensure_store("main", [bench_data.record(a) for a in articles], run_dir, cache)
     rest, blind = bench_data.unanswerable_split(articles, questions)
-    blind_store, blind_corpus, builds["blind"] = ensure_store("blind", [bench_data.record(a) for a in rest], run_dir, cache)
+    blind_store, blind_corpus, builds["blind"] = ensure_store("blind", [bench_data.record(a) for a in rest], run_dir,
+                                                              cache, derive_from=main)
     groups = held_out_groups(articles, questions)
     group_stores = []
     for g in groups:
         removed = set(g["removed"])
         kept = [bench_data.record(a) for a in articles if a["id"] not in removed]
-        store, corpus, builds[g["name"]] = ensure_store(g["name"], kept, run_dir, cache)
+        store, corpus, builds[g["name"]] = ensure_store(g["name"], kept, run_dir, cache, derive_from=main)
         group_stores.append((g, store, corpus))
 
     results: dict = {"builds": builds, "loadavg_start": os.getloadavg()[0]}
-    open_settings = {"min_support": 0.0}
-    for mode, overrides in (("default", {}), ("open", open_settings)):
+    modes = [("default", {})] + ([] if args.no_curve else [("open", {"min_support": 0.0})])
+    for mode, overrides in modes:
         main_run = ask_all(main, main_corpus, questions, latency=(mode == "default"), **overrides)
         blind_rows = ask_all(blind_store, blind_corpus, blind, **overrides)["rows"]
         held_rows = []
@@ -497,6 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, help="an embeddings.sqlite holding the benchmark's chunk vectors")
     p.add_argument("--no-report", action="store_true", help="do not rewrite bench/answers.md and BENCHMARKS.md")
     p.add_argument("--label", default="results", help="name of the results file in the run directory")
+    p.add_argument("--no-curve", action="store_true", help="skip the open run (threshold 0) the risk–coverage curve needs")
     args = p.parse_args(argv)
     if not (args.data / "articles.jsonl.gz").is_file():
         p.error(f"no benchmark data in {args.data}")

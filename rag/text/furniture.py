@@ -26,7 +26,7 @@ from rag.text.clean import AGENCIES
 from rag.text.lexical import words
 from rag.text.vocab import MONTH_PATTERN
 
-FURNITURE_VERSION = "1"
+FURNITURE_VERSION = "2"
 FURNITURE_KINDS = ("headline", "subhead", "caption", "promo", "links", "timestamp")
 
 _WORD = re.compile(r"[\w'’]+")
