@@ -98,7 +98,7 @@ class Ranking:
 
 def rank(store: Store, question: str, k: int | None = None, filters: Filters = Filters()) -> Ranking:  # noqa: B008
     settings = store.settings
-    result = search(store, question, k or settings.answer_k, filters)
+    result = search(store, question, k or settings.extractive_k, filters)
     q = analyse(result.query)
     lexical = store.lexical()
     # +0.5 keeps every question term worth something in a small corpus, where IDF is noisy.
