@@ -191,19 +191,6 @@ def _answer_row(q: dict, answer, raw_of) -> dict:
     }
 
 
-def _raw_lookup(rag):
-    cache: dict[str, tuple[str, str] | None] = {}
-
-    def raw_of(source: str):
-        if source not in cache:
-            raw = rag.store.docs.raw(source)
-            article = rag.store.docs.article(source) if raw is not None else None
-            cache[source] = (raw, article.format) if article is not None else None
-        return cache[source]
-
-    return raw_of
-
-
 def ask_all(store: Path, corpus: Path, qs: list[dict], latency: bool = False, **overrides) -> dict:
     """Every question asked once (warm process). With `latency`, search and ask are timed side by
     side over the same questions, search first."""
@@ -231,7 +218,9 @@ def ask_all(store: Path, corpus: Path, qs: list[dict], latency: bool = False, **
             out["ask"] = latency_summary(seconds)
             out["ask_stages_ms"] = {k: 1000 * sum(a.timings.get(k, 0.0) for a in answers) / len(answers)
                                     for k in answers[0].timings} if answers else {}
-        raw_of = _raw_lookup(rag)
+        from rag.eval.runner import store_lookup
+
+        raw_of = store_lookup(rag)
         out["rows"] = [_answer_row(q, a, raw_of) for q, a in zip(qs, answers)]
     finally:
         rag.close()

@@ -13,10 +13,12 @@ from conftest import BENCH
 
 pytestmark = pytest.mark.skipif(not (BENCH / "articles.jsonl.gz").exists(), reason="benchmark data not present")
 
-# Measured (see the commit that set them): accuracy 0.600, false refusals 0.067, answered when
-# unanswerable 0.200.
-FLOORS = {"accuracy": 0.52}
-CEILINGS = {"false_refusals": 0.15, "answered_unanswerable": 0.30}
+# Measured 2026-12-01 at c444ebf (extractive engine, defaults): accuracy 0.467 (14 of 30), false
+# refusals 0.333 (10 of 30), answered when unanswerable 0.000 (0 of 10). A 70-article index has
+# few distractors, so it refuses more than the full one (bench-answers) and rarely answers the
+# unanswerable questions; the gate catches breakage, the benchmark measures quality.
+FLOORS = {"accuracy": 0.38}
+CEILINGS = {"false_refusals": 0.42, "answered_unanswerable": 0.10}
 _MARKER = re.compile(r"\[\d+\]")
 
 
