@@ -15,12 +15,13 @@ _NUMBER = (
     + alternation(COUNT_WORDS) + r")"
     rf"(?:[\s-]+(?P<scale>{alternation(SCALE_WORDS)}))?"
 )
-_FIGURE = re.compile(rf"(?<![\w$.,-]){_NUMBER}(?P<pct>\s?%|\s+per\s?cent|\s+percent)?\b", re.IGNORECASE)
-_DATEISH = re.compile(rf"{MONTH_PATTERN}\s*$|\b(?:in|since|by|until|of|from)\s*$", re.IGNORECASE)
+_FIGURE = re.compile(rf"(?<![\w$.,-]){_NUMBER}(?P<pct>\s?%|\s+per\s?cent|\s+percent)?\b", re.I)
+_DATEISH = re.compile(rf"{MONTH_PATTERN}\s*$|\b(?:in|since|by|until|of|from)\s*$", re.I)
 _UNIT_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 # Durations and calendar words count time, not things; they never conflict with counts.
 _NOT_UNITS = {stem(w) for w in (
-    ["year", "years", "month", "months", "week", "weeks", "day", "days", "hour", "hours", "minute", "minutes", "times", "time", "percent", "a.m", "p.m", "am", "pm", "th", "st", "nd", "rd", "of"]
+    "year years month months week weeks day days hour hours minute minutes times time percent "
+    "a.m p.m am pm th st nd rd of".split()
 )}
 _MAX_UNIT_WORDS = 3
 
@@ -28,7 +29,7 @@ _MAX_UNIT_WORDS = 3
 # A count qualified by failure or negation counts something else: "three rockets failed to
 # launch" does not dispute "eight rockets were fired".
 _NEGATED = re.compile(
-    r"\b(fail(ed|s)?( to)?|unexploded|intercepted|shot down|did not|didn't|not|never|no longer|without)\b", re.IGNORECASE
+    r"\b(fail(ed|s)?( to)?|unexploded|intercepted|shot down|did not|didn't|not|never|no longer|without)\b", re.I
 )
 
 

@@ -9,7 +9,9 @@ from rag.text.lexical import content_words, stem
 
 # Words that frame a question but say nothing about its subject.
 _FRAMING = {stem(w) for w in (
-    ["many", "much", "happened", "happen", "name", "named", "number", "kind", "type", "tell", "describe", "report", "reported", "mention", "mentioned", "article", "articles", "source", "sources", "according", "sort", "exactly", "did", "do", "does", "give", "given", "total", "overall", "whom", "whose", "which"]
+    "many much happened happen name named number kind type tell describe report reported mention "
+    "mentioned article articles source sources according sort exactly did do does give given "
+    "total overall whom whose which".split()
 )}
 
 # The noun that names the answer type ("on what date", "the name of") is not part of the subject.
@@ -21,16 +23,16 @@ _TYPE_NOUNS = {
 }
 
 _TYPES = [
-    ("name", re.compile(r"\bwhat (is|was|were|are) the names? of\b|\bname the\b|\bnamed?\b.{0,20}\?$", re.IGNORECASE)),
-    ("number", re.compile(r"\bhow (many|much|large|big|long|old|far)\b|\bwhat (number|percentage|share|proportion)\b|\bhow high\b", re.IGNORECASE)),
-    ("date", re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month|time)\b|\bon what day\b", re.IGNORECASE)),
-    ("person", re.compile(r"^\s*who\b|\bwhom\b|\bwhose\b|\bwhich (officials?|persons?|people|leaders?|generals?|ministers?|spokes(man|men|person)|presidents?|commanders?|lawmakers?|senators?)\b", re.IGNORECASE)),
-    ("place", re.compile(r"^\s*where\b|\b(which|what) (city|country|base|place|region|location|town)\b", re.IGNORECASE)),
-    ("quote", re.compile(r"\bwhat did .{1,60}\b(say|said|tweet|write|wrote|warn|tell|claim|post)\b|\bquote\b|\bin (his|her|their) words\b", re.IGNORECASE)),
+    ("name", re.compile(r"\bwhat (is|was|were|are) the names? of\b|\bname the\b|\bnamed?\b.{0,20}\?$", re.I)),
+    ("number", re.compile(r"\bhow (many|much|large|big|long|old|far)\b|\bwhat (number|percentage|share|proportion)\b|\bhow high\b", re.I)),
+    ("date", re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month|time)\b|\bon what day\b", re.I)),
+    ("person", re.compile(r"^\s*who\b|\bwhom\b|\bwhose\b|\bwhich (officials?|persons?|people|leaders?|generals?|ministers?|spokes(man|men|person)|presidents?|commanders?|lawmakers?|senators?)\b", re.I)),
+    ("place", re.compile(r"^\s*where\b|\b(which|what) (city|country|base|place|region|location|town)\b", re.I)),
+    ("quote", re.compile(r"\bwhat did .{1,60}\b(say|said|tweet|write|wrote|warn|tell|claim|post)\b|\bquote\b|\bin (his|her|their) words\b", re.I)),
 ]
 
 
-_COUNTED = re.compile(r"\b(?:how many|number of)\s+", re.IGNORECASE)
+_COUNTED = re.compile(r"\b(?:how many|number of)\s+", re.I)
 
 
 @dataclass(frozen=True)
