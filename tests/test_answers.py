@@ -75,3 +75,22 @@ def test_the_answer_does_not_depend_on_the_threshold_it_passes(corpus_rag):
                 assert opened.answer == default.answer
     finally:
         open_store.close()
+
+
+def test_late_chunking_pools_the_forward_pass_the_chunk_vector_comes_from():
+    """bench/late_chunking.py's sentence vectors: pooled over every wordpiece they equal the
+    text's own embedding, and a sentence's vector is closer to that sentence than to another."""
+    import numpy as np
+
+    from bench.late_chunking import pool
+    from rag.index.embedders import MiniLMEmbedder
+
+    embedder = MiniLMEmbedder()
+    text = "Eight rockets hit the embassy. The ambassador was not in Baghdad."
+    [(states, offsets)] = embedder._numpy.token_states([text])
+    mask = np.array([b > a for a, b in offsets])
+    whole = states[mask | ~mask].mean(0)  # every token, special ones included, as the embedding pools
+    assert float(whole / np.linalg.norm(whole) @ embedder.embed([text])[0]) > 0.999
+    first, second = pool(states, offsets, [(0, 30), (31, len(text))])
+    alone = embedder.embed(["Eight rockets hit the embassy.", "The ambassador was not in Baghdad."])
+    assert first @ alone[0] > first @ alone[1] and second @ alone[1] > second @ alone[0]
