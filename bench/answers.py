@@ -42,6 +42,7 @@ from bench.split import HALVES, half_of, weeks
 
 OUT = bench_data.ROOT / "bench" / "out" / "answers"
 SECTION = bench_data.ROOT / "bench" / "answers.md"
+BASELINE = bench_data.ROOT / "bench" / "answers-baseline.json"  # the same harness on the engine before issue 12
 PLOT = bench_data.ROOT / "bench" / "answers-risk-coverage.png"
 BENCHMARKS = bench_data.ROOT / "BENCHMARKS.md"
 START, END = "<!-- bench-answers:start -->", "<!-- bench-answers:end -->"
@@ -390,6 +391,15 @@ def render(results: dict, plot: str | None) -> str:
             f"| {name} | {a['questions']} | {_f(a['accuracy'])} | {_f(a['false_refusals'])} | {_f(a['correct_of_answered'])} "
             f"| {_f(b['answered'])} (of {b['questions']}) | {_f(h['answered'])} (of {h['questions']}) "
             f"| {_f(a['citation_validity'])} | {_f(a['sentences'], 1)} / {_f(a['words'], 0)} |")
+    if BASELINE.exists():
+        base = json.loads(BASELINE.read_text())
+        lines += ["", (f"Before (commit {base['commit']}, the same harness, run {base['started']}; ask p95 "
+                       f"{_ms(base['latency']['ask']['p95_ms'])} against search p95 {_ms(base['latency']['search']['p95_ms'])}"
+                       f" in that run):"), "",
+                  "| Half | Answer accuracy | False refusals | Answered when unanswerable: blind | held-out |", "|---|---|---|---|---|"]
+        for half in (*HALVES, "all"):
+            a, b, h = (base["summary"][half][k] for k in ("answerable", "blind", "held_out"))
+            lines.append(f"| {half} | {_f(a['accuracy'])} | {_f(a['false_refusals'])} | {_f(b['answered'])} | {_f(h['answered'])} |")
     lines += ["", "By question type (answerable questions: accuracy / false refusals; unanswerable, blind and held-out "
               "pooled: answered):", "",
               "| Type | tune: n | accuracy | false refusals | unanswerable answered (n) | check: n | accuracy | false refusals | unanswerable answered (n) |",
@@ -499,7 +509,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-report", action="store_true", help="do not rewrite bench/answers.md and BENCHMARKS.md")
     p.add_argument("--label", default="results", help="name of the results file in the run directory")
     p.add_argument("--no-curve", action="store_true", help="skip the open run (threshold 0) the risk–coverage curve needs")
+    p.add_argument("--render-only", action="store_true", help="re-render the report from the run's results file")
     args = p.parse_args(argv)
+    if args.render_only:
+        results = json.loads((args.out / f"{args.label}.json").read_text())
+        section = render(results, PLOT.name if (args.out / PLOT.name).exists() else None)
+        SECTION.write_text(section.replace(f"]({PLOT.name})", f"](bench/{PLOT.name})"), encoding="utf-8")
+        splice(SECTION.read_text(encoding="utf-8"))
+        print(section)
+        return 0
     if not (args.data / "articles.jsonl.gz").is_file():
         p.error(f"no benchmark data in {args.data}")
     for key in [k for k in os.environ if k.startswith("RAG_")]:
