@@ -39,6 +39,13 @@ eval: install
 	$(RAG) ingest corpus/
 	$(RAG) eval evals/ $(EVAL_GATE) --report .rag/eval-report.html
 
+# The hand-written cases over the benchmark's articles (evals/bench/, `corpus: benchmark`), against
+# a store of all 2,210 articles built from ../shared/bench (issue 12). Reported, not gated.
+.PHONY: eval-bench
+eval-bench: install-dev
+	$(PY) -m bench.eval_corpus --store .rag/bench-eval/store
+	$(RAG) eval evals/ --corpus benchmark --store-dir .rag/bench-eval/store --report .rag/bench-eval/report.html
+
 lint: install-dev
 	.venv/bin/ruff check rag tests
 
@@ -63,6 +70,13 @@ bench: install-dev
 
 bench-quick: install-dev
 	$(PY) -m bench.run --quick
+
+# Answers on the benchmark (issue 12): tune and check halves, per question type, refusals and the
+# risk–coverage curve; rewrites bench/answers.md, its PNG and that section of BENCHMARKS.md.
+# Minutes from an embedding cache (bench/answers.py DONOR_CACHES); stores are kept between runs.
+.PHONY: bench-answers
+bench-answers: install-dev
+	$(PY) -m bench.answers
 
 # Reliability (issue 8): the long SIGKILL campaign behind docs/reliability.md (about 40 minutes on
 # 2 busy cores). `make test` runs a shorter one: 50 kills with the hash embedder and 3 with MiniLM.

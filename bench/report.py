@@ -8,6 +8,8 @@ import platform
 import subprocess
 from pathlib import Path
 
+from bench.answers import report_section as answers_section
+
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMS = [
     ("ours", "**rag** (hybrid: MiniLM + BM25, RRF, MMR)"),
@@ -321,6 +323,7 @@ def render(run: Path) -> str:
                      f"finish; `python -m bench.run --phases {','.join(missing)}` runs them (the full index first)._")]
     out += ["", "## Retrieval quality, side by side", "", *quality_table(results), "", METHODS["quality"]]
     out += ["", "## Answers (extractive engine)", "", *answers_table(config, results), "", METHODS["answers"]]
+    out += answers_section()
     every = config.get("cold_every", 1)
     cold = "all articles" if every == 1 else f"every {every}th article ({config.get('cold_articles', '?')})"
     out += ["", "## Speed and memory", "", *speed_table(config, results), "", *stage_lines(results), "",

@@ -19,7 +19,9 @@ class Span(BaseModel):
 
 class Sentence(Span):
     text: str = Field(description="Verbatim text of the file at char_start:char_end.")
-    kind: Literal["sentence", "heading"] = "sentence"
+    # Only "sentence" is a statement that may answer; the others are headings and page furniture
+    # (rag/text/furniture.py), kept in the text but never an answer, key fact, quote or timeline entry.
+    kind: Literal["sentence", "heading", "headline", "subhead", "caption", "promo", "links", "timestamp"] = "sentence"
 
 
 class DroppedLine(BaseModel):
@@ -97,6 +99,8 @@ class AnswerSentence(BaseModel):
     citations: list[int] = []
     supported: bool = True
     support: float | None = Field(default=None, description="Support score of the cited text for this sentence.")
+    note: str | None = Field(default=None, description="A reading aid, never part of the quote: e.g. who a role or "
+                             "pronoun in the attribution is, as the article names them.")
 
 
 class Claim(BaseModel):
@@ -134,6 +138,10 @@ class Answer(BaseModel):
     usage: Usage = Usage()
     notes: list[str] = Field(default=[], description="What the system did that a reader should know.")
     timings: dict[str, float] = {}
+    confidence: float | None = Field(default=None, description="Extractive engine: the refusal score of its best "
+                                     "evidence; it answers when this reaches `min_support`.")
+    refusal_reason: str | None = Field(default=None, description="Why the question was refused: the question terms "
+                                       "no retrieved passage covers, or the best evidence score against the threshold.")
 
 
 class IngestReport(BaseModel):
@@ -257,6 +265,7 @@ class EvalCase(BaseModel):
     sources: list[list[str]] = Field(default=[], description="Sources a good answer cites; an inner list holds alternatives.")
     refuse: bool = Field(False, description="The corpus cannot answer: the right answer is a refusal.")
     tags: list[str] = []
+    corpus: str = Field("corpus", description="The corpus the case runs on: its file's `corpus:` (default the seed corpus/).")
     file: str | None = Field(None, description="Case file the case was read from.")
     line: int | None = Field(None, description="Line of the case in its file.")
 
@@ -274,6 +283,7 @@ class BriefingCase(BaseModel):
     facts: list[list[str]] = []
     sources: list[list[str]] = []
     tags: list[str] = []
+    corpus: str = "corpus"
     file: str | None = None
     line: int | None = None
 

@@ -22,11 +22,14 @@ def answer_text(answer: Answer) -> str:
     lines = []
     if answer.refused:
         lines.append(answer.answer)
+        if answer.refusal_reason:
+            lines.append(_wrap(f"Why: {answer.refusal_reason}"))
     else:
         for s in answer.sentences:
             marks = "".join(f"[{n}]" for n in s.citations)
             flag = "" if s.supported else "  (UNSUPPORTED by its citation)"
-            lines.append(_wrap(f"{s.text} {marks}{flag}"))
+            note = f"  ({s.note})" if s.note else ""
+            lines.append(_wrap(f"{s.text} {marks}{flag}{note}"))
     for conflict in answer.conflicts:
         lines.append("")
         lines.append(f"Sources disagree on the number of {conflict.about}:")

@@ -61,10 +61,11 @@ class Settings(BaseSettings):
 
     # Answering
     engine: Literal["extractive", "llm"] = "extractive"
-    answer_k: int = Field(8, ge=1, description="Chunks retrieved to answer a question.")
+    answer_k: int = Field(8, ge=1, description="Chunks retrieved to answer a question (the LLM engine).")
+    extractive_k: int = Field(12, ge=1, description="Chunks the extractive engine reads (chosen on the benchmark's tune half: docs/design.md).")
     answer_max_sentences: int = Field(3, ge=1, le=10)
-    min_support: float = Field(0.55, ge=0, le=1, description="Minimum support (half question-term coverage, half semantic similarity) of the lead sentence; below it the question is refused.")
-    rerank_sentences: int = Field(6, ge=0, description="Candidate sentences embedded at query time for semantic scoring.")
+    min_support: float = Field(0.55, ge=0, le=1, description="The extractive refusal threshold: the best evidence's support (half question-term coverage, half semantic similarity) must reach it, or the question is refused (chosen on the benchmark's tune half: docs/design.md).")
+    rerank_sentences: int = Field(8, ge=0, description="Candidate sentences embedded at query time for semantic scoring (8 with answer_k 12: docs/design.md).")
 
     # LLM endpoint (any OpenAI-compatible server)
     llm_base_url: str | None = Field(None, validation_alias=_env("llm_base_url", "RAG_LLM_BASE_URL", "OPENAI_BASE_URL"))

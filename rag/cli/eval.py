@@ -24,6 +24,7 @@ def eval_(
     report: Annotated[list[Path] | None, typer.Option("--report", help="Also write a report; .md, .json or .html by extension (repeatable).")] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Only cases with this tag (repeatable).")] = None,
     judge: Annotated[str, typer.Option("--judge", help="Who decides citation support: lexical (offline) or llm.")] = "lexical",
+    corpus: Annotated[str, typer.Option("--corpus", help="Run the cases of this corpus (a case file's `corpus:`; default the seed corpus/).")] = "corpus",
     store_dir: StoreDir = None,
     chroma_url: ChromaUrl = None,
     sets: Sets = None,
@@ -37,7 +38,7 @@ def eval_(
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     reports = [(p, _report_format(p)) for p in report or []]
     request = EvalRequest(cases=cases or [Path("evals")], tags=tag or [], prompt=prompt, repeat=repeat, judge=judge,
-                          out=out, baseline=compare, fail_under=fail_under or [])
+                          out=out, baseline=compare, fail_under=fail_under or [], corpus=corpus)
     outcome = evaluate(settings_from(store_dir, chroma_url, sets, engine=engine), request, progress=_progress())
     for path, kind in reports:
         try:

@@ -16,6 +16,13 @@ A case file is a YAML list of cases. A question case:
       question: Who won the 2018 World Cup?
       refuse: true                # the corpus cannot answer it
 
+A file may instead be a mapping that names the corpus its cases run on, with the list under
+`cases:` (a plain list runs on the seed corpus, `corpus`):
+
+    corpus: benchmark   # the name `rag eval --corpus` selects; the file's comment says how to build it
+    cases:
+      - id: ...
+
 A briefing case has `kind: briefing`, an optional `topic` (none = the whole corpus), optional
 `since`/`until`/`source` filters, and the facts and sources a briefing must cover.
 """
@@ -94,12 +101,19 @@ def load_case_file(path: Path) -> list[EvalCase | BriefingCase]:
         raise CaseFileError(f"{path}: invalid YAML: {err}") from None
     if data is None:
         return []
+    corpus = "corpus"
+    if isinstance(data, dict) and "cases" in data:
+        corpus = data.get("corpus")
+        if not isinstance(corpus, str) or not _ID.match(corpus):
+            raise CaseFileError(f"{path}:{data['__keys__'].get('corpus', 1)}: `corpus:` must name the corpus the cases run on")
+        data = data["cases"]
     if not isinstance(data, list):
-        raise CaseFileError(f"{path}:1: a case file must be a YAML list of cases (each starting with '- id: ...')")
-    return [_case(path, item, i) for i, item in enumerate(data)]
+        raise CaseFileError(f"{path}:1: a case file must be a YAML list of cases (each starting with '- id: ...'), "
+                            "or a mapping with `corpus:` and `cases:`")
+    return [_case(path, item, i, corpus) for i, item in enumerate(data)]
 
 
-def _case(path: Path, item, index: int) -> EvalCase | BriefingCase:
+def _case(path: Path, item, index: int, corpus: str = "corpus") -> EvalCase | BriefingCase:
     if not isinstance(item, dict):
         raise CaseFileError(f"{path}: item {index + 1} is not a mapping of case fields")
     line = item.pop("__line__")
@@ -120,7 +134,7 @@ def _case(path: Path, item, index: int) -> EvalCase | BriefingCase:
             item[key] = _alternatives(item[key], key, lambda msg, k=key: fail(msg, k))
     model = BriefingCase if kind == "briefing" else EvalCase
     try:
-        case = model(**item, file=str(path), line=line)
+        case = model(**{"corpus": corpus, **item}, file=str(path), line=line)
     except ValidationError as err:
         first = err.errors()[0]
         key = str(first["loc"][0]) if first["loc"] else None

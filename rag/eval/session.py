@@ -26,6 +26,7 @@ class EvalRequest:
     out: Path | None = None
     baseline: Path | None = None
     fail_under: list[str] = field(default_factory=list)
+    corpus: str = "corpus"  # only cases that run on this corpus are asked
 
 
 @dataclass
@@ -53,9 +54,15 @@ def evaluate(settings: Settings, request: EvalRequest, progress: Progress | None
     cases = load_cases(request.cases)
     if request.tags:
         cases = [c for c in cases if set(c.tags) & set(request.tags)]
-    if not cases:
-        raise ConfigError("no cases to run" + (f" with tag(s) {', '.join(request.tags)}" if request.tags else ""))
     notes: list[str] = []
+    elsewhere = [c for c in cases if c.corpus != request.corpus]
+    if elsewhere:
+        others = ", ".join(sorted({c.corpus for c in elsewhere}))
+        notes.append(f"{len(elsewhere)} case(s) not run: they run on another corpus ({others}; --corpus selects)")
+        cases = [c for c in cases if c.corpus == request.corpus]
+    if not cases:
+        raise ConfigError("no cases to run" + (f" with tag(s) {', '.join(request.tags)}" if request.tags else "")
+                          + (f" on corpus {request.corpus!r}" if elsewhere else ""))
     settings = _with_prompt(settings, request.prompt, notes)
     judge = _judge(settings, request.judge)
     own = rag is None

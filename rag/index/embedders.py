@@ -144,8 +144,20 @@ class NumpyMiniLM:
         with _one_blas_thread():
             return self._forward(texts)
 
+    def token_states(self, texts: list[str]) -> list[tuple[np.ndarray, list[tuple[int, int]]]]:
+        """Each text's final hidden states, one row per wordpiece (special tokens included), and
+        each wordpiece's character span in the text (late chunking pools these per sentence)."""
+        with _one_blas_thread():
+            encodings = self.tokenizer.encode_batch(texts)
+            x, _ = self._hidden(encodings)
+        return [(x[i, : sum(e.attention_mask)], list(e.offsets[: sum(e.attention_mask)])) for i, e in enumerate(encodings)]
+
     def _forward(self, texts: list[str]) -> np.ndarray:
-        encodings = self.tokenizer.encode_batch(texts)
+        x, mask = self._hidden(self.tokenizer.encode_batch(texts))
+        pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+        return _normalise(pooled)
+
+    def _hidden(self, encodings) -> tuple[np.ndarray, np.ndarray]:
         ids = np.array([e.ids for e in encodings])
         mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
         x = self.word[ids] + self.position[: ids.shape[1]][None] + self.token_type
@@ -163,8 +175,7 @@ class NumpyMiniLM:
             x = _layer_norm(attended @ layer["out"] + layer["out_b"] + x, *layer["ln1"])
             up = _gelu(x @ layer["up"] + layer["up_b"])
             x = _layer_norm(up @ layer["down"] + layer["down_b"] + x, *layer["ln2"])
-        pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
-        return _normalise(pooled)
+        return x, mask
 
 
 @lru_cache(maxsize=1)

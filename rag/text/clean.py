@@ -18,16 +18,16 @@ _TERMINAL = tuple('.?!:;"”’\'…)]')
 
 _SEPARATOR = re.compile(r"^[\W_]+$")
 _FILE_CAPTION = re.compile(r"^\s*(FILE( PHOTO)?\s*[-–—:]|FILE PHOTO\b)")
-_AGENCIES = (
+AGENCIES = (
     r"Getty Images|AP Photo|AP|AFP|Reuters|EPA|DPA|Shutterstock|Bloomberg|Xinhua|"
     r"Anadolu|Sipa|NurPhoto|Pool|Handout|picture alliance|SOPA Images|ZUMA|Alamy"
 )
 # Credit keywords are matched capitalised ("Photo: ..."), so prose such as "the big picture:" stays.
 _CREDIT_TAIL = re.compile(
-    rf"(\b(Photo|Photograph|Image|Credit)s?\s*(:|by\b)|\(({_AGENCIES})\b( Photo)?[^)]{{0,60}}\)\s*$|"
-    rf"/\s*({_AGENCIES})\s*(via [^.]{{0,40}})?\s*$)"
+    rf"(\b(Photo|Photograph|Image|Credit)s?\s*(:|by\b)|\(({AGENCIES})\b( Photo)?[^)]{{0,60}}\)\s*$|"
+    rf"/\s*({AGENCIES})\s*(via [^.]{{0,40}})?\s*$)"
 )
-_CREDIT_ONLY = re.compile(rf"^[^.!?]{{0,80}}(\||/)\s*[^.!?]{{0,60}}\b({_AGENCIES})\b[^.!?]{{0,30}}$", re.I)
+_CREDIT_ONLY = re.compile(rf"^[^.!?]{{0,80}}(\||/)\s*[^.!?]{{0,60}}\b({AGENCIES})\b[^.!?]{{0,30}}$", re.I)
 _NAV = re.compile(
     r"^(accessibility links|skip to (main )?content|skip navigation|main menu|toggle navigation|menu|"
     r"search|home|share( this( article| story)?)?|print|email|comments?|advertisement|ad|sponsored|"

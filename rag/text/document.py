@@ -8,18 +8,19 @@ from dataclasses import dataclass
 from rag.models import Article, Chunk, DroppedLine, Sentence
 from rag.text.chunking import CHUNKER_VERSION, chunk_text, pack, split_long
 from rag.text.clean import CLEANER_VERSION, clean_lines
+from rag.text.furniture import FURNITURE_VERSION, furniture_kind
 from rag.text.lexical import LEXICAL_VERSION
 from rag.text.lines import LineIndex
 from rag.text.metadata import find_author, find_date, find_outlet, find_title, find_url
 from rag.text.readers import SourceDoc
-from rag.text.sentences import SPLITTER_VERSION, SentenceSpan, split_sentences
+from rag.text.sentences import SPLITTER_VERSION, SentenceSpan, paragraphs, split_sentences
 from rag.text.tokens import count_tokens
 
 # Part of the index fingerprint: a change in any of these needs a rebuild.
 # meta2: front matter read as text with limits, metadata fields validated and capped (issue 19).
 METADATA_VERSION = 2
 PIPELINE_VERSION = (f"clean{CLEANER_VERSION}-split{SPLITTER_VERSION}-chunk{CHUNKER_VERSION}-lex{LEXICAL_VERSION}"
-                    f"-meta{METADATA_VERSION}")
+                    f"-meta{METADATA_VERSION}-furn{FURNITURE_VERSION}")
 
 
 @dataclass
@@ -81,6 +82,7 @@ def parse_document(doc: SourceDoc, chunk_tokens: int, overlap: int) -> tuple[Art
             if lines[n - 1].strip() and reason != "html-boilerplate"
         ],
     )
+    sentences = _mark_furniture(view.text, kept, spans, sentences, fields.get("title") or article.title)
     by_span = {(s.start, s.end): sentence for s, sentence in zip(spans, sentences)}
     chunks = []
     for ordinal, group in enumerate(pack(view.text, spans, chunk_tokens, overlap)):
@@ -96,6 +98,21 @@ def _sentence(view: TextView, raw_index: LineIndex, span: SentenceSpan) -> Sente
         text=view.text[span.start:span.end], kind=span.kind,
         char_start=raw_start, char_end=raw_end, line_start=line_start, line_end=line_end,
     )
+
+
+def _mark_furniture(text: str, kept: set[int], spans: list[SentenceSpan], sentences: list[Sentence],
+                    title: str | None) -> list[Sentence]:
+    """Sentences that are page furniture get its kind (rag/text/furniture.py). Chunking has
+    already read the splitter's kinds, so chunk texts, and their vectors, do not change."""
+    paras = paragraphs(text, kept)
+    out = []
+    for span, sentence in zip(spans, sentences):
+        kind = None
+        if sentence.kind == "sentence":
+            start, end = paras[span.paragraph]
+            kind = furniture_kind(sentence.text, text[start:end], title)
+        out.append(sentence.model_copy(update={"kind": kind}) if kind else sentence)
+    return out
 
 
 def _raw_line(view: TextView, raw_index: LineIndex, view_index: LineIndex, view_line: int) -> int:

@@ -156,6 +156,7 @@ function renderAnswer(answer) {
   $("answer").dataset.refused = String(answer.refused);
   $("refusal").hidden = !answer.refused;
   $("refusal-text").textContent = answer.refused ? answer.answer : "";
+  $("refusal-reason").textContent = answer.refused && answer.refusal_reason ? "Why: " + answer.refusal_reason : "";
 
   const sentences = $("sentences");
   sentences.replaceChildren();
@@ -164,6 +165,7 @@ function renderAnswer(answer) {
       const p = el("p", { class: "sentence" + (s.supported ? "" : " unsupported") }, el("span", { class: "text", textContent: s.text }), " ");
       citeButtons(p, s.citations, cites);
       if (!s.supported) p.append(" ", el("span", { class: "flag", textContent: "(unsupported by its citation)" }));
+      if (s.note) p.append(" ", el("span", { class: "note muted", textContent: "(" + s.note + ")" }));
       sentences.append(p);
     }
   }
