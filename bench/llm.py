@@ -99,9 +99,15 @@ def _machine() -> dict:
 def snapshot(run: Path, code: str, ref: str | None) -> str:
     """rag/ and prompts/ at `ref` (None: the checkout as it is), and the live bench/."""
     target = run / f"snapshot-{code}"
+    label = target / "COMMIT"
+    want = _git("rev-parse", ref) if ref else None
+    if want and label.exists() and label.read_text().strip() == want:
+        return _git("rev-parse", "--short", ref)  # unchanged: a phase still running may be importing from it
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True)
     shutil.copytree(ROOT / "bench", target / "bench", ignore=shutil.ignore_patterns("__pycache__", "out"))
+    if want:
+        label.write_text(want)
     if ref is None:
         for name in ("rag", "prompts"):
             shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
