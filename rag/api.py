@@ -71,16 +71,22 @@ class Rag:
         """The configured LLM client (raises LLMNotConfigured without an endpoint). With
         `llm_local_model`, the first use starts its llama.cpp server; close() stops it."""
         if self._llm is None:
-            from rag.llm import make_llm
+            from rag.llm import OpenAILLM, make_llm
 
-            settings = self.settings
-            if settings.llm_local_model:
-                from rag.llm.local_model import for_settings, served_settings
+            if not self.settings.llm_local_model:
+                self._llm = make_llm(self.settings)
+            else:
+                from rag.llm.local_model import LazyClient, for_settings, served_settings
 
-                self._local = self._local or for_settings(settings)
-                settings = served_settings(settings, self._local.start())
-            self._llm = make_llm(settings)
+                self._local = self._local or for_settings(self.settings)
+                self._llm = OpenAILLM(served_settings(self.settings), client=LazyClient(self._local, self.settings))
         return self._llm
+
+    def start_local_model(self) -> None:
+        """Start the `llm_local_model` server now, not at the first request (`rag serve`)."""
+        if self.settings.llm_local_model:
+            self.llm  # noqa: B018 (checks the file)
+            self._local.start()
 
     def _ask_llm(self, question, k, filters, prompt, on_token, fallback, mode=None) -> Answer:
         from rag.answer.llm_engine import answer_llm

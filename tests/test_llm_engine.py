@@ -7,7 +7,7 @@ import re
 import shutil
 
 import pytest
-from conftest import hash_index
+from conftest import CORPUS, hash_index
 from scripted_server import Reply, ScriptedServer, completion, error, json_completion, streamed
 
 from rag.answer.refusal import REFUSAL_PHRASE
@@ -528,3 +528,20 @@ def test_the_judge_can_overrule_the_score_and_cannot_be_forged(store, server, tm
 
 def test_the_cache_directory_defaults_under_the_store(tmp_path):
     assert cache_dir(Settings(store_dir=tmp_path)) == tmp_path / "cache" / "llm"
+
+
+@pytest.mark.slow
+def test_sources_that_disagree_are_shown_when_the_model_gives_one_figure(corpus_store, server, tmp_path):
+    """The shared disagreement finder runs over the context's figures (MiniLM: rockets ~ missiles)."""
+    server.responder = eight_rockets
+    settings = settings_for(corpus_store, server, tmp_path, store_dir=corpus_store, corpus_dir=CORPUS,
+                            embedding_model="all-MiniLM-L6-v2")
+    rag = Rag(settings)
+    answer = rag.ask(ROCKETS, engine="llm")
+    assert [s.supported for s in answer.sentences] == [True]
+    [conflict] = answer.conflicts
+    quotes = {c.n: c.quote for c in answer.citations}
+    figures = {claim.number: quotes[claim.citation] for claim in conflict.claims}
+    assert 8 in figures and 20 in figures and len(figures) >= 2
+    assert "eight" in figures[8] and "more than 20" in figures[20]
+    assert verbatim(rag, answer)

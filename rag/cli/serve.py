@@ -36,7 +36,7 @@ def serve(
 
     rag = Rag(settings)
     try:
-        rag.llm  # noqa: B018 (starts the llama.cpp server now, for the server's lifetime, or fails in one line)
+        rag.start_local_model()  # for the server's lifetime, or one line saying why it cannot start
         uvicorn.run(create_app(settings, rag), host=host, port=port, log_level="info")
     finally:
         rag.close()

@@ -1,7 +1,8 @@
 """`--local-model PATH.gguf` (setting `llm_local_model`): rag runs llama.cpp itself.
 
 The server is `python -m rag.llm.local_server` (the prebuilt xllamacpp wheel) in a child
-process on a free loopback port, started when the LLM is first needed, checked with its
+process on a free loopback port, started when the first request is sent (an answer from the
+response cache needs none; `rag serve` starts it at once and keeps it), checked with its
 /health endpoint, and stopped when rag closes or exits. A child rather than a thread: a file
 llama.cpp cannot read may abort the process that loads it, and its log goes to a file
 (`<store_dir>/llm-server.log`) instead of the terminal.
@@ -151,14 +152,18 @@ class LocalModel:
         reader.join(max(1.0, self.start_timeout - (time.perf_counter() - began)))
         url = line[0].strip() if line else ""
         if not url.startswith("http://127.0.0.1:"):
-            raise self._failure("did not report its address" if self.proc.poll() is None else "exited")
+            try:
+                self.proc.wait(_STOP_WAIT)  # its output ended: it is on its way out
+            except subprocess.TimeoutExpired:
+                pass
+            raise self._failure("did not start")
         return url
 
     def _wait_healthy(self, url: str, began: float) -> None:
         health = url.removesuffix("/v1") + "/health"
         while time.perf_counter() - began < self.start_timeout:
             if self.proc.poll() is not None:
-                raise self._failure("exited")
+                raise self._failure("did not start")
             try:
                 with urllib.request.urlopen(health, timeout=5) as response:
                     if response.status == 200:
@@ -187,7 +192,21 @@ def for_settings(settings) -> LocalModel:
                       start_timeout=max(300.0, settings.llm_timeout))
 
 
-def served_settings(settings, base_url: str):
+class LazyClient:
+    """The OpenAI client of the local server, started on first use (a cache hit never uses it)."""
+
+    def __init__(self, local: LocalModel, settings):
+        self._local, self._settings, self._client = local, settings, None
+
+    def __getattr__(self, name: str):
+        if self._client is None:
+            from rag.llm.client import make_client
+
+            self._client = make_client(served_settings(self._settings, self._local.start()))
+        return getattr(self._client, name)
+
+
+def served_settings(settings, base_url: str = "http://127.0.0.1/v1"):
     """The settings the LLM client uses against the local server."""
     update = {"llm_base_url": base_url, "llm_extra_body": {"cache_prompt": False, **settings.llm_extra_body}}
     if "llm_model" not in settings.model_fields_set:
