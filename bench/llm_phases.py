@@ -84,6 +84,10 @@ def phase_ask(cfg: dict, run: Path, engine: str, code: str, only: list[str]) -> 
     out_path = run / "answers" / f"{phase}.jsonl"
     out_path.parent.mkdir(exist_ok=True)
     done = {(r["set"], r["id"]) for r in _lines(out_path)} if out_path.exists() else set()
+    follow = None  # BENCH_LLM_FOLLOW=1: only what the "before" phase has answered (so all cache hits)
+    if os.environ.get("BENCH_LLM_FOLLOW") and code == "after":
+        before = run / "answers" / f"ask-{engine}-before.jsonl"
+        follow = {(r["set"], r["id"]) for r in _lines(before)} if before.exists() else set()
     server = None
     if engine == "llm" and "llm_local_model" not in llm_values(run, cfg, phase):
         server = _old_server(cfg)  # code from before `--local-model`: a server of our own
@@ -91,7 +95,7 @@ def phase_ask(cfg: dict, run: Path, engine: str, code: str, only: list[str]) -> 
     asked: dict[str, int] = {}
     try:
         for name, q in interleaved(run, only):
-            if (name, q["id"]) in done:
+            if (name, q["id"]) in done or (follow is not None and (name, q["id"]) not in follow):
                 continue
             if name not in rags:
                 store, corpus = stores(run, code)[name]
