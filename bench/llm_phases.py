@@ -54,12 +54,12 @@ def phase_index(cfg: dict, run: Path, code: str, only: list[str]) -> dict:
     from bench.phases import seed_cache
     from rag.api import Rag
 
-    donor = Path(cfg["embedding_donor"]) if cfg.get("embedding_donor") else None
     out = {}
     for name, (store, corpus) in stores(run, code).items():
         if only and name not in only:
             continue
-        if donor and not (store / "cache" / "embeddings.sqlite").exists():
+        donor = _donor(cfg, run, name)
+        if donor and donor != store and not (store / "cache" / "embeddings.sqlite").exists():
             seed_cache(store, donor)
         started = time.perf_counter()
         rag = Rag(base_settings(store, corpus))
@@ -71,6 +71,16 @@ def phase_index(cfg: dict, run: Path, code: str, only: list[str]) -> dict:
         finally:
             rag.close()
     return out
+
+
+def _donor(cfg: dict, run: Path, name: str) -> Path | None:
+    """Where a new store's embedding cache comes from: a benchmark store this run already built
+    (it holds every chunk text of the corpus), else the full benchmark's store."""
+    if name != "seed":
+        for built in (run / "stores" / "before" / "main", run / "stores" / "after" / "main"):
+            if (built / "rag.db").exists() and (built / "cache" / "embeddings.sqlite").exists():
+                return built
+    return Path(cfg["embedding_donor"]) if cfg.get("embedding_donor") else None
 
 
 def questions(run: Path, name: str) -> list[dict]:
