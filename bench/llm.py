@@ -42,7 +42,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench.llm", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--before", default=BEFORE, help="the commit measured as 'before' (default %(default)s)")
-    p.add_argument("--phases", default="index-after,index-before,ask-extractive-after,ask-llm-before,ask-llm-after")
+    p.add_argument("--phases", default="index-after,index-before,ask-extractive-after,ask-llm-before,ask-llm-after,"
+                                       "first-answer")
     p.add_argument("--sets", default="", help="only these question sets (seed,check,unanswerable)")
     p.add_argument("--worktree", action="store_true", help="'after' is the checkout as it is, not HEAD")
     p.add_argument("--render-only", action="store_true")
@@ -142,6 +143,42 @@ def run_phase(run: Path, name: str, sets: str) -> bool:
     return True
 
 
+def first_answer(run: Path) -> dict:
+    """`rag ask --local-model` from a cold start, timed: no server runs before it, none after it."""
+    config = json.loads((run / "config.json").read_text())
+    question = json.loads((run / "questions-seed.jsonl").read_text().splitlines()[0])["question"]
+    store = run / "stores" / "after" / "seed"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update(RAG_CONFIG=str(run / "no-rag.toml"), HF_HUB_OFFLINE="1", PYTHONPATH=str(run / "snapshot-after"))
+    command = ["nice", "-n", "10", sys.executable, "-m", "rag", "ask", question, "--engine", "llm", "--local-model",
+               config["model"], "--no-cache", "--json", "--store-dir", str(store),
+               "--set", f"corpus_dir={config['seed_corpus']}", "--set", f"llm_log={run / 'logs' / 'first-answer.jsonl'}"]
+    print("[bench-llm] first answer with --local-model ...", flush=True)
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=run)
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    left = _servers_of(proc.pid)
+    answered = proc.returncode == 0 and bool(json.loads(out).get("answer"))
+    result = {"seconds": seconds, "code": proc.returncode, "answered": answered, "left_behind": len(left),
+              "error": err.strip().splitlines()[-1] if proc.returncode else None}
+    config["first_answer"] = result
+    (run / "config.json").write_text(json.dumps(config, indent=1))
+    return result
+
+
+def _servers_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            args = (entry / "cmdline").read_bytes().split(b"\0") if entry.name.isdigit() else []
+        except OSError:
+            continue
+        if b"rag.llm.local_server" in args and str(pid).encode() in args:
+            found.append(int(entry.name))
+    return found
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     run = args.out.resolve()
@@ -152,7 +189,9 @@ def main(argv=None) -> int:
         except ModelError as err:
             print(f"bench-llm: {err}", file=sys.stderr)
             return 1
-        failed = [p for p in args.phases.split(",") if p and not run_phase(run, p, args.sets)]
+        failed = [p for p in args.phases.split(",") if p and p != "first-answer" and not run_phase(run, p, args.sets)]
+        if "first-answer" in args.phases.split(","):
+            print(f"[bench-llm] {first_answer(run)}", flush=True)
         if failed:
             print(f"[bench-llm] failed phases: {', '.join(failed)}", file=sys.stderr)
     try:

@@ -13,7 +13,6 @@ the whole sentence (for kept and re-cited sentences: the source it now cites);
 
 from __future__ import annotations
 
-import json
 import random
 import sys
 from pathlib import Path
