@@ -29,6 +29,7 @@ from pathlib import Path
 from bench import data as bench_data
 from bench import split
 from bench.llm_model import ModelError, assemble
+from bench.run import run_logged
 
 ROOT = bench_data.ROOT
 OUT = ROOT / "bench" / "out" / "llm"
@@ -129,18 +130,8 @@ def run_phase(run: Path, name: str, sets: str) -> bool:
                OMP_WAIT_POLICY="PASSIVE", PYTHONPATH=str(run / f"snapshot-{code}"))
     log = run / "logs" / f"{name}.log"
     log.parent.mkdir(exist_ok=True)
-    started = time.perf_counter()
-    print(f"[bench-llm] {name} ...", flush=True)
-    with open(log, "a") as handle:
-        status = subprocess.call(["nice", "-n", "10", sys.executable, "-m", "bench.llm_phases", name, str(run), sets],
-                                 stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=run)
-    took = time.perf_counter() - started
-    if status != 0:
-        tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-        print(f"[bench-llm] {name} FAILED after {took:.0f} s: {tail[0]} (log {log})", flush=True)
-        return False
-    print(f"[bench-llm] {name} done in {took:.0f} s", flush=True)
-    return True
+    command = ["nice", "-n", "10", sys.executable, "-m", "bench.llm_phases", name, str(run), sets]
+    return run_logged("bench-llm", name, command, log, env, run, mode="a")
 
 
 def first_answer(run: Path) -> dict:
