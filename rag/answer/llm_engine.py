@@ -2,14 +2,18 @@
 
 Nothing the model says is shown unchecked:
 1. a citation to a source number that was not in the context is dropped, and noted;
-2. each sentence is scored against every source it cites (rag.answer.support); the citations
-   that support it stay, re-anchored to the exact sentences of the file they rest on; with
-   none, the best one stays and the sentence is marked `supported: false`;
+2. each sentence is checked against every source it cites (rag.answer.grounding, with the support
+   test of rag.answer.support); the citations that support it stay, re-anchored to the exact
+   sentences of the file they rest on. With none, the other sources of the context are tried
+   and the sentence is re-cited to one that supports it (citation repair);
 3. with `llm_judge`, an LLM verdict decides support instead of the threshold (scores are kept);
-4. each figure of a reported conflict must be stated by the source it cites, and a conflict
-   needs two different verified figures.
-The answer's [n] are citation numbers (one verbatim quote each), not the model's source numbers.
-"""
+4. sentences still unsupported follow `llm_unsupported` (rag.answer.unsupported): removed and
+   counted, or shown flagged; when none is supported, the answer is a refusal that keeps the
+   model's text as rejected output;
+5. each figure of a reported conflict must be stated by the source it cites, and a conflict
+   needs two different verified figures; the shared disagreement finder also runs over the
+   figures of the whole context (rag.answer.context_conflicts).
+The answer's [n] are citation numbers (one verbatim quote each), not the model's source numbers."""
 
 from __future__ import annotations
 
@@ -163,8 +167,9 @@ def _sentence(g: Grounding, context: Context, book: CitationBook) -> AnswerSente
     recited = None
     if g.repaired_from is not None:
         recited = list(dict.fromkeys(context.source(n).chunk.source for n in g.repaired_from))
+    support = max(e.score for e in g.evidence) if recited is not None else g.support
     return AnswerSentence(text=g.text, citations=numbers_, supported=g.supported and bool(g.evidence),
-                          support=g.support, recited_from=recited)
+                          support=support, recited_from=recited)
 
 
 def _found_conflicts(context, question, used, embedder, book: CitationBook, reported: list[Conflict]) -> list[Conflict]:
