@@ -114,6 +114,9 @@ def phase_ask(cfg: dict, run: Path, engine: str, code: str, only: list[str]) -> 
                     values.update(llm_values(run, cfg, phase))
                     if server is not None:
                         values["llm_base_url"] = server[1]
+                    if follow is not None:  # cache hits only: a miss is an error, never a second server
+                        values.pop("llm_local_model", None)
+                        values["llm_base_url"] = "http://127.0.0.1:9/v1"
                 rags[name] = Rag(base_settings(store, corpus, **values))
             _ask_one(rags[name], name, q, out_path)
             asked[name] = asked.get(name, 0) + 1
