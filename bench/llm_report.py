@@ -247,8 +247,8 @@ def render(run: Path, scored: dict) -> str:
              (f"- **Questions (same for every column):** seed eval cases on corpus/ {common['seed']} of "
               f"{totals['seed']}; check-half sample {common['check']} of {totals['check']}; its unanswerable variant "
               f"{common['unanswerable']} of {totals['unanswerable']}. Fewer than all means the model had not "
-              "answered the rest when this was rendered (about 2-3 minutes per answer on the shared machine); "
-              "the run resumes where it stopped."),
+              "answered the rest when this was rendered (see the call latency below); the run resumes where "
+              "it stopped."),
              f"- **Load:** {_loads(run)}.", ""]
     lines += ["| | " + " | ".join(label for _, label in PHASES if _ in p) + " |",
               "|---|" + "---|" * len([1 for phase, _ in PHASES if phase in p])]
