@@ -98,8 +98,8 @@ class AnswerSentence(BaseModel):
     supported: bool = True
     support: float | None = Field(default=None, description="Support score of the cited text for this sentence.")
     recited_from: list[str] | None = Field(
-        default=None, description="LLM only, set when the sentence was re-cited: the files the model cited (none of "
-                                  "them states it); its citations are to a source of its context that does.")
+        default=None, description="LLM only, set when the sentence was re-cited: the sources (file:lines) the model "
+                                  "cited, none of which states it; its citations are to a source of its context that does.")
 
 
 class UnsupportedSentence(BaseModel):

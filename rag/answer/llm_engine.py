@@ -166,10 +166,15 @@ def _sentence(g: Grounding, context: Context, book: CitationBook) -> AnswerSente
     numbers_ = list(dict.fromkeys(book.cite(e.anchor.chunk, s) for e in g.evidence for s in e.anchor.sentences))
     recited = None
     if g.repaired_from is not None:
-        recited = list(dict.fromkeys(context.source(n).chunk.source for n in g.repaired_from))
+        recited = list(dict.fromkeys(_where(context.source(n).chunk) for n in g.repaired_from))
     support = max(e.score for e in g.evidence) if recited is not None else g.support
     return AnswerSentence(text=g.text, citations=numbers_, supported=g.supported and bool(g.evidence),
                           support=support, recited_from=recited)
+
+
+def _where(chunk) -> str:
+    """file:lines of a context source: two chunks of one file are different sources."""
+    return f"{chunk.source}:{chunk.line_start}-{chunk.line_end}"
 
 
 def _found_conflicts(context, question, used, embedder, book: CitationBook, reported: list[Conflict]) -> list[Conflict]:
