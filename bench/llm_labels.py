@@ -25,11 +25,15 @@ SEED = 16
 
 
 def candidates(run: Path) -> list[dict]:
+    return [item for key, row in sorted(rows(run, "ask-llm-after").items()) for item in sentence_items(key, row)]
+
+
+def sentence_items(key: tuple[str, str], row: dict) -> list[dict]:
+    """Every sentence of one recorded answer: removed (or rejected), re-cited and kept."""
+    name, qid = key
     out = []
-    for (name, qid), row in sorted(rows(run, "ask-llm-after").items()):
-        answer = answer_of(row)
-        if answer is None:
-            continue
+    answer = answer_of(row)
+    if answer is not None:
         removed = list(answer.removed) + (list(answer.rejected.sentences) if answer.rejected else [])
         for i, s in enumerate(removed):
             out.append({"id": f"{name}/{qid}/removed/{i}", "kind": "removed", "set": name, "question": row["question"],

@@ -134,7 +134,7 @@ def score(run: Path) -> dict:
         out["phases"][phase] = m
     out["calls"] = calls(run)
     out["conflicts"] = conflicts(run, recorded, common, sets["seed"])
-    out["labels"] = label_summary()
+    out["labels"] = label_summary(_sentence_texts(recorded.get("ask-llm-after", {})))
     out["config"] = json.loads((run / "config.json").read_text())
     return out
 
@@ -190,11 +190,20 @@ def labels() -> list[dict]:
     return [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def label_summary() -> dict:
+def _sentence_texts(after: dict) -> dict[str, str]:
+    """id → text of every sentence of the 'after' answers (ids as bench.llm_labels makes them)."""
+    from bench.llm_labels import sentence_items
+
+    return {item["id"]: item["text"] for key, row in after.items() for item in sentence_items(key, row)}
+
+
+def label_summary(texts: dict[str, str]) -> dict:
     """The support check against the hand labels: removed sentences truly unsupported; kept ones
-    truly supported; repairs truly right; and right-but-wrong-source sentences repaired."""
-    found = labels()
-    if not found:
+    truly supported; repairs truly right; and right-but-wrong-source sentences repaired. A label
+    counts only while its id names a sentence of this run with the same text."""
+    every = labels()
+    found = [x for x in every if texts.get(x["id"]) == x["text"]]
+    if not every:
         return {}
 
     def share(items, good):
@@ -204,7 +213,7 @@ def label_summary() -> dict:
     kept = [x for x in found if x["kind"] == "kept"]
     recited = [x for x in found if x["kind"] == "recited"]
     wrong_source = [x for x in found if x.get("stated_by_other_source")]
-    return {"n": len(found), "removed": share(removed, lambda x: not x["supported"]),
+    return {"n": len(found), "stale": len(every) - len(found), "removed": share(removed, lambda x: not x["supported"]),
             "kept": share(kept, lambda x: x["supported"]), "recited": share(recited, lambda x: x["supported"]),
             "wrong_source_repaired": share(wrong_source, lambda x: x["kind"] == "recited"),
             "overall": share(found, lambda x: x["supported"] == (x["kind"] != "removed"))}
