@@ -156,3 +156,37 @@ def test_an_interrupted_rag_leaves_no_server(store, smollm2, tmp_path, sig):
     if sig != signal.SIGKILL:
         assert err.strip().splitlines()[-1] in ("error: interrupted", "error: terminated")
     wait_for(lambda: not servers_of(proc.pid), 15, "the server to stop")
+
+
+@needs_llama
+@pytest.mark.slow
+@pytest.mark.integration
+def test_rag_serve_keeps_one_server_for_its_lifetime_and_stops_it(store, smollm2, tmp_path):
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "rag", "serve", "--port", str(port), "--local-model", str(smollm2),
+                             "--store-dir", str(store / "store"), "--set", "embedding_model=hash",
+                             "--set", "llm_context_window=1536"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        [server] = wait_for(lambda: servers_of(proc.pid), 60, "the llama.cpp server to start")
+
+        def healthy() -> bool:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    return response.status == 200
+            except OSError:
+                return False
+
+        wait_for(healthy, 120, "rag serve to answer /healthz")
+        assert servers_of(proc.pid) == [server]  # started before the first request, and only one
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    wait_for(lambda: not servers_of(proc.pid), 15, "the server to stop")
