@@ -74,11 +74,12 @@ def prepare(args, run: Path) -> dict:
     check_ids = {q["id"] for q in split.select(questions, "check")}
     sets = {"seed": seed_cases(), "check": check_sample(questions),
             "unanswerable": [q for q in blind if q["id"] in check_ids]}
-    for name, rows in sets.items():
+    for name, rows in sets.items():  # the same content every time (fixed sample), rewritten in place
         (run / f"questions-{name}.jsonl").write_text(
             "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    bench_data.write_corpus(run / "corpus" / "main", [bench_data.record(a) for a in articles])
-    bench_data.write_corpus(run / "corpus" / "unanswerable", [bench_data.record(a) for a in rest])
+    for name, chosen in (("main", articles), ("unanswerable", rest)):
+        if not (run / "corpus" / name / bench_data.CORPUS_FILE).exists():  # a phase may be reading it
+            bench_data.write_corpus(run / "corpus" / name, [bench_data.record(a) for a in chosen])
     config = {"model": str(model), "seed_corpus": str(ROOT / "corpus"),
               "embedding_donor": str(DONOR) if (DONOR / "cache" / "embeddings.sqlite").exists() else None,
               "n_ctx": 8192, "threads": os.cpu_count() or 2, "before": args.before,
