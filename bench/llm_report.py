@@ -17,7 +17,9 @@ from bench.metrics import contains
 SECTION = ROOT / "bench" / "llm_results.md"
 LABELS = ROOT / "bench" / "llm_labels.jsonl"
 HEADING = "## The LLM engine with a real model (make bench-llm)"
-PHASES = (("ask-extractive-after", "extractive"), ("ask-llm-before", "LLM, before"), ("ask-llm-after", "LLM, after"))
+PHASES = (("ask-extractive-after", "extractive"), ("ask-llm-before", "LLM, before"), ("ask-llm-after", "LLM, after"),
+          # optional: the "after" code with a support check not yet on main laid over it (see config "commits")
+          ("ask-llm-afteri19", "LLM, after + i19's support check"))
 TARGETS = {"refusal": 0.90, "accuracy_drop": 0.02, "repaired": 0.80, "removed_right": 0.90}
 _MARKER = re.compile(r"\[\d+\]")
 
@@ -259,6 +261,11 @@ def render(run: Path, scored: dict) -> str:
               "answered the rest when this was rendered (see the call latency below); the run resumes where "
               "it stopped."),
              f"- **Load:** {_loads(run)}.", ""]
+    extra = run / "snapshot-afteri19" / "COMMIT"
+    if "ask-llm-afteri19" in p and extra.exists():
+        lines[-1:-1] = [(f"- **Last column:** `{extra.read_text().strip()}` — the rules of rag/answer/support_check.py "
+                         "(issue 19, not on main when this ran) laid over the 'after' code, on the same recorded "
+                         "model output. The targets below use the 'after' column (main's support check).")]
     lines += ["| | " + " | ".join(label for _, label in PHASES if _ in p) + " |",
               "|---|" + "---|" * len([1 for phase, _ in PHASES if phase in p])]
 
