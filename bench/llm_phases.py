@@ -94,9 +94,9 @@ def phase_ask(cfg: dict, run: Path, engine: str, code: str, only: list[str]) -> 
     out_path = run / "answers" / f"{phase}.jsonl"
     out_path.parent.mkdir(exist_ok=True)
     done = {(r["set"], r["id"]) for r in _lines(out_path)} if out_path.exists() else set()
-    follow = None  # BENCH_LLM_FOLLOW=1: only what the "before" phase has answered (so all cache hits)
-    if os.environ.get("BENCH_LLM_FOLLOW") and code == "after":
-        before = run / "answers" / f"ask-{engine}-before.jsonl"
+    follow = None  # BENCH_LLM_FOLLOW=1: only what the LLM "before" phase has answered (so all cache hits)
+    if os.environ.get("BENCH_LLM_FOLLOW") and code != "before":
+        before = run / "answers" / "ask-llm-before.jsonl"
         follow = {(r["set"], r["id"]) for r in _lines(before)} if before.exists() else set()
     server = None
     if engine == "llm" and "llm_local_model" not in llm_values(run, cfg, phase):
