@@ -99,8 +99,10 @@ def test_the_client_talks_to_the_local_server_without_the_prompt_cache(tmp_path)
     served = served_settings(Settings(llm_local_model=model, llm_extra_body={"n_probs": 0}), "http://127.0.0.1:9/v1")
     assert served.llm_base_url == "http://127.0.0.1:9/v1" and served.llm_model == "tiny-model"
     assert served.llm_extra_body == {"cache_prompt": False, "n_probs": 0}
-    named = served_settings(Settings(llm_local_model=model, llm_model="qwen"), "http://127.0.0.1:9/v1")
-    assert named.llm_model == "qwen"
+    assert (served.llm_timeout, served.llm_retries) == (1800.0, 0)  # a CPU model is slow; retries only queue
+    named = served_settings(Settings(llm_local_model=model, llm_model="qwen", llm_timeout=90, llm_retries=2),
+                            "http://127.0.0.1:9/v1")
+    assert (named.llm_model, named.llm_timeout, named.llm_retries) == ("qwen", 90, 2)
 
 
 @needs_llama

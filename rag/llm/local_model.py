@@ -13,7 +13,8 @@ the thread that started it, so even a SIGKILLed rag leaves no server.
 
 Threads: every core this process may use, up to 8. Context: `llm_context_window`, the budget
 the engine packs sources to. One slot, and `cache_prompt: false` on every request, so the same
-request gets the same answer at temperature 0.
+request gets the same answer at temperature 0. Unless set, `llm_timeout` becomes 30 minutes and
+`llm_retries` 0: a CPU model is slow, and a retry would only queue behind the request it repeats.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ GGUF_MAGIC = b"GGUF"
 _MAX_THREADS = 8
 _PR_SET_PDEATHSIG = 1
 _STOP_WAIT = 10.0
+LOCAL_TIMEOUT = 1800.0  # seconds to wait for a local model's answer unless llm_timeout is set
 
 
 class LocalModelError(LLMError):
@@ -209,6 +211,13 @@ class LazyClient:
 def served_settings(settings, base_url: str = "http://127.0.0.1/v1"):
     """The settings the LLM client uses against the local server."""
     update = {"llm_base_url": base_url, "llm_extra_body": {"cache_prompt": False, **settings.llm_extra_body}}
-    if "llm_model" not in settings.model_fields_set:
+    given = settings.model_fields_set
+    if "llm_model" not in given:
         update["llm_model"] = model_name(settings.llm_local_model)
+    # A CPU model takes minutes per answer on a busy machine, and its one slot answers a retry
+    # only after the request that timed out: wait long, and do not pile retries behind it.
+    if "llm_timeout" not in given:
+        update["llm_timeout"] = max(settings.llm_timeout, LOCAL_TIMEOUT)
+    if "llm_retries" not in given:
+        update["llm_retries"] = 0
     return settings.model_copy(update=update)
