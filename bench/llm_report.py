@@ -137,6 +137,8 @@ def score(run: Path) -> dict:
     out["calls"] = calls(run)
     out["conflicts"] = conflicts(run, recorded, common, sets["seed"])
     out["labels"] = label_summary(_sentence_texts(recorded.get("ask-llm-after", {})))
+    if out["labels"]:
+        out["labels"]["removed_by"] = removed_by(recorded, common)
     out["config"] = json.loads((run / "config.json").read_text())
     return out
 
@@ -219,6 +221,25 @@ def label_summary(texts: dict[str, str]) -> dict:
             "kept": share(kept, lambda x: x["supported"]), "recited": share(recited, lambda x: x["supported"]),
             "wrong_source_repaired": share(wrong_source, lambda x: x["kind"] == "recited"),
             "overall": share(found, lambda x: x["supported"] == (x["kind"] != "removed"))}
+
+
+def removed_by(recorded: dict, common: set) -> dict:
+    """Per LLM column: of the sentences it removed (or rejected), how many the hand labels call
+    unsupported. Labels are matched by text: every column verifies the same model output."""
+    verdict = {x["text"]: x["supported"] for x in labels()}
+    out = {}
+    for phase, _ in PHASES:
+        if not phase.startswith("ask-llm") or not recorded.get(phase):
+            continue
+        texts = []
+        for key in sorted(common):
+            answer = answer_of(recorded[phase][key])
+            if answer is not None:
+                texts += [s.text for s in answer.removed] + (
+                    [s.text for s in answer.rejected.sentences] if answer.rejected else [])
+        matched = [verdict[t] for t in texts if t in verdict]
+        out[phase] = {"right": sum(not v for v in matched), "n": len(matched), "removed": len(texts)}
+    return out
 
 
 def _mean(values) -> float | None:
@@ -310,6 +331,10 @@ def render(run: Path, scored: dict) -> str:
                   f"- re-cited sentences truly supported by their new source: {_share(lab['recited'])}",
                   f"- right facts credited to the wrong source, repaired: {_share(lab['wrong_source_repaired'])}",
                   f"- the support check agrees with the label: {_share(lab['overall'])}"]
+        labels_of = dict(PHASES)
+        for phase, d in (lab.get("removed_by") or {}).items():
+            lines.append(f"- sentences removed or rejected by '{labels_of[phase]}': {d['removed']}; of those labelled, "
+                         f"truly unsupported {_share(d)}")
     return "\n".join(lines) + "\n"
 
 
