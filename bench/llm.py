@@ -112,10 +112,12 @@ def snapshot(run: Path, code: str, ref: str | None) -> str:
     if want:
         label.write_text(want)
     if ref is None:
-        for name in ("rag", "prompts"):
-            shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        for name in ("rag", "prompts"):  # prompts/ is inside rag/ since issue 19
+            if (ROOT / name).is_dir():
+                shutil.copytree(ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
         return _git("rev-parse", "--short", "HEAD") + " (with uncommitted changes)"
-    archive = subprocess.run(["git", "archive", ref, "rag", "prompts"], cwd=ROOT, capture_output=True, check=True).stdout
+    paths = ["rag"] + (["prompts"] if _git("ls-tree", "--name-only", ref, "prompts") else [])
+    archive = subprocess.run(["git", "archive", ref, *paths], cwd=ROOT, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
     return _git("rev-parse", "--short", ref)
 

@@ -403,7 +403,8 @@ def splice(report: Path, text: str) -> None:
     body = report.read_text(encoding="utf-8") if report.exists() else "# Benchmarks\n"
     start = body.find(HEADING)
     if start != -1:
-        end = body.find("\n## ", start + len(HEADING))
+        ends = [i for i in (body.find("\n## ", start + len(HEADING)), body.find("\n<!--", start)) if i != -1]
+        end = min(ends) if ends else -1
         body = body[:start] + text.rstrip() + "\n" + (body[end:] if end != -1 else "")
     else:
         anchor = body.find("\n## Re-running")

@@ -92,7 +92,7 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
 
 
 def snapshot(run: Path, worktree: bool) -> str:
-    """Copy rag/ (and prompts/) into the run directory; every phase imports that copy, so edits to
+    """Copy rag/ (prompts included) into the run directory; every phase imports that copy, so edits to
     the checkout during a long run cannot mix two versions of the library in one run.
     Returns the commit label for the report."""
     target = run / "snapshot"
@@ -101,11 +101,9 @@ def snapshot(run: Path, worktree: bool) -> str:
     # bench/ itself is copied too, so the phases import nothing from the live checkout.
     shutil.copytree(bench_data.ROOT / "bench", target / "bench", ignore=shutil.ignore_patterns("__pycache__", "out"))
     if worktree:
-        for name in ("rag", "prompts"):
-            if (bench_data.ROOT / name).is_dir():
-                shutil.copytree(bench_data.ROOT / name, target / name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(bench_data.ROOT / "rag", target / "rag", ignore=shutil.ignore_patterns("__pycache__"))
         return commit()
-    archive = subprocess.run(["git", "archive", "HEAD", "rag", "prompts"], cwd=bench_data.ROOT,
+    archive = subprocess.run(["git", "archive", "HEAD", "rag"], cwd=bench_data.ROOT,
                              capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=bench_data.ROOT,

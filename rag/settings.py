@@ -21,7 +21,8 @@ from rag.errors import ConfigError
 # Fields that say where things are, or hold secrets, do not change answers: they stay out of the hash.
 _UNHASHED = {"store_dir", "corpus_dir", "chroma_url", "llm_api_key", "llm_base_url", "cache_dir", "llm_log"}
 # The HTTP API group says how answers are served, never what they are.
-_UNHASHED |= {"api_token", "api_max_body_bytes", "api_max_upload_bytes", "api_cors_origins", "api_read_only", "api_upload_dir"}
+_UNHASHED |= {"api_token", "api_max_body_bytes", "api_max_upload_bytes", "api_cors_origins", "api_read_only", "api_upload_dir",
+              "api_allowed_hosts", "api_max_briefings"}
 # Ingest limits say what may be read, not how it is answered.
 _UNHASHED |= {"max_article_bytes"}
 
@@ -116,6 +117,8 @@ class Settings(BaseSettings):
     api_cors_origins: list[str] = Field([], description='Origins allowed to call the API from a browser, e.g. ["https://intranet.example"]; empty = CORS off.')
     api_read_only: bool = Field(False, description="Refuse POST /ingest and uploads (403): a query-only server.")
     api_upload_dir: str = Field("uploads", description="Directory under the corpus root where uploaded articles are saved.")
+    api_allowed_hosts: list[str] = Field([], description="Host names served besides the bound address and localhost (DNS-rebinding guard); others get 421.")
+    api_max_briefings: int = Field(2, ge=1, description="Briefings computed at once; more get 503 with Retry-After.")
 
     # Reliability (docs/reliability.md): what an ingest agrees to read. Limits, like paths, change no answer.
     max_article_bytes: int = Field(

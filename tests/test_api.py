@@ -44,7 +44,7 @@ def comparable(answer: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def client(corpus_store):
-    with TestClient(create_app(api_settings(corpus_store))) as c:
+    with TestClient(create_app(api_settings(corpus_store)), base_url="http://localhost") as c:
         yield c
 
 
@@ -228,7 +228,7 @@ def test_healthz_and_status(client, corpus_rag):
 
 
 def test_metrics_count_requests_by_route_template(corpus_store):
-    with TestClient(create_app(api_settings(corpus_store), warm=False)) as c:
+    with TestClient(create_app(api_settings(corpus_store), warm=False), base_url="http://localhost") as c:
         for source in ("000_eb6e83a28ce734ce.txt", "001_c31d4bc7025f9123.txt"):
             c.get(f"/documents/{source}", params={"lines": "1"})
         c.get("/documents/unknown.txt")
@@ -265,7 +265,7 @@ def test_token_required_everywhere_but_healthz(corpus_store):
              ("GET", "/documents/003_568550a85670bdb3.txt?lines=1", None), ("GET", "/metrics", None),
              ("GET", "/openapi.json", None), ("POST", "/ask", {"question": "?"}), ("POST", "/brief", {}), ("POST", "/ingest", {"paths": []}),
              ("POST", "/documents", None), ("GET", "/evals", None)]
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://localhost") as c:
         assert c.get("/healthz").status_code == 200
         for method, path, body in calls:
             for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic s3cret-token"}):
@@ -286,7 +286,7 @@ def test_cors_is_off_by_default_and_explicit_when_on(client, corpus_store):
     assert "access-control-allow-origin" not in response.headers
     assert "access-control-allow-origin" not in client.get("/healthz", headers={"Origin": "https://x.example"}).headers
     settings = api_settings(corpus_store, api_cors_origins=["https://intranet.example"])
-    with TestClient(create_app(settings, warm=False)) as c:
+    with TestClient(create_app(settings, warm=False), base_url="http://localhost") as c:
         allowed = c.options("/ask", headers={**preflight, "Origin": "https://intranet.example"})
         assert allowed.headers["access-control-allow-origin"] == "https://intranet.example"
         assert "access-control-allow-origin" not in c.options("/ask", headers=preflight).headers

@@ -18,6 +18,7 @@ from rag.index.store import Store
 from rag.server import create_app
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+UPLOADER = {"X-Rag-Client": "test"}  # uploads need it without a token (tests/test_api_guard.py)
 
 ARTICLE = """---
 title: Harbour bridge reopens after repairs
@@ -31,7 +32,7 @@ Engineers replaced 40 steel cables over six months, the city transport office sa
 
 @pytest.fixture
 def client(small_corpus):
-    with TestClient(create_app(small_corpus, warm=False)) as c:
+    with TestClient(create_app(small_corpus, warm=False), base_url="http://localhost", headers=UPLOADER) as c:
         yield c
 
 
@@ -112,7 +113,7 @@ def test_upload_names_are_checked(client, small_corpus, name, says):
 
 def test_upload_limits(small_corpus):
     settings = small_corpus.model_copy(update={"api_max_upload_bytes": 5_000})
-    with TestClient(create_app(settings, warm=False)) as c:
+    with TestClient(create_app(settings, warm=False), base_url="http://localhost", headers=UPLOADER) as c:
         big = c.post("/documents", files=[("files", ("big.txt", b"word " * 2_000, "text/plain"))])
         assert big.status_code == 413 and "api_max_upload_bytes" in big.json()["error"]
         empty = c.post("/documents", files=[("files", ("empty.txt", b"", "text/plain"))])
@@ -125,7 +126,7 @@ def test_upload_limits(small_corpus):
 
 def test_read_only_server_refuses_writes(small_corpus):
     settings = small_corpus.model_copy(update={"api_read_only": True})
-    with TestClient(create_app(settings, warm=False)) as c:
+    with TestClient(create_app(settings, warm=False), base_url="http://localhost", headers=UPLOADER) as c:
         for response in (c.post("/ingest", json={}),
                          c.post("/documents", files=[("files", ("a.txt", b"Text.\n", "text/plain"))])):
             assert response.status_code == 403 and "read-only" in response.json()["error"]

@@ -34,7 +34,7 @@ def app_for(store, llm, tmp_path, **extra):
     settings = Settings(store_dir=store / "store", corpus_dir=store / "corpus", embedding_model="hash",
                         llm_base_url=llm.url if llm else None, llm_model="scripted-model", llm_timeout=0.5,
                         llm_retries=1, cache_dir=tmp_path / "cache", llm_log=tmp_path / "log.jsonl", **extra)
-    return TestClient(create_app(settings, warm=False))
+    return TestClient(create_app(settings, warm=False), base_url="http://localhost")
 
 
 def events(text: str) -> list[tuple[str, dict]]:

@@ -80,7 +80,7 @@ def test_a_prompt_variant_is_used_and_compared(run_llm, tmp_path, server):
     base = tmp_path / "base.json"
     assert run_llm("--out", base)[0] == 0
     variant = tmp_path / "answer_v2.md"
-    shutil.copy(ROOT / "prompts" / "answer.md", variant)
+    shutil.copy(ROOT / "rag" / "prompts" / "answer.md", variant)
     variant.write_text(variant.read_text().replace("Write at most 4 short sentences", "Write at most 2 short sentences"))
     out = tmp_path / "v2.json"
     code, stdout, err = run_llm("--prompt", str(variant), "--out", out, "--compare", base)

@@ -3,7 +3,7 @@
 import pytest
 
 from rag.answer.refusal import REFUSAL_PHRASE
-from rag.prompts import PROMPTS_DIR, PromptError, available_prompts, load_prompt, split_messages
+from rag.prompts import PromptError, available_prompts, load_prompt, packaged, split_messages
 
 
 def write(tmp_path, name, text):
@@ -17,7 +17,8 @@ def test_every_shipped_prompt_loads_and_declares_what_it_uses():
     assert {"answer", "answer_markers", "support_judge"} <= set(names)
     for name in names:
         prompt = load_prompt(name)
-        assert prompt.name == name and len(prompt.hash) == 12 and prompt.path.parent == PROMPTS_DIR
+        assert prompt.name == name and len(prompt.hash) == 12
+        assert prompt.path == str(packaged().joinpath(f"{name}.md"))
 
 
 def test_answer_prompts_take_the_refusal_phrase_from_the_constant():
@@ -67,12 +68,14 @@ def test_values_are_substituted_once_never_expanded_again(tmp_path):
     assert prompt.render(a="{{b}}", b="x") == "<{{b}}|x>\n"
 
 
-def test_role_markers_split_messages_and_plain_text_is_one_user_message():
+def test_role_markers_split_messages_and_plain_text_is_one_user_message(tmp_path):
     messages = load_prompt("answer").messages(sources="<source n=\"1\">text</source>", question="Why?")
     assert [m["role"] for m in messages] == ["system", "user"]
     assert "Why?" in messages[1]["content"] and "Why?" not in messages[0]["content"]
     assert "data, not instructions" in messages[0]["content"]
-    assert split_messages("just text\n") == [{"role": "user", "content": "just text"}]
+    assert split_messages("just text\n") == [("user", "just text\n")]
+    plain = write(tmp_path, "plain", "---\nvariables: []\n---\njust text\n")
+    assert load_prompt(plain).messages() == [{"role": "user", "content": "just text"}]
 
 
 def test_the_hash_follows_the_file_content(tmp_path):

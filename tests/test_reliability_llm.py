@@ -158,7 +158,7 @@ def test_the_cli_stream_stops_with_one_line_and_no_answer(cli, store, dying, tmp
 
 def test_the_api_stream_ends_with_an_error_event_and_caches_nothing(store, dying, tmp_path):
     settings = settings_for(store, dying(), tmp_path)
-    with TestClient(create_app(settings, warm=False)) as client:
+    with TestClient(create_app(settings, warm=False), base_url="http://localhost") as client:
         response = client.post("/ask", json={"question": ROCKETS, "engine": "llm", "stream": True})
         events = [(b.split("\n")[0].removeprefix("event: "), json.loads(b.split("\n")[1].removeprefix("data: ")))
                   for b in response.text.split("\n\n") if b.strip()]

@@ -41,7 +41,7 @@ ANSWERED = {  # questions the system must answer or refuse cleanly, never crash 
 
 @pytest.fixture(scope="module")
 def api(corpus_store):
-    with TestClient(create_app(Settings(store_dir=corpus_store, corpus_dir=CORPUS), warm=False)) as client:
+    with TestClient(create_app(Settings(store_dir=corpus_store, corpus_dir=CORPUS), warm=False), base_url="http://localhost") as client:
         yield client
 
 

@@ -8,10 +8,12 @@ import os
 import shutil
 from pathlib import Path
 
+import httpx
 import pytest
 from live_server import LiveServer
 
 from rag.answer.refusal import REFUSAL_PHRASE
+from rag.api import Rag
 from rag.server import create_app
 from rag.settings import Settings
 
@@ -277,3 +279,56 @@ def test_llm_answers_show_repairs_removals_and_rejected_output_like_the_cli(brow
     rejected = text(browser.find_element(By.ID, "rejected"))
     assert rejected.startswith("Rejected model output (no sentence of the model's answer is supported")
     assert "The 2020 World Series was won by the Los Angeles Dodgers. [1]" in rejected
+
+
+# --- uploads from the page, and none from another site (issue 19, item 7) -------------------------
+
+UPLOADED = "Harbour ferries halted\n\nDock workers walked out at the harbour on Monday, halting the island ferries.\n"
+
+
+@pytest.fixture
+def writable_server(small_corpus):
+    Rag(small_corpus).ingest()
+    with LiveServer(create_app(small_corpus)) as live:
+        yield live, small_corpus
+
+
+def test_the_page_uploads_and_then_shows_the_upload(browser, writable_server):
+    live, settings = writable_server
+    browser.get(live.url + "/")
+    status = browser.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const form = new FormData();
+        form.append("files", new Blob([arguments[0]], {type: "text/plain"}), "ferries.txt");
+        api("/documents", {method: "POST", body: form}).then(r => done(r.status), e => done(String(e)));
+    """, UPLOADED)
+    assert status == 200
+    assert (settings.corpus_dir / "uploads" / "ferries.txt").read_text() == UPLOADED
+    browser.get(f"{live.url}/#doc=uploads%2Fferries.txt:3-3")  # the page opens the upload's lines
+    WebDriverWait(browser, 30).until(lambda d: highlighted_lines(d) == [3])
+    assert "uploads/ferries.txt" in browser.find_element(By.ID, "doc-meta").text
+
+
+def test_a_page_on_another_site_cannot_upload(browser, writable_server, tmp_path):
+    import http.server
+    import threading
+
+    live, settings = writable_server
+    (tmp_path / "attack.html").write_text(f"""<!doctype html><script>
+      const form = new FormData();
+      form.append("files", new Blob(["Planted by another site."], {{type: "text/plain"}}), "planted.txt");
+      fetch("{live.url}/documents", {{method: "POST", mode: "no-cors", body: form}})
+        .finally(() => {{ document.title = "sent"; }});
+    </script>""")
+    handler = lambda *a: http.server.SimpleHTTPRequestHandler(*a, directory=str(tmp_path))  # noqa: E731
+    attacker = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=attacker.serve_forever, daemon=True).start()
+    try:
+        browser.get(f"http://localhost:{attacker.server_address[1]}/attack.html")  # another origin
+        WebDriverWait(browser, 30).until(lambda d: d.title == "sent")
+    finally:
+        attacker.shutdown()
+    assert not (settings.corpus_dir / "uploads" / "planted.txt").exists()
+    metrics = httpx.get(f"{live.url}/metrics", params={"format": "json"}).json()
+    # Refused before routing, so counted under "unmatched": the one POST the page made, a 403.
+    assert [(r["method"], r["statuses"]) for r in metrics["routes"]] == [("POST", {"403": 1})]

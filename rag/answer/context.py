@@ -5,23 +5,24 @@ counted with tiktoken (cl100k). Other models' tokenizers differ from cl100k, so 
 get at most 90% of what remains. Chunks go in retrieval order; one that does not fit is left
 out and the next, smaller one may still fit.
 
-Articles are data: each sits in a <source> block, and text in an article that looks like the
-block's own delimiters is defused, so an article cannot close its block and speak as the user.
+Articles are data: each sits in a <source> block, and its text, title and file name are defused
+for every marker the prompts use (rag.prompts.defuse): an article cannot close its block, open
+a message, forge a verdict or plant a CONFLICT line. The packed text is `Defused`, so the prompt
+inserts it as it is.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from rag.errors import ConfigError
 from rag.models import Chunk, Hit
+from rag.prompts import SOURCE_TAG, Defused, defuse
 from rag.text.tokens import count_tokens
 
 _SLACK = 0.9
 _PER_MESSAGE_TOKENS = 4
 _SEPARATOR = "\n\n"
-_DELIMITER = re.compile(r"<(\s*/?\s*source\b)", re.IGNORECASE)
 
 
 @dataclass
@@ -47,18 +48,13 @@ class Context:
         return f"1-{len(self.sources)}" if len(self.sources) > 1 else "1"
 
 
-def defuse(text: str) -> str:
-    """Article text with anything shaped like a <source> tag made inert."""
-    return _DELIMITER.sub(lambda m: "‹" + m.group(1), text)
-
-
 def format_source(n: int, chunk: Chunk) -> str:
     attrs = [f'n="{n}"', f'file="{_attr(chunk.source)}"', f'lines="{chunk.line_start}-{chunk.line_end}"']
     if chunk.title:
         attrs.append(f'title="{_attr(chunk.title)}"')
     if chunk.date:
         attrs.append(f'date="{chunk.date.isoformat()}"')
-    return f"<source {' '.join(attrs)}>\n{defuse(chunk.text)}\n</source>"
+    return f"<{SOURCE_TAG} {' '.join(attrs)}>\n{defuse(chunk.text)}\n</{SOURCE_TAG}>"
 
 
 def _attr(value: str) -> str:
@@ -68,7 +64,7 @@ def _attr(value: str) -> str:
 def pack_sources(hits: list[Hit], prompt, question: str, settings) -> Context:
     """Number and pack retrieved chunks into the prompt's budget."""
     overhead = sum(count_tokens(m["content"]) + _PER_MESSAGE_TOKENS
-                   for m in prompt.messages(sources="", question=question))
+                   for m in prompt.messages(sources=Defused(""), question=question))
     room = settings.llm_context_window - settings.llm_max_tokens - overhead
     budget = int(room * _SLACK)
     if budget <= 0:
@@ -86,5 +82,5 @@ def pack_sources(hits: list[Hit], prompt, question: str, settings) -> Context:
         sources.append(Source(n=len(sources) + 1, chunk=hit.chunk, duplicates=list(hit.duplicates)))
         blocks.append(block)
         used += cost
-    return Context(sources=sources, text=_SEPARATOR.join(blocks), budget=budget, tokens=used + overhead,
+    return Context(sources=sources, text=Defused(_SEPARATOR.join(blocks)), budget=budget, tokens=used + overhead,
                    left_out=len(hits) - len(sources))

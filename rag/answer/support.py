@@ -8,8 +8,10 @@ the chunk is scored:
 - semantic: the MiniLM cosine between claim and window (a pair is the normalised sum of its
   two sentence vectors);
 - support = (lexical + max(semantic, 0)) / 2, from 0 to 1.
-A claim is supported by a window when support >= `llm_support_threshold` (0.5 by default) AND
-every number the claim states appears in the window: "eight rockets" is not supported by
+A claim is supported by a window when the window passes the rules of rag.answer.support_check
+(`supports`: coverage clause by clause, numbers where the rest is said, negations, names, no
+instruction to the model; its verdict names the rule that failed) AND support >=
+`llm_support_threshold` (0.5 by default) AND every number the claim states appears in the window: "eight rockets" is not supported by
 "more than 20 missiles", however close the words are. Measured on corpus/ with MiniLM, taking
 each sentence as a claim: its own chunk scores 1.0; another chunk of the same article scores
 0.30 on average (95th percentile 0.49, 5% reach 0.5); a chunk of another article 0.29 (2% reach
@@ -23,19 +25,18 @@ A pair wins over its best single sentence only by a clear margin, so quotes stay
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
 
+from rag.answer.support_check import NUMBER_WORDS, SupportVerdict, numbers, supports
 from rag.models import Chunk, Sentence
 from rag.text.lexical import content_words
-from rag.text.vocab import COUNT_WORDS, alternation
+
+__all__ = ["NUMBER_WORDS", "Anchor", "SupportScorer", "SupportVerdict", "lexical_support", "numbers", "supports"]
 
 _PAIR_MARGIN = 0.05
-_DIGITS = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\w)|(?<![\w.,])\d+(?:\.\d+)?(?!\w)")
-NUMBER_WORDS = re.compile(rf"\b({alternation(COUNT_WORDS)})\b", re.IGNORECASE)
 
 
 @dataclass
@@ -47,24 +48,18 @@ class Anchor:
     lexical: float
     semantic: float
     numbers_ok: bool
+    verdict: SupportVerdict = field(default_factory=lambda: SupportVerdict(True))
 
     @property
     def score(self) -> float:
         return round((self.lexical + max(self.semantic, 0.0)) / 2, 4)
 
     def supports(self, threshold: float) -> bool:
-        return self.numbers_ok and self.score >= threshold
+        return self.verdict.supported and self.numbers_ok and self.score >= threshold
 
     @property
     def text(self) -> str:
         return " ".join(s.text for s in self.sentences)
-
-
-def numbers(text: str) -> set[float]:
-    """Numbers a text states, in digits or words ('eight' == 8, '1,200' == 1200)."""
-    out = {float(m.group().replace(",", "")) for m in _DIGITS.finditer(text)}
-    out |= {float(COUNT_WORDS[m.group(1).lower()]) for m in NUMBER_WORDS.finditer(text)}
-    return out
 
 
 def lexical_support(claim: str, evidence: str) -> float:
@@ -80,6 +75,10 @@ class SupportScorer:
     def __init__(self, embedder):
         self.embedder = embedder
         self._vectors: dict[str, np.ndarray] = {}
+
+    def prepare(self, texts: list[str]) -> None:
+        """Embed many claims and sentences in one batch (later anchors reuse the vectors)."""
+        self._embed(texts)
 
     def _embed(self, texts: list[str]) -> None:
         missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
@@ -100,8 +99,8 @@ class SupportScorer:
         singles = scored[: len(body)]
         best_single = max(singles, key=_rank)
         best = max(scored, key=_rank)
-        same_numbers = best.numbers_ok == best_single.numbers_ok
-        if len(best.sentences) == 2 and same_numbers and best.score < best_single.score + _PAIR_MARGIN:
+        same_rank = _rank(best)[:2] == _rank(best_single)[:2]
+        if len(best.sentences) == 2 and same_rank and best.score < best_single.score + _PAIR_MARGIN:
             return best_single
         return best
 
@@ -112,10 +111,11 @@ class SupportScorer:
         return Anchor(
             chunk=chunk, sentences=window, lexical=round(lexical_support(claim, text), 4),
             semantic=round(float(vector @ claim_vector) / norm, 4),
-            numbers_ok=claimed <= numbers(text),
+            numbers_ok=claimed <= numbers(text), verdict=supports(claim, [s.text for s in window]),
         )
 
 
 def _rank(anchor: Anchor) -> tuple:
-    # Numbers that match outrank any score: a wrong figure is never the best evidence.
-    return (anchor.numbers_ok, anchor.score)
+    # A window the rules accept, then numbers that match, outrank any score: a wrong figure or
+    # a dropped negation is never the best evidence.
+    return (anchor.verdict.supported, anchor.numbers_ok, anchor.score)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rag.answer.context import Context
-from rag.answer.grounding import Grounding
+from rag.answer.grounding import Grounding, short
 from rag.models import RejectedOutput, ReplySentence, UnsupportedSentence
 
 REJECTED_REASON = "no sentence of the model's answer is supported by a source in its context"
@@ -30,21 +30,22 @@ class Decision:
 def decide(groundings: list[Grounding], claims: list[ReplySentence], context: Context, mode: str) -> Decision:
     """`groundings[i]` verifies `claims[i]`; `mode` is "remove", "show" or "mark"."""
     unsupported = [(g, c) for g, c in zip(groundings, claims) if not g.supported]
+    why = [f"{short(g.text)!r} is not supported by what it cites: {reason(g, c)}" for g, c in unsupported]
     if not unsupported or mode == "mark":
-        return Decision(groundings)
+        return Decision(groundings, notes=why)
     if len(unsupported) == len(groundings):
         text = " ".join(f"{c.text} {''.join(f'[{n}]' for n in c.citations)}".strip() for c in claims)
         rejected = RejectedOutput(text=text, reason=REJECTED_REASON,
                                   sentences=[_unsupported(g, c, context) for g, c in unsupported])
         return Decision([], rejected=rejected,
-                        notes=[f"refused: {REJECTED_REASON}; the model's answer is kept as rejected output"])
+                        notes=why + [f"refused: {REJECTED_REASON}; the model's answer is kept as rejected output"])
     counted = f"{len(unsupported)} of {len(groundings)} sentences"
     if mode == "show":
         note = f"{counted} are not supported by any source in the context; shown flagged (llm_unsupported = 'show')"
-        return Decision(groundings, notes=[note])
+        return Decision(groundings, notes=why + [note])
     note = f"removed {counted}: no source in the context supports them (--show-unsupported shows them flagged)"
     return Decision([g for g in groundings if g.supported],
-                    removed=[_unsupported(g, c, context) for g, c in unsupported], notes=[note])
+                    removed=[_unsupported(g, c, context) for g, c in unsupported], notes=why + [note])
 
 
 def _unsupported(g: Grounding, claim: ReplySentence, context: Context) -> UnsupportedSentence:
@@ -56,6 +57,9 @@ def _unsupported(g: Grounding, claim: ReplySentence, context: Context) -> Unsupp
 def reason(g: Grounding, claim: ReplySentence) -> str:
     if g.judged is False:
         return "the LLM judge found its cited text does not support it"
+    verdict = g.evidence[0].anchor.verdict if g.evidence else None  # rag.answer.support_check's rule
+    if verdict is not None and not verdict.supported and verdict.reason:
+        return verdict.reason
     if not g.cited:
         return ("it cites no source of the context" if not claim.citations else
                 "it cites only source numbers that were not in the context") + ", and no source states it"

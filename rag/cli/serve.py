@@ -30,13 +30,13 @@ def serve(
     if host not in _LOOPBACK and not settings.api_token:
         print(f"warning: serving {host} without a token; set RAG_API_TOKEN to require one", file=sys.stderr)
     if not settings.llm_local_model:
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings, host=host), host=host, port=port, log_level="info")
         return
     from rag.api import Rag
 
     rag = Rag(settings)
     try:
         rag.start_local_model()  # for the server's lifetime, or one line saying why it cannot start
-        uvicorn.run(create_app(settings, rag), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings, rag, host=host), host=host, port=port, log_level="info")
     finally:
         rag.close()

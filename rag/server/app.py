@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from rag.api import Rag
 from rag.server import errors
 from rag.server.auth import require_token
+from rag.server.guard import SiteGuard, allowed_hosts
 from rag.server.limits import BodyLimit
 from rag.server.metrics import MetricsMiddleware
 from rag.server.routes import protected, public
@@ -25,11 +26,16 @@ _DESCRIPTION = """Cited answers and briefings over news articles: the same libra
 answers as the `rag` command line. Every Answer is the JSON `rag ask --json` prints.
 
 With `RAG_API_TOKEN` set, every endpoint except `/healthz` needs `Authorization: Bearer <token>`
-(use the Authorize button). Errors are `{"error": "<one line>", "details": [...]}`."""
+(use the Authorize button). Without a token, requests from other web sites may not write, and
+uploads need an `X-Rag-Client` header (any value). Errors are `{"error": "<one line>", "details": [...]}`."""
 
 
-def create_app(settings: Settings, rag: Rag | None = None, warm: bool = True) -> FastAPI:
-    """An app serving `settings`' index. Pass `rag` to share an existing Rag (it is then not closed)."""
+UPLOAD_ROUTES = {("POST", "/documents")}
+
+
+def create_app(settings: Settings, rag: Rag | None = None, warm: bool = True, host: str | None = None) -> FastAPI:
+    """An app serving `settings`' index. Pass `rag` to share an existing Rag (it is then not closed),
+    and `host`, the address the server is bound to, which it then also answers for."""
     state = ServerState(settings, rag)
 
     @asynccontextmanager
@@ -58,10 +64,13 @@ def create_app(settings: Settings, rag: Rag | None = None, warm: bool = True) ->
     _page(app)
     # Added innermost first: metrics see every response, a 413 from the limit included.
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes, upload_limit=settings.api_max_upload_bytes,
-                       upload_routes={("POST", "/documents")})
+                       upload_routes=UPLOAD_ROUTES)
     if settings.api_cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.api_cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type"])
+                           allow_headers=["Authorization", "Content-Type", "X-Rag-Client"])
+    hosts, any_ip = allowed_hosts(host, settings.api_allowed_hosts)
+    app.add_middleware(SiteGuard, hosts=hosts, any_ip=any_ip, cors_origins=settings.api_cors_origins,
+                       upload_routes=UPLOAD_ROUTES, token=bool(settings.api_token))
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
     return app
 

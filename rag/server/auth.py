@@ -10,10 +10,11 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 # auto_error=False: we answer a missing token ourselves, in the same error shape as every 4xx.
+# The check is async: it never waits for a worker thread, so /metrics answers under load.
 _bearer = HTTPBearer(auto_error=False, description="The server's RAG_API_TOKEN, when one is set.")
 
 
-def require_token(request: Request,
+async def require_token(request: Request,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
     expected = request.app.state.server.settings.api_token
     if not expected:

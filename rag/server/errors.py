@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -62,11 +64,31 @@ def body(message: str, details: list | None = None) -> dict:
     return {"error": first, "details": details or []}
 
 
+_PID = re.compile(r"\bpid \d+( \([^)]*\))?")
+
+
+def scrub(text: str, settings) -> str:
+    """A message for a client: no absolute server paths (the corpus root and the store become
+    relative names) and no process ids."""
+    text = str(text)
+    forms = {(str(p(folder)), shown) for folder, shown in ((settings.corpus_dir, ""), (settings.store_dir, "the store"))
+             for p in (lambda f: Path(f).absolute(), lambda f: Path(f).resolve())}
+    for form, shown in sorted(forms, key=lambda f: len(f[0]), reverse=True):  # the deeper folder first
+        text = text.replace(form + "/", f"{shown}/" if shown else "").replace(form, shown or ".")
+    return _PID.sub("another process", text)
+
+
+def client_body(request: Request, message: str, details: list | None = None) -> dict:
+    settings = request.app.state.server.settings
+    clean = [{k: scrub(v, settings) if isinstance(v, str) else v for k, v in d.items()} for d in details or []]
+    return body(scrub(message, settings), clean)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(RagError)
     async def rag_error(request: Request, err: RagError):
         details = [{"path": p, "reason": r} for p, r in getattr(err, "failures", {}).items()]
-        return JSONResponse(body(str(err), details), status_code=status_of(err))
+        return JSONResponse(client_body(request, str(err), details), status_code=status_of(err))
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, err: RequestValidationError):
@@ -75,7 +97,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, err: HTTPException):
-        return JSONResponse(body(str(err.detail)), status_code=err.status_code, headers=getattr(err, "headers", None))
+        return JSONResponse(client_body(request, str(err.detail)), status_code=err.status_code,
+                            headers=getattr(err, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, err: Exception):

@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
@@ -17,7 +17,7 @@ from rag.api import Rag
 from rag.errors import InputError
 from rag.models import Answer, Briefing, EvalRun, IngestReport, Passage, SearchResult, Status
 from rag.server.auth import require_token
-from rag.server.errors import NothingIngested
+from rag.server.errors import NothingIngested, scrub
 from rag.server.evals import RUN_ID, EvalRunSummary, eval_run, run_summaries
 from rag.server.metrics import MetricsReport
 from rag.server.paths import check_source, corpus_path, parse_lines, upload_name
@@ -36,17 +36,18 @@ from rag.server.state import ServerState
 
 _LOCK_WAIT = 2.0  # seconds an HTTP ingest waits for another ingest before answering 409
 _MAX_FILES = 100
+_BRIEF_RETRY_AFTER = 10  # seconds: a briefing takes seconds to minutes
 
 _ERRORS = {
     400: "Invalid request (a bad source name, line range or question)",
     401: "Missing or wrong bearer token",
-    403: "Not allowed on this server (read-only)",
+    403: "Not allowed on this server (read-only), or a cross-site write without a token",
     404: "Unknown source",
     409: "Another ingest is writing the index",
     413: "Body too large",
     422: "Request failed validation, or nothing could be ingested",
     502: "The LLM endpoint failed",
-    503: "No usable index yet (run an ingest), or no LLM endpoint configured for engine=llm",
+    503: "No usable index yet (run an ingest), no LLM endpoint configured for engine=llm, or too many briefings at once",
 }
 public = APIRouter()
 protected = APIRouter(
@@ -55,7 +56,8 @@ protected = APIRouter(
 )
 
 
-def server(request: Request) -> ServerState:
+async def server(request: Request) -> ServerState:
+    # async: resolving it never waits for a worker thread (/healthz and /metrics stay off the pool)
     return request.app.state.server
 
 
@@ -69,8 +71,8 @@ Ready = Annotated[Rag, Depends(rag)]
 
 
 @public.get("/healthz", response_model=Health, tags=["service"])
-def healthz(state: Server) -> Health:
-    """Liveness: answers without a token and without touching the index."""
+async def healthz(state: Server) -> Health:
+    """Liveness: answers without a token and without touching the index (or a worker thread)."""
     return Health(ready=state.ready)
 
 
@@ -98,9 +100,17 @@ _BRIEF_TYPES = {"md": "text/markdown; charset=utf-8", "html": "text/html; charse
     responses={200: {"content": {"text/markdown": {}, "text/html": {}},
                      "description": "The Briefing, or with `format` md or html its rendering."}},
 )
-def brief(body: BriefRequest, rag: Ready):
-    """A cited briefing: summary, key facts, timeline, who said what, disagreements, sources (`rag brief`)."""
-    briefing = rag.brief(body.topic, body.filters(), body.engine, fallback=body.fallback)
+def brief(body: BriefRequest, state: Server):
+    """A cited briefing: summary, key facts, timeline, who said what, disagreements, sources (`rag brief`).
+    At most `api_max_briefings` run at once; past that the answer is 503 with Retry-After."""
+    if not state.briefings.acquire(blocking=False):
+        raise HTTPException(503, f"{state.settings.api_max_briefings} briefings are being written; "
+                                 f"try again in {_BRIEF_RETRY_AFTER} s (setting api_max_briefings)",
+                            headers={"Retry-After": str(_BRIEF_RETRY_AFTER)})
+    try:
+        briefing = state.rag_ready().brief(body.topic, body.filters(), body.engine, fallback=body.fallback)
+    finally:
+        state.briefings.release()
     if body.format == "json":
         return briefing
     from rag.brief.render import render
@@ -154,7 +164,8 @@ def upload(
     files: Annotated[list[UploadFile], File(description="Articles (.txt, .md, .html, .jsonl); a file with the name "
                                                         "of an earlier upload replaces it.")],
 ) -> IngestReport:
-    """Upload articles: saved under `<corpus root>/<api_upload_dir>/` and ingested."""
+    """Upload articles: saved under `<corpus root>/<api_upload_dir>/` and ingested. Send the header
+    `X-Rag-Client` (any value) or a bearer token. A file that is refused is not kept."""
     state.check_writable()
     if len(files) > _MAX_FILES:
         raise InputError(f"{len(files)} files in one upload; the limit is {_MAX_FILES}")
@@ -162,7 +173,20 @@ def upload(
     if len(set(names)) != len(names):
         raise InputError("the upload names the same file twice")
     target = _upload_dir(state)
-    return _ingest(state, [_save(f, target / name) for f, name in zip(files, names)], dry_run=False)
+    saved = [_save(f, target / name) for f, name in zip(files, names)]
+    try:
+        report = _ingest(state, [path for path, _ in saved], dry_run=False)
+    except Exception:
+        for path, previous in saved:
+            _discard(path, previous)
+        raise
+    root = state.corpus_root
+    for path, previous in saved:
+        if path.relative_to(root).as_posix() in report.failed:
+            _discard(path, previous)
+        elif previous is not None:
+            previous.unlink(missing_ok=True)
+    return report
 
 
 @protected.get("/status", response_model=Status, tags=["index"])
@@ -188,8 +212,8 @@ def evals_run(run_id: Annotated[str, PathParam(pattern=RUN_ID)], state: Server) 
     responses={200: {"content": {"text/plain": {}, "application/json": {"schema": MetricsReport.model_json_schema()}},
                      "description": "Prometheus text, or JSON with `?format=json`."}},
 )
-def metrics(state: Server, format: Annotated[str, Query(pattern="^(prometheus|json)$")] = "prometheus"):
-    """Request counts and latencies per route."""
+async def metrics(state: Server, format: Annotated[str, Query(pattern="^(prometheus|json)$")] = "prometheus"):
+    """Request counts and latencies per route (served on the event loop, never queued behind work)."""
     if format == "json":
         return state.metrics.report()
     return PlainTextResponse(state.metrics.prometheus(), media_type="text/plain; version=0.0.4")
@@ -197,6 +221,8 @@ def metrics(state: Server, format: Annotated[str, Query(pattern="^(prometheus|js
 
 def _ingest(state: ServerState, paths: list[Path], dry_run: bool) -> IngestReport:
     report = state.rag.ingest(paths, dry_run=dry_run, lock_wait=_LOCK_WAIT)
+    # Failures are named relative to the corpus root; a reason never shows a server path or pid.
+    report.failed = {scrub(k, state.settings): scrub(v, state.settings) for k, v in report.failed.items()}
     nothing = not (report.added or report.updated or report.removed or report.skipped or report.duplicates)
     if report.failed and nothing:
         raise NothingIngested(report.failed)
@@ -209,13 +235,30 @@ def _upload_dir(state: ServerState) -> Path:
     return corpus_path(state.corpus_root, name)  # and it must not be a symlink out of the corpus
 
 
-def _save(upload: UploadFile, path: Path) -> Path:
+def _save(upload: UploadFile, path: Path) -> tuple[Path, Path | None]:
+    """Write the upload to `path`; an earlier file of that name is kept aside until the upload is
+    accepted. Returns (path, where the earlier file was put, or None)."""
     # Written under a hidden name and renamed: an ingest scanning the corpus never sees half a file.
-    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.part")
+    suffix = uuid.uuid4().hex
+    partial = path.with_name(f".{path.name}.{suffix}.part")
+    previous = path.with_name(f".{path.name}.{suffix}.previous") if path.exists() else None
     try:
         with open(partial, "wb") as out:
             shutil.copyfileobj(upload.file, out)
+        if previous is not None:  # a second name for the old bytes; `path` itself is replaced atomically
+            try:
+                os.link(path, previous)
+            except OSError:  # a file system without hard links
+                shutil.copy2(path, previous)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-    return path
+    return path, previous
+
+
+def _discard(path: Path, previous: Path | None) -> None:
+    """Undo a refused upload: the earlier file comes back, or the new one goes."""
+    if previous is not None:
+        os.replace(previous, path)
+    else:
+        path.unlink(missing_ok=True)

@@ -18,6 +18,9 @@ class ServerState:
         self.owns_rag = rag is None
         self.rag = rag or Rag(settings)
         self.metrics = Metrics()
+        # Briefings are the longest requests; past the cap they are refused, not queued, so they
+        # never hold every worker thread (503 with Retry-After, see routes.brief).
+        self.briefings = threading.BoundedSemaphore(settings.api_max_briefings)
         self._warm = False
         self._warm_lock = threading.Lock()
 

@@ -10,13 +10,16 @@ from rag.text.chunking import CHUNKER_VERSION, chunk_text, pack, split_long
 from rag.text.clean import CLEANER_VERSION, clean_lines
 from rag.text.lexical import LEXICAL_VERSION
 from rag.text.lines import LineIndex
-from rag.text.metadata import find_date, find_outlet, find_title
+from rag.text.metadata import find_author, find_date, find_outlet, find_title, find_url
 from rag.text.readers import SourceDoc
 from rag.text.sentences import SPLITTER_VERSION, SentenceSpan, split_sentences
 from rag.text.tokens import count_tokens
 
 # Part of the index fingerprint: a change in any of these needs a rebuild.
-PIPELINE_VERSION = f"clean{CLEANER_VERSION}-split{SPLITTER_VERSION}-chunk{CHUNKER_VERSION}-lex{LEXICAL_VERSION}"
+# meta2: front matter read as text with limits, metadata fields validated and capped (issue 19).
+METADATA_VERSION = 2
+PIPELINE_VERSION = (f"clean{CLEANER_VERSION}-split{SPLITTER_VERSION}-chunk{CHUNKER_VERSION}-lex{LEXICAL_VERSION}"
+                    f"-meta{METADATA_VERSION}")
 
 
 @dataclass
@@ -68,8 +71,8 @@ def parse_document(doc: SourceDoc, chunk_tokens: int, overlap: int) -> tuple[Art
         title=find_title(fields, [lines[n - 1] for n in sorted(kept)], first_sentence),
         date=find_date(fields, datelines),
         outlet=find_outlet(fields, lines[:6]),
-        url=fields.get("url"),
-        author=fields.get("author"),
+        url=find_url(fields),
+        author=find_author(fields),
         format=doc.format,
         n_lines=raw_index.count,
         dropped=[

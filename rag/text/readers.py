@@ -5,16 +5,20 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import InputError
 from rag.text.decode import content_hash, decode_bytes, has_bom, sniff
-from rag.text.frontmatter import KNOWN, split_front_matter
+from rag.text.fields import MAX_FIELD_CHARS, kind_of, validate_fields
+from rag.text.frontmatter import split_front_matter
 
 FORMATS = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".jsonl": "jsonl"}
 MAX_LISTED_BAD_LINES = 20  # per JSONL file; the rest are counted in one line
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_RANGE_SUFFIX = re.compile(r":\d+(?:-\d+)?$")  # what `rag show SOURCE:12-15` reads as lines
 
 
 @dataclass
@@ -44,24 +48,50 @@ class Scan:
 
 
 def discover(paths: list[Path], corpus_root: Path) -> Scan:
-    """Expand files and directories into supported files; missing or odd paths go to `failed`."""
+    """Expand files and directories into supported files; missing or odd paths go to `failed`.
+
+    Symlinks are resolved, and one whose target leaves the corpus root (or, for a directory
+    given outside the root, that directory) is refused, in every walk. Two names for one file,
+    and two files that would get one source name, are reported rather than merged."""
     scan = Scan()
-    root = corpus_root.resolve()
-    seen: set[Path] = set()
+    root = corpus_root.absolute()
+    real_root = root.resolve()
+    names: dict[Path, str] = {}  # real path -> source
+    owners: dict[str, Path] = {}  # source -> real path
     for given in paths:
         if not given.exists():
-            scan.failed[str(given)] = _missing_reason(given)
+            scan.failed[_shown(given, root)] = _missing_reason(given)
             continue
-        base = given.resolve() if given.is_dir() else given.resolve().parent
+        in_root = _lexically_under(given.absolute(), root) or _is_under(given.resolve(), real_root)
+        boundary = real_root if in_root else (given.resolve() if given.is_dir() else given.resolve().parent)
+        where = "the corpus root" if in_root else given.name
         scan.roots.append(given.resolve())
-        for path in _walk(given, scan):
+        base = root if in_root else Path(os.path.normpath(given.absolute() if given.is_dir() else given.absolute().parent))
+        for path in _walk(given, scan, boundary, where, root):
             real = path.resolve()
-            if real in seen:
+            source = _relative(real, real_root if in_root else boundary)
+            name = _relative(Path(os.path.normpath(path.absolute())), base)
+            if name != source:  # reached through a symlink: cited under the file's real name
+                scan.failed[_shown(path, root)] = f"the same file as {source} (a symlink); ingested once, as {source}"
+            if real in names:
                 continue
-            seen.add(real)
-            anchor = root if _is_under(path.absolute(), root) else base
-            scan.files.append(FileRef(path=path, source=_relative(path.absolute(), anchor)))
+            if source in owners:
+                scan.failed[_shown(path, root)] = f"another file is already ingested as {source} in this run; rename one"
+                continue
+            names[real], owners[source] = source, real
+            scan.files.append(FileRef(path=path, source=source))
     return scan
+
+
+def _shown(path: Path, root: Path) -> str:
+    """How a failure names a path: relative to the corpus root when it is under it, never resolved."""
+    absolute = Path(os.path.normpath(path.absolute()))
+    return absolute.relative_to(root).as_posix() if _lexically_under(absolute, root) else str(path)
+
+
+def _lexically_under(path: Path, root: Path) -> bool:
+    path = Path(os.path.normpath(path))
+    return path == root or root in path.parents
 
 
 def _missing_reason(path: Path) -> str:
@@ -84,43 +114,70 @@ def _bad_name(name: str) -> str | None:
         return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def _walk(given: Path, scan: Scan):
+def _walk(given: Path, scan: Scan, boundary: Path, where: str, root: Path):
+    outside = f"a symlink that leads outside {where}; not ingested"
     if given.is_file():
-        if given.suffix.lower() in FORMATS:
+        if not _is_under(given.resolve(), boundary):
+            scan.failed[_shown(given, root)] = outside
+        elif given.suffix.lower() in FORMATS:
             yield given
         else:
-            scan.failed[str(given)] = f"unsupported file type '{given.suffix or given.name}' (use {', '.join(sorted(FORMATS))})"
+            scan.failed[_shown(given, root)] = f"unsupported file type '{given.suffix or given.name}' (use {', '.join(sorted(FORMATS))})"
         return
     if not given.is_dir():
-        scan.failed[str(given)] = "not a regular file or directory"
+        scan.failed[_shown(given, root)] = "not a regular file or directory"
+        return
+    if not _is_under(given.resolve(), boundary):
+        scan.failed[_shown(given, root)] = outside
         return
     visited: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(given, followlinks=True, onerror=lambda e: _walk_error(e, scan)):
-        st = os.stat(dirpath)
+    for dirpath, dirnames, filenames in os.walk(given, followlinks=True, onerror=lambda e: _walk_error(e, scan, root)):
+        try:
+            st = os.stat(dirpath)
+        except OSError as err:
+            scan.failed[_shown(Path(dirpath), root)] = err.strerror or "cannot read directory"
+            dirnames[:] = []
+            continue
         if (st.st_dev, st.st_ino) in visited:  # a symlink loop: this directory was already walked
-            scan.failed[dirpath] = "symlink loop, skipped"
+            scan.failed[_shown(Path(dirpath), root)] = "symlink loop, skipped"
             dirnames[:] = []
             continue
         visited.add((st.st_dev, st.st_ino))
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        kept = []
+        for d in sorted(d for d in dirnames if not d.startswith(".")):
+            if (Path(dirpath) / d).is_symlink() and not _is_under((Path(dirpath) / d).resolve(), boundary):
+                scan.failed[_shown(Path(dirpath) / d, root)] = outside
+            else:
+                kept.append(d)
+        dirnames[:] = kept
         for name in sorted(filenames):
             path = Path(dirpath) / name
             if name.startswith(".") or path.suffix.lower() not in FORMATS:
                 continue
-            if printable := _bad_name(str(path)):
-                scan.failed[printable] = "file name is not valid UTF-8; rename the file"
-                continue
-            if not path.exists():
-                scan.failed[str(path)] = _missing_reason(path)
-                continue
-            if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the ingest forever
-                scan.failed[str(path)] = "not a regular file"
+            if reason := _file_problem(path, boundary, outside):
+                shown = _bad_name(str(path)) or _shown(path, root)
+                scan.failed[shown] = reason
                 continue
             yield path
 
 
-def _walk_error(err: OSError, scan: Scan) -> None:
-    scan.failed[str(err.filename)] = err.strerror or "cannot read directory"
+def _file_problem(path: Path, boundary: Path, outside: str) -> str | None:
+    if _bad_name(str(path)):
+        return "file name is not valid UTF-8; rename the file"
+    if not path.exists():
+        return _missing_reason(path)
+    try:
+        if not _is_under(path.resolve(), boundary):
+            return outside
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the ingest forever
+            return "not a regular file"
+    except OSError as err:
+        return err.strerror or "cannot read the file"
+    return None
+
+
+def _walk_error(err: OSError, scan: Scan, root: Path) -> None:
+    scan.failed[_shown(Path(err.filename), root) if err.filename else "?"] = err.strerror or "cannot read directory"
 
 
 def _is_under(path: Path, root: Path) -> bool:
@@ -131,11 +188,11 @@ def _is_under(path: Path, root: Path) -> bool:
         return False
 
 
-def _relative(path: Path, anchor: Path) -> str:
+def _relative(real: Path, anchor: Path) -> str:
     try:
-        return path.resolve().relative_to(anchor).as_posix()
+        return real.relative_to(anchor).as_posix()
     except ValueError:
-        return path.name
+        return real.name
 
 
 def read_bytes(path: Path) -> bytes:
@@ -153,7 +210,18 @@ def read_file(ref: FileRef, max_bytes: int | None = None) -> tuple[list[SourceDo
     """Read one file into its SourceDocs. Returns (docs, failures keyed by source).
 
     `max_bytes` bounds one article: a whole file, or one JSONL record (JSONL is read line by
-    line, so a large feed never sits in memory as one string)."""
+    line, so a large feed never sits in memory as one string). Any failure, of a known kind or
+    not, is an InputError with one line: one file never stops an ingest."""
+    try:
+        return _read(ref, max_bytes)
+    except InputError:
+        raise
+    except Exception as err:  # noqa: BLE001 - a bug or an odd file costs that file only
+        first = (str(err).strip().splitlines() or [""])[0]
+        raise InputError(f"could not read: {type(err).__name__}: {first}"[:300].rstrip(": ")) from None
+
+
+def _read(ref: FileRef, max_bytes: int | None) -> tuple[list[SourceDoc], dict[str, str]]:
     fmt = FORMATS[ref.path.suffix.lower()]
     if fmt == "jsonl":
         return _read_jsonl(ref, max_bytes)
@@ -201,14 +269,19 @@ def _read_jsonl(ref: FileRef, max_bytes: int | None) -> tuple[list[SourceDoc], d
                 problem = f"invalid JSON ({err.msg})"
         if problem is None:
             problem = _record_problem(record, number, ids)
+        fields: dict[str, str] = {}
+        if problem is None:
+            try:
+                fields = validate_fields(record)
+            except InputError as err:
+                problem = str(err)
         if problem is not None:
             bad.append(number)
             if len(bad) <= MAX_LISTED_BAD_LINES:
                 failed[where] = f"line {number}: {problem}"
             continue
-        key = str(record.get("id") or number)
+        key = _record_id(record, number)
         ids.add(key)
-        fields = {k: str(record[k]) for k in KNOWN if record.get(k) not in (None, "") and k != "id"}
         docs.append(SourceDoc(
             source=f"{ref.source}#{key}", path=ref.path, format="jsonl", raw=record["text"],
             content_hash=content_hash(line), fields=fields,
@@ -229,9 +302,36 @@ def _record_problem(record, number: int, ids: set[str]) -> str | None:
         return "empty text"
     if "\x00" in record["text"]:
         return "the text holds a NUL character"
-    key = str(record.get("id") or number)
+    if _SURROGATE.search(record["text"]):
+        return "the text holds a lone surrogate (an escape like \\ud800 that is no character)"
+    if problem := id_problem(record.get("id")):
+        return problem
+    key = _record_id(record, number)
     if key in ids:
         return f"duplicate id {key!r}"
+    return None
+
+
+def _record_id(record: dict, number: int) -> str:
+    value = record.get("id")
+    return str(number) if value in (None, "", 0) else str(value)
+
+
+def id_problem(value) -> str | None:
+    """Why a JSONL id cannot name a source (`file.jsonl#id`, cited as `file.jsonl#id:12`), or None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return f"id must be a string or an integer, not {kind_of(value)}"
+    key = str(value)
+    if len(key) > MAX_FIELD_CHARS["id"]:
+        return f"id is {len(key)} characters, over the {MAX_FIELD_CHARS['id']} limit"
+    if not key.isprintable():
+        return f"id {key!r} holds a line break or control character"
+    if key != key.strip():
+        return f"id {key!r} starts or ends with a space"
+    if m := _RANGE_SUFFIX.search(key):
+        return f"id {key!r} ends like a line range ({m.group()!r}); it could not be cited"
     return None
 
 

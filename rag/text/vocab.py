@@ -65,3 +65,8 @@ def alternation(words) -> str:
 def month_number(name: str) -> int | None:
     """'Sept.' → 9, 'march' → 3, 'Maryland' → None."""
     return MONTHS.get(name.lower().rstrip("."))
+
+# Words that negate a clause ("no", "not", "never"...; "n't" is matched as a word ending). A
+# negation a source does not carry, or one it carries that a restatement drops, flips the claim.
+NEGATION_WORDS = frozenset({"no", "not", "never", "none", "nobody", "nothing", "neither", "nor", "without",
+                            "cannot", "nowhere", "noone"})

@@ -15,8 +15,10 @@ class ApiError extends Error {
   constructor(status, message) { super(message); this.status = status; }
 }
 
+// X-Rag-Client: uploads need a header that a form on another site cannot send (rag/server/guard.py).
 async function api(path, options = {}) {
-  const response = await fetch(path, { ...options, headers: { ...authHeaders(), ...(options.headers || {}) } });
+  const headers = { "X-Rag-Client": "web", ...authHeaders(), ...(options.headers || {}) };
+  const response = await fetch(path, { ...options, headers });
   if (!response.ok) throw await apiError(response);
   return response;
 }

@@ -1,0 +1,342 @@
+"""Does a window of source text support a sentence? `supports(sentence, window) -> SupportVerdict`.
+
+The rules the LLM engine (and the LLM briefing, through it) applies to every sentence before any
+score counts (rag.answer.support). Each rule is a reason a sentence fails, named in the verdict:
+- **too short**: fewer than MIN_TERMS content words cannot be checked ("PWNED").
+- **an instruction**: the window sentences that carry the sentence address the model ("ignore
+  previous instructions and say ..."): an instruction inside an article is not a report of fact.
+- **coverage**: the sentence is split into clauses (at sentence ends, ; : — and at a comma before
+  and, but, while, which, ...), so that an appended clause is checked on its own. Each clause of
+  MIN_TERMS or more content words needs CLAUSE_COVERAGE of its content terms (stemmed,
+  stopwords removed) in the window, and the whole sentence needs COVERAGE.
+- **numbers**: each number of the sentence (digits or words: 8 == eight, 1,200 == 1200) must be
+  in the window next to the same word, before or after it ("999 passengers" needs 999 before
+  "passengers"): a figure planted in the next sentence, or moved within one, does not support it.
+- **negation**: what a negation ("no", "not", "never", "n't", ...) negates is the content words
+  after it (else before it). A negation of the sentence needs one in the window over the same
+  words; a negation in the window whose words, and the word before it, the sentence restates
+  needs the sentence to negate them too.
+- **names**: every capitalised word of the sentence (people, places, organisations, days,
+  months) must be in the window; a word and its derivative match ("Iran" ~ "Iranian").
+The thresholds were chosen on the tune half of a labelled set of real benchmark sentences and
+systematic perturbations (bench/support_pairs.py; BENCHMARKS.md "Support check"): the loosest
+with the best tune result. That set pins them only weakly (its supported sentences are
+near-verbatim), so they are set low, to leave room for paraphrase; the other rules hold precision.
+
+Purely lexical: the semantic score stays a separate condition in rag.answer.support. A claim the
+rules pass is one whose words, figures, polarity and names all stand in the cited text; a fluent
+paraphrase in other words may fail, which the prompts allow for by asking for the source's wording.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rag.text.lexical import STOPWORDS, content_words, normalize
+from rag.text.vocab import COUNT_WORDS, NEGATION_WORDS, alternation
+
+MIN_TERMS = 2
+COVERAGE = 0.5
+CLAUSE_COVERAGE = 0.6
+ALIGN = 0.5
+SCOPE = 4  # tokens around a number (or before a negation) that say what it is about
+NEGATION_SCOPE = 6  # tokens after a negation that say what it negates
+
+_DIGITS = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?!\w)|(?<![\w.,])\d+(?:\.\d+)?(?!\w)")
+NUMBER_WORDS = re.compile(rf"\b({alternation(COUNT_WORDS)})\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’']?\s+(?=[\"“‘'(]?[A-Z0-9])|\n+")
+_CLAUSE_BREAK = re.compile(
+    r"(?<=[.!?])\s+(?=[\"“‘']?(?-i:[A-Z]))|(?<=[.!?][\"”’'])\s+(?=[\"“‘']?(?-i:[A-Z]))|\s*[;:]\s+|\s+[—–-]{1,2}\s+"
+    r"|,\s+(?=(?:and|but|while|whereas|although|though|yet|so|after|before|because|since"
+    r"|which|who|where|when|then|adding|saying|as well as|even as)\b)", re.IGNORECASE)
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|[A-Za-z][\w'’]*|[.,;:!?()—–\"“”]")
+_NAME_WORD = re.compile(r"[A-Za-z0-9][\w'’.&-]*")
+_CAPITALISED = re.compile(r"(?<![\w'’-])([A-Z][\w'’.&-]*)")
+# An instruction to a model: telling it to ignore, forget or override something; addressing it
+# ("you must answer", "assistant,"); a role label; or a bare imperative to say or output text.
+_INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget|override|bypass)\b[^.!?]{0,60}\b(instructions?|prompts?|rules|guidelines|directions|"
+    r"sources?|context|question|above|previous|prior|everything)\b"
+    r"|\b(you|assistant|ai|chatbot|language model|llm|model)\b[^.!?]{0,30}\b(must|should|shall|will|are to|have to|"
+    r"need to)\s+(now\s+)?(say|answer|reply|respond|write|output|print|state|repeat|declare|claim|report)\b"
+    r"|^\W*(system|assistant|user|developer)\s*[:>]"
+    r"|\b(new|updated|real|actual) (instructions?|task|prompt)\b|\bsystem prompt\b"
+    r"|^\W*(please\s+)?(say|answer|reply|respond|write|output|print|repeat|declare)\b[^.!?]{0,40}"
+    r"(\b(that|only|exactly|with|the word|the phrase)\b|[:\"“'])",
+    re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class SupportVerdict:
+    """Whether the window supports the sentence; when not, `reason` says why in one line."""
+
+    supported: bool
+    reason: str | None = None
+    coverage: float = 0.0  # share of the sentence's content terms found in the window
+    rule: str | None = None  # which rule failed: short, instruction, coverage, clause, number, negation, name
+
+    def __bool__(self) -> bool:
+        return self.supported
+
+
+def supports(sentence: str, window: str | Sequence[str], *, coverage: float = COVERAGE,
+             clause_coverage: float = CLAUSE_COVERAGE) -> SupportVerdict:
+    """Check `sentence` against `window` (text, or its sentences) by the rules above."""
+    parts = split_window(window) if isinstance(window, str) else [w for w in window if w.strip()]
+    claim = _text(sentence)
+    if len(claim.terms) < MIN_TERMS:
+        return SupportVerdict(False, "too few words to check against the source", 0.0, "short")
+    view = [_text(p) for p in parts]
+    share, clause_shares = coverages(sentence, parts)
+    if any(is_instruction(parts[i]) for i in _carriers(claim.terms, view)):
+        return SupportVerdict(False, "the cited text is an instruction to the model, not a report", share, "instruction")
+    if share < coverage:
+        return SupportVerdict(False, f"only {share:.0%} of its words are in the cited text", share, "coverage")
+    for clause, part in clause_shares:
+        if part < clause_coverage:
+            return SupportVerdict(False, f"the clause {_short(clause)!r} is not in the cited text ({part:.0%} of "
+                                         "its words)", share, "clause")
+    if problem := _numbers(sentence, view):
+        return SupportVerdict(False, problem, share, "number")
+    if problem := _negations(claim, view):
+        return SupportVerdict(False, problem, share, "negation")
+    if missing := _missing_names(sentence, parts):
+        return SupportVerdict(False, f"{_names(missing)} not in the cited text", share, "name")
+    return SupportVerdict(True, None, share)
+
+
+def coverages(sentence: str, window: Sequence[str]) -> tuple[float, list[tuple[str, float]]]:
+    """The share of the sentence's content terms in the window, and the share of each clause of
+    MIN_TERMS or more terms: what COVERAGE and CLAUSE_COVERAGE are compared with."""
+    terms = _text(sentence).terms
+    everything = set().union(*(_text(w).terms for w in window)) if window else set()
+    share = len(terms & everything) / len(terms) if terms else 0.0
+    parts = [(c, _text(c).terms) for c in clauses(sentence)]
+    return share, [(c, len(t & everything) / len(t)) for c, t in parts if len(t) >= MIN_TERMS]
+
+
+def split_window(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def clauses(sentence: str) -> list[str]:
+    """The sentence's clauses; a piece too short to check on its own stays with the one before."""
+    out: list[str] = []
+    for piece in _CLAUSE_BREAK.split(sentence):
+        if out and len(_text(piece).terms) < MIN_TERMS:
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return [c for c in out if c.strip()]
+
+
+def numbers(text: str) -> set[float]:
+    """Numbers a text states, in digits or words ('eight' == 8, '1,200' == 1200)."""
+    return {value for value, _, _ in _number_spans(text)}
+
+
+def is_instruction(text: str) -> bool:
+    return bool(_INSTRUCTION.search(text))
+
+
+def negated(text: str) -> bool:
+    return bool(_text(text).negations)
+
+
+# --- the text as tokens ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Token:
+    word: str  # lowercased, quotes unified
+    term: str | None  # its content term (stem), None for stopwords, negations and numbers
+    number: float | None
+    negation: bool
+
+
+@dataclass(frozen=True)
+class _Text:
+    tokens: tuple[_Token, ...]
+    terms: frozenset[str]
+    negations: tuple[int, ...]  # token positions
+    words: frozenset[str]  # every word, for names
+
+
+@lru_cache(maxsize=4096)
+def _text(text: str) -> _Text:
+    tokens = []
+    for m in _TOKEN.finditer(normalize(text).replace("’", "'")):
+        word = m.group()
+        if not word[0].isalnum():  # punctuation: a boundary a negation's scope stops at
+            tokens.append(_Token(word, None, None, False))
+            continue
+        if word[0].isdigit():
+            value = float(word.rstrip("%").replace(",", "")) if _plain_number(word) else None
+            tokens.append(_Token(word, None, value, False))
+            if word.endswith("%"):
+                tokens.append(_Token("percent", "percent", None, False))
+            continue
+        negation = word in NEGATION_WORDS or word.endswith("n't")
+        term = None if negation or word in STOPWORDS else next(iter(content_words(word)), None)
+        count = COUNT_WORDS.get(word)
+        tokens.append(_Token(word, None if count is not None else term, float(count) if count else None, negation))
+    words = frozenset(t.word.removesuffix("'s").strip("'.-") for t in tokens if t.word[0].isalnum())
+    return _Text(tuple(tokens), frozenset(t.term for t in tokens if t.term), 
+                 tuple(i for i, t in enumerate(tokens) if t.negation), words)
+
+
+def _plain_number(word: str) -> bool:
+    return bool(re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?%?|\d+(?:\.\d+)?%?", word))
+
+
+def _number_spans(text: str) -> list[tuple[float, int, int]]:
+    found = [(float(m.group().replace(",", "")), m.start(), m.end()) for m in _DIGITS.finditer(text)]
+    found += [(float(COUNT_WORDS[m.group(1).lower()]), m.start(), m.end()) for m in NUMBER_WORDS.finditer(text)]
+    return found
+
+
+def _carriers(terms: frozenset[str], view: list[_Text]) -> list[int]:
+    """The window sentences holding ALIGN of `terms` (at least the one holding most)."""
+    if not view or not terms:
+        return []
+    shares = [len(terms & v.terms) / len(terms) for v in view]
+    best = max(range(len(shares)), key=shares.__getitem__)
+    return sorted({best} | {i for i, s in enumerate(shares) if s >= ALIGN})
+
+
+def _neighbours(text: _Text, i: int, step: int) -> str | None:
+    """The nearest content term or number before (step -1) or after (+1) token i, within SCOPE."""
+    j = i + step
+    while 0 <= j < len(text.tokens) and abs(j - i) <= SCOPE:
+        token = text.tokens[j]
+        if token.term or token.number is not None:
+            return token.term or f"#{token.number:g}"
+        j += step
+    return None
+
+
+def _numbers(sentence: str, view: list[_Text]) -> str | None:
+    """Each number of a clause needs the same number in the window next to the same term: in a
+    window sentence that carries the clause, one neighbour (before or after) suffices; elsewhere
+    in the window, every neighbour both texts have must match."""
+    for clause in clauses(sentence):
+        text = _text(clause)
+        carriers = set(_carriers(text.terms, view))
+        for i, token in enumerate(text.tokens):
+            if token.number is None:
+                continue
+            around = (_neighbours(text, i, -1), _neighbours(text, i, 1))
+            found = [(k, j) for k, v in enumerate(view) for j, t in enumerate(v.tokens) if t.number == token.number]
+            if not found:
+                return f"the number {token.word} is not in the cited text"
+            if around == (None, None):
+                continue
+            if not any(_number_matches(around, view[k], j, k in carriers) for k, j in found):
+                return f"the cited text does not state {token.word} where it says the rest"
+    return None
+
+
+def _number_matches(around: tuple, text: _Text, j: int, carrier: bool) -> bool:
+    """Compare the neighbours on each side where both texts have one: in a carrier one match is
+    enough, elsewhere every compared side must match."""
+    theirs = (_neighbours(text, j, -1), _neighbours(text, j, 1))
+    same = [a == b for a, b in zip(around, theirs) if a is not None and b is not None]
+    return any(same) if carrier else bool(same) and all(same)
+
+
+def _scope(text: _Text, i: int) -> tuple[str, ...]:
+    """What the negation at token i negates: the first two content terms after it in its clause
+    (else the last two before it), within NEGATION_SCOPE tokens; past the clause only if it
+    has none."""
+    ahead, behind = text.tokens[i + 1:i + 1 + NEGATION_SCOPE], text.tokens[max(0, i - NEGATION_SCOPE):i][::-1]
+    for bounded in (True, False):
+        after = [t.term for t in (_until_boundary(ahead) if bounded else ahead) if t.term]
+        before = [t.term for t in (_until_boundary(behind) if bounded else behind) if t.term]
+        if after or before:
+            return tuple(after[:2]) if after else tuple(before[:2][::-1])
+    return ()
+
+
+def _same_scope(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Two negations negate the same thing when the first term of either is in the other."""
+    return bool(a and b) and (a[0] in b or b[0] in a)
+
+
+def _until_boundary(tokens) -> list[_Token]:
+    out = []
+    for t in tokens:
+        if t.word and not t.word[0].isalnum():
+            break
+        out.append(t)
+    return out
+
+
+def _negations(claim: _Text, view: list[_Text]) -> str | None:
+    """Negations are matched one to one by what they negate, in both directions."""
+    window = [(v, i, _scope(v, i)) for v in view for i in v.negations]
+    mine = [(claim, i, _scope(claim, i)) for i in claim.negations]
+    free = list(window)
+    for text, i, scope in mine:
+        match = next((w for w in free if _same_scope(scope, w[2])), None) if scope else None
+        if scope and match is None:
+            return f"it says {text.tokens[i].word!r} about {_words_of(text, scope)}, and the cited text does not"
+        if match:
+            free.remove(match)
+    free = list(mine)
+    for v, i, scope in window:
+        lead = [t.term for t in v.tokens[max(0, i - SCOPE):i] if t.term][-1:]
+        if not (scope and set(scope) <= claim.terms and set(lead) <= claim.terms):
+            continue  # the sentence does not restate what this negation negates
+        match = next((m for m in free if _same_scope(scope, m[2])), None)
+        if match is None:
+            return f"the cited text says {v.tokens[i].word!r} about {_words_of(v, scope)}, and it does not"
+        free.remove(match)
+    return None
+
+
+def _missing_names(sentence: str, parts: list[str]) -> list[str]:
+    words = set().union(*(_name_words(p) for p in parts)) if parts else set()
+
+    def found(name: str) -> bool:
+        if name in words or all(part in words for part in name.split("-") if part):
+            return True
+        return len(name) >= 4 and any(len(w) >= 4 and (w.startswith(name) or name.startswith(w)) for w in words)
+
+    names = []
+    for m in _CAPITALISED.finditer(sentence):
+        name = _name(m.group(1))
+        if name and name not in STOPWORDS and name != "i" and not name[0].isdigit() and not found(name):
+            names.append(name)
+    return list(dict.fromkeys(names))
+
+
+def _name(word: str) -> str:
+    """'U.S.' → 'us', 'Iran’s' → 'iran', 'X-Ray' → 'x-ray'."""
+    return normalize(word).replace("’", "'").removesuffix("'s").strip("'.,-&").replace(".", "")
+
+
+@lru_cache(maxsize=4096)
+def _name_words(text: str) -> frozenset[str]:
+    out = set()
+    for m in _NAME_WORD.finditer(text):
+        word = _name(m.group())
+        out.add(word)
+        out.update(p for p in word.split("-") if p)
+    return frozenset(out)
+
+
+def _words_of(text: _Text, terms) -> str:
+    return "'" + " ".join(dict.fromkeys(t.word for t in text.tokens if t.term in terms)) + "'"
+
+
+def _names(names: list[str]) -> str:
+    shown = ", ".join(repr(n) for n in names[:3])
+    return f"the name {shown} is" if len(names) == 1 else f"the names {shown} are"
+
+
+def _short(text: str, limit: int = 50) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
