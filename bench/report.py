@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 from bench.answers import report_section as answers_section
+from bench.llm_report import section as llm_section
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMS = [
@@ -334,6 +335,7 @@ def render(run: Path) -> str:
     analysis = ROOT / "bench" / "analysis.md"
     if config["mode"] == "full" and analysis.exists():
         out += ["", analysis.read_text().rstrip()]
+    out += llm_section()  # make bench-llm's section (bench/llm_results.md), kept across `make bench`
     out += ["", "## Re-running", "",
             ("`make bench` runs everything and rewrites this file (about 2 hours on an idle 2-core machine, most of it "
              "embedding); `make bench-quick` runs the CI subset. `python -m bench.run --phases ours,peers` re-runs "

@@ -24,12 +24,14 @@ def answer_text(answer: Answer) -> str:
         lines.append(answer.answer)
         if answer.refusal_reason:
             lines.append(_wrap(f"Why: {answer.refusal_reason}"))
+        if answer.rejected:
+            lines += ["", f"Rejected model output ({answer.rejected.reason}):", _wrap(answer.rejected.text, "  > ")]
     else:
         for s in answer.sentences:
             marks = "".join(f"[{n}]" for n in s.citations)
             flag = "" if s.supported else "  (UNSUPPORTED by its citation)"
             note = f"  ({s.note})" if s.note else ""
-            lines.append(_wrap(f"{s.text} {marks}{flag}{note}"))
+            lines.append(_wrap(f"{s.text} {marks}{flag}{recited_flag(s)}{note}"))
     for conflict in answer.conflicts:
         lines.append("")
         lines.append(f"Sources disagree on the number of {conflict.about}:")
@@ -49,6 +51,13 @@ def answer_text(answer: Answer) -> str:
     meta = f"engine {answer.engine}" + (f" ({answer.model})" if answer.model else "")
     lines.append(f"\n{meta} · settings {answer.settings_hash} · {total:.2f}s")
     return "\n".join(lines)
+
+
+def recited_flag(sentence) -> str:
+    """'  (re-cited: the model cited a.txt)' for a sentence whose citation was repaired."""
+    if sentence.recited_from is None:
+        return ""
+    return f"  (re-cited: the model cited {', '.join(sentence.recited_from) or 'no source of its context'})"
 
 
 def search_text(result: SearchResult) -> str:

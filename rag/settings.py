@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     llm_support_threshold: float = Field(0.5, ge=0, le=1, description="Support score a sentence needs from its cited text.")
     llm_judge: bool = Field(False, description="Also ask the LLM whether each sentence is supported (prompts/support_judge.md).")
     llm_fallback: Literal["none", "extractive"] = Field("none", description="Answer with this engine when the LLM fails.")
+    llm_unsupported: Literal["remove", "show"] = Field(
+        "remove", description="LLM sentences no source in the context supports: 'remove' them (the answer says how many "
+                              "and why) or 'show' them flagged (--show-unsupported).")
+    llm_local_model: Path | None = Field(
+        None, description="A .gguf file: rag starts llama.cpp (xllamacpp) on a free loopback port for the LLM engine "
+                          "and stops it on exit (--local-model).")
     llm_cache: bool = Field(True, description="Reuse stored responses to identical requests (--no-cache turns it off).")
     cache_dir: Path | None = Field(None, description="LLM response cache directory (default <store_dir>/cache/llm).")
     llm_log: Path | None = Field(None, description="LLM call log, JSON lines (default <store_dir>/llm-log.jsonl).")

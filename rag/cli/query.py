@@ -13,6 +13,7 @@ from rag.cli.app import (
     Fallback,
     Json,
     K,
+    LocalModel,
     Model,
     NoCache,
     Sets,
@@ -62,6 +63,9 @@ def ask(
     stream: Annotated[bool, typer.Option("--stream", help="Print the LLM's text as it arrives, then the verified answer.")] = False,
     fallback: Fallback = None,
     no_cache: NoCache = False,
+    local_model: LocalModel = None,
+    show_unsupported: Annotated[bool, typer.Option(
+        "--show-unsupported", help="LLM: keep sentences no source supports, flagged, instead of removing them.")] = False,
     store_dir: StoreDir = None,
     chroma_url: ChromaUrl = None,
     sets: Sets = None,
@@ -74,7 +78,9 @@ def ask(
     from rag.errors import InputError
     from rag.render import answer_text
 
-    settings = llm_settings_from(store_dir, chroma_url, sets, engine, model, base_url, fallback, no_cache)
+    settings = llm_settings_from(store_dir, chroma_url, sets, engine, model, base_url, fallback, no_cache, local_model)
+    if show_unsupported:
+        settings = settings.model_copy(update={"llm_unsupported": "show"})
     if stream and settings.engine != "llm":
         raise InputError("--stream needs --engine llm")
     out = sys.stderr if as_json else sys.stdout  # keep stdout valid JSON
@@ -83,7 +89,11 @@ def ask(
         print(token, end="", flush=True, file=out)
 
     rag = Rag(settings)
-    answer = rag.ask(question, k, filters_from(source, since, until), prompt=prompt, on_token=show if stream else None)
+    try:
+        answer = rag.ask(question, k, filters_from(source, since, until), prompt=prompt,
+                         on_token=show if stream else None)
+    finally:
+        rag.close()  # stops a --local-model server
     if stream:
         print("\n\n--- verified ---", file=out)
     print(answer.model_dump_json(indent=2) if as_json else answer_text(answer))
