@@ -207,10 +207,8 @@ def phase_floor(cfg: dict, run: Path) -> dict:
     sample = texts[::step]
     embedder = make_embedder(settings(run / "stores" / "cold", corpus))
     start = time.perf_counter()
-    if hasattr(embedder, "prepare"):
-        embedder.prepare(len(texts))
     for i in range(0, len(sample), 256):
-        embedder.embed(sample[i:i + 256])
+        embedder.embed(sample[i:i + 256], bulk=len(texts) >= 256)
     seconds = time.perf_counter() - start
     total_wp = sum(embedder.wordpieces(texts))
     sample_wp = total_wp if step == 1 else sum(embedder.wordpieces(sample))
