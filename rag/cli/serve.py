@@ -28,4 +28,7 @@ def serve(
     settings = settings_from(store_dir, chroma_url, sets)
     if host not in _LOOPBACK and not settings.api_token:
         print(f"warning: serving {host} without a token; set RAG_API_TOKEN to require one", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # `rag ask` and `rag search` find this server through a file in the store directory.
+    reach = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+    url = f"http://[{reach}]:{port}" if ":" in reach else f"http://{reach}:{port}"
+    uvicorn.run(create_app(settings, announce=url), host=host, port=port, log_level="info")

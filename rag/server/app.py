@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from rag import remote
 from rag.api import Rag
 from rag.server import errors
 from rag.server.auth import require_token
@@ -28,8 +29,9 @@ With `RAG_API_TOKEN` set, every endpoint except `/healthz` needs `Authorization:
 (use the Authorize button). Errors are `{"error": "<one line>", "details": [...]}`."""
 
 
-def create_app(settings: Settings, rag: Rag | None = None, warm: bool = True) -> FastAPI:
-    """An app serving `settings`' index. Pass `rag` to share an existing Rag (it is then not closed)."""
+def create_app(settings: Settings, rag: Rag | None = None, warm: bool = True, announce: str | None = None) -> FastAPI:
+    """An app serving `settings`' index. Pass `rag` to share an existing Rag (it is then not closed),
+    `announce` (the URL it is reached at) to let `rag ask`/`rag search` hand it their questions."""
     state = ServerState(settings, rag)
 
     @asynccontextmanager
@@ -42,9 +44,13 @@ def create_app(settings: Settings, rag: Rag | None = None, warm: bool = True) ->
         blas = threadpool_limits(limits=1, user_api="blas")
         if warm:
             state.warm_in_background()  # load models now, without delaying the first /healthz
+        if announce:
+            remote.announce(settings, announce)
         try:
             yield
         finally:
+            if announce:
+                remote.withdraw(settings)
             state.close()
             blas.restore_original_limits()
 
