@@ -19,6 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from rag.errors import ConfigError
+from rag.text.lexical import content_words
 
 MINILM = "all-MiniLM-L6-v2"
 # Batches this large amortise torch's ~15 s import and load; smaller ones run in numpy.
@@ -197,8 +198,6 @@ class HashEmbedder:
     dim = 256
 
     def embed(self, texts: list[str], bulk: bool = False) -> np.ndarray:
-        from rag.text.lexical import content_words
-
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in content_words(text):
