@@ -188,3 +188,49 @@ def test_a_long_lived_rag_loads_its_embedder_once_across_ingests(small_corpus, m
     rag.ingest()
     rag.search("ferry strike")
     assert len(made) == 1
+
+
+def test_a_rescan_reads_only_files_whose_size_or_mtime_changed(small_corpus, monkeypatch):
+    from rag.index import ingest as ingest_module
+
+    reads = []
+    real_read = ingest_module.read_file
+    monkeypatch.setattr(ingest_module, "read_file", lambda ref, *a: reads.append(ref.source) or real_read(ref, *a))
+    monkeypatch.setattr(ingest_module, "_RACY_NS", 0)  # the files were written a moment ago
+    rag = Rag(small_corpus)
+    corpus = small_corpus.corpus_dir
+    rag.ingest([corpus])
+    assert len(reads) == 2
+    reads.clear()
+    assert len(rag.ingest([corpus]).skipped) == 2 and reads == []  # unchanged: not even read
+
+    touched = corpus / "000_eb6e83a28ce734ce.txt"
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 5_000_000_000))
+    again = rag.ingest([corpus])
+    assert reads == ["000_eb6e83a28ce734ce.txt"] and again.updated == [] and len(again.skipped) == 2
+    reads.clear()
+    rag.ingest([corpus])
+    assert reads == []  # its new mtime was recorded
+
+    # The same size and mtime with other bytes: only --verify hashes it and sees the change.
+    stat = touched.stat()
+    text = touched.read_text()
+    touched.write_text(text.replace("rockets", "rocketz", 1))
+    os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert rag.ingest([corpus]).updated == []
+    assert rag.ingest([corpus], verify=True).updated == ["000_eb6e83a28ce734ce.txt"]
+
+
+def test_a_one_file_ingest_reads_only_that_files_manifest_rows(small_corpus, monkeypatch):
+    from rag.index.docstore import DocStore
+
+    rag = Rag(small_corpus)
+    rag.ingest()
+    monkeypatch.setattr(DocStore, "manifest", lambda self: pytest.fail("read the whole manifest"))
+    monkeypatch.setattr(DocStore, "chunk_ids", lambda self: pytest.fail("read every chunk id"))
+    extra = small_corpus.corpus_dir / "extra.txt"
+    extra.write_text("Harbour ferry strike enters its third day, the union said on Monday.\n")
+    assert rag.ingest([extra]).added == ["extra.txt"]
+    extra.write_text("Harbour ferry strike enters its fourth day, the union said on Tuesday.\n")
+    assert rag.ingest([extra]).updated == ["extra.txt"]
+    assert rag.search("harbour ferry strike", k=1).hits[0].chunk.source == "extra.txt"
