@@ -188,7 +188,8 @@ def _ordered_chunks(store: Path, corpus: Path):
     position = {json.loads(line)["id"]: n for n, line in enumerate(_lines(corpus))}
     docs = DocStore(store / "rag.db")
     try:
-        ids, index_texts = docs.index_texts(set())
+        texts = docs.index_texts()
+        ids, index_texts = list(texts), list(texts.values())
         chunks = docs.chunks(ids)
     finally:
         docs.close()

@@ -205,7 +205,7 @@ def test_a_rescan_reads_only_files_whose_size_or_mtime_changed(small_corpus, mon
     assert len(rag.ingest([corpus]).skipped) == 2 and reads == []  # unchanged: not even read
 
     touched = corpus / "000_eb6e83a28ce734ce.txt"
-    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns + 5_000_000_000))
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns - 5_000_000_000))
     again = rag.ingest([corpus])
     assert reads == ["000_eb6e83a28ce734ce.txt"] and again.updated == [] and len(again.skipped) == 2
     reads.clear()
@@ -234,3 +234,36 @@ def test_a_one_file_ingest_reads_only_that_files_manifest_rows(small_corpus, mon
     extra.write_text("Harbour ferry strike enters its fourth day, the union said on Tuesday.\n")
     assert rag.ingest([extra]).updated == ["extra.txt"]
     assert rag.search("harbour ferry strike", k=1).hits[0].chunk.source == "extra.txt"
+
+
+def test_an_index_of_the_previous_format_asks_for_a_rebuild_and_rebuilds(small_corpus):
+    """A store written before the tantivy index: documents without file or mtime, a bm25/ directory."""
+    import json
+    import sqlite3
+
+    from rag.errors import IndexMismatchError
+
+    store = Path(small_corpus.store_dir)
+    store.mkdir(parents=True)
+    db = sqlite3.connect(store / "rag.db")
+    db.executescript("""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+        CREATE TABLE documents (source TEXT PRIMARY KEY, path TEXT, content_hash TEXT, date TEXT, article TEXT, raw TEXT);
+        CREATE TABLE chunks (id TEXT PRIMARY KEY, source TEXT, ordinal INTEGER, index_text TEXT, chunk TEXT);
+    """)
+    old = {"embedding_model": "hash", "pipeline": "x", "chunk_tokens": 160, "chunk_overlap_sentences": 1,
+           "embed_title": True}
+    db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (json.dumps(old),))
+    db.commit()
+    db.close()
+    (store / "bm25" / "g000001").mkdir(parents=True)
+    rag = Rag(small_corpus)
+    for attempt in (lambda: rag.search("rockets"), lambda: rag.ingest()):
+        with pytest.raises(IndexMismatchError, match=r"older version of rag .* `rag ingest --rebuild`"):
+            attempt()
+    assert rag.status(check=True).problems[0].startswith(f"the index in {store} was built by an older version")
+    rag.close()
+    rebuilt = Rag(small_corpus)
+    assert len(rebuilt.ingest(rebuild=True).added) == 2
+    assert rebuilt.search("rockets embassy", k=1).hits and not (store / "bm25").exists()
+    assert consistency(rebuilt.store)[1] == []

@@ -90,10 +90,15 @@ class DocStore:
         self._all_lock = threading.Lock()
         db = self.db
         try:
-            self.legacy = _prepare(db)
+            _prepare(db)
         except sqlite3.DatabaseError as err:  # not a database, or a damaged one
             self.close()
             raise RagError(damaged_docstore(path, str(err))) from None
+
+    @property
+    def legacy(self) -> bool:
+        """A store of the older schema (documents without their file), until `--rebuild` replaces it."""
+        return self.db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION
 
     @property
     def db(self) -> sqlite3.Connection:

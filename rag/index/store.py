@@ -119,6 +119,10 @@ class Store:
         wanted = fingerprint(self.settings)
         keys = ["embedding_model", "index"] if for_query else list(wanted)
         diff = [k for k in keys if stored.get(k) != wanted[k]]
+        if "index" in diff and stored.get("index") is None:
+            raise IndexMismatchError(f"the index in {self.dir} was built by an older version of rag (before the "
+                                     f"{INDEX_FORMAT} format); run `rag ingest --rebuild` (the embedding cache keeps "
+                                     "the vectors)")
         if diff:
             detail = ", ".join(f"{k}: index has {stored.get(k)!r}, settings ask for {wanted[k]!r}" for k in diff)
             raise IndexMismatchError(f"{detail}; run `rag ingest --rebuild` to rebuild the index")
