@@ -66,7 +66,8 @@ def serve(store: Path, env: dict, port: int = 18731) -> subprocess.Popen:
 
 
 def measure(store: Path, runs: int) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    # Bytecode caches as an installed `rag` has them (PYTHONDONTWRITEBYTECODE would recompile every module).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") and k != "PYTHONDONTWRITEBYTECODE"}
     env.update(RAG_CONFIG=os.devnull, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     results = {"question": QUESTION, "store": str(store), "runs": runs}
     for loaded in (False, True):

@@ -111,6 +111,8 @@ class Fts5Engine:
         with self.db:
             self.db.executemany("INSERT INTO lex(id, terms) VALUES (?, ?)", docs)
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # In the docstore a chunk's row would be keyed: delete by rowid, as a real integration would.
+        self.rowid = {i: r for r, i in self.db.execute("SELECT rowid, id FROM lex")}
 
     def search(self, terms: list[str], n: int) -> list[str]:
         if not terms:
@@ -121,8 +123,7 @@ class Fts5Engine:
     def one_article(self, docs, add: list[tuple[str, str]], drop: set[str]) -> None:
         with self.db:
             self.db.executemany("INSERT INTO lex(id, terms) VALUES (?, ?)", add)
-            self.db.executemany("DELETE FROM lex WHERE rowid IN (SELECT rowid FROM lex WHERE id = ?)",
-                                [(i,) for i in drop])
+            self.db.executemany("DELETE FROM lex WHERE rowid = ?", [(self.rowid[i],) for i in drop])
 
 
 def build(name: str, root: Path, docs: list[tuple[str, str]]):

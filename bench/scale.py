@@ -71,7 +71,9 @@ def write_batch(corpus: Path, articles: list[dict], start: int, count: int, batc
 def child_env(out: Path) -> dict[str, str]:
     """The children import the snapshot of rag/ taken at the start (bench.run.snapshot), so edits to
     the checkout during a long run cannot mix two versions in one result."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    # PYTHONDONTWRITEBYTECODE (set in some shells) would make every fresh process compile every
+    # module again, seconds of start-up no installed `rag` pays: bytecode caches as an install has them.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") and k != "PYTHONDONTWRITEBYTECODE"}
     return {**env, "RAG_CONFIG": os.devnull, "PYTHONPATH": str(out / "snapshot"), "HF_HUB_OFFLINE": "1",
             "TOKENIZERS_PARALLELISM": "false"}
 
