@@ -24,7 +24,8 @@ def test_globs_the_engines_read_from_metadata():
     assert structured("reuters/2021/a.txt") == Scope(names=("reuters/2021/a.txt",))
     assert structured("reuters/*") == Scope(dir_prefix="reuters/")
     assert structured("wire.jsonl#*") == Scope(feed="wire.jsonl")
-    for other in ("00*.txt", "*.md", "reuters/*.txt", "a?.txt", "[ab]*", "*"):
+    assert structured("*") == Scope()  # everything: no filter, no list of every source
+    for other in ("00*.txt", "*.md", "reuters/*.txt", "a?.txt", "[ab]*"):
         assert structured(other) is None
     assert directory_prefixes("a/b/c.txt") == ["a/", "a/b/"] and directory_prefixes("c.txt") == []
     assert where(Scope(dir_prefix="a/", day_from=3)) == {"$and": [{"day": {"$gte": 3}}, {"dirs": {"$contains": "a/"}}]}

@@ -39,6 +39,8 @@ class Scope:
 
 def structured(pattern: str) -> Scope | None:
     """The scope of a glob the engines can evaluate from metadata alone, or None."""
+    if set(pattern) == {"*"}:
+        return Scope()  # every source: no filter at all
     wild = _WILDCARD.search(pattern)
     if wild is None:
         return Scope(names=(pattern,))
