@@ -54,16 +54,13 @@ def search(store: Store, query: str, k: int | None = None, filters: Filters = Fi
     with store.reading():  # one committed state for every read below
         scope = store.scope(filters.source, filters.since, filters.until) if filters.active else None
         lexical = store.lexical()
-        committed = store.committed_chunks()
         lap("filters")
         vector = store.embedder.embed([query])[0]
         lap("embed")
         # Vectors an interrupted ingest left behind (until the next ingest or repair sweeps them) must
-        # not push live chunks out of the candidates: the query fetches that many more, and only
-        # committed chunks are kept.
-        nearest = store.vector.query(vector, settings.candidates, scope, committed=committed)
-        known = store.docs.known([i for i, _ in nearest])
-        dense = [(i, s) for i, s in nearest if i in known][: settings.candidates]
+        # not push live chunks out of the candidates: `nearest` fetches that many more, and keeps
+        # only committed chunks.
+        dense = store.nearest(vector, settings.candidates, scope)
         lap("dense")
         sparse = lexical.search(query, settings.candidates, scope)
         lap("lexical")

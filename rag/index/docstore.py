@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import RagError
-from rag.index.scope import day_number, file_of
+from rag.index.scope import Scope, day_number, file_of
 from rag.models import Article, Chunk
 
 SCHEMA_VERSION = 2  # PRAGMA user_version; 0 or 1: a store written before the lexical statistics
@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE INDEX IF NOT EXISTS documents_path ON documents (path);
 CREATE INDEX IF NOT EXISTS documents_file ON documents (file);
 CREATE INDEX IF NOT EXISTS documents_hash ON documents (content_hash);
+CREATE INDEX IF NOT EXISTS documents_day ON documents (day);
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY, source TEXT, ordinal INTEGER, index_text TEXT, terms TEXT, n_terms INTEGER, chunk TEXT
 );
@@ -208,6 +209,36 @@ class DocStore:
         sql = "SELECT source FROM documents" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY source"
         return [r[0] for r in self.db.execute(sql, args)]
 
+    def day_range(self) -> tuple[int | None, int | None]:
+        """The first and last day number of the dated documents (read on the day index)."""
+        return self.db.execute("SELECT MIN(day), MAX(day) FROM documents").fetchone()
+
+    def share(self, scope: Scope) -> float:
+        """The fraction of the documents in `scope`, counted on the indexes (not by reading every document)."""
+        total = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        if not total or scope.empty:
+            return 0.0
+        if scope.sources is not None:
+            return min(1.0, len(scope.sources) / total)
+        where, args = _scope_sql(scope, "")
+        if not where:
+            return 1.0
+        return self.db.execute("SELECT COUNT(*) FROM documents WHERE " + where, args).fetchone()[0] / total
+
+    def known_in(self, ids: list[str], scope: Scope) -> set[str]:
+        """The ids among these that are committed chunks of documents in `scope` (keyed by id)."""
+        where, args = _scope_sql(scope, "d.")
+        # CROSS JOIN: the chunks by id first (SQLite would otherwise walk every document in scope).
+        sql = ("SELECT c.id, c.source FROM chunks c CROSS JOIN documents d ON d.source = c.source WHERE c.id IN ({})"
+               + (" AND " + where if where else ""))
+        allowed = set(scope.sources) if scope.sources is not None else None
+        out: set[str] = set()
+        for start in range(0, len(ids), 500):
+            batch = ids[start:start + 500]
+            rows = self.db.execute(sql.format(",".join("?" * len(batch))), [*batch, *args])
+            out.update(i for i, source in rows if allowed is None or source in allowed)
+        return out
+
     # chunks
     def chunks(self, ids: list[str]) -> dict[str, Chunk]:
         rows = self._batched("SELECT id, chunk FROM chunks WHERE id IN ({})", ids)
@@ -354,6 +385,28 @@ class DocStore:
         for start in range(0, len(keys), size):
             batch = keys[start:start + size]
             yield from self.db.execute(sql.format(",".join("?" * len(batch))), batch)
+
+
+def _scope_sql(scope: Scope, table: str) -> tuple[str, list]:
+    """A scope's conditions on the documents table (columns prefixed by `table`), sources aside."""
+    where, args = [], []
+    if scope.day_from is not None:
+        where.append(f"{table}day >= ?")
+        args.append(scope.day_from)
+    if scope.day_to is not None:
+        where.append(f"{table}day <= ?")
+        args.append(scope.day_to)
+    if scope.names:
+        marks = ",".join("?" * len(scope.names))
+        where.append(f"({table}source IN ({marks}) OR {table}file IN ({marks}))")
+        args += [*scope.names, *scope.names]
+    if scope.dir_prefix:  # a range on the primary key: "/" + 1 is "0"
+        where.append(f"{table}source >= ? AND {table}source < ?")
+        args += [scope.dir_prefix, scope.dir_prefix[:-1] + chr(ord(scope.dir_prefix[-1]) + 1)]
+    if scope.feed:
+        where.append(f"{table}file = ?")
+        args.append(scope.feed)
+    return " AND ".join(where), args
 
 
 def sqlite_glob(pattern: str) -> str:

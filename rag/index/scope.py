@@ -26,6 +26,7 @@ class Scope:
     dir_prefix: str | None = None  # the source lies under this directory ("a/b/")
     feed: str | None = None  # the source is a record of this file
     sources: tuple[str, ...] | None = None  # exactly these sources (a resolved glob)
+    share: float | None = None  # the fraction of the documents in scope, when it is known
 
     @property
     def empty(self) -> bool:

