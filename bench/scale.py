@@ -262,9 +262,9 @@ def section(out: Path = OUT) -> list[str]:
     rows = [results["sizes"][k] for k in sorted(results["sizes"], key=int)]
     if not rows:
         return []
-    ms = lambda x: f"{x:.0f} ms" if x >= 10 else f"{x:.1f} ms"  # noqa: E731
-    s = lambda x: f"{x:.2f} s"  # noqa: E731
-    mb = lambda x: f"{x / 2**20:,.0f} MB"  # noqa: E731
+    ms = lambda x: f"{x:.0f} ms" if x >= 10 else f"{x:.1f} ms"
+    s = lambda x: f"{x:.2f} s"
+    mb = lambda x: f"{x / 2**20:,.0f} MB"
     head = "| | " + " | ".join(f"{r['articles']:,} articles" for r in rows) + " |"
     lines = ["## Scale: one index from 2,000 to 100,000 articles (`make bench-scale`)", "",
              f"Commit {results['commit']}; {results['machine']['cores']} cores; load average "

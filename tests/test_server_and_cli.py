@@ -32,7 +32,7 @@ def rag_cli(settings: Settings, *args: str, env: dict | None = None) -> subproce
                "--set", "embedding_model=hash"]
     if args[0] in ("ingest",):
         command += ["--set", f"corpus_dir={settings.corpus_dir}"]
-    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300, env=env, check=False)
 
 
 @pytest.fixture

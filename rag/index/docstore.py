@@ -174,9 +174,6 @@ class DocStore:
         rows = self.db.execute("SELECT source FROM documents WHERE content_hash = ? ORDER BY source", (content_hash,))
         return [r[0] for r in rows]
 
-    def hashes(self, sources: list[str]) -> dict[str, str]:
-        return dict(self._batched("SELECT source, content_hash FROM documents WHERE source IN ({})", sources))
-
     def article(self, source: str) -> Article | None:
         row = self.db.execute("SELECT article FROM documents WHERE source = ?", (source,)).fetchone()
         return Article.model_validate_json(row[0]) if row else None

@@ -14,8 +14,8 @@ candidates with them: a chunk's score never depends on debris or on merge timing
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -48,8 +48,7 @@ class LexicalIndex(Protocol):
     def candidates(self, terms: list[str], n: int, scope: Scope | None = None) -> list[str]: ...
     def count(self) -> int: ...
     def ids(self) -> set[str]: ...
-    def reload(self) -> None: ...
-    def writer(self, threads: int = 1): ...
+    def writer(self, threads: int = 1) -> AbstractContextManager[LexicalWriter]: ...
 
 
 def _schema() -> tantivy.Schema:
@@ -69,9 +68,6 @@ class TantivyIndex:
         self.path = path
         self.schema = _schema()
         self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
-
-    def reload(self) -> None:
-        self.index.reload()
 
     def count(self) -> int:
         """Live postings documents: the committed chunks plus any an interrupted ingest left."""
@@ -118,7 +114,7 @@ class TantivyIndex:
         return {searcher.doc(address)["id"][0] for _, address in hits}
 
     @contextmanager
-    def writer(self, threads: int = 1):
+    def writer(self, threads: int = 1) -> Iterator[LexicalWriter]:
         """A writer whose additions and deletions land in one tantivy commit when the block ends
         (and not at all if it raises). Its merges finish before it returns."""
         writer = self.index.writer(_HEAP * threads, threads)
