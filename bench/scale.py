@@ -284,21 +284,29 @@ def section(out: Path = OUT) -> list[str]:
     line("Peak memory, search process", [f"{r['search']['maxrss_mb']:,.0f} MB" for r in rows])
     line("Disk: docstore / Chroma / lexical", [" / ".join(mb(r["disk"][k]) for k in ("docstore", "chroma", "lexical"))
                                               for r in rows])
-    first, last = rows[0], rows[-1]
-    growth = last["one_article_ingest_s"] / first["one_article_ingest_s"]
+    by_size = {r["articles"]: r for r in rows}
+    small, big = by_size.get(2000), by_size.get(100_000)
+    t = results["targets"]
+    missing = "not measured: the 100,000-article store was not built"
+
+    def verdict(ok: bool) -> str:
+        return "yes" if ok else "no"
+
+    growth = big["one_article_ingest_s"] / small["one_article_ingest_s"] if small and big else None
     worst = max(r["search"][k]["p95_ms"] / r["search"]["unfiltered"]["p95_ms"]
                 for r in rows for k in ("date range", "outlet directory", "other glob"))
-    t = results["targets"]
+    sizes = ", ".join(f"{r['articles']:,}" for r in rows)
     lines += ["", "| Target | Measured | Met |", "|---|---|---|",
-              f"| One-article ingest at {last['articles']:,} ≤ {t['ingest_growth']}× its time at {first['articles']:,} "
-              f"| {growth:.2f}× | {'yes' if growth <= t['ingest_growth'] else 'no'} |",
-              f"| Peak one-article ingest memory at {last['articles']:,} ≤ 3 GB | "
-              f"{last['one_article_ingest_maxrss_mb']:,.0f} MB | "
-              f"{'yes' if last['one_article_ingest_maxrss_mb'] <= t['ingest_memory_mb'] else 'no'} |",
-              f"| No-op rescan of {last['articles']:,} files ≤ {t['noop_s']:.0f} s | {last['noop_rescan_s']:.2f} s | "
-              f"{'yes' if last['noop_rescan_s'] <= t['noop_s'] else 'no'} |",
-              f"| Filtered search p95 ≤ {t['filtered_ratio']:.0f}× unfiltered, every size and filter | worst {worst:.2f}× | "
-              f"{'yes' if worst <= t['filtered_ratio'] else 'no'} |", "",
+              f"| One-article ingest at 100,000 ≤ {t['ingest_growth']}× its time at 2,000 | "
+              + (f"{growth:.2f}× | {verdict(growth <= t['ingest_growth'])} |" if growth else f"{missing} | – |"),
+              "| Peak one-article ingest memory at 100,000 ≤ 3 GB | "
+              + (f"{big['one_article_ingest_maxrss_mb']:,.0f} MB | "
+                 f"{verdict(big['one_article_ingest_maxrss_mb'] <= t['ingest_memory_mb'])} |" if big else f"{missing} | – |"),
+              f"| No-op rescan of 100,000 files ≤ {t['noop_s']:.0f} s | "
+              + (f"{big['noop_rescan_s']:.2f} s | {verdict(big['noop_rescan_s'] <= t['noop_s'])} |" if big
+                 else f"{missing} | – |"),
+              f"| Filtered search p95 ≤ {t['filtered_ratio']:.0f}× unfiltered, every size and filter | "
+              f"worst {worst:.2f}× (sizes measured: {sizes}) | {verdict(worst <= t['filtered_ratio'])} |", "",
               "Copies of the benchmark articles under new ids and titles, as Markdown files with front matter "
               f"in one directory per outlet and batch of {results['batch']:,}; vectors from the hash embedder "
               "(no embedding timed). One store grows through the sizes. Ingest, delete and rescan are each a fresh "
