@@ -95,3 +95,9 @@ def test_a_date_range_drops_undated_articles_and_keeps_the_days_in_it(filtered):
     assert set(rag.store.docs.sources(None, since, until)) == {"wire.jsonl#r1", "wire.jsonl#r2"}
     both = rag.search("rockets", k=8, filters=Filters(source="wire.jsonl#*", since=since)).hits
     assert {h.chunk.source for h in both} == {"wire.jsonl#r1", "wire.jsonl#r2"}
+
+
+def test_a_date_range_before_every_article_finds_nothing_and_fails_nothing(filtered):
+    for filters in (Filters(until=dt.date(1999, 1, 1)), Filters(since=dt.date(2099, 1, 1)),
+                    Filters(since=dt.date(2021, 1, 3), until=dt.date(2021, 1, 2))):
+        assert filtered.search("rockets fired at the embassy", k=5, filters=filters).hits == []

@@ -30,7 +30,9 @@ class Scope:
 
     @property
     def empty(self) -> bool:
-        """Nothing can pass (a glob that matched no source)."""
+        """Nothing can pass (a glob that matched no source, or a date range that ends before it starts)."""
+        if self.day_from is not None and self.day_to is not None and self.day_from > self.day_to:
+            return True
         return self.sources is not None and not self.sources
 
     @property
