@@ -66,8 +66,18 @@ def _matches(source: str, pattern: str) -> bool:
     return fnmatch.fnmatch(source, pattern) or fnmatch.fnmatch(source.split("#")[0], pattern)
 
 
+PLANS = {"exact": {}, "unfiltered then kept": {"_EXACT_SCOPE": -1, "_DEEPEST": 10**9},
+         "chroma where": {"_EXACT_SCOPE": -1, "_DEEPEST": -1}}
+
+
+@pytest.mark.parametrize("plan", PLANS)
 @pytest.mark.parametrize("glob", GLOBS)
-def test_a_source_glob_keeps_exactly_its_sources(filtered, glob):
+def test_a_source_glob_keeps_exactly_its_sources(filtered, glob, plan, monkeypatch):
+    """Each way Store.nearest can search a scope (the corpus is small: force each one)."""
+    import rag.index.store as store_module
+
+    for name, value in PLANS[plan].items():
+        monkeypatch.setattr(store_module, name, value)
     rag = filtered
     every = rag.store.docs.all_sources()
     allowed = {s for s in every if _matches(s, glob)}

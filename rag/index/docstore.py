@@ -222,6 +222,16 @@ class DocStore:
             return 1.0
         return self.db.execute("SELECT COUNT(*) FROM documents WHERE " + where, args).fetchone()[0] / total
 
+    def ids_in(self, scope: Scope) -> list[str]:
+        """Every committed chunk id in `scope` (read on the day, source and file indexes)."""
+        if scope.empty:
+            return []
+        where, args = _scope_sql(scope, "d.")
+        sql = "SELECT c.id, c.source FROM documents d JOIN chunks c ON c.source = d.source" + (
+            " WHERE " + where if where else "")
+        allowed = set(scope.sources) if scope.sources is not None else None
+        return [i for i, source in self.db.execute(sql, args) if allowed is None or source in allowed]
+
     def known_in(self, ids: list[str], scope: Scope) -> set[str]:
         """The ids among these that are committed chunks of documents in `scope` (keyed by id)."""
         where, args = _scope_sql(scope, "d.")

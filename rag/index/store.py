@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.errors import IndexMismatchError, IndexMissingError, LockedError
+from rag.errors import IndexMismatchError, IndexMissingError, LockedError, StoreUnavailableError
 from rag.index import bm25
 from rag.index.docstore import DocStore
 from rag.index.embed_cache import EmbeddingCache, embed_cached
@@ -52,6 +52,7 @@ _LEXICAL_FETCH = 3  # tantivy proposes this many times the candidates BM25 keeps
 # A scope is searched unfiltered when this many nearest vectors should hold enough of it (Store.nearest):
 # on 37,910 chunks, 4,000 ids cost Chroma 87 ms, a filter passing 1,800 chunks 21-150 ms.
 _DEEPEST = 4000
+_EXACT_SCOPE = 2000  # a scope of at most about this many chunks is ranked exactly from its vectors
 
 
 def fingerprint(settings: Settings) -> dict:
@@ -240,26 +241,57 @@ class Store:
     def committed_chunks(self) -> int:
         return self.docs.lexical_stats()[0]
 
+    def read_vectors(self, read):
+        """`read(vector_store)`, once more on a reopened client if Chroma fails: another process
+        writing the embedded store (an ingest before its commit) leaves this client's vector index
+        behind its files ("Error finding id"), and a fresh client reads them as they are."""
+        try:
+            return read(self.vector)
+        except StoreUnavailableError:
+            if self.settings.chroma_url:
+                raise
+            self.close_vectors()
+            return read(self.vector)
+
     def nearest(self, vector: np.ndarray, n: int, scope: Scope | None = None) -> list[tuple[str, float]]:
+        return self.read_vectors(lambda vectors: self._nearest(vectors, vector, n, scope))
+
+    def _nearest(self, vectors: VectorStore, vector: np.ndarray, n: int, scope: Scope | None) -> list[tuple[str, float]]:
         """The n committed chunks in `scope` nearest to `vector`. Chroma's filtered search costs
         grow with the vectors that pass (on 37,910 chunks: 3 ms unfiltered, 21 ms for a week's
         1,800, 773 ms for a filter all of them pass), so a scope holding a large share of the
         documents is searched unfiltered and deep enough, and the docstore keeps the hits in scope
-        (a keyed read of the candidates); a narrow one is Chroma's own `where`. Open date ranges are
+        (a keyed read of the candidates); a scope of a few thousand chunks is ranked exactly from
+        its vectors, fetched by id; what lies between is Chroma's own `where`. Open date ranges are
         closed at the index's first and last day, so that Chroma reads them as a set of days."""
         committed = self.committed_chunks()
+        if scope is not None and scope.share is not None and scope.share * committed <= _EXACT_SCOPE:
+            return self._nearest_exactly(vectors, vector, n, scope)
         if scope is not None and scope.share:
-            count = self.vector.count()
+            count = vectors.count()
             deep = min(count, math.ceil(2 * n / scope.share) + max(0, count - committed))
         if scope is not None and scope.share and deep <= _DEEPEST:
-            found = self.vector.query(vector, deep)
+            found = vectors.query(vector, deep)
             keep = self.docs.known_in([i for i, _ in found], scope)
             kept = [(i, s) for i, s in found if i in keep]
             if len(kept) >= n or deep >= count:
                 return kept[:n]
-        found = self.vector.query(vector, n, scope, committed=committed)
+        found = vectors.query(vector, n, scope, committed=committed)
         keep = self.docs.known([i for i, _ in found])
         return [(i, s) for i, s in found if i in keep][:n]
+
+    def _nearest_exactly(self, vectors: VectorStore, vector: np.ndarray, n: int, scope: Scope) -> list[tuple[str, float]]:
+        """A small scope: its chunks' vectors by id, ranked exactly (cheaper than Chroma's `where`)."""
+        ids = self.docs.ids_in(scope)
+        if not ids:
+            return []
+        stored = vectors.vectors(ids)
+        ids = [i for i in ids if i in stored]
+        if not ids:
+            return []
+        scores = np.stack([stored[i] for i in ids]) @ np.asarray(vector, dtype=np.float32)
+        order = sorted(range(len(ids)), key=lambda j: (-scores[j], ids[j]))[:n]
+        return [(ids[j], float(scores[j])) for j in order]
 
     # writers
     def next_generation(self) -> int:
