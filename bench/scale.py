@@ -222,7 +222,11 @@ def main(argv: list[str] | None = None) -> int:
     def log(line: str) -> None:
         print(line, flush=True)
 
-    have = max([int(k) for k in results["sizes"]] or [0]) if args.keep else 0
+    have = 0
+    if args.keep:  # resume: the articles written so far, all of them ingested first
+        have = sum(1 for _ in corpus.glob("*/b*/*.md"))
+        if have:
+            timed(store, corpus, "ingest", *map(str, sorted(corpus.glob("*/b*"))))
     if args.measure_again:
         row = measure(store, corpus, articles, have, questions)
         row["build"] = results["sizes"].get(str(have), {}).get("build")
