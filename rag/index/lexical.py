@@ -118,6 +118,9 @@ class TantivyIndex:
         """A writer whose additions and deletions land in one tantivy commit when the block ends
         (and not at all if it raises). Its merges finish before it returns."""
         writer = self.index.writer(_HEAP * threads, threads)
+        # A writer killed mid-commit leaves files meta.json never named (a segment's .del file, whose
+        # name the next commit would take again: "FileAlreadyExists"): delete them first.
+        writer.garbage_collect_files()
         try:
             yield _Writer(writer)
         except BaseException:
