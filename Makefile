@@ -78,6 +78,12 @@ bench-quick: install-dev
 bench-answers: install-dev
 	$(PY) -m bench.answers
 
+# Scale (issue 15): one index grown to 2,000, 20,000 and 100,000 articles (hash embedder), measured at
+# each size; results in bench/out/scale/results.json, rendered into BENCHMARKS.md. Hours on 2 cores.
+.PHONY: bench-scale
+bench-scale: install-dev
+	nice -n 10 $(PY) -m bench.scale
+
 # Reliability (issue 8): the long SIGKILL campaign behind docs/reliability.md (about 40 minutes on
 # 2 busy cores). `make test` runs a shorter one: 50 kills with the hash embedder and 3 with MiniLM.
 .PHONY: reliability

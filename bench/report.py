@@ -10,6 +10,8 @@ from pathlib import Path
 
 from bench.answers import report_section as answers_section
 from bench.llm_report import section as llm_section
+from bench.cold_start import section as cold_start_section
+from bench.scale import section as growth_section
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMS = [
@@ -332,6 +334,8 @@ def render(run: Path) -> str:
     out += ["", f"## Scale: the corpus copied to ≥ {config.get('scale_target', 10_000):,} documents", "",
             *scale_table(config, results), "",
             f"The scale corpus is {config.get('scale_copies', '?')} copies of the benchmark corpus. " + METHODS["scale"]]
+    out += ["", *growth_section()] if growth_section() else []  # `make bench-scale` (bench/scale.py)
+    out += ["", *cold_start_section()] if cold_start_section() else []  # bench/cold_start.py
     analysis = ROOT / "bench" / "analysis.md"
     if config["mode"] == "full" and analysis.exists():
         out += ["", analysis.read_text().rstrip()]

@@ -40,10 +40,11 @@ class Rag:
             self._store = None
 
     def ingest(self, paths: list[Path] | None = None, dry_run: bool = False, rebuild: bool = False,
-               progress: Progress | None = None, lock_wait: float = 10.0) -> IngestReport:
+               progress: Progress | None = None, lock_wait: float = 10.0, verify: bool = False) -> IngestReport:
+        """`verify`: hash every file, even those whose size and mtime say they are unchanged."""
         embedder = None if dry_run else self.store.embedder
         report = ingest(self.settings, paths, dry_run=dry_run, rebuild=rebuild, progress=progress, lock_wait=lock_wait,
-                        embedder=embedder)
+                        embedder=embedder, verify=verify)
         self.store.refresh()
         return report
 

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     dense_weight: float = Field(1.0, ge=0)
     lexical_weight: float = Field(1.0, ge=0)
+    bm25_k1: float = Field(1.5, ge=0, description="BM25 term-frequency saturation (bm25s's default).")
+    bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
     mmr_lambda: float = Field(0.75, ge=0, le=1, description="MMR trade-off: 1 = relevance only.")
     near_duplicate: float = Field(0.92, gt=0, le=1, description="Cosine above which two chunks are syndicated copies.")
 

@@ -29,14 +29,17 @@ def serve(
     settings = settings_from(store_dir, chroma_url, sets, llm_local_model=local_model)
     if host not in _LOOPBACK and not settings.api_token:
         print(f"warning: serving {host} without a token; set RAG_API_TOKEN to require one", file=sys.stderr)
+    # `rag ask` and `rag search` find this server through a file in the store directory.
+    reach = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
+    url = f"http://[{reach}]:{port}" if ":" in reach else f"http://{reach}:{port}"
     if not settings.llm_local_model:
-        uvicorn.run(create_app(settings, host=host), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings, host=host, announce=url), host=host, port=port, log_level="info")
         return
     from rag.api import Rag
 
     rag = Rag(settings)
     try:
         rag.start_local_model()  # for the server's lifetime, or one line saying why it cannot start
-        uvicorn.run(create_app(settings, rag, host=host), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(settings, rag, host=host, announce=url), host=host, port=port, log_level="info")
     finally:
         rag.close()

@@ -19,18 +19,20 @@ from typing import Protocol
 import numpy as np
 
 from rag.errors import ConfigError
+from rag.text.lexical import content_words
 
 MINILM = "all-MiniLM-L6-v2"
 # Batches this large amortise torch's ~15 s import and load; smaller ones run in numpy.
-_BULK = 256
+BULK = 256
 
 
 class Embedder(Protocol):
     name: str
     dim: int
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """L2-normalised float32 vectors, one row per text."""
+    def embed(self, texts: list[str], bulk: bool = False) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text. `bulk`: these texts are one batch of
+        many (an ingest), so a backend that is slow to load but fast per text may be chosen."""
 
 
 def minilm_dir() -> Path:
@@ -54,16 +56,13 @@ class MiniLMEmbedder:
     def __init__(self, batch_size: int = 32):
         self.batch_size = batch_size
         self.model_dir = minilm_dir()
-        self.bulk = False
 
-    def prepare(self, total: int) -> None:
-        """Told how many texts are coming, choose the backend once for all their batches."""
-        self.bulk = total >= _BULK
-
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], bulk: bool = False) -> np.ndarray:
+        # The backend is chosen per call, never remembered: one embedder serves a server's
+        # queries and its ingests, and a query must never wait for torch.
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self.bulk or len(texts) >= _BULK:
+        if bulk or len(texts) >= BULK:
             return self._torch_embed(texts)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.concatenate([self._numpy.embed([texts[j] for j in order[i:i + 8]]) for i in range(0, len(texts), 8)])
@@ -209,9 +208,7 @@ class HashEmbedder:
     name = "hash"
     dim = 256
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        from rag.text.lexical import content_words
-
+    def embed(self, texts: list[str], bulk: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in content_words(text):
@@ -229,7 +226,7 @@ class OpenAIEmbedder:
         self.client = client
         self.dim = 0
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], bulk: bool = False) -> np.ndarray:
         from rag.llm.client import call_embeddings
 
         vectors = call_embeddings(self.client, self.model, texts)
