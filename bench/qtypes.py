@@ -22,16 +22,16 @@ _PLACE_NOUNS = (
 )
 # "Which high-ranking US official": up to three modifiers, none of them a verb ("which virus is making officials").
 _WHICH = r"\b(which|what)\s+(?:(?!(?:is|are|was|were|did|does|do|has|have|had|will|can)\b)(?![\w’']+ing\b)[\w’'-]+\s+){0,4}?"
-_PERSON = re.compile(rf"(^|[.?!:]\s+)(who|whom|whose)\b|\bwho\s*\?\s*$|{_WHICH}({_PERSON_NOUNS}|head of state)\b|\bwhat is (her|his) name\b", re.I)
-_PLACE = re.compile(rf"^\s*where\b|\bwhere (is|was|did|are|were)\b|{_WHICH}({_PLACE_NOUNS})\b", re.I)
-_DATE_Q = re.compile(r"^\s*when\b|\bwhen (is|are|was|will|did)\b|\bfrom when\b|\b(what|which) (date|day|month|year)\b", re.I)
-_NUMBER_Q = re.compile(r"\bhow (many|much|long|old|soon)\b|\bwhat (percentage|share|figure)\b|\bmagnitude of\b", re.I)
+_PERSON = re.compile(rf"(^|[.?!:]\s+)(who|whom|whose)\b|\bwho\s*\?\s*$|{_WHICH}({_PERSON_NOUNS}|head of state)\b|\bwhat is (her|his) name\b", re.IGNORECASE)
+_PLACE = re.compile(rf"^\s*where\b|\bwhere (is|was|did|are|were)\b|{_WHICH}({_PLACE_NOUNS})\b", re.IGNORECASE)
+_DATE_Q = re.compile(r"^\s*when\b|\bwhen (is|are|was|will|did)\b|\bfrom when\b|\b(what|which) (date|day|month|year)\b", re.IGNORECASE)
+_NUMBER_Q = re.compile(r"\bhow (many|much|long|old|soon)\b|\bwhat (percentage|share|figure)\b|\bmagnitude of\b", re.IGNORECASE)
 _NUMBER_A = re.compile(
     r"^\s*(\$|about |approximately |more than |at least |nearly )?\d|^\s*(one|two|three|four|five|six|seven|"
-    r"eight|nine|ten|twelve|twenty|hundred)\b", re.I)
+    r"eight|nine|ten|twelve|twenty|hundred)\b", re.IGNORECASE)
 _DATE_A = re.compile(
     r"\b(january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"next (week|month|year)|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.I)
+    r"next (week|month|year)|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b", re.IGNORECASE)
 
 
 def question_type(question: dict) -> str:

@@ -10,6 +10,9 @@ from pathlib import Path
 
 from bench.answers import report_section as answers_section
 from bench.briefs import section as briefs_section
+from bench.llm_report import section as llm_section
+from bench.cold_start import section as cold_start_section
+from bench.scale import section as growth_section
 
 ROOT = Path(__file__).resolve().parent.parent
 SYSTEMS = [
@@ -333,9 +336,12 @@ def render(run: Path) -> str:
             *scale_table(config, results), "",
             f"The scale corpus is {config.get('scale_copies', '?')} copies of the benchmark corpus. " + METHODS["scale"]]
     out += briefs_section(results)  # issue 13: bench/briefs.py
+    out += ["", *growth_section()] if growth_section() else []  # `make bench-scale` (bench/scale.py)
+    out += ["", *cold_start_section()] if cold_start_section() else []  # bench/cold_start.py
     analysis = ROOT / "bench" / "analysis.md"
     if config["mode"] == "full" and analysis.exists():
         out += ["", analysis.read_text().rstrip()]
+    out += llm_section()  # make bench-llm's section (bench/llm_results.md), kept across `make bench`
     out += ["", "## Re-running", "",
             ("`make bench` runs everything and rewrites this file (about 2 hours on an idle 2-core machine, most of it "
              "embedding); `make bench-quick` runs the CI subset. `python -m bench.run --phases ours,peers` re-runs "

@@ -125,17 +125,22 @@ def run_phase(name: str, run: Path, quick: bool) -> bool:
     log = run / "logs" / f"{name}.log"
     log.parent.mkdir(exist_ok=True)
     (run / "results" / f"{name}.json").unlink(missing_ok=True)
+    return run_logged("bench", name, [sys.executable, "-m", "bench.phases", name, str(run)], log,
+                      phase_env(run, quick), run)
+
+
+def run_logged(tag: str, name: str, command: list[str], log: Path, env: dict, cwd: Path, mode: str = "w") -> bool:
+    """Run one phase's process with its output in `log`; say how it went in one line."""
     start = time.perf_counter()
-    print(f"[bench] {name} ...", flush=True)
-    with open(log, "w") as handle:
-        code = subprocess.call([sys.executable, "-m", "bench.phases", name, str(run)],
-                               stdout=handle, stderr=subprocess.STDOUT, env=phase_env(run, quick), cwd=run)
+    print(f"[{tag}] {name} ...", flush=True)
+    with open(log, mode) as handle:
+        code = subprocess.call(command, stdout=handle, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     took = time.perf_counter() - start
     if code != 0:
         tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
-        print(f"[bench] {name} FAILED after {took:.0f} s: {tail[0]} (log: {log})", flush=True)
+        print(f"[{tag}] {name} FAILED after {took:.0f} s: {tail[0]} (log: {log})", flush=True)
         return False
-    print(f"[bench] {name} done in {took:.0f} s", flush=True)
+    print(f"[{tag}] {name} done in {took:.0f} s", flush=True)
     return True
 
 

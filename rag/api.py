@@ -23,6 +23,7 @@ class Rag:
         self.settings = settings
         self._store: Store | None = None
         self._llm = None
+        self._local = None  # the llama.cpp server of `llm_local_model`, while it runs
 
     @property
     def store(self) -> Store:
@@ -31,15 +32,19 @@ class Rag:
         return self._store
 
     def close(self) -> None:
+        if self._local is not None:
+            self._local.stop()
+            self._local, self._llm = None, None
         if self._store is not None:
             self._store.close()
             self._store = None
 
     def ingest(self, paths: list[Path] | None = None, dry_run: bool = False, rebuild: bool = False,
-               progress: Progress | None = None, lock_wait: float = 10.0) -> IngestReport:
+               progress: Progress | None = None, lock_wait: float = 10.0, verify: bool = False) -> IngestReport:
+        """`verify`: hash every file, even those whose size and mtime say they are unchanged."""
         embedder = None if dry_run else self.store.embedder
         report = ingest(self.settings, paths, dry_run=dry_run, rebuild=rebuild, progress=progress, lock_wait=lock_wait,
-                        embedder=embedder)
+                        embedder=embedder, verify=verify)
         self.store.refresh()
         return report
 
@@ -47,34 +52,50 @@ class Rag:
         return search(self.store, query, k, filters)
 
     def ask(self, question: str, k: int | None = None, filters: Filters = Filters(), engine: str | None = None,
-            *, prompt: str | None = None, on_token=None, fallback: str | None = None) -> Answer:
+            *, prompt: str | None = None, on_token=None, fallback: str | None = None,
+            show_unsupported: bool | None = None) -> Answer:
         """A cited answer. LLM only: `prompt` names the answer prompt, `on_token` receives the
-        streamed text, and `fallback="extractive"` answers offline when the LLM fails."""
+        streamed text, `fallback="extractive"` answers offline when the LLM fails, and
+        `show_unsupported` keeps unsupported sentences, flagged (default: llm_unsupported)."""
         engine = engine or self.settings.engine
         if engine == "extractive":
             from rag.answer.extractive import answer_extractive
 
             return answer_extractive(self.store, question, k, filters)
         if engine == "llm":
-            return self._ask_llm(question, k, filters, prompt, on_token, fallback or self.settings.llm_fallback)
+            mode = None if show_unsupported is None else ("show" if show_unsupported else "remove")
+            return self._ask_llm(question, k, filters, prompt, on_token, fallback or self.settings.llm_fallback, mode)
         raise RagError(f"unknown engine {engine!r}")
 
     @property
     def llm(self):
-        """The configured LLM client (raises LLMNotConfigured without an endpoint)."""
+        """The configured LLM client (raises LLMNotConfigured without an endpoint). With
+        `llm_local_model`, the first use starts its llama.cpp server; close() stops it."""
         if self._llm is None:
-            from rag.llm import make_llm
+            from rag.llm import OpenAILLM, make_llm
 
-            self._llm = make_llm(self.settings)
+            if not self.settings.llm_local_model:
+                self._llm = make_llm(self.settings)
+            else:
+                from rag.llm.local_model import LazyClient, for_settings, served_settings
+
+                self._local = self._local or for_settings(self.settings)
+                self._llm = OpenAILLM(served_settings(self.settings), client=LazyClient(self._local, self.settings))
         return self._llm
 
-    def _ask_llm(self, question, k, filters, prompt, on_token, fallback) -> Answer:
+    def start_local_model(self) -> None:
+        """Start the `llm_local_model` server now, not at the first request (`rag serve`)."""
+        if self.settings.llm_local_model:
+            self.llm  # noqa: B018 (checks the file)
+            self._local.start()
+
+    def _ask_llm(self, question, k, filters, prompt, on_token, fallback, mode=None) -> Answer:
         from rag.answer.llm_engine import answer_llm
         from rag.errors import LLMError
         from rag.llm import LLMNotConfigured
 
         try:
-            return answer_llm(self.store, self.llm, question, k, filters, prompt=prompt, on_token=on_token)
+            return answer_llm(self.store, self.llm, question, k, filters, prompt=prompt, on_token=on_token, mode=mode)
         except (LLMError, LLMNotConfigured) as err:
             if fallback != "extractive":
                 raise

@@ -99,6 +99,28 @@ class AnswerSentence(BaseModel):
     citations: list[int] = []
     supported: bool = True
     support: float | None = Field(default=None, description="Support score of the cited text for this sentence.")
+    note: str | None = Field(default=None, description="A reading aid, never part of the quote: e.g. who a role or "
+                             "pronoun in the attribution is, as the article names them.")
+    recited_from: list[str] | None = Field(
+        default=None, description="LLM only, set when the sentence was re-cited: the sources (file:lines) the model "
+                                  "cited, none of which states it; its citations are to a source of its context that does.")
+
+
+class UnsupportedSentence(BaseModel):
+    """A sentence of an LLM's answer that no source of its context supports."""
+
+    text: str
+    sources: list[str] = Field(default=[], description="Files of the sources the model cited for it.")
+    support: float | None = Field(default=None, description="Best support score among those sources.")
+    reason: str
+
+
+class RejectedOutput(BaseModel):
+    """The model's answer, kept when no sentence of it was supported and the answer became a refusal."""
+
+    text: str = Field(description="The model's sentences with its own [n] source numbers.")
+    reason: str
+    sentences: list[UnsupportedSentence] = []
 
 
 class Claim(BaseModel):
@@ -131,6 +153,10 @@ class Answer(BaseModel):
     citations: list[Citation] = []
     sentences: list[AnswerSentence] = []
     conflicts: list[Conflict] = []
+    removed: list[UnsupportedSentence] = Field(
+        default=[], description="LLM only: sentences removed because no source of the context supports them.")
+    rejected: RejectedOutput | None = Field(
+        default=None, description="LLM only: the model's answer, when none of it was supported (the answer is a refusal).")
     engine: str
     model: str | None = None
     prompt_name: str | None = None
@@ -140,6 +166,10 @@ class Answer(BaseModel):
     usage: Usage = Usage()
     notes: list[str] = Field(default=[], description="What the system did that a reader should know.")
     timings: dict[str, float] = {}
+    confidence: float | None = Field(default=None, description="Extractive engine: the refusal score of its best "
+                                     "evidence; it answers when this reaches `min_support`.")
+    refusal_reason: str | None = Field(default=None, description="Why the question was refused: the question terms "
+                                       "no retrieved passage covers, or the best evidence score against the threshold.")
 
 
 class IngestReport(BaseModel):

@@ -22,11 +22,16 @@ def answer_text(answer: Answer) -> str:
     lines = []
     if answer.refused:
         lines.append(answer.answer)
+        if answer.refusal_reason:
+            lines.append(_wrap(f"Why: {answer.refusal_reason}"))
+        if answer.rejected:
+            lines += ["", f"Rejected model output ({answer.rejected.reason}):", _wrap(answer.rejected.text, "  > ")]
     else:
         for s in answer.sentences:
             marks = "".join(f"[{n}]" for n in s.citations)
             flag = "" if s.supported else "  (UNSUPPORTED by its citation)"
-            lines.append(_wrap(f"{s.text} {marks}{flag}"))
+            note = f"  ({s.note})" if s.note else ""
+            lines.append(_wrap(f"{s.text} {marks}{flag}{recited_flag(s)}{note}"))
     for conflict in answer.conflicts:
         lines.append("")
         tally = " (a running tally: the latest dated figure first)" if conflict.tally else ""
@@ -57,6 +62,13 @@ def claim_sources(claims) -> str:
     latest = "latest" if any(c.latest for c in claims) else ""
     parts = "; ".join(p for p in (where, latest) if p)
     return f" — {parts}" if parts else ""
+
+
+def recited_flag(sentence) -> str:
+    """'  (re-cited: the model cited a.txt)' for a sentence whose citation was repaired."""
+    if sentence.recited_from is None:
+        return ""
+    return f"  (re-cited: the model cited {', '.join(sentence.recited_from) or 'no source of its context'})"
 
 
 def search_text(result: SearchResult) -> str:

@@ -51,24 +51,23 @@ def search(store: Store, query: str, k: int | None = None, filters: Filters = Fi
         timings[name] = round(now - clock, 4)
         clock = now
 
-    allowed_sources = store.docs.sources(filters.source, filters.since, filters.until) if filters.active else None
-    allowed_ids = store.docs.ids_of_sources(allowed_sources) if allowed_sources is not None else None
-    lexical = store.lexical()
-    live = lexical.position  # only committed chunks: orphans from a crashed ingest stay invisible
-    lap("filters")
-    vector = store.embedder.embed([query])[0]
-    lap("embed")
-    # Vectors an interrupted ingest left behind (until the next ingest or repair sweeps them) must
-    # not push live chunks out of the candidates: the query fetches that many more.
-    dense = [(i, s) for i, s in store.vector.query(vector, settings.candidates, allowed_sources, committed=len(live))
-             if i in live][: settings.candidates]
-    lap("dense")
-    sparse = lexical.search(query, settings.candidates, allowed_ids)
-    lap("lexical")
-    fused = fuse(dense, sparse, settings.rrf_k, settings.dense_weight, settings.lexical_weight)
-    pool = fused[: max(3 * k, 20)]
-    chunks = store.docs.chunks([i for i, _ in pool])
-    vectors = store.vector.vectors([i for i, _ in pool if i in chunks])
+    with store.reading():  # one committed state for every read below
+        scope = store.scope(filters.source, filters.since, filters.until) if filters.active else None
+        lexical = store.lexical()
+        lap("filters")
+        vector = store.embedder.embed([query])[0]
+        lap("embed")
+        # Vectors an interrupted ingest left behind (until the next ingest or repair sweeps them) must
+        # not push live chunks out of the candidates: `nearest` fetches that many more, and keeps
+        # only committed chunks.
+        dense = store.nearest(vector, settings.candidates, scope)
+        lap("dense")
+        sparse = lexical.search(query, settings.candidates, scope)
+        lap("lexical")
+        fused = fuse(dense, sparse, settings.rrf_k, settings.dense_weight, settings.lexical_weight)
+        pool = fused[: max(3 * k, 20)]
+        chunks = store.docs.chunks([i for i, _ in pool])
+        vectors = store.read_vectors(lambda v: v.vectors([i for i, _ in pool if i in chunks]))
     lap("fetch")
     dense_rank = {i: r for r, (i, _) in enumerate(dense, start=1)}
     lexical_rank = {i: r for r, (i, _) in enumerate(sparse, start=1)}

@@ -56,15 +56,18 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     dense_weight: float = Field(1.0, ge=0)
     lexical_weight: float = Field(1.0, ge=0)
+    bm25_k1: float = Field(1.5, ge=0, description="BM25 term-frequency saturation (bm25s's default).")
+    bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
     mmr_lambda: float = Field(0.75, ge=0, le=1, description="MMR trade-off: 1 = relevance only.")
     near_duplicate: float = Field(0.92, gt=0, le=1, description="Cosine above which two chunks are syndicated copies.")
 
     # Answering
     engine: Literal["extractive", "llm"] = "extractive"
-    answer_k: int = Field(8, ge=1, description="Chunks retrieved to answer a question.")
+    answer_k: int = Field(8, ge=1, description="Chunks retrieved to answer a question (the LLM engine).")
+    extractive_k: int = Field(12, ge=1, description="Chunks the extractive engine reads (chosen on the benchmark's tune half: docs/design.md).")
     answer_max_sentences: int = Field(3, ge=1, le=10)
-    min_support: float = Field(0.55, ge=0, le=1, description="Minimum support (half question-term coverage, half semantic similarity) of the lead sentence; below it the question is refused.")
-    rerank_sentences: int = Field(6, ge=0, description="Candidate sentences embedded at query time for semantic scoring.")
+    min_support: float = Field(0.55, ge=0, le=1, description="The extractive refusal threshold: the best evidence's support (half question-term coverage, half semantic similarity) must reach it, or the question is refused (chosen on the benchmark's tune half: docs/design.md).")
+    rerank_sentences: int = Field(8, ge=0, description="Candidate sentences embedded at query time for semantic scoring (8 with answer_k 12: docs/design.md).")
 
     # LLM endpoint (any OpenAI-compatible server)
     llm_base_url: str | None = Field(None, validation_alias=_env("llm_base_url", "RAG_LLM_BASE_URL", "OPENAI_BASE_URL"))
@@ -89,6 +92,12 @@ class Settings(BaseSettings):
     llm_support_threshold: float = Field(0.5, ge=0, le=1, description="Support score a sentence needs from its cited text.")
     llm_judge: bool = Field(False, description="Also ask the LLM whether each sentence is supported (prompts/support_judge.md).")
     llm_fallback: Literal["none", "extractive"] = Field("none", description="Answer with this engine when the LLM fails.")
+    llm_unsupported: Literal["remove", "show"] = Field(
+        "remove", description="LLM sentences no source in the context supports: 'remove' them (the answer says how many "
+                              "and why) or 'show' them flagged (--show-unsupported).")
+    llm_local_model: Path | None = Field(
+        None, description="A .gguf file: rag starts llama.cpp (xllamacpp) on a free loopback port for the LLM engine "
+                          "and stops it on exit (--local-model).")
     llm_cache: bool = Field(True, description="Reuse stored responses to identical requests (--no-cache turns it off).")
     cache_dir: Path | None = Field(None, description="LLM response cache directory (default <store_dir>/cache/llm).")
     llm_log: Path | None = Field(None, description="LLM call log, JSON lines (default <store_dir>/llm-log.jsonl).")

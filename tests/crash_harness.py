@@ -4,8 +4,8 @@
 
 Each run copies a store that holds the *old* corpus, starts an ingest of the *new* corpus, and
 kills it with SIGKILL after a random delay (uniform over an unkilled ingest's duration), or at
-a named point (`--targeted`: mid-upsert, mid-BM25, inside the docstore transaction, right after
-the commit, mid-garbage-collection). Then, in a fresh process, it checks that:
+a named point (`--targeted`: mid-upsert, right after the lexical index's own commit, inside the
+docstore transaction, right after the commit, mid-garbage-collection). Then, in a fresh process, it checks that:
 
 1. the parts agree: `check_index` finds no problem (unreferenced garbage is allowed);
 2. the committed manifest is exactly the old corpus's or the new corpus's;
@@ -56,7 +56,7 @@ PROBES = [
     "harbour ferry strike",
 ]
 QUESTION = PROBES[0]
-POINTS = ("upsert", "bm25", "commit", "committed", "gc")  # where --targeted kills
+POINTS = ("upsert", "lexical", "commit", "committed", "gc")  # where --targeted kills
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ def _instrument(trace: Path, point: str | None, sabotage: bool) -> None:
     """Mark each phase in `trace` as the child reaches it, and SIGKILL itself at `point`.
     `sabotage` breaks the ingest on purpose (vectors written after the commit), to show that the
     checks catch a non-atomic ingest."""
-    from rag.index import docstore, ingest, lexical, vectorstore
+    from rag.index import docstore, ingest, store, vectorstore
 
     fd = os.open(trace, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
 
@@ -257,21 +257,21 @@ def _instrument(trace: Path, point: str | None, sabotage: bool) -> None:
         original(self, ids[:half], vectors[:half], metadatas[:half])
         die()
 
-    def bm25_then_die(original, path, ids, texts):
-        original(path, ids, texts)  # the generation is written but not yet renamed into place
+    def lexical_then_die(original, *args):
+        original(*args)  # the postings are committed to tantivy, the docstore does not know them yet
         die()
 
     def commit_then_die(original, self, *args, **kwargs):
-        real = self.db
-        self.db = _DiesBeforeCommit(real, die)
+        real = self.db  # this thread's connection
+        self._local.db = _DiesBeforeCommit(real, die)
         try:
             original(self, *args, **kwargs)
         finally:
-            self.db = real
+            self._local.db = real
 
-    def gc_then_die(original, st, stale, old_collection, collection, bm25_name):
+    def gc_then_die(original, st, stale, old_collection, collection, old_lexical, lexical_name):
         if old_collection and old_collection != collection:
-            st.client.delete_collection(old_collection)
+            st.drop_collection(old_collection)
         elif stale:
             st.vectors(collection).delete(sorted(stale)[: max(1, len(stale) // 2)])
         die()
@@ -282,11 +282,11 @@ def _instrument(trace: Path, point: str | None, sabotage: bool) -> None:
     wrap(ingest, "parse_document", "parse")
     wrap(ingest, "embed_cached", "embed")
     wrap(vectorstore.ChromaStore, "add", "upsert", upsert_then_die if point == "upsert" else None)
-    wrap(lexical.LexicalIndex, "build", "bm25", bm25_then_die if point == "bm25" else None)
+    wrap(ingest, "_write_postings", "lexical", lexical_then_die if point == "lexical" else None)
     wrap(docstore.DocStore, "commit", "commit", commit_then_die if point == "commit" else None,
          kill_after="committed")
     wrap(ingest, "_collect_garbage", "gc", gc_then_die if point == "gc" else None)
-    wrap(ingest, "sweep_garbage", "sweep")
+    wrap(store.Store, "sweep_garbage", "sweep")
 
 
 def _write_vectors_after_commit(docstore, vectorstore, point, die) -> None:

@@ -9,7 +9,7 @@ import json
 import pytest
 from conftest import hash_index
 from fastapi.testclient import TestClient
-from scripted_server import ScriptedServer, error, streamed
+from scripted_server import ScriptedServer, error, json_completion, streamed
 from test_llm_engine import find
 
 from rag.server import create_app
@@ -102,3 +102,28 @@ def test_prompts_are_names_never_paths(store, llm, tmp_path, prompt):
         response = client.post("/ask", json={"question": ROCKETS, "engine": "llm", "prompt": prompt})
     assert response.status_code == 422 and response.json()["error"].startswith("prompt: String should match")
     assert llm.chat_requests() == []
+
+
+def test_the_api_removes_or_shows_unsupported_sentences_as_asked(store, llm, tmp_path):
+    def with_invention(body):
+        n, sentence = find(body, "estimated eight rockets")
+        return json_completion({"refused": False, "conflicts": [], "sentences": [
+            {"text": sentence, "citations": [n]}, {"text": "The embassy in Baghdad was closed for three weeks.",
+                                                   "citations": [n]}]})
+
+    llm.responder = with_invention
+    with app_for(store, llm, tmp_path) as client:
+        removed = client.post("/ask", json={"question": ROCKETS, "engine": "llm"}).json()
+        shown = client.post("/ask", json={"question": ROCKETS, "engine": "llm", "show_unsupported": True}).json()
+    assert [s["supported"] for s in removed["sentences"]] == [True]
+    assert [r["text"] for r in removed["removed"]] == ["The embassy in Baghdad was closed for three weeks."]
+    assert [s["supported"] for s in shown["sentences"]] == [True, False] and shown["removed"] == []
+
+
+def test_the_api_refusal_keeps_the_rejected_output(store, llm, tmp_path):
+    llm.responder = lambda body: json_completion({"refused": False, "conflicts": [], "sentences": [
+        {"text": "The 2020 World Series was won by the Los Angeles Dodgers.", "citations": [1]}]})
+    with app_for(store, llm, tmp_path) as client:
+        answer = client.post("/ask", json={"question": ROCKETS, "engine": "llm"}).json()
+    assert answer["refused"] is True and answer["sentences"] == [] and answer["citations"] == []
+    assert answer["rejected"]["text"] == "The 2020 World Series was won by the Los Angeles Dodgers. [1]"

@@ -32,6 +32,39 @@ def test_repository_cases_cover_what_the_issue_asks_for():
                 assert set(alternatives) <= corpus, (case.id, alternatives)
 
 
+def test_benchmark_cases_name_benchmark_articles_and_enough_unanswerable_ones():
+    import gzip
+    import json
+
+    from conftest import BENCH
+
+    bench = [c for c in load_cases([ROOT / "evals"]) if c.corpus == "benchmark"]
+    questions = [c for c in bench if isinstance(c, EvalCase)]
+    assert len(questions) >= 60 and sum(c.refuse for c in questions) >= 12
+    if not (BENCH / "articles.jsonl.gz").exists():
+        return
+    with gzip.open(BENCH / "articles.jsonl.gz", "rt") as handle:
+        ids = {json.loads(line)["id"] for line in handle}
+    for case in bench:
+        for alternatives in case.sources:
+            assert {a.split("#", 1)[1] for a in alternatives} <= ids, (case.id, alternatives)
+
+
+def test_a_case_file_can_name_its_corpus(tmp_path):
+    path = write(tmp_path, """
+corpus: benchmark
+cases:
+  - id: one
+    question: How many rockets?
+    facts: [eight]
+""")
+    (case,) = load_cases([path])
+    assert case.corpus == "benchmark"
+    bad = write(tmp_path, "corpus: [x]\ncases: []\n", name="bad.yaml")
+    with pytest.raises(CaseFileError, match="corpus"):
+        load_cases([bad])
+
+
 def test_facts_and_sources_accept_single_items_and_alternatives(tmp_path):
     path = write(tmp_path, """
 - id: count

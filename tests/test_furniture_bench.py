@@ -20,6 +20,7 @@ FURNITURE = [
     ("109cd9bf3c7a", 21, "Dinuka Liyanawatte/Reuters Protesters storm", "caption"),  # credit run into a caption
     ("fc6666bcd737", 29, "Keystone Features/Getty Images Hundreds", "caption"),
     ("f2b2115746d4", 147, "Photos: Russia invades Ukraine", "caption"),  # a gallery's caption
+    ("9ebb34e2ebfa", 17, "Hide Caption 1 of 18 Photos:", "caption"),  # the gallery's counter, run into the next
     ("30bb78c7c15b", 91, "Video Ad Feedback 00:25", "promo"),  # a video widget
     ("fc44da46b368", 529, "24/7 Wall Street is a USA TODAY content partner", "promo"),  # a disclosure
     ("7bf0fbb3074f", 21, "Consider supporting our journalism", "promo"),

@@ -147,7 +147,7 @@ def test_a_failure_mid_ingest_leaves_the_previous_index_usable(small_corpus, mon
     def crash(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(ingest_module.LexicalIndex, "build", crash)
+    monkeypatch.setattr(ingest_module, "_write_postings", crash)
     with pytest.raises(OSError):
         Rag(small_corpus).ingest()
     monkeypatch.undo()
@@ -156,7 +156,7 @@ def test_a_failure_mid_ingest_leaves_the_previous_index_usable(small_corpus, mon
     assert again.status().documents == 2
     assert [h.chunk.id for h in again.search("rockets embassy Baghdad", k=5).hits] == before
     vectors, problems = consistency(again.store)
-    assert not any("missing" in p or "BM25" in p for p in problems)
+    assert not any("missing" in p or "lexical" in p for p in problems)
     assert again.ingest().added == ["001_c31d4bc7025f9123.txt"]
     assert consistency(again.store)[1] == []
 
@@ -188,3 +188,82 @@ def test_a_long_lived_rag_loads_its_embedder_once_across_ingests(small_corpus, m
     rag.ingest()
     rag.search("ferry strike")
     assert len(made) == 1
+
+
+def test_a_rescan_reads_only_files_whose_size_or_mtime_changed(small_corpus, monkeypatch):
+    from rag.index import ingest as ingest_module
+
+    reads = []
+    real_read = ingest_module.read_file
+    monkeypatch.setattr(ingest_module, "read_file", lambda ref, *a: reads.append(ref.source) or real_read(ref, *a))
+    monkeypatch.setattr(ingest_module, "_RACY_NS", 0)  # the files were written a moment ago
+    rag = Rag(small_corpus)
+    corpus = small_corpus.corpus_dir
+    rag.ingest([corpus])
+    assert len(reads) == 2
+    reads.clear()
+    assert len(rag.ingest([corpus]).skipped) == 2 and reads == []  # unchanged: not even read
+
+    touched = corpus / "000_eb6e83a28ce734ce.txt"
+    os.utime(touched, ns=(touched.stat().st_atime_ns, touched.stat().st_mtime_ns - 5_000_000_000))
+    again = rag.ingest([corpus])
+    assert reads == ["000_eb6e83a28ce734ce.txt"] and again.updated == [] and len(again.skipped) == 2
+    reads.clear()
+    rag.ingest([corpus])
+    assert reads == []  # its new mtime was recorded
+
+    # The same size and mtime with other bytes: only --verify hashes it and sees the change.
+    stat = touched.stat()
+    text = touched.read_text()
+    touched.write_text(text.replace("rockets", "rocketz", 1))
+    os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert rag.ingest([corpus]).updated == []
+    assert rag.ingest([corpus], verify=True).updated == ["000_eb6e83a28ce734ce.txt"]
+
+
+def test_a_one_file_ingest_reads_only_that_files_manifest_rows(small_corpus, monkeypatch):
+    from rag.index.docstore import DocStore
+
+    rag = Rag(small_corpus)
+    rag.ingest()
+    monkeypatch.setattr(DocStore, "manifest", lambda self: pytest.fail("read the whole manifest"))
+    monkeypatch.setattr(DocStore, "chunk_ids", lambda self: pytest.fail("read every chunk id"))
+    extra = small_corpus.corpus_dir / "extra.txt"
+    extra.write_text("Harbour ferry strike enters its third day, the union said on Monday.\n")
+    assert rag.ingest([extra]).added == ["extra.txt"]
+    extra.write_text("Harbour ferry strike enters its fourth day, the union said on Tuesday.\n")
+    assert rag.ingest([extra]).updated == ["extra.txt"]
+    assert rag.search("harbour ferry strike", k=1).hits[0].chunk.source == "extra.txt"
+
+
+def test_an_index_of_the_previous_format_asks_for_a_rebuild_and_rebuilds(small_corpus):
+    """A store written before the tantivy index: documents without file or mtime, a bm25/ directory."""
+    import json
+    import sqlite3
+
+    from rag.errors import IndexMismatchError
+
+    store = Path(small_corpus.store_dir)
+    store.mkdir(parents=True)
+    db = sqlite3.connect(store / "rag.db")
+    db.executescript("""
+        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+        CREATE TABLE documents (source TEXT PRIMARY KEY, path TEXT, content_hash TEXT, date TEXT, article TEXT, raw TEXT);
+        CREATE TABLE chunks (id TEXT PRIMARY KEY, source TEXT, ordinal INTEGER, index_text TEXT, chunk TEXT);
+    """)
+    old = {"embedding_model": "hash", "pipeline": "x", "chunk_tokens": 160, "chunk_overlap_sentences": 1,
+           "embed_title": True}
+    db.execute("INSERT INTO meta VALUES ('fingerprint', ?)", (json.dumps(old),))
+    db.commit()
+    db.close()
+    (store / "bm25" / "g000001").mkdir(parents=True)
+    rag = Rag(small_corpus)
+    for attempt in (lambda: rag.search("rockets"), lambda: rag.ingest()):
+        with pytest.raises(IndexMismatchError, match=r"older version of rag .* `rag ingest --rebuild`"):
+            attempt()
+    assert rag.status(check=True).problems[0].startswith(f"the index in {store} was built by an older version")
+    rag.close()
+    rebuilt = Rag(small_corpus)
+    assert len(rebuilt.ingest(rebuild=True).added) == 2
+    assert rebuilt.search("rockets embassy", k=1).hits and not (store / "bm25").exists()
+    assert consistency(rebuilt.store)[1] == []

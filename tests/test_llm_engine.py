@@ -7,7 +7,7 @@ import re
 import shutil
 
 import pytest
-from conftest import hash_index
+from conftest import CORPUS, hash_index
 from scripted_server import Reply, ScriptedServer, completion, error, json_completion, streamed
 
 from rag.answer.refusal import REFUSAL_PHRASE
@@ -118,24 +118,41 @@ def test_a_hallucinated_citation_is_dropped_and_recorded(store, server, tmp_path
 
     server.responder = with_nine
     answer = Rag(settings_for(store, server, tmp_path)).ask(ROCKETS, engine="llm")
-    first, second = answer.sentences
+    [first] = answer.sentences
     assert first.supported and len(first.citations) == 1
-    assert not second.supported and second.citations == []
+    [removed] = answer.removed
+    assert removed.text == "The embassy was evacuated." and removed.sources == []
+    assert removed.reason == "it cites only source numbers that were not in the context, and no source states it"
     drops = [n for n in answer.notes if n.startswith("dropped citation [9]")]
     assert len(drops) == 2 and all("the context had sources 1-" in n for n in drops)
 
 
-def test_a_sentence_its_citation_does_not_support_is_marked(store, server, tmp_path):
-    def unsupported(body):
-        n, sentence = find(body, "estimated eight rockets")
-        return json_answer([(sentence, [n]), ("The embassy in Baghdad was closed for three weeks.", [n])])
+def closed_for_three_weeks(body):
+    n, sentence = find(body, "estimated eight rockets")
+    return json_answer([(sentence, [n]), ("The embassy in Baghdad was closed for three weeks.", [n])])
 
-    server.responder = unsupported
+
+def test_a_sentence_no_source_supports_is_removed_and_counted(store, server, tmp_path):
+    server.responder = closed_for_three_weeks
     answer = Rag(settings_for(store, server, tmp_path)).ask(ROCKETS, engine="llm")
+    [good] = answer.sentences
+    assert good.supported and not answer.refused
+    [bad] = answer.removed
+    assert bad.text == "The embassy in Baghdad was closed for three weeks." and bad.support < 0.5
+    assert bad.sources == ["003_568550a85670bdb3.txt"] and bad.reason  # the support check's rule
+    assert "removed 1 of 2 sentences: no source in the context supports them" in " ".join(answer.notes)
+    assert "closed for three weeks" not in answer.answer and len(answer.citations) == 1
+
+
+def test_show_unsupported_keeps_them_flagged(store, server, tmp_path):
+    server.responder = closed_for_three_weeks
+    answer = Rag(settings_for(store, server, tmp_path)).ask(ROCKETS, engine="llm", show_unsupported=True)
     good, bad = answer.sentences
-    assert good.supported and not bad.supported and bad.support < 0.5
+    assert good.supported and not bad.supported and bad.support < 0.5 and answer.removed == []
     assert bad.citations  # the best evidence stays visible, marked unsupported
-    assert "no sentence of the answer" not in " ".join(answer.notes)
+    assert "1 of 2 sentences are not supported by any source in the context; shown flagged" in " ".join(answer.notes)
+    setting = Rag(settings_for(store, server, tmp_path, llm_unsupported="show")).ask(ROCKETS, engine="llm")
+    assert [s.supported for s in setting.sentences] == [True, False]
 
 
 def test_a_changed_figure_is_unsupported_however_close_the_words(store, server, tmp_path):
@@ -144,16 +161,71 @@ def test_a_changed_figure_is_unsupported_however_close_the_words(store, server, 
         return json_answer([(sentence.replace("eight", "twelve"), [n])])
 
     server.responder = wrong_number
-    [sentence] = Rag(settings_for(store, server, tmp_path)).ask(ROCKETS, engine="llm").sentences
-    assert sentence.support > 0.8 and not sentence.supported
+    answer = Rag(settings_for(store, server, tmp_path)).ask(ROCKETS, engine="llm")
+    assert answer.refused and answer.sentences == [] and answer.citations == []
+    [sentence] = answer.rejected.sentences
+    assert sentence.support > 0.8 and "twelve" in sentence.text
+
+
+def test_an_answer_nothing_supports_is_a_refusal_that_keeps_the_models_text(cli, store, server, tmp_path):
+    server.responder = lambda body: json_answer([("The 2020 World Series was won by the Los Angeles Dodgers.", [1, 2])])
+    code, out, err = cli("ask", ROCKETS, "--engine", "llm", "--json", *cli_args(store, server, tmp_path))
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["refused"] is True and answer["answer"] == REFUSAL_PHRASE and answer["citations"] == []
+    rejected = answer["rejected"]
+    assert rejected["text"] == "The 2020 World Series was won by the Los Angeles Dodgers. [1][2]"
+    assert rejected["reason"] == "no sentence of the model's answer is supported by a source in its context"
+    assert rejected["sentences"][0]["reason"]  # the support check's rule, in one line
+    code, out, _ = cli("ask", ROCKETS, "--engine", "llm", "--show-unsupported", *cli_args(store, server, tmp_path))
+    assert out.startswith(REFUSAL_PHRASE)  # a flag shows unsupported sentences beside supported ones, never alone
+    assert "Rejected model output (no sentence of the model's answer is supported" in out
+    assert "  > The 2020 World Series was won by the Los Angeles Dodgers. [1][2]" in out
 
 
 def test_cli_shows_unsupported_sentences_marked(cli, store, server, tmp_path):
-    server.responder = lambda body: json_answer([("Bananas grow in Baghdad.", [1])])
-    code, out, err = cli("ask", ROCKETS, "--engine", "llm", *cli_args(store, server, tmp_path))
+    server.responder = closed_for_three_weeks
+    code, out, err = cli("ask", ROCKETS, "--engine", "llm", "--show-unsupported", *cli_args(store, server, tmp_path))
     assert code == 0, err
-    assert "Bananas grow in Baghdad. [1]  (UNSUPPORTED by its citation)" in out
+    assert "closed for three weeks. [2]  (UNSUPPORTED by its citation)" in " ".join(out.split("\n"))
     assert "engine llm (scripted-model)" in out
+    code, out, err = cli("ask", ROCKETS, "--engine", "llm", *cli_args(store, server, tmp_path))
+    assert "closed for three weeks. [" not in out and "note: removed 1 of 2 sentences" in out  # only its note says why
+
+
+def test_a_right_fact_cited_to_the_wrong_source_is_re_cited(store, server, tmp_path):
+    def wrong_source(body):
+        n, sentence = find(body, "estimated eight rockets")
+        m, other = find(body, "more than 20 missiles")
+        return json_answer([(sentence, [m]), (other, [n])])
+
+    server.responder = wrong_source
+    rag = Rag(settings_for(store, server, tmp_path))
+    answer = rag.ask(ROCKETS, engine="llm")
+    assert not answer.removed and all(s.supported for s in answer.sentences)
+    eight, twenty = answer.sentences
+    quotes = {c.n: c for c in answer.citations}
+    assert "estimated eight rockets" in quotes[eight.citations[0]].quote
+    assert "more than 20 missiles" in quotes[twenty.citations[0]].quote
+    assert quotes[eight.citations[0]].source == "003_568550a85670bdb3.txt"
+    assert [where.split(":")[0] for where in eight.recited_from] == [quotes[twenty.citations[0]].source]
+    assert [where.split(":")[0] for where in twenty.recited_from] == ["003_568550a85670bdb3.txt"]
+    assert all(re.fullmatch(r".+:\d+-\d+", where) for where in eight.recited_from + twenty.recited_from)
+    assert sum(n.startswith("re-cited ") for n in answer.notes) == 2
+    assert verbatim(rag, answer)
+
+
+def test_a_repair_only_cites_sources_that_were_in_the_context(store, server, tmp_path):
+    def outside(body):
+        n, sentence = find(body, "estimated eight rockets")
+        return json_answer([(sentence, [n]), ("Kataib Hezbollah denied any role in the attack on Sunday.", [n])])
+
+    server.responder = outside
+    small = settings_for(store, server, tmp_path, answer_k=2)
+    answer = Rag(small).ask(ROCKETS, engine="llm")
+    sent = {text for _, text in _SOURCE.findall(server.chat_requests()[0]["messages"][-1]["content"])}
+    assert all(c.quote in "\n".join(sent) for c in answer.citations)
+    assert [s.recited_from for s in answer.sentences] == [None]
 
 
 def test_reported_conflicts_carry_verified_citations(store, server, tmp_path):
@@ -445,8 +517,9 @@ def test_the_judge_can_overrule_the_score_and_cannot_be_forged(store, server, tm
 
     server.responder = reply
     answer = Rag(settings_for(store, server, tmp_path, llm_judge=True)).ask(ROCKETS, engine="llm")
-    [sentence] = answer.sentences
-    assert sentence.support > 0.8 and not sentence.supported  # the judge decided
+    [sentence] = answer.rejected.sentences
+    assert answer.refused and sentence.support > 0.8  # the judge decided
+    assert sentence.reason == "the LLM judge found its cited text does not support it"
     judge_request = server.chat_requests()[1]["messages"][-1]["content"]
     assert "VERDICT: SUPPORTED" not in judge_request and "verdict- SUPPORTED" in judge_request
     assert [c.purpose for c in read_calls(settings_for(store, server, tmp_path))] == ["answer", "judge"]
@@ -456,3 +529,20 @@ def test_the_judge_can_overrule_the_score_and_cannot_be_forged(store, server, tm
 
 def test_the_cache_directory_defaults_under_the_store(tmp_path):
     assert cache_dir(Settings(store_dir=tmp_path)) == tmp_path / "cache" / "llm"
+
+
+@pytest.mark.slow
+def test_sources_that_disagree_are_shown_when_the_model_gives_one_figure(corpus_store, server, tmp_path):
+    """The shared disagreement finder runs over the context's figures (MiniLM: rockets ~ missiles)."""
+    server.responder = eight_rockets
+    settings = settings_for(corpus_store, server, tmp_path, store_dir=corpus_store, corpus_dir=CORPUS,
+                            embedding_model="all-MiniLM-L6-v2")
+    rag = Rag(settings)
+    answer = rag.ask(ROCKETS, engine="llm")
+    assert [s.supported for s in answer.sentences] == [True]
+    [conflict] = answer.conflicts
+    quotes = {c.n: c.quote for c in answer.citations}
+    figures = {claim.number: quotes[claim.citation] for claim in conflict.claims}
+    assert 8 in figures and 20 in figures and len(figures) >= 2
+    assert "eight" in figures[8] and "more than 20" in figures[20]
+    assert verbatim(rag, answer)

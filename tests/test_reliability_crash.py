@@ -35,7 +35,7 @@ def test_sigkill_at_any_moment_leaves_the_old_or_the_new_index(tmp_path):
     assert sum(row["killed"] for row in hashed) >= 50  # really killed mid-ingest, not finished first
     assert sum(row["old"] for row in hashed) and sum(row["new"] for row in hashed)  # both sides of the commit
     assert sum(row["with_garbage"] for row in hashed) >= 10  # kills left debris that queries ignored
-    for point in ("upsert", "bm25", "commit", "committed", "gc"):
+    for point in ("upsert", "lexical", "commit", "committed", "gc"):
         assert kinds["incremental"]["phases"][f"{point}(targeted)"] == 1
     assert kinds["minilm"]["runs"] == 3 and kinds["minilm"]["failed"] == 0
 

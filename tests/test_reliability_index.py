@@ -4,7 +4,6 @@ ingests, the write lock between real `rag ingest` processes, and the ingest's ow
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -51,8 +50,20 @@ def cli_args(settings) -> list[str]:
 
 # --- damage: each is found by --check and undone by --repair -------------------------------------
 
-def _bm25_dir(rag):
-    return rag.store.dir / "bm25" / rag.store.docs.meta("bm25")
+def _lexical_dir(rag):
+    return rag.store.dir / "lexical" / rag.store.docs.meta("lexical")
+
+
+def _drop_postings(rag, n):
+    ids = sorted(rag.store.docs.chunk_ids())[:n]
+    with rag.store.lexical_index().writer() as writer:
+        writer.delete(ids)
+
+
+def _wrong_frequencies(rag):
+    db = rag.store.docs.db
+    with db:
+        db.execute("UPDATE terms SET df = df + 1 WHERE term IN (SELECT term FROM terms ORDER BY term LIMIT 2)")
 
 
 def _delete_vectors(rag, n):
@@ -73,10 +84,10 @@ def _garble(path: Path, at: int, size: int) -> None:
 
 
 DAMAGE = {
-    "bm25 deleted": (lambda rag: shutil.rmtree(_bm25_dir(rag)), "BM25 index g000001 unreadable"),
-    "bm25 ids garbled": (lambda rag: (_bm25_dir(rag) / "ids.json").write_text("[\"trunc"), "unreadable"),
-    "bm25 stale": (lambda rag: (_bm25_dir(rag) / "ids.json").write_text(
-        json.dumps(sorted(rag.store.docs.chunk_ids())[3:])), "BM25 has 0 extra and 3 missing chunks"),
+    "lexical index deleted": (lambda rag: shutil.rmtree(_lexical_dir(rag)), "the lexical index t000001 is unreadable"),
+    "lexical index garbled": (lambda rag: (_lexical_dir(rag) / "meta.json").write_text("{\"trunc"), "unreadable"),
+    "lexical index stale": (lambda rag: _drop_postings(rag, 3), "the lexical index is missing 3 chunks"),
+    "lexical statistics wrong": (_wrong_frequencies, "the document frequencies of 2 terms disagree with the chunks"),
     "collection dropped": (lambda rag: rag.store.client.delete_collection(rag.store.docs.meta("collection")),
                            "the Chroma collection rag-chunks-g1 is missing"),
     "vectors deleted": (lambda rag: _delete_vectors(rag, 4), "Chroma is missing 4 chunks"),
@@ -115,7 +126,7 @@ def test_docstore_rows_without_their_partners_are_dropped_and_read_again(indexed
     rag, before = indexed
     db = rag.store.docs.db
     with db:
-        db.execute("INSERT INTO chunks VALUES ('ghost', 'ghost.txt', 0, 'ghost text', '{}')")
+        db.execute("INSERT INTO chunks VALUES ('ghost', 'ghost.txt', 0, 'ghost text', 'ghost text', 2, '{}')")
         db.execute("DELETE FROM chunks WHERE source = '003_568550a85670bdb3.txt'")
     found = check_index(rag.store)
     assert "1 sources have chunks but no document" in found.problems
@@ -185,14 +196,14 @@ def test_garbage_is_reported_without_failing_the_check_and_swept_by_repair(cli, 
     store = rag.store
     store.vector.add(["orphan-1", "orphan-2"], np.ones((2, len(store.embedder.embed(["x"])[0])), np.float32),
                      [{"source": "gone.txt", "ordinal": 0}] * 2)
-    (store.dir / "bm25" / "g000009.tmp").mkdir()
+    (store.dir / "lexical" / "t000009").mkdir()
     store.vectors("rag-chunks-g7")  # an interrupted --rebuild's collection
     store.docs.set_meta({PENDING: {"pid": 4242, "generation": 2, "collection": "rag-chunks-g1"}})
     rag.close()
 
     code, out, _ = cli("status", "--check", *cli_args(rag.settings))
     assert code == 0 and "check      consistent" in out
-    for says in ("Chroma holds 2 unreferenced vectors", "1 unused BM25 directories (g000009.tmp)",
+    for says in ("Chroma holds 2 unreferenced vectors", "1 unused lexical indexes (t000009)",
                  "1 unused Chroma collections (rag-chunks-g7)", "an ingest (pid 4242) was interrupted"):
         assert says in out
     assert hits(Rag(rag.settings)) == before  # queries never see garbage
@@ -208,7 +219,7 @@ def test_the_next_ingest_sweeps_what_an_interrupted_one_left(indexed, monkeypatc
     shutil.copy(CORPUS / "004_bd0859deabb9f25c.txt", rag.settings.corpus_dir)
     from rag.index import ingest as ingest_module
 
-    monkeypatch.setattr(ingest_module.LexicalIndex, "build", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
+    monkeypatch.setattr(ingest_module, "_write_postings", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
     with pytest.raises(OSError):
         Rag(rag.settings).ingest()
     monkeypatch.undo()
@@ -238,7 +249,7 @@ def test_a_changed_title_gives_new_ids_so_committed_vectors_are_never_rewritten(
     path.write_text("---\ntitle: Rockets hit the Baghdad embassx\n---\n" + body)
     from rag.index import ingest as ingest_module
 
-    monkeypatch.setattr(ingest_module.LexicalIndex, "build", lambda *a: (_ for _ in ()).throw(OSError("killed")))
+    monkeypatch.setattr(ingest_module, "_write_postings", lambda *a: (_ for _ in ()).throw(OSError("killed")))
     with pytest.raises(OSError):
         Rag(hash_settings).ingest()
     monkeypatch.undo()
@@ -252,7 +263,7 @@ def test_a_changed_title_gives_new_ids_so_committed_vectors_are_never_rewritten(
     assert [c.text for c in new.values()] == [c.text for c in old.values()]
     assert not set(new) & set(old)
     cache = Store(hash_settings).cache
-    texts = Store(hash_settings).docs.chunk_index_texts()
+    texts = Store(hash_settings).docs.index_texts()
     for chunk_id in new:
         assert "embassx" in texts[chunk_id]
         expected = cache.get_many("hash", [text_key(texts[chunk_id])])[text_key(texts[chunk_id])]
@@ -263,10 +274,10 @@ def test_leftovers_of_an_interrupted_attempt_do_not_break_the_next_one(small_cor
     rag = Rag(small_corpus)
     rag.ingest()
     store = rag.store
-    # Renamed into place, then killed before the commit (its marker lost too): the next
+    # A rebuild's lexical index, killed before the commit (its marker lost too): the next
     # generation's directory already exists.
-    (store.dir / "bm25" / "g000002").mkdir()
-    (store.dir / "bm25" / "g000002" / "ids.json").write_text("[]")
+    (store.dir / "lexical" / "t000002").mkdir()
+    (store.dir / "lexical" / "t000002" / "meta.json").write_text("{}")
     shutil.copy(CORPUS / "004_bd0859deabb9f25c.txt", small_corpus.corpus_dir)
     assert Rag(small_corpus).ingest().added == ["004_bd0859deabb9f25c.txt"]
     assert check_index(Store(small_corpus)).consistent
@@ -361,21 +372,21 @@ def test_repair_takes_the_lock_too(indexed):
         repair(rag.settings, lock_wait=0)
 
 
-def test_a_reader_whose_bm25_generation_is_swept_mid_read_loads_the_committed_one(indexed, monkeypatch):
-    """A server reads the manifest's BM25 generation, then an ingest commits a newer one and
-    sweeps the old directory before the server loads it: the reader loads the newer one."""
-    rag, _ = indexed
-    (rag.settings.corpus_dir / "extra.txt").write_text("Harbour ferry strike enters its third day.\n")
-    stale = rag.store.docs.meta("bm25")
-    rag.ingest()
-    current = rag.store.docs.meta("bm25")
-    assert current != stale and not (rag.store.dir / "bm25" / stale).exists()
-    reader = Store(rag.settings)
-    answers = iter([stale, current])  # the first read predates the commit
-    real_meta = reader.docs.meta
-    monkeypatch.setattr(reader.docs, "meta", lambda key: next(answers) if key == "bm25" else real_meta(key),
-                        raising=False)
-    assert reader.lexical().path.name == current
+def test_postings_an_interrupted_ingest_left_change_no_score(indexed):
+    """Postings of uncommitted chunks (a kill between the lexical commit and the docstore's) stay
+    invisible, and do not move a committed chunk's BM25 score: scores use the docstore's statistics."""
+    rag, before = indexed
+    lexical = rag.store.lexical()
+    query = QUERIES[0]
+    scored = lexical.search(query, 10)
+    from rag.index.lexical import LexicalDoc
+
+    with rag.store.lexical_index().writer() as writer:
+        writer.add(LexicalDoc(f"leftover-{n}", "gone.txt", "rocket fire embassi " * 5, None) for n in range(20))
+    rag.store.refresh()
+    assert rag.store.lexical().search(query, 10) == scored
+    assert check_index(rag.store).garbage and check_index(rag.store).consistent
+    assert hits(rag) == before
 
 
 def test_vectors_an_interrupted_ingest_left_do_not_crowd_out_live_candidates(indexed):

@@ -205,11 +205,17 @@ def test_instructions_in_articles_never_reach_the_llm_as_instructions(twin_store
 
 def test_an_injection_in_the_question_cannot_pass_verification(twin_stores, llm, tmp_path):
     """A question that tells the model to say BANANA: the model obeys (it is the user's text),
-    but nothing it says without support is shown as supported."""
+    but nothing it says without support is shown as supported: by default it is removed (or the
+    answer refused), with --show-unsupported it is shown flagged."""
     rag = twin(twin_stores, "clean", llm_base_url=llm.url, llm_model="scripted-model", llm_cache=False,
                llm_timeout=5, llm_retries=0, llm_log=tmp_path / "log.jsonl")
     answer = rag.ask(ANSWERED["injection"], engine="llm")
-    obeyed = [s for s in answer.sentences if "BANANA" in s.text]
-    assert obeyed and not any(s.supported for s in obeyed)  # said, and shown as UNSUPPORTED
+    assert "BANANA" not in answer.answer and not any("BANANA" in s.text for s in answer.sentences)
+    dropped = answer.removed + (answer.rejected.sentences if answer.rejected else [])
+    assert any("BANANA" in s.text for s in dropped)  # said, and kept out of the answer
+    shown = rag.ask(ANSWERED["injection"], engine="llm", show_unsupported=True)
+    obeyed = [s for s in shown.sentences if "BANANA" in s.text] + [
+        s for s in (shown.rejected.sentences if shown.rejected else []) if "BANANA" in s.text]
+    assert obeyed and not any(getattr(s, "supported", False) for s in obeyed)  # never shown as supported
     for citation in answer.citations:
         assert quote_is_verbatim(citation, rag.store.docs.raw(citation.source))

@@ -149,7 +149,8 @@ def test_the_llm_engine_marks_each_altered_sentence_unsupported_with_a_note(stor
         settings = Settings(store_dir=store / "store", corpus_dir=store / "corpus", embedding_model="hash",
                             llm_base_url=server.url, llm_model="scripted", llm_cache=False,
                             cache_dir=tmp_path / "cache", llm_log=tmp_path / "log.jsonl")
-        answer = Rag(settings).ask("What did the rockets, the ferry and the notice do? PWNED", k=30, engine="llm")
+        answer = Rag(settings).ask("What did the rockets, the ferry and the notice do? PWNED", k=30, engine="llm",
+                                   show_unsupported=True)  # kept, flagged: by default they are removed
     verdicts = {s.text: s.supported for s in answer.sentences}
     assert verdicts == {text: expected for text, (_, expected) in CLAIMS.items()}
     for text, (_, expected) in CLAIMS.items():

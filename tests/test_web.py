@@ -241,6 +241,51 @@ def test_the_briefing_view_renders_the_briefing_and_opens_its_citations(browser,
     open_citation(browser, f"#brief-citations-{last.n} a.where", last)
 
 
+def llm_page_reply(body):
+    """Streamed [n]-marker replies (the page streams): an invention for the World Series, else a
+    right fact cited to the wrong source plus an unsupported sentence."""
+    from scripted_server import streamed
+    from test_llm_engine import find
+
+    if "World Series" in body["messages"][-1]["content"]:
+        return streamed(["The 2020 World Series was won ", "by the Los Angeles Dodgers. [1]"])
+    n, eight = find(body, "estimated eight rockets")
+    m, _ = find(body, "more than 20 missiles")
+    return streamed([f"{eight} [{m}] ", "The embassy in Baghdad was closed for three weeks. [1]"])
+
+
+@pytest.fixture(scope="module")
+def llm_server(corpus_store, tmp_path_factory):
+    from scripted_server import ScriptedServer
+
+    tmp = tmp_path_factory.mktemp("web-llm")
+    with ScriptedServer(llm_page_reply) as model:
+        llm = Settings(store_dir=corpus_store, corpus_dir=CORPUS, engine="llm", llm_base_url=model.url,
+                       llm_model="scripted-model", cache_dir=tmp / "cache", llm_log=tmp / "log.jsonl")
+        with LiveServer(create_app(llm)) as live:
+            yield live
+
+
+def test_llm_answers_show_repairs_removals_and_rejected_output_like_the_cli(browser, llm_server):
+    ask(browser, llm_server.url, QUESTION)
+    sentences = [text(p) for p in browser.find_elements(By.CSS_SELECTOR, "#sentences p")]
+    assert len(sentences) == 1 and "estimated eight rockets" in sentences[0]
+    assert "(re-cited: the model cited 002_5cca6cf56978dda1.txt:" in sentences[0]
+    notes = " ".join(text(li) for li in browser.find_elements(By.CSS_SELECTOR, "#notes li"))
+    assert "removed 1 of 2 sentences" in notes
+    browser.find_element(By.CSS_SELECTOR, "#ask-form summary").click()
+    browser.find_element(By.ID, "show-unsupported").click()
+    browser.find_element(By.ID, "ask-button").click()
+    WebDriverWait(browser, WAIT).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#sentences p")) == 2)
+    flagged = browser.find_elements(By.CSS_SELECTOR, "#sentences p.unsupported")
+    assert len(flagged) == 1 and "closed for three weeks" in text(flagged[0])
+    ask(browser, llm_server.url, "Who won the 2020 World Series?")
+    assert browser.find_element(By.ID, "refusal").is_displayed()
+    rejected = text(browser.find_element(By.ID, "rejected"))
+    assert rejected.startswith("Rejected model output (no sentence of the model's answer is supported")
+    assert "The 2020 World Series was won by the Los Angeles Dodgers. [1]" in rejected
+
+
 # --- uploads from the page, and none from another site (issue 19, item 7) -------------------------
 
 UPLOADED = "Harbour ferries halted\n\nDock workers walked out at the harbour on Monday, halting the island ferries.\n"

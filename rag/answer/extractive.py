@@ -1,15 +1,21 @@
 """The offline engine: pick the retrieved sentences that answer the question, verbatim, with citations.
 
-Scoring (documented in docs/design.md):
+Every statement sentence of the retrieved chunks is a candidate (headings and page furniture,
+`Sentence.kind != "sentence"`, never are). Each gets (documented with the tune figures that chose
+them in docs/design.md):
+- semantic: MiniLM cosine between question and sentence, for the most promising sentences
+  (`rerank_sentences`), embedded at query time;
 - coverage: IDF-weighted share of the question's content terms found in the sentence;
-- context: the same over the sentence and its neighbours (answers often name the subject one
-  sentence earlier);
-- semantic: MiniLM cosine between question and sentence, for the best lexical candidates;
-- rank: how high the sentence's chunk came out of hybrid retrieval;
-- type: a "how many" question needs a figure of the thing counted, "when" a date, "what is the
-  name of" a name, "what did X say" a quote. ("Who" may be answered by a role: "a U.S. contractor".)
-The question is refused when no sentence reaches `min_support`, or when it names something the
-corpus never mentions.
+- novelty: names the sentence gives that the question does not (an answer adds what the question
+  lacks; a sentence that restates the question adds nothing);
+- type: "how many X" needs a figure of X (or a near synonym), "when" a date, "what is the name
+  of" a name, "what did X say" a quote.
+The lead is the best-scoring candidate that answers at all (the right type, on the question's
+topic); its support (lexical and semantic evidence, see `_support`) is the refusal score, and
+the question is refused, with the reason, when it is under `min_support` or when the question
+names something the corpus never mentions. A chosen sentence brings the next sentence of its
+paragraph when that one holds what the question asks and it does not; a quote attributed to a
+role or a pronoun gets the article's name for them as a note.
 """
 
 from __future__ import annotations
@@ -18,7 +24,9 @@ import re
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 
+from rag.answer.attribution import note, resolve_attribution
 from rag.answer.citations import CitationBook, render_answer_text
 from rag.answer.conflicts import UNIT_SIMILARITY, find_conflicts
 from rag.answer.figures import figures
@@ -27,27 +35,37 @@ from rag.answer.refusal import REFUSAL_PHRASE
 from rag.index.store import Store
 from rag.models import Answer, AnswerSentence, Chunk, Sentence
 from rag.retrieval import Filters, search
-from rag.text.lexical import content_words
-from rag.text.vocab import ADDRESS_VERBS, MONTH_PATTERN, SPEECH_VERBS, WEEKDAY_PATTERN, alternation
+from rag.text.lexical import content_words, stem, words
+from rag.text.vocab import (
+    ADDRESS_VERBS,
+    CALENDAR_WORDS,
+    MONTH_PATTERN,
+    SPEECH_VERBS,
+    WEEKDAY_PATTERN,
+    alternation,
+)
 
 _DATE = re.compile(
     rf"\b{MONTH_PATTERN}|\b(19|20)\d{{2}}\b|\b{WEEKDAY_PATTERN}\b|"
     r"\b(yesterday|today|tonight|last (week|month|year)|this (week|month|year)|next (week|month|year))\b",
 )
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’.-]+)+")
-# "What did X tell Y": a quotation, or X named in the sentence with a verb of speech.
+_PROPER = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
 _QUOTE = re.compile(r"[\"“”]")
-_SPEECH = re.compile(rf"\b({alternation(SPEECH_VERBS + ADDRESS_VERBS)}|according to)\b", re.I)
-_WEIGHTS = {"semantic": 0.5, "coverage": 0.3, "context": 0.1, "rank": 0.1}
+_SPEECH = re.compile(rf"\b({alternation(SPEECH_VERBS + ADDRESS_VERBS)}|according to)\b", re.IGNORECASE)
+# Ranking weights (docs/design.md): the original four, and novelty, chosen on tune.
+_WEIGHTS = {"semantic": 0.5, "coverage": 0.3, "context": 0.1, "rank": 0.1, "novelty": 0.2}
 _TYPE_PENALTY = 0.6
 _NAME_BONUS = 0.08  # "who"/"which officials": a sentence that names people answers better
-_SEMANTIC_FLOOR = 0.3  # below this cosine nothing is about the question
+_NOVEL_CAP = 3
 _DUPLICATE = 0.6
 _SEMANTIC_CHARS = 200
 # A sentence that only shares the question's names ("Joe Biden ... has said he will revive
 # diplomacy") does not answer what the question asks about them.
 _MIN_TOPIC = 0.25
-_NEIGHBOURS = 2  # content-word Jaccard at which two sentences say the same thing
+_NEIGHBOURS = 2
+_KEEP_RATIO = 0.6  # a further sentence scores at least this share of the lead's score
+_ADD_RATIO = 0.9  # ... and adds question terms, or scores this close to the lead
 
 
 @dataclass
@@ -59,16 +77,28 @@ class Candidate:
     coverage: float = 0.0
     context: float = 0.0
     semantic: float = 0.0
+    novelty: float = 0.0
     type_ok: bool = True
     topic: float = 1.0  # coverage of the question's non-name terms, with neighbours
     score: float = 0.0
-    twins: list["Candidate"] = field(default_factory=list)
+    following: Candidate | None = None  # the next sentence in the article, when retrieved and adjacent
+    preceding: Candidate | None = None
+    twins: list[Candidate] = field(default_factory=list)
 
 
-def answer_extractive(store: Store, question: str, k: int | None = None, filters: Filters = Filters()) -> Answer:
+@dataclass
+class Ranking:
+    """What the engine read and how it scored it: the answer is built from this."""
+
+    question: Question
+    result: object  # SearchResult
+    candidates: list[Candidate]
+    unknown: list[str]  # question names the corpus never mentions
+
+
+def rank(store: Store, question: str, k: int | None = None, filters: Filters = Filters()) -> Ranking:  # noqa: B008
     settings = store.settings
-    result = search(store, question, k or settings.answer_k, filters)
-    started = time.perf_counter()
+    result = search(store, question, k or settings.extractive_k, filters)
     q = analyse(result.query)
     lexical = store.lexical()
     # +0.5 keeps every question term worth something in a small corpus, where IDF is noisy.
@@ -80,19 +110,33 @@ def answer_extractive(store: Store, question: str, k: int | None = None, filters
     for c in candidates:
         c.score = _score(c, q)
     candidates.sort(key=lambda c: -c.score)
-
     unknown = [t for t in q.names if lexical.df.get(t, 0) == 0]
-    eligible = [c for c in candidates if _support(c) >= settings.min_support]
-    on_topic = max((c.semantic for c in candidates), default=0.0) >= _SEMANTIC_FLOOR
+    return Ranking(question=q, result=result, candidates=candidates, unknown=unknown)
+
+
+def answer_extractive(store: Store, question: str, k: int | None = None, filters: Filters = Filters()) -> Answer:  # noqa: B008
+    settings = store.settings
+    started = time.perf_counter()
+    ranking = rank(store, question, k, filters)
+    result, q, candidates = ranking.result, ranking.question, ranking.candidates
     base = dict(question=result.query, engine="extractive", settings_hash=result.settings_hash,
                 retrieved=list(dict.fromkeys(h.chunk.source for h in result.hits)))
-    if unknown or not eligible or not on_topic:
-        notes = [f"not in the corpus: {', '.join(unknown)}"] if unknown else []
-        return Answer(answer=REFUSAL_PHRASE, refused=True, notes=notes,
-                      timings={**result.timings, "answer": round(time.perf_counter() - started, 4)}, **base)
+    answering = [c for c in candidates if _support(c) > 0]
+    lead = answering[0] if answering else None
+    confidence = 0.0 if ranking.unknown or lead is None else round(max(_support(c) for c in answering), 4)
+    reason = _refusal_reason(ranking, lead, confidence, settings.min_support)
 
-    lead = eligible[0]
+    def timings() -> dict[str, float]:  # "answer": everything after retrieval
+        spent = time.perf_counter() - started - sum(result.timings.values())
+        return {**result.timings, "answer": round(max(spent, 0.0), 4)}
+
+    if reason is not None:
+        notes = [f"not in the corpus: {', '.join(ranking.unknown)}"] if ranking.unknown else []
+        return Answer(answer=REFUSAL_PHRASE, refused=True, notes=notes, confidence=confidence, refusal_reason=reason,
+                      timings=timings(), **base)
+
     chosen = _select([lead] + [c for c in candidates if c is not lead], q, settings.answer_max_sentences)
+    chosen = _complete(chosen, q)
     conflicts_found = find_conflicts(candidates, chosen, q, store.embedder)
     for group in conflicts_found:
         for stated in group.statements:
@@ -104,21 +148,53 @@ def answer_extractive(store: Store, question: str, k: int | None = None, filters
             text=c.sentence.text,
             citations=[book.cite(x.chunk, x.sentence) for x in [c, *c.twins]],
             support=round(_support(c), 3),
+            note=_attribution_note(store, c),
         )
         for c in chosen
     ]
     numbers = {id(x): book.cite(x.chunk, x.sentence) for c in chosen for x in [c, *c.twins]}
     return Answer(
         answer=render_answer_text(sentences), sentences=sentences, citations=book.citations,
-        conflicts=[g.to_conflict(lambda c: numbers.get(id(c))) for g in conflicts_found],
-        timings={**result.timings, "answer": round(time.perf_counter() - started, 4)}, **base,
+        conflicts=[g.to_conflict(lambda c: numbers.get(id(c))) for g in conflicts_found], confidence=confidence,
+        timings=timings(), **base,
     )
+
+
+def _refusal_reason(ranking: Ranking, lead: Candidate | None, confidence: float, threshold: float) -> str | None:
+    """Why the question is refused, in words; None when it is answered."""
+    if ranking.unknown:
+        return f"the corpus never mentions {_words_for(ranking.question, ranking.unknown)}"
+    if lead is not None and confidence >= threshold:
+        return None
+    seen = set()
+    for hit in ranking.result.hits:
+        seen |= set(content_words(f"{hit.chunk.title or ''}\n{hit.chunk.text}"))
+    uncovered = [t for t in ranking.question.terms if t not in seen]
+    parts = []
+    if uncovered:
+        parts.append(f"no retrieved passage mentions {_words_for(ranking.question, uncovered)}")
+    if lead is None:
+        asked = {"number": "the figure asked for", "date": "a date", "name": "a name", "quote": "a quotation"}
+        parts.append(f"no retrieved sentence gives {asked.get(ranking.question.kind, 'what the question asks')}"
+                     if ranking.candidates else "nothing was retrieved")
+    else:
+        parts.append(f"the best evidence scores {confidence:.2f}, under the threshold {threshold:.2f}")
+    return "; ".join(parts)
+
+
+def _words_for(q: Question, stems: list[str]) -> str:
+    """The question's own words for these stems ("rockets", not "rocket")."""
+    by_stem = {}
+    for w in words(q.text):
+        by_stem.setdefault(stem(w.removesuffix("'s")), w)
+    return ", ".join(f"“{by_stem.get(s, s)}”" for s in stems)
 
 
 def _candidates(hits, q: Question, idf: dict[str, float]) -> list[Candidate]:
     total = sum(idf.values()) or 1.0
     topic_terms = [t for t in q.terms if t not in q.names]
     topic_total = sum(idf[t] for t in topic_terms)
+    question_words = set(content_words(q.text))
     first_seen: dict[tuple[str, int], tuple] = {}
     for hit in hits:
         for sentence in hit.chunk.sentences:
@@ -127,6 +203,7 @@ def _candidates(hits, q: Question, idf: dict[str, float]) -> list[Candidate]:
     ordered = sorted(first_seen.items(), key=lambda item: item[0])
     terms = [set(content_words(s.text)) for _, (_, s) in ordered]
     out: list[Candidate] = []
+    by_position: dict[int, Candidate] = {}
     for i, ((source, _), (hit, sentence)) in enumerate(ordered):
         if sentence.kind != "sentence":
             continue
@@ -139,14 +216,35 @@ def _candidates(hits, q: Question, idf: dict[str, float]) -> list[Candidate]:
                 previous = ordered[j][1][1]
                 j += step
         around = nearby | set(content_words(hit.chunk.title or ""))
-        out.append(Candidate(
+        c = Candidate(
             chunk=hit.chunk, sentence=sentence, rank=hit.rank, terms=terms[i],
             coverage=sum(idf[t] for t in q.terms if t in terms[i]) / total,
             context=sum(idf[t] for t in q.terms if t in around) / total,
             topic=sum(idf[t] for t in topic_terms if t in nearby) / topic_total if topic_total else 1.0,
+            novelty=_novelty(sentence.text, question_words),
             type_ok=_type_ok(q.kind, sentence.text, set(q.terms), set(q.names), terms[i]),
-        ))
+        )
+        by_position[i] = c
+        out.append(c)
+    for i, c in by_position.items():
+        nxt = by_position.get(i + 1)
+        if nxt is not None and nxt.chunk.source == c.chunk.source and _adjacent(c.sentence, nxt.sentence):
+            c.following, nxt.preceding = nxt, c
     return out
+
+
+def _novelty(text: str, question_words: set[str]) -> float:
+    """Share (capped) of names in the sentence that share no word with the question. The first
+    word of a sentence is capitalised anyway, and calendar words name no answer."""
+    novel = 0
+    for m in _PROPER.finditer(text):
+        phrase = m.group()
+        if (m.start() == 0 and " " not in phrase) or phrase in CALENDAR_WORDS:
+            continue
+        found = set(content_words(phrase))
+        if found and not found & question_words:
+            novel += 1
+    return min(novel, _NOVEL_CAP) / _NOVEL_CAP
 
 
 def _adjacent(a: Sentence, b: Sentence) -> bool:
@@ -171,30 +269,32 @@ def _match_counted_unit(candidates: list[Candidate], q: Question, embedder) -> N
     """'How many rockets': a sentence answers only if it counts rockets (or a near synonym such as
     missiles), not if it counts something else ('three members of the coalition')."""
     found = {id(c): figures(c.sentence.text, {q.unit}, counted=q.unit) for c in candidates}
-    words = {f.unit: f.unit_word.lower() for figs in found.values() for f in figs}
-    if not words:
+    words_by_unit = {f.unit: f.unit_word.lower() for figs in found.values() for f in figs}
+    if not words_by_unit:
         for c in candidates:
             c.type_ok = False
         return
-    units = list(words)
-    vectors = embedder.embed([q.unit_word.lower()] + [words[u] for u in units])
+    units = list(words_by_unit)
+    vectors = embedder.embed([q.unit_word.lower()] + [words_by_unit[u] for u in units])
     close = {u for u, sim in zip(units, vectors[1:] @ vectors[0]) if sim >= UNIT_SIMILARITY or u == q.unit}
     for c in candidates:
         c.type_ok = any(f.unit in close for f in found[id(c)])
 
 
 def _semantic(store: Store, query_vector, candidates: list[Candidate], limit: int) -> None:
-    """Embed the question and the most promising sentences; a cosine per sentence."""
+    """Embed the question's most promising `limit` sentences now; a cosine for each. (Scoring
+    every candidate from stored sentence vectors was measured on tune and not kept: see
+    docs/design.md and bench/late_chunking.py.)"""
     if not candidates or limit == 0:
         return
+
     def promise(c: Candidate) -> float:
         return c.coverage + 0.5 * c.context + 0.3 / c.rank + (0.3 if c.type_ok else 0.0)
 
     shortlist = sorted(candidates, key=promise, reverse=True)[:limit]
     # The opening of a sentence carries its claim; capping the length bounds query latency.
     vectors = store.embedder.embed([c.sentence.text[:_SEMANTIC_CHARS] for c in shortlist])
-    sims = vectors @ query_vector
-    for c, sim in zip(shortlist, sims):
+    for c, sim in zip(shortlist, np.asarray(vectors) @ query_vector):
         c.semantic = float(sim)
 
 
@@ -202,6 +302,7 @@ def _score(c: Candidate, q: Question) -> float:
     score = (
         _WEIGHTS["semantic"] * max(c.semantic, 0.0)
         + _WEIGHTS["coverage"] * c.coverage
+        + _WEIGHTS["novelty"] * c.novelty
         + _WEIGHTS["context"] * c.context
         + _WEIGHTS["rank"] / c.rank
     )
@@ -213,21 +314,21 @@ def _score(c: Candidate, q: Question) -> float:
 def _support(c: Candidate) -> float:
     """How well the sentence answers: half lexical (question terms in it, or around it), half
     semantic. Paraphrased questions score on the second half, off-topic word matches on neither
-    alone. Only the embedded shortlist can reach the threshold. A sentence must also address
-    the question's topic, not just the people or places it names."""
+    alone. A sentence must also address the question's topic, not just the people or places it
+    names, and be of the type the question asks for."""
     if not c.type_ok or c.topic < _MIN_TOPIC:
         return 0.0
     return 0.5 * max(c.coverage, 0.8 * c.context) + 0.5 * max(c.semantic, 0.0)
 
 
 def _select(candidates: list[Candidate], q: Question, limit: int) -> list[Candidate]:
-    """Greedy: the best sentence, then sentences that cover more of the question; copies of a
-    chosen sentence from other sources become extra citations on it."""
+    """Greedy: the lead, then sentences that cover more of the question; copies of a chosen
+    sentence from other sources become extra citations on it."""
     best = candidates[0]
     chosen = [best]
     covered = set(best.terms) & set(q.terms)
     for c in candidates[1:]:
-        if c.score < 0.6 * best.score:
+        if c.score < _KEEP_RATIO * best.score:
             break
         twin = next((x for x in chosen if _same_statement(x, c)), None)
         if twin is not None:
@@ -235,15 +336,49 @@ def _select(candidates: list[Candidate], q: Question, limit: int) -> list[Candid
                 twin.twins.append(c)
             continue
         adds = (set(c.terms) & set(q.terms)) - covered
-        if len(chosen) < limit and (adds or c.score >= 0.9 * best.score):
+        if len(chosen) < limit and (adds or c.score >= _ADD_RATIO * best.score):
             chosen.append(c)
             covered |= adds
     return chosen
+
+
+def _complete(chosen: list[Candidate], q: Question) -> list[Candidate]:
+    """A chosen sentence that only sets up the answer, or refers back to it, brings its neighbour:
+    the next sentence when it ends in a colon; the next, else the previous, sentence when it lacks
+    what the question asks (the figure, the date; for "who/which/where" a name the question does
+    not give: "the show is green lit" after "“Squid Game” is coming back") and the neighbour has it."""
+    out: list[Candidate] = []
+    for c in chosen:
+        before, after = c.preceding, c.following
+        sets_up = c.sentence.text.rstrip().endswith(":")
+        wants_name = q.kind in ("person", "name", "place", "general") and c.novelty == 0
+
+        def holds(n: Candidate, c: Candidate = c, wants_name: bool = wants_name) -> bool:
+            return (not c.type_ok and n.type_ok) or (wants_name and n.novelty > 0 and n.type_ok)
+
+        pick = after if after is not None and (sets_up or holds(after)) else (
+            before if before is not None and holds(before) else None)
+        if pick is not None and pick in chosen + out:
+            pick = None
+        if pick is before and pick is not None:
+            out.append(pick)
+        out.append(c)
+        if pick is after and pick is not None:
+            out.append(pick)
+    return out
+
+
+def _attribution_note(store: Store, c: Candidate) -> str | None:
+    if not _QUOTE.search(c.sentence.text):
+        return None
+    before = [s for ch in store.docs.chunks_of(c.chunk.source) for s in ch.sentences
+              if s.char_start < c.sentence.char_start]
+    before = list({s.char_start: s for s in before}.values())
+    found = resolve_attribution(c.sentence, before)
+    return note(found) if found else None
 
 
 def _same_statement(a: Candidate, b: Candidate) -> bool:
     if not a.terms or not b.terms:
         return False
     return len(a.terms & b.terms) / len(a.terms | b.terms) >= _DUPLICATE
-
-

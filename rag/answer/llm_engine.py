@@ -2,14 +2,18 @@
 
 Nothing the model says is shown unchecked:
 1. a citation to a source number that was not in the context is dropped, and noted;
-2. each sentence is scored against every source it cites (rag.answer.support); the citations
-   that support it stay, re-anchored to the exact sentences of the file they rest on; with
-   none, the best one stays and the sentence is marked `supported: false`;
+2. each sentence is checked against every source it cites (rag.answer.grounding, with the support
+   test of rag.answer.support); the citations that support it stay, re-anchored to the exact
+   sentences of the file they rest on. With none, the other sources of the context are tried
+   and the sentence is re-cited to one that supports it (citation repair);
 3. with `llm_judge`, an LLM verdict decides support instead of the threshold (scores are kept);
-4. each figure of a reported conflict must be stated by the source it cites, and a conflict
-   needs two different verified figures.
-The answer's [n] are citation numbers (one verbatim quote each), not the model's source numbers.
-"""
+4. sentences still unsupported follow `llm_unsupported` (rag.answer.unsupported): removed and
+   counted, or shown flagged; when none is supported, the answer is a refusal that keeps the
+   model's text as rejected output;
+5. each figure of a reported conflict must be stated by the source it cites, and a conflict
+   needs two different verified figures; the shared disagreement finder also runs over the
+   figures of the whole context (rag.answer.context_conflicts).
+The answer's [n] are citation numbers (one verbatim quote each), not the model's source numbers."""
 
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from dataclasses import dataclass, field
 
 from rag.answer.citations import CitationBook, render_answer_text
 from rag.answer.context import Context, pack_sources
+from rag.answer.context_conflicts import disagreements
+from rag.answer.grounding import Grounding, ScoreSupport, ground, short
 from rag.answer.judge import judge_support
 from rag.answer.refusal import REFUSAL_PHRASE
 from rag.answer.reply import (
@@ -28,7 +34,8 @@ from rag.answer.reply import (
     parse_marker_reply,
 )
 from rag.answer.support import NUMBER_WORDS as _NUMBER_WORDS
-from rag.answer.support import SupportScorer, numbers
+from rag.answer.support import numbers
+from rag.answer.unsupported import decide
 from rag.errors import ConfigError, LLMError
 from rag.index.store import Store
 from rag.models import Answer, AnswerSentence, Claim, Conflict, LLMReply, ReplyConflict, Usage
@@ -49,7 +56,7 @@ class Draft:
 
 
 def answer_llm(store: Store, llm, question: str, k: int | None = None, filters: Filters = Filters(), *,  # noqa: B008 (frozen)
-               prompt: str | None = None, on_token=None) -> Answer:
+               prompt: str | None = None, on_token=None, mode: str | None = None) -> Answer:
     settings = store.settings
     result = search(store, question, k or settings.answer_k, filters)
     clock = time.perf_counter()
@@ -68,7 +75,8 @@ def answer_llm(store: Store, llm, question: str, k: int | None = None, filters: 
                      f"{context.budget}-token source budget")
     draft = draft_answer(llm, chosen, context, result.query, on_token)
     asked = time.perf_counter()
-    answer = verify_draft(draft, context, store, llm, settings.llm_support_threshold, settings.llm_judge)
+    answer = verify_draft(draft, context, store, llm, settings.llm_support_threshold, settings.llm_judge,
+                          result.query, mode or settings.llm_unsupported)
     answer = answer.model_copy(update=base)
     answer.notes = notes + draft.notes + answer.notes + _cost_notes(draft, llm)
     answer.timings = {**result.timings, "llm": round(asked - clock, 4),
@@ -110,7 +118,8 @@ def draft_answer(llm, prompt: Prompt, context: Context, question: str, on_token=
     return Draft(reply, fallback, [call, retry], notes)
 
 
-def verify_draft(draft: Draft, context: Context, store: Store, llm, threshold: float, judge: bool) -> Answer:
+def verify_draft(draft: Draft, context: Context, store: Store, llm, threshold: float, judge: bool,
+                 question: str = "", mode: str = "remove") -> Answer:
     reply, notes = draft.reply, []
     usage = _usage(draft.calls)
     common = {"question": "", "engine": "llm", "settings_hash": "", "prompt_name": draft.prompt.name,
@@ -118,56 +127,66 @@ def verify_draft(draft: Draft, context: Context, store: Store, llm, threshold: f
     claims = [s for s in reply.sentences if s.text and not is_refusal_sentence(s.text)]
     if reply.refused or not claims:
         return Answer(answer=REFUSAL_PHRASE, refused=True, usage=usage, **common)
-    scorer = SupportScorer(store.embedder)
-    book = CitationBook()
-    sentences = []
+    test = ScoreSupport(store.embedder, threshold)
+    groundings = []
     for claim in claims:
-        sentence, judged = _verify_sentence(claim.text, claim.citations, context, scorer, book, threshold,
-                                            llm if judge else None, notes)
-        sentences.append(sentence)
-        usage = _add(usage, judged)
+        grounding = ground(claim.text, claim.citations, context, test)
+        if judge:
+            usage = _add(usage, _judge(llm, grounding, notes))
+        groundings.append(grounding)
+        notes += grounding.notes
+    decision = decide(groundings, claims, context, mode)
+    notes += decision.notes
+    if decision.rejected is not None:
+        return Answer(answer=REFUSAL_PHRASE, refused=True, rejected=decision.rejected, usage=usage, notes=notes,
+                      **common)
+    book = CitationBook()
+    sentences = [_sentence(g, context, book) for g in decision.shown]
     conflicts = [c for c in (_verify_conflict(rc, context, book, notes) for rc in reply.conflicts) if c]
-    if not any(s.supported for s in sentences):
-        notes.append("no sentence of the answer is supported by the sources it cites")
+    used = [(e.anchor.chunk, s) for g in decision.shown if g.supported for e in g.evidence for s in e.anchor.sentences]
+    if question:  # a briefing step has no question: its disagreements are found by the briefing
+        conflicts += _found_conflicts(context, question, used, store.embedder, book, conflicts)
     return Answer(answer=render_answer_text(sentences), sentences=sentences, citations=book.citations,
-                  conflicts=conflicts, usage=usage, notes=notes, **common)
+                  conflicts=conflicts, removed=decision.removed, usage=usage, notes=notes, **common)
 
 
-def _verify_sentence(text, cited, context, scorer, book, threshold, judge_llm, notes):
-    valid = []
-    for n in dict.fromkeys(cited):
-        if context.source(n) is None:
-            notes.append(f"dropped citation [{n}] of {_short(text)!r}: the context had sources {context.numbers}")
-        else:
-            valid.append(n)
-    anchors = [a for n in valid if (a := scorer.anchor(text, context.source(n).chunk))]
-    good = [a for a in anchors if a.supports(threshold)]
-    kept = good or sorted(anchors, key=lambda a: (a.numbers_ok, a.score))[-1:]
-    if good and len(good) < len(anchors):
-        notes.append(f"removed {len(anchors) - len(good)} citation(s) of {_short(text)!r} that do not support it")
-    supported, judged = bool(good), None
-    if judge_llm is not None and kept:
-        verdict = judge_support(judge_llm, text, "\n".join(a.text for a in kept))
-        judged = verdict.usage
-        if verdict.supported is None:
-            notes.append(f"the judge gave no verdict on {_short(text)!r}; the support score decides")
-        else:
-            supported = verdict.supported
-    numbers_ = list(dict.fromkeys(book.cite(a.chunk, s) for a in kept for s in a.sentences))
-    best = max((a.score for a in anchors), default=0.0)
-    if kept and not (supported and kept):
-        notes.append(f"{_short(text)!r} is not supported by what it cites: {_why(kept[0], threshold, judged)}")
-    return AnswerSentence(text=text, citations=numbers_, supported=supported and bool(kept), support=best), judged
+def _judge(llm, grounding: Grounding, notes: list[str]) -> Usage | None:
+    """With `llm_judge`, the LLM's verdict on the sentence's evidence decides support."""
+    if not grounding.evidence:
+        return None
+    verdict = judge_support(llm, grounding.text, "\n".join(e.anchor.text for e in grounding.evidence))
+    if verdict.supported is None:
+        notes.append(f"the judge gave no verdict on {short(grounding.text)!r}; the support score decides")
+    else:
+        grounding.supported = grounding.judged = verdict.supported
+    return verdict.usage
 
 
-def _why(anchor, threshold: float, judged) -> str:
-    if judged is not None and anchor.supports(threshold):
-        return "the judge says so"
-    if not anchor.verdict.supported:
-        return anchor.verdict.reason
-    if not anchor.numbers_ok:
-        return "a number it states is not in the cited text"
-    return f"support {anchor.score:.2f} is below llm_support_threshold {threshold}"
+def _sentence(g: Grounding, context: Context, book: CitationBook) -> AnswerSentence:
+    numbers_ = list(dict.fromkeys(book.cite(e.anchor.chunk, s) for e in g.evidence for s in e.anchor.sentences))
+    recited = None
+    if g.repaired_from is not None:
+        recited = list(dict.fromkeys(_where(context.source(n).chunk) for n in g.repaired_from))
+    support = max(e.score for e in g.evidence) if recited is not None else g.support
+    return AnswerSentence(text=g.text, citations=numbers_, supported=g.supported and bool(g.evidence),
+                          support=support, recited_from=recited)
+
+
+def _where(chunk) -> str:
+    """file:lines of a context source: two chunks of one file are different sources."""
+    return f"{chunk.source}:{chunk.line_start}-{chunk.line_end}"
+
+
+def _found_conflicts(context, question, used, embedder, book: CitationBook, reported: list[Conflict]) -> list[Conflict]:
+    """The shared finder's disagreements over the context, less those the model reported."""
+    out = []
+    for about, claims in disagreements(context, question, used, embedder):
+        numbers_ = {c.number for c in claims}
+        if any(len(numbers_ & {c.number for c in r.claims}) >= 2 for r in reported + out):
+            continue
+        out.append(Conflict(about=about, claims=[
+            Claim(value=c.value, number=c.number, citation=book.cite(c.chunk, c.sentence)) for c in claims]))
+    return out
 
 
 def _verify_conflict(reported: ReplyConflict, context: Context, book: CitationBook, notes: list[str]):
@@ -240,6 +259,3 @@ def _cost_notes(draft: Draft, llm) -> list[str]:
         notes.append("the server reported no token usage; tokens were counted with tiktoken")
     return notes
 
-
-def _short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -103,7 +103,8 @@ def _map(store, llm, prompt: Prompt, question: str, hits: list[Hit], notes: list
     facts, usage = [], Usage()
     for context in contexts:
         draft = draft_answer(llm, prompt, context, question)
-        answer = verify_draft(draft, context, store, llm, settings.llm_support_threshold, settings.llm_judge)
+        answer = verify_draft(draft, context, store, llm, settings.llm_support_threshold, settings.llm_judge,
+                              mode="mark")
         usage = _add(usage, answer.usage)
         notes += [f"map: {n}" for n in draft.notes + answer.notes]
         dropped = [s for s in answer.sentences if not s.supported]
@@ -202,7 +203,8 @@ def _verify_reply(reply: BriefReply, context: Context, store, llm, prompt: Promp
              + [("event", e) for e in reply.timeline if e.text.strip()])
     sentences = [ReplySentence(text=x.text, citations=x.citations) for _, x in items]
     draft = Draft(LLMReply(refused=False, sentences=sentences, conflicts=reply.disagreements), prompt)
-    answer = verify_draft(draft, context, store, llm, settings.llm_support_threshold, settings.llm_judge)
+    answer = verify_draft(draft, context, store, llm, settings.llm_support_threshold, settings.llm_judge,
+                          mode="mark")
     briefing.usage = _add(briefing.usage, answer.usage)
     notes += [f"reduce: {n}" for n in answer.notes]
     # verify_draft skips refusal-like sentences, so results are matched back by their text

@@ -168,8 +168,8 @@ class _SentenceEmbedder:
         self.embedder = embedder
         self.name = embedder.name
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        return self.embedder.embed(texts)
+    def embed(self, texts: list[str], bulk: bool = False) -> np.ndarray:
+        return self.embedder.embed(texts)  # never bulk: see above
 
 
 def embed_units(store: Store, units: list[Unit]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from rag.cli.app import app
@@ -22,8 +23,12 @@ def main() -> None:
     """Run the CLI: a user error is one line on stderr and a non-zero exit, never a traceback."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # SIGTERM unwinds like an error, so `finally` blocks and atexit stop a --local-model server.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         code = app(standalone_mode=False)  # without standalone mode, typer.Exit(n) comes back as n
+        if code == 130:  # typer's answer to Ctrl-C
+            _fail("interrupted", 130)
         if isinstance(code, int) and code:
             sys.exit(code)
     except RagError as err:
@@ -42,6 +47,11 @@ def main() -> None:
             raise
         # An internal error is an error (1); 2 is kept for usage errors, which click reports above.
         _fail(f"unexpected {type(err).__name__}: {err} (set RAG_DEBUG=1 for a traceback)", 1)
+
+
+def _terminated(signum, frame) -> None:
+    print("error: terminated", file=sys.stderr)
+    sys.exit(143)
 
 
 def _fail(message: str, code: int) -> None:

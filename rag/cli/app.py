@@ -33,6 +33,8 @@ BaseUrl = Annotated[Optional[str], typer.Option(
 Fallback = Annotated[Optional[str], typer.Option(
     "--fallback", help="'extractive': work offline when the LLM fails, and say so.")]
 NoCache = Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the LLM response cache.")]
+LocalModel = Annotated[Optional[Path], typer.Option(
+    "--local-model", help="A .gguf file: start llama.cpp for the LLM engine, stop it on exit (setting llm_local_model).")]
 
 
 def settings_from(store_dir: Path | None = None, chroma_url: str | None = None, sets: list[str] | None = None,
@@ -42,10 +44,11 @@ def settings_from(store_dir: Path | None = None, chroma_url: str | None = None, 
     return load_settings(store_dir=store_dir, chroma_url=chroma_url, **overrides)
 
 
-def llm_settings_from(store_dir, chroma_url, sets, engine, model, base_url, fallback, no_cache) -> Settings:
+def llm_settings_from(store_dir, chroma_url, sets, engine, model, base_url, fallback, no_cache,
+                      local_model: Path | None = None) -> Settings:
     """Settings for commands that can use the LLM engine (ask, brief)."""
     return settings_from(store_dir, chroma_url, sets, engine=engine, llm_model=model, llm_base_url=base_url,
-                         llm_fallback=fallback, llm_cache=False if no_cache else None)
+                         llm_fallback=fallback, llm_cache=False if no_cache else None, llm_local_model=local_model)
 
 
 def filters_from(source: str | None, since: dt.datetime | None, until: dt.datetime | None):

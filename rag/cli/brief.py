@@ -13,6 +13,7 @@ from rag.cli.app import (
     Engine,
     Fallback,
     Json,
+    LocalModel,
     Model,
     NoCache,
     Sets,
@@ -41,6 +42,7 @@ def brief(
     base_url: BaseUrl = None,
     fallback: Fallback = None,
     no_cache: NoCache = False,
+    local_model: LocalModel = None,
     store_dir: StoreDir = None,
     chroma_url: ChromaUrl = None,
     sets: Sets = None,
@@ -57,7 +59,7 @@ def brief(
         raise InputError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if output is not None and not output.parent.is_dir():
         raise InputError(f"cannot write {output}: no directory {output.parent}")
-    settings = llm_settings_from(store_dir, chroma_url, sets, engine, model, base_url, fallback, no_cache)
+    settings = llm_settings_from(store_dir, chroma_url, sets, engine, model, base_url, fallback, no_cache, local_model)
     rag = Rag(settings)
     try:
         briefing = rag.brief(topic, filters_from(source, since, until))

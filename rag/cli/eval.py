@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from rag.cli.app import ChromaUrl, Sets, StoreDir, app, settings_from
+from rag.cli.app import ChromaUrl, LocalModel, Sets, StoreDir, app, settings_from
 
 
 @app.command("eval")
@@ -25,6 +25,7 @@ def eval_(
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Only cases with this tag (repeatable).")] = None,
     judge: Annotated[str, typer.Option("--judge", help="Who decides citation support: lexical (offline) or llm.")] = "lexical",
     corpus: Annotated[str, typer.Option("--corpus", help="Run the cases of this corpus (a case file's `corpus:`; default the seed corpus/).")] = "corpus",
+    local_model: LocalModel = None,
     store_dir: StoreDir = None,
     chroma_url: ChromaUrl = None,
     sets: Sets = None,
@@ -39,7 +40,8 @@ def eval_(
     reports = [(p, _report_format(p)) for p in report or []]
     request = EvalRequest(cases=cases or [Path("evals")], tags=tag or [], prompt=prompt, repeat=repeat, judge=judge,
                           out=out, baseline=compare, fail_under=fail_under or [], corpus=corpus)
-    outcome = evaluate(settings_from(store_dir, chroma_url, sets, engine=engine), request, progress=_progress())
+    outcome = evaluate(settings_from(store_dir, chroma_url, sets, engine=engine, llm_local_model=local_model), request,
+                       progress=_progress())
     for path, kind in reports:
         try:
             path.write_text(render(outcome, kind), encoding="utf-8")

@@ -17,6 +17,8 @@ def ingest(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and change nothing.")] = False,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start over (embeddings stay cached).")] = False,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another ingest to finish.")] = 10.0,
+    verify: Annotated[bool, typer.Option("--verify", help="Hash every file, even those whose size and "
+                                                          "modification time are unchanged.")] = False,
     store_dir: StoreDir = None,
     chroma_url: ChromaUrl = None,
     sets: Sets = None,
@@ -28,7 +30,8 @@ def ingest(
 
     settings = settings_from(store_dir, chroma_url, sets)
     with _progress_bar() as progress:
-        report = Rag(settings).ingest(paths or None, dry_run=dry_run, rebuild=rebuild, progress=progress, lock_wait=wait)
+        report = Rag(settings).ingest(paths or None, dry_run=dry_run, rebuild=rebuild, progress=progress, lock_wait=wait,
+                                     verify=verify)
     for where, reason in report.failed.items():
         print(f"skipped {where}: {reason}", file=sys.stderr)
     print(report.model_dump_json(indent=2) if as_json else ingest_text(report))

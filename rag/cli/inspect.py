@@ -27,8 +27,8 @@ def show(
 
 @app.command()
 def status(
-    check: Annotated[bool, typer.Option("--check", help="Verify that the manifest, BM25 and Chroma agree; exit 1 if not.")] = False,
-    repair: Annotated[bool, typer.Option("--repair", help="Restore agreement: rebuild BM25 or Chroma from the docstore "
+    check: Annotated[bool, typer.Option("--check", help="Verify that the manifest, the lexical index and Chroma agree; exit 1 if not.")] = False,
+    repair: Annotated[bool, typer.Option("--repair", help="Restore agreement: rebuild the lexical index or Chroma from the docstore "
                                                           "and the embedding cache, and remove garbage.")] = False,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a running ingest.")] = 10.0,
     store_dir: StoreDir = None,

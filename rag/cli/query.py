@@ -13,6 +13,7 @@ from rag.cli.app import (
     Fallback,
     Json,
     K,
+    LocalModel,
     Model,
     NoCache,
     Sets,
@@ -40,12 +41,25 @@ def search(
     as_json: Json = False,
 ) -> None:
     """Hybrid (dense + BM25) retrieval: each hit with its file, lines, score and text."""
-    from rag.api import Rag
+    from rag import remote
+    from rag.models import SearchResult
     from rag.render import search_text
 
-    rag = Rag(settings_from(store_dir, chroma_url, sets))
-    result = rag.search(query, k, filters_from(source, since, until))
+    settings = settings_from(store_dir, chroma_url, sets)
+    served = remote.search(settings, query, k, _filter_values(source, since, until))
+    if served is not None:  # a running `rag serve` for this store answered
+        result = SearchResult.model_validate(served)
+    else:
+        from rag.api import Rag
+
+        result = Rag(settings).search(query, k, filters_from(source, since, until))
     print(result.model_dump_json(indent=2) if as_json else search_text(result))
+
+
+def _filter_values(source, since, until) -> dict:
+    """The filters as JSON values, for a running server (without importing the retrieval code)."""
+    return {"source": source, "since": since.date().isoformat() if since else None,
+            "until": until.date().isoformat() if until else None}
 
 
 @app.command()
@@ -62,6 +76,9 @@ def ask(
     stream: Annotated[bool, typer.Option("--stream", help="Print the LLM's text as it arrives, then the verified answer.")] = False,
     fallback: Fallback = None,
     no_cache: NoCache = False,
+    local_model: LocalModel = None,
+    show_unsupported: Annotated[bool, typer.Option(
+        "--show-unsupported", help="LLM: keep sentences no source supports, flagged, instead of removing them.")] = False,
     store_dir: StoreDir = None,
     chroma_url: ChromaUrl = None,
     sets: Sets = None,
@@ -70,11 +87,14 @@ def ask(
     """Answer with sentences cited to file and line; refuse when the corpus has no answer."""
     import sys
 
-    from rag.api import Rag
+    from rag import remote
     from rag.errors import InputError
+    from rag.models import Answer
     from rag.render import answer_text
 
-    settings = llm_settings_from(store_dir, chroma_url, sets, engine, model, base_url, fallback, no_cache)
+    settings = llm_settings_from(store_dir, chroma_url, sets, engine, model, base_url, fallback, no_cache, local_model)
+    if show_unsupported:
+        settings = settings.model_copy(update={"llm_unsupported": "show"})
     if stream and settings.engine != "llm":
         raise InputError("--stream needs --engine llm")
     out = sys.stderr if as_json else sys.stdout  # keep stdout valid JSON
@@ -82,8 +102,18 @@ def ask(
     def show(token: str) -> None:
         print(token, end="", flush=True, file=out)
 
-    rag = Rag(settings)
-    answer = rag.ask(question, k, filters_from(source, since, until), prompt=prompt, on_token=show if stream else None)
+    served = None if stream or prompt else remote.ask(settings, question, k, _filter_values(source, since, until))
+    if served is not None:  # a running `rag serve` for this store answered
+        answer = Answer.model_validate(served)
+    else:
+        from rag.api import Rag
+
+        rag = Rag(settings)
+        try:
+            answer = rag.ask(question, k, filters_from(source, since, until), prompt=prompt,
+                             on_token=show if stream else None)
+        finally:
+            rag.close()  # stops a --local-model server
     if stream:
         print("\n\n--- verified ---", file=out)
     print(answer.model_dump_json(indent=2) if as_json else answer_text(answer))

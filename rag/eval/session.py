@@ -64,9 +64,9 @@ def evaluate(settings: Settings, request: EvalRequest, progress: Progress | None
         raise ConfigError("no cases to run" + (f" with tag(s) {', '.join(request.tags)}" if request.tags else "")
                           + (f" on corpus {request.corpus!r}" if elsewhere else ""))
     settings = _with_prompt(settings, request.prompt, notes)
-    judge = _judge(settings, request.judge)
     own = rag is None
     rag = rag or Rag(settings)
+    judge = _judge(rag, request.judge)
     try:
         run = run_eval(rag, cases, repeat=request.repeat, entails=judge or _lexical(), judge=judge.name if judge else "lexical",
                        case_files=[str(p) for p in request.cases], notes=notes, progress=progress)
@@ -116,15 +116,11 @@ def _prompt_identity(prompt: str) -> tuple[str, str]:
     return loaded.name, loaded.hash
 
 
-def _judge(settings: Settings, name: str):
+def _judge(rag, name: str):
     if name == "lexical":
         return None
     if name != "llm":
         raise ConfigError(f"--judge must be 'lexical' or 'llm', not {name!r}")
-    try:
-        from rag.llm import make_llm
-    except ImportError:
-        raise ConfigError("--judge llm needs the LLM client (rag.llm), which this version lacks") from None
     from rag.eval.judge import LLMJudge
 
-    return LLMJudge(make_llm(settings))
+    return LLMJudge(rag.llm)  # the Rag's client: with --local-model, the same local server

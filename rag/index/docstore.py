@@ -1,62 +1,137 @@
-"""SQLite docstore: the manifest (source → content hash), articles, chunks and index metadata.
+"""SQLite docstore: the manifest, articles, chunks, the lexical statistics and index metadata.
 
-One transaction commits an ingest: the manifest, the chunks and the pointer to the BM25
-generation change together, so a crash leaves either the old index or the new one.
+It is the commit point of every ingest: one transaction changes the manifest, the chunks, the
+statistics BM25 scores with and the pointers to the vector collection and the lexical index,
+so a crash leaves either the old index or the new one. Every read is keyed (by source, path,
+content hash, chunk id or term): nothing here reads the whole manifest to answer one question.
+
+Each thread gets its own connection: a read transaction (`snapshot`) then belongs to one
+reader, and a server's concurrent requests cannot end each other's snapshots.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fnmatch
 import json
 import sqlite3
+import threading
+from collections import Counter
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import RagError
+from rag.index.scope import Scope, day_number, file_of
 from rag.models import Article, Chunk
+
+SCHEMA_VERSION = 2  # PRAGMA user_version; 0 or 1: a store written before the lexical statistics
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS documents (
-    source TEXT PRIMARY KEY, path TEXT, content_hash TEXT, date TEXT, article TEXT, raw TEXT
+    source TEXT PRIMARY KEY, path TEXT, file TEXT, content_hash TEXT, size INTEGER, mtime_ns INTEGER,
+    day INTEGER, article TEXT, raw TEXT
 );
+CREATE INDEX IF NOT EXISTS documents_path ON documents (path);
+CREATE INDEX IF NOT EXISTS documents_file ON documents (file);
+CREATE INDEX IF NOT EXISTS documents_hash ON documents (content_hash);
+CREATE INDEX IF NOT EXISTS documents_day ON documents (day);
 CREATE TABLE IF NOT EXISTS chunks (
-    id TEXT PRIMARY KEY, source TEXT, ordinal INTEGER, index_text TEXT, chunk TEXT
+    id TEXT PRIMARY KEY, source TEXT, ordinal INTEGER, index_text TEXT, terms TEXT, n_terms INTEGER, chunk TEXT
 );
-CREATE INDEX IF NOT EXISTS chunks_source ON chunks (source);
+CREATE INDEX IF NOT EXISTS chunks_source ON chunks (source, ordinal);
+CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 """
+_TABLES = ("documents", "chunks", "terms")
+
+
+def damaged_docstore(path: Path, detail: str) -> str:
+    return (f"the docstore {path} is damaged ({detail[:200]}); move it away, then run `rag ingest --rebuild` "
+            "(the embedding cache keeps the vectors)")
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    source: str
+    path: str
+    content_hash: str
+    size: int | None
+    mtime_ns: int | None
+
+
+@dataclass(frozen=True)
+class LexicalRow:
+    """What BM25 needs of one committed chunk: its terms (space-separated) and how many."""
+
+    terms: str
+    n_terms: int
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    article: Article
+    raw: str
+    size: int | None = None  # of the file it was read from, to skip it unread next time
+    mtime_ns: int | None = None
+
+
+@dataclass(frozen=True)
+class NewChunk:
+    chunk: Chunk
+    index_text: str  # what it is embedded and indexed by
+    terms: list[str]  # the lexical terms of index_text
 
 
 class DocStore:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self.db = sqlite3.connect(path, timeout=60, check_same_thread=False)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        db = self.db
         try:
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=FULL")
-            self.db.executescript(_SCHEMA)
+            _prepare(db)
         except sqlite3.DatabaseError as err:  # not a database, or a damaged one
-            self.db.close()
-            from rag.index.status import damaged_docstore
-
+            self.close()
             raise RagError(damaged_docstore(path, str(err))) from None
 
+    @property
+    def legacy(self) -> bool:
+        """A store of the older schema (documents without their file), until `--rebuild` replaces it."""
+        return self.db.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+            db.execute("PRAGMA synchronous=FULL")
+            self._local.db = db
+            with self._all_lock:
+                self._all.append(db)
+        return db
+
     def close(self) -> None:
-        self.db.close()
+        with self._all_lock:
+            for db in self._all:
+                db.close()
+            self._all.clear()
+        self._local = threading.local()
 
     @contextmanager
     def snapshot(self):
         """Reads inside see one committed state, even while another process commits an ingest."""
-        if self.db.in_transaction:
+        db = self.db
+        if db.in_transaction:
             yield
             return
-        self.db.execute("BEGIN")
+        db.execute("BEGIN")
         try:
             yield
         finally:
-            self.db.execute("ROLLBACK")
+            db.execute("ROLLBACK")
 
     def integrity(self) -> list[str]:
         """SQLite's own check of the file: [] when the database is sound."""
@@ -71,16 +146,33 @@ class DocStore:
     def set_meta(self, values: dict) -> None:
         """Write metadata in its own transaction (None deletes a key)."""
         with self.db:
-            for key, value in values.items():
-                if value is None:
-                    self.db.execute("DELETE FROM meta WHERE key = ?", (key,))
-                else:
-                    self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+            _write_meta(self.db, values)
 
     # manifest and articles
     def manifest(self) -> dict[str, tuple[str, str]]:
-        """source → (content_hash, path)."""
+        """source → (content_hash, path) of every document (checks and evals; ingest reads keyed rows)."""
         return {s: (h, p) for s, h, p in self.db.execute("SELECT source, content_hash, path FROM documents")}
+
+    def manifest_row(self, source: str) -> ManifestRow | None:
+        row = self.db.execute("SELECT source, path, content_hash, size, mtime_ns FROM documents WHERE source = ?",
+                              (source,)).fetchone()
+        return ManifestRow(*row) if row else None
+
+    def manifest_under(self, roots: list[str]) -> dict[str, ManifestRow]:
+        """source → row, for the documents read from these files or from files under these
+        directories (absolute paths): a range read on the path index, not the whole manifest."""
+        out: dict[str, ManifestRow] = {}
+        query = ("SELECT source, path, content_hash, size, mtime_ns FROM documents "
+                 "WHERE path = ? OR (path >= ? AND path < ?)")
+        for root in roots:
+            base = root.rstrip("/")
+            for row in self.db.execute(query, (base, base + "/", base + "0")):  # "0" sorts right after "/"
+                out[row[0]] = ManifestRow(*row)
+        return out
+
+    def sources_with_hash(self, content_hash: str) -> list[str]:
+        rows = self.db.execute("SELECT source FROM documents WHERE content_hash = ? ORDER BY source", (content_hash,))
+        return [r[0] for r in rows]
 
     def article(self, source: str) -> Article | None:
         row = self.db.execute("SELECT article FROM documents WHERE source = ?", (source,)).fetchone()
@@ -89,60 +181,109 @@ class DocStore:
     def articles(self) -> list[Article]:
         return [Article.model_validate_json(r[0]) for r in self.db.execute("SELECT article FROM documents ORDER BY source")]
 
+    def all_sources(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT source FROM documents ORDER BY source")]
+
     def raw(self, source: str) -> str | None:
         row = self.db.execute("SELECT raw FROM documents WHERE source = ?", (source,)).fetchone()
         return row[0] if row else None
 
     def sources(self, pattern: str | None = None, since: dt.date | None = None, until: dt.date | None = None) -> list[str]:
-        """Sources matching a glob and a date range (undated articles fail any date filter)."""
-        out = []
-        for source, date in self.db.execute("SELECT source, date FROM documents ORDER BY source"):
-            if pattern and not (fnmatch.fnmatch(source, pattern) or fnmatch.fnmatch(source.split("#")[0], pattern)):
-                continue
-            if since or until:
-                if not date:
-                    continue
-                day = dt.date.fromisoformat(date)
-                if (since and day < since) or (until and day > until):
-                    continue
-            out.append(source)
+        """Sources matching a glob (on the source or its file) and a date range; undated articles
+        fail any date filter. SQLite's GLOB reads only the index range of the glob's literal
+        prefix, so a narrow glob never reads the whole manifest."""
+        where, args = [], []
+        if pattern:
+            glob = sqlite_glob(pattern)
+            where.append("(source GLOB ? OR file GLOB ?)")
+            args += [glob, glob]
+        if since:
+            where.append("day >= ?")
+            args.append(day_number(since))
+        if until:
+            where.append("day <= ?")
+            args.append(day_number(until))
+        sql = "SELECT source FROM documents" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY source"
+        return [r[0] for r in self.db.execute(sql, args)]
+
+    def day_range(self) -> tuple[int | None, int | None]:
+        """The first and last day number of the dated documents (read on the day index)."""
+        return self.db.execute("SELECT MIN(day), MAX(day) FROM documents").fetchone()
+
+    def share(self, scope: Scope) -> float:
+        """The fraction of the documents in `scope`, counted on the indexes (not by reading every document)."""
+        total = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        if not total or scope.empty:
+            return 0.0
+        if scope.sources is not None:
+            return min(1.0, len(scope.sources) / total)
+        where, args = _scope_sql(scope, "")
+        if not where:
+            return 1.0
+        return self.db.execute("SELECT COUNT(*) FROM documents WHERE " + where, args).fetchone()[0] / total
+
+    def ids_in(self, scope: Scope) -> list[str]:
+        """Every committed chunk id in `scope` (read on the day, source and file indexes)."""
+        if scope.empty:
+            return []
+        where, args = _scope_sql(scope, "d.")
+        sql = "SELECT c.id, c.source FROM documents d JOIN chunks c ON c.source = d.source" + (
+            " WHERE " + where if where else "")
+        allowed = set(scope.sources) if scope.sources is not None else None
+        return [i for i, source in self.db.execute(sql, args) if allowed is None or source in allowed]
+
+    def known_in(self, ids: list[str], scope: Scope) -> set[str]:
+        """The ids among these that are committed chunks of documents in `scope` (keyed by id)."""
+        where, args = _scope_sql(scope, "d.")
+        # CROSS JOIN: the chunks by id first (SQLite would otherwise walk every document in scope).
+        sql = ("SELECT c.id, c.source FROM chunks c CROSS JOIN documents d ON d.source = c.source WHERE c.id IN ({})"
+               + (" AND " + where if where else ""))
+        allowed = set(scope.sources) if scope.sources is not None else None
+        out: set[str] = set()
+        for start in range(0, len(ids), 500):
+            batch = ids[start:start + 500]
+            rows = self.db.execute(sql.format(",".join("?" * len(batch))), [*batch, *args])
+            out.update(i for i, source in rows if allowed is None or source in allowed)
         return out
 
     # chunks
     def chunks(self, ids: list[str]) -> dict[str, Chunk]:
-        out: dict[str, Chunk] = {}
-        for start in range(0, len(ids), 500):
-            batch = ids[start:start + 500]
-            rows = self.db.execute(f"SELECT id, chunk FROM chunks WHERE id IN ({','.join('?' * len(batch))})", batch)
-            out.update({i: Chunk.model_validate_json(c) for i, c in rows})
-        return out
+        rows = self._batched("SELECT id, chunk FROM chunks WHERE id IN ({})", ids)
+        return {i: Chunk.model_validate_json(c) for i, c in rows}
 
     def chunks_of(self, source: str) -> list[Chunk]:
         rows = self.db.execute("SELECT chunk FROM chunks WHERE source = ? ORDER BY ordinal", (source,))
         return [Chunk.model_validate_json(r[0]) for r in rows]
 
+    def known(self, ids: list[str]) -> set[str]:
+        """The ids among these that are committed chunks."""
+        return {r[0] for r in self._batched("SELECT id FROM chunks WHERE id IN ({})", ids)}
+
+    def lexical_rows(self, ids: list[str]) -> dict[str, LexicalRow]:
+        rows = self._batched("SELECT id, terms, n_terms FROM chunks WHERE id IN ({})", ids)
+        return {i: LexicalRow(t, n) for i, t, n in rows}
+
     def chunk_ids(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
 
+    def chunk_sources(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT id, source FROM chunks"))
+
     def ids_of_sources(self, sources: list[str]) -> set[str]:
-        out: set[str] = set()
-        for start in range(0, len(sources), 500):
-            batch = sources[start:start + 500]
-            rows = self.db.execute(f"SELECT id FROM chunks WHERE source IN ({','.join('?' * len(batch))})", batch)
-            out.update(r[0] for r in rows)
-        return out
+        return {r[0] for r in self._batched("SELECT id FROM chunks WHERE source IN ({})", sources)}
 
-    def index_texts(self, exclude_sources: set[str]) -> tuple[list[str], list[str]]:
-        ids, texts = [], []
-        for chunk_id, source, text in self.db.execute("SELECT id, source, index_text FROM chunks ORDER BY source, ordinal"):
-            if source not in exclude_sources:
-                ids.append(chunk_id)
-                texts.append(text)
-        return ids, texts
+    def index_texts(self, ids: list[str] | None = None) -> dict[str, str]:
+        """Chunk id → the text it was embedded and indexed by (every chunk's, without `ids`)."""
+        if ids is None:
+            return dict(self.db.execute("SELECT id, index_text FROM chunks"))
+        return dict(self._batched("SELECT id, index_text FROM chunks WHERE id IN ({})", ids))
 
-    def chunk_index_texts(self) -> dict[str, str]:
-        """Chunk id → the text it was embedded and BM25-indexed by."""
-        return dict(self.db.execute("SELECT id, index_text FROM chunks"))
+    def lexical_docs(self, batch: int = 5000):
+        """(id, source, terms, day) of every chunk, in batches: what the lexical index is rebuilt from."""
+        cursor = self.db.execute("SELECT c.id, c.source, c.terms, d.day FROM chunks c "
+                                 "LEFT JOIN documents d ON d.source = c.source ORDER BY c.source, c.ordinal")
+        while rows := cursor.fetchmany(batch):
+            yield rows
 
     def orphans(self) -> tuple[list[str], list[str]]:
         """(sources with chunks but no document, documents whose chunks are not the ones their
@@ -161,33 +302,159 @@ class DocStore:
         chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return docs, chunks
 
-    # the commit
-    def commit(
-        self,
-        remove: list[str],
-        articles: list[tuple[Article, str]],
-        chunks: list[tuple[Chunk, str]],
-        meta: dict,
-        replace_all: bool = False,
-    ) -> None:
-        """Apply one ingest atomically. `articles` pairs each Article with its raw text;
-        `chunks` pairs each Chunk with the text it was indexed by."""
+    # lexical statistics
+    def lexical_stats(self) -> tuple[int, int]:
+        """(committed chunks, their terms in all): BM25's N and total length, kept by every commit."""
+        return int(self.meta("lexical_chunks", 0)), int(self.meta("lexical_terms", 0))
+
+    def document_frequency(self, terms: list[str]) -> dict[str, int]:
+        return dict(self._batched("SELECT term, df FROM terms WHERE term IN ({})", list(dict.fromkeys(terms))))
+
+    def stats_problems(self) -> list[str]:
+        """The statistics against the chunks they summarise ([] when they agree)."""
+        chunks, terms = self.db.execute("SELECT COUNT(*), COALESCE(SUM(n_terms), 0) FROM chunks").fetchone()
+        problems = []
+        if (chunks, terms) != self.lexical_stats():
+            problems.append(f"the lexical statistics count {self.lexical_stats()[0]} chunks and "
+                            f"{self.lexical_stats()[1]} terms; the chunks hold {chunks} and {terms}")
+        truth: Counter = Counter()
+        for (text,) in self.db.execute("SELECT terms FROM chunks"):
+            truth.update(set(text.split()))
+        stored = dict(self.db.execute("SELECT term, df FROM terms"))
+        wrong = sum(1 for t in truth.keys() | stored.keys() if truth.get(t, 0) != stored.get(t, 0))
+        if wrong:
+            problems.append(f"the document frequencies of {wrong} terms disagree with the chunks")
+        return problems
+
+    def recount_stats(self) -> None:
+        """Recompute the lexical statistics from the chunks (a repair)."""
+        truth: Counter = Counter()
+        for (text,) in self.db.execute("SELECT terms FROM chunks"):
+            truth.update(set(text.split()))
+        chunks, terms = self.db.execute("SELECT COUNT(*), COALESCE(SUM(n_terms), 0) FROM chunks").fetchone()
         with self.db:
-            if replace_all:
-                self.db.execute("DELETE FROM documents")
-                self.db.execute("DELETE FROM chunks")
-            for source in remove:
-                self.db.execute("DELETE FROM documents WHERE source = ?", (source,))
+            self.db.execute("DELETE FROM terms")
+            self.db.executemany("INSERT INTO terms VALUES (?, ?)", truth.items())
+            _write_meta(self.db, {"lexical_chunks": chunks, "lexical_terms": terms})
+
+    # repairs of rows that no commit can leave
+    def forget(self, sources: list[str], chunks_only: list[str]) -> None:
+        """Delete the documents and chunks of `sources`, and only the chunks of `chunks_only`."""
+        with self.db:
+            for source in sources + chunks_only:
                 self.db.execute("DELETE FROM chunks WHERE source = ?", (source,))
-            self.db.executemany(
-                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)",
-                [(a.source, a.path, a.content_hash, a.date.isoformat() if a.date else None, a.model_dump_json(), raw)
-                 for a, raw in articles],
+            for source in sources:
+                self.db.execute("DELETE FROM documents WHERE source = ?", (source,))
+
+    # the commit
+    def commit(self, remove: list[str], articles: list[NewArticle], chunks: list[NewChunk], meta: dict,
+               replace_all: bool = False, touched: list[tuple[str, int | None, int | None]] = ()) -> None:
+        """Apply one ingest atomically: drop the documents and chunks of `remove` (everything, with
+        `replace_all`), add `articles` and `chunks`, keep the lexical statistics in step, record the
+        new size and mtime of `touched` files ((path, size, mtime_ns): read again, found unchanged)
+        and write `meta`."""
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")  # explicit: the schema statements of a rebuild belong to it too
+        with db:
+            if replace_all:
+                for table in _TABLES:
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
+                _create(db)
+                n_chunks, n_terms, df = 0, 0, Counter()
+            else:
+                n_chunks, n_terms = self.lexical_stats()
+                df = Counter()
+            for source in remove:
+                for terms, count in db.execute("SELECT terms, n_terms FROM chunks WHERE source = ?", (source,)):
+                    n_chunks, n_terms = n_chunks - 1, n_terms - count
+                    df.subtract(set(terms.split()))
+                db.execute("DELETE FROM documents WHERE source = ?", (source,))
+                db.execute("DELETE FROM chunks WHERE source = ?", (source,))
+            db.executemany(
+                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(a.article.source, a.article.path, file_of(a.article.source), a.article.content_hash, a.size,
+                  a.mtime_ns, day_number(a.article.date), a.article.model_dump_json(), a.raw) for a in articles],
             )
-            self.db.executemany(
-                "INSERT OR REPLACE INTO chunks VALUES (?, ?, ?, ?, ?)",
-                [(c.id, c.source, c.ordinal, text, c.model_dump_json()) for c, text in chunks],
+            db.executemany(
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(c.chunk.id, c.chunk.source, c.chunk.ordinal, c.index_text, " ".join(c.terms), len(c.terms),
+                  c.chunk.model_dump_json()) for c in chunks],
             )
-            self.db.executemany(
-                "INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()]
-            )
+            for c in chunks:
+                n_chunks, n_terms = n_chunks + 1, n_terms + len(c.terms)
+                df.update(set(c.terms))
+            _apply_df(db, df)
+            db.executemany("UPDATE documents SET size = ?, mtime_ns = ? WHERE path = ?",
+                           [(size, mtime, path) for path, size, mtime in touched])
+            _write_meta(db, {**meta, "lexical_chunks": n_chunks, "lexical_terms": n_terms})
+
+    def _batched(self, sql: str, keys: list[str], size: int = 500):
+        for start in range(0, len(keys), size):
+            batch = keys[start:start + size]
+            yield from self.db.execute(sql.format(",".join("?" * len(batch))), batch)
+
+
+def _scope_sql(scope: Scope, table: str) -> tuple[str, list]:
+    """A scope's conditions on the documents table (columns prefixed by `table`), sources aside."""
+    where, args = [], []
+    if scope.day_from is not None:
+        where.append(f"{table}day >= ?")
+        args.append(scope.day_from)
+    if scope.day_to is not None:
+        where.append(f"{table}day <= ?")
+        args.append(scope.day_to)
+    if scope.names:
+        marks = ",".join("?" * len(scope.names))
+        where.append(f"({table}source IN ({marks}) OR {table}file IN ({marks}))")
+        args += [*scope.names, *scope.names]
+    if scope.dir_prefix:  # a range on the primary key: "/" + 1 is "0"
+        where.append(f"{table}source >= ? AND {table}source < ?")
+        args += [scope.dir_prefix, scope.dir_prefix[:-1] + chr(ord(scope.dir_prefix[-1]) + 1)]
+    if scope.feed:
+        where.append(f"{table}file = ?")
+        args.append(scope.feed)
+    return " AND ".join(where), args
+
+
+def sqlite_glob(pattern: str) -> str:
+    """fnmatch's glob in SQLite's GLOB syntax (the same *, ? and [...]; negation is [^...])."""
+    return pattern.replace("[!", "[^")
+
+
+def _prepare(db: sqlite3.Connection) -> bool:
+    """Create the schema in a new store, in one transaction (a kill never leaves half of it).
+    Returns True for a store of the older schema (documents without their file), which is left as
+    it is: queries are refused by its fingerprint, and `rag ingest --rebuild` replaces it."""
+    db.execute("PRAGMA journal_mode=WAL")
+    if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+        return False
+    columns = {r[1] for r in db.execute("PRAGMA table_info(documents)")}
+    if columns and "file" not in columns:
+        return True
+    db.execute("BEGIN IMMEDIATE")
+    with db:
+        _create(db)
+    return False
+
+
+def _create(db: sqlite3.Connection) -> None:
+    """The schema, statement by statement (executescript would commit an open transaction)."""
+    for statement in _SCHEMA.split(";"):
+        if statement.strip():
+            db.execute(statement)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _write_meta(db: sqlite3.Connection, values: dict) -> None:
+    for key, value in values.items():
+        if value is None:
+            db.execute("DELETE FROM meta WHERE key = ?", (key,))
+        else:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+
+def _apply_df(db: sqlite3.Connection, df: Counter) -> None:
+    changes = [(term, delta) for term, delta in df.items() if delta]
+    db.executemany("INSERT INTO terms VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+                   changes)
+    db.executemany("DELETE FROM terms WHERE term = ? AND df <= 0", [(t,) for t, d in changes if d < 0])

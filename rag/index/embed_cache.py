@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.index.embedders import BULK, Embedder
+
 
 def text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
@@ -46,7 +48,7 @@ class EmbeddingCache:
         self.db.close()
 
 
-def embed_cached(embedder, cache: EmbeddingCache, texts: list[str], on_batch=None, batch: int = 256) -> tuple[np.ndarray, int]:
+def embed_cached(embedder: Embedder, cache: EmbeddingCache, texts: list[str], on_batch=None, batch: int = 256) -> tuple[np.ndarray, int]:
     """Vectors for `texts`, computing only those missing from the cache. Returns (vectors, computed)."""
     keys = [text_key(t) for t in texts]
     found = cache.get_many(embedder.name, list(dict.fromkeys(keys)))
@@ -56,11 +58,10 @@ def embed_cached(embedder, cache: EmbeddingCache, texts: list[str], on_batch=Non
     done = len(texts) - sum(counts[k] for k in missing)
     if on_batch:
         on_batch(done, len(texts))
-    if hasattr(embedder, "prepare"):
-        embedder.prepare(len(missing))
+    bulk = len(missing) >= BULK  # one backend for all the batches of this call
     for start in range(0, len(missing), batch):
         part = missing[start:start + batch]
-        vectors = embedder.embed([by_key[k] for k in part])
+        vectors = embedder.embed([by_key[k] for k in part], bulk=bulk)
         fresh = dict(zip(part, vectors))
         cache.put_many(embedder.name, fresh)
         found.update(fresh)

@@ -19,18 +19,20 @@ from typing import Protocol
 import numpy as np
 
 from rag.errors import ConfigError
+from rag.text.lexical import content_words
 
 MINILM = "all-MiniLM-L6-v2"
 # Batches this large amortise torch's ~15 s import and load; smaller ones run in numpy.
-_BULK = 256
+BULK = 256
 
 
 class Embedder(Protocol):
     name: str
     dim: int
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """L2-normalised float32 vectors, one row per text."""
+    def embed(self, texts: list[str], bulk: bool = False) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text. `bulk`: these texts are one batch of
+        many (an ingest), so a backend that is slow to load but fast per text may be chosen."""
 
 
 def minilm_dir() -> Path:
@@ -54,16 +56,13 @@ class MiniLMEmbedder:
     def __init__(self, batch_size: int = 32):
         self.batch_size = batch_size
         self.model_dir = minilm_dir()
-        self.bulk = False
 
-    def prepare(self, total: int) -> None:
-        """Told how many texts are coming, choose the backend once for all their batches."""
-        self.bulk = total >= _BULK
-
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], bulk: bool = False) -> np.ndarray:
+        # The backend is chosen per call, never remembered: one embedder serves a server's
+        # queries and its ingests, and a query must never wait for torch.
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        if self.bulk or len(texts) >= _BULK:
+        if bulk or len(texts) >= BULK:
             return self._torch_embed(texts)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.concatenate([self._numpy.embed([texts[j] for j in order[i:i + 8]]) for i in range(0, len(texts), 8)])
@@ -144,8 +143,20 @@ class NumpyMiniLM:
         with _one_blas_thread():
             return self._forward(texts)
 
+    def token_states(self, texts: list[str]) -> list[tuple[np.ndarray, list[tuple[int, int]]]]:
+        """Each text's final hidden states, one row per wordpiece (special tokens included), and
+        each wordpiece's character span in the text (late chunking pools these per sentence)."""
+        with _one_blas_thread():
+            encodings = self.tokenizer.encode_batch(texts)
+            x, _ = self._hidden(encodings)
+        return [(x[i, : sum(e.attention_mask)], list(e.offsets[: sum(e.attention_mask)])) for i, e in enumerate(encodings)]
+
     def _forward(self, texts: list[str]) -> np.ndarray:
-        encodings = self.tokenizer.encode_batch(texts)
+        x, mask = self._hidden(self.tokenizer.encode_batch(texts))
+        pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+        return _normalise(pooled)
+
+    def _hidden(self, encodings) -> tuple[np.ndarray, np.ndarray]:
         ids = np.array([e.ids for e in encodings])
         mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
         x = self.word[ids] + self.position[: ids.shape[1]][None] + self.token_type
@@ -163,8 +174,7 @@ class NumpyMiniLM:
             x = _layer_norm(attended @ layer["out"] + layer["out_b"] + x, *layer["ln1"])
             up = _gelu(x @ layer["up"] + layer["up_b"])
             x = _layer_norm(up @ layer["down"] + layer["down_b"] + x, *layer["ln2"])
-        pooled = (x * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
-        return _normalise(pooled)
+        return x, mask
 
 
 @lru_cache(maxsize=1)
@@ -198,9 +208,7 @@ class HashEmbedder:
     name = "hash"
     dim = 256
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        from rag.text.lexical import content_words
-
+    def embed(self, texts: list[str], bulk: bool = False) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in content_words(text):
@@ -218,7 +226,7 @@ class OpenAIEmbedder:
         self.client = client
         self.dim = 0
 
-    def embed(self, texts: list[str]) -> np.ndarray:
+    def embed(self, texts: list[str], bulk: bool = False) -> np.ndarray:
         from rag.llm.client import call_embeddings
 
         vectors = call_embeddings(self.client, self.model, texts)

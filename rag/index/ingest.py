@@ -1,16 +1,22 @@
 """Incremental, atomic ingest.
 
 Order of work, chosen so that a crash at any moment leaves a usable index:
-1. new vectors are upserted into Chroma under fresh content-hash ids (invisible to queries,
-   which only accept ids the docstore knows);
-2. a new BM25 generation is written to its own directory;
-3. ONE sqlite transaction swaps the manifest, chunks and the BM25 pointer (the commit point);
-4. stale vectors and old BM25 generations are garbage-collected.
+1. new vectors are upserted into Chroma, and new postings committed to the lexical index,
+   under fresh content-hash ids (invisible to queries, which only accept ids the docstore knows);
+2. ONE sqlite transaction swaps the manifest, the chunks, the lexical statistics and the
+   pointers to the collection and the lexical index (the commit point);
+3. stale vectors and postings (and, after a rebuild, the old collection and lexical index) are
+   garbage-collected.
 
 A chunk's id hashes everything Chroma stores for it (its text, the title it is embedded with,
 its metadata), so step 1 never rewrites a vector that the committed index uses. A marker in
-the docstore brackets steps 1-4: when it is found, the last ingest was interrupted, and the
+the docstore brackets steps 1-3: when it is found, the last ingest was interrupted, and the
 next ingest (or `rag status --repair`) first sweeps what it left (docs/reliability.md).
+
+Planning reads only the manifest rows of the files and directories given (a range on the
+path index) and, for a changed article, the rows with its content hash. A file whose size and
+mtime are those recorded at its last reading is skipped unread, unless `verify` asks for every
+file to be hashed again.
 """
 
 from __future__ import annotations
@@ -18,25 +24,36 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from rag.errors import InputError
+from rag.index.docstore import ManifestRow, NewArticle, NewChunk
 from rag.index.embed_cache import embed_cached
 from rag.index.embedders import Embedder
-from rag.index.lexical import LexicalIndex
-from rag.index.repair import PENDING, sweep_garbage
-from rag.index.status import collection_names
-from rag.index.store import Store, chroma_errors, fingerprint, index_text
+from rag.index.lexical import LexicalDoc
+from rag.index.scope import day_number
+from rag.index.store import (
+    PENDING,
+    Store,
+    chroma_errors,
+    collection_name,
+    fingerprint,
+    index_text,
+    lexical_name,
+)
+from rag.index.vectorstore import vector_meta
 from rag.models import Article, Chunk, IngestReport
 from rag.settings import Settings
 from rag.text.document import parse_document
-from rag.text.readers import SourceDoc, discover, read_file
+from rag.text.lexical import content_words
+from rag.text.readers import FileRef, SourceDoc, discover, read_file
 
 Progress = Callable[[str, int, int], None]
+_RACY_NS = 2_000_000_000  # an mtime this close to the scan may still change within its tick: read the file
+_MARKED_IDS = 50_000  # the interrupted-ingest marker lists up to this many ids (more: sweeps compare everything)
 
 
 @dataclass
@@ -46,6 +63,7 @@ class Plan:
     removed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     duplicates: dict[str, str] = field(default_factory=dict)
+    stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # absolute path → (size, mtime_ns) when read
 
     @property
     def changes(self) -> bool:
@@ -60,6 +78,7 @@ def ingest(
     progress: Progress | None = None,
     lock_wait: float = 10.0,
     embedder: Embedder | None = None,
+    verify: bool = False,
 ) -> IngestReport:
     started = time.perf_counter()
     progress = progress or (lambda stage, done, total: None)
@@ -69,73 +88,118 @@ def ingest(
             if not rebuild:
                 store.check_compatible(for_query=False)
             if not dry_run and store.docs.meta(PENDING) is not None:
-                sweep_garbage(store)
+                store.sweep_garbage()
             report = IngestReport(dry_run=dry_run)
-            plan = _plan(store, paths or [Path(settings.corpus_dir)], settings, rebuild, report)
+            plan = _plan(store, paths or [Path(settings.corpus_dir)], settings, rebuild, verify, report)
             report.added = [d.source for d in plan.new if d.source not in plan.updated]
             report.updated = sorted(plan.updated)
             report.removed = plan.removed
             report.skipped = plan.skipped
             report.duplicates = plan.duplicates
-            if not dry_run and (plan.changes or rebuild or store.docs.meta("bm25") is None):
+            if not dry_run and (plan.changes or rebuild or store.docs.meta("lexical") is None):
                 _apply(store, settings, plan, rebuild, report, progress)
                 report.added = [s for s in report.added if s not in report.failed]
                 report.updated = [s for s in report.updated if s not in report.failed]
-            report.total_chunks = store.docs.counts()[1]
+            elif not dry_run and plan.stats:
+                # Read again and found unchanged (touched, copied back): remember their new mtimes.
+                store.docs.commit([], [], [], {}, touched=[(p, *s) for p, s in plan.stats.items()])
+            report.total_chunks = store.committed_chunks()
     finally:
         store.close()
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
 
-def _plan(store: Store, paths: list[Path], settings: Settings, rebuild: bool, report: IngestReport) -> Plan:
+def _plan(store: Store, paths: list[Path], settings: Settings, rebuild: bool, verify: bool,
+          report: IngestReport) -> Plan:
     scan = discover(paths, Path(settings.corpus_dir))
     report.failed.update(scan.failed)
-    manifest = {} if rebuild else store.docs.manifest()
+    manifest = {} if rebuild else store.docs.manifest_under([str(r) for r in scan.roots])
+    by_path: dict[str, list[ManifestRow]] = {}
+    for row in manifest.values():
+        by_path.setdefault(row.path, []).append(row)
+    plan = Plan()
     found: list[SourceDoc] = []
     failed_paths: set[str] = set()
+    seen: set[str] = set()
+    now = time.time_ns()
     for ref in scan.files:
+        path = os.path.abspath(ref.path)  # what the manifest records (Path.absolute() is 10x slower)
+        stat = _stat(ref)
+        rows = by_path.get(path, [])
+        if stat and rows and not verify and all((r.size, r.mtime_ns) == stat for r in rows) \
+                and now - stat[1] > _RACY_NS:
+            plan.skipped.extend(r.source for r in rows)  # unchanged since it was read: not read again
+            seen.update(r.source for r in rows)
+            continue
         try:
             docs, failures = read_file(ref, settings.max_article_bytes)
         except InputError as err:
             report.failed[ref.source] = str(err)
-            failed_paths.add(str(ref.path.absolute()))
+            failed_paths.add(path)
             continue
+        if stat:
+            plan.stats[path] = stat
         report.failed.update(failures)
         found.extend(docs)
-
-    plan = Plan()
-    seen = {doc.source for doc in found}
-    roots = [str(r) for r in scan.roots]
-    for source, (_, path) in manifest.items():
-        under_scan = any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
-        if source not in seen and path not in failed_paths and under_scan:
+    seen.update(doc.source for doc in found)
+    for source, row in manifest.items():
+        if source not in seen and row.path not in failed_paths:
             plan.removed.append(source)
-    # Syndicated copies: the same bytes under another name are indexed once. Only articles that
-    # stay as they are can be the original: one being replaced no longer holds its old bytes.
-    current = {doc.source: doc.content_hash for doc in found}
-    by_hash = {h: s for s, (h, _) in manifest.items()
-               if s not in plan.removed and current.get(s, h) == h}
-    for doc in found:
-        previous = manifest.get(doc.source)
-        if previous and previous[0] == doc.content_hash:
-            plan.skipped.append(doc.source)
-            continue
-        twin = by_hash.get(doc.content_hash)
-        if twin and twin != doc.source:
-            plan.duplicates[doc.source] = twin
-            if previous:  # it was indexed with other text, which is gone now
-                plan.removed.append(doc.source)
-            continue
-        by_hash[doc.content_hash] = doc.source
-        if previous:
-            plan.updated.add(doc.source)
-        plan.new.append(doc)
+    _classify(store, found, manifest, rebuild, plan)
     return plan
 
 
+def _stat(ref: FileRef) -> tuple[int, int] | None:
+    try:
+        st = os.stat(ref.path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _classify(store: Store, found: list[SourceDoc], manifest: dict[str, ManifestRow], rebuild: bool,
+              plan: Plan) -> None:
+    """Each document read: unchanged, a copy of an indexed one, changed, or new."""
+    removed = set(plan.removed)
+    current = {doc.source: doc.content_hash for doc in found}
+    claimed: dict[str, str] = {}  # content hash → the source this run indexes it under
+
+    def previous(source: str) -> ManifestRow | None:
+        if rebuild:
+            return None
+        return manifest[source] if source in manifest else store.docs.manifest_row(source)
+
+    def twin_of(content_hash: str) -> str | None:
+        if content_hash in claimed:
+            return claimed[content_hash]
+        if rebuild:
+            return None
+        # Syndicated copies: the same bytes under another name are indexed once. Only articles that
+        # stay as they are can be the original: one being replaced no longer holds its old bytes.
+        return next((s for s in store.docs.sources_with_hash(content_hash)
+                     if s not in removed and current.get(s, content_hash) == content_hash), None)
+
+    for doc in found:
+        before = previous(doc.source)
+        if before and before.content_hash == doc.content_hash:
+            plan.skipped.append(doc.source)
+            claimed.setdefault(doc.content_hash, doc.source)
+            continue
+        twin = twin_of(doc.content_hash)
+        if twin and twin != doc.source:
+            plan.duplicates[doc.source] = twin
+            if before:  # it was indexed with other text, which is gone now
+                plan.removed.append(doc.source)
+            continue
+        claimed[doc.content_hash] = doc.source
+        if before:
+            plan.updated.add(doc.source)
+        plan.new.append(doc)
+
+
 def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: IngestReport, progress: Progress) -> None:
-    parsed: list[tuple[Article, str, list[Chunk]]] = []
+    parsed: list[tuple[Article, SourceDoc, list[Chunk]]] = []
     for i, doc in enumerate(plan.new, start=1):
         try:
             article, chunks = parse_document(doc, settings.chunk_tokens, settings.chunk_overlap_sentences)
@@ -144,9 +208,9 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
             continue
         if not chunks:
             # Recorded in the manifest all the same, so an unchanged file is not re-read and
-            # does not force a new BM25 generation on every later ingest.
+            # does not force a new commit on every later ingest.
             report.failed[doc.source] = "no article text left after cleaning"
-        parsed.append((article, doc.raw, chunks))
+        parsed.append((article, doc, chunks))
         progress("parse", i, len(plan.new))
     chunks = [c for _, _, cs in parsed for c in cs]
     texts = [index_text(c, settings.embed_title) for c in chunks]
@@ -155,44 +219,50 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
         store.embedder, store.cache, texts, on_batch=lambda d, t: progress("embed", d, t)
     )
     report.chunks = len(chunks)
+    terms = [content_words(t) for t in texts]
 
-    generation = int(store.docs.meta("generation", 0)) + 1
-    old_collection = store.docs.meta("collection")
+    generation = store.next_generation()
+    old_collection, old_lexical = store.docs.meta("collection"), store.docs.meta("lexical")
     fresh = rebuild or old_collection is None
-    collection = f"{settings.collection}-g{generation}" if fresh else old_collection
-    store.docs.set_meta({PENDING: {"generation": generation, "collection": collection, "pid": os.getpid()}})
-    # A committed id already holds exactly this vector (ids hash what is stored): leave it alone.
-    live = set() if fresh else store.docs.chunk_ids()
+    collection = collection_name(settings, generation) if fresh else old_collection
+    lexical = lexical_name(generation) if rebuild or old_lexical is None else old_lexical
+    replaced = sorted(plan.updated | set(plan.removed))
+    stale = set() if rebuild else store.docs.ids_of_sources(replaced)
+    # A committed id already holds exactly this vector and these postings (ids hash what is stored).
+    live = set() if fresh else store.docs.known([c.id for c in chunks])
     todo = [i for i, c in enumerate(chunks) if c.id not in live]
+    marked = [chunks[i].id for i in todo] + sorted(stale)
+    store.docs.set_meta({PENDING: {"generation": generation, "collection": collection, "lexical": lexical,
+                                   "pid": os.getpid(), "ids": marked if len(marked) <= _MARKED_IDS else None}})
     with chroma_errors():
         if fresh and collection != old_collection:
-            _drop_collection(store, collection)  # an interrupted attempt's, never committed
-        vector = store.vectors(collection, metadata=flat_metadata(fingerprint(settings)))
-        if todo:
-            vector.add([chunks[i].id for i in todo], vectors[todo], [vector_meta(chunks[i]) for i in todo])
-
-    replaced = plan.updated | set(plan.removed)
-    stale = set() if rebuild else store.docs.ids_of_sources(sorted(replaced))
-    keep_ids, keep_texts = ([], []) if rebuild else store.docs.index_texts(replaced)
-    bm25_name = f"g{generation:06d}"
-    bm25_dir = store.dir / "bm25" / bm25_name
-    tmp = bm25_dir.with_suffix(".tmp")
-    for leftover in (tmp, bm25_dir):  # an interrupted attempt's, never committed
-        shutil.rmtree(leftover, ignore_errors=True)
-    LexicalIndex.build(tmp, keep_ids + [c.id for c in chunks], keep_texts + texts)
-    tmp.rename(bm25_dir)
+            store.drop_collection(collection)  # an interrupted attempt's, never committed
+        store.write_vectors(collection, [chunks[i] for i in todo], vectors[todo])
+    day = {a.source: day_number(a.date) for a, _, _ in parsed}
+    _write_postings(store, lexical, lexical != old_lexical,
+                    [LexicalDoc(chunks[i].id, chunks[i].source, " ".join(terms[i]), day[chunks[i].source])
+                     for i in todo])
 
     store.docs.commit(
-        remove=sorted(replaced),
-        articles=[(a, raw) for a, raw, _ in parsed],
-        chunks=[(c, t) for c, t in zip(chunks, texts)],
-        meta={"fingerprint": fingerprint(settings), "bm25": bm25_name, "collection": collection,
-              "generation": generation},
+        remove=replaced,
+        articles=[NewArticle(a, doc.raw, *plan.stats.get(str(doc.path.absolute()), (None, None)))
+                  for a, doc, _ in parsed],
+        chunks=[NewChunk(c, t, w) for c, t, w in zip(chunks, texts, terms)],
+        meta={"fingerprint": fingerprint(settings), "collection": collection, "lexical": lexical,
+              "generation": generation, "committed_by": os.getpid()},
         replace_all=rebuild,
+        touched=[(p, *s) for p, s in plan.stats.items()],
     )
-    with chroma_errors():
-        _collect_garbage(store, stale - {c.id for c in chunks}, old_collection, collection, bm25_name)
+    _collect_garbage(store, sorted(stale - {c.id for c in chunks}), old_collection, collection, old_lexical, lexical)
     store.docs.set_meta({PENDING: None})
+
+
+def _write_postings(store: Store, name: str, new: bool, docs: list[LexicalDoc]) -> None:
+    """Commit the new chunks' postings to the lexical index `name` (a fresh one when `new`)."""
+    index = store.new_lexical_index(name) if new else store.lexical_index(name)
+    if docs or new:
+        with index.writer(threads=2 if len(docs) > 10_000 else 1) as writer:
+            writer.add(docs)
 
 
 def _bind_ids(chunks: list[Chunk], texts: list[str]) -> None:
@@ -202,27 +272,17 @@ def _bind_ids(chunks: list[Chunk], texts: list[str]) -> None:
         chunk.id = hashlib.sha1(stored.encode()).hexdigest()[:20]
 
 
-def _drop_collection(store: Store, name: str) -> None:
-    if name in collection_names(store):
-        store.client.delete_collection(name)
-
-
-def _collect_garbage(store: Store, stale: set[str], old_collection, collection: str, bm25_name: str) -> None:
-    if old_collection and old_collection != collection:
-        _drop_collection(store, old_collection)
+def _collect_garbage(store: Store, stale: list[str], old_collection: str | None, collection: str,
+                     old_lexical: str | None, lexical: str) -> None:
+    """What the commit made unreachable: the chunks it replaced, or the whole previous index."""
+    with chroma_errors():
+        if old_collection and old_collection != collection:
+            store.drop_collection(old_collection)
+        elif stale:
+            store.vectors(collection).delete(stale)
+    if old_lexical != lexical:
+        store.remove_unused_lexical(keep=lexical)
     elif stale:
-        store.vectors(collection).delete(sorted(stale))
-    for path in (store.dir / "bm25").iterdir():
-        if path.name != bm25_name:
-            shutil.rmtree(path, ignore_errors=True)
+        with store.lexical_index(lexical).writer() as writer:
+            writer.delete(stale)
 
-
-def flat_metadata(data: dict) -> dict:
-    return {k: v if isinstance(v, (str, int, float, bool)) else str(v) for k, v in data.items()}
-
-
-def vector_meta(chunk: Chunk) -> dict:
-    meta = {"source": chunk.source, "ordinal": chunk.ordinal}
-    if chunk.date:
-        meta["date"] = int(chunk.date.strftime("%Y%m%d"))
-    return meta

@@ -1,11 +1,11 @@
-"""Restore agreement between the docstore, BM25 and Chroma (`rag status --repair`).
+"""Restore agreement between the docstore, the lexical index and Chroma (`rag status --repair`).
 
 The docstore is the source of truth: it holds every committed article and chunk with the text
-each chunk was indexed by, and the embedding cache holds their vectors. So BM25 can always be
-rebuilt from the docstore, and Chroma from the docstore plus the cache (re-embedding only
-what the cache lacks). Garbage (vectors, collections and BM25 generations no commit refers
-to) is removed. A damaged docstore cannot be repaired from the other parts: the articles must
-be ingested again.
+each chunk was indexed by and its lexical terms, and the embedding cache holds their vectors.
+So the lexical index and its statistics can always be rebuilt from the docstore, and Chroma
+from the docstore plus the cache (re-embedding only what the cache lacks). Garbage (vectors,
+postings, collections and lexical indexes no commit refers to) is removed. A damaged docstore
+cannot be repaired from the other parts: the articles must be ingested again.
 """
 
 from __future__ import annotations
@@ -16,14 +16,11 @@ import sqlite3
 import time
 
 from rag.errors import RagError, StoreUnavailableError
-from rag.index.embed_cache import embed_cached
-from rag.index.lexical import LexicalIndex
-from rag.index.status import PENDING, Check, check_index, collection_names, damaged_docstore
-from rag.index.store import Store, chroma_errors, fingerprint
+from rag.index.docstore import damaged_docstore
+from rag.index.status import Check, check_index
+from rag.index.store import PENDING, Store, chroma_errors, collection_name, lexical_name
 from rag.models import RepairReport
 from rag.settings import Settings
-
-__all__ = ["PENDING", "repair", "sweep_garbage"]
 
 
 def repair(settings: Settings, lock_wait: float = 10.0) -> RepairReport:
@@ -40,7 +37,7 @@ def repair(settings: Settings, lock_wait: float = 10.0) -> RepairReport:
                 store.docs.set_meta({PENDING: {"pid": os.getpid(), "repair": True}})
                 _fix(store, before, report.actions)
             if before.problems or before.garbage:
-                report.actions += sweep_garbage(store)
+                report.actions += store.sweep_garbage()
             after = check_index(store)
             report.problems, report.garbage = after.problems, after.garbage
     finally:
@@ -66,23 +63,32 @@ def as_built(settings: Settings) -> Settings:
 def _fix(store: Store, found: Check, actions: list[str]) -> None:
     if found.orphan_chunk_sources or found.empty_documents:
         _fix_docstore(store, found, actions)
-        found.bm25_bad = True  # the chunk set changed; the sweep drops the deleted chunks' vectors
-    if found.bm25_bad:
-        _rebuild_bm25(store, actions)
+        found.stats_bad = True  # the chunk set changed; the sweep drops the deleted chunks' vectors
+    if found.stats_bad:
+        store.docs.recount_stats()
+        _committed(store)
+        actions.append("recounted the lexical statistics from the docstore's chunks")
+    if found.lexical_bad:
+        _rebuild_lexical(store, actions)
     if found.chroma_unreadable or found.chroma_rebuild:
         _rebuild_chroma(store, actions)
     elif found.missing_vectors or found.wrong_vectors:
-        ids = sorted((found.missing_vectors | found.wrong_vectors) & store.docs.chunk_ids())
-        _write_vectors(store, store.docs.meta("collection"), ids)
+        ids = sorted(store.docs.known(sorted(found.missing_vectors | found.wrong_vectors)))
+        chunks, vectors, _ = store.embed_chunks(ids)
+        with chroma_errors():
+            store.write_vectors(store.docs.meta("collection"), chunks, vectors)
+        _committed(store)
         actions.append(f"wrote {len(ids)} missing or wrong vectors from the embedding cache")
 
 
+def _committed(store: Store, **meta) -> None:
+    """Record a repair's change as a commit, so readers in other processes reopen what changed."""
+    store.docs.set_meta({**meta, "generation": store.next_generation(), "committed_by": os.getpid()})
+    store.refresh()
+
+
 def _fix_docstore(store: Store, found: Check, actions: list[str]) -> None:
-    with store.docs.db:
-        for source in found.orphan_chunk_sources + found.empty_documents:
-            store.docs.db.execute("DELETE FROM chunks WHERE source = ?", (source,))
-        for source in found.empty_documents:
-            store.docs.db.execute("DELETE FROM documents WHERE source = ?", (source,))
+    store.docs.forget(found.empty_documents, found.orphan_chunk_sources)
     if found.orphan_chunk_sources:
         actions.append(f"deleted the chunks of {len(found.orphan_chunk_sources)} sources with no document")
     if found.empty_documents:
@@ -90,24 +96,11 @@ def _fix_docstore(store: Store, found: Check, actions: list[str]) -> None:
                        "records (the next ingest reads them again)")
 
 
-def _next_generation(store: Store) -> int:
-    return int(store.docs.meta("generation", 0)) + 1
-
-
-def _rebuild_bm25(store: Store, actions: list[str]) -> None:
-    generation = _next_generation(store)
-    name = f"g{generation:06d}"
-    target = store.dir / "bm25" / name
-    tmp = target.with_suffix(".tmp")
-    for leftover in (tmp, target):
-        shutil.rmtree(leftover, ignore_errors=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    ids, texts = store.docs.index_texts(set())
-    LexicalIndex.build(tmp, ids, texts)
-    tmp.rename(target)
-    store.docs.set_meta({"bm25": name, "generation": generation})
-    store.refresh()
-    actions.append(f"rebuilt the BM25 index from the docstore's {len(ids)} chunks (generation {name})")
+def _rebuild_lexical(store: Store, actions: list[str]) -> None:
+    name = lexical_name(store.next_generation())
+    total = store.build_lexical(name)
+    _committed(store, lexical=name)
+    actions.append(f"rebuilt the lexical index from the docstore's {total} chunks ({name})")
 
 
 def _rebuild_chroma(store: Store, actions: list[str]) -> None:
@@ -116,22 +109,20 @@ def _rebuild_chroma(store: Store, actions: list[str]) -> None:
         if store.settings.chroma_url:
             raise StoreUnavailableError("the Chroma server cannot list its collections; check the server")
         actions.append(_move_aside(store))
-    generation = _next_generation(store)
-    name = f"{store.settings.collection}-g{generation}"
-    with chroma_errors():
-        if name in collection_names(store):
-            store.client.delete_collection(name)
+    name = collection_name(store.settings, store.next_generation())
+    store.drop_collection(name)
     ids = sorted(store.docs.chunk_ids())
-    embedded = _write_vectors(store, name, ids)
-    store.docs.set_meta({"collection": name, "generation": generation})
-    store.refresh()
+    chunks, vectors, embedded = store.embed_chunks(ids)
+    with chroma_errors():
+        store.write_vectors(name, chunks, vectors)
+    _committed(store, collection=name)
     actions.append(f"rebuilt the Chroma collection {name} from {len(ids)} chunks "
                    f"({len(ids) - embedded} vectors from the embedding cache, {embedded} embedded again)")
 
 
 def _chroma_opens(store: Store) -> bool:
     try:
-        collection_names(store)
+        store.collections()
         return True
     except BaseException as err:  # chromadb's Rust core raises PanicException, a BaseException
         if isinstance(err, (KeyboardInterrupt, SystemExit)):
@@ -149,45 +140,3 @@ def _move_aside(store: Store) -> str:
     if chroma.exists():
         chroma.rename(aside)
     return f"moved the unreadable Chroma store to {aside.name} (delete it when you no longer need it)"
-
-
-def _write_vectors(store: Store, collection: str, ids: list[str]) -> int:
-    """Upsert the vectors of `ids` (chunk ids) into `collection`; returns how many had to be embedded."""
-    from rag.index.ingest import flat_metadata, vector_meta
-
-    chunks = store.docs.chunks(ids)
-    texts = store.docs.chunk_index_texts()
-    ordered = [chunks[i] for i in ids]
-    vectors, embedded = embed_cached(store.embedder, store.cache, [texts[c.id] for c in ordered])
-    with chroma_errors():
-        target = store.vectors(collection, metadata=flat_metadata(fingerprint(store.settings)))
-        if ordered:
-            target.add([c.id for c in ordered], vectors, [vector_meta(c) for c in ordered])
-    return embedded
-
-
-def sweep_garbage(store: Store) -> list[str]:
-    """Remove what no commit refers to: other collections, unreferenced vectors, other BM25 dirs."""
-    actions = []
-    committed = store.docs.meta("collection")
-    prefix = store.settings.collection
-    with chroma_errors():
-        for name in collection_names(store):
-            if name != committed and (name == prefix or name.startswith(prefix + "-g")):
-                store.client.delete_collection(name)
-                actions.append(f"dropped the unused Chroma collection {name}")
-        if committed and committed in collection_names(store):
-            vector = store.vectors(committed)
-            orphans = sorted(vector.ids() - store.docs.chunk_ids())
-            if orphans:
-                vector.delete(orphans)
-                actions.append(f"deleted {len(orphans)} unreferenced vectors")
-    current = store.docs.meta("bm25")
-    root = store.dir / "bm25"
-    for path in sorted(root.iterdir()) if root.exists() else []:
-        if path.name != current:
-            shutil.rmtree(path, ignore_errors=True)
-            actions.append(f"deleted the unused BM25 directory {path.name}")
-    store.docs.set_meta({PENDING: None})
-    store.refresh()
-    return actions

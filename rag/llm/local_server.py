@@ -57,7 +57,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
     parser.add_argument("--ctx", type=int, default=4096, help="context window in tokens")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--parent", type=int, help="die with this process (rag --local-model starts us)")
     args = parser.parse_args()
+    if args.parent:
+        from rag.llm.local_model import die_with_parent
+
+        die_with_parent(args.parent)
     try:
         server, url = start(args.model or smollm2_path(), args.port, args.ctx, args.threads)
     except ConfigError as err:

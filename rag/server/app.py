@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from rag import remote
 from rag.api import Rag
 from rag.server import errors
 from rag.server.auth import require_token
@@ -33,9 +34,11 @@ uploads need an `X-Rag-Client` header (any value). Errors are `{"error": "<one l
 UPLOAD_ROUTES = {("POST", "/documents")}
 
 
-def create_app(settings: Settings, rag: Rag | None = None, warm: bool = True, host: str | None = None) -> FastAPI:
+def create_app(settings: Settings, rag: Rag | None = None, warm: bool = True, host: str | None = None,
+               announce: str | None = None) -> FastAPI:
     """An app serving `settings`' index. Pass `rag` to share an existing Rag (it is then not closed),
-    and `host`, the address the server is bound to, which it then also answers for."""
+    `host`, the address the server is bound to, which it then also answers for, and `announce` (the
+    URL it is reached at) to let `rag ask`/`rag search` hand it their questions."""
     state = ServerState(settings, rag)
 
     @asynccontextmanager
@@ -48,9 +51,13 @@ def create_app(settings: Settings, rag: Rag | None = None, warm: bool = True, ho
         blas = threadpool_limits(limits=1, user_api="blas")
         if warm:
             state.warm_in_background()  # load models now, without delaying the first /healthz
+        if announce:
+            remote.announce(settings, announce)
         try:
             yield
         finally:
+            if announce:
+                remote.withdraw(settings)
             state.close()
             blas.restore_original_limits()
 

@@ -84,7 +84,7 @@ async def healthz(state: Server) -> Health:
 def ask(body: AskRequest, rag: Ready):
     """A cited answer, a refusal, and any disagreements between sources (`rag ask`)."""
     kwargs = {"question": body.question, "k": body.k, "filters": body.filters(), "engine": body.engine,
-              "prompt": body.prompt, "fallback": body.fallback}
+              "prompt": body.prompt, "fallback": body.fallback, "show_unsupported": body.show_unsupported}
     if not body.stream:
         return rag.ask(**kwargs)
     stream = AnswerStream(rag.ask, kwargs)

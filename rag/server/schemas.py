@@ -50,6 +50,9 @@ class AskRequest(FilterOptions):
     prompt: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$", description="LLM only: a prompt name in prompts/.")
     fallback: Literal["none", "extractive"] | None = Field(
         None, description="LLM only: 'extractive' answers offline when the LLM fails, and says so in the notes.")
+    show_unsupported: bool | None = Field(
+        None, description="LLM only: keep sentences no source supports, flagged, instead of removing them "
+                          "(default: the server's llm_unsupported).")
     stream: bool = Field(False, description="Answer as Server-Sent Events: `token` events, then one `answer` event.")
 
 

@@ -31,7 +31,7 @@ class ServerState:
     def rag_ready(self) -> Rag:
         """The Rag, with its index components loaded before any concurrent use.
 
-        The Store builds its embedder, Chroma client and BM25 index lazily, in attributes with
+        The Store builds its embedder, Chroma client and lexical index lazily, in attributes with
         no lock: concurrent first requests would each build their own. One query under a lock
         loads them all once; until an index exists it is retried on the next request.
         """

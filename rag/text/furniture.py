@@ -26,15 +26,17 @@ from rag.text.clean import AGENCIES
 from rag.text.lexical import words
 from rag.text.vocab import MONTH_PATTERN
 
-FURNITURE_VERSION = "1"
+FURNITURE_VERSION = "2"
 FURNITURE_KINDS = ("headline", "subhead", "caption", "promo", "links", "timestamp")
 
 _WORD = re.compile(r"[\w'’]+")
-_CAPTION_PREFIX = re.compile(r"^\s*(photos?|gallery|in pictures|pictured|slideshow|watch|video)\s*:", re.I)
+_CAPTION_PREFIX = re.compile(r"^\s*(photos?|gallery|in pictures|pictured|slideshow|watch|video)\s*:", re.IGNORECASE)
 # "Adnan Abidi/Reuters People help …", "Stringer/EPA-EFE/Shutterstock Afghans …": a credit run into its caption.
 _CREDIT_LEAD = re.compile(
     rf"^(?:[A-Z][\w.'’-]*\s+){{0,3}}[A-Z][\w.'’-]*(?:\s*/\s*[\w.'’ -]{{0,30}})*\s*/\s*(?:{AGENCIES})(?:[-\w]*)?\b")
-_VIDEO = re.compile(r"\bvideo ad feedback\b|\bad feedback\b", re.I)
+_VIDEO = re.compile(r"\bvideo ad feedback\b|\bad feedback\b", re.IGNORECASE)
+# A gallery's "Hide Caption 17 of 49 Photos: …" run into the next caption.
+_GALLERY_COUNTER = re.compile(r"\bhide caption \d+ of \d+\b", re.IGNORECASE)
 _PROMO = re.compile(
     r"\bnewsletter\b.{0,80}\b(sign up|subscribe|inbox|digest|provides you|delivered|get it)\b|"
     r"\b(sign up|subscribe)\b.{0,60}\b(newsletter|briefing|alerts?|here|now|today)\b|\bsubscribe (to|today|now|here)\b|"
@@ -45,20 +47,20 @@ _PROMO = re.compile(
     r"^\W*(read|see|watch|listen|keep reading|click|tap|check)\b.{0,40}\b(here|below|more|now|podcast)\W*$|"
     r"^\W*(read more|keep reading|prefer to listen)\W*$|\bdownload our app\b|\bpodcasts?\b.{0,40}\bright here\b|"
     r"\bwe may (earn|receive)\b.{0,30}\bcommission\b|\bget up to speed\b",
-    re.I,
+    re.IGNORECASE,
 )
-_URL = re.compile(r"https?://|\bwww\.\w", re.I)
-_URL_TEXT = re.compile(r"(https?://|www\.)\S+", re.I)
+_URL = re.compile(r"https?://|\bwww\.\w", re.IGNORECASE)
+_URL_TEXT = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
 # "More AP tennis: https://…", "More top reads from Oilprice.com:"; not "More soccer to Nashville: While I …".
-_MORE_PREFIX = re.compile(r"^\s*(more|related|also read|read more|see also|latest)\b[^:]{0,40}:\s*(https?://|www\.|$)", re.I)
+_MORE_PREFIX = re.compile(r"^\s*(more|related|also read|read more|see also|latest)\b[^:]{0,40}:\s*(https?://|www\.|$)", re.IGNORECASE)
 # USA TODAY's inline related links glue a label to a headline: "Proud Boys:Who are the Proud Boys?"
 _GLUED_LABEL = re.compile(rf"^(?!{MONTH_PATTERN})[A-Z][^:.!?]{{2,60}}:[A-Z“\"‘'][^\s]")
 _TIMESTAMP = re.compile(
     r"^\W*(updated|published|posted|last updated)\b[^.]{0,50}\b(\d{1,2}:\d\d|\d{4}|(a|p)\.?m\.?)(\W+\w+){0,6}\W*$",
-    re.I,
+    re.IGNORECASE,
 )
 # A video's running time and source: "… their reactions 02:08 - Source: CNN".
-_RUNNING_TIME = re.compile(r"\b\d{1,2}:\d\d\s*-\s*source:\s*\w+", re.I)
+_RUNNING_TIME = re.compile(r"\b\d{1,2}:\d\d\s*-\s*source:\s*\w+", re.IGNORECASE)
 _MAX_LINK_WORDS = 3  # words besides the URLs: with more, the URL is part of a statement
 _MAX_SUBHEAD_WORDS = 20
 
@@ -75,7 +77,7 @@ def furniture_kind(text: str, paragraph: str, title: str | None) -> str | None:
         return "promo"
     if _TIMESTAMP.search(s) or _RUNNING_TIME.search(s):
         return "timestamp"
-    if _CAPTION_PREFIX.match(s) or _CREDIT_LEAD.match(s):
+    if _CAPTION_PREFIX.match(s) or _CREDIT_LEAD.match(s) or _GALLERY_COUNTER.search(s):
         return "caption"
     if _PROMO.search(s):
         return "promo"

@@ -67,8 +67,7 @@ def discover(paths: list[Path], corpus_root: Path) -> Scan:
         where = "the corpus root" if in_root else given.name
         scan.roots.append(given.resolve())
         base = root if in_root else Path(os.path.normpath(given.absolute() if given.is_dir() else given.absolute().parent))
-        for path in _walk(given, scan, boundary, where, root):
-            real = path.resolve()
+        for path, real in _walk(given, scan, boundary, where, root):
             source = _relative(real, real_root if in_root else boundary)
             name = _relative(Path(os.path.normpath(path.absolute())), base)
             if name != source:  # reached through a symlink: cited under the file's real name
@@ -115,12 +114,16 @@ def _bad_name(name: str) -> str | None:
 
 
 def _walk(given: Path, scan: Scan, boundary: Path, where: str, root: Path):
+    """(path, its resolved path) of each supported file under `boundary`. A directory is resolved
+    once, and a file in it that is not a symlink is that directory joined with its name:
+    resolving every file (a system call per path component) made a rescan of 100,000 files take
+    half a minute."""
     outside = f"a symlink that leads outside {where}; not ingested"
     if given.is_file():
         if not _is_under(given.resolve(), boundary):
             scan.failed[_shown(given, root)] = outside
         elif given.suffix.lower() in FORMATS:
-            yield given
+            yield given, given.resolve()
         else:
             scan.failed[_shown(given, root)] = f"unsupported file type '{given.suffix or given.name}' (use {', '.join(sorted(FORMATS))})"
         return
@@ -150,29 +153,32 @@ def _walk(given: Path, scan: Scan, boundary: Path, where: str, root: Path):
             else:
                 kept.append(d)
         dirnames[:] = kept
+        real_dir = Path(os.path.realpath(dirpath))
         for name in sorted(filenames):
-            path = Path(dirpath) / name
-            if name.startswith(".") or path.suffix.lower() not in FORMATS:
+            if name.startswith(".") or os.path.splitext(name)[1].lower() not in FORMATS:
                 continue
-            if reason := _file_problem(path, boundary, outside):
+            path = Path(dirpath, name)
+            real = Path(os.path.realpath(path)) if os.path.islink(path) else real_dir / name
+            if reason := _file_problem(path, real, boundary, outside):
                 shown = _bad_name(str(path)) or _shown(path, root)
                 scan.failed[shown] = reason
                 continue
-            yield path
+            yield path, real
 
 
-def _file_problem(path: Path, boundary: Path, outside: str) -> str | None:
+def _file_problem(path: Path, real: Path, boundary: Path, outside: str) -> str | None:
     if _bad_name(str(path)):
         return "file name is not valid UTF-8; rename the file"
-    if not path.exists():
-        return _missing_reason(path)
     try:
-        if not _is_under(path.resolve(), boundary):
-            return outside
-        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO would block the ingest forever
-            return "not a regular file"
+        mode = os.stat(path).st_mode
     except OSError as err:
+        if err.errno in (errno.ENOENT, errno.ELOOP):
+            return _missing_reason(path)
         return err.strerror or "cannot read the file"
+    if real != boundary and boundary not in real.parents:
+        return outside
+    if not stat.S_ISREG(mode):  # a FIFO would block the ingest forever
+        return "not a regular file"
     return None
 
 

@@ -70,6 +70,7 @@ function askBody() {
   if (source) body.source = source;
   if ($("since").value) body.since = $("since").value;
   if ($("until").value) body.until = $("until").value;
+  if ($("show-unsupported").checked) body.show_unsupported = true;
   return body;
 }
 
@@ -160,6 +161,10 @@ function renderAnswer(answer) {
   $("answer").dataset.refused = String(answer.refused);
   $("refusal").hidden = !answer.refused;
   $("refusal-text").textContent = answer.refused ? answer.answer : "";
+  $("refusal-reason").textContent = answer.refused && answer.refusal_reason ? "Why: " + answer.refusal_reason : "";
+  const rejected = answer.refused ? answer.rejected : null;
+  $("rejected").hidden = !rejected;
+  $("rejected").textContent = rejected ? `Rejected model output (${rejected.reason}): ${rejected.text}` : "";
 
   const sentences = $("sentences");
   sentences.replaceChildren();
@@ -168,6 +173,11 @@ function renderAnswer(answer) {
       const p = el("p", { class: "sentence" + (s.supported ? "" : " unsupported") }, el("span", { class: "text", textContent: s.text }), " ");
       citeButtons(p, s.citations, cites);
       if (!s.supported) p.append(" ", el("span", { class: "flag", textContent: "(unsupported by its citation)" }));
+      if (s.note) p.append(" ", el("span", { class: "note muted", textContent: "(" + s.note + ")" }));
+      if (s.recited_from) {
+        const cited = s.recited_from.join(", ") || "no source of its context";
+        p.append(" ", el("span", { class: "flag recited", textContent: `(re-cited: the model cited ${cited})` }));
+      }
       sentences.append(p);
     }
   }

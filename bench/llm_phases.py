@@ -1,0 +1,198 @@
+"""Phases of `make bench-llm`, each run in its own process against one snapshot of rag/
+(`python -m bench.llm_phases NAME RUN_DIR`, PYTHONPATH = the snapshot). They only ask and
+record: every answer is written as JSON, and bench.llm scores them all with one scorer.
+
+- index-<code>: ingest corpus/ (the seed eval), the benchmark corpus and its unanswerable
+  variant into stores of that code version (embedding caches seeded from the full benchmark);
+- ask-<engine>-<code>: ask every question of the three sets and record the Answer.
+The LLM phases share one response cache, so the "before" and "after" code see the same model
+output for the same request: the difference between them is the verification alone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+SETS = ("seed", "check", "unanswerable")
+LLM_MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def stores(run: Path, code: str) -> dict[str, tuple[Path, Path]]:
+    """set → (store dir, corpus dir) for one code version."""
+    corpus = Path(json.loads((run / "config.json").read_text())["seed_corpus"])
+    return {"seed": (run / "stores" / code / "seed", corpus),
+            "check": (run / "stores" / code / "main", run / "corpus" / "main"),
+            "unanswerable": (run / "stores" / code / "unanswerable", run / "corpus" / "unanswerable")}
+
+
+def base_settings(store: Path, corpus: Path, **values):
+    from rag.settings import Settings
+
+    return Settings(store_dir=store, corpus_dir=corpus, **values)
+
+
+def llm_values(run: Path, cfg: dict, phase: str) -> dict:
+    from rag.settings import Settings
+
+    values = {"llm_model": LLM_MODEL, "llm_temperature": 0.0, "llm_extra_body": {"cache_prompt": False},
+              "llm_timeout": 1800.0, "llm_retries": 1, "cache_dir": run / "cache" / "llm",
+              "llm_log": run / "logs" / f"{phase}-calls.jsonl"}
+    if "llm_local_model" in Settings.model_fields:
+        values["llm_local_model"] = Path(cfg["model"])
+    return values
+
+
+def phase_index(cfg: dict, run: Path, code: str, only: list[str]) -> dict:
+    from bench.phases import seed_cache
+    from rag.api import Rag
+
+    out = {}
+    for name, (store, corpus) in stores(run, code).items():
+        if only and name not in only:
+            continue
+        donor = _donor(cfg, run, name)
+        if donor and donor != store and not (store / "cache" / "embeddings.sqlite").exists():
+            seed_cache(store, donor)
+        started = time.perf_counter()
+        rag = Rag(base_settings(store, corpus))
+        try:
+            report = rag.ingest([corpus])
+            out[name] = {"seconds": time.perf_counter() - started, "added": len(report.added),
+                         "skipped": len(report.skipped), "embedded": report.embedded,
+                         "documents": rag.status().documents}
+        finally:
+            rag.close()
+    return out
+
+
+def _donor(cfg: dict, run: Path, name: str) -> Path | None:
+    """Where a new store's embedding cache comes from: a benchmark store this run already built
+    (it holds every chunk text of the corpus), else the full benchmark's store."""
+    if name != "seed":
+        for built in (run / "stores" / "before" / "main", run / "stores" / "after" / "main"):
+            if (built / "rag.db").exists() and (built / "cache" / "embeddings.sqlite").exists():
+                return built
+    return Path(cfg["embedding_donor"]) if cfg.get("embedding_donor") else None
+
+
+def questions(run: Path, name: str) -> list[dict]:
+    return _lines(run / f"questions-{name}.jsonl")
+
+
+def phase_ask(cfg: dict, run: Path, engine: str, code: str, only: list[str]) -> dict:
+    from rag.api import Rag
+
+    phase = f"ask-{engine}-{code}"
+    out_path = run / "answers" / f"{phase}.jsonl"
+    out_path.parent.mkdir(exist_ok=True)
+    done = {(r["set"], r["id"]) for r in _lines(out_path)} if out_path.exists() else set()
+    follow = None  # BENCH_LLM_FOLLOW=1: only what the LLM "before" phase has answered (so all cache hits)
+    if os.environ.get("BENCH_LLM_FOLLOW") and code != "before":
+        before = run / "answers" / "ask-llm-before.jsonl"
+        follow = {(r["set"], r["id"]) for r in _lines(before)} if before.exists() else set()
+    server = None
+    if engine == "llm" and "llm_local_model" not in llm_values(run, cfg, phase):
+        server = _old_server(cfg)  # code from before `--local-model`: a server of our own
+    rags: dict[str, object] = {}
+    asked: dict[str, int] = {}
+    try:
+        for name, q in interleaved(run, only):
+            if (name, q["id"]) in done or (follow is not None and (name, q["id"]) not in follow):
+                continue
+            if name not in rags:
+                store, corpus = stores(run, code)[name]
+                values = {"engine": engine}
+                if engine == "llm":
+                    values.update(llm_values(run, cfg, phase))
+                    if server is not None:
+                        values["llm_base_url"] = server[1]
+                    if follow is not None:  # cache hits only: a miss is an error, never a second server
+                        values.pop("llm_local_model", None)
+                        values["llm_base_url"] = "http://127.0.0.1:9/v1"
+                rags[name] = Rag(base_settings(store, corpus, **values))
+            _ask_one(rags[name], name, q, out_path)
+            asked[name] = asked.get(name, 0) + 1
+    finally:
+        for rag in rags.values():
+            rag.close()
+        if server is not None:
+            del server
+    return {"asked": asked}
+
+
+def interleaved(run: Path, only: list[str]) -> list[tuple[str, dict]]:
+    """Every question of the chosen sets, the sets advancing in proportion (a run stopped early
+    has asked a like share of each); seed cases alternate between their case files."""
+    order = []
+    for rank, name in enumerate(SETS):
+        if only and name not in only:
+            continue
+        rows = questions(run, name)
+        if name == "seed":
+            rows = _round_robin(rows)
+        order += [((i + 0.5) / len(rows), rank, name, q) for i, q in enumerate(rows)]
+    return [(name, q) for _, _, name, q in sorted(order, key=lambda t: t[:2])]
+
+
+def _round_robin(cases: list[dict]) -> list[dict]:
+    groups: dict[str, list[dict]] = {}
+    for case in cases:
+        groups.setdefault(case.get("file", ""), []).append(case)
+    out = []
+    while any(groups.values()):
+        for rows in groups.values():
+            if rows:
+                out.append(rows.pop(0))
+    return out
+
+
+def _ask_one(rag, name: str, q: dict, out_path: Path) -> None:
+    from rag.errors import RagError
+
+    started = time.perf_counter()
+    row = {"set": name, "id": q["id"], "question": q["question"]}
+    try:
+        row["answer"] = rag.ask(q["question"]).model_dump(mode="json")
+    except RagError as err:
+        row["error"] = str(err).splitlines()[0] if str(err) else type(err).__name__
+    row["seconds"] = time.perf_counter() - started
+    with open(out_path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    print(f"{name} {q['id']} {row['seconds']:.1f}s {'ERROR ' + row['error'] if 'error' in row else ''}", flush=True)
+
+
+def _old_server(cfg: dict):
+    from rag.llm.local_server import start
+
+    return start(Path(cfg["model"]), 0, cfg["n_ctx"], cfg["threads"])
+
+
+def main() -> None:
+    name, run = sys.argv[1], Path(sys.argv[2])
+    only = sys.argv[3].split(",") if len(sys.argv) > 3 and sys.argv[3] else []
+    cfg = json.loads((run / "config.json").read_text())
+    load_start = os.getloadavg()[0]
+    started = time.perf_counter()
+    kind, *rest = name.split("-")
+    if kind == "index":
+        result = phase_index(cfg, run, rest[0], only)
+    elif kind == "ask":
+        result = phase_ask(cfg, run, rest[0], rest[1], only)
+    else:
+        raise SystemExit(f"unknown phase {name}")
+    result["phase_wall_s"] = time.perf_counter() - started
+    result["loadavg"] = [load_start, os.getloadavg()[0]]
+    (run / "results").mkdir(exist_ok=True)
+    (run / "results" / f"{name}.json").write_text(json.dumps(result, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()

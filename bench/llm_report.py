@@ -1,0 +1,422 @@
+"""Scoring and the BENCHMARKS.md section of `make bench-llm` (every figure computed here, from
+the recorded answers in <run>/answers/ and the hand labels in bench/llm_labels.jsonl).
+
+Engines are compared on the SAME questions: those every compared phase has answered.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from pathlib import Path
+
+from bench.data import ROOT
+from bench.metrics import contains
+
+SECTION = ROOT / "bench" / "llm_results.md"
+LABELS = ROOT / "bench" / "llm_labels.jsonl"
+HEADING = "## The LLM engine with a real model (make bench-llm)"
+PHASES = (("ask-extractive-after", "extractive"), ("ask-llm-before", "LLM, before"), ("ask-llm-after", "LLM, after"),
+          # optional: the "after" code with a support check not yet on main laid over it (see config "commits")
+          ("ask-llm-afteri19", "LLM, after + i19's support check"))
+TARGETS = {"refusal": 0.90, "accuracy_drop": 0.02, "repaired": 0.80, "removed_right": 0.90}
+_MARKER = re.compile(r"\[\d+\]")
+
+
+def rows(run: Path, phase: str) -> dict[tuple[str, str], dict]:
+    path = run / "answers" / f"{phase}.jsonl"
+    if not path.exists():
+        return {}
+    out = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            out[(row["set"], row["id"])] = row
+    return out
+
+
+def questions(run: Path, name: str) -> dict[str, dict]:
+    path = run / f"questions-{name}.jsonl"
+    return {q["id"]: q for q in map(json.loads, path.read_text(encoding="utf-8").splitlines())} if path.exists() else {}
+
+
+def answer_of(row: dict):
+    from rag.models import Answer
+
+    return Answer.model_validate(row["answer"]) if "answer" in row else None
+
+
+def text_of(answer) -> str:
+    return _MARKER.sub(" ", answer.answer) if answer is not None else ""
+
+
+class Lookup:
+    """source → (raw, format) from the stores of the 'after' code, for citation validity."""
+
+    def __init__(self, run: Path):
+        from bench.llm_phases import stores
+        from rag.index.docstore import DocStore
+
+        self.docs = {}
+        for code in ("after", "before"):
+            for name, (store, _) in stores(run, code).items():
+                if name not in self.docs and (store / "rag.db").exists():
+                    self.docs[name] = DocStore(store / "rag.db")
+
+    def __call__(self, set_name: str):
+        docs = self.docs.get(set_name)
+
+        def lookup(source: str):
+            raw = docs.raw(source) if docs else None
+            article = docs.article(source) if raw is not None else None
+            return (raw, article.format) if article is not None else None
+
+        return lookup
+
+
+def score(run: Path) -> dict:
+    from rag.eval.scorers import citation_validity, passed, score_answer
+    from rag.models import EvalCase
+
+    recorded = {phase: rows(run, phase) for phase, _ in PHASES}
+    present = [r for r in recorded.values() if r]
+    common = set.intersection(*(set(r) for r in present)) if present else set()
+    lookup = Lookup(run)
+    sets = {name: questions(run, name) for name in ("seed", "check", "unanswerable")}
+    out = {"common": {name: sum(1 for s, _ in common if s == name) for name in sets},
+           "totals": {name: len(qs) for name, qs in sets.items()}, "phases": {}}
+    for phase, _ in PHASES:
+        got = recorded[phase]
+        if not got:
+            continue
+        m: dict = {"errors": 0, "citations": 0, "valid": 0, "sentences": 0, "removed": 0, "flagged": 0,
+                   "recited": 0, "refused_by_policy": 0, "seconds": []}
+        seed = {"pass": [], "facts": [], "refused_unanswerable": [], "answered_answerable": []}
+        check, blind = [], []
+        for key in sorted(common):
+            name, qid = key
+            row, q = got[key], sets[name][qid]
+            answer = answer_of(row)
+            m["seconds"].append(row["seconds"])
+            if answer is None:
+                m["errors"] += 1
+            else:
+                validity = citation_validity(answer.answer, answer.citations, lookup(name), answer.refused)
+                m["citations"] += len(answer.citations)
+                m["valid"] += round((validity.value or 0) * len(answer.citations)) if answer.citations else 0
+                m["sentences"] += len(answer.sentences) + len(answer.removed)
+                m["removed"] += len(answer.removed)
+                m["flagged"] += sum(not s.supported for s in answer.sentences)
+                m["recited"] += sum(s.recited_from is not None for s in answer.sentences)
+                m["refused_by_policy"] += answer.rejected is not None
+            if name == "seed":
+                case = EvalCase(id=qid, question=q["question"], refuse=q["refuse"], facts=q["facts"],
+                                sources=q["sources"], tags=q["tags"])
+                if answer is None:
+                    seed["pass"].append(0.0)
+                    (seed["refused_unanswerable"] if case.refuse else seed["facts"]).append(0.0)
+                    continue
+                scores = score_answer(case, answer, row["seconds"], lookup(name))
+                seed["pass"].append(1.0 if passed(scores) else 0.0)
+                if case.refuse:
+                    seed["refused_unanswerable"].append(1.0 if answer.refused else 0.0)
+                else:
+                    seed["facts"].append(scores["fact_recall"].value)
+                    seed["answered_answerable"].append(0.0 if answer.refused else 1.0)
+            elif name == "check":
+                check.append(answer is not None and not answer.refused and contains(text_of(answer), q["answer"]))
+            else:
+                blind.append(answer is not None and answer.refused)
+        m["seed"] = {k: _mean(v) for k, v in seed.items()} | {"n": len(seed["pass"]),
+                                                               "n_unanswerable": len(seed["refused_unanswerable"])}
+        m["check"] = {"accuracy": _mean(check), "n": len(check)}
+        m["unanswerable"] = {"refused": _mean(blind), "n": len(blind)}
+        m["seconds"] = {"mean": _mean(m["seconds"]), "p95": _p95(m["seconds"])}
+        out["phases"][phase] = m
+    out["calls"] = calls(run)
+    out["conflicts"] = conflicts(run, recorded, common, sets["seed"])
+    out["labels"] = label_summary(_sentence_texts(recorded.get("ask-llm-after", {})))
+    if out["labels"]:
+        out["labels"]["removed_by"] = removed_by(recorded, common)
+    out["config"] = json.loads((run / "config.json").read_text())
+    return out
+
+
+def calls(run: Path) -> dict:
+    """Tokens and latency of the model calls that were really sent (not cache hits)."""
+    found = []
+    for path in sorted((run / "logs").glob("*-calls.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            call = json.loads(line)
+            if not call.get("cached") and not call.get("error"):
+                found.append(call)
+    if not found:
+        return {}
+    tokens = [c["usage"]["prompt_tokens"] + c["usage"]["completion_tokens"] for c in found]
+    latency = [c["latency_s"] for c in found]
+    return {"n": len(found), "prompt_tokens": _mean([c["usage"]["prompt_tokens"] for c in found]),
+            "completion_tokens": _mean([c["usage"]["completion_tokens"] for c in found]),
+            "tokens": _mean(tokens), "latency_mean_s": _mean(latency), "latency_p50_s": statistics.median(latency),
+            "latency_p95_s": _p95(latency)}
+
+
+def conflicts(run: Path, recorded: dict, common: set, seed: dict) -> dict:
+    """Seed conflict cases: does the answer show two or more figures, each citing a quote that states it?"""
+    out = {}
+    for phase, _ in PHASES:
+        shown = []
+        for (name, qid) in sorted(common):
+            if name != "seed" or "conflict" not in seed[qid]["tags"] or phase not in recorded or not recorded[phase]:
+                continue
+            answer = answer_of(recorded[phase][(name, qid)])
+            shown.append(answer is not None and _both_figures(answer))
+        if shown:
+            out[phase] = {"shown": sum(shown), "n": len(shown)}
+    return out
+
+
+def _both_figures(answer) -> bool:
+    from rag.answer.support import numbers
+
+    quotes = {c.n: c.quote for c in answer.citations}
+    for conflict in answer.conflicts:
+        cited = {claim.number for claim in conflict.claims
+                 if claim.citation in quotes and claim.number in numbers(quotes[claim.citation])}
+        if len(cited) >= 2:
+            return True
+    return False
+
+
+def labels() -> list[dict]:
+    if not LABELS.exists():
+        return []
+    return [json.loads(line) for line in LABELS.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _sentence_texts(after: dict) -> dict[str, str]:
+    """id → text of every sentence of the 'after' answers (ids as bench.llm_labels makes them)."""
+    from bench.llm_labels import sentence_items
+
+    return {item["id"]: item["text"] for key, row in after.items() for item in sentence_items(key, row)}
+
+
+def label_summary(texts: dict[str, str]) -> dict:
+    """The support check against the hand labels: removed sentences truly unsupported; kept ones
+    truly supported; repairs truly right; and right-but-wrong-source sentences repaired. A label
+    counts only while its id names a sentence of this run with the same text."""
+    every = labels()
+    found = [x for x in every if texts.get(x["id"]) == x["text"]]
+    if not every:
+        return {}
+
+    def share(items, good):
+        return {"right": sum(good(x) for x in items), "n": len(items)}
+
+    removed = [x for x in found if x["kind"] == "removed"]
+    kept = [x for x in found if x["kind"] == "kept"]
+    recited = [x for x in found if x["kind"] == "recited"]
+    wrong_source = [x for x in found if x.get("stated_by_other_source")]
+    return {"n": len(found), "stale": len(every) - len(found), "removed": share(removed, lambda x: not x["supported"]),
+            "kept": share(kept, lambda x: x["supported"]), "recited": share(recited, lambda x: x["supported"]),
+            "wrong_source_repaired": share(wrong_source, lambda x: x["kind"] == "recited"),
+            "overall": share(found, lambda x: x["supported"] == (x["kind"] != "removed"))}
+
+
+def removed_by(recorded: dict, common: set) -> dict:
+    """Per LLM column: of the sentences it removed (or rejected), how many the hand labels call
+    unsupported. Labels are matched by text: every column verifies the same model output."""
+    verdict = {x["text"]: x["supported"] for x in labels()}
+    out = {}
+    for phase, _ in PHASES:
+        if not phase.startswith("ask-llm") or not recorded.get(phase):
+            continue
+        texts = []
+        for key in sorted(common):
+            answer = answer_of(recorded[phase][key])
+            if answer is not None:
+                texts += [s.text for s in answer.removed] + (
+                    [s.text for s in answer.rejected.sentences] if answer.rejected else [])
+        matched = [verdict[t] for t in texts if t in verdict]
+        out[phase] = {"right": sum(not v for v in matched), "n": len(matched), "removed": len(texts)}
+    return out
+
+
+def _mean(values) -> float | None:
+    values = [float(v) for v in values if v is not None]
+    return sum(values) / len(values) if values else None
+
+
+def _p95(values) -> float | None:
+    ordered = sorted(values)
+    return ordered[max(0, -(-95 * len(ordered) // 100) - 1)] if ordered else None
+
+
+# ------------------------------------------------------------------------------------ rendering
+
+def _f(x, digits: int = 3) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def _share(d: dict | None) -> str:
+    if not d or not d.get("n"):
+        return "–"
+    return f"{d['right']}/{d['n']} ({d['right'] / d['n']:.2f})"
+
+
+def render(run: Path, scored: dict) -> str:
+    config = json.loads((run / "config.json").read_text())
+    p = scored["phases"]
+    common, totals = scored["common"], scored["totals"]
+    lines = [HEADING, "",
+             "_Generated by `make bench-llm` (`python -m bench.llm`) from `bench/out/llm/`; do not edit by hand._", "",
+             (f"- **Model:** Qwen2.5-Coder-1.5B-Instruct Q4_K_M (`{Path(config['model']).name}`, sha256 checked), "
+              f"served by llama.cpp (xllamacpp) with {config['threads']} threads, context {config['n_ctx']}, "
+              "temperature 0, `cache_prompt: false`, under `nice -n 10`."),
+             (f"- **Code:** before = `{config['commits']['before']}` (verification marks unsupported sentences and "
+              f"never refuses); after = `{config['commits']['after']}`. Both read the same recorded model output "
+              "(one response cache), so they differ in verification alone."),
+             (f"- **Questions (same for every column):** seed eval cases on corpus/ {common['seed']} of "
+              f"{totals['seed']}; check-half sample {common['check']} of {totals['check']}; its unanswerable variant "
+              f"{common['unanswerable']} of {totals['unanswerable']}. Fewer than all means the model had not "
+              "answered the rest when this was rendered (see the call latency below); the run resumes where "
+              "it stopped."),
+             f"- **Load:** {_loads(run)}.", ""]
+    extra = run / "snapshot-afteri19" / "COMMIT"
+    if "ask-llm-afteri19" in p and extra.exists():
+        lines[-1:-1] = [(f"- **Last column:** `{extra.read_text().strip()}` — the rules of rag/answer/support_check.py "
+                         "(issue 19, not on main when this ran) laid over the 'after' code, on the same recorded "
+                         "model output. The targets below use the 'after' column (main's support check).")]
+    lines += ["| | " + " | ".join(label for _, label in PHASES if _ in p) + " |",
+              "|---|" + "---|" * len([1 for phase, _ in PHASES if phase in p])]
+
+    def row(label, get):
+        cells = [get(p[phase]) for phase, _ in PHASES if phase in p]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+
+    row("Seed eval: pass rate", lambda m: _f(m["seed"]["pass"]))
+    row("Seed eval: fact recall (answerable)", lambda m: _f(m["seed"]["facts"]))
+    row("Seed eval: refused when unanswerable", lambda m: _f(m["seed"]["refused_unanswerable"]))
+    row("Seed eval: answered when answerable", lambda m: _f(m["seed"]["answered_answerable"]))
+    row("Check sample: answer contains the gold answer", lambda m: _f(m["check"]["accuracy"]))
+    row("Unanswerable variant: refused", lambda m: _f(m["unanswerable"]["refused"]))
+    row("Citations verbatim at their lines (invariant: quotes are source sentences)",
+        lambda m: f"{m['valid']}/{m['citations']}")
+    row("Sentences removed as unsupported", lambda m: f"{m['removed']} of {m['sentences']}")
+    row("Sentences shown flagged unsupported", lambda m: f"{m['flagged']} of {m['sentences']}")
+    row("Citations repaired (re-cited to another context source)", lambda m: str(m["recited"]))
+    row("Answers refused because nothing was supported", lambda m: str(m["refused_by_policy"]))
+    row("Engine errors", lambda m: str(m["errors"]))
+    row("Seconds per answer, mean (LLM after: from the response cache)", lambda m: _f(m["seconds"]["mean"], 1))
+    c = scored.get("calls") or {}
+    if c:
+        lines += ["", (f"Model calls really sent: {c['n']}, mean {c['prompt_tokens']:.0f} prompt + "
+                       f"{c['completion_tokens']:.0f} completion tokens; latency mean {c['latency_mean_s']:.0f} s, "
+                       f"p50 {c['latency_p50_s']:.0f} s, p95 {c['latency_p95_s']:.0f} s (prompt processing dominates).")]
+    if first := config.get("first_answer"):
+        lines += ["", (f"`rag ask --engine llm --local-model {Path(config['model']).name} --no-cache` from a cold "
+                       f"start (no server running, no manual step): {'answered' if first['answered'] else 'no answer'} "
+                       f"in {first['seconds']:.0f} s (model load included), exit {first['code']}, "
+                       f"{first['left_behind']} server process(es) left behind.")]
+    lines += ["", "### Targets", "", "| Target | Result | Met |", "|---|---|---|"]
+    lines += [f"| {t} | {r} | {_met(ok)} |" for t, r, ok in verdicts(scored)]
+    lab = scored.get("labels") or {}
+    if lab:
+        lines += ["", "### The support check against hand labels", "",
+                  (f"{lab['n']} sentences of the 'after' answers (removed, kept and re-cited), read by hand against "
+                   "the sources of their context and labelled supported or not (`bench/llm_labels.jsonl`, with "
+                   "each sentence's id `set/question/kind/index`):"), "",
+                  f"- removed sentences truly unsupported: {_share(lab['removed'])}",
+                  f"- kept sentences truly supported: {_share(lab['kept'])}",
+                  f"- re-cited sentences truly supported by their new source: {_share(lab['recited'])}",
+                  f"- right facts credited to the wrong source, repaired: {_share(lab['wrong_source_repaired'])}",
+                  f"- the support check agrees with the label: {_share(lab['overall'])}"]
+        labels_of = dict(PHASES)
+        for phase, d in (lab.get("removed_by") or {}).items():
+            lines.append(f"- sentences removed or rejected by '{labels_of[phase]}': {d['removed']}; of those labelled, "
+                         f"truly unsupported {_share(d)}")
+    return "\n".join(lines) + "\n"
+
+
+def verdicts(scored: dict) -> list[tuple[str, str, bool | None]]:
+    p = scored["phases"]
+    before, after = p.get("ask-llm-before"), p.get("ask-llm-after")
+    out = []
+    if after:
+        blind, seed = after["unanswerable"], after["seed"]
+        refused = (blind["refused"] or 0) * blind["n"] + (seed["refused_unanswerable"] or 0) * seed["n_unanswerable"]
+        n = blind["n"] + seed["n_unanswerable"]
+        result = (f"{_f(refused / n if n else None)} (variant {_f(blind['refused'])}, n={blind['n']}; seed "
+                  f"{_f(seed['refused_unanswerable'])}, n={seed['n_unanswerable']})")
+        out.append((f"Refusal on unanswerable questions ≥ {TARGETS['refusal']}", result,
+                    None if not n else refused / n >= TARGETS["refusal"]))
+    if after and before:
+        for label, get in (("check-sample accuracy", lambda m: m["check"]["accuracy"]),
+                           ("seed fact recall", lambda m: m["seed"]["facts"])):
+            b, a = get(before), get(after)
+            out.append((f"LLM {label} not lower than before by more than {TARGETS['accuracy_drop']}",
+                        f"{_f(b)} → {_f(a)}", None if a is None or b is None else a >= b - TARGETS["accuracy_drop"]))
+        out.append(("Citation validity 1.000 (invariant)", f"{after['valid']}/{after['citations']}",
+                    after["valid"] == after["citations"]))
+    lab = scored.get("labels") or {}
+    if lab:
+        for key, label, target in (("wrong_source_repaired", "Right facts cited to the wrong source: repaired",
+                                    TARGETS["repaired"]),
+                                   ("removed", "Removed sentences truly unsupported (hand-checked)",
+                                    TARGETS["removed_right"])):
+            d = lab[key]
+            out.append((f"{label} ≥ {target}", _share(d), None if not d["n"] else d["right"] / d["n"] >= target))
+    config = scored.get("config") or {}
+    if first := config.get("first_answer"):
+        out.append(("With --local-model the first answer arrives with no manual server step",
+                    f"{first['seconds']:.0f} s, exit {first['code']}, {first['left_behind']} left behind",
+                    first["answered"] and first["left_behind"] == 0))
+    conf = scored.get("conflicts", {}).get("ask-llm-after")
+    if conf:
+        out.append(("Conflict questions: both figures shown, each with its citation", f"{conf['shown']}/{conf['n']}",
+                    conf["shown"] == conf["n"]))
+    return out
+
+
+def _met(ok) -> str:
+    return "–" if ok is None else ("yes" if ok else "**no**")
+
+
+def _loads(run: Path) -> str:
+    found = []
+    for phase, label in PHASES:
+        path = run / "results" / f"{phase}.json"
+        if path.exists():
+            load = json.loads(path.read_text()).get("loadavg")
+            if load:
+                found.append(f"{label} {load[0]:.1f}→{load[1]:.1f}")
+    return ("1-minute load average at each phase's start and end (2 cores): " + ", ".join(found)) if found else "–"
+
+
+def section() -> list[str]:
+    """The committed section, for bench/report.py to include in BENCHMARKS.md."""
+    return ["", SECTION.read_text(encoding="utf-8").rstrip()] if SECTION.exists() else []
+
+
+def splice(report: Path, text: str) -> None:
+    """Replace (or add, before "## Re-running") this section of an existing BENCHMARKS.md."""
+    body = report.read_text(encoding="utf-8") if report.exists() else "# Benchmarks\n"
+    start = body.find(HEADING)
+    if start != -1:
+        ends = [i for i in (body.find("\n## ", start + len(HEADING)), body.find("\n<!--", start)) if i != -1]
+        end = min(ends) if ends else -1
+        body = body[:start] + text.rstrip() + "\n" + (body[end:] if end != -1 else "")
+    else:
+        anchor = body.find("\n## Re-running")
+        body = (body[:anchor] + "\n" + text.rstrip() + "\n" + body[anchor:]) if anchor != -1 else body + "\n" + text
+    report.write_text(body, encoding="utf-8")
+
+
+def write_report(run: Path, report: Path) -> None:
+    scored = score(run)
+    (run / "results").mkdir(exist_ok=True)
+    (run / "results" / "scores.json").write_text(json.dumps(scored, indent=1, default=str))
+    text = render(run, scored)
+    SECTION.write_text(text, encoding="utf-8")
+    splice(report, text)
+    print(f"[bench-llm] {SECTION.relative_to(ROOT)} and {report.name} written")

@@ -1,0 +1,113 @@
+"""Filters pushed into the engines: a source glob and a date range become a Scope that Chroma
+(`where` on chunk metadata) and tantivy (filter clauses) evaluate themselves, with the same
+meaning as before: fnmatch on the source or its file, undated articles failing any date range."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.api import Rag
+from rag.index.scope import Scope, directory_prefixes, structured
+from rag.index.vectorstore import where
+from rag.retrieval import Filters
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
+
+
+def test_globs_the_engines_read_from_metadata():
+    assert structured("reuters/2021/a.txt") == Scope(names=("reuters/2021/a.txt",))
+    assert structured("reuters/*") == Scope(dir_prefix="reuters/")
+    assert structured("wire.jsonl#*") == Scope(feed="wire.jsonl")
+    assert structured("*") == Scope()  # everything: no filter, no list of every source
+    for other in ("00*.txt", "*.md", "reuters/*.txt", "a?.txt", "[ab]*"):
+        assert structured(other) is None
+    assert directory_prefixes("a/b/c.txt") == ["a/", "a/b/"] and directory_prefixes("c.txt") == []
+    assert where(Scope(dir_prefix="a/", day_from=3)) == {"$and": [{"day": {"$gte": 3}}, {"dirs": {"$contains": "a/"}}]}
+
+
+@pytest.fixture(scope="module")
+def filtered(tmp_path_factory):
+    """Articles in directories, at the top level and in a JSONL feed; one undated."""
+    from rag.settings import Settings
+
+    root = tmp_path_factory.mktemp("scope")
+    corpus = root / "corpus"
+    names = sorted(p.name for p in CORPUS.glob("*.txt"))
+    (corpus / "reuters" / "2021").mkdir(parents=True)
+    (corpus / "ap").mkdir()
+    shutil.copy(CORPUS / names[0], corpus / "reuters" / "2021" / names[0])
+    shutil.copy(CORPUS / names[1], corpus / "reuters" / names[1])
+    shutil.copy(CORPUS / names[2], corpus / "ap" / names[2])
+    shutil.copy(CORPUS / names[3], corpus / names[3])
+    (corpus / "undated.txt").write_text("Rockets hit the embassy compound again, officials said on the radio.\n")
+    feed = [{"id": f"r{n}", "title": f"Embassy report {n}", "date": f"2021-01-0{n + 1}",
+             "text": f"Rockets were fired at the embassy for the {n + 1}th time, the ministry said."} for n in range(3)]
+    (corpus / "wire.jsonl").write_text("".join(json.dumps(r) + "\n" for r in feed))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RAG_CONFIG", str(root / "none.toml"))
+        settings = Settings(store_dir=root / "store", corpus_dir=corpus, embedding_model="hash", candidates=500)
+        rag = Rag(settings)
+        rag.ingest()
+        yield rag
+        rag.close()
+
+
+GLOBS = ["reuters/*", "reuters/2021/*", "ap/*", "wire.jsonl#*", "wire.jsonl", "*.jsonl", "wire.jsonl#r1",
+         "undated.txt", "0*.txt", "*/0*.txt", "reuters/*.txt", "nothing/*", "*"]
+
+
+def _matches(source: str, pattern: str) -> bool:
+    return fnmatch.fnmatch(source, pattern) or fnmatch.fnmatch(source.split("#")[0], pattern)
+
+
+PLANS = {"exact": {}, "unfiltered then kept": {"_EXACT_SCOPE": -1, "_DEEPEST": 10**9},
+         "chroma where": {"_EXACT_SCOPE": -1, "_DEEPEST": -1}}
+
+
+@pytest.mark.parametrize("plan", PLANS)
+@pytest.mark.parametrize("glob", GLOBS)
+def test_a_source_glob_keeps_exactly_its_sources(filtered, glob, plan, monkeypatch):
+    """Each way Store.nearest can search a scope (the corpus is small: force each one)."""
+    import rag.index.store as store_module
+
+    for name, value in PLANS[plan].items():
+        monkeypatch.setattr(store_module, name, value)
+    rag = filtered
+    every = rag.store.docs.all_sources()
+    allowed = {s for s in every if _matches(s, glob)}
+    in_scope = sum(len(rag.store.docs.chunks_of(s)) for s in allowed)
+    hits = rag.search("rockets fired at the embassy", k=8, filters=Filters(source=glob)).hits
+    assert {h.chunk.source for h in hits} <= allowed
+    assert len(hits) == min(8, in_scope)  # every chunk in scope was a candidate: nothing lost to the filter
+    lexical = rag.store.lexical().search("rockets embassy", 100, rag.store.scope(glob, None, None))
+    chunks = rag.store.docs.chunks([i for i, _ in lexical])
+    assert {c.source for c in chunks.values()} <= allowed
+
+
+def test_a_structured_glob_reaches_chroma_without_a_list_of_sources(filtered):
+    for glob in ("reuters/*", "wire.jsonl#*", "undated.txt"):
+        condition = json.dumps(where(filtered.store.scope(glob, None, None)))
+        assert "$in" not in condition
+
+
+def test_a_date_range_drops_undated_articles_and_keeps_the_days_in_it(filtered):
+    rag = filtered
+    since, until = dt.date(2021, 1, 2), dt.date(2021, 1, 3)
+    hits = rag.search("rockets fired at the embassy", k=8, filters=Filters(since=since, until=until)).hits
+    assert {h.chunk.source for h in hits} == {"wire.jsonl#r1", "wire.jsonl#r2"}
+    assert all(since <= h.chunk.date <= until for h in hits)
+    assert set(rag.store.docs.sources(None, since, until)) == {"wire.jsonl#r1", "wire.jsonl#r2"}
+    both = rag.search("rockets", k=8, filters=Filters(source="wire.jsonl#*", since=since)).hits
+    assert {h.chunk.source for h in both} == {"wire.jsonl#r1", "wire.jsonl#r2"}
+
+
+def test_a_date_range_before_every_article_finds_nothing_and_fails_nothing(filtered):
+    for filters in (Filters(until=dt.date(1999, 1, 1)), Filters(since=dt.date(2099, 1, 1)),
+                    Filters(since=dt.date(2021, 1, 3), until=dt.date(2021, 1, 2))):
+        assert filtered.search("rockets fired at the embassy", k=5, filters=filters).hits == []
