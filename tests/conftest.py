@@ -40,6 +40,15 @@ def hash_index(root: Path, names=LLM_ARTICLES) -> Path:
     return root
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (`item.rep_call`): browser tests save a
+    screenshot when their call phase failed (tests/web_browser.py)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path_factory):
     """No test reads the developer's rag.toml or RAG_* variables, or writes to ./.rag."""
