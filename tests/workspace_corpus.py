@@ -13,7 +13,7 @@ START = dt.date(2022, 6, 1)
 
 def article(i: int) -> dict:
     day = START + dt.timedelta(days=i % 20)
-    story = ("Port Authority" if i % 3 else "Ferry Union")
+    story = "Ferry Union" if i % 4 == 0 else "Port Authority"
     return {
         "id": f"a{i:03d}", "source": OUTLETS[i % len(OUTLETS)], "date": day.isoformat(),
         "title": f"Dispatch {i:03d}: the {story} on day {i % 20}",

@@ -50,12 +50,12 @@ function timelineTraces(b) {
     }
   });
   const traces = [...ranges, {
-    name: "events", type: "scatter", mode: "markers", x: events.x, y: events.y, text: events.text,
+    name: "events", uid: "events", type: "scatter", mode: "markers", x: events.x, y: events.y, text: events.text,
     customdata: events.customdata, hovertemplate: "%{text}<extra></extra>",
     marker: { size: 13, color: events.color, line: { color: "#fff", width: 1 } },
   }];
   if (sides.x.length) {
-    traces.push({ name: "sources disagree", type: "scatter", mode: "markers", x: sides.x, y: sides.y, text: sides.text,
+    traces.push({ name: "sources disagree", uid: "disagree", type: "scatter", mode: "markers", x: sides.x, y: sides.y, text: sides.text,
       customdata: sides.customdata, hovertemplate: "%{text}<extra></extra>",
       marker: { size: 13, symbol: "x", color: "#a4420a" } });
   }
