@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from rag.index.catalog import SourceQuery, page, recent
+from rag.index.catalog import SourceQuery, leads, page, recent
 from rag.index.store import Store
 from rag.models import Suggestion
 from rag.text.lexical import STOPWORDS
@@ -36,14 +36,29 @@ class _Name:
     titles: list[str] = field(default_factory=list)
 
 
+# Suggestions change only with a commit: kept per docstore file, generation and n.
+_CACHE: dict[tuple, list[Suggestion]] = {}
+
+
 def suggestions(store: Store, n: int = 6) -> list[Suggestion]:
     """Up to `n` names shared by the most recent articles, most shared first, each as a question
     and as a briefing topic."""
+    key = (str(store.docs.path), store.docs.meta("generation"), n)
+    if key not in _CACHE:
+        if len(_CACHE) > 8:
+            _CACHE.clear()
+        _CACHE[key] = _suggestions(store, n)
+    return [s.model_copy(deep=True) for s in _CACHE[key]]
+
+
+def _suggestions(store: Store, n: int) -> list[Suggestion]:
     articles = recent(store.docs, RECENT)
     outlets = {o.outlet.lower() for o in page(store.docs, SourceQuery(limit=1), facets=True).outlets if o.outlet}
+    first_chunks = leads(store.docs, [source for source, _, _ in articles])
     found: dict[str, _Name] = {}
     for source, title, date in articles:
-        texts = _lead(store, source)
+        chunk = first_chunks.get(source)
+        texts = [s.text for s in chunk.sentences if s.kind == "sentence"][:LEAD_SENTENCES] if chunk else []
         if title and not _title_case(title):
             texts.insert(0, title)
         for name, inside in {pair for text in texts for pair in names(text)}:
@@ -109,12 +124,6 @@ def _title_case(title: str) -> bool:
     """Most longer words capitalised: the title's capitals say nothing about names."""
     words = [w for w in title.split() if len(w) > 3 and w[0].isalpha()]
     return bool(words) and sum(w[0].isupper() for w in words) >= 0.6 * len(words)
-
-
-def _lead(store: Store, source: str) -> list[str]:
-    chunks = store.docs.chunks_of(source)
-    sentences = [s.text for c in chunks[:2] for s in c.sentences if s.kind == "sentence"]
-    return sentences[:LEAD_SENTENCES]
 
 
 def _without_parts(ranked: list[_Name]) -> list[_Name]:

@@ -87,6 +87,13 @@ def link(kind: str, value: str, **filters) -> str:
     return "#" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
 
 
+def visit(browser, url: str) -> None:
+    """Load the page anew (from another page: a change of hash alone keeps the page and its last
+    answer on screen, and a wait could see that answer)."""
+    browser.get("about:blank")
+    browser.get(url)
+
+
 def wait_answer(browser):
     WebDriverWait(browser, WAIT).until(lambda d: shown(d, "answer") or shown(d, "error"))
     assert not shown(browser, "error"), browser.find_element(By.ID, "error").text
@@ -127,7 +134,7 @@ def event_marks(browser, container: str = "#brief-pictures") -> list:
 
 def test_a_q_link_shows_the_cited_answer_with_no_click(browser, server, corpus_rag):
     answer = corpus_rag.ask(QUESTION)
-    browser.get(server.url + "/" + link("q", QUESTION))
+    visit(browser, server.url + "/" + link("q", QUESTION))
     wait_answer(browser)
     assert sentences(browser) == expected_sentences(answer)
     assert len(browser.find_elements(By.CSS_SELECTOR, "#citations li")) == len(answer.citations)
@@ -139,7 +146,7 @@ def test_a_q_link_carries_its_filters(browser, server, corpus_rag):
     only = "003_568550a85670bdb3.txt"
     answer = corpus_rag.ask(QUESTION, filters=Filters(sources=(only,)))
     assert answer.citations and {c.source for c in answer.citations} == {only}
-    browser.get(server.url + "/" + link("q", QUESTION, sources=[only], since="2020-12-01"))
+    visit(browser, server.url + "/" + link("q", QUESTION, sources=[only], since="2020-12-01"))
     wait_answer(browser)
     assert sentences(browser) == expected_sentences(answer)
     assert {e.text.split(":")[0].split("] ")[1] for e in browser.find_elements(By.CSS_SELECTOR, "#citations a.where")} == {only}
@@ -148,7 +155,7 @@ def test_a_q_link_carries_its_filters(browser, server, corpus_rag):
 
 
 def test_back_steps_through_earlier_questions(browser, server, corpus_rag):
-    browser.get(server.url + "/")
+    visit(browser, server.url + "/")
     for question in (QUESTION, OTHER):
         box = browser.find_element(By.ID, "question")
         box.clear()
@@ -170,7 +177,7 @@ def test_back_steps_through_earlier_questions(browser, server, corpus_rag):
 # --- the sources panel ---------------------------------------------------------------------------
 
 def open_sources(browser, url):
-    browser.get(url + "/")
+    visit(browser, url + "/")
     browser.find_element(By.CSS_SELECTOR, '.tab[data-view="sources-view"]').click()
     WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#sources-rows tr"))
 
@@ -252,7 +259,7 @@ def test_an_article_opens_from_the_sources_panel(browser, server, corpus_rag):
 # --- suggestions ---------------------------------------------------------------------------------
 
 def test_suggested_questions_come_from_the_corpus_and_ask_on_click(browser, server, corpus_rag):
-    browser.get(server.url + "/")
+    visit(browser, server.url + "/")
     WebDriverWait(browser, 30).until(lambda d: shown(d, "ask-suggestions"))
     chips = browser.find_elements(By.CSS_SELECTOR, "#ask-suggestions .suggestion")
     wanted = [s.text for s in corpus_rag.suggestions() if s.kind == "ask"]
@@ -273,7 +280,7 @@ def corpus_briefing_cases() -> list[dict]:
 @pytest.mark.parametrize("case", corpus_briefing_cases(), ids=lambda c: c["id"])
 def test_every_briefing_case_draws_its_timeline_without_console_errors(browser, server, corpus_rag, case):
     filters = {k: str(case[k]) for k in ("source", "since", "until") if case.get(k)}
-    browser.get(server.url + "/" + link("brief", case.get("topic") or "", **filters))
+    visit(browser, server.url + "/" + link("brief", case.get("topic") or "", **filters))
     wait_briefing(browser)
     b = corpus_rag.brief(case.get("topic"), Filters(**{k: case.get(k) for k in ("source", "since", "until")}))
     assert len(event_marks(browser)) == len(b.timeline)
@@ -286,7 +293,7 @@ def test_every_briefing_case_draws_its_timeline_without_console_errors(browser, 
 def test_a_mark_shows_its_citations_and_opens_them(browser, server, corpus_rag):
     b = corpus_rag.brief(TOPIC)
     assert b.timeline and len(b.episodes) >= 1
-    browser.get(server.url + "/" + link("brief", TOPIC))
+    visit(browser, server.url + "/" + link("brief", TOPIC))
     wait_briefing(browser)
     marks = event_marks(browser)
     ActionChains(browser).move_to_element(marks[-1]).click().perform()
@@ -322,7 +329,7 @@ def test_rag_brief_html_saves_the_same_pictures(browser, cli, corpus_store, tmp_
 
 def test_the_pane_follows_the_current_answer_and_closes_on_a_switch(browser, server, corpus_rag):
     first, second = corpus_rag.ask(QUESTION), corpus_rag.ask(OTHER)
-    browser.get(server.url + "/" + link("q", QUESTION))
+    visit(browser, server.url + "/" + link("q", QUESTION))
     wait_answer(browser)
     last = first.citations[-1]
     browser.find_element(By.CSS_SELECTOR, f"#citations-{last.n} a.where").click()
@@ -341,7 +348,7 @@ def test_the_pane_follows_the_current_answer_and_closes_on_a_switch(browser, ser
 def test_keys_step_through_the_citations(browser, server, corpus_rag):
     answer = corpus_rag.ask(QUESTION)
     assert len(answer.citations) >= 2
-    browser.get(server.url + "/" + link("q", QUESTION))
+    visit(browser, server.url + "/" + link("q", QUESTION))
     wait_answer(browser)
     body = browser.find_element(By.TAG_NAME, "body")
     for key, n in (("j", 1), ("j", 2), ("k", 1), ("[", len(answer.citations))):
@@ -357,7 +364,7 @@ def test_keys_step_through_the_citations(browser, server, corpus_rag):
 
 def test_a_long_article_title_wraps_in_the_pane(browser, server):
     source = "002_5cca6cf56978dda1.txt"  # its title is a whole sentence
-    browser.get(f"{server.url}/#doc={source}:3-4")
+    visit(browser, f"{server.url}/#doc={source}:3-4")
     WebDriverWait(browser, 30).until(lambda d: viewer_source(d) == source)
     title = browser.find_element(By.ID, "doc-title")
     width, scroll, height = browser.execute_script("const t = arguments[0]; return [t.clientWidth, t.scrollWidth, t.clientHeight]", title)
@@ -370,7 +377,7 @@ def no_sideways_scroll(browser) -> bool:
 
 def test_the_page_is_readable_on_a_phone(browser, server, corpus_rag):
     browser.set_window_size(390, 844)
-    browser.get(server.url + "/" + link("q", QUESTION))
+    visit(browser, server.url + "/" + link("q", QUESTION))
     wait_answer(browser)
     assert browser.execute_script("return window.innerWidth") <= 390 and no_sideways_scroll(browser)
     width = browser.execute_script("return document.documentElement.clientWidth")
@@ -383,7 +390,7 @@ def test_the_page_is_readable_on_a_phone(browser, server, corpus_rag):
     browser.find_element(By.CSS_SELECTOR, '.tab[data-view="sources-view"]').click()
     WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#sources-rows tr"))
     assert no_sideways_scroll(browser)
-    browser.get(server.url + "/" + link("brief", TOPIC))
+    visit(browser, server.url + "/" + link("brief", TOPIC))
     wait_briefing(browser)
     assert no_sideways_scroll(browser)
     plot = browser.find_element(By.CSS_SELECTOR, "#brief-pictures .timeline-picture .plot").rect
