@@ -38,8 +38,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the suite's live server and headless chromium
 
-from live_server import LiveServer  # noqa: E402
-from web_browser import chromium, console_errors  # noqa: E402
+from live_server import LiveServer
+from web_browser import chromium, console_errors
 
 OUT = ROOT / "bench" / "out" / "web"
 WAIT = 300
@@ -197,8 +197,8 @@ def summary(views: list[dict]) -> dict:
 def markdown(result: dict) -> str:
     s = result["first_view_ms"]
     lines = [
-        f"Store: {result['articles']:,} articles ({result['real_articles']:,} benchmark articles and their copies in the "
-        f"docstore), {result['runs']} page loads with the browser cache disabled, load average {result['load']}.",
+        (f"Store: {result['articles']:,} articles ({result['real_articles']:,} benchmark articles and their copies in the "
+         f"docstore), {result['runs']} page loads with the browser cache disabled, load average {result['load']}."),
         "",
         "| first view (ms, median of runs) | value |",
         "| --- | ---: |",

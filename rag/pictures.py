@@ -16,6 +16,8 @@ from rag.models import Briefing
 
 TIMELINE_JS = Path(__file__).parent / "server" / "static" / "timeline.js"
 _SECTION = '<section id="pictures" class="pictures"></section>'
+# What the drawing reads (timings and the rest would make the same briefing's page differ).
+_DRAWN = {"timeline", "episodes", "disagreements", "sources", "citations"}
 
 
 def plotly_js() -> Path:
@@ -33,7 +35,7 @@ def with_pictures(page: str, briefing: Briefing) -> str:
     """`page` (an HTML briefing) with the pictures drawn after its heading and scope line, by
     plotly.js and timeline.js inlined at the end of its body. A mark's citation links to the
     page's own citation list (#cN)."""
-    data = _script_json(briefing.model_dump(mode="json"))
+    data = _script_json(briefing.model_dump(mode="json", include=_DRAWN))
     scripts = (f"<script>{_script_text(plotly_js().read_text(encoding='utf-8'))}</script>\n"
                f"<script>{_script_text(TIMELINE_JS.read_text(encoding='utf-8'))}</script>\n"
                f"<script>drawBriefingPictures(document.getElementById('pictures'), {data}, "

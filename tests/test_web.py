@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from live_server import LiveServer
-from web_browser import CHROMEDRIVER, CHROMIUM, MISSING, chromium, screenshot_on_failure
+from web_browser import CHROMEDRIVER, CHROMIUM, MISSING
 
 from rag.answer.refusal import REFUSAL_PHRASE
 from rag.api import Rag
@@ -43,17 +43,7 @@ def server(corpus_store):
         yield live
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    driver = chromium(tmp_path_factory.mktemp("chromium-profile"))
-    yield driver
-    driver.quit()
-
-
-@pytest.fixture(autouse=True)
-def _screenshot(request, browser):
-    yield
-    screenshot_on_failure(request, browser)
+pytestmark = pytest.mark.usefixtures("screenshots")
 
 
 def text(element) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from live_server import LiveServer
-from web_browser import CHROMEDRIVER, CHROMIUM, MISSING, chromium, console_errors, screenshot_on_failure
+from web_browser import CHROMEDRIVER, CHROMIUM, MISSING, console_errors
 from workspace_corpus import write_feed
 
 from rag.api import Rag
@@ -59,19 +59,10 @@ def feed_server(tmp_path_factory):
             yield live
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    driver = chromium(tmp_path_factory.mktemp("chromium-profile"))
-    yield driver
-    driver.quit()
-
-
 @pytest.fixture(autouse=True)
-def _fresh_page(request, browser):
+def _fresh_page(browser, screenshots):
     browser.set_window_size(1400, 1000)
     console_errors(browser)  # drop what earlier tests logged
-    yield
-    screenshot_on_failure(request, browser)
 
 
 def text(element) -> str:

@@ -115,10 +115,10 @@ def test_suggestions_are_names_several_recent_articles_share(feed):
 
 def test_a_saved_html_briefing_carries_its_pictures_and_escapes_the_data(feed):
     briefing = feed.brief("Port Authority ferries")
-    briefing.summary[0].text = "A </script><script>alert(1)</script> line"
+    briefing.citations[0].quote = "A </script><script>alert(1)</script> line"
     page = with_pictures("<html><head></head><body><h1>x</h1><h2>Summary</h2></body></html>", briefing)
     assert page.index('<section id="pictures"') < page.index("<h2>Summary</h2>")
     assert plotly_js().read_text(encoding="utf-8")[:200] in page and "function drawBriefingPictures" in page
     data = page[page.index("drawBriefingPictures(document.getElementById('pictures'), ") + 58:]
     assert "</script><script>alert" not in data
-    assert json.loads(data[:data.index(", {onCite")])["summary"][0]["text"] == briefing.summary[0].text
+    assert json.loads(data[:data.index(", {onCite")])["citations"][0]["quote"] == briefing.citations[0].quote
