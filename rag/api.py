@@ -7,11 +7,23 @@ import re
 from pathlib import Path
 
 from rag.errors import InputError, NotFoundError, RagError
+from rag.index.catalog import SourceQuery, page
 from rag.index.ingest import Progress, ingest
 from rag.index.store import Store
-from rag.models import Answer, Article, Briefing, IngestReport, Passage, SearchResult, Status
+from rag.models import (
+    Answer,
+    Article,
+    Briefing,
+    IngestReport,
+    Passage,
+    SearchResult,
+    SourcePage,
+    Status,
+    Suggestion,
+)
 from rag.retrieval import Filters, search
 from rag.settings import Settings
+from rag.suggest import suggestions
 
 _SPEC = re.compile(r"^(?P<source>.+?)(?::(?P<start>\d+)(?:-(?P<end>\d+))?)?$")
 
@@ -128,6 +140,14 @@ class Rag:
         """Indexed articles by source; `pattern` is a glob on the source or its file."""
         return [a for a in self.store.docs.articles()
                 if not pattern or fnmatch.fnmatch(a.source, pattern) or fnmatch.fnmatch(a.source.split("#")[0], pattern)]
+
+    def sources(self, query: SourceQuery | None = None, facets: bool = False) -> SourcePage:
+        """A page of the indexed articles, filtered and sorted in the docstore (the web page's sources panel)."""
+        return page(self.store.docs, query or SourceQuery(), facets=facets)
+
+    def suggestions(self, n: int = 6) -> list[Suggestion]:
+        """Questions and briefing topics drawn from the names recent articles share (no LLM)."""
+        return suggestions(self.store, n)
 
     def show(self, spec: str) -> Passage:
         """`SOURCE` or `SOURCE:START-END` → those lines of the indexed original."""

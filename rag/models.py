@@ -555,3 +555,47 @@ class RepairReport(BaseModel):
     problems: list[str] = Field(default=[], description="Problems left after the repair.")
     garbage: list[str] = Field(default=[], description="Unreferenced leftovers after the repair (normally none).")
     seconds: float = 0.0
+
+
+# --- The web workspace: the sources panel and suggested questions (issue 20) ----------------------
+
+
+class SourceRow(BaseModel):
+    """One indexed article as the sources panel lists it."""
+
+    source: str
+    title: str | None = None
+    outlet: str | None = None
+    date: dt.date | None = None
+    chars: int = Field(0, description="Length of the article's text in characters.")
+    n_lines: int = 0
+
+
+class OutletCount(BaseModel):
+    outlet: str | None = Field(description="None: articles without an outlet.")
+    articles: int
+
+
+class SourcePage(BaseModel):
+    """A page of the indexed articles, after filters and sorting (GET /sources)."""
+
+    total: int = Field(description="Articles that pass the filters, before offset and limit.")
+    offset: int
+    limit: int
+    sort: str
+    sources: list[SourceRow]
+    outlets: list[OutletCount] = Field(default=[], description="Every outlet of the index and its article count "
+                                                               "(with `facets`).")
+    first: dt.date | None = Field(None, description="The earliest article date of the index (with `facets`).")
+    last: dt.date | None = Field(None, description="The latest article date of the index (with `facets`).")
+
+
+class Suggestion(BaseModel):
+    """A question or briefing topic drawn from the corpus: a name that several recent articles share."""
+
+    kind: Literal["ask", "brief"]
+    text: str = Field(description="The question, or the briefing topic.")
+    about: str = Field(description="The shared name it is built on.")
+    articles: int = Field(description="Recent articles that name it (in the title or the lead).")
+    latest: dt.date | None = None
+    titles: list[str] = Field(default=[], description="Titles of the most recent of those articles.")

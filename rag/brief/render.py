@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 
 from rag.models import BriefEvent, Briefing, BriefPoint, BriefQuote, Citation, Disagreement
+from rag.pictures import with_pictures
 
 _UNSUPPORTED = " (UNSUPPORTED by its citations)"
 
@@ -169,5 +170,5 @@ def render(b: Briefing, fmt: str) -> str:
     if fmt == "md":
         return to_markdown(b)
     if fmt == "html":
-        return to_html(b)
+        return with_pictures(to_html(b), b)
     return b.model_dump_json(indent=2) + "\n"

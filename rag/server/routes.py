@@ -15,7 +15,17 @@ from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from rag.api import Rag
 from rag.errors import InputError
-from rag.models import Answer, Briefing, EvalRun, IngestReport, Passage, SearchResult, Status
+from rag.models import (
+    Answer,
+    Briefing,
+    EvalRun,
+    IngestReport,
+    Passage,
+    SearchResult,
+    SourcePage,
+    Status,
+    Suggestion,
+)
 from rag.server.auth import require_token
 from rag.server.errors import NothingIngested, scrub
 from rag.server.evals import RUN_ID, EvalRunSummary, eval_run, run_summaries
@@ -30,6 +40,7 @@ from rag.server.schemas import (
     Health,
     IngestRequest,
     SearchQuery,
+    SourcesQuery,
 )
 from rag.server.sse import AnswerStream
 from rag.server.state import ServerState
@@ -135,6 +146,19 @@ def documents(
     articles = rag.documents(source)
     page = articles[offset:offset + limit]
     return DocumentList(total=len(articles), documents=[DocumentInfo.model_validate(a, from_attributes=True) for a in page])
+
+
+@protected.get("/sources", response_model=SourcePage, tags=["documents"])
+def sources(params: Annotated[SourcesQuery, Query()], rag: Ready) -> SourcePage:
+    """A page of the indexed articles (title, outlet, date, size), filtered and sorted in the
+    docstore: the web page's sources panel."""
+    return rag.sources(params.query(), facets=params.facets)
+
+
+@protected.get("/suggestions", response_model=list[Suggestion], tags=["documents"])
+def suggestions(rag: Ready, n: Annotated[int, Query(ge=1, le=20)] = 6) -> list[Suggestion]:
+    """Questions and briefing topics drawn from the names that recent articles share (no LLM)."""
+    return rag.suggestions(n)
 
 
 @protected.get("/documents/{source:path}", response_model=Passage, tags=["documents"])

@@ -7,10 +7,11 @@ of rag/models.py, exactly as `rag ... --json` prints them.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rag.index.catalog import MAX_LIMIT, SORTS, SourceQuery
 from rag.retrieval import MAX_QUERY_CHARS, Filters
 
 
@@ -21,6 +22,8 @@ class FilterOptions(BaseModel):
     source: str | None = Field(None, max_length=500, description="Only sources matching this glob.")
     since: dt.date | None = Field(None, description="Only articles on or after this date (YYYY-MM-DD).")
     until: dt.date | None = Field(None, description="Only articles on or before this date (YYYY-MM-DD).")
+    sources: list[Annotated[str, Field(max_length=500)]] | None = Field(
+        None, max_length=1000, description="Only these sources (the web page's selection); with `source`, both apply.")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -29,7 +32,8 @@ class FilterOptions(BaseModel):
         return self
 
     def filters(self) -> Filters:
-        return Filters(source=self.source, since=self.since, until=self.until)
+        return Filters(source=self.source, since=self.since, until=self.until,
+                       sources=None if self.sources is None else tuple(self.sources))
 
 
 class SearchQuery(FilterOptions):
@@ -66,6 +70,24 @@ class BriefRequest(FilterOptions):
         None, description="LLM only: 'extractive' briefs offline when the LLM fails, and says so in the notes.")
     format: Literal["json", "md", "html"] = Field(
         "json", description="json: the Briefing model; md or html: rendered from it, as `rag brief --format`.")
+
+
+class SourcesQuery(BaseModel):
+    """The sources panel's page of the indexed articles, as query parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+    offset: int = Field(0, ge=0)
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
+    sort: Literal[tuple(SORTS)] = Field("-date", description="date, -date (newest first), title, outlet, size or source.")
+    q: str | None = Field(None, max_length=200, description="Words of the title or the source name.")
+    outlet: str | None = Field(None, max_length=200, description="Only this outlet; empty: articles without one.")
+    since: dt.date | None = None
+    until: dt.date | None = None
+    facets: bool = Field(False, description="Add every outlet with its count and the index's first and last date.")
+
+    def query(self) -> SourceQuery:
+        return SourceQuery(offset=self.offset, limit=self.limit, sort=self.sort, text=self.q, outlet=self.outlet,
+                           since=self.since, until=self.until)
 
 
 class IngestRequest(BaseModel):
