@@ -9,7 +9,7 @@ from pathlib import Path
 from rag.errors import InputError, NotFoundError, RagError
 from rag.index.ingest import Progress, ingest
 from rag.index.store import Store
-from rag.models import Answer, Article, Briefing, IngestReport, Passage, SearchResult, Status
+from rag.models import Answer, Article, Briefing, IngestReport, Passage, SearchResult, Status, Turn
 from rag.retrieval import Filters, search
 from rag.settings import Settings
 
@@ -53,11 +53,36 @@ class Rag:
 
     def ask(self, question: str, k: int | None = None, filters: Filters = Filters(), engine: str | None = None,
             *, prompt: str | None = None, on_token=None, fallback: str | None = None,
-            show_unsupported: bool | None = None) -> Answer:
-        """A cited answer. LLM only: `prompt` names the answer prompt, `on_token` receives the
-        streamed text, `fallback="extractive"` answers offline when the LLM fails, and
-        `show_unsupported` keeps unsupported sentences, flagged (default: llm_unsupported)."""
+            show_unsupported: bool | None = None, history: list[Turn] | None = None) -> Answer:
+        """A cited answer, dated (`Answer.dated`). `history`: the conversation's earlier turns; a
+        follow-up is rewritten into a standalone question first (`Answer.rewritten`). LLM only:
+        `prompt` names the answer prompt, `on_token` receives the streamed text,
+        `fallback="extractive"` answers offline when the LLM fails, and `show_unsupported` keeps
+        unsupported sentences, flagged (default: llm_unsupported)."""
+        from rag.answer.dating import date_answer
+        from rag.chat import standalone_question
+
         engine = engine or self.settings.engine
+        rewritten = standalone_question(question, history, self._rewriter(engine)) if history else None
+        answer = self._answer(rewritten or question, k, filters, engine, prompt, on_token, fallback, show_unsupported)
+        if rewritten:
+            answer.question, answer.rewritten = question.strip(), rewritten
+            answer.notes.insert(0, f"a follow-up, answered as: {rewritten}")
+        return date_answer(answer, filters.as_of)
+
+    def _rewriter(self, engine: str):
+        """The LLM that rewrites follow-ups for the LLM engine; None (the deterministic rewrite) otherwise
+        or when no LLM is configured."""
+        if engine != "llm":
+            return None
+        from rag.llm import LLMNotConfigured
+
+        try:
+            return self.llm
+        except LLMNotConfigured:
+            return None
+
+    def _answer(self, question, k, filters, engine, prompt, on_token, fallback, show_unsupported) -> Answer:
         if engine == "extractive":
             from rag.answer.extractive import answer_extractive
 
@@ -99,7 +124,7 @@ class Rag:
         except (LLMError, LLMNotConfigured) as err:
             if fallback != "extractive":
                 raise
-            answer = self.ask(question, k, filters, engine="extractive")
+            answer = self._answer(question, k, filters, "extractive", None, None, None, None)
             answer.notes.insert(0, f"the LLM failed ({err}); answered with the extractive engine")
             return answer
 

@@ -84,7 +84,8 @@ async def healthz(state: Server) -> Health:
 def ask(body: AskRequest, rag: Ready):
     """A cited answer, a refusal, and any disagreements between sources (`rag ask`)."""
     kwargs = {"question": body.question, "k": body.k, "filters": body.filters(), "engine": body.engine,
-              "prompt": body.prompt, "fallback": body.fallback, "show_unsupported": body.show_unsupported}
+              "prompt": body.prompt, "fallback": body.fallback, "show_unsupported": body.show_unsupported,
+              "history": body.history}
     if not body.stream:
         return rag.ask(**kwargs)
     stream = AnswerStream(rag.ask, kwargs)
