@@ -9,7 +9,7 @@ from pathlib import Path
 from rag.errors import InputError, NotFoundError, RagError
 from rag.index.ingest import Progress, ingest
 from rag.index.store import Store
-from rag.models import Answer, Article, Briefing, IngestReport, Passage, SearchResult, Status, Turn
+from rag.models import Answer, Article, Briefing, FetchReport, IngestReport, Passage, SearchResult, Status, Turn
 from rag.retrieval import Filters, search
 from rag.settings import Settings
 
@@ -46,6 +46,20 @@ class Rag:
         report = ingest(self.settings, paths, dry_run=dry_run, rebuild=rebuild, progress=progress, lock_wait=lock_wait,
                         embedder=embedder, verify=verify)
         self.store.refresh()
+        return report
+
+    def fetch(self, urls: list[str], feed: str | None = None, progress=None, ingest_progress: Progress | None = None,
+              lock_wait: float = 10.0) -> FetchReport:
+        """Fetch article pages (and a feed's new items), save them under the corpus root and ingest
+        what changed (rag/fetch). `progress(done, total, outcome)` follows the fetching."""
+        from rag.fetch import fetch_pages
+
+        report, written = fetch_pages(self.settings, urls, feed=feed, progress=progress)
+        if written:
+            report.ingest = self.ingest(written, progress=ingest_progress, lock_wait=lock_wait)
+            for outcome in report.items:
+                if outcome.source in report.ingest.failed:  # saved, but ingest could not read it
+                    outcome.status, outcome.reason = "refused", report.ingest.failed[outcome.source]
         return report
 
     def search(self, query: str, k: int | None = None, filters: Filters = Filters()) -> SearchResult:

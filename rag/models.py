@@ -210,6 +210,25 @@ class IngestReport(BaseModel):
     dry_run: bool = False
 
 
+class FetchOutcome(BaseModel):
+    """What `rag ingest URL` / `--feed` did with one URL."""
+
+    url: str
+    status: Literal["saved", "updated", "unchanged", "known", "refused"] = Field(
+        description="saved: new page; updated: its text changed; unchanged: fetched, same as saved (nothing written); "
+                    "known: a feed item fetched before (not fetched again); refused: not saved or indexed (see reason).")
+    source: str | None = Field(None, description="The saved file, relative to the corpus root.")
+    reason: str | None = Field(None, description="Why it was refused, in one line.")
+
+
+class FetchReport(BaseModel):
+    feed: str | None = None
+    items: list[FetchOutcome] = []
+    requests: int = Field(0, description="HTTP requests made (the feed included).")
+    ingest: IngestReport | None = Field(None, description="The ingest of the saved pages (None: nothing new to index).")
+    seconds: float = 0.0
+
+
 class Passage(BaseModel):
     """Lines of an indexed article: the target of a citation."""
 
