@@ -143,15 +143,20 @@ class Rag:
             return answer
 
     def brief(self, topic: str | None = None, filters: Filters = Filters(), engine: str | None = None, *,
-              options=None, fallback: str | None = None) -> Briefing:
+              options=None, fallback: str | None = None, new_since=None, previous: Briefing | None = None) -> Briefing:
         """A cited briefing on `topic` (None: every article that passes the filters). The LLM
-        engine map-reduces over the chunks; `fallback="extractive"` briefs offline when it fails."""
+        engine map-reduces over the chunks; `fallback="extractive"` briefs offline when it fails.
+        `new_since` (a date) or `previous` (an earlier Briefing): only what is new since then."""
         from rag.brief import BriefOptions, brief
         from rag.errors import LLMError
         from rag.llm import LLMNotConfigured
 
         engine = engine or self.settings.engine
         options = options or BriefOptions()
+        if new_since is not None or previous is not None:
+            from rag.brief.new_since import brief_new_since
+
+            return brief_new_since(self, topic, filters, engine, since=new_since, previous=previous, options=options)
         if engine != "llm":
             return brief(self.store, topic, filters, engine, options=options)
         try:

@@ -109,7 +109,8 @@ def brief(body: BriefRequest, state: Server):
                                  f"try again in {_BRIEF_RETRY_AFTER} s (setting api_max_briefings)",
                             headers={"Retry-After": str(_BRIEF_RETRY_AFTER)})
     try:
-        briefing = state.rag_ready().brief(body.topic, body.filters(), body.engine, fallback=body.fallback)
+        briefing = state.rag_ready().brief(body.topic, body.filters(), body.engine, fallback=body.fallback,
+                                           new_since=body.new_since, previous=body.previous)
     finally:
         state.briefings.release()
     if body.format == "json":
