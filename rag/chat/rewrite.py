@@ -42,12 +42,16 @@ _WH = re.compile(r"^\s*(who|whom|whose|what|which|when|where|why|how|is|are|was|
                  r"can|could|will|would|should|may|might)\b", re.IGNORECASE)
 _PREPOSITION = re.compile(r"^\s*(in|on|at|for|from|by|with|during|after|before|since)\b", re.IGNORECASE)
 # "it" that refers to nothing: "how long did it take", "is it true", "it is expected that".
-_EXPLETIVE = re.compile(r"\bit['’]s\b|\bit\s+is\s+not\b|\bit\s+(?:take|took|takes|cost|costs|mean|means|rain|rained|snow|snowed)\b|"
+_EXPLETIVE = re.compile(r"\bit['’]s\b|\b(?:is|was|will be|would be)\s+it\s+\w+\s+to\b|\bit\s+is\s+not\b|\bit\s+(?:take|took|takes|cost|costs|mean|means|rain|rained|snow|snowed)\b|"
                         r"\b(?:is|was|will|would|does|did)\s+it\s+(?:true|possible|likely|safe|legal|take|cost|mean)\b|"
                         r"\bit\s+(?:is|was|has been|will be)\s+(?:expected|reported|said|believed|likely|possible|"
                         r"true|estimated|thought|unclear|time)\b", re.IGNORECASE)
 _DETERMINER = re.compile(r"\b(?:the|a|an|this|that|these|those)\s+[A-Za-z]", re.IGNORECASE)
 _INNER_NAME = re.compile(r"(?<=\S\s)[A-Z][A-Za-z]")
+_OBJECT = {"him", "them"}  # "her" is as often possessive: read as one
+_NOMINATIVE = {"he", "she", "it", "they"}
+_CLAUSE = re.compile(r",|[.?!:;](?=\s)|\b(?:and|but|that|who|which|whose|when|while|after|before|because|since|said|says|told|tells|as)\b",
+                     re.IGNORECASE)
 _AUXILIARY = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "can", "could", "will", "would",
               "should", "may", "might"}
 _WH_NOUN = re.compile(r"^\s*(?:what|which|whose|how many|how much)\s+(?!(?:is|are|was|were|did|does|do|has|have|had|"
@@ -58,7 +62,9 @@ _NOT_SUBJECT = {"who", "whom", "whose", "what", "which", "when", "where", "why",
                 "but", "so", "then", "also", "in", "on", "at", "for", "from", "with", "by", "during", "after", "before",
                 "since", "tell", "say", "give", "list", "name", "explain", "describe", "true", "false"}
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|de|the|al|bin|van|von)?\s*[A-Z][\w'’.-]*)*")
-_THE_PHRASE = re.compile(r"\b(?:the|this|that)\s+((?:[A-Za-z0-9'’-]+\s+){0,3}?[A-Za-z][A-Za-z'’-]+)(?=\s+(?:of|in|on|at|for|"
+_TIME_NOUNS = {"year", "week", "month", "day", "time", "morning", "afternoon", "evening", "night", "weekend",
+               "season", "quarter", "decade", "century"}
+_THE_PHRASE = re.compile(r"\b(?:the)\s+((?:[A-Za-z0-9'’-]+\s+){0,3}?[A-Za-z][A-Za-z'’-]+)(?=\s+(?:of|in|on|at|for|"
                          r"to|that|which|who|was|were|is|are|has|have|had|did|does|will|would|near|from|by)\b|\s*[?.!,]|$)")
 _QUESTION_WORDS = {"Who", "Whom", "Whose", "What", "Which", "When", "Where", "Why", "How", "Is", "Are", "Was", "Were",
                    "Do", "Does", "Did", "Has", "Have", "Had", "Can", "Could", "Will", "Would", "Should", "And", "In",
@@ -66,7 +72,8 @@ _QUESTION_WORDS = {"Who", "Whom", "Whose", "What", "Which", "When", "Where", "Wh
 _ORG_WORDS = {"Department", "Ministry", "Agency", "Company", "Inc", "Corp", "Party", "Council", "Court", "House",
               "Senate", "Congress", "Committee", "University", "Bank", "Hurricane", "Storm", "Typhoon", "Union",
               "Association", "Organization", "Office", "Service", "Administration", "Airlines", "Group", "Fund",
-              "Network", "Club", "League", "Games", "Cup", "Act", "Bill", "Times", "News", "Post", "Island",
+              "Network", "Club", "League", "Games", "Cup", "Act", "Bill", "Times", "News", "Post", "Island", "Bowl", "Bowls",
+              "Series", "Open", "Olympics", "Championship", "Awards", "Festival", "Contest", "Prize", "Day",
               "Islands", "County", "City", "State", "States", "Republic", "Kingdom", "Park", "River", "Sea", "Ocean"}
 
 
@@ -103,9 +110,22 @@ def _has_antecedent(question: str, at: int) -> bool:
     after "what/which", a capitalised name, or a subject opening the question ("Netflix says it ...").
     A possessive in an opening phrase refers ahead to a name ("In his new series, Bill Nye ...")."""
     prefix = question[:at]
+    pronoun = question[at:].split()[0].lower().strip("?,.;:!") if question[at:].split() else ""
+    # "how many people did it kill": the pronoun is the subject, after its auxiliary
+    inverted = pronoun in _NOMINATIVE and (prefix.split() or [""])[-1].lower() in _AUXILIARY
+    if pronoun in _OBJECT or inverted:
+        # A pronoun cannot refer to the subject or object of its own clause ("where will the
+        # winner eat with him", "how many rockers did it recall"): a noun phrase counts only
+        # before a clause boundary (a name inside the clause still may: "the Warren Buffett
+        # lunch auction ... with him").
+        bounds = list(_CLAUSE.finditer(prefix))
+        if pronoun in _OBJECT and _INNER_NAME.search(prefix):
+            return True
+        if not bounds:
+            return False
+        prefix = prefix[:bounds[-1].start()]
     if _DETERMINER.search(prefix) or _INNER_NAME.search(prefix):
         return True
-    inverted = (prefix.split() or [""])[-1].lower() in _AUXILIARY  # "how many people did it kill": it is the subject
     if _WH_NOUN.match(question) and len(prefix.split()) >= 2 and not inverted:
         return True
     if _OPENING_PHRASE.match(question) and _INNER_NAME.search(question[at:]):
@@ -136,7 +156,8 @@ def rewrite_from(question: str, history: list[Turn]) -> str | None:
     referent = _referent(found.pronoun, previous)
     if referent is None:
         return None
-    return _replace_pronouns(question, referent)
+    return _replace_pronouns(re.sub(r"^\s*and\s+(?=\w)", "", question, flags=re.IGNORECASE).capitalize()
+                             if re.match(r"\s*and\s", question, re.IGNORECASE) else question, referent)
 
 
 def _continue(before: str, rest: str, previous: Turn) -> str:
@@ -159,6 +180,11 @@ def _append(before: str, fragment: str) -> str:
 
 
 def _referent(pronoun: str, previous: Turn) -> str | None:
+    if pronoun in _GROUP:  # "they" after "Where did Jennifer Lopez and Ben Affleck marry?": both of them
+        names = _names(previous.rewritten or previous.question)
+        for a, b in zip(names, names[1:]):
+            if f"{a} and {b}" in (previous.rewritten or previous.question):
+                return f"{a} and {b}"
     if pronoun in _GROUP:  # "they/them" after "how many rockets ...": the rockets
         counted = re.search(r"\bhow\s+many\s+((?:[a-z'’-]+\s+)?[a-z'’-]+s)\b", previous.rewritten or previous.question,
                             re.IGNORECASE)
@@ -179,12 +205,13 @@ def _subject(previous: Turn, person: bool) -> str | None:
         people += [n for n in asked if _person_like(n)] + [n for n in answered if _person_like(n)]
         if people:
             return people[0]
-    # A thing: the question's "the X" phrase ("the US embassy"), else its longest name.
-    phrase = _THE_PHRASE.search(question)
-    if phrase:
-        return "the " + phrase.group(1)
-    if asked:
-        return max(asked, key=lambda n: len(n.split()))
+    # A thing: what the question mentions first, a name or a "the X" phrase ("the US embassy").
+    # a possessor ("Sotheby's presale estimate for the fossil") modifies; it is rarely what "it" is
+    mentions = [(question.find(n) + (1000 if re.search(rf"{re.escape(n)}['’]s\b", question) else 0), n) for n in asked]
+    mentions += [(m.start(), "the " + m.group(1)) for m in _THE_PHRASE.finditer(question)
+                 if m.group(1).split()[-1].lower() not in _TIME_NOUNS]
+    if mentions:
+        return min(mentions, key=lambda item: (item[0], -len(item[1])))[1]
     return answered[0] if answered else None
 
 
