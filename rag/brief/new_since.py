@@ -67,11 +67,11 @@ def brief_new_since(rag, topic: str | None, filters: Filters, engine: str, since
     base = baseline_of(since, previous)
     after = dataclasses.replace(filters, since=max(filters.since or base.cutoff, base.cutoff + dt.timedelta(days=1)))
     undated, notes = _undated_new(store, topic, filters, base, options.k)
+    old = _OldStatements(store, filters, base, topic, options.k * 2)
     try:
-        briefing = _brief_after(rag, topic, after, engine, options, undated)
+        briefing = _brief_after(rag, topic, after, engine, options, undated, old)
     except InputError:
         return _nothing_new(store, topic, filters, engine, base, notes)
-    old = _old_statements(store, filters, base)
     dropped = _drop_old(briefing, old)
     _previous_figures(briefing, store, filters, base)
     _prune_citations(briefing)
@@ -84,7 +84,8 @@ def brief_new_since(rag, topic: str | None, filters: Filters, engine: str, since
     return briefing
 
 
-def _brief_after(rag, topic, after: Filters, engine: str, options: BriefOptions, undated: list[str]) -> Briefing:
+def _brief_after(rag, topic, after: Filters, engine: str, options: BriefOptions, undated: list[str],
+                 old: _OldStatements) -> Briefing:
     if engine != "extractive":
         return rag.brief(topic, after, engine, options=options)
     from rag.brief.extractive import brief_extractive
@@ -103,7 +104,14 @@ def _brief_after(rag, topic, after: Filters, engine: str, options: BriefOptions,
             continue
     if not parts:
         raise InputError("nothing new")
-    return brief_extractive(rag.store, topic, after, options, scope=_merge(parts))
+    scope = _merge(parts)
+    # Select among new statements only: a sentence the earlier articles on the topic already
+    # state is no candidate, so what is repeated across the new articles (often background)
+    # does not take the places of what is new.
+    fresh = [u for u in scope.units if not old.in_pool(u.text)]
+    if fresh:
+        scope.units = fresh
+    return brief_extractive(rag.store, topic, after, options, scope=scope)
 
 
 def _merge(parts):
@@ -156,29 +164,40 @@ def _matches(source: str, pattern: str) -> bool:
 class _OldStatements:
     """Finds whether the earlier material states a text."""
 
-    def __init__(self, store, filters: Filters, base: Baseline):
+    def __init__(self, store, filters: Filters, base: Baseline, topic: str | None = None, k: int = 0):
         self.store, self.base = store, base
         self.filters = dataclasses.replace(filters, since=None, until=base.cutoff, as_of=None)
         self.items = [set(content_words(t)) for t in _briefing_texts(base.previous)] if base.previous else None
+        # what the reader has seen: the earlier briefing's items, or the earlier articles' sentences
+        # on the topic, read once (one retrieval)
+        if self.items is not None:
+            self.pool = self.items
+        else:
+            self.pool = [set(content_words(s.text)) for _, s in self.sentences(topic, k)] if topic and k else []
 
-    def sentences(self, text: str) -> list:
+    def in_pool(self, text: str) -> bool:
+        return _restated(text, self.pool)
+
+    def sentences(self, text: str, k: int = _OLD_K) -> list:
         """Earlier sentences near `text` (chunk sentences of earlier articles, by retrieval)."""
         try:
-            hits = search(self.store, text, _OLD_K, self.filters).hits
+            hits = search(self.store, text, k, self.filters).hits
         except InputError:
             return []
         return [(h.chunk, s) for h in hits for s in h.chunk.sentences if s.kind == "sentence"]
 
     def states(self, text: str) -> bool:
-        terms = set(content_words(text))
-        if len(terms) < _MIN_TERMS:
-            return False
+        if self.in_pool(text):
+            return True
         candidates = self.items if self.items is not None else [set(content_words(s.text)) for _, s in self.sentences(text)]
-        return any(len(terms & old) / len(terms) >= RESTATED for old in candidates)
+        return _restated(text, candidates)
 
 
-def _old_statements(store, filters: Filters, base: Baseline) -> _OldStatements:
-    return _OldStatements(store, filters, base)
+def _restated(text: str, candidates: list[set[str]]) -> bool:
+    terms = set(content_words(text))
+    if len(terms) < _MIN_TERMS:
+        return False
+    return any(len(terms & old) / len(terms) >= RESTATED for old in candidates)
 
 
 def _briefing_texts(b: Briefing) -> list[str]:
