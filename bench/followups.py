@@ -71,7 +71,7 @@ def followup_accuracy(store: Path, engine: str) -> dict:
                          "followup_refused": follow.refused, "standalone_refused": alone.refused})
     finally:
         rag.close()
-    mean = lambda key: round(sum(r[key] or 0.0 for r in rows) / len(rows), 3)  # noqa: E731
+    mean = lambda key: round(sum(r[key] or 0.0 for r in rows) / len(rows), 3)
     return {"conversations": len(rows), "engine": engine,
             "followup_fact_recall": mean("followup_fact_recall"),
             "standalone_fact_recall": mean("standalone_fact_recall"),

@@ -51,7 +51,7 @@ class LocalSite:
         site = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's name)
+            def do_GET(self):
                 site.requests.append(self.path)
                 route = site.routes.get(self.path)
                 if route is None:
@@ -97,7 +97,7 @@ def rss(items: list[tuple[str, str, dt.date]], title: str = "Local News") -> byt
     """(title, url, date) items as RSS 2.0."""
     entries = "\n".join(
         f"<item><title>{escape(t)}</title><link>{escape(u)}</link>"
-        f"<pubDate>{format_datetime(dt.datetime.combine(d, dt.time(12), dt.timezone.utc))}</pubDate></item>"
+        f"<pubDate>{format_datetime(dt.datetime.combine(d, dt.time(12), dt.UTC))}</pubDate></item>"
         for t, u, d in items)
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0"><channel><title>{escape(title)}</title><link>http://127.0.0.1/</link>

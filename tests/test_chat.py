@@ -7,13 +7,12 @@ import datetime as dt
 import json
 
 import pytest
+from conftest import CORPUS
 
 from rag.answer.dating import date_answer, evidence_dates
 from rag.chat import gate, standalone_question
 from rag.chat.llm_rewrite import usable
 from rag.models import Answer, AnswerSentence, Citation, Claim, Conflict, Turn
-
-from conftest import CORPUS
 
 WHO = Turn(question="Who won the 2019 auction for a lunch with Warren Buffett?",
            answer="Justin Sun, the founder of Tron, won the 2019 auction. [1]")

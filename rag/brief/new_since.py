@@ -290,7 +290,7 @@ def _prune_citations(briefing: Briefing) -> None:
     order = {n: i for i, n in enumerate(dict.fromkeys(used), start=1)}
     by_n = {c.n: c for c in briefing.citations}
     briefing.citations = [by_n[n].model_copy(update={"n": order[n]}) for n in order if n in by_n]
-    renumber = lambda numbers: [order[n] for n in numbers if n in order]  # noqa: E731
+    renumber = lambda numbers: [order[n] for n in numbers if n in order]
     for p in briefing.summary + briefing.key_facts:
         p.citations = renumber(p.citations)
         if p.previous:

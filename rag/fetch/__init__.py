@@ -90,7 +90,7 @@ def _one(http, url: str, root: Path, manifest: Manifest, max_bytes: int,
     except InputError as err:  # undecodable bytes
         return FetchOutcome(url=url, status="refused", reason=f"not readable text: {err}"), None
     path = page_path(root, url)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     write_page(path, framed(html, url, now))
     source = path.relative_to(root).as_posix()
     manifest.record(url, source, sha, page.etag, page.last_modified, now)
