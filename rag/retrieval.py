@@ -21,6 +21,13 @@ class Filters:
     since: dt.date | None = None
     until: dt.date | None = None
     sources: tuple[str, ...] | None = None  # only these sources (the page's selection); with `source`, both apply
+    as_of: dt.date | None = None
+
+    def __post_init__(self):
+        # As of a date nothing published after it is used: it caps `until` (undated articles,
+        # which cannot be shown to predate it, are left out as with any date filter).
+        if self.as_of is not None and (self.until is None or self.until > self.as_of):
+            object.__setattr__(self, "until", self.as_of)
 
     @property
     def active(self) -> bool:

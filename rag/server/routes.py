@@ -95,7 +95,8 @@ async def healthz(state: Server) -> Health:
 def ask(body: AskRequest, rag: Ready):
     """A cited answer, a refusal, and any disagreements between sources (`rag ask`)."""
     kwargs = {"question": body.question, "k": body.k, "filters": body.filters(), "engine": body.engine,
-              "prompt": body.prompt, "fallback": body.fallback, "show_unsupported": body.show_unsupported}
+              "prompt": body.prompt, "fallback": body.fallback, "show_unsupported": body.show_unsupported,
+              "history": body.history}
     if not body.stream:
         return rag.ask(**kwargs)
     stream = AnswerStream(rag.ask, kwargs)
@@ -119,7 +120,8 @@ def brief(body: BriefRequest, state: Server):
                                  f"try again in {_BRIEF_RETRY_AFTER} s (setting api_max_briefings)",
                             headers={"Retry-After": str(_BRIEF_RETRY_AFTER)})
     try:
-        briefing = state.rag_ready().brief(body.topic, body.filters(), body.engine, fallback=body.fallback)
+        briefing = state.rag_ready().brief(body.topic, body.filters(), body.engine, fallback=body.fallback,
+                                           new_since=body.new_since, previous=body.previous)
     finally:
         state.briefings.release()
     if body.format == "json":

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rag.index.catalog import MAX_LIMIT, SORTS, SourceQuery
+from rag.models import Briefing, Turn
 from rag.retrieval import MAX_QUERY_CHARS, Filters
 
 
@@ -24,6 +25,7 @@ class FilterOptions(BaseModel):
     until: dt.date | None = Field(None, description="Only articles on or before this date (YYYY-MM-DD).")
     sources: list[Annotated[str, Field(max_length=500)]] | None = Field(
         None, max_length=1000, description="Only these sources (the web page's selection); with `source`, both apply.")
+    as_of: dt.date | None = Field(None, description="Answer as of this date: nothing published after it is used.")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -32,7 +34,7 @@ class FilterOptions(BaseModel):
         return self
 
     def filters(self) -> Filters:
-        return Filters(source=self.source, since=self.since, until=self.until,
+        return Filters(source=self.source, since=self.since, until=self.until, as_of=self.as_of,
                        sources=None if self.sources is None else tuple(self.sources))
 
 
@@ -58,6 +60,8 @@ class AskRequest(FilterOptions):
         None, description="LLM only: keep sentences no source supports, flagged, instead of removing them "
                           "(default: the server's llm_unsupported).")
     stream: bool = Field(False, description="Answer as Server-Sent Events: `token` events, then one `answer` event.")
+    history: list[Turn] = Field([], max_length=20, description="The conversation's earlier turns, oldest first: a "
+                                "follow-up ('When was he born?') is rewritten from them (`rewritten` in the Answer).")
 
 
 class BriefRequest(FilterOptions):
@@ -68,6 +72,10 @@ class BriefRequest(FilterOptions):
     engine: str | None = Field(None, max_length=40, description="extractive (offline) or llm; default: the server's setting.")
     fallback: Literal["none", "extractive"] | None = Field(
         None, description="LLM only: 'extractive' briefs offline when the LLM fails, and says so in the notes.")
+    new_since: dt.date | None = Field(None, description="Only what is new since this date: what the articles up to "
+                                      "it did not contain (`rag brief --new-since DATE`).")
+    previous: Briefing | None = Field(None, description="Only what this earlier briefing (as JSON) did not contain "
+                                      "(`rag brief --new-since BRIEFING.json`).")
     format: Literal["json", "md", "html"] = Field(
         "json", description="json: the Briefing model; md or html: rendered from it, as `rag brief --format`.")
 

@@ -71,7 +71,7 @@ function askBody() {
   if ($("since").value) body.since = $("since").value;
   if ($("until").value) body.until = $("until").value;
   if ($("show-unsupported").checked) body.show_unsupported = true;
-  return Object.assign(body, sourceScope());
+  return Object.assign(body, sourceScope(), newsroomAskFields());  // sources.js selection; newsroom.js: thread history, as-of
 }
 
 async function ask(event) {
@@ -146,7 +146,7 @@ function citationList(list, citations) {
   for (const c of citations.values()) {
     const link = el("a", { href: "#", class: "cite where", textContent: `[${c.n}] ${where(c)}`, dataset: { n: String(c.n) } });
     link.addEventListener("click", (e) => { e.preventDefault(); openCitation(citations, c.n); });
-    const about = [c.title, c.outlet, c.date].filter(Boolean).join(" · ");
+    const about = [c.title, c.outlet, c.date || "no date"].filter(Boolean).join(" · ");
     list.append(el("li", { id: `${list.id}-${c.n}` }, link, " ", el("span", { class: "muted", textContent: about }),
       el("q", { textContent: c.quote })));
   }
@@ -214,6 +214,7 @@ function renderAnswer(answer) {
   $("meta").textContent = `engine ${answer.engine}` + (answer.model ? ` (${answer.model})` : "") +
     ` · settings ${answer.settings_hash} · ${seconds.toFixed(2)}s`;
   followAnswer(cites, answer);
+  newsroomRenderAnswer(answer);  // newsroom.js: rewrite, evidence dates, thread
 }
 
 // ---- briefings (the same Briefing JSON and order as rag/brief/render.py) -------------------------
@@ -226,7 +227,7 @@ function briefBody() {
   if (source) body.source = source;
   if ($("brief-since").value) body.since = $("brief-since").value;
   if ($("brief-until").value) body.until = $("brief-until").value;
-  return Object.assign(body, sourceScope());
+  return Object.assign(body, sourceScope(), newsroomBriefFields());  // sources.js selection; newsroom.js: new since
 }
 
 async function brief(event) {
@@ -260,7 +261,11 @@ function renderBriefing(b) {
     citeButtons(node, item.citations, cites).append(...flag(item.supported));
     return node;
   };
-  const point = (node, p) => cited(node, [el("span", { class: "text", textContent: p.text })], p);
+  const point = (node, p) => {
+    cited(node, [el("span", { class: "text", textContent: p.text })], p);
+    if (p.previous) node.append(" ", el("span", { class: "muted previous", textContent: `(previously: ${p.previous})` }));
+    return node;
+  };
   const section = (title, cls, items, empty) => {
     const list = el("ul", { class: cls });
     list.append(...items);
@@ -269,6 +274,7 @@ function renderBriefing(b) {
   const scope = [`${b.sources.length} sources`];
   if (b.source_filter) scope.push(`source ${b.source_filter}`);
   if (b.since || b.until) scope.push(`dates ${b.since || "…"} to ${b.until || "…"}`);
+  if (b.new_since) scope.push(`only what is new since ${b.new_since_briefing || b.new_since}`);
   scope.push(`engine ${b.engine}` + (b.model ? ` (${b.model})` : ""));
 
   const pictures = el("div", { id: "brief-pictures", class: "pictures" });
