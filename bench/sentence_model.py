@@ -22,7 +22,7 @@ import numpy as np
 from bench.answers import OUT
 from rag.answer.sentence_score import FEATURES, MODEL_FILE
 
-LAMBDAS = (0.01, 0.1, 1.0, 3.0, 10.0, 30.0)
+LAMBDAS = (0.1, 1.0, 10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
 
 
 def matrix(questions: list[dict], names=FEATURES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
