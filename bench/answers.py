@@ -351,11 +351,16 @@ def summarise(results: dict) -> dict:
             "held_out_types": {t: unanswerable_summary(rows) for t, rows in by(held, "type", TYPES).items()},
         }
         opened = results.get("open")
+        chosen = results.get("min_support")
+        grid = [round(0.05 * i, 2) for i in range(21)]
+        if chosen is not None and chosen not in grid:
+            grid = sorted(grid + [chosen])
+        if not opened and chosen is not None:
+            # Without the open run (--no-curve), the default run still gives every threshold at or
+            # above the chosen one: a question answered there is answered at a higher one iff its
+            # score reaches it, with the same answer.
+            opened, grid = default, [t for t in grid if t >= chosen]
         if opened and any(r["confidence"] is not None for r in opened["answerable"]):
-            grid = [round(0.05 * i, 2) for i in range(21)]
-            chosen = results.get("min_support")
-            if chosen is not None and chosen not in grid:
-                grid = sorted(grid + [chosen])
             out[half]["curve"] = curve(pick(opened["answerable"]), pick(opened["blind"]) + pick(opened["held_out"]), grid)
     return out
 
@@ -426,7 +431,9 @@ def render(results: dict, plot: str | None) -> str:
         lines += ["", (f"Risk–coverage of the refusal threshold (`min_support`, now {chosen}): the engine answers when its "
                        "refusal score reaches the threshold. Coverage = share of answerable questions answered, risk = "
                        "share of those answers without the gold answer, unanswerable = share of the blind and held-out "
-                       "questions answered. From one run with the threshold at 0 (the score does not depend on it)."), "",
+                       "questions answered. " + ("From one run with the threshold at 0 (the score does not depend on it)."
+                                                 if "open" in results else
+                                                 "From the run at the chosen threshold, so only thresholds at or above it.")), "",
                   "| Threshold | tune: coverage | risk | accuracy | unanswerable answered | check: coverage | risk | accuracy | unanswerable answered |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for i, row in enumerate(s["tune"]["curve"]):

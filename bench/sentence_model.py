@@ -103,14 +103,16 @@ def main(argv=None) -> int:
     questions = [q for q in sets["answerable"] if q["cands"]]
     print(f"tune: {len(questions)} answerable questions with candidates, "
           f"{sum(len(q['cands']) for q in questions)} candidates")
-    print("round-1 score: top-1 %.3f, top-3 %.3f" % top_hits(questions, round_one))
+    one, three = top_hits(questions, round_one)
+    print(f"round-1 score: top-1 {one:.3f}, top-3 {three:.3f}")
     cv = {lam: cross_validate(questions, lam) for lam in LAMBDAS}
     for lam, (a, b) in cv.items():
         print(f"lambda {lam}: cross-validated top-1 {a:.3f}, top-3 {b:.3f}")
     lam = max(LAMBDAS, key=lambda k: (cv[k][0] + cv[k][1], k))
     x, y, _ = matrix(questions)
     w, b, mean, scale = fit(x, y, lam)
-    print(f"chosen lambda {lam}; in-sample top-1 %.3f, top-3 %.3f" % top_hits(questions, scorer(w, b, mean, scale)))
+    one, three = top_hits(questions, scorer(w, b, mean, scale))
+    print(f"chosen lambda {lam}; in-sample top-1 {one:.3f}, top-3 {three:.3f}")
     for name, weight in sorted(zip(FEATURES, w), key=lambda t: -abs(t[1])):
         print(f"  {name:14s} {weight:+.3f}")
     args.model.write_text(json.dumps({

@@ -1,5 +1,5 @@
 """The answer-sentence model (rag/answer/sentence_score.py): answer-type entities, the shipped
-model file, the fitting script, question kinds, sentence vectors embedded once, and figures whose
+model file, the fitting script, question kinds, the answer-type gate, sentence vectors embedded once, and figures whose
 sentences are embedded only when a disagreement needs them."""
 
 import json
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from rag.answer.question import analyse
-from rag.models import Sentence
 from rag.answer.sentence_score import FEATURES, MODEL_FILE, asked_entity, load_model, probability
+from rag.models import Sentence
 
 
 def _asked(question: str, sentence: str, type_ok: bool = True) -> float:
@@ -94,6 +94,14 @@ def test_which_and_a_person_or_place_noun_asks_for_a_person_or_a_place():
     assert analyse("Elon Musk denied that he had an affair with who?").kind == "person"
     # a verb between "which" and the noun: the noun is not what is asked
     assert analyse("Which virus is making officials worried?").kind == "general"
+
+
+def test_a_who_question_no_sentence_answers_with_a_name_is_refused_with_that_reason(budget_rag):
+    """The answer-type gate: even with no threshold, a "who" question is refused when no
+    retrieved sentence names a person the question does not already name."""
+    answer = budget_rag.ask("Who proposed the county council budget that was approved on Monday?")
+    assert answer.refused
+    assert "a person's name" in answer.refusal_reason
 
 
 def test_the_same_question_about_the_budget_without_a_type_is_answered(budget_rag):

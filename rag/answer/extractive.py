@@ -33,6 +33,8 @@ from rag.answer.conflicts import UNIT_SIMILARITY, find_conflicts
 from rag.answer.figures import figures
 from rag.answer.question import Question, analyse
 from rag.answer.refusal import REFUSAL_PHRASE
+from rag.answer.sentence_score import DATE as _DATE
+from rag.answer.sentence_score import QUOTE as _QUOTE
 from rag.answer.sentence_score import best_values, features, probability
 from rag.index.embed_cache import embed_cached
 from rag.index.store import Store
@@ -42,19 +44,12 @@ from rag.text.lexical import content_words, stem, words
 from rag.text.vocab import (
     ADDRESS_VERBS,
     CALENDAR_WORDS,
-    MONTH_PATTERN,
     SPEECH_VERBS,
-    WEEKDAY_PATTERN,
     alternation,
 )
 
-_DATE = re.compile(
-    rf"\b{MONTH_PATTERN}|\b(19|20)\d{{2}}\b|\b{WEEKDAY_PATTERN}\b|"
-    r"\b(yesterday|today|tonight|last (week|month|year)|this (week|month|year)|next (week|month|year))\b",
-)
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’.-]+)+")
 _PROPER = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
-_QUOTE = re.compile(r"[\"“”]")
 _SPEECH = re.compile(rf"\b({alternation(SPEECH_VERBS + ADDRESS_VERBS)}|according to)\b", re.IGNORECASE)
 _NOVEL_CAP = 3
 _DUPLICATE = 0.6
@@ -63,6 +58,8 @@ _SEMANTIC_CHARS = 200
 # diplomacy") does not answer what the question asks about them.
 _MIN_TOPIC = 0.25
 _NEIGHBOURS = 2
+# Kinds whose answer is an entity of a type (rag/answer/sentence_score.py `asked_entity`).
+_TYPED = frozenset({"person", "place", "date", "number", "name"})
 _KEEP_RATIO = 0.25  # a further sentence has at least this share of the lead's probability (every gold sentence ranked 2-6 on tune does)
 _ADD_RATIO = 0.9  # ... and adds question terms, or scores this close to the lead
 
@@ -128,7 +125,7 @@ def answer_extractive(store: Store, question: str, k: int | None = None, filters
     result, q, candidates = ranking.result, ranking.question, ranking.candidates
     base = dict(question=result.query, engine="extractive", settings_hash=result.settings_hash,
                 retrieved=list(dict.fromkeys(h.chunk.source for h in result.hits)))
-    answering = [c for c in candidates if _answers(c)]
+    answering = [c for c in candidates if _answers(c, q)]
     lead = answering[0] if answering else None
     confidence = 0.0 if ranking.unknown or lead is None else round(max(_support(c) for c in answering), 4)
     reason = _refusal_reason(ranking, lead, confidence, settings.min_support)
@@ -318,11 +315,11 @@ def _semantic(store: Store, query_vector, candidates: list[Candidate], limit: in
         c.semantic = float(sim)
 
 
-def _answers(c: Candidate) -> bool:
-    """A candidate answers at all when it is of the asked type and on the question's topic (not
-    only its names). (Also requiring, for who / where / when / how many, an entity of that type
-    the question does not give was measured on tune and not kept: docs/design.md.)"""
-    return c.type_ok and c.topic >= _MIN_TOPIC
+def _answers(c: Candidate, q: Question) -> bool:
+    """A candidate answers at all when it is of the asked type, on the question's topic (not
+    only its names), and, for who / where / when / how many, holds such an entity that the
+    question does not already give (docs/design.md: measured on tune)."""
+    return c.type_ok and c.topic >= _MIN_TOPIC and (c.asked or q.kind not in _TYPED)
 
 
 class CachedEmbedder:

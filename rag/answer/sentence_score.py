@@ -32,12 +32,13 @@ from rag.text.vocab import CALENDAR_WORDS, MONTH_PATTERN, WEEKDAY_PATTERN
 
 MODEL_FILE = Path(__file__).with_name("sentence_model.json")
 
-_DATE = re.compile(
+# What "when" wants (and the engine's date check): a month, a year, a weekday or a relative day.
+DATE = re.compile(
     rf"\b{MONTH_PATTERN}|\b(19|20)\d{{2}}\b|\b{WEEKDAY_PATTERN}\b|"
     r"\b(yesterday|today|tonight|last (week|month|year)|this (week|month|year)|next (week|month|year))\b",
 )
 _DIGIT = re.compile(r"\d")
-_QUOTE = re.compile(r"[\"“”]")
+QUOTE = re.compile(r"[\"“”]")
 # A run of capitalised words: a name. The first word of the sentence is capitalised anyway.
 _CAPS = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of\s+|de\s+|the\s+)?[A-Z][\w'’.-]*)*")
 # A place is named after a locative preposition ("in Kyiv", "from Texas"); a person by two or
@@ -84,14 +85,14 @@ def asked_entity(kind: str, text: str, question_words: set[str], type_ok: bool) 
     if kind == "number":
         return 1.0 if type_ok else 0.0  # a figure (of the asked unit, when the question names one)
     if kind == "date":
-        return 1.0 if _DATE.search(text) else 0.0
+        return 1.0 if DATE.search(text) else 0.0
     names = _names(text, question_words)
     if kind in ("person", "name"):
         return 1.0 if any(k in ("person", "name") for k, _ in names) else 0.0
     if kind == "place":
         return 1.0 if any(k in ("place", "name") for k, _ in names) else 0.0
     if kind == "quote":
-        return 1.0 if _QUOTE.search(text) else 0.0
+        return 1.0 if QUOTE.search(text) else 0.0
     return 1.0 if names or _DIGIT.search(text) else 0.0
 
 
@@ -111,7 +112,7 @@ def features(c, q, best: dict[str, float] | None = None) -> dict[str, float]:
         "asked_entity": asked_entity(q.kind, text, question_words, c.type_ok),
         "novelty": c.novelty, "inv_rank": 1.0 / c.rank,
         "lede": 1.0 if c.chunk.ordinal == 0 and c.preceding is None else 0.0,
-        "log_words": math.log1p(n_words), "quote": 1.0 if _QUOTE.search(text) else 0.0,
+        "log_words": math.log1p(n_words), "quote": 1.0 if QUOTE.search(text) else 0.0,
         "chunk_semantic": c.chunk_semantic, "chunk_semantic_gap": c.chunk_semantic - best["chunk_semantic"],
         "inv_dense_rank": 1.0 / c.dense_rank if c.dense_rank else 0.0,
         "inv_lexical_rank": 1.0 / c.lexical_rank if c.lexical_rank else 0.0,
