@@ -10,7 +10,10 @@ For the tune and check halves (bench/split.toml) and each question type (bench/q
 - citation validity: each quote is verbatim at its cited lines of the stored original. For the
   extractive engine this is an invariant (its sentences are spans of the file), not a result;
 - a risk–coverage curve of the refusal threshold (a table and a PNG);
-- `search` and `ask` latency, side by side in one warm process, over the same questions.
+- `search` and `ask` latency, side by side in one warm process, over the same questions. The
+  engine keeps sentence vectors in the store's embedding cache, so the full index's cache is
+  re-seeded with chunk vectors only before this run: a question's sentences are embedded
+  unless an earlier question of the run read them.
 
 Held-out unanswerable set: for each question, the articles that could hold its answer are its
 gold articles and every article containing the answer string or one of its distinctive words
