@@ -338,7 +338,7 @@ class CachedEmbedder:
             return self.store.embedder.embed(texts)
         try:
             return embed_cached(self.store.embedder, self.store.cache, texts)[0]
-        except sqlite3.Error:
+        except (sqlite3.Error, OSError):  # a store this process may only read
             return self.store.embedder.embed(texts)
 
 
