@@ -326,15 +326,15 @@ def run(args) -> dict:
         if mode == "default":
             results["latency"] = {k: main_run[k] for k in ("search", "ask", "ask_stages_ms")}
     results["loadavg_end"] = os.getloadavg()[0]
+    from rag.settings import Settings
+
+    results["min_support"] = Settings.model_fields["min_support"].default  # the curve marks it
     results["summary"] = summarise(results)
     results["held_out_groups"] = [{"name": g["name"], "questions": len(g["questions"]), "removed": len(g["removed"]),
                                    "kept": len(articles) - len(g["removed"])} for g in groups]
     results["blind_articles"] = len(rest)
     results["commit"] = _commit()
     results["started"] = args.started
-    from rag.settings import Settings
-
-    results["min_support"] = Settings.model_fields["min_support"].default
     return results
 
 
@@ -532,7 +532,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.render_only:
         results = json.loads((args.out / f"{args.label}.json").read_text())
-        section = render(results, PLOT.name if (args.out / PLOT.name).exists() else None)
+        results["summary"] = summarise(results)
+        section = render(results, PLOT.name if write_plot(results, args.out / PLOT.name) else None)
+        PLOT.write_bytes((args.out / PLOT.name).read_bytes()) if (args.out / PLOT.name).exists() else None
         SECTION.write_text(section.replace(f"]({PLOT.name})", f"](bench/{PLOT.name})"), encoding="utf-8")
         splice(SECTION.read_text(encoding="utf-8"))
         print(section)
