@@ -10,7 +10,10 @@ For the tune and check halves (bench/split.toml) and each question type (bench/q
 - citation validity: each quote is verbatim at its cited lines of the stored original. For the
   extractive engine this is an invariant (its sentences are spans of the file), not a result;
 - a risk–coverage curve of the refusal threshold (a table and a PNG);
-- `search` and `ask` latency, side by side in one warm process, over the same questions.
+- `search` and `ask` latency, side by side in one warm process, over the same questions. The
+  engine keeps sentence vectors in the store's embedding cache, so the full index's cache is
+  re-seeded with chunk vectors only before this run: a question's sentences are embedded
+  unless an earlier question of the run read them.
 
 Held-out unanswerable set: for each question, the articles that could hold its answer are its
 gold articles and every article containing the answer string or one of its distinctive words
@@ -43,6 +46,7 @@ from bench.split import HALVES, half_of, weeks
 OUT = bench_data.ROOT / "bench" / "out" / "answers"
 SECTION = bench_data.ROOT / "bench" / "answers.md"
 BASELINE = bench_data.ROOT / "bench" / "answers-baseline.json"  # the same harness on the engine before issue 12
+ROUND1 = bench_data.ROOT / "bench" / "answers-round1.json"  # ... and after its first round (summary only)
 PLOT = bench_data.ROOT / "bench" / "answers-risk-coverage.png"
 BENCHMARKS = bench_data.ROOT / "BENCHMARKS.md"
 START, END = "<!-- bench-answers:start -->", "<!-- bench-answers:end -->"
@@ -301,6 +305,12 @@ def run(args) -> dict:
         store, corpus, builds[g["name"]] = ensure_store(g["name"], kept, run_dir, cache, derive_from=main)
         group_stores.append((g, store, corpus))
 
+    if cache is not None and main not in cache.parents:
+        # Answers keep sentence vectors in the store's embedding cache; the latency run asks
+        # with a cache of chunk vectors only, as a new question meets it.
+        from bench.phases import seed_cache
+
+        seed_cache(main, cache.parent.parent)
     results: dict = {"builds": builds, "loadavg_start": os.getloadavg()[0]}
     modes = [("default", {})] + ([] if args.no_curve else [("open", {"min_support": 0.0})])
     for mode, overrides in modes:
@@ -316,15 +326,15 @@ def run(args) -> dict:
         if mode == "default":
             results["latency"] = {k: main_run[k] for k in ("search", "ask", "ask_stages_ms")}
     results["loadavg_end"] = os.getloadavg()[0]
+    from rag.settings import Settings
+
+    results["min_support"] = Settings.model_fields["min_support"].default  # the curve marks it
     results["summary"] = summarise(results)
     results["held_out_groups"] = [{"name": g["name"], "questions": len(g["questions"]), "removed": len(g["removed"]),
                                    "kept": len(articles) - len(g["removed"])} for g in groups]
     results["blind_articles"] = len(rest)
     results["commit"] = _commit()
     results["started"] = args.started
-    from rag.settings import Settings
-
-    results["min_support"] = Settings.model_fields["min_support"].default
     return results
 
 
@@ -344,11 +354,16 @@ def summarise(results: dict) -> dict:
             "held_out_types": {t: unanswerable_summary(rows) for t, rows in by(held, "type", TYPES).items()},
         }
         opened = results.get("open")
+        chosen = results.get("min_support")
+        grid = [round(0.05 * i, 2) for i in range(21)]
+        if chosen is not None and chosen not in grid:
+            grid = sorted(grid + [chosen])
+        if not opened and chosen is not None:
+            # Without the open run (--no-curve), the default run still gives every threshold at or
+            # above the chosen one: a question answered there is answered at a higher one iff its
+            # score reaches it, with the same answer.
+            opened, grid = default, [t for t in grid if t >= chosen]
         if opened and any(r["confidence"] is not None for r in opened["answerable"]):
-            grid = [round(0.05 * i, 2) for i in range(21)]
-            chosen = results.get("min_support")
-            if chosen is not None and chosen not in grid:
-                grid = sorted(grid + [chosen])
             out[half]["curve"] = curve(pick(opened["answerable"]), pick(opened["blind"]) + pick(opened["held_out"]), grid)
     return out
 
@@ -391,9 +406,11 @@ def render(results: dict, plot: str | None) -> str:
             f"| {name} | {a['questions']} | {_f(a['accuracy'])} | {_f(a['false_refusals'])} | {_f(a['correct_of_answered'])} "
             f"| {_f(b['answered'])} (of {b['questions']}) | {_f(h['answered'])} (of {h['questions']}) "
             f"| {_f(a['citation_validity'])} | {_f(a['sentences'], 1)} / {_f(a['words'], 0)} |")
-    if BASELINE.exists():
-        base = json.loads(BASELINE.read_text())
-        lines += ["", (f"Before (commit {base['commit']}, the same harness, run {base['started']}; ask p95 "
+    for path, label in ((ROUND1, "After round 1 of issue 12"), (BASELINE, "Before issue 12")):
+        if not path.exists():
+            continue
+        base = json.loads(path.read_text())
+        lines += ["", (f"{label} (commit {base['commit']}, the same harness, run {base['started']}; ask p95 "
                        f"{_ms(base['latency']['ask']['p95_ms'])} against search p95 {_ms(base['latency']['search']['p95_ms'])}"
                        f" in that run):"), "",
                   "| Half | Answer accuracy | False refusals | Answered when unanswerable: blind | held-out |", "|---|---|---|---|---|"]
@@ -417,7 +434,9 @@ def render(results: dict, plot: str | None) -> str:
         lines += ["", (f"Risk–coverage of the refusal threshold (`min_support`, now {chosen}): the engine answers when its "
                        "refusal score reaches the threshold. Coverage = share of answerable questions answered, risk = "
                        "share of those answers without the gold answer, unanswerable = share of the blind and held-out "
-                       "questions answered. From one run with the threshold at 0 (the score does not depend on it)."), "",
+                       "questions answered. " + ("From one run with the threshold at 0 (the score does not depend on it)."
+                                                 if "open" in results else
+                                                 "From the run at the chosen threshold, so only thresholds at or above it.")), "",
                   "| Threshold | tune: coverage | risk | accuracy | unanswerable answered | check: coverage | risk | accuracy | unanswerable answered |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for i, row in enumerate(s["tune"]["curve"]):
@@ -513,7 +532,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.render_only:
         results = json.loads((args.out / f"{args.label}.json").read_text())
-        section = render(results, PLOT.name if (args.out / PLOT.name).exists() else None)
+        results["summary"] = summarise(results)
+        section = render(results, PLOT.name if write_plot(results, args.out / PLOT.name) else None)
+        PLOT.write_bytes((args.out / PLOT.name).read_bytes()) if (args.out / PLOT.name).exists() else None
         SECTION.write_text(section.replace(f"]({PLOT.name})", f"](bench/{PLOT.name})"), encoding="utf-8")
         splice(SECTION.read_text(encoding="utf-8"))
         print(section)

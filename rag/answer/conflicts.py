@@ -44,7 +44,7 @@ EVENT_SIMILARITY = 0.5
 TIME_WINDOW_DAYS = 14
 MAX_RATIO = 10  # sources reporting one quantity differ by less than an order of magnitude
 _CONTEXT_WORDS = 6  # content words either side of a figure that say what it is about
-_RELEVANT = 0.5  # answers: share of the best score a sentence needs for its figures to count
+_RELEVANT = 0.25  # answers: share of the best score (the answer-sentence probability) a sentence needs for its figures to count: the share that keeps a sentence in the answer (extractive._KEEP_RATIO)
 
 # What the figures of a running tally count; percentages, money and measures are not tallies.
 _MEASURES = {stem(w) for w in (
@@ -162,10 +162,8 @@ def find_disagreements(statements: Sequence[S], embedder: Embedder, *, prefer: s
         for r in refs:
             r.asked = r.figure.unit == counted or (
                 asked is not None and float(unit_vectors[r.figure.unit_word.lower()] @ asked) >= UNIT_SIMILARITY)
-    texts = list(dict.fromkeys(r.statement.sentence.text for r in refs))
-    sentence_vectors = dict(zip(texts, embed(texts)))
     out: list[Found[S]] = []
-    for group in _groups(refs, unit_vectors, sentence_vectors):
+    for group in _groups(refs, unit_vectors, embed):
         units = {r.figure.unit for r in group}
         found = _found(group, prefer)
         if found is not None and (keep is None or keep(found.statements, units)):
@@ -296,9 +294,22 @@ def _share_place(a: frozenset[str], b: frozenset[str]) -> bool:
     return any(x == y or x in y.split() or y in x.split() for x in a for y in b)
 
 
-def _groups(refs: list[_Ref], unit_vectors: dict, sentence_vectors: dict) -> list[list[_Ref]]:
-    """Connected groups of figures that pairwise measure the same quantity (single link)."""
+def _groups(refs: list[_Ref], unit_vectors: dict, embed: Callable[[list[str]], np.ndarray]) -> list[list[_Ref]]:
+    """Connected groups of figures that pairwise measure the same quantity (single link). Only
+    the sentences of pairs that pass every other test are embedded (the event cosine decides
+    last): most figures of an answer's candidates never need a sentence vector."""
     parent = list(range(len(refs)))
+    pairs = []
+    for i, a in enumerate(refs):
+        for j in range(i + 1, len(refs)):
+            b = refs[j]
+            if a.source == b.source:
+                continue
+            unit = float(unit_vectors[a.figure.unit_word.lower()] @ unit_vectors[b.figure.unit_word.lower()])
+            if same_quantity(a, b, unit, 1.0):
+                pairs.append((i, j, unit))
+    texts = list(dict.fromkeys(refs[k].statement.sentence.text for i, j, _ in pairs for k in (i, j)))
+    sentence_vectors = dict(zip(texts, embed(texts))) if texts else {}
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -306,15 +317,11 @@ def _groups(refs: list[_Ref], unit_vectors: dict, sentence_vectors: dict) -> lis
             i = parent[i]
         return i
 
-    for i, a in enumerate(refs):
-        for j in range(i + 1, len(refs)):
-            b = refs[j]
-            if a.source == b.source:
-                continue
-            unit = float(unit_vectors[a.figure.unit_word.lower()] @ unit_vectors[b.figure.unit_word.lower()])
-            event = float(sentence_vectors[a.statement.sentence.text] @ sentence_vectors[b.statement.sentence.text])
-            if same_quantity(a, b, unit, event):
-                parent[root(j)] = root(i)
+    for i, j, unit in pairs:
+        a, b = refs[i], refs[j]
+        event = float(sentence_vectors[a.statement.sentence.text] @ sentence_vectors[b.statement.sentence.text])
+        if same_quantity(a, b, unit, event):
+            parent[root(j)] = root(i)
     groups: dict[int, list[_Ref]] = {}
     for i, r in enumerate(refs):
         groups.setdefault(root(i), []).append(r)

@@ -21,6 +21,7 @@ role or a pronoun gets the article's name for them as a note.
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 from dataclasses import dataclass, field
 
@@ -32,6 +33,10 @@ from rag.answer.conflicts import UNIT_SIMILARITY, find_conflicts
 from rag.answer.figures import figures
 from rag.answer.question import Question, analyse
 from rag.answer.refusal import REFUSAL_PHRASE
+from rag.answer.sentence_score import DATE as _DATE
+from rag.answer.sentence_score import QUOTE as _QUOTE
+from rag.answer.sentence_score import best_values, features, probability
+from rag.index.embed_cache import embed_cached
 from rag.index.store import Store
 from rag.models import Answer, AnswerSentence, Chunk, Sentence
 from rag.retrieval import Filters, search
@@ -39,24 +44,13 @@ from rag.text.lexical import content_words, stem, words
 from rag.text.vocab import (
     ADDRESS_VERBS,
     CALENDAR_WORDS,
-    MONTH_PATTERN,
     SPEECH_VERBS,
-    WEEKDAY_PATTERN,
     alternation,
 )
 
-_DATE = re.compile(
-    rf"\b{MONTH_PATTERN}|\b(19|20)\d{{2}}\b|\b{WEEKDAY_PATTERN}\b|"
-    r"\b(yesterday|today|tonight|last (week|month|year)|this (week|month|year)|next (week|month|year))\b",
-)
 _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’.-]+)+")
 _PROPER = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
-_QUOTE = re.compile(r"[\"“”]")
 _SPEECH = re.compile(rf"\b({alternation(SPEECH_VERBS + ADDRESS_VERBS)}|according to)\b", re.IGNORECASE)
-# Ranking weights (docs/design.md): the original four, and novelty, chosen on tune.
-_WEIGHTS = {"semantic": 0.5, "coverage": 0.3, "context": 0.1, "rank": 0.1, "novelty": 0.2}
-_TYPE_PENALTY = 0.6
-_NAME_BONUS = 0.08  # "who"/"which officials": a sentence that names people answers better
 _NOVEL_CAP = 3
 _DUPLICATE = 0.6
 _SEMANTIC_CHARS = 200
@@ -64,7 +58,9 @@ _SEMANTIC_CHARS = 200
 # diplomacy") does not answer what the question asks about them.
 _MIN_TOPIC = 0.25
 _NEIGHBOURS = 2
-_KEEP_RATIO = 0.6  # a further sentence scores at least this share of the lead's score
+# Kinds whose answer is an entity of a type (rag/answer/sentence_score.py `asked_entity`).
+_TYPED = frozenset({"person", "place", "date", "number", "name"})
+_KEEP_RATIO = 0.25  # a further sentence has at least this share of the lead's probability (every gold sentence ranked 2-6 on tune does)
 _ADD_RATIO = 0.9  # ... and adds question terms, or scores this close to the lead
 
 
@@ -80,7 +76,11 @@ class Candidate:
     novelty: float = 0.0
     type_ok: bool = True
     topic: float = 1.0  # coverage of the question's non-name terms, with neighbours
-    score: float = 0.0
+    asked: bool = True  # holds an entity of the asked type the question does not give
+    chunk_semantic: float = 0.0  # cosine of the question and the sentence's chunk vector
+    dense_rank: int | None = None  # the chunk's rank in each retriever
+    lexical_rank: int | None = None
+    score: float = 0.0  # the answer-sentence model's probability (rag/answer/sentence_score.py)
     following: Candidate | None = None  # the next sentence in the article, when retrieved and adjacent
     preceding: Candidate | None = None
     twins: list[Candidate] = field(default_factory=list)
@@ -105,10 +105,14 @@ def rank(store: Store, question: str, k: int | None = None, filters: Filters = F
     idf = {t: 0.5 + lexical.idf(t) for t in q.terms}
     candidates = _candidates(result.hits, q, idf)
     if q.unit:
-        _match_counted_unit(candidates, q, store.embedder)
+        _match_counted_unit(candidates, q, CachedEmbedder(store))
+    _chunk_semantic(store, result.query_vector, candidates)
     _semantic(store, result.query_vector, candidates, settings.rerank_sentences)
+    best = best_values(candidates)
     for c in candidates:
-        c.score = _score(c, q)
+        values = features(c, q, best)
+        c.asked = values["asked_entity"] > 0
+        c.score = probability(values)
     candidates.sort(key=lambda c: -c.score)
     unknown = [t for t in q.names if lexical.df.get(t, 0) == 0]
     return Ranking(question=q, result=result, candidates=candidates, unknown=unknown)
@@ -121,7 +125,7 @@ def answer_extractive(store: Store, question: str, k: int | None = None, filters
     result, q, candidates = ranking.result, ranking.question, ranking.candidates
     base = dict(question=result.query, engine="extractive", settings_hash=result.settings_hash,
                 retrieved=list(dict.fromkeys(h.chunk.source for h in result.hits)))
-    answering = [c for c in candidates if _support(c) > 0]
+    answering = [c for c in candidates if _answers(c, q)]
     lead = answering[0] if answering else None
     confidence = 0.0 if ranking.unknown or lead is None else round(max(_support(c) for c in answering), 4)
     reason = _refusal_reason(ranking, lead, confidence, settings.min_support)
@@ -137,7 +141,7 @@ def answer_extractive(store: Store, question: str, k: int | None = None, filters
 
     chosen = _select([lead] + [c for c in candidates if c is not lead], q, settings.answer_max_sentences)
     chosen = _complete(chosen, q)
-    conflicts_found = find_conflicts(candidates, chosen, q, store.embedder)
+    conflicts_found = find_conflicts(candidates, chosen, q, CachedEmbedder(store))
     for group in conflicts_found:
         for stated in group.statements:
             if not any(stated is c or stated in c.twins for c in chosen):
@@ -174,7 +178,8 @@ def _refusal_reason(ranking: Ranking, lead: Candidate | None, confidence: float,
     if uncovered:
         parts.append(f"no retrieved passage mentions {_words_for(ranking.question, uncovered)}")
     if lead is None:
-        asked = {"number": "the figure asked for", "date": "a date", "name": "a name", "quote": "a quotation"}
+        asked = {"number": "the figure asked for", "date": "a date", "name": "a name", "quote": "a quotation",
+                 "person": "a person's name", "place": "a place"}
         parts.append(f"no retrieved sentence gives {asked.get(ranking.question.kind, 'what the question asks')}"
                      if ranking.candidates else "nothing was retrieved")
     else:
@@ -218,6 +223,7 @@ def _candidates(hits, q: Question, idf: dict[str, float]) -> list[Candidate]:
         around = nearby | set(content_words(hit.chunk.title or ""))
         c = Candidate(
             chunk=hit.chunk, sentence=sentence, rank=hit.rank, terms=terms[i],
+            dense_rank=hit.dense_rank, lexical_rank=hit.lexical_rank,
             coverage=sum(idf[t] for t in q.terms if t in terms[i]) / total,
             context=sum(idf[t] for t in q.terms if t in around) / total,
             topic=sum(idf[t] for t in topic_terms if t in nearby) / topic_total if topic_total else 1.0,
@@ -281,6 +287,17 @@ def _match_counted_unit(candidates: list[Candidate], q: Question, embedder) -> N
         c.type_ok = any(f.unit in close for f in found[id(c)])
 
 
+def _chunk_semantic(store: Store, query_vector, candidates: list[Candidate]) -> None:
+    """The question's cosine with each candidate's chunk: stored vectors, nothing embedded."""
+    ids = list(dict.fromkeys(c.chunk.id for c in candidates))
+    if not ids or query_vector is None:
+        return
+    vectors = store.read_vectors(lambda v: v.vectors(ids))
+    cosine = {i: float(np.asarray(v) @ query_vector) for i, v in vectors.items()}
+    for c in candidates:
+        c.chunk_semantic = cosine.get(c.chunk.id, 0.0)
+
+
 def _semantic(store: Store, query_vector, candidates: list[Candidate], limit: int) -> None:
     """Embed the question's most promising `limit` sentences now; a cosine for each. (Scoring
     every candidate from stored sentence vectors was measured on tune and not kept: see
@@ -293,22 +310,36 @@ def _semantic(store: Store, query_vector, candidates: list[Candidate], limit: in
 
     shortlist = sorted(candidates, key=promise, reverse=True)[:limit]
     # The opening of a sentence carries its claim; capping the length bounds query latency.
-    vectors = store.embedder.embed([c.sentence.text[:_SEMANTIC_CHARS] for c in shortlist])
+    vectors = CachedEmbedder(store).embed([c.sentence.text[:_SEMANTIC_CHARS] for c in shortlist])
     for c, sim in zip(shortlist, np.asarray(vectors) @ query_vector):
         c.semantic = float(sim)
 
 
-def _score(c: Candidate, q: Question) -> float:
-    score = (
-        _WEIGHTS["semantic"] * max(c.semantic, 0.0)
-        + _WEIGHTS["coverage"] * c.coverage
-        + _WEIGHTS["novelty"] * c.novelty
-        + _WEIGHTS["context"] * c.context
-        + _WEIGHTS["rank"] / c.rank
-    )
-    if q.kind == "person" and _NAME.search(c.sentence.text):
-        score += _NAME_BONUS
-    return score if c.type_ok else score * _TYPE_PENALTY
+def _answers(c: Candidate, q: Question) -> bool:
+    """A candidate answers at all when it is of the asked type, on the question's topic (not
+    only its names), and, for who / where / when / how many, holds such an entity that the
+    question does not already give (docs/design.md: measured on tune)."""
+    return c.type_ok and c.topic >= _MIN_TOPIC and (c.asked or q.kind not in _TYPED)
+
+
+class CachedEmbedder:
+    """The store's embedder for the texts a question reads (sentences, the nouns figures count),
+    through the store's embedding cache (keyed by text, beside the chunk vectors, as briefings
+    keep their sentences): a text is embedded once, not at every question that reads it. A
+    question's few dozen texts stay under the bulk size, so they never wait for torch. A store
+    that cannot be written embeds without the cache."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.name = store.embedder.name
+
+    def embed(self, texts: list[str], bulk: bool = False) -> np.ndarray:
+        if not texts:
+            return self.store.embedder.embed(texts)
+        try:
+            return embed_cached(self.store.embedder, self.store.cache, texts)[0]
+        except (sqlite3.Error, OSError):  # a store this process may only read
+            return self.store.embedder.embed(texts)
 
 
 def _support(c: Candidate) -> float:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from rag.text.lexical import content_words, stem
+from rag.text.vocab import PERSON_NOUNS, PLACE_NOUNS, alternation
 
 # Words that frame a question but say nothing about its subject.
 _FRAMING = {stem(w) for w in (
@@ -22,12 +23,17 @@ _TYPE_NOUNS = {
     "place": {"place", "location", "city", "country"},
 }
 
+# Up to three words between "which" and the noun that names what is asked ("which popular
+# singer", "which 23-time grand slam tennis champion"), none of them a verb ("which virus is
+# making officials ill" asks about a virus).
+_MODIFIERS = r"(?:(?!(?:is|are|was|were|did|does|do|has|have|had|will|can|could|would)\b)(?![\w’'-]+ing\b)[\w’'-]+\s+){0,4}?"
+
 _TYPES = [
     ("name", re.compile(r"\bwhat (is|was|were|are) the names? of\b|\bname the\b|\bnamed?\b.{0,20}\?$", re.I)),
     ("number", re.compile(r"\bhow (many|much|large|big|long|old|far)\b|\bwhat (number|percentage|share|proportion)\b|\bhow high\b", re.I)),
     ("date", re.compile(r"^\s*when\b|\b(what|which) (date|day|year|month|time)\b|\bon what day\b", re.I)),
-    ("person", re.compile(r"^\s*who\b|\bwhom\b|\bwhose\b|\bwhich (officials?|persons?|people|leaders?|generals?|ministers?|spokes(man|men|person)|presidents?|commanders?|lawmakers?|senators?)\b", re.I)),
-    ("place", re.compile(r"^\s*where\b|\b(which|what) (city|country|base|place|region|location|town)\b", re.I)),
+    ("person", re.compile(rf"^\s*who\b|\bwhom\b|\bwhose\b|\bwho\s*\?\s*$|\bwhich\s+{_MODIFIERS}({alternation(PERSON_NOUNS)})\b", re.I)),
+    ("place", re.compile(rf"^\s*where\b|[.?!]\s+where\b|\b(which|what)\s+{_MODIFIERS}({alternation(PLACE_NOUNS)})\b", re.I)),
     ("quote", re.compile(r"\bwhat did .{1,60}\b(say|said|tweet|write|wrote|warn|tell|claim|post)\b|\bquote\b|\bin (his|her|their) words\b", re.I)),
 ]
 

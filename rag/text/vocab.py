@@ -53,6 +53,23 @@ SPEECH_VERBS = (
     "insisted", "argued", "announced", "declared", "noted", "explained", "replied", "claimed", "posted",
     "denied", "denies", "described",
 )
+# Nouns a question uses for the person or the place it asks about ("which tennis star",
+# "which island nation"): the answer is a person's name, or a place's.
+PERSON_NOUNS = (
+    "person", "persons", "people", "man", "woman", "official", "officials", "leader", "leaders", "minister",
+    "ministers", "president", "senator", "senators", "lawmaker", "lawmakers", "governor", "mayor", "judge",
+    "justice", "star", "stars", "singer", "actor", "actress", "player", "players", "athlete", "champion",
+    "coach", "designer", "author", "writer", "musician", "rapper", "artist", "celebrity", "comedian", "host",
+    "guest", "ceo", "founder", "executive", "billionaire", "spokesman", "spokeswoman", "spokesperson",
+    "commander", "general", "candidate", "politician", "monarch", "king", "queen", "prince", "princess",
+    "pope", "member", "members", "siblings", "couple", "director", "chief", "head", "secretary", "ambassador",
+)
+PLACE_NOUNS = (
+    "country", "countries", "nation", "state", "states", "city", "cities", "town", "village", "region",
+    "province", "county", "island", "continent", "capital", "park", "base", "place", "location", "area",
+    "airport", "port", "district", "territory", "borough", "neighbourhood", "neighborhood",
+)
+
 # Verbs whose subject speaks to an object: "X told Reuters" (X speaks, Reuters listens).
 ADDRESS_VERBS = ("told", "tells", "telling")
 
