@@ -17,9 +17,9 @@ from bench.metrics import contains
 SECTION = ROOT / "bench" / "llm_results.md"
 LABELS = ROOT / "bench" / "llm_labels.jsonl"
 HEADING = "## The LLM engine with a real model (make bench-llm)"
-PHASES = (("ask-extractive-after", "extractive"), ("ask-llm-before", "LLM, before"), ("ask-llm-after", "LLM, after"),
-          # optional: the "after" code with a support check not yet on main laid over it (see config "commits")
-          ("ask-llm-afteri19", "LLM, after + i19's support check"))
+PHASES = (("ask-extractive-after", "extractive"), ("ask-llm-before", "LLM, before"),
+          # optional: main as a later round started from it (snapshot-main/COMMIT), on the same recorded output
+          ("ask-llm-main", "LLM, main at this round's start"), ("ask-llm-after", "LLM, after"))
 TARGETS = {"refusal": 0.90, "accuracy_drop": 0.02, "repaired": 0.80, "removed_right": 0.90}
 _MARKER = re.compile(r"\[\d+\]")
 
@@ -287,11 +287,11 @@ def render(run: Path, scored: dict) -> str:
               "answered the rest when this was rendered (see the call latency below); the run resumes where "
               "it stopped." + _unrecorded(scored.get("unrecorded", {}))),
              f"- **Load:** {_loads(run)}.", ""]
-    extra = run / "snapshot-afteri19" / "COMMIT"
-    if "ask-llm-afteri19" in p and extra.exists():
-        lines[-1:-1] = [(f"- **Last column:** `{extra.read_text().strip()}` — the rules of rag/answer/support_check.py "
-                         "(issue 19, not on main when this ran) laid over the 'after' code, on the same recorded "
-                         "model output. The targets below use the 'after' column (main's support check).")]
+    extra = run / "snapshot-main" / "COMMIT"
+    if "ask-llm-main" in p and extra.exists():
+        lines[-1:-1] = [(f"- **'main at this round's start':** `{extra.read_text().strip()[:7]}` — main when this round "
+                         "of the issue began (issue 16's first round and issue 19's support check), on the same "
+                         "recorded model output: what this round's changes are measured against.")]
     lines += ["| | " + " | ".join(label for _, label in PHASES if _ in p) + " |",
               "|---|" + "---|" * len([1 for phase, _ in PHASES if phase in p])]
 
@@ -340,7 +340,40 @@ def render(run: Path, scored: dict) -> str:
         for phase, d in (lab.get("removed_by") or {}).items():
             lines.append(f"- sentences removed or rejected by '{labels_of[phase]}': {d['removed']}; of those labelled, "
                          f"truly unsupported {_share(d)}")
+    lines += gate_lines(run)
     return "\n".join(lines) + "\n"
+
+
+def gate_lines(run: Path) -> list[str]:
+    """The answerability gate's trade-off from `python -m bench.llm_gate` (results/gate.json)."""
+    path = run / "results" / "gate.json"
+    if not path.exists():
+        return []
+    gate = json.loads(path.read_text())
+    grid = {half: {g["threshold"]: g for g in rows} for half, rows in gate["grid"].items()}
+    first = next(iter(grid["tune"].values()))
+    out = ["", "### The answerability gate (`python -m bench.llm_gate`)", "",
+           (f"`llm_min_question_coverage` = {gate['chosen']}: the highest threshold whose cost on the tune half stays "
+            f"within {gate['max_lost']} (answerable questions whose context holds the gold answer, refused by the "
+            "gate). Measured on retrieval alone (no model): every benchmark question of a half, answerable ones on "
+            f"the full corpus (tune {first['n_answerable']}, of which {first['n_possible']} with the gold answer in "
+            f"the context) and the unanswerable variant's on the corpus without any gold article (tune "
+            f"{first['n_unanswerable']})."), "",
+           "| threshold | tune: unanswerable refused | tune: answerable lost | check: unanswerable refused | "
+           "check: answerable lost |", "|---|---|---|---|---|"]
+    for t in sorted(grid["tune"]):
+        if round(t * 20) % 2 and t != gate["chosen"]:
+            continue  # every 0.1, and the chosen value
+        a, b = grid["tune"][t], grid["check"].get(t, {})
+        mark = "**" if t == gate["chosen"] else ""
+        out.append(f"| {mark}{t:.2f}{mark} | {_f(a['refused_unanswerable'])} | {_f(a['lost'])} | "
+                   f"{_f(b.get('refused_unanswerable'))} | {_f(b.get('lost'))} |")
+    reach = [t for t, g in grid["tune"].items() if (g["refused_unanswerable"] or 0) >= TARGETS["refusal"]
+             and (g["lost"] or 0) <= gate["max_lost"]]
+    out += ["", (f"On tune, thresholds reaching {TARGETS['refusal']} refusal within that cost: "
+                 f"{', '.join(f'{t:.2f}' for t in sorted(reach)) if reach else 'none'}. The refusal rows above are "
+                 "the whole pipeline's (gate, then the support check on what the model writes).")]
+    return out
 
 
 def _unrecorded(counts: dict) -> str:

@@ -100,6 +100,17 @@ def test_surface_variants_of_a_name_are_the_same_name():
     assert not supports("Warships from Japan and jets from Britain took part in the drills.", chinese)
 
 
+def test_a_full_name_is_in_a_window_that_gives_the_surname_alone():
+    window = ["The administration viewed Soleimani as the architect of the attacks.",
+              "He was killed on Jan. 3, 2020, when U.S. missiles rained down on his convoy."]
+    assert supports("Qasem Soleimani was killed on Jan. 3, 2020, when U.S. missiles rained down on his convoy.",
+                    window)
+    other = ["Cherelle Griner thanked those who prayed for Griner's safe return, the family said."]
+    assert supports("Central Griner thanked those who prayed for Griner's safe return.", other).rule == "name"
+    team = ["The Los Angeles Lakers were among the teams hoping to sign Aldridge."]
+    assert supports("The Texas Angeles Lakers were among the teams hoping to sign Aldridge.", team).rule == "name"
+
+
 def test_a_name_the_sentence_abbreviates_is_in_a_window_that_says_the_abbreviation():
     window = ["WHO will decide whether the monkeypox outbreak is a public health emergency, Tedros said."]
     assert supports("The World Health Organization (WHO) will decide whether the monkeypox outbreak is a "

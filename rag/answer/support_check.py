@@ -401,12 +401,42 @@ def _missing_names(sentence: str, parts: list[str]) -> list[str]:
             return True
         return len(name) >= 4 and any(len(w) >= 4 and (w.startswith(name) or name.startswith(w)) for w in words)
 
+    given = _given_names(sentence, parts)
     names = []
     for m in _CAPITALISED.finditer(_plain(sentence)):
         name = _name(m.group(1))
-        if name and name not in STOPWORDS and name != "i" and not name[0].isdigit() and not found(name):
+        if name and name not in STOPWORDS and name != "i" and not name[0].isdigit() and name not in given \
+                and not found(name):
             names.append(name)
     return list(dict.fromkeys(names))
+
+
+_NAME_RUN = re.compile(r"(?<![\w'’-])((?:[A-Z][\w'’-]*\s+){1,3})([A-Z][\w'’-]*)")
+
+
+def _given_names(sentence: str, parts: list[str]) -> set[str]:
+    """First names of a full name whose surname the window gives on its own ("Qasem Soleimani"
+    ~ "the administration viewed Soleimani"): news names a person in full once, then by surname.
+    Only a bare surname counts, and not when the window also names someone else by it: "Los
+    Angeles Lakers" does not give "Texas Angeles Lakers", nor "John Smith ... Smith" "Jane Smith"."""
+    out = set()
+    for m in _NAME_RUN.finditer(_plain(sentence)):
+        surname = _name(m.group(2))
+        if len(surname) < 3 or surname not in set().union(*(_name_words(w) for w in parts)):
+            continue
+        before = re.compile(r"(?:([\w'’.-]+)\s+)?" + re.escape(m.group(2).removesuffix("'s").removesuffix("’s"))
+                            + r"(?![\w-])")
+        first = {_name(w) for w in m.group(1).split()}
+        preceding = [b.group(1) for w in parts for b in before.finditer(_plain(w))]
+        if any(map(_bare, preceding)) and all(_bare(p) or _name(p) in first for p in preceding):
+            out |= first
+    return out
+
+
+def _bare(word: str | None) -> bool:
+    """Whether a surname preceded by `word` stands alone: no word, a lowercase word, a title
+    ("Gen.") or a stopword ("The")."""
+    return word is None or not word[0].isupper() or word.endswith(".") or _name(word) in STOPWORDS
 
 
 def _name(word: str) -> str:
