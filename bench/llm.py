@@ -133,7 +133,7 @@ def run_phase(run: Path, name: str, sets: str) -> bool:
                OMP_WAIT_POLICY="PASSIVE", PYTHONPATH=str(run / f"snapshot-{code}"))
     log = run / "logs" / f"{name}.log"
     log.parent.mkdir(exist_ok=True)
-    command = ["nice", "-n", "10", sys.executable, "-m", "bench.llm_phases", name, str(run), sets]
+    command = ["nice", "-n", "15", sys.executable, "-m", "bench.llm_phases", name, str(run), sets]
     return run_logged("bench-llm", name, command, log, env, run, mode="a")
 
 
@@ -144,7 +144,7 @@ def first_answer(run: Path) -> dict:
     store = run / "stores" / "after" / "seed"
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env.update(RAG_CONFIG=str(run / "no-rag.toml"), HF_HUB_OFFLINE="1", PYTHONPATH=str(run / "snapshot-after"))
-    command = ["nice", "-n", "10", sys.executable, "-m", "rag", "ask", question, "--engine", "llm", "--local-model",
+    command = ["nice", "-n", "15", sys.executable, "-m", "rag", "ask", question, "--engine", "llm", "--local-model",
                config["model"], "--no-cache", "--json", "--store-dir", str(store),
                "--set", f"corpus_dir={config['seed_corpus']}", "--set", f"llm_log={run / 'logs' / 'first-answer.jsonl'}"]
     print("[bench-llm] first answer with --local-model ...", flush=True)

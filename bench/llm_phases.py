@@ -118,7 +118,7 @@ def phase_ask(cfg: dict, run: Path, engine: str, code: str, only: list[str]) -> 
                         values.pop("llm_local_model", None)
                         values["llm_base_url"] = "http://127.0.0.1:9/v1"
                 rags[name] = Rag(base_settings(store, corpus, **values))
-            _ask_one(rags[name], name, q, out_path)
+            _ask_one(rags[name], name, q, out_path, follow is not None)
             asked[name] = asked.get(name, 0) + 1
     finally:
         for rag in rags.values():
@@ -154,8 +154,8 @@ def _round_robin(cases: list[dict]) -> list[dict]:
     return out
 
 
-def _ask_one(rag, name: str, q: dict, out_path: Path) -> None:
-    from rag.errors import RagError
+def _ask_one(rag, name: str, q: dict, out_path: Path, following: bool = False) -> None:
+    from rag.errors import LLMError, RagError
 
     started = time.perf_counter()
     row = {"set": name, "id": q["id"], "question": q["question"]}
@@ -163,6 +163,9 @@ def _ask_one(rag, name: str, q: dict, out_path: Path) -> None:
         row["answer"] = rag.ask(q["question"]).model_dump(mode="json")
     except RagError as err:
         row["error"] = str(err).splitlines()[0] if str(err) else type(err).__name__
+        # Following the "before" phase, a miss means this code sent the model another request
+        # (its retrieval gave another context): no recorded output to verify, not an engine error.
+        row["not_recorded"] = following and isinstance(err, LLMError)
     row["seconds"] = time.perf_counter() - started
     with open(out_path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -90,6 +90,9 @@ class Settings(BaseSettings):
         description="USD per million (prompt, completion) tokens by model; a model not listed costs 0 (local).")
     llm_prompt: str = Field("answer", description="The answer prompt: a name in prompts/ or a path to a .md file.")
     llm_support_threshold: float = Field(0.5, ge=0, le=1, description="Support score a sentence needs from its cited text.")
+    llm_min_question_coverage: float = Field(0.3, ge=0, le=1, description=(
+        "Answerability gate: the LLM is asked only when a passage of the context holds this share of the "
+        "question's key terms (rag/answer/answerability.py; chosen on the tune half, bench/llm_gate.py)."))
     llm_judge: bool = Field(False, description="Also ask the LLM whether each sentence is supported (prompts/support_judge.md).")
     llm_fallback: Literal["none", "extractive"] = Field("none", description="Answer with this engine when the LLM fails.")
     llm_unsupported: Literal["remove", "show"] = Field(

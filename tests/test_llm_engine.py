@@ -263,9 +263,40 @@ def test_a_conflict_that_its_sources_do_not_state_is_dropped(store, server, tmp_
 def test_a_refusal_uses_the_shared_phrase(store, server, tmp_path):
     server.script(json_completion({"refused": True, "sentences": [{"text": REFUSAL_PHRASE, "citations": []}],
                                    "conflicts": []}))
-    answer = Rag(settings_for(store, server, tmp_path)).ask("Who won the 1930 World Cup?", engine="llm")
+    # The model's own refusal: the answerability gate (which would refuse first) is off here.
+    rag = Rag(settings_for(store, server, tmp_path, llm_min_question_coverage=0.0))
+    answer = rag.ask("Who won the 1930 World Cup?", engine="llm")
     assert answer.refused and answer.answer == REFUSAL_PHRASE and answer.citations == []
     assert REFUSAL_PHRASE in server.chat_requests()[0]["messages"][0]["content"]
+
+
+def test_a_context_that_does_not_speak_to_the_question_is_refused_before_the_model_is_asked(store, server,
+                                                                                            tmp_path):
+    server.responder = eight_rockets
+    rag = Rag(settings_for(store, server, tmp_path, llm_min_question_coverage=0.6))
+    answer = rag.ask("Which team won the 1930 football World Cup final in Montevideo?", engine="llm")
+    assert answer.refused and answer.answer == REFUSAL_PHRASE and answer.citations == []
+    assert "key terms" in answer.refusal_reason and "not asked" in " ".join(answer.notes)
+    assert server.chat_requests() == []
+    answered = rag.ask(ROCKETS, engine="llm")  # the same gate lets a question its sources speak to through
+    assert not answered.refused and len(server.chat_requests()) == 1
+
+
+def test_the_gate_reads_name_variants_and_ignores_question_framing():
+    from rag.answer.answerability import question_coverage
+    from rag.answer.context import Context, Source
+    from rag.models import Chunk, Sentence
+
+    text = "Saudi Arabian officials seized rainbow-colored toys from shops in Riyadh."
+    span = {"char_start": 0, "char_end": len(text), "line_start": 1, "line_end": 1}
+    chunk = Chunk(id="c", source="a.txt", ordinal=0, text=text, tokens=12, sentences=[Sentence(text=text, **span)],
+                  **span)
+    context = Context(sources=[Source(1, chunk)], text="")
+    near = question_coverage("According to the reports, which country seized rainbow-colored toys in Saudi Arabia?",
+                             context)
+    assert near.share == 1.0 and near.source == 1
+    far = question_coverage("Which country banned rainbow flags at football stadiums?", context)
+    assert far.share < 0.5 and "stadium" in " ".join(far.missing)
 
 
 # --- output formats: JSON object, malformed JSON, plain text with [n] markers ------------------

@@ -84,6 +84,48 @@ def test_names_match_their_derivatives_and_abbreviations():
     assert supports("Iranian-backed militias fired rockets at the U.S. embassy in Kabul.", window).rule == "name"
 
 
+def test_surface_variants_of_a_name_are_the_same_name():
+    """Abbreviations with spaces or dots, demonyms and plurals of names are the same word; a
+    different place is not, however alike it is spelled."""
+    window = ["Saudi Arabian officials seized rainbow-colored toys from shops in Riyadh on Tuesday.",
+              "He was killed when U.S. missiles hit his convoy near Baghdad, Iraqi officials said."]
+    assert supports("Saudi Arabia seized rainbow-colored toys from shops in Riyadh on Tuesday.", window)
+    assert supports("He was killed when U. S. missiles hit his convoy near Baghdad.", window)
+    assert supports("He was killed when US missiles hit his convoy near Baghdad, officials in Iraq said.", window)
+    assert supports("Qatar seized rainbow-colored toys from shops in Riyadh on Tuesday.", window).rule == "name"
+    assert not supports("Saudi Arabian officials seized rainbow-colored toys from shops in Australia.",
+                        ["Saudi Arabian officials seized rainbow-colored toys from shops in Austria."])
+    chinese = ["Chinese warships and British jets took part in the drills, the ministry said."]
+    assert supports("Warships from China and jets from Britain took part in the drills.", chinese)
+    assert not supports("Warships from Japan and jets from Britain took part in the drills.", chinese)
+
+
+def test_a_full_name_is_in_a_window_that_gives_the_surname_alone():
+    window = ["The administration viewed Soleimani as the architect of the attacks.",
+              "He was killed on Jan. 3, 2020, when U.S. missiles rained down on his convoy."]
+    assert supports("Qasem Soleimani was killed on Jan. 3, 2020, when U.S. missiles rained down on his convoy.",
+                    window)
+    other = ["Cherelle Griner thanked those who prayed for Griner's safe return, the family said."]
+    assert supports("Central Griner thanked those who prayed for Griner's safe return.", other).rule == "name"
+    team = ["The Los Angeles Lakers were among the teams hoping to sign Aldridge."]
+    assert supports("The Texas Angeles Lakers were among the teams hoping to sign Aldridge.", team).rule == "name"
+
+
+def test_a_name_the_sentence_abbreviates_is_in_a_window_that_says_the_abbreviation():
+    window = ["WHO will decide whether the monkeypox outbreak is a public health emergency, Tedros said."]
+    assert supports("The World Health Organization (WHO) will decide whether the monkeypox outbreak is a "
+                    "public health emergency.", window)
+    assert supports("The World Bank (WB) will decide whether the monkeypox outbreak is a public health "
+                    "emergency.", window).rule == "name"  # not the initials of anything the window says
+
+
+def test_a_lead_in_that_credits_the_whole_context_is_not_a_claim():
+    window = ["No Americans were killed or injured by the rockets, the embassy said."]
+    assert supports("According to the sources, no Americans were killed or injured by the rockets.", window)
+    assert supports("According to the sources, Americans were killed by the rockets.", window).rule == "negation"
+    assert not supports("According to CNN, no Americans were killed or injured by the rockets.", window)
+
+
 def test_numbers_in_words_and_digits_are_the_same_number():
     window = ["Eight rockets hit the compound and 1,200 people were evacuated."]
     assert supports("8 rockets hit the compound and 1200 people were evacuated.", window)

@@ -1,5 +1,8 @@
 """The LLM engine: retrieve, pack numbered sources, ask for a structured answer, verify it.
 
+Before the model is asked, the context must speak to the question (rag.answer.answerability):
+when no passage holds `llm_min_question_coverage` of the question's key terms, the answer is a
+refusal and the model is not asked (a small model answers near-topic sources anyway).
 Nothing the model says is shown unchecked:
 1. a citation to a source number that was not in the context is dropped, and noted;
 2. each sentence is checked against every source it cites (rag.answer.grounding, with the support
@@ -21,6 +24,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from rag.answer.answerability import question_coverage
 from rag.answer.citations import CitationBook, render_answer_text
 from rag.answer.context import Context, pack_sources
 from rag.answer.context_conflicts import disagreements
@@ -73,6 +77,12 @@ def answer_llm(store: Store, llm, question: str, k: int | None = None, filters: 
     if context.left_out:
         notes.append(f"{context.left_out} of {len(result.hits)} retrieved passages did not fit the "
                      f"{context.budget}-token source budget")
+    cover = question_coverage(question, context)
+    if cover.share < settings.llm_min_question_coverage:
+        why = cover.reason(settings.llm_min_question_coverage)
+        return Answer(answer=REFUSAL_PHRASE, refused=True, refusal_reason=why, prompt_name=chosen.name,
+                      prompt_hash=chosen.hash, notes=notes + [f"{why}; the LLM was not asked"],
+                      timings=result.timings, **base)
     draft = draft_answer(llm, chosen, context, result.query, on_token)
     asked = time.perf_counter()
     answer = verify_draft(draft, context, store, llm, settings.llm_support_threshold, settings.llm_judge,

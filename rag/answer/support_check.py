@@ -8,7 +8,9 @@ score counts (rag.answer.support). Each rule is a reason a sentence fails, named
 - **coverage**: the sentence is split into clauses (at sentence ends, ; : — and at a comma before
   and, but, while, which, ...), so that an appended clause is checked on its own. Each clause of
   MIN_TERMS or more content words needs CLAUSE_COVERAGE of its content terms (stemmed,
-  stopwords removed) in the window, and the whole sentence needs COVERAGE.
+  stopwords removed) in the window, and the whole sentence needs COVERAGE. A term an earlier
+  clause already said refers back to it and is judged there ("... paid a sum. The sum was $19
+  million." needs only "19 million" of its second clause).
 - **numbers**: each number of the sentence (digits or words: 8 == eight, 1,200 == 1200) must be
   in the window next to the same word, before or after it ("999 passengers" needs 999 before
   "passengers"): a figure planted in the next sentence, or moved within one, does not support it.
@@ -18,6 +20,12 @@ score counts (rag.answer.support). Each rule is a reason a sentence fails, named
   needs the sentence to negate them too.
 - **names**: every capitalised word of the sentence (people, places, organisations, days,
   months) must be in the window; a word and its derivative match ("Iran" ~ "Iranian").
+Surface variants of names count as the same word in every rule (rag.text.vocab.name_forms):
+an abbreviation with or without dots and spaces ("U. S." ~ "U.S." ~ "US"), a place and its
+demonym or adjective ("Saudi Arabia" ~ "Saudi Arabian", "China" ~ "Chinese", "Britain" ~
+"British"), a plural ("Democrats" ~ "Democrat"); a name the sentence itself abbreviates ("the
+World Health Organization (WHO)") is in a window that says either. A lead-in that attributes the
+sentence to the context as a whole ("According to the sources, ...") is not part of the claim.
 The thresholds were chosen on the tune half of a labelled set of real benchmark sentences and
 systematic perturbations (bench/support_pairs.py; BENCHMARKS.md "Support check"): the loosest
 with the best tune result. That set pins them only weakly (its supported sentences are
@@ -32,11 +40,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rag.text.lexical import STOPWORDS, content_words, normalize
-from rag.text.vocab import COUNT_WORDS, NEGATION_WORDS, alternation
+from rag.text.vocab import COUNT_WORDS, NEGATION_WORDS, alternation, name_forms
 
 MIN_TERMS = 2
 COVERAGE = 0.5
@@ -69,6 +77,28 @@ _INSTRUCTION = re.compile(
     re.IGNORECASE | re.MULTILINE)
 
 
+# "U. S.", "U.S.", "U.N." → "US", "UN": one spelling for matching (display keeps the original).
+_ABBREVIATION = re.compile(r"(?<![\w.])(?:[A-Z]\.\s?){1,5}[A-Z]\.(?!\w)")
+# "The World Health Organization (WHO)": a capitalised phrase and the acronym of its initials.
+_DEFINED_ACRONYM = re.compile(r"((?:[A-Z][\w'’-]*\s+(?:(?:of|for|and|on|the|de)\s+)*){1,7}[A-Z][\w'’-]*)\s*\(([A-Z]{2,8})\)")
+# A lead-in that credits the context as a whole, not a source: it is the prompt's frame, not a claim.
+_CONTEXT_LEAD = re.compile(
+    r"^\s*(?:according to|based on|as stated in|as reported (?:in|by)) (?:the )?(?:provided |given |cited )?"
+    r"(?:sources?|context|articles?|reports?|documents?|passages?|texts?)\s*,?\s*(?:,\s*)?", re.IGNORECASE)
+
+
+def _plain(text: str) -> str:
+    return _ABBREVIATION.sub(lambda m: re.sub(r"[.\s]", "", m.group()), text)
+
+
+def _claim(sentence: str) -> str:
+    """The sentence as a claim: abbreviations in one spelling, without a lead-in that credits the
+    context as a whole."""
+    sentence = _plain(sentence)
+    rest = _CONTEXT_LEAD.sub("", sentence, count=1)
+    return rest[:1].upper() + rest[1:] if rest != sentence and rest.strip() else sentence
+
+
 @dataclass(frozen=True)
 class SupportVerdict:
     """Whether the window supports the sentence; when not, `reason` says why in one line."""
@@ -86,6 +116,7 @@ def supports(sentence: str, window: str | Sequence[str], *, coverage: float = CO
              clause_coverage: float = CLAUSE_COVERAGE) -> SupportVerdict:
     """Check `sentence` against `window` (text, or its sentences) by the rules above."""
     parts = split_window(window) if isinstance(window, str) else [w for w in window if w.strip()]
+    sentence = _claim(sentence)
     claim = _text(sentence)
     if len(claim.terms) < MIN_TERMS:
         return SupportVerdict(False, "too few words to check against the source", 0.0, "short")
@@ -111,11 +142,62 @@ def supports(sentence: str, window: str | Sequence[str], *, coverage: float = CO
 def coverages(sentence: str, window: Sequence[str]) -> tuple[float, list[tuple[str, float]]]:
     """The share of the sentence's content terms in the window, and the share of each clause of
     MIN_TERMS or more terms: what COVERAGE and CLAUSE_COVERAGE are compared with."""
-    terms = _text(sentence).terms
-    everything = set().union(*(_text(w).terms for w in window)) if window else set()
-    share = len(terms & everything) / len(terms) if terms else 0.0
-    parts = [(c, _text(c).terms) for c in clauses(sentence)]
-    return share, [(c, len(t & everything) / len(t)) for c, t in parts if len(t) >= MIN_TERMS]
+    sentence = _claim(sentence)
+    claim = _text(sentence)
+    found = _found_terms(claim, sentence, window)
+    share = len(claim.terms & found) / len(claim.terms) if claim.terms else 0.0
+    out, said = [], set()
+    for clause in clauses(sentence):
+        terms = _text(clause).terms
+        fresh = terms - said  # a term an earlier clause said refers back ("... a sum. The sum was $19 million.")
+        said |= terms
+        if len(terms) >= MIN_TERMS:
+            out.append((clause, len(fresh & found) / len(fresh) if fresh else 1.0))
+    return share, out
+
+
+def _found_terms(claim: _Text, sentence: str, window: Sequence[str]) -> frozenset[str]:
+    """The claim's terms the window states: the same stem, a variant of the same name, or the
+    words of a name the sentence abbreviates when the window gives the abbreviation."""
+    view = [_text(w) for w in window]
+    terms = frozenset().union(*(v.terms for v in view)) if view else frozenset()
+    forms = frozenset().union(*(v.forms for v in view)) if view else frozenset()
+    found = set(claim.terms & terms)
+    found |= {t for t, f in claim.names.items() if f & forms}
+    for phrase, _ in _abbreviated(sentence, window):
+        found |= _text(phrase).terms
+    return frozenset(found)
+
+
+def _abbreviated(sentence: str, window: Sequence[str]) -> list[tuple[str, str]]:
+    """The (phrase, acronym) pairs the sentence defines whose acronym the window uses without
+    defining it otherwise ("Chicago Public Skiing (CPS)" is not "Chicago Public Schools (CPS)")."""
+    words = frozenset().union(*(_name_words(w) for w in window)) if window else frozenset()
+    theirs = {acronym: phrase for w in window for phrase, acronym in _acronyms(w)}
+    return [(phrase, acronym) for phrase, acronym in _acronyms(sentence)
+            if acronym.lower() in words and _name(theirs.get(acronym, phrase)) == _name(phrase)]
+
+
+def _spelled_out(acronym: str, window: Sequence[str]) -> bool:
+    """The window names what the sentence abbreviates: capitalised words, in a row, with those
+    initials ('IRS' ~ 'the Internal Revenue Service'; 'of', 'for', 'and', 'the' may come between)."""
+    pattern = re.compile(r"(?<![\w'’-])" + r"\s+(?:(?:of|for|and|on|the|de)\s+)*".join(
+        rf"{letter}[a-z][\w'’-]*" for letter in acronym) + r"(?![\w'’-])")
+    return any(pattern.search(w) for w in window)
+
+
+def _acronyms(sentence: str) -> list[tuple[str, str]]:
+    """(phrase, acronym) pairs the sentence defines: the acronym is the initials of the phrase's
+    capitalised words, read from the right ("the Federal Bureau of Investigation (FBI)")."""
+    out = []
+    for m in _DEFINED_ACRONYM.finditer(sentence):
+        words = m.group(1).split()
+        capitals = [w for w in words if w[0].isupper()]
+        acronym = m.group(2)
+        if len(capitals) >= len(acronym) and "".join(w[0] for w in capitals[-len(acronym):]) == acronym:
+            start = words.index(capitals[-len(acronym)])
+            out.append((" ".join(words[start:]), acronym))
+    return out
 
 
 def split_window(text: str) -> list[str]:
@@ -163,10 +245,13 @@ class _Text:
     terms: frozenset[str]
     negations: tuple[int, ...]  # token positions
     words: frozenset[str]  # every word, for names
+    forms: frozenset[str] = frozenset()  # every word's name forms (rag.text.vocab.name_forms)
+    names: dict[str, frozenset[str]] = field(default_factory=dict, hash=False, compare=False)  # capitalised word's term → its forms
 
 
 @lru_cache(maxsize=4096)
 def _text(text: str) -> _Text:
+    text = _plain(text)
     tokens = []
     for m in _TOKEN.finditer(normalize(text).replace("’", "'")):
         word = m.group()
@@ -184,8 +269,12 @@ def _text(text: str) -> _Text:
         count = COUNT_WORDS.get(word)
         tokens.append(_Token(word, None if count is not None else term, float(count) if count else None, negation))
     words = frozenset(t.word.removesuffix("'s").strip("'.-") for t in tokens if t.word[0].isalnum())
-    return _Text(tuple(tokens), frozenset(t.term for t in tokens if t.term), 
-                 tuple(i for i, t in enumerate(tokens) if t.negation), words)
+    capitalised = {_name(m.group(1)) for m in _CAPITALISED.finditer(text)}
+    names = {t.term: name_forms(t.word.removesuffix("'s")) for t in tokens
+             if t.term and t.word.removesuffix("'s") in capitalised}
+    return _Text(tuple(tokens), frozenset(t.term for t in tokens if t.term),
+                 tuple(i for i, t in enumerate(tokens) if t.negation), words,
+                 frozenset().union(*(name_forms(w) for w in words if w[0].isalpha())), names)
 
 
 def _plain_number(word: str) -> bool:
@@ -299,18 +388,55 @@ def _negations(claim: _Text, view: list[_Text]) -> str | None:
 
 def _missing_names(sentence: str, parts: list[str]) -> list[str]:
     words = set().union(*(_name_words(p) for p in parts)) if parts else set()
+    forms = frozenset().union(*(name_forms(w) for w in words if w[:1].isalpha())) if words else frozenset()
+    spelled_out = {w for phrase, _ in _abbreviated(sentence, parts) for w in map(_name, phrase.split())}
+    acronyms = {_name(a): a for a in re.findall(r"(?<![\w'’-])[A-Z]{2,6}(?![\w'’-])", sentence)}
 
     def found(name: str) -> bool:
-        if name in words or all(part in words for part in name.split("-") if part):
+        if name in acronyms and _spelled_out(acronyms[name], parts):
+            return True
+        if name in words or name in spelled_out or all(part in words for part in name.split("-") if part):
+            return True
+        if name_forms(name) & forms:
             return True
         return len(name) >= 4 and any(len(w) >= 4 and (w.startswith(name) or name.startswith(w)) for w in words)
 
+    given = _given_names(sentence, parts)
     names = []
-    for m in _CAPITALISED.finditer(sentence):
+    for m in _CAPITALISED.finditer(_plain(sentence)):
         name = _name(m.group(1))
-        if name and name not in STOPWORDS and name != "i" and not name[0].isdigit() and not found(name):
+        if name and name not in STOPWORDS and name != "i" and not name[0].isdigit() and name not in given \
+                and not found(name):
             names.append(name)
     return list(dict.fromkeys(names))
+
+
+_NAME_RUN = re.compile(r"(?<![\w'’-])((?:[A-Z][\w'’-]*\s+){1,3})([A-Z][\w'’-]*)")
+
+
+def _given_names(sentence: str, parts: list[str]) -> set[str]:
+    """First names of a full name whose surname the window gives on its own ("Qasem Soleimani"
+    ~ "the administration viewed Soleimani"): news names a person in full once, then by surname.
+    Only a bare surname counts, and not when the window also names someone else by it: "Los
+    Angeles Lakers" does not give "Texas Angeles Lakers", nor "John Smith ... Smith" "Jane Smith"."""
+    out = set()
+    for m in _NAME_RUN.finditer(_plain(sentence)):
+        surname = _name(m.group(2))
+        if len(surname) < 3 or surname not in set().union(*(_name_words(w) for w in parts)):
+            continue
+        before = re.compile(r"(?:([\w'’.-]+)\s+)?" + re.escape(m.group(2).removesuffix("'s").removesuffix("’s"))
+                            + r"(?![\w-])")
+        first = {_name(w) for w in m.group(1).split()}
+        preceding = [b.group(1) for w in parts for b in before.finditer(_plain(w))]
+        if any(map(_bare, preceding)) and all(_bare(p) or _name(p) in first for p in preceding):
+            out |= first
+    return out
+
+
+def _bare(word: str | None) -> bool:
+    """Whether a surname preceded by `word` stands alone: no word, a lowercase word, a title
+    ("Gen.") or a stopword ("The")."""
+    return word is None or not word[0].isupper() or word.endswith(".") or _name(word) in STOPWORDS
 
 
 def _name(word: str) -> str:
@@ -321,7 +447,7 @@ def _name(word: str) -> str:
 @lru_cache(maxsize=4096)
 def _name_words(text: str) -> frozenset[str]:
     out = set()
-    for m in _NAME_WORD.finditer(text):
+    for m in _NAME_WORD.finditer(_plain(text)):
         word = _name(m.group())
         out.add(word)
         out.update(p for p in word.split("-") if p)

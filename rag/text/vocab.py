@@ -87,3 +87,30 @@ def month_number(name: str) -> int | None:
 # negation a source does not carry, or one it carries that a restatement drops, flips the claim.
 NEGATION_WORDS = frozenset({"no", "not", "never", "none", "nobody", "nothing", "neither", "nor", "without",
                             "cannot", "nowhere", "noone"})
+
+# Names of places and their adjectives or demonyms ("Saudi Arabia" / "Saudi Arabian", "Iran" /
+# "Iranians"): the regular endings below derive most; these are the ones they do not.
+IRREGULAR_DEMONYMS: dict[str, str] = {
+    "british": "britain", "briton": "britain", "britons": "britain", "french": "france", "dutch": "netherlands",
+    "swiss": "switzerland", "filipino": "philippines", "filipinos": "philippines", "afghan": "afghanistan",
+    "afghans": "afghanistan", "welsh": "wales", "greek": "greece", "greeks": "greece", "danish": "denmark",
+    "dane": "denmark", "danes": "denmark", "norwegian": "norway", "norwegians": "norway", "peruvian": "peru",
+    "finnish": "finland", "polish": "poland", "irish": "ireland", "scottish": "scotland", "scots": "scotland",
+    "turkish": "turkey", "turks": "turkey", "spanish": "spain", "swedish": "sweden", "swedes": "sweden",
+    "thai": "thailand", "english": "england", "icelandic": "iceland", "argentine": "argentina",
+    "belgian": "belgium", "belgians": "belgium", "emirati": "emirates", "kiwi": "zealand",
+}
+DEMONYM_ENDINGS = ("ians", "ian", "ans", "an", "ese", "is", "i", "ish", "ns", "n", "s")
+NAME_STEM_MIN = 4  # a shorter stem ("cub" of "Cuban") would match unrelated names
+
+
+def name_forms(word: str) -> frozenset[str]:
+    """The stems a name can share with its inflections and demonyms: 'arabian' → {arabian, arabia,
+    arabi, arab}, 'iran' → {iran}. Two spellings name the same place or group when their forms
+    meet ('Saudi Arabia' ~ 'Saudi Arabian', 'Ukraine' ~ 'Ukrainian', 'China' ~ 'Chinese')."""
+    word = word.lower()
+    bases = {word, IRREGULAR_DEMONYMS.get(word, word)}
+    bases |= {word[: -len(e)] for e in DEMONYM_ENDINGS if word.endswith(e) and len(word) - len(e) >= NAME_STEM_MIN}
+    forms = set(bases)
+    forms |= {b[:-1] for b in bases if b[-1:] in "aeiouy" and len(b) > NAME_STEM_MIN}
+    return frozenset(f for f in forms if len(f) >= NAME_STEM_MIN or f == word)
