@@ -266,6 +266,10 @@ class DocStore:
     def chunk_ids(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
 
+    def chunk_days(self) -> dict[str, int | None]:
+        """Every committed chunk id → its document's day number (one pass, for whole-index rewrites)."""
+        return dict(self.db.execute("SELECT c.id, d.day FROM chunks c JOIN documents d ON d.source = c.source"))
+
     def chunk_sources(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT id, source FROM chunks"))
 

@@ -238,6 +238,7 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
         if fresh and collection != old_collection:
             store.drop_collection(collection)  # an interrupted attempt's, never committed
         store.write_vectors(collection, [chunks[i] for i in todo], vectors[todo])
+    vector_file = store.append_vector_file(collection, fresh, [chunks[i] for i in todo], vectors[todo], generation)
     day = {a.source: day_number(a.date) for a, _, _ in parsed}
     _write_postings(store, lexical, lexical != old_lexical,
                     [LexicalDoc(chunks[i].id, chunks[i].source, " ".join(terms[i]), day[chunks[i].source])
@@ -249,7 +250,8 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
                   for a, doc, _ in parsed],
         chunks=[NewChunk(c, t, w) for c, t, w in zip(chunks, texts, terms)],
         meta={"fingerprint": fingerprint(settings), "collection": collection, "lexical": lexical,
-              "generation": generation, "committed_by": os.getpid()},
+              "generation": generation, "committed_by": os.getpid(),
+              "vector_file": vector_file.as_meta() if vector_file else None},
         replace_all=rebuild,
         touched=[(p, *s) for p, s in plan.stats.items()],
     )
@@ -280,6 +282,7 @@ def _collect_garbage(store: Store, stale: list[str], old_collection: str | None,
             store.drop_collection(old_collection)
         elif stale:
             store.vectors(collection).delete(stale)
+    store.remove_unused_vector_files()
     if old_lexical != lexical:
         store.remove_unused_lexical(keep=lexical)
     elif stale:

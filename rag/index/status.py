@@ -30,6 +30,7 @@ import numpy as np
 from rag.index.docstore import damaged_docstore
 from rag.index.embed_cache import text_key
 from rag.index.store import LEXICAL_DIR, PENDING, Store
+from rag.index.vectorfile import VECTOR_DIR, open_file
 from rag.index.vectorstore import VectorStore, collection_names, first_line
 from rag.models import Status
 
@@ -110,6 +111,7 @@ class Check:
     lexical_bad: bool = False  # the lexical index must be rebuilt from the docstore
     chroma_unreadable: bool = False  # the client or the collection cannot be opened or read
     chroma_rebuild: bool = False  # the collection must be rebuilt (its vector index is damaged)
+    vector_file_bad: bool = False  # the vector file must be rebuilt from the docstore and the cache
     missing_vectors: set[str] = field(default_factory=set)
     wrong_vectors: set[str] = field(default_factory=set)
     orphan_vectors: set[str] = field(default_factory=set)
@@ -149,6 +151,7 @@ def check_index(store: Store, deep: bool = True) -> Check:
         found.orphan_chunk_sources, found.empty_documents = store.docs.orphans()
         stats = store.docs.stats_problems()
         pending = store.docs.meta(PENDING)
+        state = store.vector_state
     live = set(texts)
     if found.orphan_chunk_sources:
         found.problems.append(f"{len(found.orphan_chunk_sources)} sources have chunks but no document")
@@ -159,6 +162,7 @@ def check_index(store: Store, deep: bool = True) -> Check:
         found.problems += stats
     _check_lexical(store, lexical, live, found)
     _check_chroma(store, collection, model, texts, sources, found, deep)
+    _check_vector_file(store, state, live, found)
     if pending is not None:
         found.garbage.append(f"an ingest (pid {pending.get('pid')}) was interrupted; "
                              "the next ingest or `rag status --repair` sweeps what it left")
@@ -188,6 +192,26 @@ def _check_lexical(store: Store, name: str | None, live: set[str], found: Check)
     if found.orphan_postings:
         found.garbage.append(f"the lexical index holds {len(found.orphan_postings)} unreferenced chunks "
                              "(left by an interrupted ingest; invisible to queries)")
+
+
+def _check_vector_file(store: Store, state, live: set[str], found: Check) -> None:
+    """The vector file the docstore names opens with its committed rows and holds every chunk
+    (a store written before the vector file, or with a remote Chroma, has none: not a problem)."""
+    root = store.dir / VECTOR_DIR
+    stray = sorted(p.name for p in root.iterdir() if p.name != (state.name if state else None)) if root.exists() else []
+    if stray:
+        found.garbage.append(f"{len(stray)} unused vector files ({', '.join(stray[:3])})")
+    if state is None:
+        return
+    file = open_file(root, state)
+    if file is None:
+        found.vector_file_bad = True
+        found.problems.append(f"the vector file {state.name} is missing or shorter than its {state.rows} committed rows")
+        return
+    missing = live - set(file.row_of)
+    if missing:
+        found.vector_file_bad = True
+        found.problems.append(f"the vector file {state.name} is missing {len(missing)} chunks")
 
 
 def _check_chroma(store: Store, name: str | None, model: str | None, texts: dict[str, str],

@@ -38,6 +38,7 @@ from rag.index.vectorstore import (
     flat_metadata,
     vector_meta,
 )
+from rag.index.vectorfile import VECTOR_DIR, FileState, VectorFile, append, open_file, remove_unused
 from rag.models import Chunk
 from rag.settings import Settings
 from rag.text.document import PIPELINE_VERSION
@@ -53,6 +54,11 @@ _LEXICAL_FETCH = 3  # tantivy proposes this many times the candidates BM25 keeps
 # on 37,910 chunks, 4,000 ids cost Chroma 87 ms, a filter passing 1,800 chunks 21-150 ms.
 _DEEPEST = 4000
 _EXACT_SCOPE = 2000  # a scope of at most about this many chunks is ranked exactly from its vectors
+# The vector file ranks this many rows exactly with numpy in about the time Chroma's HNSW answers
+# (150,000 x 384 float32 rows: 230 MB); more rows than this go to Chroma's index.
+_EXACT_ROWS = 150_000
+# A vector file whose dead rows (replaced or removed chunks) exceed this share is rewritten.
+_DEAD_SHARE = 0.25
 
 
 def fingerprint(settings: Settings) -> dict:
@@ -193,6 +199,90 @@ class Store:
         """Forget loaded index components after this process wrote a new generation."""
         self.__dict__.pop("_vector", None)
         self.__dict__.pop("_lexical", None)
+        self.__dict__.pop("_vector_file", None)
+
+    # the vector file (rag.index.vectorfile): what queries read instead of Chroma
+    @property
+    def vector_state(self) -> FileState | None:
+        return None if self.settings.chroma_url else FileState.from_meta(self.docs.meta("vector_file"))
+
+    def vector_file(self) -> VectorFile | None:
+        """The committed vector file, opened once per commit; None when the store has none (a
+        store written before it, or a remote Chroma) or it cannot be read as committed."""
+        state = self.vector_state
+        cached = self.__dict__.get("_vector_file", False)
+        if cached is False or (cached.state if cached else None) != state:
+            cached = self.__dict__["_vector_file"] = open_file(self.dir / VECTOR_DIR, state)
+        return cached
+
+    def chunk_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """id → stored vector of the committed chunks among `ids` (from the vector file when it
+        holds them all, else from Chroma)."""
+        file = self.vector_file()
+        if file is not None:
+            found = file.vectors(ids)
+            if len(found) == len(set(ids)):
+                return found
+        return self.read_vectors(lambda v: v.vectors(ids))
+
+    def append_vector_file(self, collection: str, fresh: bool, chunks: list[Chunk], vectors: np.ndarray,
+                           generation: int) -> FileState | None:
+        """Append the new chunks' rows to the vector file (a new file for a new collection, for a
+        store that had none, or when dead rows pile up); returns the state to commit."""
+        if self.settings.chroma_url:
+            return None
+        state = None if fresh else self.vector_state
+        if state is not None and state.name.split("~")[0] != collection:
+            state = None
+        dim = int(vectors.shape[1]) if vectors.ndim == 2 and vectors.shape[1] else (state.dim if state else 0)
+        if state is None and not fresh or state is not None and self._mostly_dead(state):
+            # A store written before the vector file, or one whose rows are mostly dead: a new file.
+            state = self._vector_file_from(collection, generation)
+        if state is None:
+            state = FileState(f"{collection}~{generation}", 0, dim)
+        if state.rows == 0 and dim:
+            state = FileState(state.name, 0, dim)
+        days = [day_number(c.date) for c in chunks]
+        return append(self.dir / VECTOR_DIR, state, [c.id for c in chunks], vectors, days)
+
+    def _mostly_dead(self, state: FileState) -> bool:
+        dead = state.rows - self.committed_chunks()
+        return dead > 1000 and dead > _DEAD_SHARE * state.rows
+
+    def _vector_file_from(self, collection: str, generation: int) -> FileState:
+        """A new vector file of the committed chunks' vectors: copied from the current vector file
+        when it holds them (a compaction), else read from Chroma's `collection` (a store written
+        before the vector file)."""
+        days = self.docs.chunk_days()
+        ids = sorted(days)
+        current = self.vector_file()
+        state = FileState(f"{collection}~{generation}", 0, current.state.dim if current else 0)
+        for start in range(0, len(ids), 5000):
+            batch = ids[start:start + 5000]
+            stored = current.vectors(batch) if current is not None else {}
+            if len(stored) < len(batch):
+                with chroma_errors():
+                    stored = self.vectors(collection).vectors(batch)
+            have = [i for i in batch if i in stored]
+            if not have:
+                continue
+            matrix = np.stack([stored[i] for i in have])
+            if not state.dim:
+                state = FileState(state.name, 0, int(matrix.shape[1]))
+            state = append(self.dir / VECTOR_DIR, state, have, matrix, [days[i] for i in have])
+        return state
+
+    def write_vector_file(self, collection: str, generation: int, chunks: list[Chunk], vectors: np.ndarray) -> FileState | None:
+        """A complete vector file of these chunks (a repair's rebuild); returns its state."""
+        if self.settings.chroma_url:
+            return None
+        dim = int(vectors.shape[1]) if vectors.ndim == 2 else 0
+        return append(self.dir / VECTOR_DIR, FileState(f"{collection}~{generation}", 0, dim),
+                      [c.id for c in chunks], vectors, [day_number(c.date) for c in chunks])
+
+    def remove_unused_vector_files(self) -> list[str]:
+        keep = (self.vector_state.name if self.vector_state else None)
+        return [f"deleted the unused vector file {name}" for name in remove_unused(self.dir / VECTOR_DIR, keep)]
 
     # readers
     @contextmanager
@@ -254,7 +344,61 @@ class Store:
             return read(self.vector)
 
     def nearest(self, vector: np.ndarray, n: int, scope: Scope | None = None) -> list[tuple[str, float]]:
+        file = self.vector_file()
+        if file is not None:
+            found = self._nearest_in_file(file, vector, n, scope)
+            if found is not None:
+                return found
         return self.read_vectors(lambda vectors: self._nearest(vectors, vector, n, scope))
+
+    def _nearest_in_file(self, file: VectorFile, vector: np.ndarray, n: int,
+                         scope: Scope | None) -> list[tuple[str, float]] | None:
+        """The n committed chunks in `scope` nearest to `vector`, ranked exactly from the vector
+        file; None when the rows to rank are too many (Chroma's index answers then).
+        - no scope: every row;
+        - a date range alone: the rows of its days (a numpy mask over the day column);
+        - a small scope (a few articles): its chunk ids from the docstore, their rows;
+        - otherwise (a source glob, with or without days): the candidate rows best first, kept
+          by the docstore in blocks sized by the scope's share, until n pass.
+        Rows of chunks no longer committed are skipped: one more row is read per dead row."""
+        if scope is not None and scope.empty:
+            return []
+        committed = self.committed_chunks()
+        dead = max(0, file.rows - committed)
+        rows = file.day_rows(scope.day_from, scope.day_to) if scope is not None and scope.has_days else None
+        sourced = scope is not None and bool(scope.names or scope.dir_prefix or scope.feed or scope.sources is not None)
+        if sourced and scope.share is not None and scope.share * committed <= _EXACT_SCOPE:
+            row_of = file.row_of
+            rows = np.array(sorted({row_of[i] for i in self.docs.ids_in(scope) if i in row_of}), dtype=np.int64)
+            order, scores = file.ranked(vector, rows, n)
+            return self._committed_best(file, order, scores, n, None)
+        if (file.rows if rows is None else len(rows)) > _EXACT_ROWS:
+            return None
+        if not sourced:
+            order, scores = file.ranked(vector, rows, n + dead)
+            return self._committed_best(file, order, scores, n, None)
+        order, scores = file.ranked(vector, rows)
+        passing = (scope.share or 0.0) * committed / max(1, len(order))
+        block = math.ceil(2 * n / passing) + dead if passing > 0 else len(order)
+        return self._committed_best(file, order, scores, n, scope, block)
+
+    def _committed_best(self, file: VectorFile, order: np.ndarray, scores: np.ndarray, n: int,
+                        scope: Scope | None, block: int | None = None) -> list[tuple[str, float]]:
+        """The first n rows of `order` whose ids are committed chunks (in `scope`, when given),
+        checked in blocks (doubling) so that a long order is read only as far as needed."""
+        kept: list[tuple[str, float]] = []
+        seen: set[str] = set()
+        start, block = 0, block or len(order)
+        while start < len(order) and len(kept) < n:
+            part = range(start, min(len(order), start + block))
+            ids = [file.id_of(int(order[j])) for j in part]
+            keep = self.docs.known(ids) if scope is None else self.docs.known_in(ids, scope)
+            for j, chunk_id in zip(part, ids):
+                if chunk_id in keep and chunk_id not in seen:
+                    seen.add(chunk_id)
+                    kept.append((chunk_id, float(scores[j])))
+            start, block = part.stop, 2 * block
+        return kept[:n]
 
     def _nearest(self, vectors: VectorStore, vector: np.ndarray, n: int, scope: Scope | None) -> list[tuple[str, float]]:
         """The n committed chunks in `scope` nearest to `vector`. Chroma's filtered search costs
@@ -339,6 +483,7 @@ class Store:
                     self.vector.delete(orphans)
                     actions.append(f"deleted {len(orphans)} unreferenced vectors")
         actions += self._sweep_lexical(pending)
+        actions += self.remove_unused_vector_files()
         self.docs.set_meta({PENDING: None})
         self.refresh()
         return actions
