@@ -136,8 +136,8 @@ def test_a_store_from_before_the_vector_file_is_searched_through_chroma_then_giv
     store.refresh()
     assert store.vector_file() is None
     assert [[h.chunk.id for h in many.search(q, k=5).hits] for q in QUERIES]  # answered by Chroma
-    (many.settings.corpus_dir / "outlet0" / "extra.md").write_text("---\ntitle: extra\n---\nRockets hit the Green Zone.\n")
-    many.ingest()
+    report = many.ingest()  # nothing changed: it writes the vector file all the same
+    assert report.added == [] and report.updated == []
     store.refresh()
     assert store.vector_state.rows == store.committed_chunks()
     again = [[i for i, _ in file_nearest(many, q, 10, None)] for q in QUERIES]

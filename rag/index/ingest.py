@@ -96,7 +96,8 @@ def ingest(
             report.removed = plan.removed
             report.skipped = plan.skipped
             report.duplicates = plan.duplicates
-            if not dry_run and (plan.changes or rebuild or store.docs.meta("lexical") is None):
+            if not dry_run and (plan.changes or rebuild or store.docs.meta("lexical") is None
+                                or store.lacks_vector_file()):
                 _apply(store, settings, plan, rebuild, report, progress)
                 report.added = [s for s in report.added if s not in report.failed]
                 report.updated = [s for s in report.updated if s not in report.failed]

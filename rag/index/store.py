@@ -206,6 +206,10 @@ class Store:
     def vector_state(self) -> FileState | None:
         return None if self.settings.chroma_url else FileState.from_meta(self.docs.meta("vector_file"))
 
+    def lacks_vector_file(self) -> bool:
+        """A store written before the vector file: its next ingest writes one from Chroma."""
+        return not self.settings.chroma_url and self.vector_state is None and self.docs.meta("collection") is not None
+
     def vector_file(self) -> VectorFile | None:
         """The committed vector file, opened once per commit; None when the store has none (a
         store written before it, or a remote Chroma) or it cannot be read as committed."""
