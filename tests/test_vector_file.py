@@ -118,7 +118,7 @@ def test_an_interrupted_append_is_cut_off_by_the_next_commit(many):
     state = store.vector_state
     root = store.dir / VECTOR_DIR
     # An ingest killed after appending, before its commit: rows past the committed count.
-    append(root, state, ["x" * 20] * 3, np.ones((3, state.dim), np.float32), [None] * 3)
+    append(root, state, ["x" * 20] * 3, np.ones((3, state.dim), np.float32), [None] * 3, ["gone.md"] * 3)
     assert open_file(root, state).rows == state.rows  # readers map the committed rows only
     (many.settings.corpus_dir / "outlet0" / "extra.md").write_text("---\ntitle: extra\n---\nRockets hit the Green Zone.\n")
     many.ingest()
@@ -126,6 +126,8 @@ def test_an_interrupted_append_is_cut_off_by_the_next_commit(many):
     assert after.name == state.name and after.rows == state.rows + (store.committed_chunks() - state.rows)
     assert (root / after.name / "ids").stat().st_size == after.rows * 20
     assert b"x" * 20 not in (root / after.name / "ids").read_bytes()
+    assert b"gone.md" not in (root / after.name / "sources").read_bytes()
+    assert (root / after.name / "sources").stat().st_size == after.names_bytes
 
 
 def test_a_store_from_before_the_vector_file_is_searched_through_chroma_then_given_one(many):

@@ -11,6 +11,7 @@ reader, and a server's concurrent requests cannot end each other's snapshots.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import sqlite3
@@ -227,10 +228,27 @@ class DocStore:
         if scope.empty:
             return []
         where, args = _scope_sql(scope, "d.")
-        sql = "SELECT c.id, c.source FROM documents d JOIN chunks c ON c.source = d.source" + (
+        if scope.sources is not None:  # a resolved glob: its sources' chunks, keyed by source
+            sql = ("SELECT c.id FROM chunks c CROSS JOIN documents d ON d.source = c.source WHERE c.source IN ({})"
+                   + (" AND " + where if where else ""))
+            out: list[str] = []
+            for start in range(0, len(scope.sources), 500):
+                batch = list(scope.sources[start:start + 500])
+                out += [r[0] for r in self.db.execute(sql.format(",".join("?" * len(batch))), [*batch, *args])]
+            return out
+        # CROSS JOIN: the documents in scope first, on their indexes, then their chunks by source
+        # (SQLite would otherwise read every chunk row, texts and all).
+        sql = "SELECT c.id FROM documents d CROSS JOIN chunks c ON c.source = d.source" + (
             " WHERE " + where if where else "")
-        allowed = set(scope.sources) if scope.sources is not None else None
-        return [i for i, source in self.db.execute(sql, args) if allowed is None or source in allowed]
+        return [r[0] for r in self.db.execute(sql, args)]
+
+    def sources_in(self, scope: Scope) -> list[str]:
+        """The sources a scope's source part admits (its days aside), read on the source and file
+        indexes, or the resolved glob's list itself."""
+        if scope.sources is not None:
+            return list(scope.sources)
+        where, args = _scope_sql(dataclasses.replace(scope, day_from=None, day_to=None), "")
+        return [r[0] for r in self.db.execute("SELECT source FROM documents" + (" WHERE " + where if where else ""), args)]
 
     def known_in(self, ids: list[str], scope: Scope) -> set[str]:
         """The ids among these that are committed chunks of documents in `scope` (keyed by id)."""

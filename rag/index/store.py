@@ -41,7 +41,6 @@ from rag.index.vectorstore import (
 from rag.index.vectorfile import VECTOR_DIR, FileState, VectorFile, append, open_file, remove_unused
 from rag.models import Chunk
 from rag.settings import Settings
-from rag.text.document import PIPELINE_VERSION
 from rag.text.lexical import content_words
 
 # What the stored index is made of, beside the text pipeline: the lexical engine and the chunk
@@ -63,14 +62,22 @@ _DEAD_SHARE = 0.25
 
 def fingerprint(settings: Settings) -> dict:
     """What the stored vectors and chunks depend on. A mismatch needs --rebuild."""
+    # The text pipeline (cleaning, furniture, dates, front matter: a fifth of a cold start) is
+    # imported by the paths that write or check chunks, never by a query's.
+    from rag.text.document import PIPELINE_VERSION
+
     return {
-        "embedding_model": make_embedder_name(settings),
+        **query_fingerprint(settings),
         "pipeline": PIPELINE_VERSION,
-        "index": INDEX_FORMAT,
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap_sentences": settings.chunk_overlap_sentences,
         "embed_title": settings.embed_title,
     }
+
+
+def query_fingerprint(settings: Settings) -> dict:
+    """The part of the fingerprint a query depends on: how its vector is made and what it reads."""
+    return {"embedding_model": make_embedder_name(settings), "index": INDEX_FORMAT}
 
 
 def make_embedder_name(settings: Settings) -> str:
@@ -128,8 +135,8 @@ class Store:
             if for_query:
                 raise IndexMissingError(f"no index in {self.dir}; run `rag ingest` first")
             return
-        wanted = fingerprint(self.settings)
-        keys = ["embedding_model", "index"] if for_query else list(wanted)
+        wanted = query_fingerprint(self.settings) if for_query else fingerprint(self.settings)
+        keys = list(wanted)
         diff = [k for k in keys if stored.get(k) != wanted[k]]
         if "index" in diff and stored.get("index") is None:
             raise IndexMismatchError(f"the index in {self.dir} was built by an older version of rag (before the "
@@ -246,8 +253,8 @@ class Store:
             state = FileState(f"{collection}~{generation}", 0, dim)
         if state.rows == 0 and dim:
             state = FileState(state.name, 0, dim)
-        days = [day_number(c.date) for c in chunks]
-        return append(self.dir / VECTOR_DIR, state, [c.id for c in chunks], vectors, days)
+        return append(self.dir / VECTOR_DIR, state, [c.id for c in chunks], vectors,
+                      [day_number(c.date) for c in chunks], [c.source for c in chunks])
 
     def _mostly_dead(self, state: FileState) -> bool:
         dead = state.rows - self.committed_chunks()
@@ -257,7 +264,7 @@ class Store:
         """A new vector file of the committed chunks' vectors: copied from the current vector file
         when it holds them (a compaction), else read from Chroma's `collection` (a store written
         before the vector file)."""
-        days = self.docs.chunk_days()
+        days, sources = self.docs.chunk_days(), self.docs.chunk_sources()
         ids = sorted(days)
         current = self.vector_file()
         state = FileState(f"{collection}~{generation}", 0, current.state.dim if current else 0)
@@ -273,7 +280,8 @@ class Store:
             matrix = np.stack([stored[i] for i in have])
             if not state.dim:
                 state = FileState(state.name, 0, int(matrix.shape[1]))
-            state = append(self.dir / VECTOR_DIR, state, have, matrix, [days[i] for i in have])
+            state = append(self.dir / VECTOR_DIR, state, have, matrix, [days[i] for i in have],
+                           [sources[i] for i in have])
         return state
 
     def write_vector_file(self, collection: str, generation: int, chunks: list[Chunk], vectors: np.ndarray) -> FileState | None:
@@ -282,7 +290,7 @@ class Store:
             return None
         dim = int(vectors.shape[1]) if vectors.ndim == 2 else 0
         return append(self.dir / VECTOR_DIR, FileState(f"{collection}~{generation}", 0, dim),
-                      [c.id for c in chunks], vectors, [day_number(c.date) for c in chunks])
+                      [c.id for c in chunks], vectors, [day_number(c.date) for c in chunks], [c.source for c in chunks])
 
     def remove_unused_vector_files(self) -> list[str]:
         keep = (self.vector_state.name if self.vector_state else None)
@@ -358,51 +366,31 @@ class Store:
     def _nearest_in_file(self, file: VectorFile, vector: np.ndarray, n: int,
                          scope: Scope | None) -> list[tuple[str, float]] | None:
         """The n committed chunks in `scope` nearest to `vector`, ranked exactly from the vector
-        file; None when the rows to rank are too many (Chroma's index answers then).
-        - no scope: every row;
-        - a date range alone: the rows of its days (a numpy mask over the day column);
-        - a small scope (a few articles): its chunk ids from the docstore, their rows;
-        - otherwise (a source glob, with or without days): the candidate rows best first, kept
-          by the docstore in blocks sized by the scope's share, until n pass.
-        Rows of chunks no longer committed are skipped: one more row is read per dead row."""
+        file; None when the rows to rank are too many (Chroma's index answers then). A scope's
+        rows are numpy masks: its days on the day column, its sources (read on the docstore's
+        indexes, or listed by a resolved glob) on the source column. Rows of chunks no longer
+        committed are skipped: one more row is ranked per dead row."""
         if scope is not None and scope.empty:
             return []
-        committed = self.committed_chunks()
-        dead = max(0, file.rows - committed)
+        dead = max(0, file.rows - self.committed_chunks())
         rows = file.day_rows(scope.day_from, scope.day_to) if scope is not None and scope.has_days else None
-        sourced = scope is not None and bool(scope.names or scope.dir_prefix or scope.feed or scope.sources is not None)
-        if sourced and scope.share is not None and scope.share * committed <= _EXACT_SCOPE:
-            row_of = file.row_of
-            rows = np.array(sorted({row_of[i] for i in self.docs.ids_in(scope) if i in row_of}), dtype=np.int64)
-            order, scores = file.ranked(vector, rows, n)
-            return self._committed_best(file, order, scores, n, None)
+        if scope is not None and (scope.names or scope.dir_prefix or scope.feed or scope.sources is not None):
+            rows = file.source_rows(self.docs.sources_in(scope), rows)
         if (file.rows if rows is None else len(rows)) > _EXACT_ROWS:
             return None
-        if not sourced:
-            order, scores = file.ranked(vector, rows, n + dead)
-            return self._committed_best(file, order, scores, n, None)
-        order, scores = file.ranked(vector, rows)
-        passing = (scope.share or 0.0) * committed / max(1, len(order))
-        block = math.ceil(2 * n / passing) + dead if passing > 0 else len(order)
-        return self._committed_best(file, order, scores, n, scope, block)
+        order, scores = file.ranked(vector, rows, n + dead)
+        return self._committed_best(file, order, scores, n)
 
-    def _committed_best(self, file: VectorFile, order: np.ndarray, scores: np.ndarray, n: int,
-                        scope: Scope | None, block: int | None = None) -> list[tuple[str, float]]:
-        """The first n rows of `order` whose ids are committed chunks (in `scope`, when given),
-        checked in blocks (doubling) so that a long order is read only as far as needed."""
-        kept: list[tuple[str, float]] = []
-        seen: set[str] = set()
-        start, block = 0, block or len(order)
-        while start < len(order) and len(kept) < n:
-            part = range(start, min(len(order), start + block))
-            ids = [file.id_of(int(order[j])) for j in part]
-            keep = self.docs.known(ids) if scope is None else self.docs.known_in(ids, scope)
-            for j, chunk_id in zip(part, ids):
-                if chunk_id in keep and chunk_id not in seen:
-                    seen.add(chunk_id)
-                    kept.append((chunk_id, float(scores[j])))
-            start, block = part.stop, 2 * block
-        return kept[:n]
+    def _committed_best(self, file: VectorFile, order: np.ndarray, scores: np.ndarray,
+                        n: int) -> list[tuple[str, float]]:
+        """The first n rows of `order` whose ids are committed chunks (each id once)."""
+        ids = [file.id_of(int(row)) for row in order]
+        keep = self.docs.known(ids)
+        kept: dict[str, float] = {}
+        for chunk_id, score in zip(ids, scores):
+            if chunk_id in keep and chunk_id not in kept:
+                kept[chunk_id] = float(score)
+        return list(kept.items())[:n]
 
     def _nearest(self, vectors: VectorStore, vector: np.ndarray, n: int, scope: Scope | None) -> list[tuple[str, float]]:
         """The n committed chunks in `scope` nearest to `vector`. Chroma's filtered search costs
