@@ -56,7 +56,7 @@ PROBES = [
     "harbour ferry strike",
 ]
 QUESTION = PROBES[0]
-POINTS = ("upsert", "lexical", "commit", "committed", "gc")  # where --targeted kills
+POINTS = ("upsert", "vectorfile", "lexical", "commit", "committed", "gc")  # where --targeted kills
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ def _instrument(trace: Path, point: str | None, sabotage: bool) -> None:
     """Mark each phase in `trace` as the child reaches it, and SIGKILL itself at `point`.
     `sabotage` breaks the ingest on purpose (vectors written after the commit), to show that the
     checks catch a non-atomic ingest."""
-    from rag.index import docstore, ingest, store, vectorstore
+    from rag.index import docstore, ingest, store, vectorfile, vectorstore
 
     fd = os.open(trace, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
 
@@ -257,6 +257,16 @@ def _instrument(trace: Path, point: str | None, sabotage: bool) -> None:
         original(self, ids[:half], vectors[:half], metadatas[:half])
         die()
 
+    appended = []
+
+    def append_then_die(original, path, committed, payload):
+        # The vector file's rows land in several files: die between two of them, half of one written.
+        if appended:
+            original(path, committed, payload[: len(payload) // 2])
+            die()
+        appended.append(path)
+        return original(path, committed, payload)
+
     def lexical_then_die(original, *args):
         original(*args)  # the postings are committed to tantivy, the docstore does not know them yet
         die()
@@ -282,6 +292,7 @@ def _instrument(trace: Path, point: str | None, sabotage: bool) -> None:
     wrap(ingest, "parse_document", "parse")
     wrap(ingest, "embed_cached", "embed")
     wrap(vectorstore.ChromaStore, "add", "upsert", upsert_then_die if point == "upsert" else None)
+    wrap(vectorfile, "_append", "vectorfile", append_then_die if point == "vectorfile" else None)
     wrap(ingest, "_write_postings", "lexical", lexical_then_die if point == "lexical" else None)
     wrap(docstore.DocStore, "commit", "commit", commit_then_die if point == "commit" else None,
          kill_after="committed")
