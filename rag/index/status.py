@@ -31,7 +31,7 @@ from rag.index.docstore import damaged_docstore
 from rag.index.embed_cache import text_key
 from rag.index.store import LEXICAL_DIR, PENDING, Store
 from rag.index.vectorfile import VECTOR_DIR, open_file
-from rag.index.vectorstore import VectorStore, collection_names, first_line
+from rag.index.vectorstore import VectorStore, collection_names, first_line, hnsw_damage
 from rag.models import Status
 
 SELF_QUERY_SAMPLE = 500  # chunks looked up by their own vector (all of them in a smaller index)
@@ -234,6 +234,12 @@ def _check_chroma(store: Store, name: str | None, model: str | None, texts: dict
     if name not in names:
         found.chroma_unreadable = True
         found.problems.append(f"the Chroma collection {name} is missing")
+        return
+    damage = None if store.settings.chroma_url else hnsw_damage(store.dir / "chroma", name)
+    if damage:  # not opened: Chroma's loader would crash this process on these files
+        found.chroma_rebuild = True
+        found.problems.append(f"the Chroma collection {name} cannot be read: its vector index files are "
+                              f"damaged ({damage})")
         return
     try:
         vector = store.vectors(name)
