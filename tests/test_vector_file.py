@@ -186,3 +186,25 @@ def test_file_states_read_back_from_the_docstore_meta():
     state = FileState("rag-chunks-g1~1", 12, 256)
     assert FileState.from_meta(state.as_meta()) == state
     assert FileState.from_meta(None) is None and FileState.from_meta({"name": "x"}) is None
+
+
+def test_a_file_of_mostly_dead_rows_is_rewritten_with_the_live_ones(many, monkeypatch):
+    from rag.index import store as store_module
+
+    monkeypatch.setattr(store_module, "_DEAD_MIN", 0)
+    store = many.store
+    before = store.vector_state
+    for path in list(many.settings.corpus_dir.glob("outlet1/*.md")) + list(many.settings.corpus_dir.glob("outlet2/*.md")):
+        path.unlink()
+    many.ingest()  # two thirds of the rows die: this commit still appends to the file
+    (many.settings.corpus_dir / "outlet0" / "extra.md").write_text("---\ntitle: extra\n---\nRockets hit the Green Zone.\n")
+    many.ingest()  # the next one rewrites it
+    store.refresh()
+    after = store.vector_state
+    assert after.name != before.name and after.rows == store.committed_chunks()
+    assert sorted(p.name for p in (store.dir / VECTOR_DIR).iterdir()) == [after.name]
+    assert check_index(store).consistent and not check_index(store).garbage
+    committed = store.docs.chunk_ids()
+    for query in QUERIES:
+        got = file_nearest(many, query, 10, None)
+        assert len(got) == 10 and {i for i, _ in got} <= committed

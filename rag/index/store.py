@@ -58,6 +58,7 @@ _EXACT_SCOPE = 2000  # a scope of at most about this many chunks is ranked exact
 _EXACT_ROWS = 150_000
 # A vector file whose dead rows (replaced or removed chunks) exceed this share is rewritten.
 _DEAD_SHARE = 0.25
+_DEAD_MIN = 1000  # ... and number this many
 
 
 def fingerprint(settings: Settings) -> dict:
@@ -258,7 +259,7 @@ class Store:
 
     def _mostly_dead(self, state: FileState) -> bool:
         dead = state.rows - self.committed_chunks()
-        return dead > 1000 and dead > _DEAD_SHARE * state.rows
+        return dead > _DEAD_MIN and dead > _DEAD_SHARE * state.rows
 
     def _vector_file_from(self, collection: str, generation: int) -> FileState:
         """A new vector file of the committed chunks' vectors: copied from the current vector file
