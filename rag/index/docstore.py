@@ -43,6 +43,10 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks (source, ordinal);
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 """
+# Indexes added after a schema version: the next ingest of an older store creates them.
+_LATER_INDEXES = """
+CREATE INDEX IF NOT EXISTS documents_file_source ON documents (file, source);
+"""
 _TABLES = ("documents", "chunks", "terms")
 
 
@@ -133,6 +137,11 @@ class DocStore:
             yield
         finally:
             db.execute("ROLLBACK")
+
+    def add_later_indexes(self) -> None:
+        """Create the indexes a store of this schema version may lack (a writer calls this)."""
+        with self.db:
+            _add_later_indexes(self.db)
 
     def integrity(self) -> list[str]:
         """SQLite's own check of the file: [] when the database is sound."""
@@ -456,6 +465,7 @@ def _prepare(db: sqlite3.Connection) -> bool:
     db.execute("BEGIN IMMEDIATE")
     with db:
         _create(db)
+        _add_later_indexes(db)
     return False
 
 
@@ -465,6 +475,12 @@ def _create(db: sqlite3.Connection) -> None:
         if statement.strip():
             db.execute(statement)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _add_later_indexes(db: sqlite3.Connection) -> None:
+    for statement in _LATER_INDEXES.split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 def _write_meta(db: sqlite3.Connection, values: dict) -> None:

@@ -89,6 +89,8 @@ def ingest(
                 store.check_compatible(for_query=False)
             if not dry_run and store.docs.meta(PENDING) is not None:
                 store.sweep_garbage()
+            if not dry_run:
+                store.docs.add_later_indexes()
             report = IngestReport(dry_run=dry_run)
             plan = _plan(store, paths or [Path(settings.corpus_dir)], settings, rebuild, verify, report)
             report.added = [d.source for d in plan.new if d.source not in plan.updated]
