@@ -105,10 +105,10 @@ def section(path: Path = OUT) -> list[str]:
         return []
     r = json.loads(path.read_text())
     rows = ["## Cold start: `rag ask` from a fresh process", "",
-            f"p50 of {r['runs']} fresh `rag ask` processes over the full benchmark index, spawn to exit "
-            "(the answer is printed last), beside `python -c pass` in the same minutes: wall seconds, "
-            "and in brackets the process's own CPU seconds (user + system), which is what its wall time "
-            "is made of on a quiet machine.", "",
+            (f"p50 of {r['runs']} fresh `rag ask` processes over the full benchmark index, spawn to exit "
+             "(the answer is printed last), beside `python -c pass` in the same minutes: wall seconds, "
+             "and in brackets the process's own CPU seconds (user + system), which is what its wall time "
+             "is made of on a quiet machine."), "",
             "| | `python -c pass` | `rag ask`, in process | `rag ask`, handed to `rag serve` | load average |",
             "|---|---|---|---|---|"]
 

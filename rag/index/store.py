@@ -27,6 +27,7 @@ from rag.index.embed_cache import EmbeddingCache, embed_cached
 from rag.index.embedders import Embedder, make_embedder
 from rag.index.lexical import LexicalDoc, LexicalIndex, TantivyIndex, open_lexical, remove_lexical
 from rag.index.scope import Scope, day_number, structured
+from rag.index.vectorfile import VECTOR_DIR, FileState, VectorFile, append, open_file, remove_unused
 from rag.index.vectorstore import (
     ChromaStore,
     VectorStore,
@@ -38,7 +39,6 @@ from rag.index.vectorstore import (
     flat_metadata,
     vector_meta,
 )
-from rag.index.vectorfile import VECTOR_DIR, FileState, VectorFile, append, open_file, remove_unused
 from rag.models import Chunk
 from rag.settings import Settings
 from rag.text.lexical import content_words
