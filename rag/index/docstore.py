@@ -139,7 +139,10 @@ class DocStore:
             db.execute("ROLLBACK")
 
     def add_later_indexes(self) -> None:
-        """Create the indexes a store of this schema version may lack (a writer calls this)."""
+        """Create the indexes a store of this schema version may lack (a writer calls this; a
+        store of an older schema gets them with its rebuild's new tables, at the next ingest)."""
+        if self.legacy:
+            return
         with self.db:
             _add_later_indexes(self.db)
 
