@@ -121,6 +121,8 @@ def section(path: Path = OUT) -> list[str]:
             continue
         rows.append(f"| {label} | {cell(a['python_pass'])} | {cell(a['ask'])} "
                     f"| {cell(b['ask']) if b else '–'} | {a['loadavg'][0]:.1f}–{(b or a)['loadavg'][1]:.1f} |")
+    if r.get("note"):
+        rows += ["", r["note"]]
     return rows
 
 
@@ -129,8 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("store", type=Path)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--note", help="a sentence on how this run went, printed under the table")
     args = parser.parse_args(argv)
     results = measure(args.store.resolve(), args.runs)
+    if args.note:
+        results["note"] = args.note
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
     print("\n".join(section(args.out)))
