@@ -310,14 +310,18 @@ def section(out: Path = OUT) -> list[str]:
               + (f"{big['noop_rescan_s']:.2f} s | {verdict(big['noop_rescan_s'] <= t['noop_s'])} |" if big
                  else f"{missing} | – |"),
               f"| Filtered search p95 ≤ {t['filtered_ratio']:.0f}× unfiltered, every size and filter | "
-              f"worst {worst:.2f}× (sizes measured: {sizes}) | {verdict(worst <= t['filtered_ratio'])} |", "",
+              f"worst {worst:.2f}× (sizes measured: {sizes}) | {verdict(worst <= t['filtered_ratio'])}"
+              + ("" if big else " at the sizes measured") + " |", "",
               "Copies of the benchmark articles under new ids and titles, as Markdown files with front matter "
               f"in one directory per outlet and batch of {results['batch']:,}; vectors from the hash embedder "
               "(no embedding timed). One store grows through the sizes. Ingest, delete and rescan are each a fresh "
               "`rag ingest` process (interpreter start and imports included); searches run in one warm process, "
               "the first 100 benchmark questions per kind, default k. The date range is 7 days from the median "
-              "article date; the outlet filter is `<outlet>/*` (Chroma and tantivy read it from chunk metadata); "
+              "article date; the outlet filter is `<outlet>/*` (tantivy reads it from chunk metadata, the vector "
+              "file from its source column); "
               "the other glob names files of one batch and is resolved to its sources through the docstore."]
+    if results.get("note"):
+        lines += ["", results["note"]]
     return lines
 
 
