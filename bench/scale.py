@@ -101,7 +101,8 @@ def sizes_on_disk(store: Path) -> dict[str, int]:
         return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.exists() else 0
 
     return {"docstore": sum(p.stat().st_size for p in store.glob("rag.db*")), "chroma": size(store / "chroma"),
-            "lexical": size(store / "lexical"), "embedding_cache": size(store / "cache")}
+            "lexical": size(store / "lexical"), "embedding_cache": size(store / "cache"),
+            "vector_file": size(store / "vectors")}
 
 
 def search_latency(store: Path, corpus: Path, questions: list[str], outlet: str, week: tuple[str, str]) -> dict:
@@ -286,8 +287,8 @@ def section(out: Path = OUT) -> list[str]:
         line(f"Search p50 / p95, {kind}", [f"{ms(r['search'][kind]['p50_ms'])} / {ms(r['search'][kind]['p95_ms'])}"
                                           for r in rows])
     line("Peak memory, search process", [f"{r['search']['maxrss_mb']:,.0f} MB" for r in rows])
-    line("Disk: docstore / Chroma / lexical", [" / ".join(mb(r["disk"][k]) for k in ("docstore", "chroma", "lexical"))
-                                              for r in rows])
+    line("Disk: docstore / Chroma / lexical / vector file",
+         [" / ".join(mb(r["disk"].get(k, 0)) for k in ("docstore", "chroma", "lexical", "vector_file")) for r in rows])
     by_size = {r["articles"]: r for r in rows}
     small, big = by_size.get(2000), by_size.get(100_000)
     t = results["targets"]

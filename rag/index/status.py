@@ -67,6 +67,7 @@ def status(store: Store, check: bool = False, lock_wait: float = 10.0) -> Status
             "chroma": 0 if settings.chroma_url else _size(store.dir / "chroma"),
             "lexical": _size(store.dir / LEXICAL_DIR) + _size(store.dir / "bm25"),
             "embedding_cache": _size(store.dir / "cache"),
+            "vector_file": _size(store.dir / VECTOR_DIR),
         },
     )
     if check and (fingerprint or store.docs.meta(PENDING) is not None):
