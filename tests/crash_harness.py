@@ -287,7 +287,7 @@ def _instrument(trace: Path, point: str | None, sabotage: bool) -> None:
         die()
 
     if sabotage:
-        _write_vectors_after_commit(docstore, vectorstore, point, die)
+        _write_vectors_after_commit(docstore, vectorstore, vectorfile, point, die)
     wrap(ingest, "_plan", "plan")
     wrap(ingest, "parse_document", "parse")
     wrap(ingest, "embed_cached", "embed")
@@ -300,10 +300,11 @@ def _instrument(trace: Path, point: str | None, sabotage: bool) -> None:
     wrap(store.Store, "sweep_garbage", "sweep")
 
 
-def _write_vectors_after_commit(docstore, vectorstore, point, die) -> None:
-    held = []
-    real_add, real_commit = vectorstore.ChromaStore.add, docstore.DocStore.commit
+def _write_vectors_after_commit(docstore, vectorstore, vectorfile, point, die) -> None:
+    held, held_rows = [], []
+    real_add, real_commit, real_append = vectorstore.ChromaStore.add, docstore.DocStore.commit, vectorfile._append
     vectorstore.ChromaStore.add = lambda self, *args: held.append((self, args))
+    vectorfile._append = lambda *args: held_rows.append(args)  # the vector file's rows too
 
     def commit(self, *args, **kwargs):
         real_commit(self, *args, **kwargs)
@@ -311,6 +312,8 @@ def _write_vectors_after_commit(docstore, vectorstore, point, die) -> None:
             die()
         for target, added in held:
             real_add(target, *added)
+        for args in held_rows:
+            real_append(*args)
 
     docstore.DocStore.commit = commit
 
