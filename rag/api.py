@@ -5,10 +5,10 @@ from __future__ import annotations
 import fnmatch
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.errors import InputError, NotFoundError, RagError
 from rag.index.catalog import SourceQuery, page
-from rag.index.ingest import Progress, ingest
 from rag.index.store import Store
 from rag.models import (
     Answer,
@@ -26,6 +26,9 @@ from rag.models import (
 from rag.retrieval import Filters, search
 from rag.settings import Settings
 from rag.suggest import suggestions
+
+if TYPE_CHECKING:
+    from rag.index.ingest import Progress
 
 _SPEC = re.compile(r"^(?P<source>.+?)(?::(?P<start>\d+)(?:-(?P<end>\d+))?)?$")
 
@@ -56,6 +59,9 @@ class Rag:
     def ingest(self, paths: list[Path] | None = None, dry_run: bool = False, rebuild: bool = False,
                progress: Progress | None = None, lock_wait: float = 10.0, verify: bool = False) -> IngestReport:
         """`verify`: hash every file, even those whose size and mtime say they are unchanged."""
+        # Here, not at the top: the reading and parsing pipeline is no part of a query's cold start.
+        from rag.index.ingest import ingest
+
         embedder = None if dry_run else self.store.embedder
         report = ingest(self.settings, paths, dry_run=dry_run, rebuild=rebuild, progress=progress, lock_wait=lock_wait,
                         embedder=embedder, verify=verify)

@@ -75,7 +75,7 @@ def search(store: Store, query: str, k: int | None = None, filters: Filters = Fi
         fused = fuse(dense, sparse, settings.rrf_k, settings.dense_weight, settings.lexical_weight)
         pool = fused[: max(3 * k, 20)]
         chunks = store.docs.chunks([i for i, _ in pool])
-        vectors = store.read_vectors(lambda v: v.vectors([i for i, _ in pool if i in chunks]))
+        vectors = store.chunk_vectors([i for i, _ in pool if i in chunks])
     lap("fetch")
     dense_rank = {i: r for r, (i, _) in enumerate(dense, start=1)}
     lexical_rank = {i: r for r, (i, _) in enumerate(sparse, start=1)}

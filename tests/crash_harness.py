@@ -56,7 +56,7 @@ PROBES = [
     "harbour ferry strike",
 ]
 QUESTION = PROBES[0]
-POINTS = ("upsert", "lexical", "commit", "committed", "gc")  # where --targeted kills
+POINTS = ("upsert", "vectorfile", "lexical", "commit", "committed", "gc")  # where --targeted kills
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ def _instrument(trace: Path, point: str | None, sabotage: bool) -> None:
     """Mark each phase in `trace` as the child reaches it, and SIGKILL itself at `point`.
     `sabotage` breaks the ingest on purpose (vectors written after the commit), to show that the
     checks catch a non-atomic ingest."""
-    from rag.index import docstore, ingest, store, vectorstore
+    from rag.index import docstore, ingest, store, vectorfile, vectorstore
 
     fd = os.open(trace, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
 
@@ -257,6 +257,16 @@ def _instrument(trace: Path, point: str | None, sabotage: bool) -> None:
         original(self, ids[:half], vectors[:half], metadatas[:half])
         die()
 
+    appended = []
+
+    def append_then_die(original, path, committed, payload):
+        # The vector file's rows land in several files: die between two of them, half of one written.
+        if appended:
+            original(path, committed, payload[: len(payload) // 2])
+            die()
+        appended.append(path)
+        return original(path, committed, payload)
+
     def lexical_then_die(original, *args):
         original(*args)  # the postings are committed to tantivy, the docstore does not know them yet
         die()
@@ -277,11 +287,12 @@ def _instrument(trace: Path, point: str | None, sabotage: bool) -> None:
         die()
 
     if sabotage:
-        _write_vectors_after_commit(docstore, vectorstore, point, die)
+        _write_vectors_after_commit(docstore, vectorstore, vectorfile, point, die)
     wrap(ingest, "_plan", "plan")
     wrap(ingest, "parse_document", "parse")
     wrap(ingest, "embed_cached", "embed")
     wrap(vectorstore.ChromaStore, "add", "upsert", upsert_then_die if point == "upsert" else None)
+    wrap(vectorfile, "_append", "vectorfile", append_then_die if point == "vectorfile" else None)
     wrap(ingest, "_write_postings", "lexical", lexical_then_die if point == "lexical" else None)
     wrap(docstore.DocStore, "commit", "commit", commit_then_die if point == "commit" else None,
          kill_after="committed")
@@ -289,10 +300,11 @@ def _instrument(trace: Path, point: str | None, sabotage: bool) -> None:
     wrap(store.Store, "sweep_garbage", "sweep")
 
 
-def _write_vectors_after_commit(docstore, vectorstore, point, die) -> None:
-    held = []
-    real_add, real_commit = vectorstore.ChromaStore.add, docstore.DocStore.commit
+def _write_vectors_after_commit(docstore, vectorstore, vectorfile, point, die) -> None:
+    held, held_rows = [], []
+    real_add, real_commit, real_append = vectorstore.ChromaStore.add, docstore.DocStore.commit, vectorfile._append
     vectorstore.ChromaStore.add = lambda self, *args: held.append((self, args))
+    vectorfile._append = lambda *args: held_rows.append(args)  # the vector file's rows too
 
     def commit(self, *args, **kwargs):
         real_commit(self, *args, **kwargs)
@@ -300,6 +312,8 @@ def _write_vectors_after_commit(docstore, vectorstore, point, die) -> None:
             die()
         for target, added in held:
             real_add(target, *added)
+        for args in held_rows:
+            real_append(*args)
 
     docstore.DocStore.commit = commit
 

@@ -11,6 +11,7 @@ reader, and a server's concurrent requests cannot end each other's snapshots.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import sqlite3
@@ -41,6 +42,10 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks (source, ordinal);
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+"""
+# Indexes added after a schema version: the next ingest of an older store creates them.
+_LATER_INDEXES = """
+CREATE INDEX IF NOT EXISTS documents_file_source ON documents (file, source);
 """
 _TABLES = ("documents", "chunks", "terms")
 
@@ -132,6 +137,14 @@ class DocStore:
             yield
         finally:
             db.execute("ROLLBACK")
+
+    def add_later_indexes(self) -> None:
+        """Create the indexes a store of this schema version may lack (a writer calls this; a
+        store of an older schema gets them with its rebuild's new tables, at the next ingest)."""
+        if self.legacy:
+            return
+        with self.db:
+            _add_later_indexes(self.db)
 
     def integrity(self) -> list[str]:
         """SQLite's own check of the file: [] when the database is sound."""
@@ -237,10 +250,27 @@ class DocStore:
         if scope.empty:
             return []
         where, args = _scope_sql(scope, "d.")
-        sql = "SELECT c.id, c.source FROM documents d JOIN chunks c ON c.source = d.source" + (
+        if scope.sources is not None:  # a resolved glob: its sources' chunks, keyed by source
+            sql = ("SELECT c.id FROM chunks c CROSS JOIN documents d ON d.source = c.source WHERE c.source IN ({})"
+                   + (" AND " + where if where else ""))
+            out: list[str] = []
+            for start in range(0, len(scope.sources), 500):
+                batch = list(scope.sources[start:start + 500])
+                out += [r[0] for r in self.db.execute(sql.format(",".join("?" * len(batch))), [*batch, *args])]
+            return out
+        # CROSS JOIN: the documents in scope first, on their indexes, then their chunks by source
+        # (SQLite would otherwise read every chunk row, texts and all).
+        sql = "SELECT c.id FROM documents d CROSS JOIN chunks c ON c.source = d.source" + (
             " WHERE " + where if where else "")
-        allowed = set(scope.sources) if scope.sources is not None else None
-        return [i for i, source in self.db.execute(sql, args) if allowed is None or source in allowed]
+        return [r[0] for r in self.db.execute(sql, args)]
+
+    def sources_in(self, scope: Scope) -> list[str]:
+        """The sources a scope's source part admits (its days aside), read on the source and file
+        indexes, or the resolved glob's list itself."""
+        if scope.sources is not None:
+            return list(scope.sources)
+        where, args = _scope_sql(dataclasses.replace(scope, day_from=None, day_to=None), "")
+        return [r[0] for r in self.db.execute("SELECT source FROM documents" + (" WHERE " + where if where else ""), args)]
 
     def known_in(self, ids: list[str], scope: Scope) -> set[str]:
         """The ids among these that are committed chunks of documents in `scope` (keyed by id)."""
@@ -275,6 +305,10 @@ class DocStore:
 
     def chunk_ids(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
+
+    def chunk_days(self) -> dict[str, int | None]:
+        """Every committed chunk id → its document's day number (one pass, for whole-index rewrites)."""
+        return dict(self.db.execute("SELECT c.id, d.day FROM chunks c JOIN documents d ON d.source = c.source"))
 
     def chunk_sources(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT id, source FROM chunks"))
@@ -444,6 +478,7 @@ def _prepare(db: sqlite3.Connection) -> bool:
     db.execute("BEGIN IMMEDIATE")
     with db:
         _create(db)
+        _add_later_indexes(db)
     return False
 
 
@@ -453,6 +488,12 @@ def _create(db: sqlite3.Connection) -> None:
         if statement.strip():
             db.execute(statement)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _add_later_indexes(db: sqlite3.Connection) -> None:
+    for statement in _LATER_INDEXES.split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 def _write_meta(db: sqlite3.Connection, values: dict) -> None:

@@ -140,13 +140,13 @@ class NumpyMiniLM:
     def embed(self, texts: list[str]) -> np.ndarray:
         # Small matrices: a second BLAS thread buys nothing idle and, on a busy machine, its
         # spin-waiting made a query 8x slower (measured 4.6 s against 0.55 s). One thread.
-        with _one_blas_thread():
+        with one_blas_thread():
             return self._forward(texts)
 
     def token_states(self, texts: list[str]) -> list[tuple[np.ndarray, list[tuple[int, int]]]]:
         """Each text's final hidden states, one row per wordpiece (special tokens included), and
         each wordpiece's character span in the text (late chunking pools these per sentence)."""
-        with _one_blas_thread():
+        with one_blas_thread():
             encodings = self.tokenizer.encode_batch(texts)
             x, _ = self._hidden(encodings)
         return [(x[i, : sum(e.attention_mask)], list(e.offsets[: sum(e.attention_mask)])) for i, e in enumerate(encodings)]
@@ -184,7 +184,7 @@ def _blas_controller():
     return ThreadpoolController()
 
 
-def _one_blas_thread():
+def one_blas_thread():
     return _blas_controller().limit(limits=1, user_api="blas")
 
 

@@ -89,6 +89,8 @@ def ingest(
                 store.check_compatible(for_query=False)
             if not dry_run and store.docs.meta(PENDING) is not None:
                 store.sweep_garbage()
+            if not dry_run:
+                store.docs.add_later_indexes()
             report = IngestReport(dry_run=dry_run)
             plan = _plan(store, paths or [Path(settings.corpus_dir)], settings, rebuild, verify, report)
             report.added = [d.source for d in plan.new if d.source not in plan.updated]
@@ -96,7 +98,8 @@ def ingest(
             report.removed = plan.removed
             report.skipped = plan.skipped
             report.duplicates = plan.duplicates
-            if not dry_run and (plan.changes or rebuild or store.docs.meta("lexical") is None):
+            if not dry_run and (plan.changes or rebuild or store.docs.meta("lexical") is None
+                                or store.lacks_vector_file()):
                 _apply(store, settings, plan, rebuild, report, progress)
                 report.added = [s for s in report.added if s not in report.failed]
                 report.updated = [s for s in report.updated if s not in report.failed]
@@ -238,6 +241,7 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
         if fresh and collection != old_collection:
             store.drop_collection(collection)  # an interrupted attempt's, never committed
         store.write_vectors(collection, [chunks[i] for i in todo], vectors[todo])
+    vector_file = store.append_vector_file(collection, fresh, [chunks[i] for i in todo], vectors[todo], generation)
     day = {a.source: day_number(a.date) for a, _, _ in parsed}
     _write_postings(store, lexical, lexical != old_lexical,
                     [LexicalDoc(chunks[i].id, chunks[i].source, " ".join(terms[i]), day[chunks[i].source])
@@ -249,7 +253,8 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
                   for a, doc, _ in parsed],
         chunks=[NewChunk(c, t, w) for c, t, w in zip(chunks, texts, terms)],
         meta={"fingerprint": fingerprint(settings), "collection": collection, "lexical": lexical,
-              "generation": generation, "committed_by": os.getpid()},
+              "generation": generation, "committed_by": os.getpid(),
+              "vector_file": vector_file.as_meta() if vector_file else None},
         replace_all=rebuild,
         touched=[(p, *s) for p, s in plan.stats.items()],
     )
@@ -280,6 +285,7 @@ def _collect_garbage(store: Store, stale: list[str], old_collection: str | None,
             store.drop_collection(old_collection)
         elif stale:
             store.vectors(collection).delete(stale)
+    store.remove_unused_vector_files()
     if old_lexical != lexical:
         store.remove_unused_lexical(keep=lexical)
     elif stale:

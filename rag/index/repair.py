@@ -72,6 +72,7 @@ def _fix(store: Store, found: Check, actions: list[str]) -> None:
         _rebuild_lexical(store, actions)
     if found.chroma_unreadable or found.chroma_rebuild:
         _rebuild_chroma(store, actions)
+        return  # the vector file was written anew with the collection
     elif found.missing_vectors or found.wrong_vectors:
         ids = sorted(store.docs.known(sorted(found.missing_vectors | found.wrong_vectors)))
         chunks, vectors, _ = store.embed_chunks(ids)
@@ -79,6 +80,17 @@ def _fix(store: Store, found: Check, actions: list[str]) -> None:
             store.write_vectors(store.docs.meta("collection"), chunks, vectors)
         _committed(store)
         actions.append(f"wrote {len(ids)} missing or wrong vectors from the embedding cache")
+    if found.vector_file_bad:
+        _rebuild_vector_file(store, actions)
+
+
+def _rebuild_vector_file(store: Store, actions: list[str]) -> None:
+    """The vector file anew from the docstore's chunks and the embedding cache."""
+    generation = store.next_generation()
+    chunks, vectors, embedded = store.embed_chunks(sorted(store.docs.chunk_ids()))
+    state = store.write_vector_file(store.docs.meta("collection"), generation, chunks, vectors)
+    _committed(store, vector_file=state.as_meta() if state else None)
+    actions.append(f"rebuilt the vector file from {len(chunks)} chunks ({embedded} embedded again)")
 
 
 def _committed(store: Store, **meta) -> None:
@@ -115,7 +127,8 @@ def _rebuild_chroma(store: Store, actions: list[str]) -> None:
     chunks, vectors, embedded = store.embed_chunks(ids)
     with chroma_errors():
         store.write_vectors(name, chunks, vectors)
-    _committed(store, collection=name)
+    state = store.write_vector_file(name, store.next_generation(), chunks, vectors)
+    _committed(store, collection=name, vector_file=state.as_meta() if state else None)
     actions.append(f"rebuilt the Chroma collection {name} from {len(ids)} chunks "
                    f"({len(ids) - embedded} vectors from the embedding cache, {embedded} embedded again)")
 

@@ -30,7 +30,8 @@ import numpy as np
 from rag.index.docstore import damaged_docstore
 from rag.index.embed_cache import text_key
 from rag.index.store import LEXICAL_DIR, PENDING, Store
-from rag.index.vectorstore import VectorStore, collection_names, first_line
+from rag.index.vectorfile import VECTOR_DIR, open_file
+from rag.index.vectorstore import VectorStore, collection_names, first_line, hnsw_damage
 from rag.models import Status
 
 SELF_QUERY_SAMPLE = 500  # chunks looked up by their own vector (all of them in a smaller index)
@@ -66,6 +67,7 @@ def status(store: Store, check: bool = False, lock_wait: float = 10.0) -> Status
             "chroma": 0 if settings.chroma_url else _size(store.dir / "chroma"),
             "lexical": _size(store.dir / LEXICAL_DIR) + _size(store.dir / "bm25"),
             "embedding_cache": _size(store.dir / "cache"),
+            "vector_file": _size(store.dir / VECTOR_DIR),
         },
     )
     if check and (fingerprint or store.docs.meta(PENDING) is not None):
@@ -110,6 +112,7 @@ class Check:
     lexical_bad: bool = False  # the lexical index must be rebuilt from the docstore
     chroma_unreadable: bool = False  # the client or the collection cannot be opened or read
     chroma_rebuild: bool = False  # the collection must be rebuilt (its vector index is damaged)
+    vector_file_bad: bool = False  # the vector file must be rebuilt from the docstore and the cache
     missing_vectors: set[str] = field(default_factory=set)
     wrong_vectors: set[str] = field(default_factory=set)
     orphan_vectors: set[str] = field(default_factory=set)
@@ -149,6 +152,7 @@ def check_index(store: Store, deep: bool = True) -> Check:
         found.orphan_chunk_sources, found.empty_documents = store.docs.orphans()
         stats = store.docs.stats_problems()
         pending = store.docs.meta(PENDING)
+        state = store.vector_state
     live = set(texts)
     if found.orphan_chunk_sources:
         found.problems.append(f"{len(found.orphan_chunk_sources)} sources have chunks but no document")
@@ -159,6 +163,7 @@ def check_index(store: Store, deep: bool = True) -> Check:
         found.problems += stats
     _check_lexical(store, lexical, live, found)
     _check_chroma(store, collection, model, texts, sources, found, deep)
+    _check_vector_file(store, state, live, found)
     if pending is not None:
         found.garbage.append(f"an ingest (pid {pending.get('pid')}) was interrupted; "
                              "the next ingest or `rag status --repair` sweeps what it left")
@@ -190,6 +195,26 @@ def _check_lexical(store: Store, name: str | None, live: set[str], found: Check)
                              "(left by an interrupted ingest; invisible to queries)")
 
 
+def _check_vector_file(store: Store, state, live: set[str], found: Check) -> None:
+    """The vector file the docstore names opens with its committed rows and holds every chunk
+    (a store written before the vector file, or with a remote Chroma, has none: not a problem)."""
+    root = store.dir / VECTOR_DIR
+    stray = sorted(p.name for p in root.iterdir() if p.name != (state.name if state else None)) if root.exists() else []
+    if stray:
+        found.garbage.append(f"{len(stray)} unused vector files ({', '.join(stray[:3])})")
+    if state is None:
+        return
+    file = open_file(root, state)
+    if file is None:
+        found.vector_file_bad = True
+        found.problems.append(f"the vector file {state.name} is missing or shorter than its {state.rows} committed rows")
+        return
+    missing = live - set(file.row_of)
+    if missing:
+        found.vector_file_bad = True
+        found.problems.append(f"the vector file {state.name} is missing {len(missing)} chunks")
+
+
 def _check_chroma(store: Store, name: str | None, model: str | None, texts: dict[str, str],
                   sources: dict[str, str], found: Check, deep: bool) -> None:
     try:
@@ -210,6 +235,12 @@ def _check_chroma(store: Store, name: str | None, model: str | None, texts: dict
     if name not in names:
         found.chroma_unreadable = True
         found.problems.append(f"the Chroma collection {name} is missing")
+        return
+    damage = None if store.settings.chroma_url else hnsw_damage(store.dir / "chroma", name)
+    if damage:  # not opened: Chroma's loader would crash this process on these files
+        found.chroma_rebuild = True
+        found.problems.append(f"the Chroma collection {name} cannot be read: its vector index files are "
+                              f"damaged ({damage})")
         return
     try:
         vector = store.vectors(name)

@@ -27,6 +27,7 @@ from rag.index.embed_cache import EmbeddingCache, embed_cached
 from rag.index.embedders import Embedder, make_embedder
 from rag.index.lexical import LexicalDoc, LexicalIndex, TantivyIndex, open_lexical, remove_lexical
 from rag.index.scope import Scope, day_number, structured
+from rag.index.vectorfile import VECTOR_DIR, FileState, VectorFile, append, open_file, remove_unused
 from rag.index.vectorstore import (
     ChromaStore,
     VectorStore,
@@ -40,7 +41,6 @@ from rag.index.vectorstore import (
 )
 from rag.models import Chunk
 from rag.settings import Settings
-from rag.text.document import PIPELINE_VERSION
 from rag.text.lexical import content_words
 
 # What the stored index is made of, beside the text pipeline: the lexical engine and the chunk
@@ -53,18 +53,32 @@ _LEXICAL_FETCH = 3  # tantivy proposes this many times the candidates BM25 keeps
 # on 37,910 chunks, 4,000 ids cost Chroma 87 ms, a filter passing 1,800 chunks 21-150 ms.
 _DEEPEST = 4000
 _EXACT_SCOPE = 2000  # a scope of at most about this many chunks is ranked exactly from its vectors
+# The vector file ranks this many rows exactly with numpy in about the time Chroma's HNSW answers
+# (150,000 x 384 float32 rows: 230 MB); more rows than this go to Chroma's index.
+_EXACT_ROWS = 150_000
+# A vector file whose dead rows (replaced or removed chunks) exceed this share is rewritten.
+_DEAD_SHARE = 0.25
+_DEAD_MIN = 1000  # ... and number this many
 
 
 def fingerprint(settings: Settings) -> dict:
     """What the stored vectors and chunks depend on. A mismatch needs --rebuild."""
+    # The text pipeline (cleaning, furniture, dates, front matter: a fifth of a cold start) is
+    # imported by the paths that write or check chunks, never by a query's.
+    from rag.text.document import PIPELINE_VERSION
+
     return {
-        "embedding_model": make_embedder_name(settings),
+        **query_fingerprint(settings),
         "pipeline": PIPELINE_VERSION,
-        "index": INDEX_FORMAT,
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap_sentences": settings.chunk_overlap_sentences,
         "embed_title": settings.embed_title,
     }
+
+
+def query_fingerprint(settings: Settings) -> dict:
+    """The part of the fingerprint a query depends on: how its vector is made and what it reads."""
+    return {"embedding_model": make_embedder_name(settings), "index": INDEX_FORMAT}
 
 
 def make_embedder_name(settings: Settings) -> str:
@@ -122,8 +136,8 @@ class Store:
             if for_query:
                 raise IndexMissingError(f"no index in {self.dir}; run `rag ingest` first")
             return
-        wanted = fingerprint(self.settings)
-        keys = ["embedding_model", "index"] if for_query else list(wanted)
+        wanted = query_fingerprint(self.settings) if for_query else fingerprint(self.settings)
+        keys = list(wanted)
         diff = [k for k in keys if stored.get(k) != wanted[k]]
         if "index" in diff and stored.get("index") is None:
             raise IndexMismatchError(f"the index in {self.dir} was built by an older version of rag (before the "
@@ -193,6 +207,95 @@ class Store:
         """Forget loaded index components after this process wrote a new generation."""
         self.__dict__.pop("_vector", None)
         self.__dict__.pop("_lexical", None)
+        self.__dict__.pop("_vector_file", None)
+
+    # the vector file (rag.index.vectorfile): what queries read instead of Chroma
+    @property
+    def vector_state(self) -> FileState | None:
+        return None if self.settings.chroma_url else FileState.from_meta(self.docs.meta("vector_file"))
+
+    def lacks_vector_file(self) -> bool:
+        """A store written before the vector file: its next ingest writes one from Chroma."""
+        return not self.settings.chroma_url and self.vector_state is None and self.docs.meta("collection") is not None
+
+    def vector_file(self) -> VectorFile | None:
+        """The committed vector file, opened once per commit; None when the store has none (a
+        store written before it, or a remote Chroma) or it cannot be read as committed."""
+        state = self.vector_state
+        cached = self.__dict__.get("_vector_file", False)
+        if cached is False or (cached.state if cached else None) != state:
+            cached = self.__dict__["_vector_file"] = open_file(self.dir / VECTOR_DIR, state)
+        return cached
+
+    def chunk_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """id → stored vector of the committed chunks among `ids` (from the vector file when it
+        holds them all, else from Chroma)."""
+        file = self.vector_file()
+        if file is not None:
+            found = file.vectors(ids)
+            if len(found) == len(set(ids)):
+                return found
+        return self.read_vectors(lambda v: v.vectors(ids))
+
+    def append_vector_file(self, collection: str, fresh: bool, chunks: list[Chunk], vectors: np.ndarray,
+                           generation: int) -> FileState | None:
+        """Append the new chunks' rows to the vector file (a new file for a new collection, for a
+        store that had none, or when dead rows pile up); returns the state to commit."""
+        if self.settings.chroma_url:
+            return None
+        state = None if fresh else self.vector_state
+        if state is not None and state.name.split("~")[0] != collection:
+            state = None
+        dim = int(vectors.shape[1]) if vectors.ndim == 2 and vectors.shape[1] else (state.dim if state else 0)
+        if state is None and not fresh or state is not None and self._mostly_dead(state):
+            # A store written before the vector file, or one whose rows are mostly dead: a new file.
+            state = self._vector_file_from(collection, generation)
+        if state is None:
+            state = FileState(f"{collection}~{generation}", 0, dim)
+        if state.rows == 0 and dim:
+            state = FileState(state.name, 0, dim)
+        return append(self.dir / VECTOR_DIR, state, [c.id for c in chunks], vectors,
+                      [day_number(c.date) for c in chunks], [c.source for c in chunks])
+
+    def _mostly_dead(self, state: FileState) -> bool:
+        dead = state.rows - self.committed_chunks()
+        return dead > _DEAD_MIN and dead > _DEAD_SHARE * state.rows
+
+    def _vector_file_from(self, collection: str, generation: int) -> FileState:
+        """A new vector file of the committed chunks' vectors: copied from the current vector file
+        when it holds them (a compaction), else read from Chroma's `collection` (a store written
+        before the vector file)."""
+        days, sources = self.docs.chunk_days(), self.docs.chunk_sources()
+        ids = sorted(days)
+        current = self.vector_file()
+        state = FileState(f"{collection}~{generation}", 0, current.state.dim if current else 0)
+        for start in range(0, len(ids), 5000):
+            batch = ids[start:start + 5000]
+            stored = current.vectors(batch) if current is not None else {}
+            if len(stored) < len(batch):
+                with chroma_errors():
+                    stored = self.vectors(collection).vectors(batch)
+            have = [i for i in batch if i in stored]
+            if not have:
+                continue
+            matrix = np.stack([stored[i] for i in have])
+            if not state.dim:
+                state = FileState(state.name, 0, int(matrix.shape[1]))
+            state = append(self.dir / VECTOR_DIR, state, have, matrix, [days[i] for i in have],
+                           [sources[i] for i in have])
+        return state
+
+    def write_vector_file(self, collection: str, generation: int, chunks: list[Chunk], vectors: np.ndarray) -> FileState | None:
+        """A complete vector file of these chunks (a repair's rebuild); returns its state."""
+        if self.settings.chroma_url:
+            return None
+        dim = int(vectors.shape[1]) if vectors.ndim == 2 else 0
+        return append(self.dir / VECTOR_DIR, FileState(f"{collection}~{generation}", 0, dim),
+                      [c.id for c in chunks], vectors, [day_number(c.date) for c in chunks], [c.source for c in chunks])
+
+    def remove_unused_vector_files(self) -> list[str]:
+        keep = (self.vector_state.name if self.vector_state else None)
+        return [f"deleted the unused vector file {name}" for name in remove_unused(self.dir / VECTOR_DIR, keep)]
 
     # readers
     @contextmanager
@@ -256,7 +359,41 @@ class Store:
             return read(self.vector)
 
     def nearest(self, vector: np.ndarray, n: int, scope: Scope | None = None) -> list[tuple[str, float]]:
+        file = self.vector_file()
+        if file is not None:
+            found = self._nearest_in_file(file, vector, n, scope)
+            if found is not None:
+                return found
         return self.read_vectors(lambda vectors: self._nearest(vectors, vector, n, scope))
+
+    def _nearest_in_file(self, file: VectorFile, vector: np.ndarray, n: int,
+                         scope: Scope | None) -> list[tuple[str, float]] | None:
+        """The n committed chunks in `scope` nearest to `vector`, ranked exactly from the vector
+        file; None when the rows to rank are too many (Chroma's index answers then). A scope's
+        rows are numpy masks: its days on the day column, its sources (read on the docstore's
+        indexes, or listed by a resolved glob) on the source column. Rows of chunks no longer
+        committed are skipped: one more row is ranked per dead row."""
+        if scope is not None and scope.empty:
+            return []
+        dead = max(0, file.rows - self.committed_chunks())
+        rows = file.day_rows(scope.day_from, scope.day_to) if scope is not None and scope.has_days else None
+        if scope is not None and (scope.names or scope.dir_prefix or scope.feed or scope.sources is not None):
+            rows = file.source_rows(self.docs.sources_in(scope), rows)
+        if (file.rows if rows is None else len(rows)) > _EXACT_ROWS:
+            return None
+        order, scores = file.ranked(vector, rows, n + dead)
+        return self._committed_best(file, order, scores, n)
+
+    def _committed_best(self, file: VectorFile, order: np.ndarray, scores: np.ndarray,
+                        n: int) -> list[tuple[str, float]]:
+        """The first n rows of `order` whose ids are committed chunks (each id once)."""
+        ids = [file.id_of(int(row)) for row in order]
+        keep = self.docs.known(ids)
+        kept: dict[str, float] = {}
+        for chunk_id, score in zip(ids, scores):
+            if chunk_id in keep and chunk_id not in kept:
+                kept[chunk_id] = float(score)
+        return list(kept.items())[:n]
 
     def _nearest(self, vectors: VectorStore, vector: np.ndarray, n: int, scope: Scope | None) -> list[tuple[str, float]]:
         """The n committed chunks in `scope` nearest to `vector`. Chroma's filtered search costs
@@ -341,6 +478,7 @@ class Store:
                     self.vector.delete(orphans)
                     actions.append(f"deleted {len(orphans)} unreferenced vectors")
         actions += self._sweep_lexical(pending)
+        actions += self.remove_unused_vector_files()
         self.docs.set_meta({PENDING: None})
         self.refresh()
         return actions

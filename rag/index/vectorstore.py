@@ -105,6 +105,42 @@ def chroma_client(store_dir: Path, chroma_url: str | None):
         raise
 
 
+def hnsw_damage(chroma_dir: Path, collection: str) -> str | None:
+    """What is wrong with the HNSW files of `collection` in an embedded store, read without
+    Chroma; None when they look whole (or there are none yet: under 1,000 vectors Chroma keeps
+    them in SQLite). Chroma's native loader crashes the whole process (SIGSEGV, not an
+    exception) on a truncated data_level0.bin (chroma-core/chroma#7238), so `rag status --check`
+    looks at the sizes its header promises before letting Chroma open them."""
+    import sqlite3
+    import struct
+
+    try:
+        db = sqlite3.connect(f"file:{chroma_dir / 'chroma.sqlite3'}?mode=ro", uri=True)
+        try:
+            rows = db.execute("SELECT s.id FROM segments s JOIN collections c ON s.collection = c.id "
+                              "WHERE c.name = ? AND s.scope = 'VECTOR'", (collection,)).fetchall()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None  # Chroma's own open reports an unreadable store
+    for (segment,) in rows:
+        path = chroma_dir / segment
+        header = path / "header.bin"
+        if not header.exists():
+            continue
+        data = header.read_bytes()
+        if len(data) < 36:
+            return f"{segment}/header.bin is truncated"
+        # hnswlib's header: a version, then offsetLevel0, max_elements, cur_element_count and
+        # size_data_per_element, each 8 bytes.
+        count, per_element = struct.unpack_from("<QQ", data, 20)
+        for name, needed in (("data_level0.bin", count * per_element), ("length.bin", 4 * count)):
+            size = (path / name).stat().st_size if (path / name).exists() else 0
+            if size < needed:
+                return f"{segment}/{name} holds {size:,} bytes of the {needed:,} its header names"
+    return None
+
+
 def collection_names(client) -> list[str]:
     return [c if isinstance(c, str) else c.name for c in client.list_collections()]
 
