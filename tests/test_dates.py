@@ -85,6 +85,12 @@ def test_a_page_dated_by_its_first_version_keeps_a_later_month_day_in_its_year()
     assert resolved("Later this week the council will vote.")[0][1:] == ("2022-09-26", "2022-10-02")
 
 
+def test_a_future_word_used_as_a_noun_does_not_make_the_clause_future():
+    text = "She has refused to answer questions about her plans, saying on Wednesday that she never talks about travel."
+    assert resolved(text, dt.date(2022, 7, 29)) == [("Wednesday", "2022-07-27", "2022-07-27")]
+    assert resolved("Pelosi plans to depart Friday.", dt.date(2022, 7, 27))[0][1] == "2022-07-29"
+
+
 def test_a_weekday_counted_from_another_date_is_not_read_against_the_page():
     for text in ("A judge sets the trial to begin that Friday.", "Later that Monday he left.",
                  "He returned the following Tuesday."):

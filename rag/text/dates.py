@@ -399,6 +399,8 @@ def _tense_of(words: list[str], forward: bool = False) -> str | None:
         if word in _FUTURE_WORDS or word.endswith("'ll"):
             if word in ("may", "might", "could") and forward:
                 continue
+            if previous in _DETERMINERS or previous.endswith(("'s", "’s")):
+                continue  # "her plans", "the set", "Biden's hopes": nouns
             return "future"
         if word in _PRESENT_WORDS:
             return "future" if weak else "present"
