@@ -478,7 +478,9 @@ def _pick_year(published: dt.date, month: int, day: int, tense: str | None, week
         return ahead[0] if ahead else None
     if tense == "near":
         return min(years, key=lambda y: abs((dates[y] - published).days)) if years else None
-    back = [y for y in years if dates[y] <= published + _AHEAD]
+    # in the past tense, not into the next year: a December page's "killed on January 3" is
+    # last January's (a page is rarely left with its first date across a new year)
+    back = [y for y in years if dates[y] <= published + _AHEAD and not (tense == "past" and y > published.year)]
     return back[-1] if back else None
 
 
