@@ -348,30 +348,21 @@ def _dated(units_by_text, episode=1):
     return out
 
 
-def test_a_weekday_a_week_from_another_sources_date_of_the_same_report_takes_that_date():
+@pytest.mark.parametrize("odd, others, expected", [
+    # a weekday a week from the date other sources give the same report (a live page's first date)
+    (("The president fled the country on Wednesday on a military plane.", dt.date(2022, 7, 11)),
+     ("The president fled the country on July 13 on a military plane.", dt.date(2022, 7, 14)), dt.date(2022, 7, 13)),
+    # "this afternoon" in a page dated the morning after, against what more sources give
+    (("The prime minister announced his resignation this afternoon.", dt.date(2022, 7, 8)),
+     ("The prime minister announced his resignation on Thursday.", dt.date(2022, 7, 7)), dt.date(2022, 7, 7)),
+])
+def test_one_report_read_on_another_day_by_one_source_takes_the_day_the_others_give(odd, others, expected):
     from rag.brief.timeline import build_timeline
 
-    units = _dated([("The president fled the country on Wednesday on a military plane.",
-                     _units("live", dt.date(2022, 7, 11), [[1, 0, 0]])),
-                    ("The president fled the country on July 13 on a military plane.",
-                     _units("a", dt.date(2022, 7, 14), [[1, 0, 0]])),
-                    ("The president fled the country on July 13 on a military plane.",
-                     _units("b", dt.date(2022, 7, 15), [[1, 0, 0]]))])
-    [event] = build_timeline(units, 12, {}, {1: (dt.date(2022, 7, 11), dt.date(2022, 7, 15))})[0]
-    assert event.date.start == dt.date(2022, 7, 13) and event.sources == {"live", "a", "b"}
-
-
-def test_today_read_from_a_page_dated_the_day_after_yields_to_the_day_more_sources_give():
-    from rag.brief.timeline import build_timeline
-
-    units = _dated([("The prime minister announced his resignation this afternoon.",
-                     _units("next-day", dt.date(2022, 7, 8), [[1, 0, 0]])),
-                    ("The prime minister announced his resignation on Thursday.",
-                     _units("a", dt.date(2022, 7, 7), [[1, 0, 0]])),
-                    ("The prime minister announced his resignation on Thursday.",
-                     _units("b", dt.date(2022, 7, 7), [[1, 0, 0]]))])
-    [event] = build_timeline(units, 12, {}, {1: (dt.date(2022, 7, 7), dt.date(2022, 7, 8))})[0]
-    assert event.date.start == dt.date(2022, 7, 7) and "next-day" in event.sources
+    units = _dated([(odd[0], _units("odd", odd[1], [[1, 0, 0]])), (others[0], _units("a", others[1], [[1, 0, 0]])),
+                    (others[0], _units("b", others[1], [[1, 0, 0]]))])
+    [event] = build_timeline(units, 12, {}, {1: (min(odd[1], others[1]), max(odd[1], others[1]))})[0]
+    assert event.date.start == expected and event.sources == {"odd", "a", "b"}
 
 
 def test_a_scheduled_event_and_a_range_keep_their_own_dates_beside_similar_reports():
