@@ -30,7 +30,8 @@ METHOD = ("Phase `briefs` on the full index. Fuzz: 200 topics taken from article
           "matches that article and a few others); a crash is any exception but rag's own one-line errors, and every "
           "citation is checked verbatim. Each fuzz topic is new to the process: its latency includes embedding "
           "the sentences it reads (about 150) unless an earlier briefing on the store cached them. Cases: `rag eval` of "
-          "evals/bench/briefings.yaml (hand-written facts, hand-labelled event dates). Speed: one topic and a "
+          "evals/bench/briefings.yaml (hand-written facts, hand-labelled event dates) and, apart, of the held-out "
+          "evals/bench/briefings_held_out.yaml. Speed: one topic and a "
           "whole-corpus briefing of about 250 articles, each twice in one warm process.")
 QUICK_TOPICS = 5  # bench --quick (CI): the phase runs end to end; its figures mean nothing
 SEED = 13
