@@ -74,6 +74,13 @@ bench-quick: install-dev
 # Answers on the benchmark (issue 12): tune and check halves, per question type, refusals and the
 # risk–coverage curve; rewrites bench/answers.md, its PNG and that section of BENCHMARKS.md.
 # Minutes from an embedding cache (bench/answers.py DONOR_CACHES); stores are kept between runs.
+# The web page at 10,000 articles in headless chromium, and the pictures of every benchmark
+# briefing case (issue 20), on the benchmark store bench.eval_corpus builds (its embedding cache seeded when one exists).
+.PHONY: bench-web
+bench-web: install-dev
+	$(PY) -m bench.eval_corpus --store bench/out/web/store --corpus-dir bench/out/web/corpus
+	$(PY) -m bench.web_paint --store bench/out/web/store
+
 .PHONY: bench-answers
 bench-answers: install-dev
 	$(PY) -m bench.answers

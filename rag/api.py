@@ -7,11 +7,25 @@ import re
 from pathlib import Path
 
 from rag.errors import InputError, NotFoundError, RagError
+from rag.index.catalog import SourceQuery, page
 from rag.index.ingest import Progress, ingest
 from rag.index.store import Store
-from rag.models import Answer, Article, Briefing, IngestReport, Passage, SearchResult, Status
+from rag.models import (
+    Answer,
+    Article,
+    Briefing,
+    FetchReport,
+    IngestReport,
+    Passage,
+    SearchResult,
+    SourcePage,
+    Status,
+    Suggestion,
+    Turn,
+)
 from rag.retrieval import Filters, search
 from rag.settings import Settings
+from rag.suggest import suggestions
 
 _SPEC = re.compile(r"^(?P<source>.+?)(?::(?P<start>\d+)(?:-(?P<end>\d+))?)?$")
 
@@ -48,16 +62,55 @@ class Rag:
         self.store.refresh()
         return report
 
+    def fetch(self, urls: list[str], feed: str | None = None, progress=None, ingest_progress: Progress | None = None,
+              lock_wait: float = 10.0) -> FetchReport:
+        """Fetch article pages (and a feed's new items), save them under the corpus root and ingest
+        what changed (rag/fetch). `progress(done, total, outcome)` follows the fetching."""
+        from rag.fetch import fetch_pages
+
+        report, written = fetch_pages(self.settings, urls, feed=feed, progress=progress)
+        if written:
+            report.ingest = self.ingest(written, progress=ingest_progress, lock_wait=lock_wait)
+            for outcome in report.items:
+                if outcome.source in report.ingest.failed:  # saved, but ingest could not read it
+                    outcome.status, outcome.reason = "refused", report.ingest.failed[outcome.source]
+        return report
+
     def search(self, query: str, k: int | None = None, filters: Filters = Filters()) -> SearchResult:
         return search(self.store, query, k, filters)
 
     def ask(self, question: str, k: int | None = None, filters: Filters = Filters(), engine: str | None = None,
             *, prompt: str | None = None, on_token=None, fallback: str | None = None,
-            show_unsupported: bool | None = None) -> Answer:
-        """A cited answer. LLM only: `prompt` names the answer prompt, `on_token` receives the
-        streamed text, `fallback="extractive"` answers offline when the LLM fails, and
-        `show_unsupported` keeps unsupported sentences, flagged (default: llm_unsupported)."""
+            show_unsupported: bool | None = None, history: list[Turn] | None = None) -> Answer:
+        """A cited answer, dated (`Answer.dated`). `history`: the conversation's earlier turns; a
+        follow-up is rewritten into a standalone question first (`Answer.rewritten`). LLM only:
+        `prompt` names the answer prompt, `on_token` receives the streamed text,
+        `fallback="extractive"` answers offline when the LLM fails, and `show_unsupported` keeps
+        unsupported sentences, flagged (default: llm_unsupported)."""
+        from rag.answer.dating import date_answer
+        from rag.chat import standalone_question
+
         engine = engine or self.settings.engine
+        rewritten = standalone_question(question, history, self._rewriter(engine)) if history else None
+        answer = self._answer(rewritten or question, k, filters, engine, prompt, on_token, fallback, show_unsupported)
+        if rewritten:
+            answer.question, answer.rewritten = question.strip(), rewritten
+            answer.notes.insert(0, f"a follow-up, answered as: {rewritten}")
+        return date_answer(answer, filters.as_of)
+
+    def _rewriter(self, engine: str):
+        """The LLM that rewrites follow-ups for the LLM engine; None (the deterministic rewrite) otherwise
+        or when no LLM is configured."""
+        if engine != "llm":
+            return None
+        from rag.llm import LLMNotConfigured
+
+        try:
+            return self.llm
+        except LLMNotConfigured:
+            return None
+
+    def _answer(self, question, k, filters, engine, prompt, on_token, fallback, show_unsupported) -> Answer:
         if engine == "extractive":
             from rag.answer.extractive import answer_extractive
 
@@ -99,20 +152,25 @@ class Rag:
         except (LLMError, LLMNotConfigured) as err:
             if fallback != "extractive":
                 raise
-            answer = self.ask(question, k, filters, engine="extractive")
+            answer = self._answer(question, k, filters, "extractive", None, None, None, None)
             answer.notes.insert(0, f"the LLM failed ({err}); answered with the extractive engine")
             return answer
 
     def brief(self, topic: str | None = None, filters: Filters = Filters(), engine: str | None = None, *,
-              options=None, fallback: str | None = None) -> Briefing:
+              options=None, fallback: str | None = None, new_since=None, previous: Briefing | None = None) -> Briefing:
         """A cited briefing on `topic` (None: every article that passes the filters). The LLM
-        engine map-reduces over the chunks; `fallback="extractive"` briefs offline when it fails."""
+        engine map-reduces over the chunks; `fallback="extractive"` briefs offline when it fails.
+        `new_since` (a date) or `previous` (an earlier Briefing): only what is new since then."""
         from rag.brief import BriefOptions, brief
         from rag.errors import LLMError
         from rag.llm import LLMNotConfigured
 
         engine = engine or self.settings.engine
         options = options or BriefOptions()
+        if new_since is not None or previous is not None:
+            from rag.brief.new_since import brief_new_since
+
+            return brief_new_since(self, topic, filters, engine, since=new_since, previous=previous, options=options)
         if engine != "llm":
             return brief(self.store, topic, filters, engine, options=options)
         try:
@@ -128,6 +186,14 @@ class Rag:
         """Indexed articles by source; `pattern` is a glob on the source or its file."""
         return [a for a in self.store.docs.articles()
                 if not pattern or fnmatch.fnmatch(a.source, pattern) or fnmatch.fnmatch(a.source.split("#")[0], pattern)]
+
+    def sources(self, query: SourceQuery | None = None, facets: bool = False) -> SourcePage:
+        """A page of the indexed articles, filtered and sorted in the docstore (the web page's sources panel)."""
+        return page(self.store.docs, query or SourceQuery(), facets=facets)
+
+    def suggestions(self, n: int = 6) -> list[Suggestion]:
+        """Questions and briefing topics drawn from the names recent articles share (no LLM)."""
+        return suggestions(self.store, n)
 
     def show(self, spec: str) -> Passage:
         """`SOURCE` or `SOURCE:START-END` → those lines of the indexed original."""

@@ -104,6 +104,7 @@ class AnswerSentence(BaseModel):
     recited_from: list[str] | None = Field(
         default=None, description="LLM only, set when the sentence was re-cited: the sources (file:lines) the model "
                                   "cited, none of which states it; its citations are to a source of its context that does.")
+    latest: bool = Field(False, description="It gives a running figure's most recently dated value (it leads the answer).")
 
 
 class UnsupportedSentence(BaseModel):
@@ -146,8 +147,30 @@ class Usage(BaseModel):
     cost_usd: float = 0.0
 
 
+class Turn(BaseModel):
+    """One earlier turn of a conversation (`rag chat`, POST /ask `history`): a follow-up is rewritten from these."""
+
+    model_config = {"extra": "forbid"}
+    question: str = Field(max_length=2000, description="The question as asked.")
+    rewritten: str | None = Field(None, max_length=2000, description="The standalone question it was answered as.")
+    answer: str | None = Field(None, max_length=20_000, description="The answer's text (its [n] markers may stay).")
+
+
+class EvidenceDates(BaseModel):
+    """When the evidence of an answer was published (rag/answer/dating.py)."""
+
+    as_of: dt.date | None = Field(None, description="The --as-of date, else the latest date of the cited articles.")
+    first: dt.date | None = Field(None, description="Earliest publication date of the cited articles.")
+    last: dt.date | None = None
+    articles: int = Field(0, description="Cited articles.")
+    undated: int = Field(0, description="Cited articles without a publication date.")
+    text: str = Field(description="E.g. 'as of 2022-10-21, from 3 articles dated 2022-10-17…2022-10-20'.")
+
+
 class Answer(BaseModel):
     question: str
+    rewritten: str | None = Field(None, description="A follow-up: the standalone question it was rewritten to and "
+                                  "answered as (None when it needed no rewrite).")
     answer: str = Field(description="Text with [n] citation markers.")
     refused: bool = False
     citations: list[Citation] = []
@@ -170,6 +193,7 @@ class Answer(BaseModel):
                                      "evidence; it answers when this reaches `min_support`.")
     refusal_reason: str | None = Field(default=None, description="Why the question was refused: the question terms "
                                        "no retrieved passage covers, or the best evidence score against the threshold.")
+    dated: EvidenceDates | None = Field(None, description="The date range of the cited evidence.")
 
 
 class IngestReport(BaseModel):
@@ -184,6 +208,25 @@ class IngestReport(BaseModel):
     embedded: int = Field(default=0, description="Chunk texts embedded (not found in the cache).")
     seconds: float = 0.0
     dry_run: bool = False
+
+
+class FetchOutcome(BaseModel):
+    """What `rag ingest URL` / `--feed` did with one URL."""
+
+    url: str
+    status: Literal["saved", "updated", "unchanged", "known", "refused"] = Field(
+        description="saved: new page; updated: its text changed; unchanged: fetched, same as saved (nothing written); "
+                    "known: a feed item fetched before (not fetched again); refused: not saved or indexed (see reason).")
+    source: str | None = Field(None, description="The saved file, relative to the corpus root.")
+    reason: str | None = Field(None, description="Why it was refused, in one line.")
+
+
+class FetchReport(BaseModel):
+    feed: str | None = None
+    items: list[FetchOutcome] = []
+    requests: int = Field(0, description="HTTP requests made (the feed included).")
+    ingest: IngestReport | None = Field(None, description="The ingest of the saved pages (None: nothing new to index).")
+    seconds: float = 0.0
 
 
 class Passage(BaseModel):
@@ -293,6 +336,9 @@ class EvalCase(BaseModel):
     sources: list[list[str]] = Field(default=[], description="Sources a good answer cites; an inner list holds alternatives.")
     refuse: bool = Field(False, description="The corpus cannot answer: the right answer is a refusal.")
     tags: list[str] = []
+    history: list[str] = Field(default=[], description="A follow-up: the earlier questions of its conversation, asked "
+                               "first in this order (the case's question is then rewritten from them).")
+    standalone: str | None = Field(None, description="A follow-up: the same question asked on its own.")
     corpus: str = Field("corpus", description="The corpus the case runs on: its file's `corpus:` (default the seed corpus/).")
     file: str | None = Field(None, description="Case file the case was read from.")
     line: int | None = Field(None, description="Line of the case in its file.")
@@ -323,6 +369,10 @@ class BriefingCase(BaseModel):
     file: str | None = None
     line: int | None = None
     events: list[LabelledEvent] = Field(default=[], description="Events and their dates, for timeline accuracy.")
+    new_since: dt.date | None = Field(None, description="Brief only what is new since this date (`--new-since`): "
+                                      "the articles up to it are the 'before' set.")
+    old_facts: list[list[str]] = Field(default=[], description="With new_since: facts the before set already "
+                                       "states; a briefing of what is new should not repeat them.")
 
 
 class Score(BaseModel):
@@ -425,6 +475,8 @@ class BriefPoint(BaseModel):
     supported: bool = Field(True, description="False when no cited text supports it (the LLM engine keeps it, marked).")
     support: float | None = None
     episode: int | None = Field(None, description="The episode (see `episodes`) it belongs to.")
+    previous: str | None = Field(None, description="--new-since: the earlier value of a figure it updates, as the "
+                                 "earlier articles give it, e.g. '12 [3]'.")
 
 
 class BriefEvent(BaseModel):
@@ -516,6 +568,10 @@ class Briefing(BaseModel):
     usage: Usage = Usage()
     notes: list[str] = Field(default=[], description="What the system did that a reader should know.")
     timings: dict[str, float] = {}
+    new_since: dt.date | None = Field(None, description="--new-since: only what the articles up to this date (or the "
+                                      "earlier briefing) did not contain.")
+    new_since_briefing: str | None = Field(None, description="--new-since BRIEFING.json: the earlier briefing's topic "
+                                           "and date, as compared against.")
 
 
 class BriefReplyEvent(BaseModel):
@@ -555,3 +611,47 @@ class RepairReport(BaseModel):
     problems: list[str] = Field(default=[], description="Problems left after the repair.")
     garbage: list[str] = Field(default=[], description="Unreferenced leftovers after the repair (normally none).")
     seconds: float = 0.0
+
+
+# --- The web workspace: the sources panel and suggested questions (issue 20) ----------------------
+
+
+class SourceRow(BaseModel):
+    """One indexed article as the sources panel lists it."""
+
+    source: str
+    title: str | None = None
+    outlet: str | None = None
+    date: dt.date | None = None
+    chars: int = Field(0, description="Length of the article's text in characters.")
+    n_lines: int = 0
+
+
+class OutletCount(BaseModel):
+    outlet: str | None = Field(description="None: articles without an outlet.")
+    articles: int
+
+
+class SourcePage(BaseModel):
+    """A page of the indexed articles, after filters and sorting (GET /sources)."""
+
+    total: int = Field(description="Articles that pass the filters, before offset and limit.")
+    offset: int
+    limit: int
+    sort: str
+    sources: list[SourceRow]
+    outlets: list[OutletCount] = Field(default=[], description="Every outlet of the index and its article count "
+                                                               "(with `facets`).")
+    first: dt.date | None = Field(None, description="The earliest article date of the index (with `facets`).")
+    last: dt.date | None = Field(None, description="The latest article date of the index (with `facets`).")
+
+
+class Suggestion(BaseModel):
+    """A question or briefing topic drawn from the corpus: a name that several recent articles share."""
+
+    kind: Literal["ask", "brief"]
+    text: str = Field(description="The question, or the briefing topic.")
+    about: str = Field(description="The shared name it is built on.")
+    articles: int = Field(description="Recent articles that name it (in the title or the lead).")
+    latest: dt.date | None = None
+    titles: list[str] = Field(default=[], description="Titles of the most recent of those articles.")

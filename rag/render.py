@@ -19,7 +19,7 @@ def _shorten(text: str, limit: int = 220) -> str:
 
 
 def answer_text(answer: Answer) -> str:
-    lines = []
+    lines = [f"(answered as: {answer.rewritten})"] if answer.rewritten else []
     if answer.refused:
         lines.append(answer.answer)
         if answer.refusal_reason:
@@ -31,7 +31,8 @@ def answer_text(answer: Answer) -> str:
             marks = "".join(f"[{n}]" for n in s.citations)
             flag = "" if s.supported else "  (UNSUPPORTED by its citation)"
             note = f"  ({s.note})" if s.note else ""
-            lines.append(_wrap(f"{s.text} {marks}{flag}{recited_flag(s)}{note}"))
+            latest = "  (latest figure)" if s.latest else ""
+            lines.append(_wrap(f"{s.text} {marks}{latest}{flag}{recited_flag(s)}{note}"))
     for conflict in answer.conflicts:
         lines.append("")
         tally = " (a running tally: the latest dated figure first)" if conflict.tally else ""
@@ -45,13 +46,21 @@ def answer_text(answer: Answer) -> str:
         lines.append("")
         for c in answer.citations:
             where = f"{c.source}:{c.line_start}" + (f"-{c.line_end}" if c.line_end != c.line_start else "")
-            lines.append(_wrap(f"[{c.n}] {where}  \"{_shorten(c.quote)}\"", ""))
+            lines.append(_wrap(f"[{c.n}] {where}{cited_from(c)}  \"{_shorten(c.quote)}\"", ""))
+    if answer.dated:
+        lines.append(f"Evidence: {answer.dated.text}")
     for note in answer.notes:
         lines.append(f"note: {note}")
     total = sum(answer.timings.values())
     meta = f"engine {answer.engine}" + (f" ({answer.model})" if answer.model else "")
     lines.append(f"\n{meta} · settings {answer.settings_hash} · {total:.2f}s")
     return "\n".join(lines)
+
+
+def cited_from(citation) -> str:
+    """' (Reuters, 2022-10-20)': the outlet and date of a citation's article ('no date' when it has none)."""
+    date = citation.date.isoformat() if citation.date else "no date"
+    return f" ({citation.outlet}, {date})" if citation.outlet else f" ({date})"
 
 
 def claim_sources(claims) -> str:

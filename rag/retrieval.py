@@ -20,10 +20,18 @@ class Filters:
     source: str | None = None
     since: dt.date | None = None
     until: dt.date | None = None
+    sources: tuple[str, ...] | None = None  # only these sources (the page's selection); with `source`, both apply
+    as_of: dt.date | None = None
+
+    def __post_init__(self):
+        # As of a date nothing published after it is used: it caps `until` (undated articles,
+        # which cannot be shown to predate it, are left out as with any date filter).
+        if self.as_of is not None and (self.until is None or self.until > self.as_of):
+            object.__setattr__(self, "until", self.as_of)
 
     @property
     def active(self) -> bool:
-        return bool(self.source or self.since or self.until)
+        return bool(self.source or self.since or self.until or self.sources is not None)
 
 
 def check_query(query: str) -> str:
@@ -52,7 +60,7 @@ def search(store: Store, query: str, k: int | None = None, filters: Filters = Fi
         clock = now
 
     with store.reading():  # one committed state for every read below
-        scope = store.scope(filters.source, filters.since, filters.until) if filters.active else None
+        scope = store.scope(filters.source, filters.since, filters.until, filters.sources) if filters.active else None
         lexical = store.lexical()
         lap("filters")
         vector = store.embedder.embed([query])[0]

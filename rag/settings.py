@@ -24,7 +24,7 @@ _UNHASHED = {"store_dir", "corpus_dir", "chroma_url", "llm_api_key", "llm_base_u
 _UNHASHED |= {"api_token", "api_max_body_bytes", "api_max_upload_bytes", "api_cors_origins", "api_read_only", "api_upload_dir",
               "api_allowed_hosts", "api_max_briefings"}
 # Ingest limits say what may be read, not how it is answered.
-_UNHASHED |= {"max_article_bytes"}
+_UNHASHED |= {"max_article_bytes", "fetch_timeout"}
 
 
 def _env(*names: str) -> AliasChoices:
@@ -127,6 +127,8 @@ class Settings(BaseSettings):
     max_article_bytes: int = Field(
         5_000_000, ge=1_000,
         description="Largest article ingested: a whole file, or one JSONL record. Larger ones are skipped with a reason.")
+    fetch_timeout: float = Field(15.0, gt=0, description="Seconds `rag ingest URL` / `--feed` waits for a page "
+                                 "(connect and each read); slower pages are refused with a reason.")
 
     def settings_hash(self) -> str:
         """Hash of everything that can change an answer (not paths or secrets)."""

@@ -40,6 +40,34 @@ def hash_index(root: Path, names=LLM_ARTICLES) -> Path:
     return root
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test item (`item.rep_call`): browser tests save a
+    screenshot when their call phase failed (tests/web_browser.py)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """Headless chromium for a module of web page tests (tests/web_browser.py)."""
+    from web_browser import chromium
+
+    driver = chromium(tmp_path_factory.mktemp("chromium-profile"))
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def screenshots(request, browser):
+    """Use in a browser test module: a failing test leaves test-artifacts/web/<test>.png."""
+    from web_browser import screenshot_on_failure
+
+    yield
+    screenshot_on_failure(request, browser)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path_factory):
     """No test reads the developer's rag.toml or RAG_* variables, or writes to ./.rag."""

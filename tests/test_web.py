@@ -5,12 +5,12 @@ refusals, conflicts and errors are shown plainly, and the token prompt works."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import httpx
 import pytest
 from live_server import LiveServer
+from web_browser import CHROMEDRIVER, CHROMIUM, MISSING
 
 from rag.answer.refusal import REFUSAL_PHRASE
 from rag.api import Rag
@@ -19,16 +19,11 @@ from rag.render import claim_sources
 from rag.server import create_app
 from rag.settings import Settings
 
-CHROMIUM = shutil.which("chromium")
-CHROMEDRIVER = shutil.which("chromedriver")
 if not (CHROMIUM and CHROMEDRIVER):
-    reason = "needs Debian chromium and chromium-driver (scripts/install-browser installs them)"
     if os.environ.get("CI"):
-        pytest.fail(f"CI must run the browser test: {reason}", pytrace=False)
-    pytest.skip(reason, allow_module_level=True)
+        pytest.fail(f"CI must run the browser test: {MISSING}", pytrace=False)
+    pytest.skip(MISSING, allow_module_level=True)
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -48,19 +43,7 @@ def server(corpus_store):
         yield live
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager must not try to download anything
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1400,1000",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
+pytestmark = pytest.mark.usefixtures("screenshots")
 
 
 def text(element) -> str:

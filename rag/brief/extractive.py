@@ -31,9 +31,11 @@ SYNDICATED = 0.6  # share of an article's sentences that another article repeats
 _COPY_COSINE, _COPY_TERMS = 0.9, 0.8
 
 
-def brief_extractive(store: Store, topic: str | None, filters: Filters, options: BriefOptions) -> Briefing:
+def brief_extractive(store: Store, topic: str | None, filters: Filters, options: BriefOptions,
+                     scope: Scope | None = None) -> Briefing:
+    """`scope`: what to read, when the caller gathered it (rag/brief/new_since.py); else gathered here."""
     clock = time.perf_counter()
-    scope = gather(store, topic, filters, options.k, options.max_chunks)
+    scope = scope or gather(store, topic, filters, options.k, options.max_chunks)
     timings = {"gather": round(time.perf_counter() - clock, 4)}
     plan = plan_briefing(scope, topic, options)
     book = BriefCitations()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 
 from rag.models import BriefEvent, Briefing, BriefPoint, BriefQuote, Citation, Disagreement
+from rag.pictures import with_pictures
 
 _UNSUPPORTED = " (UNSUPPORTED by its citations)"
 
@@ -36,6 +37,8 @@ def _scope(b: Briefing) -> str:
         parts.append(f"source {b.source_filter}")
     if b.since or b.until:
         parts.append(f"dates {b.since or '…'} to {b.until or '…'}")
+    if b.new_since:
+        parts.append(f"only what is new since {b.new_since_briefing or b.new_since}")
     parts.append(f"engine {b.engine}" + (f" ({b.model})" if b.model else ""))
     return " · ".join(parts)
 
@@ -46,7 +49,13 @@ def _episode_line(e) -> str:
 
 
 def _point(b: Briefing, p: BriefPoint) -> str:
-    return f"{_episode_tag(b, p.episode)}{p.text} {_marks(p.citations)}{'' if p.supported else _UNSUPPORTED}".strip()
+    text = f"{_episode_tag(b, p.episode)}{p.text} {_marks(p.citations)}{'' if p.supported else _UNSUPPORTED}".strip()
+    return text + previous_value(p)
+
+
+def previous_value(p: BriefPoint) -> str:
+    """' (previously: 9 deaths [4] (2022-10-18))' for a --new-since figure that updates an earlier one."""
+    return f" (previously: {p.previous})" if p.previous else ""
 
 
 def relative_note(e: BriefEvent) -> str:
@@ -118,7 +127,7 @@ def to_html(b: Briefing) -> str:
         return "" if supported else ' <span class="unsupported">UNSUPPORTED by its citations</span>'
 
     def point(p: BriefPoint) -> str:
-        return f"{tag(p.episode)}{e(p.text)} {marks(p.citations)}{flag(p.supported)}"
+        return f"{tag(p.episode)}{e(p.text)} {marks(p.citations)}{flag(p.supported)}{e(previous_value(p))}"
 
     parts = [f"<h1>{e(_title(b))}</h1>", f'<p class="scope">{e(_scope(b))}</p>']
     if len(b.episodes) > 1:
@@ -169,5 +178,5 @@ def render(b: Briefing, fmt: str) -> str:
     if fmt == "md":
         return to_markdown(b)
     if fmt == "html":
-        return to_html(b)
+        return with_pictures(to_html(b), b)
     return b.model_dump_json(indent=2) + "\n"

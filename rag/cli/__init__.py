@@ -17,6 +17,7 @@ from rag.cli import serve as _serve  # noqa: E402,F401
 from rag.cli import log as _log  # noqa: E402,F401
 from rag.cli import eval as _eval  # noqa: E402,F401
 from rag.cli import brief as _brief  # noqa: E402,F401
+from rag.cli import chat as _chat  # noqa: E402,F401
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from rag.cli.app import (
+    AsOf,
     BaseUrl,
     ChromaUrl,
     Engine,
@@ -36,6 +37,9 @@ def brief(
     since: Since = None,
     until: Until = None,
     engine: Engine = None,
+    new_since: Annotated[Optional[str], typer.Option(
+        "--new-since", help="DATE (YYYY-MM-DD) or an earlier BRIEFING.json: only what is new since then.")] = None,
+    as_of: AsOf = None,
     fmt: Annotated[str, typer.Option("--format", help="md, json or html.")] = "md",
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to FILE instead of stdout.")] = None,
     model: Model = None,
@@ -62,7 +66,7 @@ def brief(
     settings = llm_settings_from(store_dir, chroma_url, sets, engine, model, base_url, fallback, no_cache, local_model)
     rag = Rag(settings)
     try:
-        briefing = rag.brief(topic, filters_from(source, since, until))
+        briefing = rag.brief(topic, filters_from(source, since, until, as_of), **new_since_args(new_since))
     finally:
         rag.close()
     text = render(briefing, "json" if as_json else fmt)
@@ -74,3 +78,28 @@ def brief(
     except OSError as err:
         raise InputError(f"cannot write {output}: {err.strerror or err}") from None
     print(f"wrote {output} ({len(briefing.citations)} citations, {len(briefing.sources)} sources)", file=sys.stderr)
+
+
+def new_since_args(value: str | None) -> dict:
+    """--new-since DATE → {new_since: date}; --new-since FILE.json → {previous: Briefing}."""
+    import datetime as dt
+
+    from pydantic import ValidationError
+
+    from rag.errors import InputError
+    from rag.models import Briefing
+
+    if value is None:
+        return {}
+    try:
+        return {"new_since": dt.date.fromisoformat(value)}
+    except ValueError:
+        pass
+    path = Path(value)
+    if not path.is_file():
+        raise InputError(f"--new-since {value!r} is neither a date (YYYY-MM-DD) nor a briefing file")
+    try:
+        return {"previous": Briefing.model_validate_json(path.read_bytes())}
+    except (ValidationError, ValueError) as err:
+        first = str(err).splitlines()[0]
+        raise InputError(f"--new-since {value}: not a briefing from `rag brief --format json` ({first})") from None

@@ -13,7 +13,9 @@ from rag.cli.app import ChromaUrl, Json, Sets, StoreDir, app, settings_from
 
 @app.command()
 def ingest(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Files or directories (default: corpus/).")] = None,
+    paths: Annotated[Optional[list[str]], typer.Argument(
+        help="Files or directories (default: corpus/), or http(s) URLs of article pages to fetch.")] = None,
+    feed: Annotated[Optional[str], typer.Option("--feed", help="An RSS/Atom feed URL: fetch its new items.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan and change nothing.")] = False,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Start over (embeddings stay cached).")] = False,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another ingest to finish.")] = 10.0,
@@ -29,6 +31,16 @@ def ingest(
     from rag.render import ingest_text
 
     settings = settings_from(store_dir, chroma_url, sets)
+    urls = [p for p in paths or [] if p.startswith(("http://", "https://"))]
+    if urls or feed:
+        from rag.cli.fetch import fetch_and_ingest
+
+        if len(urls) != len(paths or []) or dry_run or rebuild:
+            raise typer.BadParameter("URLs and --feed cannot be mixed with files, --dry-run or --rebuild")
+        with _progress_bar() as progress:
+            code = fetch_and_ingest(settings, urls, feed, progress, wait, as_json)
+        raise typer.Exit(code)
+    paths = [Path(p) for p in paths] if paths else None
     with _progress_bar() as progress:
         report = Rag(settings).ingest(paths or None, dry_run=dry_run, rebuild=rebuild, progress=progress, lock_wait=wait,
                                      verify=verify)

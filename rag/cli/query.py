@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 import typer
 
 from rag.cli.app import (
+    AsOf,
     BaseUrl,
     ChromaUrl,
     Engine,
@@ -70,6 +71,7 @@ def ask(
     source: Source = None,
     since: Since = None,
     until: Until = None,
+    as_of: AsOf = None,
     model: Model = None,
     base_url: BaseUrl = None,
     prompt: Annotated[Optional[str], typer.Option("--prompt", help="Answer prompt: a name in prompts/ or a .md path.")] = None,
@@ -102,7 +104,8 @@ def ask(
     def show(token: str) -> None:
         print(token, end="", flush=True, file=out)
 
-    served = None if stream or prompt else remote.ask(settings, question, k, _filter_values(source, since, until))
+    local_only = stream or prompt or as_of  # a running server is asked only what it can be asked
+    served = None if local_only else remote.ask(settings, question, k, _filter_values(source, since, until))
     if served is not None:  # a running `rag serve` for this store answered
         answer = Answer.model_validate(served)
     else:
@@ -110,7 +113,7 @@ def ask(
 
         rag = Rag(settings)
         try:
-            answer = rag.ask(question, k, filters_from(source, since, until), prompt=prompt,
+            answer = rag.ask(question, k, filters_from(source, since, until, as_of), prompt=prompt,
                              on_token=show if stream else None)
         finally:
             rag.close()  # stops a --local-model server

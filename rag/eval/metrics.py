@@ -70,6 +70,8 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
            "briefing", score="timeline_date_accuracy"),
     Metric("brief_timeline_recall", "Share of labelled events the timeline gives with their date.", "briefing",
            score="timeline_event_recall"),
+    Metric("brief_old_facts_left_out", "--new-since cases: share of the earlier articles' facts a briefing of "
+           "what is new leaves out.", "briefing", score="old_facts_left_out"),
 ]}
 
 

@@ -92,7 +92,7 @@ def _trial(rag, case, epoch: int, lookup: SourceLookup, entails: Entails, brief)
             data = briefing.model_dump(mode="json") if hasattr(briefing, "model_dump") else briefing
             scores = score_briefing(case, data, lookup)
             return Trial(epoch=epoch, briefing=data, scores=scores, passed=passed(scores), seconds=seconds)
-        answer = rag.ask(case.question)
+        answer = ask_case(rag, case)
         seconds = time.perf_counter() - started
     except _FATAL:
         raise
@@ -100,6 +100,18 @@ def _trial(rag, case, epoch: int, lookup: SourceLookup, entails: Entails, brief)
         return _failed(case, epoch, str(err), time.perf_counter() - started)
     scores = score_answer(case, answer, seconds, lookup, entails)
     return Trial(epoch=epoch, answer=answer, scores=scores, passed=passed(scores), seconds=seconds)
+
+
+def ask_case(rag, case: EvalCase):
+    """A question case's answer; a follow-up (`history`) is asked after its conversation's earlier questions."""
+    if not case.history:
+        return rag.ask(case.question)
+    from rag.chat.session import Conversation
+
+    conversation = Conversation(rag)
+    for earlier in case.history:
+        conversation.ask(earlier)
+    return conversation.ask(case.question)
 
 
 def _failed(case, epoch: int, error: str, seconds: float) -> Trial:
@@ -123,7 +135,8 @@ def _call_brief(brief, case: BriefingCase):
     if "filters" in params:
         from rag.retrieval import Filters
 
-        return brief(case.topic, filters=Filters(**wanted))
+        extra = {"new_since": case.new_since} if case.new_since else {}
+        return brief(case.topic, filters=Filters(**wanted), **extra)
     unsupported = sorted(set(wanted) - set(params))
     if unsupported:
         raise RagError(f"brief() does not take {', '.join(unsupported)}")

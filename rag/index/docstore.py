@@ -206,6 +206,16 @@ class DocStore:
         sql = "SELECT source FROM documents" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY source"
         return [r[0] for r in self.db.execute(sql, args)]
 
+    def among(self, selected: tuple[str, ...], pattern: str | None = None) -> list[str]:
+        """The indexed sources among `selected` that match the glob (keyed reads, in batches)."""
+        glob = sqlite_glob(pattern) if pattern else None
+        sql = "SELECT source FROM documents WHERE source IN ({})" + (" AND (source GLOB ? OR file GLOB ?)" if glob else "")
+        out: list[str] = []
+        for start in range(0, len(selected), 500):
+            batch = list(selected[start:start + 500])
+            out += [r[0] for r in self.db.execute(sql.format(",".join("?" * len(batch))), batch + ([glob, glob] if glob else []))]
+        return sorted(out)
+
     def day_range(self) -> tuple[int | None, int | None]:
         """The first and last day number of the dated documents (read on the day index)."""
         return self.db.execute("SELECT MIN(day), MAX(day) FROM documents").fetchone()

@@ -224,15 +224,17 @@ class Store:
             self.refresh()
             self._seen = generation
 
-    def scope(self, source: str | None, since, until) -> Scope | None:
-        """Filters as a Scope the engines evaluate (None: no filter)."""
-        if not (source or since or until):
+    def scope(self, source: str | None, since, until, selected: tuple[str, ...] | None = None) -> Scope | None:
+        """Filters as a Scope the engines evaluate (None: no filter). `selected`: only these sources."""
+        if not (source or since or until or selected is not None):
             return None
         first, last = self.docs.day_range() if (since or until) else (None, None)
         days = {"day_from": day_number(since) if since else (first if until else None),
                 "day_to": day_number(until) if until else (last if since else None)}
         shape = structured(source) if source else Scope()
-        if shape is None:
+        if selected is not None:
+            scope = Scope(**days, sources=tuple(self.docs.among(selected, source)))
+        elif shape is None:
             scope = Scope(**days, sources=tuple(self.docs.sources(source, since, until)))
         else:
             scope = Scope(**days, names=shape.names, dir_prefix=shape.dir_prefix, feed=shape.feed)

@@ -15,7 +15,17 @@ from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from rag.api import Rag
 from rag.errors import InputError
-from rag.models import Answer, Briefing, EvalRun, IngestReport, Passage, SearchResult, Status
+from rag.models import (
+    Answer,
+    Briefing,
+    EvalRun,
+    IngestReport,
+    Passage,
+    SearchResult,
+    SourcePage,
+    Status,
+    Suggestion,
+)
 from rag.server.auth import require_token
 from rag.server.errors import NothingIngested, scrub
 from rag.server.evals import RUN_ID, EvalRunSummary, eval_run, run_summaries
@@ -30,6 +40,7 @@ from rag.server.schemas import (
     Health,
     IngestRequest,
     SearchQuery,
+    SourcesQuery,
 )
 from rag.server.sse import AnswerStream
 from rag.server.state import ServerState
@@ -84,7 +95,8 @@ async def healthz(state: Server) -> Health:
 def ask(body: AskRequest, rag: Ready):
     """A cited answer, a refusal, and any disagreements between sources (`rag ask`)."""
     kwargs = {"question": body.question, "k": body.k, "filters": body.filters(), "engine": body.engine,
-              "prompt": body.prompt, "fallback": body.fallback, "show_unsupported": body.show_unsupported}
+              "prompt": body.prompt, "fallback": body.fallback, "show_unsupported": body.show_unsupported,
+              "history": body.history}
     if not body.stream:
         return rag.ask(**kwargs)
     stream = AnswerStream(rag.ask, kwargs)
@@ -108,7 +120,8 @@ def brief(body: BriefRequest, state: Server):
                                  f"try again in {_BRIEF_RETRY_AFTER} s (setting api_max_briefings)",
                             headers={"Retry-After": str(_BRIEF_RETRY_AFTER)})
     try:
-        briefing = state.rag_ready().brief(body.topic, body.filters(), body.engine, fallback=body.fallback)
+        briefing = state.rag_ready().brief(body.topic, body.filters(), body.engine, fallback=body.fallback,
+                                           new_since=body.new_since, previous=body.previous)
     finally:
         state.briefings.release()
     if body.format == "json":
@@ -135,6 +148,19 @@ def documents(
     articles = rag.documents(source)
     page = articles[offset:offset + limit]
     return DocumentList(total=len(articles), documents=[DocumentInfo.model_validate(a, from_attributes=True) for a in page])
+
+
+@protected.get("/sources", response_model=SourcePage, tags=["documents"])
+def sources(params: Annotated[SourcesQuery, Query()], rag: Ready) -> SourcePage:
+    """A page of the indexed articles (title, outlet, date, size), filtered and sorted in the
+    docstore: the web page's sources panel."""
+    return rag.sources(params.query(), facets=params.facets)
+
+
+@protected.get("/suggestions", response_model=list[Suggestion], tags=["documents"])
+def suggestions(rag: Ready, n: Annotated[int, Query(ge=1, le=20)] = 6) -> list[Suggestion]:
+    """Questions and briefing topics drawn from the names that recent articles share (no LLM)."""
+    return rag.suggestions(n)
 
 
 @protected.get("/documents/{source:path}", response_model=Passage, tags=["documents"])

@@ -7,10 +7,12 @@ of rag/models.py, exactly as `rag ... --json` prints them.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from rag.index.catalog import MAX_LIMIT, SORTS, SourceQuery
+from rag.models import Briefing, Turn
 from rag.retrieval import MAX_QUERY_CHARS, Filters
 
 
@@ -21,6 +23,9 @@ class FilterOptions(BaseModel):
     source: str | None = Field(None, max_length=500, description="Only sources matching this glob.")
     since: dt.date | None = Field(None, description="Only articles on or after this date (YYYY-MM-DD).")
     until: dt.date | None = Field(None, description="Only articles on or before this date (YYYY-MM-DD).")
+    sources: list[Annotated[str, Field(max_length=500)]] | None = Field(
+        None, max_length=1000, description="Only these sources (the web page's selection); with `source`, both apply.")
+    as_of: dt.date | None = Field(None, description="Answer as of this date: nothing published after it is used.")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -29,7 +34,8 @@ class FilterOptions(BaseModel):
         return self
 
     def filters(self) -> Filters:
-        return Filters(source=self.source, since=self.since, until=self.until)
+        return Filters(source=self.source, since=self.since, until=self.until, as_of=self.as_of,
+                       sources=None if self.sources is None else tuple(self.sources))
 
 
 class SearchQuery(FilterOptions):
@@ -54,6 +60,8 @@ class AskRequest(FilterOptions):
         None, description="LLM only: keep sentences no source supports, flagged, instead of removing them "
                           "(default: the server's llm_unsupported).")
     stream: bool = Field(False, description="Answer as Server-Sent Events: `token` events, then one `answer` event.")
+    history: list[Turn] = Field([], max_length=20, description="The conversation's earlier turns, oldest first: a "
+                                "follow-up ('When was he born?') is rewritten from them (`rewritten` in the Answer).")
 
 
 class BriefRequest(FilterOptions):
@@ -64,8 +72,30 @@ class BriefRequest(FilterOptions):
     engine: str | None = Field(None, max_length=40, description="extractive (offline) or llm; default: the server's setting.")
     fallback: Literal["none", "extractive"] | None = Field(
         None, description="LLM only: 'extractive' briefs offline when the LLM fails, and says so in the notes.")
+    new_since: dt.date | None = Field(None, description="Only what is new since this date: what the articles up to "
+                                      "it did not contain (`rag brief --new-since DATE`).")
+    previous: Briefing | None = Field(None, description="Only what this earlier briefing (as JSON) did not contain "
+                                      "(`rag brief --new-since BRIEFING.json`).")
     format: Literal["json", "md", "html"] = Field(
         "json", description="json: the Briefing model; md or html: rendered from it, as `rag brief --format`.")
+
+
+class SourcesQuery(BaseModel):
+    """The sources panel's page of the indexed articles, as query parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+    offset: int = Field(0, ge=0)
+    limit: int = Field(50, ge=1, le=MAX_LIMIT)
+    sort: Literal[tuple(SORTS)] = Field("-date", description="date, -date (newest first), title, outlet, size or source.")
+    q: str | None = Field(None, max_length=200, description="Words of the title or the source name.")
+    outlet: str | None = Field(None, max_length=200, description="Only this outlet; empty: articles without one.")
+    since: dt.date | None = None
+    until: dt.date | None = None
+    facets: bool = Field(False, description="Add every outlet with its count and the index's first and last date.")
+
+    def query(self) -> SourceQuery:
+        return SourceQuery(offset=self.offset, limit=self.limit, sort=self.sort, text=self.q, outlet=self.outlet,
+                           since=self.since, until=self.until)
 
 
 class IngestRequest(BaseModel):

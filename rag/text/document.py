@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from rag.models import Article, Chunk, DroppedLine, Sentence
@@ -40,7 +41,9 @@ def make_view(doc: SourceDoc) -> tuple[TextView, dict[int, str], dict]:
     if doc.format == "html":
         from rag.text.html import HtmlView, main_content_lines
 
-        html = HtmlView(doc.raw)
+        # Front matter is not page text: blanked (same offsets, same lines) before the HTML is read.
+        masked = re.sub(r"[^\n]", " ", doc.raw[:doc.body_start]) + doc.raw[doc.body_start:] if doc.body_start else doc.raw
+        html = HtmlView(masked)
         keep, fields = main_content_lines(html)
         total = html.text.count("\n") + 1
         skip = {n: "html-boilerplate" for n in range(1, total + 1) if n not in keep}

@@ -236,7 +236,8 @@ def _read(ref: FileRef, max_bytes: int | None) -> tuple[list[SourceDoc], dict[st
         raise InputError(_too_big(f"file is {_mb(size)}", max_bytes))
     data = read_bytes(ref.path)
     text = decode_bytes(data)
-    fields, body_start = split_front_matter(text) if fmt in ("txt", "md") else ({}, 0)
+    # HTML may open with front matter too: pages `rag ingest URL` saved carry their URL in it.
+    fields, body_start = split_front_matter(text) if fmt in ("txt", "md") or text.startswith("---") else ({}, 0)
     doc = SourceDoc(
         source=ref.source, path=ref.path, format=fmt, raw=text,
         content_hash=content_hash(data), fields=fields, body_start=body_start,

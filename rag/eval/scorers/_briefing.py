@@ -113,10 +113,15 @@ def score_briefing(case: BriefingCase, briefing, lookup: SourceLookup) -> dict[s
     else:
         validity = Score(value=0.0, explanation="the briefing cites nothing")
     accuracy, recall = timeline_dates(case, data)
-    return {
+    scores = {
         "fact_recall": fact_recall(case.facts, text),
         "citation_validity": validity,
         "source_recall_cited": source_recall(case.sources, [c.source for c in citations], "cited"),
         "timeline_date_accuracy": accuracy,
         "timeline_event_recall": recall,
     }
+    if case.old_facts:  # --new-since: what the earlier articles already said should be left out
+        repeated = fact_recall(case.old_facts, text)
+        scores["old_facts_left_out"] = Score(value=1 - repeated.value,
+                                             explanation=f"repeated {repeated.explanation.split(';')[0]} old facts")
+    return scores

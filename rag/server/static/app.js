@@ -71,13 +71,14 @@ function askBody() {
   if ($("since").value) body.since = $("since").value;
   if ($("until").value) body.until = $("until").value;
   if ($("show-unsupported").checked) body.show_unsupported = true;
-  return body;
+  return Object.assign(body, sourceScope(), newsroomAskFields());  // sources.js selection; newsroom.js: thread history, as-of
 }
 
 async function ask(event) {
   event.preventDefault();
   const body = askBody();
   if (!body.question) return;
+  if (!event.fromLink) rememberAsked("q", body.question, body);
   showError(null);
   $("answer").hidden = true;
   $("draft").textContent = "";
@@ -145,7 +146,7 @@ function citationList(list, citations) {
   for (const c of citations.values()) {
     const link = el("a", { href: "#", class: "cite where", textContent: `[${c.n}] ${where(c)}`, dataset: { n: String(c.n) } });
     link.addEventListener("click", (e) => { e.preventDefault(); openCitation(citations, c.n); });
-    const about = [c.title, c.outlet, c.date].filter(Boolean).join(" · ");
+    const about = [c.title, c.outlet, c.date || "no date"].filter(Boolean).join(" · ");
     list.append(el("li", { id: `${list.id}-${c.n}` }, link, " ", el("span", { class: "muted", textContent: about }),
       el("q", { textContent: c.quote })));
   }
@@ -212,6 +213,8 @@ function renderAnswer(answer) {
   const seconds = Object.values(answer.timings).reduce((a, b) => a + b, 0);
   $("meta").textContent = `engine ${answer.engine}` + (answer.model ? ` (${answer.model})` : "") +
     ` · settings ${answer.settings_hash} · ${seconds.toFixed(2)}s`;
+  followAnswer(cites, answer);
+  newsroomRenderAnswer(answer);  // newsroom.js: rewrite, evidence dates, thread
 }
 
 // ---- briefings (the same Briefing JSON and order as rag/brief/render.py) -------------------------
@@ -224,11 +227,12 @@ function briefBody() {
   if (source) body.source = source;
   if ($("brief-since").value) body.since = $("brief-since").value;
   if ($("brief-until").value) body.until = $("brief-until").value;
-  return body;
+  return Object.assign(body, sourceScope(), newsroomBriefFields());  // sources.js selection; newsroom.js: new since
 }
 
 async function brief(event) {
   event.preventDefault();
+  if (!event.fromLink) rememberAsked("brief", $("topic").value.trim(), briefBody());
   showError(null, "brief-error");
   $("briefing").hidden = true;
   $("brief-working").hidden = false;
@@ -257,7 +261,11 @@ function renderBriefing(b) {
     citeButtons(node, item.citations, cites).append(...flag(item.supported));
     return node;
   };
-  const point = (node, p) => cited(node, [el("span", { class: "text", textContent: p.text })], p);
+  const point = (node, p) => {
+    cited(node, [el("span", { class: "text", textContent: p.text })], p);
+    if (p.previous) node.append(" ", el("span", { class: "muted previous", textContent: `(previously: ${p.previous})` }));
+    return node;
+  };
   const section = (title, cls, items, empty) => {
     const list = el("ul", { class: cls });
     list.append(...items);
@@ -266,10 +274,12 @@ function renderBriefing(b) {
   const scope = [`${b.sources.length} sources`];
   if (b.source_filter) scope.push(`source ${b.source_filter}`);
   if (b.since || b.until) scope.push(`dates ${b.since || "…"} to ${b.until || "…"}`);
+  if (b.new_since) scope.push(`only what is new since ${b.new_since_briefing || b.new_since}`);
   scope.push(`engine ${b.engine}` + (b.model ? ` (${b.model})` : ""));
 
+  const pictures = el("div", { id: "brief-pictures", class: "pictures" });
   const parts = [el("h2", { textContent: b.topic ? `Briefing: ${b.topic}` : "Briefing: the whole corpus" }),
-    el("p", { class: "muted scope", textContent: scope.join(" · ") })];
+    el("p", { class: "muted scope", textContent: scope.join(" · ") }), pictures];
   if (several) {
     const list = el("ul", { class: "episodes" });
     for (const e of b.episodes) {
@@ -317,25 +327,31 @@ function renderBriefing(b) {
   parts.push(el("p", { class: "muted", textContent: `settings ${b.settings_hash} · ${seconds.toFixed(2)}s` }));
   $("briefing").replaceChildren(...parts);
   $("briefing").hidden = false;
+  followAnswer(cites, b);
+  drawPictures(pictures, b, cites);
 }
 
 function showView(id) {
+  const changed = !$(id) || $(id).hidden;
   for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.view === id);
   for (const view of document.querySelectorAll(".view")) view.hidden = view.id !== id;
+  if (changed) viewChanged(id);
 }
 
 // ---- the article viewer ----------------------------------------------------------------------
 
 async function openCitation(citations, n) {
   const c = citations.get(n);
-  if (c) await openDocument(c.source, c.line_start, c.line_end);
+  if (!c) return;
+  citationOpened(citations, n);
+  await openDocument(c.source, c.line_start, c.line_end);
 }
 
 async function openDocument(source, start, end) {
   try {
     const passage = await (await api(documentUrl(source))).json();
     renderDocument(passage, start, end);
-    history.replaceState(null, "", `#doc=${encodeURIComponent(source)}:${start}-${end}`);
+    if (!askedInAddress()) history.replaceState(null, "", `#doc=${encodeURIComponent(source)}:${start}-${end}`);
   } catch (err) {
     showError(err.message);
   }
@@ -361,12 +377,13 @@ function renderDocument(passage, start, end) {
   });
   const first = lines.querySelector("li.hl");
   if (first) first.scrollIntoView({ block: "center" });
+  else $("viewer").scrollTop = 0;
 }
 
 function closeViewer() {
   $("viewer").hidden = true;
   document.querySelector("main").classList.remove("with-viewer");
-  history.replaceState(null, "", location.pathname);
+  if (!askedInAddress()) history.replaceState(null, "", location.pathname);
 }
 
 // ---- start-up --------------------------------------------------------------------------------
@@ -383,6 +400,7 @@ async function loadStatus() {
 function openFromHash() {
   const m = /^#doc=(.+):(\d+)-(\d+)$/.exec(location.hash);
   if (m) openDocument(decodeURIComponent(m[1]), Number(m[2]), Number(m[3]));
+  return Boolean(m);
 }
 
 $("ask-form").addEventListener("submit", ask);
@@ -395,6 +413,5 @@ $("token-form").addEventListener("submit", (event) => {
   $("token-box").hidden = true;
   loadStatus();
 });
-window.addEventListener("hashchange", openFromHash);
 loadStatus();
-openFromHash();
+// Links (#q=, #brief=, #doc=), suggestions and the sources panel: links.js, suggest.js, sources.js.

@@ -1,0 +1,70 @@
+"""What is new since (issue 17): the before/after briefing cases of evals/bench/new_since.yaml.
+Each is briefed with `--new-since` its cutoff (the after set: up to its `until`); the new facts
+it should state and the old facts it should leave out are counted as the eval counts facts.
+
+    python -m bench.new_since --store STORE [--engine extractive] [--out bench/out/new_since.json]
+
+Targets: >= 0.80 of the new facts appear, <= 0.10 of the old ones do. Beside each case, the
+same topic briefed over the after set *without* --new-since (everything up to `until`): how much
+old material an ordinary briefing repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = ROOT / "evals" / "bench" / "new_since.yaml"
+
+
+def main() -> None:
+    from rag.api import Rag
+    from rag.eval.cases import load_case_file
+    from rag.eval.scorers._briefing import briefing_parts
+    from rag.eval.scorers._facts import fact_recall
+    from rag.retrieval import Filters
+    from rag.settings import Settings
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--store", type=Path, required=True)
+    parser.add_argument("--engine", default="extractive")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "new_since.json")
+    args = parser.parse_args()
+    rag = Rag(Settings(store_dir=args.store, engine=args.engine))
+    rows = []
+    started = time.perf_counter()
+    try:
+        for case in load_case_file(CASES):
+            filters = Filters(until=case.until)
+            clock = time.perf_counter()
+            new = rag.brief(case.topic, filters, new_since=case.new_since)
+            seconds = time.perf_counter() - clock
+            plain = rag.brief(case.topic, filters)
+            row = {"id": case.id, "seconds": round(seconds, 2)}
+            for name, briefing in (("new_since", new), ("plain", plain)):
+                text, _ = briefing_parts(briefing.model_dump(mode="json"))
+                found, old = fact_recall(case.facts, text), fact_recall(case.old_facts, text)
+                row[name] = {"new_facts": found.value, "old_facts": old.value, "new": found.explanation,
+                             "old": old.explanation, "citations": len(briefing.citations)}
+            rows.append(row)
+    finally:
+        rag.close()
+    n = len(rows)
+    summary = {name: {"new_fact_share": round(sum(r[name]["new_facts"] for r in rows) / n, 3),
+                      "old_fact_share": round(sum(r[name]["old_facts"] for r in rows) / n, 3)}
+               for name in ("new_since", "plain")}
+    result = {"cases": n, "engine": args.engine, "summary": summary, "rows": rows,
+              "seconds": round(time.perf_counter() - started, 1), "load_average": round(os.getloadavg()[0], 1),
+              "target_met": summary["new_since"]["new_fact_share"] >= 0.8
+              and summary["new_since"]["old_fact_share"] <= 0.1}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

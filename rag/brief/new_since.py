@@ -1,0 +1,320 @@
+"""What is new since a date, or since an earlier briefing (`rag brief TOPIC --new-since DATE|BRIEFING.json`).
+
+The reader has seen the articles up to a cutoff (the date, or the latest date among the
+earlier briefing's sources, or its `until`). The briefing is then built from the articles
+published after the cutoff only, and every summary sentence, key fact, quote and timeline
+entry that the earlier material already states is left out:
+- against a date: an item is old when a sentence of an article dated on or before the cutoff
+  (found by retrieval with the item as the query) states it: most of the item's content words
+  are in that sentence (RESTATED);
+- against a briefing: when one of the earlier briefing's own items states it, by the same test.
+A new figure that updates an earlier one (the same counted thing, a different number, in a
+sentence about the same subject) is shown with the old value beside it, cited.
+
+An undated article is not new unless its text gives its date: the latest full date it writes
+(`rag.text.dates`) must fall after the cutoff; the notes say which undated articles counted as
+new, and by which date. (The LLM engine reads only dated articles here: its map step takes a
+date-filtered scope, and the notes say so.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import fnmatch
+import re
+
+from rag.answer.figures import figures
+from rag.brief.options import BriefOptions
+from rag.errors import InputError
+from rag.models import Briefing, BriefPoint, Citation
+from rag.retrieval import Filters, search
+from rag.text.dates import find_date_mentions, resolve_mention
+from rag.text.lexical import content_words
+
+RESTATED = 0.6  # share of an item's content words that an earlier sentence must hold to state it
+_MIN_TERMS = 3
+_OLD_K = 4  # earlier chunks retrieved per item
+_SAME_SUBJECT = 0.3  # content words a new figure's sentence shares with the old one's
+
+
+@dataclasses.dataclass
+class Baseline:
+    cutoff: dt.date
+    label: str  # what the briefing is compared against, in words
+    previous: Briefing | None = None
+    seen_sources: frozenset[str] = frozenset()
+
+
+def baseline_of(since: dt.date | None, previous: Briefing | None) -> Baseline:
+    if previous is None:
+        if since is None:
+            raise InputError("--new-since needs a date or an earlier briefing")
+        return Baseline(cutoff=since, label=f"the articles up to {since.isoformat()}")
+    dates = [s.date for s in previous.sources if s.date]
+    cutoff = previous.until or (max(dates) if dates else None)
+    if cutoff is None:
+        raise InputError("the earlier briefing has no dated source and no --until: nothing says when it was written")
+    topic = f"“{previous.topic}”" if previous.topic else "the whole corpus"
+    return Baseline(cutoff=cutoff, label=f"the earlier briefing on {topic} (sources up to {cutoff.isoformat()})",
+                    previous=previous, seen_sources=frozenset(s.source for s in previous.sources))
+
+
+def brief_new_since(rag, topic: str | None, filters: Filters, engine: str, since: dt.date | None = None,
+                    previous: Briefing | None = None, options: BriefOptions | None = None) -> Briefing:
+    store = rag.store
+    options = options or BriefOptions()
+    base = baseline_of(since, previous)
+    after = dataclasses.replace(filters, since=max(filters.since or base.cutoff, base.cutoff + dt.timedelta(days=1)))
+    undated, notes = _undated_new(store, topic, filters, base, options.k)
+    old = _OldStatements(store, filters, base, topic, options.k * 2)
+    try:
+        briefing = _brief_after(rag, topic, after, engine, options, undated, old)
+    except InputError:
+        return _nothing_new(store, topic, filters, engine, base, notes)
+    dropped = _drop_old(briefing, old)
+    _previous_figures(briefing, store, filters, base)
+    _prune_citations(briefing)
+    briefing.since, briefing.new_since = filters.since, base.cutoff
+    briefing.new_since_briefing = base.label if previous is not None else None
+    briefing.notes[:0] = [f"only what is new since {base.label}: {dropped} item(s) the earlier material already "
+                          f"states were left out"] + notes
+    if engine == "llm" and undated:
+        briefing.notes.append("the LLM engine read only dated articles; undated ones dated by their text were not read")
+    return briefing
+
+
+def _brief_after(rag, topic, after: Filters, engine: str, options: BriefOptions, undated: list[str],
+                 old: _OldStatements) -> Briefing:
+    if engine != "extractive":
+        return rag.brief(topic, after, engine, options=options)
+    from rag.brief.extractive import brief_extractive
+    from rag.brief.scope import gather
+
+    parts = []
+    try:
+        parts.append(gather(rag.store, topic, after, options.k, options.max_chunks))
+    except InputError:
+        if not undated:
+            raise
+    for source in undated:  # an undated article passes no date filter: read on its own
+        try:
+            parts.append(gather(rag.store, topic, Filters(source=source), max(3, options.k // 8), options.max_chunks))
+        except InputError:
+            continue
+    if not parts:
+        raise InputError("nothing new")
+    scope = _merge(parts)
+    # Select among new statements only: a sentence the earlier articles on the topic already
+    # state is no candidate, so what is repeated across the new articles (often background)
+    # does not take the places of what is new.
+    fresh = [u for u in scope.units if not old.in_pool(u.text)]
+    if fresh:
+        scope.units = fresh
+    return brief_extractive(rag.store, topic, after, options, scope=scope)
+
+
+def _merge(parts):
+    scope = parts[0]
+    seen = {(u.source, u.sentence.char_start) for u in scope.units}
+    for other in parts[1:]:
+        scope.hits += other.hits
+        scope.articles.update(other.articles)
+        scope.units += [u for u in other.units if (u.source, u.sentence.char_start) not in seen]
+        scope.year_hints.update(other.year_hints)
+        scope.notes += other.notes
+    scope.units.sort(key=lambda u: (u.source, u.sentence.char_start))
+    return scope
+
+
+def text_date(raw: str) -> dt.date | None:
+    """The latest full date an article's text writes (its own date, for an undated article)."""
+    found = [r.start for m in find_date_mentions(raw or "") if m.kind == "full" and (r := resolve_mention(m, None))]
+    return max(found) if found else None
+
+
+def _undated_new(store, topic, filters: Filters, base: Baseline, k: int) -> tuple[list[str], list[str]]:
+    """Undated articles (on the topic: among those retrieved for it) whose text dates them after
+    the cutoff (new), and a note on each undated one."""
+    if topic is not None:
+        hits = search(store, topic, k, Filters(source=filters.source)).hits
+        candidates = [store.docs.article(s) for s in dict.fromkeys(h.chunk.source for h in hits)]
+    else:
+        candidates = store.docs.articles()
+    new, notes = [], []
+    for article in candidates:
+        if article is None or article.date is not None or article.source in base.seen_sources:
+            continue
+        if filters.source and not _matches(article.source, filters.source):
+            continue
+        when = text_date(store.docs.raw(article.source) or "")
+        if when is not None and when > base.cutoff and (filters.until is None or when <= filters.until):
+            new.append(article.source)
+            notes.append(f"{article.source} has no publication date; counted as new: its text gives {when.isoformat()}")
+        else:
+            reason = f"its text's latest date is {when.isoformat()}" if when else "its text gives no date"
+            notes.append(f"{article.source} has no publication date and is not counted as new ({reason})")
+    return new, notes
+
+
+def _matches(source: str, pattern: str) -> bool:
+    return fnmatch.fnmatch(source, pattern) or fnmatch.fnmatch(source.split("#")[0], pattern)
+
+
+class _OldStatements:
+    """Finds whether the earlier material states a text."""
+
+    def __init__(self, store, filters: Filters, base: Baseline, topic: str | None = None, k: int = 0):
+        self.store, self.base = store, base
+        self.filters = dataclasses.replace(filters, since=None, until=base.cutoff, as_of=None)
+        self.items = [set(content_words(t)) for t in _briefing_texts(base.previous)] if base.previous else None
+        # what the reader has seen: the earlier briefing's items, or the earlier articles' sentences
+        # on the topic, read once (one retrieval)
+        if self.items is not None:
+            self.pool = self.items
+        else:
+            self.pool = [set(content_words(s.text)) for _, s in self.sentences(topic, k)] if topic and k else []
+
+    def in_pool(self, text: str) -> bool:
+        return _restated(text, self.pool)
+
+    def sentences(self, text: str, k: int = _OLD_K) -> list:
+        """Earlier sentences near `text` (chunk sentences of earlier articles, by retrieval)."""
+        try:
+            hits = search(self.store, text, k, self.filters).hits
+        except InputError:
+            return []
+        return [(h.chunk, s) for h in hits for s in h.chunk.sentences if s.kind == "sentence"]
+
+    def states(self, text: str) -> bool:
+        if self.in_pool(text):
+            return True
+        candidates = self.items if self.items is not None else [set(content_words(s.text)) for _, s in self.sentences(text)]
+        return _restated(text, candidates)
+
+
+def _restated(text: str, candidates: list[set[str]]) -> bool:
+    terms = set(content_words(text))
+    if len(terms) < _MIN_TERMS:
+        return False
+    return any(len(terms & old) / len(terms) >= RESTATED for old in candidates)
+
+
+def _briefing_texts(b: Briefing) -> list[str]:
+    return [p.text for p in b.summary + b.key_facts] + [e.text for e in b.timeline] + [q.words for q in b.quotes]
+
+
+def _drop_old(briefing: Briefing, old: _OldStatements) -> int:
+    before = len(briefing.summary) + len(briefing.key_facts) + len(briefing.timeline) + len(briefing.quotes)
+    briefing.summary = [p for p in briefing.summary if not old.states(p.text)]
+    briefing.key_facts = [p for p in briefing.key_facts if not old.states(p.text)]
+    briefing.timeline = [e for e in briefing.timeline if not old.states(e.text)]
+    briefing.quotes = [q for q in briefing.quotes if not old.states(q.words)]
+    return before - (len(briefing.summary) + len(briefing.key_facts) + len(briefing.timeline) + len(briefing.quotes))
+
+
+def _previous_figures(briefing: Briefing, store, filters: Filters, base: Baseline) -> None:
+    """A new figure beside the earlier value of the same count ('toll rises to 12' beside '9 [4]')."""
+    if base.previous is not None:
+        return _previous_from_briefing(briefing, base.previous)
+    old = _OldStatements(store, filters, base)
+    for point in briefing.summary + briefing.key_facts:
+        found = figures(point.text)
+        terms = set(content_words(point.text))
+        for chunk, sentence in old.sentences(point.text):
+            match = _updated(found, point.text, sentence.text, terms)
+            if match is not None:
+                n = _cite(briefing, chunk, sentence)
+                point.previous = f"{match} [{n}]" + (f" ({chunk.date.isoformat()})" if chunk.date else "")
+                break
+
+
+def _previous_from_briefing(briefing: Briefing, previous: Briefing) -> None:
+    cited = {c.n: c for c in previous.citations}
+    for point in briefing.summary + briefing.key_facts:
+        found = figures(point.text)
+        terms = set(content_words(point.text))
+        for old in previous.summary + previous.key_facts:
+            match = _updated(found, point.text, old.text, terms)
+            if match is not None and old.citations and old.citations[0] in cited:
+                c = cited[old.citations[0]]
+                n = _adopt(briefing, c)
+                point.previous = f"{match} [{n}]" + (f" ({c.date.isoformat()})" if c.date else "")
+                break
+
+
+def _updated(new_figures, new_text: str, old_text: str, terms: set[str]) -> str | None:
+    """The old figure's value when `old_text` counts the same thing with another number, about the same subject."""
+    old_terms = set(content_words(old_text))
+    if not terms or len(terms & old_terms) / len(terms) < _SAME_SUBJECT:
+        return None
+    for old in figures(old_text):
+        # "the number of people who died rose to 14": the count's noun comes before the number
+        found = new_figures + figures(new_text, {old.unit}, counted=old.unit)
+        for new in found:
+            if old.unit == new.unit and old.number != new.number and not old.negated and not new.negated:
+                return old.value + (f" {old.unit_word}" if old.unit_word.lower() not in old.value.lower() else "")
+    return None
+
+
+def _cite(briefing: Briefing, chunk, sentence) -> int:
+    for c in briefing.citations:
+        if c.source == chunk.source and c.char_start == sentence.char_start and c.char_end == sentence.char_end:
+            return c.n
+    n = max((c.n for c in briefing.citations), default=0) + 1
+    briefing.citations.append(Citation(n=n, source=chunk.source, line_start=sentence.line_start,
+                                       line_end=sentence.line_end, quote=sentence.text, char_start=sentence.char_start,
+                                       char_end=sentence.char_end, title=chunk.title, date=chunk.date,
+                                       outlet=chunk.outlet))
+    return n
+
+
+def _adopt(briefing: Briefing, c: Citation) -> int:
+    n = max((x.n for x in briefing.citations), default=0) + 1
+    briefing.citations.append(c.model_copy(update={"n": n}))
+    return n
+
+
+def _prune_citations(briefing: Briefing) -> None:
+    """Number again only the citations still used, in order of use; sources' counts follow."""
+    used: list[int] = []
+    for p in briefing.summary + briefing.key_facts:
+        used += p.citations + _previous_numbers(p)
+    for e in briefing.timeline:
+        used += e.citations
+    for q in briefing.quotes:
+        used += q.citations
+    for d in briefing.disagreements:
+        for side in d.sides:
+            used += side.citations
+    order = {n: i for i, n in enumerate(dict.fromkeys(used), start=1)}
+    by_n = {c.n: c for c in briefing.citations}
+    briefing.citations = [by_n[n].model_copy(update={"n": order[n]}) for n in order if n in by_n]
+    renumber = lambda numbers: [order[n] for n in numbers if n in order]
+    for p in briefing.summary + briefing.key_facts:
+        p.citations = renumber(p.citations)
+        if p.previous:
+            p.previous = re.sub(r"\[(\d+)\]", lambda m: f"[{order.get(int(m.group(1)), '?')}]", p.previous)
+    for item in briefing.timeline + briefing.quotes:
+        item.citations = renumber(item.citations)
+    for d in briefing.disagreements:
+        for side in d.sides:
+            side.citations = renumber(side.citations)
+    counts: dict[str, int] = {}
+    for c in briefing.citations:
+        counts[c.source] = counts.get(c.source, 0) + 1
+    for s in briefing.sources:
+        s.cited = counts.get(s.source, 0)
+    briefing.sources.sort(key=lambda s: (s.cited == 0, s.episode or 0, s.source))
+
+
+def _previous_numbers(p: BriefPoint) -> list[int]:
+    return [int(n) for n in re.findall(r"\[(\d+)\]", p.previous or "")]
+
+
+def _nothing_new(store, topic, filters: Filters, engine: str, base: Baseline, notes: list[str]) -> Briefing:
+    return Briefing(topic=topic, since=filters.since, until=filters.until, source_filter=filters.source, engine=engine,
+                    settings_hash=store.settings.settings_hash(), new_since=base.cutoff,
+                    new_since_briefing=base.label if base.previous is not None else None,
+                    notes=[f"nothing new since {base.label}: no article after it matches"
+                           + (" the topic" if topic else " the filters")] + notes)

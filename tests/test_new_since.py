@@ -1,0 +1,141 @@
+"""rag brief --new-since: a before/after pair of article sets about one story. Only what the
+after set adds may appear (new facts, the updated toll beside the old one, new quotes), each
+cited; undated articles count as new only when their text gives a later date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from rag.api import Rag
+
+STORY = "the Carlow dam flood"
+BEFORE = {
+    "before_1.md": ("2022-10-15", "Carlow dam bursts after days of rain",
+                    ["The Carlow dam burst on Friday night after four days of heavy rain, flooding the lower valley "
+                     "and forcing the evacuation of 2,000 residents, officials said.",
+                     "At least 9 people died in the Carlow dam flood, the regional emergency office said on Saturday.",
+                     "The army sent rescue boats to the villages of Ardee and Moyne, where water reached the roofs "
+                     "of houses.",
+                     "“We have never seen water rise this fast,” said Mayor Brigid Kelly of Carlow."]),
+    "before_2.md": ("2022-10-16", "Carlow flood: rescuers search the valley",
+                    ["Rescuers searched the flooded valley below the Carlow dam on Sunday for people still missing.",
+                     "The regional emergency office said 9 people had died in the Carlow dam flood and 30 were missing.",
+                     "Engineers had warned in 2019 that the Carlow dam needed urgent repairs to its spillway."]),
+}
+AFTER = {
+    "after_1.md": ("2022-10-19", "Carlow dam flood toll rises",
+                   ["The number of people who died in the Carlow dam flood rose to 14 on Wednesday as rescuers "
+                    "recovered more bodies from the valley, the emergency office said.",
+                    "The national government announced a public inquiry into the collapse of the Carlow dam, to be "
+                    "led by retired judge Maeve Doyle.",
+                    "“Families deserve to know why the warnings were ignored,” said Prime Minister Tom Fennell on a "
+                    "visit to the valley."]),
+    "after_2.md": ("2022-10-20", "Carlow valley residents begin to return",
+                   ["Residents of Ardee began returning to their homes in the Carlow valley on Thursday as the water "
+                    "receded, officials said.",
+                    "The European Union pledged 40 million euros for rebuilding the Carlow valley after the dam flood."]),
+}
+UNDATED_NEW = ("undated_new.txt", "Carlow dam flood: schools reopen\n\nCARLOW, October 21, 2022 — Schools in the "
+               "Carlow valley reopened on Friday for the first time since the dam flood, the education office said.\n")
+UNDATED_OLD = ("undated_old.txt", "Carlow dam history\n\nThe Carlow dam was built on the river Slaney to supply "
+               "water and power to the valley towns and their factories.\n")
+
+
+def _write(corpus, articles: dict) -> None:
+    for name, (date, title, paragraphs) in articles.items():
+        body = "\n\n".join(paragraphs)
+        (corpus / name).write_text(f"---\ntitle: {title}\ndate: {date}\nsource: Valley News\n---\n# {title}\n\n{body}\n")
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory):
+    from rag.settings import Settings
+
+    root = tmp_path_factory.mktemp("new-since")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    _write(corpus, {**BEFORE, **AFTER})
+    for name, text in (UNDATED_NEW, UNDATED_OLD):
+        (corpus / name).write_text(text)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RAG_CONFIG", str(root / "none.toml"))
+        rag = Rag(Settings(store_dir=root / "store", corpus_dir=corpus))
+        rag.ingest([corpus])
+        yield rag
+        rag.close()
+
+
+def _text(b) -> str:
+    return " ".join([p.text for p in b.summary + b.key_facts] + [e.text for e in b.timeline]
+                    + [q.words for q in b.quotes])
+
+
+def test_only_what_is_new_since_the_date_appears_each_cited(story):
+    b = story.brief(STORY, new_since=dt.date(2022, 10, 17))
+    text = _text(b)
+    assert b.new_since == dt.date(2022, 10, 17)
+    for new in ("14", "public inquiry", "Families deserve to know"):
+        assert new in text, new
+    for old in ("2,000 residents", "rescue boats", "never seen water rise", "30 were missing"):
+        assert old not in text, old
+    cited = {c.source for c in b.citations}
+    assert cited and all(s.startswith(("after_", "undated_new", "before_")) for s in cited)
+    for p in b.summary + b.key_facts:
+        assert p.citations  # every item cited
+        assert all(c.source.startswith(("after_", "undated_new")) for c in b.citations if c.n in p.citations)
+    assert [c.n for c in b.citations] == list(range(1, len(b.citations) + 1))
+
+
+def test_the_updated_toll_shows_the_old_value_beside_it_cited(story):
+    b = story.brief(STORY, new_since=dt.date(2022, 10, 17))
+    toll = [p for p in b.summary + b.key_facts if "14" in p.text]
+    assert toll and toll[0].previous and "9 people" in toll[0].previous
+    n = int(toll[0].previous.split("[")[1].split("]")[0])
+    old = next(c for c in b.citations if c.n == n)
+    assert old.source.startswith("before_") and "9 people" in old.quote
+
+
+def test_undated_articles_are_new_only_when_their_text_dates_them(story):
+    b = story.brief(STORY, new_since=dt.date(2022, 10, 17))
+    notes = " ".join(b.notes)
+    assert "undated_new.txt has no publication date; counted as new: its text gives 2022-10-21" in notes
+    assert "undated_old.txt has no publication date and is not counted as new (its text gives no date)" in notes
+    assert "Slaney" not in _text(b)
+
+
+def test_new_since_an_earlier_briefing_leaves_out_what_it_said(story, tmp_path, cli):
+    earlier = story.brief(STORY, filters=_until(dt.date(2022, 10, 17)))
+    path = tmp_path / "earlier.json"
+    path.write_text(earlier.model_dump_json())
+    store = story.settings.store_dir
+    code, out, err = cli("brief", STORY, "--new-since", str(path), "--format", "json", "--store-dir", store,
+                         "--set", f"corpus_dir={story.settings.corpus_dir}")
+    assert code == 0, err
+    b = json.loads(out)
+    assert b["new_since"] == "2022-10-17" and "earlier briefing" in b["new_since_briefing"]
+    said = {p["text"] for p in b["summary"] + b["key_facts"]}
+    assert not said & {p.text for p in earlier.summary + earlier.key_facts}
+    assert "public inquiry" in " ".join(said)
+    code, out, _ = cli("brief", STORY, "--new-since", "2022-10-17", "--store-dir", store,
+                       "--set", f"corpus_dir={story.settings.corpus_dir}")
+    assert code == 0 and "only what is new since the articles up to 2022-10-17" in out and "previously: At least 9 people" in out
+
+
+def test_bad_new_since_values_are_one_line_errors(story, tmp_path, cli):
+    junk = tmp_path / "junk.json"
+    junk.write_text('{"not": "a briefing"}')
+    base = ["--store-dir", story.settings.store_dir, "--set", f"corpus_dir={story.settings.corpus_dir}"]
+    for value in ("yesterday", str(junk)):
+        code, _, err = cli("brief", STORY, "--new-since", value, *base)
+        assert code == 1 and err.count("\n") == 1 and err.startswith("error: --new-since"), err
+    code, out, _ = cli("brief", STORY, "--new-since", "2022-12-01", *base)
+    assert code == 0 and "nothing new since the articles up to 2022-12-01" in out
+
+
+def _until(day):
+    from rag.retrieval import Filters
+
+    return Filters(until=day)
