@@ -6,7 +6,9 @@ Phase `briefs` (`python -m bench.run --phases briefs`, after `ingest`) on the fu
   matches that article and a few others). A crash is any exception but rag's own one-line
   errors (an InputError such as "nothing to brief" is a correct answer to a filter that matches
   nothing). Every briefing's citations are checked verbatim against the files;
-- cases: `rag eval` of evals/bench/briefings.yaml (hand-written facts and labelled event dates);
+- cases: `rag eval` of evals/bench/briefings.yaml (hand-written facts and labelled event dates;
+  these eight stories were looked at while the date rules were written) and, reported apart, of
+  evals/bench/briefings_held_out.yaml (two stories of the check quiz weeks, never looked at);
 - speed: a topic briefing the process has not seen (its sentences not yet embedded) and the same
   again, in one warm process; and a whole-corpus briefing restricted to about 250 articles.
 """
@@ -28,11 +30,13 @@ METHOD = ("Phase `briefs` on the full index. Fuzz: 200 topics taken from article
           "matches that article and a few others); a crash is any exception but rag's own one-line errors, and every "
           "citation is checked verbatim. Each fuzz topic is new to the process: its latency includes embedding "
           "the sentences it reads (about 150) unless an earlier briefing on the store cached them. Cases: `rag eval` of "
-          "evals/bench/briefings.yaml (hand-written facts, hand-labelled event dates). Speed: one topic and a "
+          "evals/bench/briefings.yaml (hand-written facts, hand-labelled event dates) and, apart, of the held-out "
+          "evals/bench/briefings_held_out.yaml. Speed: one topic and a "
           "whole-corpus briefing of about 250 articles, each twice in one warm process.")
 QUICK_TOPICS = 5  # bench --quick (CI): the phase runs end to end; its figures mean nothing
 SEED = 13
 CASES = Path(__file__).resolve().parent.parent / "evals" / "bench" / "briefings.yaml"
+HELD_OUT = CASES.with_name("briefings_held_out.yaml")
 SPEED_TOPIC = "the heat wave in Europe and the record temperatures in the UK"
 
 
@@ -87,11 +91,11 @@ def fuzz(rag, sample: list[dict]) -> dict:
             "latency": {k: latency_summary(v) for k, v in seconds.items()}}
 
 
-def cases(rag) -> dict:
+def cases(rag, path: Path = CASES) -> dict:
     from rag.eval.cases import load_cases
     from rag.eval.runner import run_eval
 
-    run = run_eval(rag, load_cases([CASES]))
+    run = run_eval(rag, load_cases([path]))
     return {"metrics": {k: v.mean for k, v in run.metrics.items()},
             "cases": {r.case.id: {k: s.value for k, s in r.trials[0].scores.items()} for r in run.results if r.trials}}
 
@@ -139,7 +143,9 @@ def phase_briefs(cfg: dict, run: Path) -> dict:
         rag.search("warm up", 1)
         timings = {"speed": speed(rag)}
         sample = topics(corpus, TOPICS if cfg["mode"] == "full" else QUICK_TOPICS)
-        return {**timings, "fuzz": fuzz(rag, sample), "cases": cases(rag) if cfg["mode"] == "full" else None}
+        full = cfg["mode"] == "full"
+        return {**timings, "fuzz": fuzz(rag, sample), "cases": cases(rag) if full else None,
+                "held_out": cases(rag, HELD_OUT) if full else None}
     finally:
         rag.close()
 
@@ -168,9 +174,12 @@ def section(results: dict) -> list[str]:
         out.append(f"| A whole-corpus briefing of {s['window_articles']} articles ({s['window'][0]} to {s['window'][1]}; "
                    f"reads the leads, {s['window_sources_read']} sources): first / again "
                    f"| {s['window_first_s']:.2f} s / {s['window_again_s']:.2f} s |")
-    if r.get("cases"):
-        m = r["cases"]["metrics"]
-        out.append(f"| Real-news briefing cases ({len(r['cases']['cases'])}, evals/bench/briefings.yaml): fact recall / "
+    for key, what in (("cases", "evals/bench/briefings.yaml, looked at while the date rules were written"),
+                      ("held_out", "evals/bench/briefings_held_out.yaml, check-week stories never looked at")):
+        if not r.get(key):
+            continue
+        m = r[key]["metrics"]
+        out.append(f"| Real-news briefing cases ({len(r[key]['cases'])}, {what}): fact recall / "
                    f"timeline date accuracy / timeline event recall / citation validity (an invariant) | "
                    f"{m.get('brief_fact_recall', 0):.3f} / {m.get('brief_timeline_accuracy', 0):.3f} / "
                    f"{m.get('brief_timeline_recall', 0):.3f} / {m.get('brief_citation_validity', 0):.3f} |")

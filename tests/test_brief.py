@@ -337,6 +337,52 @@ def test_one_event_read_a_week_apart_by_a_stale_dateline_gets_the_date_most_sour
     assert any("live" in d and "2022-07-06" in d for d in event.dating)
 
 
+def _dated(units_by_text, episode=1):
+    from rag.models import Sentence
+
+    out = []
+    for text, (_, (u,)) in units_by_text:
+        u.sentence = Sentence(char_start=0, char_end=len(text), line_start=1, line_end=1, text=text)
+        u.episode, u.score = episode, 1.0
+        out.append(u)
+    return out
+
+
+@pytest.mark.parametrize("odd, others, expected", [
+    # a weekday a week from the date other sources give the same report (a live page's first date)
+    (("The president fled the country on Wednesday on a military plane.", dt.date(2022, 7, 11)),
+     ("The president fled the country on July 13 on a military plane.", dt.date(2022, 7, 14)), dt.date(2022, 7, 13)),
+    # "this afternoon" in a page dated the morning after, against what more sources give
+    (("The prime minister announced his resignation this afternoon.", dt.date(2022, 7, 8)),
+     ("The prime minister announced his resignation on Thursday.", dt.date(2022, 7, 7)), dt.date(2022, 7, 7)),
+])
+def test_one_report_read_on_another_day_by_one_source_takes_the_day_the_others_give(odd, others, expected):
+    from rag.brief.timeline import build_timeline
+
+    units = _dated([(odd[0], _units("odd", odd[1], [[1, 0, 0]])), (others[0], _units("a", others[1], [[1, 0, 0]])),
+                    (others[0], _units("b", others[1], [[1, 0, 0]]))])
+    [event] = build_timeline(units, 12, {}, {1: (min(odd[1], others[1]), max(odd[1], others[1]))})[0]
+    assert event.date.start == expected and event.sources == {"odd", "a", "b"}
+
+
+def test_a_scheduled_event_and_a_range_keep_their_own_dates_beside_similar_reports():
+    from rag.brief.timeline import build_timeline
+
+    units = _dated([("The river reached a record crest on Monday.", _units("a", dt.date(2022, 6, 15), [[1, 0, 0]])),
+                    ("The river reached a record crest on Monday.", _units("b", dt.date(2022, 6, 15), [[1, 0, 0]])),
+                    ("The park could partially reopen as early as Monday.",
+                     _units("c", dt.date(2022, 6, 16), [[1, 0, 0]])),
+                    ("Rain fell from June 10 to June 13, the weather service said.",
+                     _units("d", dt.date(2022, 6, 15), [[1, 0, 0]])),
+                    ("It rained on Saturday.", _units("e", dt.date(2022, 6, 13), [[1, 0, 0]])),
+                    ("It rained on Saturday.", _units("f", dt.date(2022, 6, 13), [[1, 0, 0]]))])
+    events, _ = build_timeline(units, 12, {}, {1: (dt.date(2022, 6, 13), dt.date(2022, 6, 16))})
+    spans = {(e.date.start.isoformat(), e.date.end.isoformat()) for e in events}
+    assert ("2022-06-20", "2022-06-20") in spans  # read forward: not the past Monday's crest
+    assert ("2022-06-10", "2022-06-13") in spans  # a range of days is not a coarse date to give way
+    assert ("2022-06-13", "2022-06-13") in spans and ("2022-06-11", "2022-06-11") in spans
+
+
 def test_an_internal_error_is_one_line_and_exit_1_not_2(cli, corpus_store, monkeypatch):
     from rag.api import Rag
 

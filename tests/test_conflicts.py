@@ -77,6 +77,11 @@ def test_one_source_giving_two_figures_is_a_change_not_a_dispute(embedder):
      "Agents searched the home, three people familiar with the situation told CNN."),
     # counts an order of magnitude apart count different things
     ("The court has had 115 justices in its history.", "The court has nine justices today."),
+    # measures in different units measure different things (rain, a river's crest)
+    ("Yellowstone got 2.5 inches of rain on Monday.", "The Yellowstone River reached 13.88 feet on Monday."),
+    # two outlets that each compare the same two figures agree
+    ("The river reached 13.88 feet on Monday, surpassing the historical crest of 11.5 feet from 1918.",
+     "The river gauge reached 13.88 feet Monday, surpassing the historical high crest of 11.5 feet from 1918."),
 ])
 def test_figures_of_different_quantities_events_places_or_times_never_conflict(embedder, first, second):
     a, b = stated(first, "a", D), stated(second, "b", D)

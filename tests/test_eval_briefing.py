@@ -81,6 +81,9 @@ def test_the_real_news_briefing_cases_name_the_benchmark_corpus_and_label_event_
 
     cases = load_case_file(ROOT / "evals" / "bench" / "briefings.yaml")
     assert len(cases) >= 8 and all(c.kind == "briefing" and c.corpus == "benchmark" for c in cases)
+    held_out = load_case_file(ROOT / "evals" / "bench" / "briefings_held_out.yaml")
+    assert len(held_out) >= 2 and not {c.id for c in held_out} & {c.id for c in cases}
+    cases += held_out
     assert all(c.facts and c.events and c.topic for c in cases)
     for case in cases:  # every labelled date parses as a day or a range of days
         for event in case.events:

@@ -272,8 +272,8 @@ def same_quantity(a: _Ref, b: _Ref, unit_cosine: float, event_cosine: float) -> 
         return False
     if (a.figure.unit in _MEASURES) != (b.figure.unit in _MEASURES):
         return False
-    if a.figure.unit != b.figure.unit and unit_cosine < UNIT_SIMILARITY:
-        return False
+    if a.figure.unit != b.figure.unit and (unit_cosine < UNIT_SIMILARITY or a.figure.unit in _MEASURES):
+        return False  # near synonyms count the same things (rockets ~ missiles); "2.5 inches" of rain is no "13.88 feet"
     if event_cosine < EVENT_SIMILARITY:
         return False
     low_a, low_b = a.interval[0] or a.figure.number, b.interval[0] or b.figure.number
@@ -329,9 +329,15 @@ def _groups(refs: list[_Ref], unit_vectors: dict, embed: Callable[[list[str]], n
 
 
 def _incompatible(members: list[_Ref]) -> bool:
+    """Two sources give figures that cannot both be true, and neither also gives the other's:
+    "reached 13.88 feet, surpassing the 1918 crest of 11.5 feet" in two outlets compares two
+    figures, it does not dispute one."""
+    stated: dict[str, set[float]] = {}
+    for r in members:
+        stated.setdefault(r.source, set()).add(r.figure.number)
     for i, a in enumerate(members):
         for b in members[i + 1:]:
-            if a.source == b.source:
+            if a.source == b.source or b.figure.number in stated[a.source] or a.figure.number in stated[b.source]:
                 continue
             (lo1, hi1), (lo2, hi2) = a.interval, b.interval
             if hi1 < lo2 or hi2 < lo1:

@@ -32,6 +32,7 @@ class Event:
     dating: list[str] = field(default_factory=list)
     expression: str | None = None  # as written in the lead sentence ("Monday")
     kind: str | None = None  # the kind of that expression (rag.text.dates.DateMention.kind)
+    ahead: bool = False  # that expression was read forward: a scheduled event ("could reopen Monday")
 
     @property
     def lead(self) -> Unit:
@@ -80,16 +81,14 @@ def _add(events: list[Event], u: Unit, date: ResolvedDate, mention: DateMention)
                 event.units.append(u)
                 event.dating.append(basis)
             return
-    events.append(Event(date=date, units=[u], dating=[basis], expression=mention.text, kind=mention.kind))
+    events.append(Event(date=date, units=[u], dating=[basis], expression=mention.text, kind=mention.kind,
+                        ahead=mention.tense == "future"))
 
 
 def reconcile(events: list[Event]) -> list[Event]:
-    """One event reported by several sources of an episode gets one date:
-    - weekdays a week apart ("fled on Wednesday" in a live page whose date is its first
-      version's): the date most sources give, then the reading nearest its own article's date;
-    - a coarse date that contains a precise one ("earlier this year" and "in January"): the
-      precise one.
-    The entry that gives way joins the other, and its dating says why."""
+    """One event reported by several sources of an episode gets one date (see _yields): the
+    date most sources give, then the reading nearest its own article's date. The entry that
+    gives way joins the other, and its dating says why."""
     events = sorted(events, key=lambda e: (-len(e.sources), _distance(e)))
     kept: list[Event] = []
     for event in events:
@@ -115,11 +114,22 @@ def _same_report(a: Event, b: Event) -> bool:
 
 
 def _yields(event: Event, other: Event) -> bool:
-    """Does `event`'s date give way to `other`'s (which has as many sources or more)?"""
+    """Does `event`'s date give way to `other`'s (which has as many sources or more)?
+    - a weekday read a week away from the day the other gives ("fled on Wednesday" in a live
+      page dated by its first version, against "July 13" or another source's "Wednesday");
+    - "today", "this afternoon", "yesterday" read a day away from the day more sources give (a
+      page dated the morning after, or in another time zone);
+    - a coarse date (a week, month or year, not a range of days) that contains the other's.
+    Never between a scheduled event and one that happened."""
+    if event.ahead != other.ahead:
+        return False  # what is scheduled ("could reopen as early as Monday") is not what happened
     (s1, e1), (s2, e2) = (event.date.start, event.date.end), (other.date.start, other.date.end)
-    if event.kind == "weekday" and other.kind == "weekday" and s1 == e1 and s2 == e2 and abs((s1 - s2).days) == 7:
+    days = s1 == e1 and s2 == e2
+    if days and event.kind == "weekday" and abs((s1 - s2).days) == 7:
         return True
-    return s1 <= s2 and e2 <= e1 and (s1, e1) != (s2, e2)
+    if days and event.kind == "relative" and abs((s1 - s2).days) == 1 and len(other.sources) > len(event.sources):
+        return True
+    return event.date.precision != "day" and s1 <= s2 and e2 <= e1 and (s1, e1) != (s2, e2)
 
 
 def _same_event(event: Event, u: Unit) -> bool:

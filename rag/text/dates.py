@@ -110,6 +110,12 @@ _BEFORE_ANCHOR, _AFTER_ANCHOR = 40, 48  # the longest prefix ("the beginning of"
 _NAMED_DAY = re.compile(r"\b(?:Black|Cyber|Super|Good|Fat|Ash|Holy|Giving|Easter|Palm|Maundy|Bloody|Blue|Manic|"
                         r"Business|Shopping|Travel)\s+$")
 
+# "on that Friday", "the following Monday", "the same Tuesday": a day counted from a date the text
+# gave before (a chronology's "June 27: ... to begin that Friday"), never from the page's date.
+# ("said that Friday's storm": "that" after a verb of speech is a conjunction, and not matched.)
+_ANAPHORIC = re.compile(r"\b(?:(?:on|by|until|till|from|since|before|after|of|for|later|earlier|late|early|begin"
+                        r"|start|end)\s+that|the\s+(?:following|next|previous|same))\s+$", re.IGNORECASE)
+
 # What governs a mention's tense: the nearest marker on its left within its clause, else on
 # its right. Future-of-the-past ("was expected to", "would") resolves to the nearest day.
 _BOUNDARY = re.compile(r"[;()\[\]\"“”—]|:(?=\s)|\s--\s|\b(?:that|which|who|whose|whom)\b", re.IGNORECASE)
@@ -284,6 +290,8 @@ def _mention(m: re.Match, text: str) -> DateMention | None:
     if m["wd"]:
         if _NAMED_DAY.search(text[max(0, m.start("w") - 20):m.start("w")]):
             return None
+        if _ANAPHORIC.search(text[max(0, m.start("w") - 20):m.start("w")]):
+            return None  # "to begin that Friday": a day of a story told elsewhere, not of the page's week
         pre = (m["wdpre"] or "").lower() or None
         explicit = pre in ("last", "next", "this", "this past", "this coming")
         start = m.start() if explicit else m.start("w")
@@ -346,7 +354,10 @@ def _tense(text: str, mention: DateMention) -> str | None:
     if modifier in ("last", "this past", "since", "as of") or mention.kind == "ago" or \
             modifier.startswith(("last", "yesterday", "earlier", "the day before")):
         return "past"
-    if modifier in ("next", "this coming") or modifier.startswith(("next", "tomorrow", "later")):
+    # "later in October" tells a story in order ("... later in October, the council voted"): its
+    # verb decides; "later this week" is ahead
+    if modifier in ("next", "this coming") or modifier.startswith(("next", "tomorrow", "later")) and \
+            modifier != "later in":
         return "future"
     left = _without_asides(text[max(0, mention.start - 200):mention.start])
     cuts = [m.end() for m in _BOUNDARY.finditer(left)]
@@ -388,6 +399,8 @@ def _tense_of(words: list[str], forward: bool = False) -> str | None:
         if word in _FUTURE_WORDS or word.endswith("'ll"):
             if word in ("may", "might", "could") and forward:
                 continue
+            if previous in _DETERMINERS or previous.endswith(("'s", "’s")):
+                continue  # "her plans", "the set", "Biden's hopes": nouns
             return "future"
         if word in _PRESENT_WORDS:
             return "future" if weak else "present"
@@ -445,11 +458,15 @@ def _against(published: dt.date, mention: DateMention) -> str:
     return f"'{mention.text}' in an article published {published.strftime('%A')} {published.isoformat()}{how}"
 
 
+# A page's date is often its first version's: a live page or a photo gallery dated May 21 tells of
+# "June 16" in the past tense. A month-day up to two months after the date is this year's, in the
+# past tense too (the same day a year before is further off than a page keeps its first date).
+_AHEAD = dt.timedelta(days=60)
+
+
 def _pick_year(published: dt.date, month: int, day: int, tense: str | None, weekday: int | None) -> int | None:
-    """The year of a month-day: forward in a future clause, back in a past one (up to a week
-    after the publication date, whose date is sometimes that of a first version), the nearest
-    for the future of a past moment; with no tense, the latest no more than two months ahead.
-    A weekday written with it ("Tuesday, March 19") decides among the years."""
+    """The year of a month-day: forward in a future clause, the nearest for the future of a past
+    moment, else back (up to two months after the publication date, _AHEAD). A weekday written with it ("Tuesday, March 19") decides among the years."""
     years = [y for y in (published.year - 1, published.year, published.year + 1) if _make(y, month, day)]
     if weekday is not None:
         matching = [y for y in years if _make(y, month, day).weekday() == weekday]
@@ -461,8 +478,9 @@ def _pick_year(published: dt.date, month: int, day: int, tense: str | None, week
         return ahead[0] if ahead else None
     if tense == "near":
         return min(years, key=lambda y: abs((dates[y] - published).days)) if years else None
-    slack = dt.timedelta(days=7 if tense == "past" else 60)
-    back = [y for y in years if dates[y] <= published + slack]
+    # in the past tense, not into the next year: a December page's "killed on January 3" is
+    # last January's (a page is rarely left with its first date across a new year)
+    back = [y for y in years if dates[y] <= published + _AHEAD and not (tense == "past" and y > published.year)]
     return back[-1] if back else None
 
 
@@ -612,10 +630,14 @@ def event_mention(mentions: list[DateMention]) -> list[DateMention]:
     first, then those of a relative clause set off by commas (", who fled earlier this week,"),
     then limits ("until June 5"), then quoted ones; background phrases ("since the 1998
     murder", "after the May 24 shooting") never date it."""
-    main = [m for m in mentions if not (m.background or m.deadline or m.quoted or m.aside)]
+    # A quotation's scheduled event dates the sentence as it would unquoted ("'Griner will testify
+    # tomorrow,' her lawyer told CNN on Tuesday" as "Griner will testify Wednesday, ..."); its
+    # other dates ("since I was a boy", "today is encouraging") come last.
+    scheduled = {id(m) for m in mentions if m.quoted and m.tense == "future"}
+    main = [m for m in mentions if not (m.background or m.deadline or m.quoted or m.aside) or id(m) in scheduled]
     asides = [m for m in mentions if m.aside and not (m.background or m.deadline or m.quoted)]
     limits = [m for m in mentions if m.deadline and not (m.background or m.quoted)]
-    quoted = [m for m in mentions if m.quoted and not m.background]
+    quoted = [m for m in mentions if m.quoted and not m.background and id(m) not in scheduled]
     return main + asides + limits + quoted
 
 
@@ -623,7 +645,21 @@ def event_date(text: str, published: dt.date | None, year_hint: int | None = Non
                mentions: list[DateMention] | None = None) -> tuple[DateMention, ResolvedDate] | None:
     """The date of the event `text` reports, with the expression it was read from; None when
     the sentence states no date for its event."""
-    for mention in event_mention(find_date_mentions(text) if mentions is None else mentions):
-        if (resolved := resolve_mention(mention, published, year_hint)) is not None:
+    mentions = find_date_mentions(text) if mentions is None else mentions
+    for mention in event_mention(mentions):
+        anchor = _spoken(mentions, published) if mention.quoted and mention.kind in ("relative", "weekday") else None
+        if (resolved := resolve_mention(mention, anchor or published, year_hint)) is not None:
             return mention, resolved
+    return None
+
+
+def _spoken(mentions: list[DateMention], published: dt.date | None) -> dt.date | None:
+    """The day the words of a quotation were spoken, when the attribution outside the quotes
+    gives one ("'... tomorrow,' he said Tuesday"): a quotation's "today" and "tomorrow" are the
+    speaker's, not the article's."""
+    for m in mentions:
+        if not m.quoted and not m.background and m.kind in ("weekday", "relative", "full", "month_day"):
+            resolved = resolve_mention(m, published)
+            if resolved is not None and resolved.precision == "day" and resolved.start == resolved.end:
+                return resolved.start
     return None
