@@ -110,7 +110,7 @@ def _relevance(units: list[Unit], terms: set[str], vector: np.ndarray) -> None:
 
 def _whole_corpus(store: Store, filters: Filters, max_chunks: int) -> tuple[list[Hit], list[str]]:
     store.check_compatible(for_query=True)
-    sources = store.docs.sources(filters.source, filters.since, filters.until)
+    sources = store.docs.sources(filters.source, filters.since, filters.last_day)
     articles = [store.docs.article(s) for s in sources]
     articles.sort(key=lambda a: (a.date is None, -(a.date.toordinal() if a.date else 0), a.source))
     per_article = [store.docs.chunks_of(a.source) for a in articles]

@@ -26,6 +26,9 @@ K = Annotated[Optional[int], typer.Option("-k", "--k", help="How many chunks to 
 Source = Annotated[Optional[str], typer.Option("--source", help="Only sources matching this glob.")]
 Since = Annotated[Optional[dt.datetime], typer.Option("--since", formats=["%Y-%m-%d"], help="Only articles on or after DATE.")]
 Until = Annotated[Optional[dt.datetime], typer.Option("--until", formats=["%Y-%m-%d"], help="Only articles on or before DATE.")]
+AsOf = Annotated[Optional[dt.datetime], typer.Option(
+    "--as-of", formats=["%Y-%m-%d"],
+    help="As known on DATE: articles dated after it (and undated ones) are left out; the latest coverage is favoured.")]
 Engine = Annotated[Optional[str], typer.Option("--engine", help="extractive (offline) or llm.")]
 Model = Annotated[Optional[str], typer.Option("--model", help="LLM model name (env RAG_LLM_MODEL).")]
 BaseUrl = Annotated[Optional[str], typer.Option(
@@ -51,7 +54,9 @@ def llm_settings_from(store_dir, chroma_url, sets, engine, model, base_url, fall
                          llm_fallback=fallback, llm_cache=False if no_cache else None, llm_local_model=local_model)
 
 
-def filters_from(source: str | None, since: dt.datetime | None, until: dt.datetime | None):
+def filters_from(source: str | None, since: dt.datetime | None, until: dt.datetime | None,
+                 as_of: dt.datetime | None = None):
     from rag.retrieval import Filters
 
-    return Filters(source=source, since=since.date() if since else None, until=until.date() if until else None)
+    day = lambda value: value.date() if value else None
+    return Filters(source=source, since=day(since), until=day(until), as_of=day(as_of))

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from rag.cli.app import (
+    AsOf,
     BaseUrl,
     ChromaUrl,
     Engine,
@@ -35,6 +36,7 @@ def brief(
     source: Source = None,
     since: Since = None,
     until: Until = None,
+    as_of: AsOf = None,
     engine: Engine = None,
     fmt: Annotated[str, typer.Option("--format", help="md, json or html.")] = "md",
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to FILE instead of stdout.")] = None,
@@ -62,7 +64,7 @@ def brief(
     settings = llm_settings_from(store_dir, chroma_url, sets, engine, model, base_url, fallback, no_cache, local_model)
     rag = Rag(settings)
     try:
-        briefing = rag.brief(topic, filters_from(source, since, until))
+        briefing = rag.brief(topic, filters_from(source, since, until, as_of))
     finally:
         rag.close()
     text = render(briefing, "json" if as_json else fmt)

@@ -21,6 +21,8 @@ class FilterOptions(BaseModel):
     source: str | None = Field(None, max_length=500, description="Only sources matching this glob.")
     since: dt.date | None = Field(None, description="Only articles on or after this date (YYYY-MM-DD).")
     until: dt.date | None = Field(None, description="Only articles on or before this date (YYYY-MM-DD).")
+    as_of: dt.date | None = Field(None, description="As known on this date (YYYY-MM-DD): later and undated articles are "
+                                                    "left out, and the latest coverage is favoured.")
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -29,7 +31,7 @@ class FilterOptions(BaseModel):
         return self
 
     def filters(self) -> Filters:
-        return Filters(source=self.source, since=self.since, until=self.until)
+        return Filters(source=self.source, since=self.since, until=self.until, as_of=self.as_of)
 
 
 class SearchQuery(FilterOptions):
