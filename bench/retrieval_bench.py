@@ -89,7 +89,7 @@ def _peer(name: str, peer, qs: list[dict], days: dict, build_s: float) -> dict:
             "without": score_system(peer.search, qs), "as_of": score_system(peer.search, qs, days)}
 
 
-def phase_retrieval(cfg: dict, run: Path, llama: bool = False) -> dict:
+def phase_retrieval(cfg: dict, run: Path, llama: bool = False, parts=("ours", "peers")) -> dict:
     from bench.peers import BM25Peer, ChromaPeer, LlamaPeer, llama_embedding, llama_offline
     from rag.api import Rag
     from rag.index.embed_cache import EmbeddingCache
@@ -99,11 +99,15 @@ def phase_retrieval(cfg: dict, run: Path, llama: bool = False) -> dict:
     qs = questions(run)
     articles = [json.loads(line) for line in _lines(corpus)]
     days = {a["id"]: dt.date.fromisoformat(a["date"]) if a.get("date") else None for a in articles}
-    rag = Rag(settings(run / "stores" / "main", corpus))
-    try:
-        out = {"ours": _ours(rag, qs), "settings_hash": rag.settings.settings_hash()}
-    finally:
-        rag.close()
+    out = {"questions": {half: len(select(qs, half)) for half in HALVES} | {"all": len(qs)}}
+    if "ours" in parts:
+        rag = Rag(settings(run / "stores" / "main", corpus))
+        try:
+            out |= {"ours": _ours(rag, qs), "settings_hash": rag.settings.settings_hash()}
+        finally:
+            rag.close()
+    if "peers" not in parts:
+        return out
     data = _chunk_data(run, corpus)
     embedder = make_embedder(settings(run / "stores" / "main", corpus))
     builders = {
@@ -127,7 +131,6 @@ def phase_retrieval(cfg: dict, run: Path, llama: bool = False) -> dict:
         peers[name] = _peer(name, peer, qs, days, time.perf_counter() - start)
         del peer
     out["peers"] = peers
-    out["questions"] = {half: len(select(qs, half)) for half in HALVES} | {"all": len(qs)}
     return out
 
 
@@ -178,8 +181,9 @@ def render(results: dict, chosen: dict | None, config: dict) -> str:
     ours = results["ours"]
     lines = [
         "## Retrieval (issue 14: article-level ranking, tuned on the tune half)", "",
-        f"Run {config.get('started', '?')}, commit {config.get('commit', '?')}, settings {results['settings_hash']}, "
-        f"load average {results['loadavg'][0]:.1f} at the start. Questions: tune {q['tune']}, check {q['check']}, "
+        f"Store of the run started {config.get('started', '?')}; settings {results['settings_hash']}; 1-minute load "
+        f"average at the start of our part {results['loadavg_ours'][0]:.1f}, of the peers' "
+        f"{results['loadavg_peers'][0]:.1f} (2 cores). Questions: tune {q['tune']}, check {q['check']}, "
         f"all {q['all']}. Every system reads the same 2,210 articles; the chunk peers read our chunks and "
         "MiniLM vectors. Documents are ranked to depth 10 (Hits@k, MRR@10); answer recall@5: the gold answer "
         "string in the first 5 chunks.", "",
@@ -219,16 +223,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--grid", type=Path, default=bench_data.ROOT / "bench" / "out" / "grid" / "chosen.json")
     p.add_argument("--render-only", action="store_true")
     p.add_argument("--llama", action="store_true", help="also LlamaIndex's retriever over our chunks (slow)")
+    p.add_argument("--parts", default="ours,peers", help="ours, peers or both (each replaces its part of the results)")
     args = p.parse_args(argv)
     config = json.loads((args.run / "config.json").read_text())
     target = args.run / "results" / "retrieval.json"
     if not args.render_only:
         load = os.getloadavg()[0]
-        results = phase_retrieval(config, args.run, args.llama)
-        results["loadavg"] = [load, os.getloadavg()[0]]
+        results = phase_retrieval(config, args.run, args.llama, args.parts.split(","))
+        for part in args.parts.split(","):
+            results[f"loadavg_{part}"] = [load, os.getloadavg()[0]]
         target.parent.mkdir(exist_ok=True)
-        target.write_text(json.dumps(results, indent=1, default=str))
+        earlier = json.loads(target.read_text()) if target.exists() else {}
+        target.write_text(json.dumps(earlier | results, indent=1, default=str))
     results = json.loads(target.read_text())
+    if not {"ours", "peers"} <= set(results):
+        print(f"[bench] {target} lacks {'ours' if 'ours' not in results else 'peers'}: run that part before rendering")
+        return 0
     chosen = json.loads(args.grid.read_text()) if args.grid.exists() else None
     section = render(results, chosen, config)
     SECTION.write_text(section, encoding="utf-8")

@@ -27,7 +27,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag.index import bm25
-from rag.models import Chunk
 from rag.text.lexical import content_words
 
 Ranked = Sequence[tuple[str, float]]  # (id, score), best first
@@ -40,6 +39,15 @@ class ArticleText:
     terms: str
     n_terms: int
     n_chunks: int
+
+
+@dataclass(frozen=True)
+class Head:
+    """What ranking needs of a candidate chunk: its article, and that article's title and date."""
+
+    source: str
+    title: str | None
+    date: dt.date | None
 
 
 @dataclass(frozen=True)
@@ -174,19 +182,19 @@ def recency(day: dt.date | None, as_of: dt.date, half_life: float) -> float:
     return 0.5 ** (max(0, (as_of - day).days) / half_life)
 
 
-def rank_chunks(query: str, dense: Ranked, sparse: Ranked, chunks: dict[str, Chunk],
+def rank_chunks(query: str, dense: Ranked, sparse: Ranked, heads: dict[str, Head],
                 texts: dict[str, ArticleText], corpus: Corpus, p: RankingParams, title_in_chunks: bool,
                 as_of: dt.date | None = None) -> list[tuple[str, float]]:
     """Every candidate chunk with its final relevance, best first."""
-    article_of = {i: c.source for i, c in chunks.items()}
-    dense = [(i, s) for i, s in dense if i in chunks]
-    sparse = [(i, s) for i, s in sparse if i in chunks]
+    article_of = {i: h.source for i, h in heads.items()}
+    dense = [(i, s) for i, s in dense if i in heads]
+    sparse = [(i, s) for i, s in sparse if i in heads]
     chunk_scores = fuse([(p.dense_weight, dense), (p.lexical_weight, sparse)], p.fusion, p.rrf_k)
     dense_a, sparse_a = best_per_article(dense, article_of), best_per_article(sparse, article_of)
     titles = {}
-    for c in chunks.values():
-        if c.source not in titles:
-            titles[c.source] = content_words(c.title or "")
+    for h in heads.values():
+        if h.source in texts and h.source not in titles:
+            titles[h.source] = content_words(h.title or "")
     query_weights = {t: float(n) for t, n in Counter(content_words(query)).items()}
 
     def articles(weights):
@@ -199,7 +207,7 @@ def rank_chunks(query: str, dense: Ranked, sparse: Ranked, chunks: dict[str, Chu
         first = sorted(scores.items(), key=lambda item: -item[1])
         scores = articles(rm3_weights(query_weights, first, texts, p, corpus.idf))
     if as_of is not None:
-        dates = {c.source: c.date for c in chunks.values()}
+        dates = {h.source: h.date for h in heads.values()}
         scores = {s: v * recency(dates.get(s), as_of, p.recency_half_life_days) for s, v in scores.items()}
     top_article = max(scores.values(), default=0.0) or 1.0
     top_chunk = max(chunk_scores.values(), default=0.0) or 1.0

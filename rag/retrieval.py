@@ -12,7 +12,7 @@ import numpy as np
 from rag.errors import InputError
 from rag.index.store import Store
 from rag.models import Chunk, Hit, SearchResult
-from rag.ranking import ArticleText, Corpus, RankingParams, rank_chunks
+from rag.ranking import ArticleText, Corpus, Head, RankingParams, rank_chunks
 
 MAX_QUERY_CHARS = 2000
 
@@ -65,9 +65,10 @@ def search(store: Store, query: str, k: int | None = None, filters: Filters = Fi
         evidence = gather(store, query, filters, settings, lap)
         pool = rank(evidence, settings, filters.as_of)[: max(3 * k, 20)]
         lap("rank")
+        chunks = store.docs.chunks([i for i, _ in pool])
         vectors = store.read_vectors(lambda v: v.vectors([i for i, _ in pool]))
     lap("fetch")
-    hits = choose(evidence, pool, vectors, k, settings)
+    hits = choose(evidence, pool, chunks, vectors, k, settings)
     lap("diversify")
     result = SearchResult(query=query, hits=hits, settings_hash=settings.settings_hash(), timings=timings)
     result._query_vector = evidence.vector
@@ -88,8 +89,9 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
     lap("dense")
     sparse = lexical.search(query, settings.candidates, scope)
     lap("lexical")
-    chunks = store.docs.chunks(list(dict.fromkeys(i for i, _ in [*dense, *sparse])))
-    evidence = Evidence(query, vector, dense, sparse, chunks, article_texts(store, dense, sparse, chunks, settings),
+    heads = {i: Head(s, t, dt.date.fromisoformat(d) if d else None)
+             for i, (s, t, d) in store.docs.chunk_heads(list(dict.fromkeys(i for i, _ in [*dense, *sparse]))).items()}
+    evidence = Evidence(query, vector, dense, sparse, heads, article_texts(store, dense, sparse, heads, settings),
                         corpus_stats(store, lexical))
     lap("articles")
     return evidence
@@ -97,14 +99,14 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
 
 @dataclass(frozen=True)
 class Evidence:
-    """What one search read: the dense and lexical chunk candidates, those chunks, the whole-article
+    """What one search read: the dense and lexical chunk candidates, their articles, the whole-article
     terms of the best candidate articles, and the corpus statistics."""
 
     query: str
     vector: np.ndarray
     dense: list[tuple[str, float]]
     sparse: list[tuple[str, float]]
-    chunks: dict[str, Chunk]
+    heads: dict[str, Head]
     texts: dict[str, ArticleText]
     corpus: Corpus
 
@@ -112,30 +114,30 @@ class Evidence:
 def rank(evidence: Evidence, settings, as_of: dt.date | None) -> list[tuple[str, float]]:
     """Every candidate chunk by its final relevance (rag.ranking), best first."""
     e = evidence
-    return rank_chunks(e.query, e.dense, e.sparse, e.chunks, e.texts, e.corpus, RankingParams.of(settings),
+    return rank_chunks(e.query, e.dense, e.sparse, e.heads, e.texts, e.corpus, RankingParams.of(settings),
                        settings.embed_title, as_of)
 
 
-def choose(evidence: Evidence, pool: list[tuple[str, float]], vectors: dict, k: int, settings) -> list[Hit]:
+def choose(evidence: Evidence, pool: list[tuple[str, float]], chunks: dict[str, Chunk], vectors: dict, k: int,
+           settings) -> list[Hit]:
     """The k hits: the pool's syndicated copies folded, the rest picked by MMR."""
     dense_rank = {i: r for r, (i, _) in enumerate(evidence.dense, start=1)}
     lexical_rank = {i: r for r, (i, _) in enumerate(evidence.sparse, start=1)}
-    chunks = evidence.chunks
-    candidates = [(i, s) for i, s in pool if i in vectors]
+    candidates = [(i, s) for i, s in pool if i in vectors and i in chunks]
     chosen = diversify(candidates, vectors, k, settings.mmr_lambda, settings.near_duplicate, chunks)
     return [Hit(rank=r, score=round(score, 5), dense_rank=dense_rank.get(i), lexical_rank=lexical_rank.get(i),
                 chunk=chunks[i], duplicates=dups)
             for r, (i, score, dups) in enumerate(chosen, start=1)]
 
 
-def article_texts(store: Store, dense, sparse, chunks, settings) -> dict[str, ArticleText]:
+def article_texts(store: Store, dense, sparse, heads, settings) -> dict[str, ArticleText]:
     """The whole-article terms of the `article_pool` candidate articles best ranked by their chunks
     (reciprocal rank of each article's best chunk in either list)."""
     first: dict[str, float] = {}
     for ranked in (dense, sparse):
         for rank, (chunk_id, _) in enumerate(ranked, start=1):
-            if chunk_id in chunks:
-                source = chunks[chunk_id].source
+            if chunk_id in heads:
+                source = heads[chunk_id].source
                 first[source] = max(first.get(source, 0.0), 1 / (settings.rrf_k + rank))
     pool = sorted(first, key=lambda s: -first[s])[: settings.article_pool]
     return {s: ArticleText(*row) for s, row in store.docs.article_texts(pool).items()}
@@ -169,11 +171,12 @@ def diversify(candidates, vectors, k: int, mmr_lambda: float, near_duplicate: fl
         elif chunks[ids[j]].source not in folded[twin]:
             folded[twin].append(chunks[ids[j]].source)
     selected: list[int] = []
-    while kept and len(selected) < k:
-        def mmr(j: int) -> float:
-            redundancy = max((similarity[j, s] for s in selected), default=0.0)
-            return mmr_lambda * relevance[j] - (1 - mmr_lambda) * redundancy
-        best = max(kept, key=mmr)
-        selected.append(best)
-        kept.remove(best)
+    remaining = np.array(kept)
+    redundancy = np.zeros(len(remaining))  # each remaining chunk's highest similarity to a selected one
+    while len(remaining) and len(selected) < k:
+        best = int(np.argmax(mmr_lambda * relevance[remaining] - (1 - mmr_lambda) * redundancy))  # first of ties
+        chosen = int(remaining[best])
+        selected.append(chosen)
+        remaining, redundancy = np.delete(remaining, best), np.delete(redundancy, best)
+        redundancy = np.maximum(redundancy, similarity[remaining, chosen])
     return [(ids[j], float(candidates[j][1]), folded[j]) for j in selected]

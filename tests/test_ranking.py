@@ -6,10 +6,10 @@ import math
 import pytest
 
 from rag.errors import ConfigError
-from rag.models import Chunk
 from rag.ranking import (
     ArticleText,
     Corpus,
+    Head,
     RankingParams,
     article_bm25,
     best_per_article,
@@ -22,9 +22,8 @@ from rag.settings import Settings, load_settings
 from rag.text.lexical import content_words
 
 
-def chunk(i, source, title="", date=None, text="t"):
-    return Chunk(id=i, source=source, ordinal=0, text=text, sentences=[], tokens=1, title=title, date=date,
-                 char_start=0, char_end=1, line_start=1, line_end=1)
+def head(source, title="", date=None):
+    return Head(source=source, title=title, date=date)
 
 
 def params(**changes) -> RankingParams:
@@ -74,7 +73,7 @@ def test_article_bm25_skips_articles_without_a_query_term():
 def test_whole_article_evidence_lifts_the_article_with_more_mentions():
     """Chunk b1 of B leads a1 of A on both chunk lists, narrowly; A's other chunks name the query's
     terms again, B's do not: the article signal puts A first, then A's best chunk leads."""
-    chunks = {"a1": chunk("a1", "A"), "b1": chunk("b1", "B")}
+    chunks = {"a1": head("A"), "b1": head("B")}
     texts = {"A": ArticleText("eruption lava eruption evacuation lava", 40, 2),
              "B": ArticleText("eruption weather", 40, 2)}
     dense = [("b1", 0.81), ("a1", 0.8)]
@@ -108,7 +107,7 @@ def test_recency_prior_halves_each_half_life_and_ignores_later_days():
 
 def test_recency_prior_favours_the_latest_coverage_only_with_as_of():
     old, new = dt.date(2022, 5, 1), dt.date(2022, 6, 28)
-    chunks = {"o": chunk("o", "OLD", date=old), "n": chunk("n", "NEW", date=new)}
+    chunks = {"o": head("OLD", date=old), "n": head("NEW", date=new)}
     texts = {}
     dense, sparse = [("o", 0.9), ("n", 0.85)], [("o", 5.0), ("n", 4.0)]
     plain = rank_chunks("q", dense, sparse, chunks, texts, CORPUS, params(), False)
