@@ -88,7 +88,7 @@ class Corpus:
 
 def fuse(lists: Sequence[tuple[float, Ranked]], how: str, rrf_k: int) -> dict[str, float]:
     """Weighted fusion of ranked lists. "rrf": Σ w / (rrf_k + rank). "convex": Σ w · (s - min) /
-    (max - min) over each list (an id a list lacks adds 0 from it)."""
+    (max - min) over each list (an id a list lacks adds 0 from it; a list of equal scores adds w)."""
     scores: dict[str, float] = {}
     for weight, ranked in lists:
         if not weight or not ranked:
@@ -98,9 +98,9 @@ def fuse(lists: Sequence[tuple[float, Ranked]], how: str, rrf_k: int) -> dict[st
                 scores[key] = scores.get(key, 0.0) + weight / (rrf_k + rank)
             continue
         values = [s for _, s in ranked]
-        low, span = min(values), (max(values) - min(values)) or 1.0
-        for key, score in ranked:
-            scores[key] = scores.get(key, 0.0) + weight * (score - low) / span
+        low, span = min(values), max(values) - min(values)
+        for key, score in ranked:  # a list whose scores are all equal (one item) counts each as its best
+            scores[key] = scores.get(key, 0.0) + weight * ((score - low) / span if span else 1.0)
     return scores
 
 

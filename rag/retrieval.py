@@ -159,7 +159,7 @@ def diversify(candidates, vectors, k: int, mmr_lambda: float, near_duplicate: fl
     matrix = np.stack([vectors[i] for i in ids])
     similarity = matrix @ matrix.T
     relevance = np.array([s for _, s in candidates])
-    relevance = relevance / relevance.max()
+    relevance = relevance / relevance.max() if relevance.max() > 0 else np.ones(len(relevance))
     kept: list[int] = []
     folded: dict[int, list[str]] = {}
     for j in range(len(ids)):

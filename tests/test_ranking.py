@@ -27,7 +27,10 @@ def head(source, title="", date=None):
 
 
 def params(**changes) -> RankingParams:
-    return RankingParams.of(Settings(**{"prf_terms": 0, **changes}))
+    """Pinned values (not the tuned defaults), so each test shows one mechanism."""
+    pinned = {"prf_terms": 0, "fusion": "rrf", "chunk_weight": 0.5, "article_weight": 1.0, "title_weight": 2.0,
+              "recency_half_life_days": 30.0, "dense_weight": 1.0, "lexical_weight": 1.0, "rrf_k": 60}
+    return RankingParams.of(Settings(**{**pinned, **changes}))
 
 
 CORPUS = Corpus(n_articles=10, n_chunks=100, total_terms=2000, idf=lambda t: 1.0)
@@ -44,6 +47,7 @@ def test_convex_fusion_adds_min_max_normalised_scores():
     assert fused["a"] == pytest.approx(0.5 * 1 + 2.0 * 0)
     assert fused["b"] == pytest.approx(0.5 * 0 + 2.0 * 1)
     assert fused["c"] == pytest.approx(2.0 * (4 - 1) / 9)
+    assert fuse([(0.5, [("a", 0.3)])], "convex", rrf_k=60) == {"a": 0.5}  # one candidate: the list's best
 
 
 def test_maxp_keeps_each_articles_best_chunk():
