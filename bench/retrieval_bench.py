@@ -21,7 +21,17 @@ from pathlib import Path
 from bench.answers import splice
 from bench.data import article_id
 from bench.metrics import latency_summary, retrieval_summary
-from bench.phases import WARM_UP, _chunk_data, _lines, deep, latency_loop, questions, score_rows, settings
+from bench.phases import (
+    WARM_UP,
+    _chunk_data,
+    _lines,
+    deep,
+    latency_loop,
+    peer_builders,
+    questions,
+    score_rows,
+    settings,
+)
 from bench.split import HALVES, select
 
 _DEEPEST = 8000  # units a peer reads at most to fill n after the date filter
@@ -90,7 +100,7 @@ def _peer(name: str, peer, qs: list[dict], days: dict, build_s: float) -> dict:
 
 
 def phase_retrieval(cfg: dict, run: Path, llama: bool = False, parts=("ours", "peers")) -> dict:
-    from bench.peers import BM25Peer, ChromaPeer, LlamaPeer, llama_embedding, llama_offline
+    from bench.peers import LlamaPeer, llama_embedding, llama_offline
     from rag.api import Rag
     from rag.index.embed_cache import EmbeddingCache
     from rag.index.embedders import make_embedder
@@ -109,19 +119,11 @@ def phase_retrieval(cfg: dict, run: Path, llama: bool = False, parts=("ours", "p
     if "peers" not in parts:
         return out
     data = _chunk_data(run, corpus)
-    embedder = make_embedder(settings(run / "stores" / "main", corpus))
-    builders = {
-        "bm25s_chunks": lambda: BM25Peer(data["docs"], data["index_texts"], data["texts"]),
-        "bm25s_articles": lambda: BM25Peer([a["id"] for a in articles],
-                                           [f"{a.get('title') or ''}\n{a['text']}" for a in articles],
-                                           [a["text"] for a in articles]),
-        "chroma_dense": lambda: ChromaPeer(run / "peers" / "chroma", data["ids"], data["docs"], data["texts"],
-                                           data["vectors"], embedder),
-    }
+    builders = peer_builders(run, corpus, data, articles)
     if llama:  # the same cosine ranking as chroma_dense on these vectors, at ~1 s a query: opt-in
         llama_offline(run)
         cache = EmbeddingCache(Path(cfg["llama_cache"]))
-        embed_model = llama_embedding(embedder, cache)
+        embed_model = llama_embedding(make_embedder(settings(run / "stores" / "main", corpus)), cache)
         builders["llama_our_chunks"] = lambda: LlamaPeer.from_chunks(data["ids"], data["docs"], data["texts"],
                                                                      data["vectors"], embed_model)
     peers = {}
@@ -139,8 +141,8 @@ def phase_retrieval(cfg: dict, run: Path, llama: bool = False, parts=("ours", "p
 SECTION = Path(__file__).with_name("retrieval.md")
 START, END = "<!-- retrieval: bench/retrieval_bench.py -->", "<!-- /retrieval -->"
 COLUMNS = ("hits@1", "hits@5", "hits@10", "mrr@10", "answer_recall@5")
-NAMES = {"ours": "**rag** (article-level ranking)", "bm25s_chunks": "bm25s over our chunks",
-         "bm25s_articles": "bm25s over whole articles", "chroma_dense": "Chroma dense (our chunks, MiniLM)",
+NAMES = {"ours": "**rag** (article-level ranking)", "bm25_chunks": "bm25s over our chunks",
+         "bm25_articles": "bm25s over whole articles", "chroma_dense": "Chroma dense (our chunks, MiniLM)",
          "llama_our_chunks": "LlamaIndex VectorStoreIndex (our chunks, MiniLM)"}
 
 
@@ -198,12 +200,12 @@ def render(results: dict, chosen: dict | None, config: dict) -> str:
     ours = results["ours"]
     lines = [
         "## Retrieval (issue 14: article-level ranking, tuned on the tune half)", "",
-        f"Store of the run started {config.get('started', '?')}; settings {results['settings_hash']}; 1-minute load "
+        (f"Store of the run started {config.get('started', '?')}; settings {results['settings_hash']}; 1-minute load "
         f"average at the start of our part {results['loadavg_ours'][0]:.1f}, of the peers' "
         f"{results['loadavg_peers'][0]:.1f} (2 cores). Questions: tune {q['tune']}, check {q['check']}, "
         f"all {q['all']}. Every system reads the same 2,210 articles; the chunk peers read our chunks and "
         "MiniLM vectors. Documents are ranked to depth 10 (Hits@k, MRR@10); answer recall@5: the gold answer "
-        "string in the first 5 chunks.", "",
+        "string in the first 5 chunks."), "",
     ]
     for mode, title in (("without", "without as_of"), ("as_of", "as_of = the quiz date (peers: the same date filter)")):
         for half in ("check", "tune", "all"):

@@ -26,7 +26,6 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag.index import bm25
 from rag.text.lexical import content_words
 
 Ranked = Sequence[tuple[str, float]]  # (id, score), best first
