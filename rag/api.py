@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
-from rag.errors import InputError, NotFoundError, RagError
+from rag.brief.options import BriefOptions
+from rag.engines import OFFLINE, Engine, get_engine
+from rag.errors import InputError, LLMError, NotFoundError
 from rag.index.ingest import Progress, ingest
 from rag.index.store import Store
+from rag.llm import LLM, LLMNotConfigured, OpenAILLM, make_llm
 from rag.models import Answer, Article, Briefing, IngestReport, Passage, SearchResult, Status
 from rag.retrieval import Filters, search
 from rag.settings import Settings
 
+T = TypeVar("T", Answer, Briefing)
 _SPEC = re.compile(r"^(?P<source>.+?)(?::(?P<start>\d+)(?:-(?P<end>\d+))?)?$")
 
 
@@ -22,7 +28,7 @@ class Rag:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._store: Store | None = None
-        self._llm = None
+        self._llm: LLM | None = None
         self._local = None  # the llama.cpp server of `llm_local_model`, while it runs
 
     @property
@@ -57,23 +63,39 @@ class Rag:
         """A cited answer. LLM only: `prompt` names the answer prompt, `on_token` receives the
         streamed text, `fallback="extractive"` answers offline when the LLM fails, and
         `show_unsupported` keeps unsupported sentences, flagged (default: llm_unsupported)."""
-        engine = engine or self.settings.engine
-        if engine == "extractive":
-            from rag.answer.extractive import answer_extractive
+        mode = None if show_unsupported is None else ("show" if show_unsupported else "remove")
+        return self._run(get_engine(engine or self.settings.engine), fallback, "answered", lambda chosen, llm: chosen.answer(
+            self.store, llm, question, k, filters, prompt=prompt, on_token=on_token, mode=mode))
 
-            return answer_extractive(self.store, question, k, filters)
-        if engine == "llm":
-            mode = None if show_unsupported is None else ("show" if show_unsupported else "remove")
-            return self._ask_llm(question, k, filters, prompt, on_token, fallback or self.settings.llm_fallback, mode)
-        raise RagError(f"unknown engine {engine!r}")
+    def brief(self, topic: str | None = None, filters: Filters = Filters(), engine: str | None = None, *,
+              options: BriefOptions | None = None, fallback: str | None = None) -> Briefing:
+        """A cited briefing on `topic` (None: every article that passes the filters). The LLM
+        engine map-reduces over the chunks; `fallback="extractive"` briefs offline when it fails."""
+        if filters.since and filters.until and filters.since > filters.until:
+            raise InputError(f"--since {filters.since} is after --until {filters.until}")
+        options = options or BriefOptions()
+        return self._run(get_engine(engine or self.settings.engine), fallback, "briefed",
+                         lambda chosen, llm: chosen.brief(self.store, llm, topic, filters, options))
+
+    def _run(self, engine: Engine, fallback: str | None, done: str, call: Callable[[Engine, LLM | None], T]) -> T:
+        """`call(engine, llm)`; when the engine's LLM fails and the fallback (default: llm_fallback)
+        is the offline engine, that engine's result instead, with a note saying why."""
+        if not engine.uses_llm:
+            return call(engine, None)
+        try:
+            return call(engine, self.llm)
+        except (LLMError, LLMNotConfigured) as err:
+            if (fallback or self.settings.llm_fallback) != OFFLINE:
+                raise
+            result = call(get_engine(OFFLINE), None)
+            result.notes.insert(0, f"the LLM failed ({err}); {done} with the {OFFLINE} engine")
+            return result
 
     @property
-    def llm(self):
+    def llm(self) -> LLM:
         """The configured LLM client (raises LLMNotConfigured without an endpoint). With
         `llm_local_model`, the first use starts its llama.cpp server; close() stops it."""
         if self._llm is None:
-            from rag.llm import OpenAILLM, make_llm
-
             if not self.settings.llm_local_model:
                 self._llm = make_llm(self.settings)
             else:
@@ -88,41 +110,6 @@ class Rag:
         if self.settings.llm_local_model:
             self.llm  # noqa: B018 (checks the file)
             self._local.start()
-
-    def _ask_llm(self, question, k, filters, prompt, on_token, fallback, mode=None) -> Answer:
-        from rag.answer.llm_engine import answer_llm
-        from rag.errors import LLMError
-        from rag.llm import LLMNotConfigured
-
-        try:
-            return answer_llm(self.store, self.llm, question, k, filters, prompt=prompt, on_token=on_token, mode=mode)
-        except (LLMError, LLMNotConfigured) as err:
-            if fallback != "extractive":
-                raise
-            answer = self.ask(question, k, filters, engine="extractive")
-            answer.notes.insert(0, f"the LLM failed ({err}); answered with the extractive engine")
-            return answer
-
-    def brief(self, topic: str | None = None, filters: Filters = Filters(), engine: str | None = None, *,
-              options=None, fallback: str | None = None) -> Briefing:
-        """A cited briefing on `topic` (None: every article that passes the filters). The LLM
-        engine map-reduces over the chunks; `fallback="extractive"` briefs offline when it fails."""
-        from rag.brief import BriefOptions, brief
-        from rag.errors import LLMError
-        from rag.llm import LLMNotConfigured
-
-        engine = engine or self.settings.engine
-        options = options or BriefOptions()
-        if engine != "llm":
-            return brief(self.store, topic, filters, engine, options=options)
-        try:
-            return brief(self.store, topic, filters, "llm", llm=self.llm, options=options)
-        except (LLMError, LLMNotConfigured) as err:
-            if (fallback or self.settings.llm_fallback) != "extractive":
-                raise
-            briefing = brief(self.store, topic, filters, "extractive", options=options)
-            briefing.notes.insert(0, f"the LLM failed ({err}); briefed with the extractive engine")
-            return briefing
 
     def documents(self, pattern: str | None = None) -> list[Article]:
         """Indexed articles by source; `pattern` is a glob on the source or its file."""

@@ -38,6 +38,7 @@ from rag.answer.support import numbers
 from rag.answer.unsupported import decide
 from rag.errors import ConfigError, LLMError
 from rag.index.store import Store
+from rag.llm.chat import LLM
 from rag.models import Answer, AnswerSentence, Claim, Conflict, LLMReply, ReplyConflict, Usage
 from rag.prompts import Prompt, load_prompt
 from rag.retrieval import Filters, search
@@ -55,7 +56,7 @@ class Draft:
     notes: list[str] = field(default_factory=list)
 
 
-def answer_llm(store: Store, llm, question: str, k: int | None = None, filters: Filters = Filters(), *,  # noqa: B008 (frozen)
+def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filters: Filters = Filters(), *,  # noqa: B008 (frozen)
                prompt: str | None = None, on_token=None, mode: str | None = None) -> Answer:
     settings = store.settings
     result = search(store, question, k or settings.answer_k, filters)
@@ -97,7 +98,7 @@ def output_of(prompt: Prompt) -> str:
     return str(prompt.meta.get("output", "json"))
 
 
-def draft_answer(llm, prompt: Prompt, context: Context, question: str, on_token=None) -> Draft:
+def draft_answer(llm: LLM, prompt: Prompt, context: Context, question: str, on_token=None) -> Draft:
     messages = prompt.messages(sources=context.text, question=question)
     if output_of(prompt) == "markers":
         call = (llm.stream(messages, on_token, prompt=prompt, purpose="answer") if on_token
@@ -118,7 +119,7 @@ def draft_answer(llm, prompt: Prompt, context: Context, question: str, on_token=
     return Draft(reply, fallback, [call, retry], notes)
 
 
-def verify_draft(draft: Draft, context: Context, store: Store, llm, threshold: float, judge: bool,
+def verify_draft(draft: Draft, context: Context, store: Store, llm: LLM, threshold: float, judge: bool,
                  question: str = "", mode: str = "remove") -> Answer:
     reply, notes = draft.reply, []
     usage = _usage(draft.calls)
@@ -150,7 +151,7 @@ def verify_draft(draft: Draft, context: Context, store: Store, llm, threshold: f
                   conflicts=conflicts, removed=decision.removed, usage=usage, notes=notes, **common)
 
 
-def _judge(llm, grounding: Grounding, notes: list[str]) -> Usage | None:
+def _judge(llm: LLM, grounding: Grounding, notes: list[str]) -> Usage | None:
     """With `llm_judge`, the LLM's verdict on the sentence's evidence decides support."""
     if not grounding.evidence:
         return None
@@ -244,7 +245,7 @@ def _add(total: Usage, more: Usage | None) -> Usage:
                  cost_usd=round(total.cost_usd + more.cost_usd, 8))
 
 
-def _cost_notes(draft: Draft, llm) -> list[str]:
+def _cost_notes(draft: Draft, llm: LLM) -> list[str]:
     notes = []
     cached = [c for c in draft.calls if c.cached]
     if cached:

@@ -32,6 +32,8 @@ from rag.brief.extractive import Plan, finish, plan_episodes
 from rag.brief.options import BriefOptions
 from rag.brief.scope import Scope, gather
 from rag.errors import ConfigError, LLMError
+from rag.index.store import Store
+from rag.llm.chat import LLM
 from rag.models import (
     Answer,
     BriefEvent,
@@ -59,12 +61,11 @@ REDUCE_SCHEMA = BriefReply.model_json_schema()
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
 
 
-def brief_llm(store, llm, topic: str | None, filters: Filters, options: BriefOptions, *,
-              prompt_map: str | None = None, prompt_reduce: str | None = None) -> Briefing:
+def brief_llm(store: Store, llm: LLM, topic: str | None, filters: Filters, options: BriefOptions) -> Briefing:
     clock = time.perf_counter()
     scope = gather(store, topic, filters, options.k, options.max_chunks)
     plan = plan_episodes(scope, topic, options)
-    mapper, reducer = load_prompt(prompt_map or "brief_map"), load_prompt(prompt_reduce or "brief_reduce")
+    mapper, reducer = load_prompt("brief_map"), load_prompt("brief_reduce")
     question = topic or "everything these articles report"
     notes = list(scope.notes) + list(plan.notes)
     facts, map_usage = _map(store, llm, mapper, question, _hits_in_scope(scope, plan), notes)
@@ -93,7 +94,7 @@ def _hits_in_scope(scope: Scope, plan: Plan) -> list[Hit]:
 # --- map ------------------------------------------------------------------------------------
 
 
-def _map(store, llm, prompt: Prompt, question: str, hits: list[Hit], notes: list[str]) -> tuple[list[Answer], Usage]:
+def _map(store: Store, llm: LLM, prompt: Prompt, question: str, hits: list[Hit], notes: list[str]) -> tuple[list[Answer], Usage]:
     settings = store.settings
     contexts = batches(hits, prompt, question, settings)
     if len(contexts) > MAX_MAP_CALLS:
@@ -161,7 +162,7 @@ def _episodes_text(question: str, plan: Plan) -> str:
     return f"{question}. Separate episodes, never to be merged: " + " | ".join(parts)
 
 
-def _reduce(store, llm, prompt: Prompt, question: str, facts: list[Answer], scope: Scope, plan: Plan,
+def _reduce(store: Store, llm: LLM, prompt: Prompt, question: str, facts: list[Answer], scope: Scope, plan: Plan,
             briefing: Briefing, book: BriefCitations, notes: list[str]) -> None:
     settings = store.settings
     hits = evidence_hits(facts)
@@ -195,7 +196,7 @@ def _parse(text: str) -> BriefReply:
         raise MalformedReply(f"it does not match the schema at {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
 
 
-def _verify_reply(reply: BriefReply, context: Context, store, llm, prompt: Prompt, briefing: Briefing,
+def _verify_reply(reply: BriefReply, context: Context, store: Store, llm: LLM, prompt: Prompt, briefing: Briefing,
                   book: BriefCitations, scope: Scope, plan: Plan, notes: list[str]) -> None:
     settings = store.settings
     items = ([("summary", s) for s in reply.summary if s.text.strip()]

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from rag.answer.judge import judge_support
 from rag.eval.entail import Entailment
+from rag.llm.chat import LLM
 from rag.models import Usage
 
 
 class LLMJudge:
     """Entailment by an LLM: call it with (premise, hypothesis). Decisions are memoised per run."""
 
-    def __init__(self, llm):
+    def __init__(self, llm: LLM):
         self.llm = llm
         self.usage = Usage()
         self.calls = 0
