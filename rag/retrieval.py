@@ -79,9 +79,8 @@ def search(store: Store, query: str, k: int | None = None, filters: Filters = Fi
         for r, (i, score, dups) in enumerate(chosen, start=1)
     ]
     lap("diversify")
-    result = SearchResult(query=query, hits=hits, settings_hash=settings.settings_hash(), timings=timings)
-    result._query_vector = vector
-    return result
+    return SearchResult(query=query, hits=hits, settings_hash=settings.settings_hash(), timings=timings,
+                        query_vector=vector)
 
 
 def fuse(dense, sparse, rrf_k: int, dense_weight: float, lexical_weight: float) -> list[tuple[str, float]]:

@@ -117,7 +117,7 @@ class Found(Generic[S]):
 @dataclass
 class _Ref:
     figure: Figure
-    statement: object
+    statement: Stated
     index: int  # the statement's position: its relevance rank
     window: tuple[dt.date, dt.date] | None
     places: frozenset[str]
