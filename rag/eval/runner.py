@@ -7,7 +7,7 @@ import inspect
 import time
 from collections.abc import Callable
 
-from rag.errors import ConfigError, IndexMismatchError, IndexMissingError, RagError
+from rag.errors import ConfigError, IndexMismatchError, IndexMissingError, RagError, first_line
 from rag.eval.cases import CaseFileError
 from rag.eval.entail import Entails, lexical_entails
 from rag.eval.metrics import compute_metrics
@@ -104,7 +104,7 @@ def _trial(rag, case, epoch: int, lookup: SourceLookup, entails: Entails, brief)
 
 def _failed(case, epoch: int, error: str, seconds: float) -> Trial:
     """An engine error scores zero on every quality score that would have applied."""
-    first = (error.strip().splitlines() or ["failed"])[0]
+    first = first_line(error)
     keys = _QUALITY
     if isinstance(case, BriefingCase):
         keys = ("fact_recall", "citation_validity", "source_recall_cited") + (
