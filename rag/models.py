@@ -142,6 +142,14 @@ class Usage(BaseModel):
     completion_tokens: int = 0
     cost_usd: float = 0.0
 
+    def __add__(self, other: Usage | None) -> Usage:
+        """Two calls' usage together (None adds nothing): the one way usage is summed."""
+        if other is None:
+            return self
+        return Usage(prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+                     completion_tokens=self.completion_tokens + other.completion_tokens,
+                     cost_usd=round(self.cost_usd + other.cost_usd, 8))
+
 
 class Answer(BaseModel):
     question: str

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from rag.answer.citations import CitationBook, render_answer_text
 from rag.answer.context import Context, pack_sources
 from rag.answer.context_conflicts import disagreements
-from rag.answer.grounding import Grounding, ScoreSupport, ground, short
+from rag.answer.grounding import Grounding, ScoreSupport, ground
 from rag.answer.judge import judge_support
 from rag.answer.refusal import REFUSAL_PHRASE
 from rag.answer.reply import (
@@ -43,6 +43,7 @@ from rag.models import Answer, AnswerSentence, Claim, Conflict, LLMReply, ReplyC
 from rag.prompts import Prompt, load_prompt
 from rag.retrieval import Filters, search
 from rag.text.lexical import content_words, normalize
+from rag.text.snippet import short
 
 MARKERS_PROMPT = "answer_markers"
 REPLY_SCHEMA = LLMReply.model_json_schema()
@@ -133,7 +134,7 @@ def verify_draft(draft: Draft, context: Context, store: Store, llm: LLM, thresho
     for claim in claims:
         grounding = ground(claim.text, claim.citations, context, test)
         if judge:
-            usage = _add(usage, _judge(llm, grounding, notes))
+            usage += _judge(llm, grounding, notes)
         groundings.append(grounding)
         notes += grounding.notes
     decision = decide(groundings, claims, context, mode)
@@ -233,16 +234,8 @@ def _usage(calls) -> Usage:
     total = Usage()
     for call in calls:
         if not call.cached:  # a cached answer cost nothing this time
-            total = _add(total, call.usage)
+            total += call.usage
     return total
-
-
-def _add(total: Usage, more: Usage | None) -> Usage:
-    if more is None:
-        return total
-    return Usage(prompt_tokens=total.prompt_tokens + more.prompt_tokens,
-                 completion_tokens=total.completion_tokens + more.completion_tokens,
-                 cost_usd=round(total.cost_usd + more.cost_usd, 8))
 
 
 def _cost_notes(draft: Draft, llm: LLM) -> list[str]:
@@ -251,7 +244,7 @@ def _cost_notes(draft: Draft, llm: LLM) -> list[str]:
     if cached:
         first = Usage()
         for call in cached:
-            first = _add(first, call.usage)
+            first += call.usage
         notes.append(f"answered from the response cache: no tokens spent now "
                      f"(first asked: {first.prompt_tokens}+{first.completion_tokens} tokens, ${first.cost_usd:.6f})")
     if any(not c.priced for c in draft.calls):

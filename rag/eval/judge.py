@@ -34,10 +34,7 @@ class LLMJudge:
     def _ask(self, premise: str, hypothesis: str) -> Entailment:
         verdict = judge_support(self.llm, claim=hypothesis, evidence=premise, purpose="eval-judge")
         self.calls += 1
-        u = verdict.usage
-        self.usage = Usage(prompt_tokens=self.usage.prompt_tokens + u.prompt_tokens,
-                           completion_tokens=self.usage.completion_tokens + u.completion_tokens,
-                           cost_usd=self.usage.cost_usd + u.cost_usd)
+        self.usage += verdict.usage
         if verdict.supported is None:
             self.no_verdict += 1
             return Entailment(False, "the judge gave no verdict")
