@@ -8,6 +8,7 @@ from rag.api import Rag
 from rag.eval.cases import load_cases
 from rag.eval.runfile import load_run, save_run
 from rag.eval.runner import run_eval
+from rag.models import Briefing, BriefPoint, Citation
 
 CASES = """
 - id: rockets
@@ -182,7 +183,7 @@ def test_an_empty_store_says_to_ingest(cli, tmp_path):
 
 
 class BriefingRag(Rag):
-    """A Rag with a brief() method, as `rag brief` will add: returns a briefing-shaped dict."""
+    """A Rag whose brief() records its call and returns a fixed one-sentence briefing."""
 
     def __init__(self, settings):
         super().__init__(settings)
@@ -191,12 +192,12 @@ class BriefingRag(Rag):
     def brief(self, topic, filters=None):
         self.calls.append((topic, filters))
         quote = "U.S. considering closing Iraqi embassy after rocket attack"
-        return {"summary": [{"text": "The US is considering closing its embassy.",
-                             "citations": [{"source": "003_568550a85670bdb3.txt", "line_start": 3, "line_end": 3,
-                                            "quote": quote}]}]}
+        return Briefing(engine="extractive", settings_hash="test",
+                        summary=[BriefPoint(text="The US is considering closing its embassy.", citations=[1])],
+                        citations=[Citation(n=1, source="003_568550a85670bdb3.txt", line_start=3, line_end=3, quote=quote)])
 
 
-def test_briefing_cases_run_when_brief_exists(store, tmp_path):
+def test_briefing_cases_run_with_their_filters(store, tmp_path):
     cases = tmp_path / "cases.yaml"
     cases.write_text(CASES + "  source: '003_*'\n")
     rag = BriefingRag(store)
