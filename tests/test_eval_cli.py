@@ -1,6 +1,7 @@
 """`rag eval` end to end through the CLI, on a small store built with the hash embedder."""
 
 import json
+import re
 
 import pytest
 
@@ -73,8 +74,11 @@ def test_default_run_path_is_under_the_store(run_cli, store):
 
 
 @pytest.mark.parametrize("fmt, check", [
-    ("json", lambda text: json.loads(text)["cases"][0]["id"] == "rockets"),
-    ("md", lambda text: "| metric | value |" in text and "| rockets |" in text),
+    ("json", lambda text: json.loads(text)["cases"][0]["id"] == "rockets"
+     and "citation_validity" in json.loads(text)["invariants"] and "fact_recall" not in json.loads(text)["invariants"]),
+    ("md", lambda text: "| metric | value |" in text and "| rockets |" in text
+     and re.search(r"^\| citation_validity \|.*\| invariant \|$", text, re.MULTILINE)
+     and re.search(r"^\| fact_recall \|.*\| quality \|$", text, re.MULTILINE)),
     ("html", lambda text: text.startswith("<!doctype html>") and "<table>" in text and "impossible" in text),
 ])
 def test_report_formats(run_cli, fmt, check):
