@@ -52,7 +52,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("citation_recall", "ALCE citation recall: share of sentences their citations support.", "question",
            score="citation_recall", invariant_for=_QUOTES),
     Metric("citation_precision", "ALCE citation precision: share of citations that are relevant.", "question",
-           score="citation_precision", invariant_for=_QUOTES),
+           score="citation_precision"),
     Metric("source_recall_cited", "Share of expected sources among those cited.", "question",
            score="source_recall_cited"),
     Metric("source_recall_retrieved", "Share of expected sources among those retrieved.", "question",
