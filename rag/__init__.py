@@ -40,18 +40,13 @@ if TYPE_CHECKING:
     from rag.retrieval import Filters
     from rag.settings import Settings
 
-_HOME = {
-    "Rag": "rag.api",
-    "Settings": "rag.settings",
-    "Filters": "rag.retrieval",
-    "BriefOptions": "rag.brief.options",
-    "RagError": "rag.errors",
-    **{name: "rag.models" for name in (
-        "Answer", "AnswerSentence", "Article", "Briefing", "Chunk", "Citation", "Claim", "Conflict", "Hit",
-        "IngestReport", "Passage", "SearchResult", "Status", "Usage",
-    )},
-}
-__all__ = sorted(_HOME)
+__all__ = [
+    "Answer", "AnswerSentence", "Article", "BriefOptions", "Briefing", "Chunk", "Citation", "Claim", "Conflict",
+    "Filters", "Hit", "IngestReport", "Passage", "Rag", "RagError", "SearchResult", "Settings", "Status", "Usage",
+]
+_HOME = {"Rag": "rag.api", "Settings": "rag.settings", "Filters": "rag.retrieval", "BriefOptions": "rag.brief.options",
+         "RagError": "rag.errors"}
+_HOME.update({name: "rag.models" for name in __all__ if name not in _HOME})
 
 
 def __getattr__(name: str):

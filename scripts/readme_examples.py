@@ -37,7 +37,7 @@ def rag(args: list[str], store_dir: Path) -> str:
     env.update(RAG_CONFIG=str(Path(store_dir) / "no-rag.toml"), RAG_STORE_DIR=str(store_dir),
                HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", COLUMNS="100")
     done = subprocess.run([sys.executable, "-m", "rag", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=900)
+                          timeout=900, check=False)
     if done.returncode != 0:
         raise SystemExit(f"rag {' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
     return done.stdout

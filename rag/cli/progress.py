@@ -66,7 +66,13 @@ class ingest_progress:
 
     def _start_bar(self) -> Callable[[str, int, int], None]:
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         self._bar = Progress(TextColumn("{task.description:>6}"), BarColumn(), MofNCompleteColumn(),
                              TimeRemainingColumn(), transient=True, console=Console(file=self.out))
