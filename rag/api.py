@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
-from rag.errors import InputError, NotFoundError, RagError
+from rag.brief.options import BriefOptions
+from rag.engines import OFFLINE, Engine, get_engine
+from rag.errors import InputError, LLMError, NotFoundError
 from rag.index.catalog import SourceQuery, page
 from rag.index.store import Store
 from rag.models import (
@@ -29,7 +32,9 @@ from rag.suggest import suggestions
 
 if TYPE_CHECKING:
     from rag.index.ingest import Progress
+    from rag.llm import LLM
 
+T = TypeVar("T", Answer, Briefing)
 _SPEC = re.compile(r"^(?P<source>.+?)(?::(?P<start>\d+)(?:-(?P<end>\d+))?)?$")
 
 
@@ -39,7 +44,7 @@ class Rag:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._store: Store | None = None
-        self._llm = None
+        self._llm: LLM | None = None
         self._local = None  # the llama.cpp server of `llm_local_model`, while it runs
 
     @property
@@ -96,18 +101,20 @@ class Rag:
         from rag.answer.dating import date_answer
         from rag.chat import standalone_question
 
-        engine = engine or self.settings.engine
-        rewritten = standalone_question(question, history, self._rewriter(engine)) if history else None
-        answer = self._answer(rewritten or question, k, filters, engine, prompt, on_token, fallback, show_unsupported)
+        chosen = get_engine(engine or self.settings.engine)
+        rewritten = standalone_question(question, history, self._rewriter(chosen)) if history else None
+        mode = None if show_unsupported is None else ("show" if show_unsupported else "remove")
+        answer = self._run(chosen, fallback, "answered", lambda e, llm: e.answer(
+            self.store, llm, rewritten or question, k, filters, prompt=prompt, on_token=on_token, mode=mode))
         if rewritten:
             answer.question, answer.rewritten = question.strip(), rewritten
             answer.notes.insert(0, f"a follow-up, answered as: {rewritten}")
         return date_answer(answer, filters.as_of)
 
-    def _rewriter(self, engine: str):
-        """The LLM that rewrites follow-ups for the LLM engine; None (the deterministic rewrite) otherwise
+    def _rewriter(self, engine: Engine) -> LLM | None:
+        """The LLM that rewrites follow-ups for an LLM engine; None (the deterministic rewrite) otherwise
         or when no LLM is configured."""
-        if engine != "llm":
+        if not engine.uses_llm:
             return None
         from rag.llm import LLMNotConfigured
 
@@ -116,18 +123,41 @@ class Rag:
         except LLMNotConfigured:
             return None
 
-    def _answer(self, question, k, filters, engine, prompt, on_token, fallback, show_unsupported) -> Answer:
-        if engine == "extractive":
-            from rag.answer.extractive import answer_extractive
+    def brief(self, topic: str | None = None, filters: Filters = Filters(), engine: str | None = None, *,
+              options: BriefOptions | None = None, fallback: str | None = None, new_since=None,
+              previous: Briefing | None = None) -> Briefing:
+        """A cited briefing on `topic` (None: every article that passes the filters). The LLM
+        engine map-reduces over the chunks; `fallback="extractive"` briefs offline when it fails.
+        `new_since` (a date) or `previous` (an earlier Briefing): only what is new since then."""
+        if filters.since and filters.until and filters.since > filters.until:
+            raise InputError(f"--since {filters.since} is after --until {filters.until}")
+        options = options or BriefOptions()
+        if new_since is not None or previous is not None:
+            from rag.brief.new_since import brief_new_since
 
-            return answer_extractive(self.store, question, k, filters)
-        if engine == "llm":
-            mode = None if show_unsupported is None else ("show" if show_unsupported else "remove")
-            return self._ask_llm(question, k, filters, prompt, on_token, fallback or self.settings.llm_fallback, mode)
-        raise RagError(f"unknown engine {engine!r}")
+            return brief_new_since(self, topic, filters, engine or self.settings.engine, since=new_since,
+                                   previous=previous, options=options)
+        return self._run(get_engine(engine or self.settings.engine), fallback, "briefed",
+                         lambda chosen, llm: chosen.brief(self.store, llm, topic, filters, options))
+
+    def _run(self, engine: Engine, fallback: str | None, done: str, call: Callable[[Engine, LLM | None], T]) -> T:
+        """`call(engine, llm)`; when the engine's LLM fails and the fallback (default: llm_fallback)
+        is the offline engine, that engine's result instead, with a note saying why."""
+        if not engine.uses_llm:
+            return call(engine, None)
+        from rag.llm import LLMNotConfigured  # here: the LLM client is no part of an offline query's cold start
+
+        try:
+            return call(engine, self.llm)
+        except (LLMError, LLMNotConfigured) as err:
+            if (fallback or self.settings.llm_fallback) != OFFLINE:
+                raise
+            result = call(get_engine(OFFLINE), None)
+            result.notes.insert(0, f"the LLM failed ({err}); {done} with the {OFFLINE} engine")
+            return result
 
     @property
-    def llm(self):
+    def llm(self) -> LLM:
         """The configured LLM client (raises LLMNotConfigured without an endpoint). With
         `llm_local_model`, the first use starts its llama.cpp server; close() stops it."""
         if self._llm is None:
@@ -147,46 +177,6 @@ class Rag:
         if self.settings.llm_local_model:
             self.llm  # noqa: B018 (checks the file)
             self._local.start()
-
-    def _ask_llm(self, question, k, filters, prompt, on_token, fallback, mode=None) -> Answer:
-        from rag.answer.llm_engine import answer_llm
-        from rag.errors import LLMError
-        from rag.llm import LLMNotConfigured
-
-        try:
-            return answer_llm(self.store, self.llm, question, k, filters, prompt=prompt, on_token=on_token, mode=mode)
-        except (LLMError, LLMNotConfigured) as err:
-            if fallback != "extractive":
-                raise
-            answer = self._answer(question, k, filters, "extractive", None, None, None, None)
-            answer.notes.insert(0, f"the LLM failed ({err}); answered with the extractive engine")
-            return answer
-
-    def brief(self, topic: str | None = None, filters: Filters = Filters(), engine: str | None = None, *,
-              options=None, fallback: str | None = None, new_since=None, previous: Briefing | None = None) -> Briefing:
-        """A cited briefing on `topic` (None: every article that passes the filters). The LLM
-        engine map-reduces over the chunks; `fallback="extractive"` briefs offline when it fails.
-        `new_since` (a date) or `previous` (an earlier Briefing): only what is new since then."""
-        from rag.brief import BriefOptions, brief
-        from rag.errors import LLMError
-        from rag.llm import LLMNotConfigured
-
-        engine = engine or self.settings.engine
-        options = options or BriefOptions()
-        if new_since is not None or previous is not None:
-            from rag.brief.new_since import brief_new_since
-
-            return brief_new_since(self, topic, filters, engine, since=new_since, previous=previous, options=options)
-        if engine != "llm":
-            return brief(self.store, topic, filters, engine, options=options)
-        try:
-            return brief(self.store, topic, filters, "llm", llm=self.llm, options=options)
-        except (LLMError, LLMNotConfigured) as err:
-            if (fallback or self.settings.llm_fallback) != "extractive":
-                raise
-            briefing = brief(self.store, topic, filters, "extractive", options=options)
-            briefing.notes.insert(0, f"the LLM failed ({err}); briefed with the extractive engine")
-            return briefing
 
     def documents(self, pattern: str | None = None) -> list[Article]:
         """Indexed articles by source; `pattern` is a glob on the source or its file."""

@@ -1,6 +1,12 @@
 """Errors a user can act on. The CLI and API print `str(err)` as one line."""
 
 
+def first_line(message: object, default: str = "failed") -> str:
+    """The first non-blank line of a message or an exception's text (`default` when it has none):
+    how every shell and report shows an error in one line."""
+    return (str(message).strip().splitlines() or [default])[0]
+
+
 class RagError(Exception):
     """Base class: a clear, one-line, user-facing problem."""
 

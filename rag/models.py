@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, PrivateAttr
+from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
 
 
 class Span(BaseModel):
@@ -73,12 +74,8 @@ class SearchResult(BaseModel):
     hits: list[Hit]
     settings_hash: str
     timings: dict[str, float] = {}
-    _query_vector: object = PrivateAttr(default=None)
-
-    @property
-    def query_vector(self):
-        """The query's embedding (not serialised), reused by the answer engines."""
-        return self._query_vector
+    # The query's embedding, reused by the answer engines; never serialised.
+    query_vector: SkipJsonSchema[Any] = Field(None, exclude=True, repr=False)
 
 
 class Citation(BaseModel):
@@ -145,6 +142,14 @@ class Usage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cost_usd: float = 0.0
+
+    def __add__(self, other: Usage | None) -> Usage:
+        """Two calls' usage together (None adds nothing): the one way usage is summed."""
+        if other is None:
+            return self
+        return Usage(prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+                     completion_tokens=self.completion_tokens + other.completion_tokens,
+                     cost_usd=round(self.cost_usd + other.cost_usd, 8))
 
 
 class Turn(BaseModel):

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import textwrap
 
+from rag.answer.citations import markers, where
 from rag.models import Answer, IngestReport, Passage, SearchResult, Status
+from rag.text.snippet import short
 
 _WIDTH = 100
 
 
 def _wrap(text: str, indent: str = "") -> str:
     return textwrap.fill(text, _WIDTH, initial_indent=indent, subsequent_indent=indent)
-
-
-def _shorten(text: str, limit: int = 220) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def answer_text(answer: Answer) -> str:
@@ -28,7 +25,7 @@ def answer_text(answer: Answer) -> str:
             lines += ["", f"Rejected model output ({answer.rejected.reason}):", _wrap(answer.rejected.text, "  > ")]
     else:
         for s in answer.sentences:
-            marks = "".join(f"[{n}]" for n in s.citations)
+            marks = markers(s.citations)
             flag = "" if s.supported else "  (UNSUPPORTED by its citation)"
             note = f"  ({s.note})" if s.note else ""
             latest = "  (latest figure)" if s.latest else ""
@@ -41,12 +38,11 @@ def answer_text(answer: Answer) -> str:
         for claim in conflict.claims:
             grouped.setdefault(claim.value.lower(), []).append(claim)
         for value, claims in grouped.items():
-            lines.append(f"  - {value} " + "".join(f"[{c.citation}]" for c in claims) + claim_sources(claims))
+            lines.append(f"  - {value} " + markers(c.citation for c in claims) + claim_sources(claims))
     if answer.citations:
         lines.append("")
         for c in answer.citations:
-            where = f"{c.source}:{c.line_start}" + (f"-{c.line_end}" if c.line_end != c.line_start else "")
-            lines.append(_wrap(f"[{c.n}] {where}{cited_from(c)}  \"{_shorten(c.quote)}\"", ""))
+            lines.append(_wrap(f"[{c.n}] {where(c)}{cited_from(c)}  \"{short(c.quote, 220)}\"", ""))
     if answer.dated:
         lines.append(f"Evidence: {answer.dated.text}")
     for note in answer.notes:
@@ -88,11 +84,11 @@ def search_text(result: SearchResult) -> str:
         c = hit.chunk
         head = f"{hit.rank}. {c.source}:{c.line_start}-{c.line_end}  score {hit.score:.4f}"
         if c.date or c.title:
-            head += f"  ({', '.join(x for x in (str(c.date or ''), _shorten(c.title or '', 70)) if x)})"
+            head += f"  ({', '.join(x for x in (str(c.date or ''), short(c.title or '', 70)) if x)})"
         out.append(head)
         if hit.duplicates:
             out.append(f"   also in: {', '.join(hit.duplicates)}")
-        out.append(_wrap(_shorten(c.text, 400), "   "))
+        out.append(_wrap(short(c.text, 400), "   "))
     return "\n".join(out)
 
 

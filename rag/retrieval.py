@@ -76,9 +76,8 @@ def search(store: Store, query: str, k: int | None = None, filters: Filters = Fi
     lap("fetch")
     hits = choose(evidence, pool, chunks, vectors, k, settings)
     lap("diversify")
-    result = SearchResult(query=query, hits=hits, settings_hash=settings.settings_hash(), timings=timings)
-    result._query_vector = evidence.vector
-    return result
+    return SearchResult(query=query, hits=hits, settings_hash=settings.settings_hash(), timings=timings,
+                        query_vector=evidence.vector)
 
 
 def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stage: None) -> Evidence:

@@ -7,7 +7,7 @@ import pytest
 from rag.eval.cases import CaseFileError, load_case_file
 from rag.eval.scorers import score_briefing
 from rag.eval.scorers._briefing import briefing_prose
-from rag.models import BriefingCase, LabelledEvent
+from rag.models import Briefing, BriefingCase, LabelledEvent
 
 
 def no_lookup(source):
@@ -33,6 +33,7 @@ BRIEFING = {
     "notes": ["left out episode 2 (Soleimani): less relevant"],
     "citations": [],
 }
+MODEL = Briefing.model_validate({**BRIEFING, "engine": "extractive", "settings_hash": "test"})
 
 
 def test_facts_only_count_in_the_briefings_own_prose():
@@ -42,7 +43,7 @@ def test_facts_only_count_in_the_briefings_own_prose():
     for elsewhere in ("will not tolerate", "Closing the embassy", "Soleimani", "Rockets hit Taji base"):
         assert elsewhere not in prose  # topic, source title, note, episode label
     case = BriefingCase(id="b", topic=BRIEFING["topic"], facts=[["Taji"], ["will not tolerate"], ["closing"], ["18"]])
-    scores = score_briefing(case, BRIEFING, no_lookup)
+    scores = score_briefing(case, MODEL, no_lookup)
     assert scores["fact_recall"].value == pytest.approx(2 / 4), scores["fact_recall"].explanation
 
 
@@ -53,11 +54,11 @@ def test_timeline_dates_are_scored_against_labelled_events():
         LabelledEvent(what=["second barrage"], date="2020-03-15"),  # the briefing says the 14th: wrong
         LabelledEvent(what=["Soleimani"], date="2020-01-03"),  # not on this timeline
     ])
-    scores = score_briefing(case, BRIEFING, no_lookup)
+    scores = score_briefing(case, MODEL, no_lookup)
     accuracy, recall = scores["timeline_date_accuracy"], scores["timeline_event_recall"]
     assert accuracy.value == pytest.approx(2 / 3) and "second barrage" in accuracy.explanation
     assert recall.value == pytest.approx(2 / 4) and "Soleimani" in recall.explanation
-    unlabelled = score_briefing(BriefingCase(id="c", facts=[["Taji"]]), BRIEFING, no_lookup)
+    unlabelled = score_briefing(BriefingCase(id="c", facts=[["Taji"]]), MODEL, no_lookup)
     assert unlabelled["timeline_date_accuracy"].value is None
 
 

@@ -1,6 +1,7 @@
 """`rag eval` end to end through the CLI, on a small store built with the hash embedder."""
 
 import json
+import re
 
 import pytest
 
@@ -8,6 +9,7 @@ from rag.api import Rag
 from rag.eval.cases import load_cases
 from rag.eval.runfile import load_run, save_run
 from rag.eval.runner import run_eval
+from rag.models import Briefing, BriefPoint, Citation
 
 CASES = """
 - id: rockets
@@ -72,8 +74,11 @@ def test_default_run_path_is_under_the_store(run_cli, store):
 
 
 @pytest.mark.parametrize("fmt, check", [
-    ("json", lambda text: json.loads(text)["cases"][0]["id"] == "rockets"),
-    ("md", lambda text: "| metric | value |" in text and "| rockets |" in text),
+    ("json", lambda text: json.loads(text)["cases"][0]["id"] == "rockets"
+     and "citation_validity" in json.loads(text)["invariants"] and "fact_recall" not in json.loads(text)["invariants"]),
+    ("md", lambda text: "| metric | value |" in text and "| rockets |" in text
+     and re.search(r"^\| citation_validity \|.*\| invariant \|$", text, re.MULTILINE)
+     and re.search(r"^\| fact_recall \|.*\| quality \|$", text, re.MULTILINE)),
     ("html", lambda text: text.startswith("<!doctype html>") and "<table>" in text and "impossible" in text),
 ])
 def test_report_formats(run_cli, fmt, check):
@@ -182,7 +187,7 @@ def test_an_empty_store_says_to_ingest(cli, tmp_path):
 
 
 class BriefingRag(Rag):
-    """A Rag with a brief() method, as `rag brief` will add: returns a briefing-shaped dict."""
+    """A Rag whose brief() records its call and returns a fixed one-sentence briefing."""
 
     def __init__(self, settings):
         super().__init__(settings)
@@ -191,12 +196,12 @@ class BriefingRag(Rag):
     def brief(self, topic, filters=None):
         self.calls.append((topic, filters))
         quote = "U.S. considering closing Iraqi embassy after rocket attack"
-        return {"summary": [{"text": "The US is considering closing its embassy.",
-                             "citations": [{"source": "003_568550a85670bdb3.txt", "line_start": 3, "line_end": 3,
-                                            "quote": quote}]}]}
+        return Briefing(engine="extractive", settings_hash="test",
+                        summary=[BriefPoint(text="The US is considering closing its embassy.", citations=[1])],
+                        citations=[Citation(n=1, source="003_568550a85670bdb3.txt", line_start=3, line_end=3, quote=quote)])
 
 
-def test_briefing_cases_run_when_brief_exists(store, tmp_path):
+def test_briefing_cases_run_with_their_filters(store, tmp_path):
     cases = tmp_path / "cases.yaml"
     cases.write_text(CASES + "  source: '003_*'\n")
     rag = BriefingRag(store)

@@ -18,7 +18,18 @@ from rag.eval.scorers import (
     score_briefing,
     source_recall,
 )
-from rag.models import Answer, AnswerSentence, BriefingCase, Citation, EvalCase, Usage
+from rag.models import (
+    Answer,
+    AnswerSentence,
+    Briefing,
+    BriefingCase,
+    BriefPoint,
+    Citation,
+    Disagreement,
+    DisagreementSide,
+    EvalCase,
+    Usage,
+)
 
 CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 EIGHT = ("An estimated eight rockets were fired overall, killing one Iraqi civilian and causing minor damage "
@@ -52,7 +63,7 @@ RIGHT = answer([(EIGHT, [1]), (TWENTY, [2])], [cite(1, AXIOS, 15, EIGHT), cite(2
 
 # ---- normalisation ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, phrase, expected", [
+PHRASES = [
     ("An estimated eight rockets", "8 rockets", True),
     ("twenty-one rockets", "21", True),
     ("154 Tomahawk cruise missiles", "one hundred fifty-four", True),
@@ -64,9 +75,17 @@ RIGHT = answer([(EIGHT, [1]), (TWENTY, [2])], [cite(1, AXIOS, 15, EIGHT), cite(2
     ("18 rockets", "8", False),
     ("Iranian officials", "Iran", False),
     ("one two", "3", False),
-])
+]
+
+
+@pytest.mark.parametrize("text, phrase, expected", PHRASES)
 def test_matching_is_normalised_and_whole_word(text, phrase, expected):
     assert contains_phrase(text, phrase) is expected
+
+
+@pytest.mark.parametrize("text, phrase, expected", PHRASES)
+def test_fact_recall_finds_a_phrasing_exactly_as_contains_phrase_does(text, phrase, expected):
+    assert fact_recall([["no such phrasing anywhere", phrase]], text).value == (1.0 if expected else 0.0)
 
 
 def test_normalize_keeps_decimals_and_drops_punctuation():
@@ -231,13 +250,13 @@ def test_usage_is_reported():
 
 # ---- briefings -------------------------------------------------------------------------------
 
-def test_briefing_scores_read_any_model_shape():
+def test_briefing_scores_read_its_prose_and_every_citation():
     case = BriefingCase(id="b", topic="rockets", facts=[["eight"], ["more than 20"], ["Kataeb Hezbollah"]],
                         sources=[[AXIOS], [CNBC]])
-    briefing = {"summary": [{"text": EIGHT, "citations": [cite(1, AXIOS, 15, EIGHT).model_dump()]}],
-                "disagreements": [{"text": "Counts differ.",
-                                   "cites": [{"source": CNBC, "line_start": 7, "line_end": 7, "quote": "Sunday, more"},
-                                             {"source": CNBC, "line_start": 2, "line_end": 2, "quote": "no such text"}]}]}
+    briefing = Briefing(engine="extractive", settings_hash="test", summary=[BriefPoint(text=EIGHT, citations=[1])],
+                        disagreements=[Disagreement(about="the count", sides=[DisagreementSide(value="a count", citations=[2]),
+                                                                              DisagreementSide(value="another", citations=[3])])],
+                        citations=[cite(1, AXIOS, 15, EIGHT), cite(2, CNBC, 7, "Sunday, more"), cite(3, CNBC, 2, "no such text")])
     scores = score_briefing(case, briefing, lookup)
     assert scores["fact_recall"].value == pytest.approx(1 / 3)  # quotes are not the briefing's own prose
     assert scores["citation_validity"].value == pytest.approx(2 / 3)

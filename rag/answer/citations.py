@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rag.models import AnswerSentence, Chunk, Citation, Sentence
+
+
+def markers(numbers: Iterable[int]) -> str:
+    """'[1][3]': the citation markers of these numbers, as every answer and briefing shows them."""
+    return "".join(f"[{n}]" for n in numbers)
+
+
+def where(citation: Citation) -> str:
+    """'file.txt:12' or 'file.txt:12-14': the lines a citation points at."""
+    end = f"-{citation.line_end}" if citation.line_end != citation.line_start else ""
+    return f"{citation.source}:{citation.line_start}{end}"
 
 
 class CitationBook:
@@ -29,6 +42,5 @@ def render_answer_text(sentences: list[AnswerSentence]) -> str:
     """'Sentence. [1][2] Next sentence. [3]': markers follow the sentence they support."""
     parts = []
     for s in sentences:
-        markers = "".join(f"[{n}]" for n in s.citations)
-        parts.append(f"{s.text} {markers}".strip())
+        parts.append(f"{s.text} {markers(s.citations)}".strip())
     return " ".join(parts)

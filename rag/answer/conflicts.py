@@ -38,6 +38,7 @@ from rag.models import Chunk, Claim, Conflict, DisagreementSide, Sentence
 from rag.models import Disagreement as BriefDisagreement
 from rag.text.dates import event_date
 from rag.text.lexical import content_words, stem
+from rag.text.vocab import CALENDAR_WORDS
 
 UNIT_SIMILARITY = 0.5
 EVENT_SIMILARITY = 0.5
@@ -56,9 +57,7 @@ _SOURCES_AFTER = re.compile(r"\s+(?:\w+\s+)?(?:people|persons|sources|officials|
 _LABEL_BEFORE = re.compile(r"(?<![.!?]\s)(?<!^)\b(?:[A-Z][a-zA-Z]*\.?|No\.)\s*$")
 _PLACE = re.compile(r"\b(?:in|at|across|throughout|near|outside|inside)\s+(?:the\s+)?((?:[A-Z][a-z]+(?:['’]s)?"
                     r"(?:\s+|$)){1,3})")
-_NOT_PLACES = {"The", "A", "An", "This", "That", "His", "Her", "Their", "Its", "Monday", "Tuesday", "Wednesday",
-               "Thursday", "Friday", "Saturday", "Sunday", "January", "February", "March", "April", "May", "June",
-               "July", "August", "September", "October", "November", "December", "Addition", "Total", "All"}
+_NOT_PLACES = {"The", "A", "An", "This", "That", "His", "Her", "Their", "Its", "Addition", "Total", "All"} | CALENDAR_WORDS
 
 
 class Stated(Protocol):
@@ -117,7 +116,7 @@ class Found(Generic[S]):
 @dataclass
 class _Ref:
     figure: Figure
-    statement: object
+    statement: Stated
     index: int  # the statement's position: its relevance rank
     window: tuple[dt.date, dt.date] | None
     places: frozenset[str]

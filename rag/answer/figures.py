@@ -112,7 +112,3 @@ def unit_before(text: str, pos: int, prefer: set[str]) -> str | None:
         if stem(word.lower()) in prefer:
             return word
     return None
-
-
-def has_figure(text: str) -> bool:
-    return any(True for _ in figures(text)) or bool(re.search(r"\d", text))

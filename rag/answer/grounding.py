@@ -16,6 +16,7 @@ from typing import Protocol
 
 from rag.answer.context import Context, Source
 from rag.answer.support import Anchor, SupportScorer
+from rag.text.snippet import short
 
 
 @dataclass
@@ -82,7 +83,3 @@ def ground(text: str, cited: list[int], context: Context, test: SupportTest) -> 
         return Grounding(text, valid, [chosen], True, best, repaired_from=valid, notes=notes)
     kept = sorted(found, key=lambda e: (e.anchor.numbers_ok, e.score))[-1:]
     return Grounding(text, valid, kept, False, best, notes=notes)
-
-
-def short(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.llm.chat import LLM
 from rag.models import Usage
 from rag.prompts import load_prompt
 
@@ -42,7 +43,7 @@ def last_verdict(reply: str) -> str | None:
     return found[-1].upper() if found else None
 
 
-def judge_support(llm, claim: str, evidence: str, purpose: str = "judge") -> Verdict:
+def judge_support(llm: LLM, claim: str, evidence: str, purpose: str = "judge") -> Verdict:
     prompt = load_prompt(JUDGE_PROMPT)
     result = llm.chat(prompt.messages(claim=neutralise(claim), evidence=neutralise(evidence)),
                       temperature=0.0, max_tokens=300, prompt=prompt, purpose=purpose)

@@ -28,7 +28,7 @@ from rag.answer.answerability import question_coverage
 from rag.answer.citations import CitationBook, render_answer_text
 from rag.answer.context import Context, pack_sources
 from rag.answer.context_conflicts import disagreements
-from rag.answer.grounding import Grounding, ScoreSupport, ground, short
+from rag.answer.grounding import Grounding, ScoreSupport, ground
 from rag.answer.judge import judge_support
 from rag.answer.refusal import REFUSAL_PHRASE
 from rag.answer.reply import (
@@ -42,10 +42,12 @@ from rag.answer.support import numbers
 from rag.answer.unsupported import decide
 from rag.errors import ConfigError, LLMError
 from rag.index.store import Store
+from rag.llm.chat import LLM
 from rag.models import Answer, AnswerSentence, Claim, Conflict, LLMReply, ReplyConflict, Usage
 from rag.prompts import Prompt, load_prompt
 from rag.retrieval import Filters, search
 from rag.text.lexical import content_words, normalize
+from rag.text.snippet import short
 
 MARKERS_PROMPT = "answer_markers"
 REPLY_SCHEMA = LLMReply.model_json_schema()
@@ -59,7 +61,7 @@ class Draft:
     notes: list[str] = field(default_factory=list)
 
 
-def answer_llm(store: Store, llm, question: str, k: int | None = None, filters: Filters = Filters(), *,  # noqa: B008 (frozen)
+def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filters: Filters = Filters(), *,  # noqa: B008 (frozen)
                prompt: str | None = None, on_token=None, mode: str | None = None) -> Answer:
     settings = store.settings
     result = search(store, question, k or settings.answer_k, filters)
@@ -107,7 +109,7 @@ def output_of(prompt: Prompt) -> str:
     return str(prompt.meta.get("output", "json"))
 
 
-def draft_answer(llm, prompt: Prompt, context: Context, question: str, on_token=None) -> Draft:
+def draft_answer(llm: LLM, prompt: Prompt, context: Context, question: str, on_token=None) -> Draft:
     messages = prompt.messages(sources=context.text, question=question)
     if output_of(prompt) == "markers":
         call = (llm.stream(messages, on_token, prompt=prompt, purpose="answer") if on_token
@@ -128,7 +130,7 @@ def draft_answer(llm, prompt: Prompt, context: Context, question: str, on_token=
     return Draft(reply, fallback, [call, retry], notes)
 
 
-def verify_draft(draft: Draft, context: Context, store: Store, llm, threshold: float, judge: bool,
+def verify_draft(draft: Draft, context: Context, store: Store, llm: LLM, threshold: float, judge: bool,
                  question: str = "", mode: str = "remove") -> Answer:
     reply, notes = draft.reply, []
     usage = _usage(draft.calls)
@@ -142,7 +144,7 @@ def verify_draft(draft: Draft, context: Context, store: Store, llm, threshold: f
     for claim in claims:
         grounding = ground(claim.text, claim.citations, context, test)
         if judge:
-            usage = _add(usage, _judge(llm, grounding, notes))
+            usage += _judge(llm, grounding, notes)
         groundings.append(grounding)
         notes += grounding.notes
     decision = decide(groundings, claims, context, mode)
@@ -160,7 +162,7 @@ def verify_draft(draft: Draft, context: Context, store: Store, llm, threshold: f
                   conflicts=conflicts, removed=decision.removed, usage=usage, notes=notes, **common)
 
 
-def _judge(llm, grounding: Grounding, notes: list[str]) -> Usage | None:
+def _judge(llm: LLM, grounding: Grounding, notes: list[str]) -> Usage | None:
     """With `llm_judge`, the LLM's verdict on the sentence's evidence decides support."""
     if not grounding.evidence:
         return None
@@ -242,25 +244,17 @@ def _usage(calls) -> Usage:
     total = Usage()
     for call in calls:
         if not call.cached:  # a cached answer cost nothing this time
-            total = _add(total, call.usage)
+            total += call.usage
     return total
 
 
-def _add(total: Usage, more: Usage | None) -> Usage:
-    if more is None:
-        return total
-    return Usage(prompt_tokens=total.prompt_tokens + more.prompt_tokens,
-                 completion_tokens=total.completion_tokens + more.completion_tokens,
-                 cost_usd=round(total.cost_usd + more.cost_usd, 8))
-
-
-def _cost_notes(draft: Draft, llm) -> list[str]:
+def _cost_notes(draft: Draft, llm: LLM) -> list[str]:
     notes = []
     cached = [c for c in draft.calls if c.cached]
     if cached:
         first = Usage()
         for call in cached:
-            first = _add(first, call.usage)
+            first += call.usage
         notes.append(f"answered from the response cache: no tokens spent now "
                      f"(first asked: {first.prompt_tokens}+{first.completion_tokens} tokens, ${first.cost_usd:.6f})")
     if any(not c.priced for c in draft.calls):

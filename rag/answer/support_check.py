@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rag.text.lexical import STOPWORDS, content_words, normalize
+from rag.text.snippet import short
 from rag.text.vocab import COUNT_WORDS, NEGATION_WORDS, alternation, name_forms
 
 MIN_TERMS = 2
@@ -128,7 +129,7 @@ def supports(sentence: str, window: str | Sequence[str], *, coverage: float = CO
         return SupportVerdict(False, f"only {share:.0%} of its words are in the cited text", share, "coverage")
     for clause, part in clause_shares:
         if part < clause_coverage:
-            return SupportVerdict(False, f"the clause {_short(clause)!r} is not in the cited text ({part:.0%} of "
+            return SupportVerdict(False, f"the clause {short(clause, 50)!r} is not in the cited text ({part:.0%} of "
                                          "its words)", share, "clause")
     if problem := _numbers(sentence, view):
         return SupportVerdict(False, problem, share, "number")
@@ -461,8 +462,3 @@ def _words_of(text: _Text, terms) -> str:
 def _names(names: list[str]) -> str:
     shown = ", ".join(repr(n) for n in names[:3])
     return f"the name {shown} is" if len(names) == 1 else f"the names {shown} are"
-
-
-def _short(text: str, limit: int = 50) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

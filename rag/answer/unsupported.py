@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rag.answer.context import Context
-from rag.answer.grounding import Grounding, short
+from rag.answer.grounding import Grounding
 from rag.models import RejectedOutput, ReplySentence, UnsupportedSentence
+from rag.text.snippet import short
 
 REJECTED_REASON = "no sentence of the model's answer is supported by a source in its context"
 

@@ -32,6 +32,8 @@ from rag.brief.extractive import Plan, finish, plan_episodes
 from rag.brief.options import BriefOptions
 from rag.brief.scope import Scope, gather
 from rag.errors import ConfigError, LLMError
+from rag.index.store import Store
+from rag.llm.chat import LLM
 from rag.models import (
     Answer,
     BriefEvent,
@@ -52,6 +54,7 @@ from rag.models import (
 from rag.prompts import Prompt, load_prompt
 from rag.retrieval import Filters
 from rag.text.dates import event_mention, find_date_mentions, resolve_mention
+from rag.text.snippet import short
 from rag.text.tokens import count_tokens
 
 MAX_MAP_CALLS = 8
@@ -59,12 +62,11 @@ REDUCE_SCHEMA = BriefReply.model_json_schema()
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?$")
 
 
-def brief_llm(store, llm, topic: str | None, filters: Filters, options: BriefOptions, *,
-              prompt_map: str | None = None, prompt_reduce: str | None = None) -> Briefing:
+def brief_llm(store: Store, llm: LLM, topic: str | None, filters: Filters, options: BriefOptions) -> Briefing:
     clock = time.perf_counter()
     scope = gather(store, topic, filters, options.k, options.max_chunks)
     plan = plan_episodes(scope, topic, options)
-    mapper, reducer = load_prompt(prompt_map or "brief_map"), load_prompt(prompt_reduce or "brief_reduce")
+    mapper, reducer = load_prompt("brief_map"), load_prompt("brief_reduce")
     question = topic or "everything these articles report"
     notes = list(scope.notes) + list(plan.notes)
     facts, map_usage = _map(store, llm, mapper, question, _hits_in_scope(scope, plan), notes)
@@ -78,7 +80,7 @@ def brief_llm(store, llm, topic: str | None, filters: Filters, options: BriefOpt
         notes.append("the model found nothing on the topic that its sources support")
     else:
         _reduce(store, llm, reducer, question, facts, scope, plan, briefing, book, notes)
-    briefing.usage = _add(map_usage, briefing.usage)
+    briefing.usage = map_usage + briefing.usage
     briefing.notes = notes
     finish(briefing, book, store, scope, plan)
     briefing.timings = {"map": round(mapped - clock, 4), "reduce": round(time.perf_counter() - mapped, 4)}
@@ -93,7 +95,7 @@ def _hits_in_scope(scope: Scope, plan: Plan) -> list[Hit]:
 # --- map ------------------------------------------------------------------------------------
 
 
-def _map(store, llm, prompt: Prompt, question: str, hits: list[Hit], notes: list[str]) -> tuple[list[Answer], Usage]:
+def _map(store: Store, llm: LLM, prompt: Prompt, question: str, hits: list[Hit], notes: list[str]) -> tuple[list[Answer], Usage]:
     settings = store.settings
     contexts = batches(hits, prompt, question, settings)
     if len(contexts) > MAX_MAP_CALLS:
@@ -105,12 +107,12 @@ def _map(store, llm, prompt: Prompt, question: str, hits: list[Hit], notes: list
         draft = draft_answer(llm, prompt, context, question)
         answer = verify_draft(draft, context, store, llm, settings.llm_support_threshold, settings.llm_judge,
                               mode="mark")
-        usage = _add(usage, answer.usage)
+        usage += answer.usage
         notes += [f"map: {n}" for n in draft.notes + answer.notes]
         dropped = [s for s in answer.sentences if not s.supported]
         if dropped:
             notes.append(f"map: dropped {len(dropped)} fact(s) their sources do not support: "
-                         + "; ".join(repr(_short(s.text)) for s in dropped))
+                         + "; ".join(repr(short(s.text)) for s in dropped))
         answer.sentences = [s for s in answer.sentences if s.supported]
         if not answer.refused and answer.sentences:
             facts.append(answer)
@@ -161,7 +163,7 @@ def _episodes_text(question: str, plan: Plan) -> str:
     return f"{question}. Separate episodes, never to be merged: " + " | ".join(parts)
 
 
-def _reduce(store, llm, prompt: Prompt, question: str, facts: list[Answer], scope: Scope, plan: Plan,
+def _reduce(store: Store, llm: LLM, prompt: Prompt, question: str, facts: list[Answer], scope: Scope, plan: Plan,
             briefing: Briefing, book: BriefCitations, notes: list[str]) -> None:
     settings = store.settings
     hits = evidence_hits(facts)
@@ -195,7 +197,7 @@ def _parse(text: str) -> BriefReply:
         raise MalformedReply(f"it does not match the schema at {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
 
 
-def _verify_reply(reply: BriefReply, context: Context, store, llm, prompt: Prompt, briefing: Briefing,
+def _verify_reply(reply: BriefReply, context: Context, store: Store, llm: LLM, prompt: Prompt, briefing: Briefing,
                   book: BriefCitations, scope: Scope, plan: Plan, notes: list[str]) -> None:
     settings = store.settings
     items = ([("summary", s) for s in reply.summary if s.text.strip()]
@@ -205,7 +207,7 @@ def _verify_reply(reply: BriefReply, context: Context, store, llm, prompt: Promp
     draft = Draft(LLMReply(refused=False, sentences=sentences, conflicts=reply.disagreements), prompt)
     answer = verify_draft(draft, context, store, llm, settings.llm_support_threshold, settings.llm_judge,
                           mode="mark")
-    briefing.usage = _add(briefing.usage, answer.usage)
+    briefing.usage += answer.usage
     notes += [f"reduce: {n}" for n in answer.notes]
     # verify_draft skips refusal-like sentences, so results are matched back by their text
     verified = {} if answer.refused else {s.text: s for s in answer.sentences}
@@ -245,15 +247,15 @@ def _event(event, sentence, cited: list[Citation], scope: Scope, notes: list[str
             if (r := resolve_mention(m, published, scope.year_hints.get(c.source))) is not None:
                 found.append((c.source, r, m.text))
     if claimed is None and not found:
-        notes.append(f"reduce: dropped the timeline event {_short(event.text)!r}: no date its excerpts support")
+        notes.append(f"reduce: dropped the timeline event {short(event.text)!r}: no date its excerpts support")
         return None
     match = next((f for f in found if claimed and f[1].start <= claimed[1] and claimed[0] <= f[1].end), None)
     if match is None and found:
-        notes.append(f"reduce: the date {event.date!r} of {_short(event.text)!r} is not what its excerpts say; "
+        notes.append(f"reduce: the date {event.date!r} of {short(event.text)!r} is not what its excerpts say; "
                      f"shown with {found[0][1].label()} from {found[0][0]}")
         match = found[0]
     if match is None:
-        notes.append(f"reduce: dropped the timeline event {_short(event.text)!r}: its excerpts state no date "
+        notes.append(f"reduce: dropped the timeline event {short(event.text)!r}: its excerpts state no date "
                      f"(the model gave {event.date!r})")
         return None
     source, r, written = match
@@ -290,10 +292,10 @@ def _quote(q, context: Context, book: BriefCitations, episode_of: dict, notes: l
         named = _plain(q.speaker).split()[-1:] if q.speaker else []
         supported = bool(named) and named[0] in _plain(source.chunk.text)
         if not supported:
-            notes.append(f"reduce: the speaker {q.speaker!r} of {_short(q.words)!r} is not named in its excerpt")
+            notes.append(f"reduce: the speaker {q.speaker!r} of {short(q.words)!r} is not named in its excerpt")
         return BriefQuote(speaker=q.speaker, words=q.words, citations=[number], supported=supported,
                           episode=episode_of.get(source.chunk.source))
-    notes.append(f"reduce: dropped the quote {_short(q.words)!r}: not verbatim in the excerpts it cites {q.citations}")
+    notes.append(f"reduce: dropped the quote {short(q.words)!r}: not verbatim in the excerpts it cites {q.citations}")
     return None
 
 
@@ -310,17 +312,6 @@ def _from_facts(facts: list[Answer], briefing: Briefing, book: BriefCitations, p
             points.append(BriefPoint(text=s.text, citations=[book.adopt(c) for c in cited], supported=s.supported,
                                      support=s.support, episode=episode_of.get(cited[0].source) if cited else None))
     briefing.summary, briefing.key_facts = points[:3], points[3:11]
-
-
-def _add(total: Usage, more: Usage) -> Usage:
-    return Usage(prompt_tokens=total.prompt_tokens + more.prompt_tokens,
-                 completion_tokens=total.completion_tokens + more.completion_tokens,
-                 cost_usd=round(total.cost_usd + more.cost_usd, 8))
-
-
-def _short(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 __all__ = ["LLMError", "batches", "brief_llm", "evidence_hits"]

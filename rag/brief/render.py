@@ -9,18 +9,11 @@ from __future__ import annotations
 
 import html
 
-from rag.models import BriefEvent, Briefing, BriefPoint, BriefQuote, Citation, Disagreement
+from rag.answer.citations import markers, where
+from rag.models import BriefEvent, Briefing, BriefPoint, BriefQuote, Disagreement
 from rag.pictures import with_pictures
 
 _UNSUPPORTED = " (UNSUPPORTED by its citations)"
-
-
-def _marks(numbers: list[int]) -> str:
-    return "".join(f"[{n}]" for n in numbers)
-
-
-def _where(c: Citation) -> str:
-    return f"{c.source}:{c.line_start}" + (f"-{c.line_end}" if c.line_end != c.line_start else "")
 
 
 def _episode_tag(b: Briefing, episode: int | None) -> str:
@@ -49,7 +42,7 @@ def _episode_line(e) -> str:
 
 
 def _point(b: Briefing, p: BriefPoint) -> str:
-    text = f"{_episode_tag(b, p.episode)}{p.text} {_marks(p.citations)}{'' if p.supported else _UNSUPPORTED}".strip()
+    text = f"{_episode_tag(b, p.episode)}{p.text} {markers(p.citations)}{'' if p.supported else _UNSUPPORTED}".strip()
     return text + previous_value(p)
 
 
@@ -68,13 +61,13 @@ def relative_note(e: BriefEvent) -> str:
 
 
 def _event(b: Briefing, e: BriefEvent) -> str:
-    return (f"**{e.when}**{relative_note(e)} {_episode_tag(b, e.episode)}— {e.text} {_marks(e.citations)}"
+    return (f"**{e.when}**{relative_note(e)} {_episode_tag(b, e.episode)}— {e.text} {markers(e.citations)}"
             + ("" if e.supported else _UNSUPPORTED))
 
 
 def _quote(b: Briefing, q: BriefQuote) -> str:
     who = q.speaker or "unattributed"
-    return f"{_episode_tag(b, q.episode)}**{who}**: “{q.words}” {_marks(q.citations)}" + ("" if q.supported else _UNSUPPORTED)
+    return f"{_episode_tag(b, q.episode)}**{who}**: “{q.words}” {markers(q.citations)}" + ("" if q.supported else _UNSUPPORTED)
 
 
 def side_sources(side) -> str:
@@ -87,7 +80,7 @@ def side_sources(side) -> str:
 def _disagreement_lines(b: Briefing, d: Disagreement) -> list[str]:
     tally = " (a running tally: the latest dated figure first)" if d.tally else ""
     lines = [f"- {_episode_tag(b, d.episode)}**{d.about}**{tally}:"]
-    lines += [f"  - {side.value} {_marks(side.citations)}{side_sources(side)}" for side in d.sides]
+    lines += [f"  - {side.value} {markers(side.citations)}{side_sources(side)}" for side in d.sides]
     return lines
 
 
@@ -108,7 +101,7 @@ def to_markdown(b: Briefing) -> str:
         out.append(f"| {s.source} | {title} | {s.outlet or '—'} | {s.date or 'no date'}{note} | "
                    f"{f'E{s.episode}' if s.episode else '—'} | {s.cited} |")
     out += ["", "## Citations", ""]
-    out += [f"[{c.n}] {_where(c)} — “{' '.join(c.quote.split())}”" for c in b.citations]
+    out += [f"[{c.n}] {where(c)} — “{' '.join(c.quote.split())}”" for c in b.citations]
     if b.notes:
         out += ["", "## Notes", ""] + [f"- {n}" for n in b.notes]
     return "\n".join(out) + "\n"
@@ -153,7 +146,7 @@ def to_html(b: Briefing) -> str:
     parts.append("<h2>Sources</h2><table><tr><th>File</th><th>Title</th><th>Outlet</th><th>Date</th>"
                  f"<th>Episode</th><th>Cited</th></tr>{rows}</table>")
     parts.append("<h2>Citations</h2><ol class=\"citations\">" + "".join(
-        f'<li id="c{c.n}" value="{c.n}"><code>{e(_where(c))}</code> “{e(" ".join(c.quote.split()))}”</li>'
+        f'<li id="c{c.n}" value="{c.n}"><code>{e(where(c))}</code> “{e(" ".join(c.quote.split()))}”</li>'
         for c in b.citations) + "</ol>")
     if b.notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{e(n)}</li>" for n in b.notes) + "</ul>")

@@ -7,7 +7,7 @@ import signal
 import sys
 
 from rag.cli.app import app
-from rag.errors import RagError
+from rag.errors import RagError, first_line
 
 # Commands register themselves on `app` when their module is imported.
 from rag.cli import ingest as _ingest  # noqa: E402,F401
@@ -56,6 +56,5 @@ def _terminated(signum, frame) -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    first = (message.strip().splitlines() or ["failed"])[0]
-    print(f"error: {first}", file=sys.stderr)
+    print(f"error: {first_line(message)}", file=sys.stderr)
     sys.exit(code)

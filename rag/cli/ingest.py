@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from rag.cli.app import ChromaUrl, Json, Sets, StoreDir, app, settings_from
+from rag.cli.progress import ingest_progress
 
 
 @app.command()
@@ -37,11 +38,11 @@ def ingest(
 
         if len(urls) != len(paths or []) or dry_run or rebuild:
             raise typer.BadParameter("URLs and --feed cannot be mixed with files, --dry-run or --rebuild")
-        with _progress_bar() as progress:
+        with ingest_progress() as progress:
             code = fetch_and_ingest(settings, urls, feed, progress, wait, as_json)
         raise typer.Exit(code)
     paths = [Path(p) for p in paths] if paths else None
-    with _progress_bar() as progress:
+    with ingest_progress() as progress:
         report = Rag(settings).ingest(paths or None, dry_run=dry_run, rebuild=rebuild, progress=progress, lock_wait=wait,
                                      verify=verify)
     for where, reason in report.failed.items():
@@ -51,29 +52,3 @@ def ingest(
     if report.failed and nothing_done:
         print("error: nothing could be ingested", file=sys.stderr)
         raise typer.Exit(1)
-
-
-class _progress_bar:
-    """A rich progress bar on an interactive terminal; silent otherwise."""
-
-    def __enter__(self):
-        if not sys.stderr.isatty():
-            return None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.bar = Progress(TextColumn("{task.description:>6}"), BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), transient=True)
-        self.bar.start()
-        self.tasks = {}
-
-        def update(stage: str, done: int, total: int) -> None:
-            if stage not in self.tasks:
-                self.tasks[stage] = self.bar.add_task(stage, total=total)
-            self.bar.update(self.tasks[stage], completed=done, total=total)
-
-        return update
-
-    def __exit__(self, *exc):
-        if hasattr(self, "bar"):
-            self.bar.stop()
-        return False

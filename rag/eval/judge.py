@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from rag.answer.judge import judge_support
 from rag.eval.entail import Entailment
+from rag.llm.chat import LLM
 from rag.models import Usage
 
 
 class LLMJudge:
     """Entailment by an LLM: call it with (premise, hypothesis). Decisions are memoised per run."""
 
-    def __init__(self, llm):
+    def __init__(self, llm: LLM):
         self.llm = llm
         self.usage = Usage()
         self.calls = 0
@@ -33,10 +34,7 @@ class LLMJudge:
     def _ask(self, premise: str, hypothesis: str) -> Entailment:
         verdict = judge_support(self.llm, claim=hypothesis, evidence=premise, purpose="eval-judge")
         self.calls += 1
-        u = verdict.usage
-        self.usage = Usage(prompt_tokens=self.usage.prompt_tokens + u.prompt_tokens,
-                           completion_tokens=self.usage.completion_tokens + u.completion_tokens,
-                           cost_usd=self.usage.cost_usd + u.cost_usd)
+        self.usage += verdict.usage
         if verdict.supported is None:
             self.no_verdict += 1
             return Entailment(False, "the judge gave no verdict")

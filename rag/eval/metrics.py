@@ -21,6 +21,17 @@ class Metric:
     score: str | None = None  # the per-trial score it averages
     reduce: str = "mean"  # mean | p95 | sum | pass
     when: Callable[[CaseResult], bool] | None = None  # restricts the cases
+    # Engines under which it is 1.0 by construction (the extractive engine's sentences are quotes
+    # of what they cite): there it is an invariant that checks the code, not a measure of quality.
+    invariant_for: frozenset[str] = frozenset()
+
+
+_QUOTES = frozenset({"extractive"})
+
+
+def invariants(engine: str) -> list[str]:
+    """The metrics that cannot fail with this engine, in report order."""
+    return [m.name for m in METRICS.values() if engine in m.invariant_for]
 
 
 def _answerable(r: CaseResult) -> bool:
@@ -37,9 +48,9 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
     Metric("fact_recall", "Share of expected facts stated (answerable cases; a refusal scores 0).", "question",
            score="fact_recall"),
     Metric("citation_validity", "Share of citations whose quote is verbatim at the cited lines.", "question",
-           score="citation_validity"),
+           score="citation_validity", invariant_for=_QUOTES),
     Metric("citation_recall", "ALCE citation recall: share of sentences their citations support.", "question",
-           score="citation_recall"),
+           score="citation_recall", invariant_for=_QUOTES),
     Metric("citation_precision", "ALCE citation precision: share of citations that are relevant.", "question",
            score="citation_precision"),
     Metric("source_recall_cited", "Share of expected sources among those cited.", "question",
@@ -63,7 +74,7 @@ METRICS: dict[str, Metric] = {m.name: m for m in [
            reduce="pass"),
     Metric("brief_fact_recall", "Share of expected facts a briefing covers.", "briefing", score="fact_recall"),
     Metric("brief_citation_validity", "Share of briefing citations verbatim at their lines.", "briefing",
-           score="citation_validity"),
+           score="citation_validity", invariant_for=_QUOTES),
     Metric("brief_source_recall", "Share of expected sources a briefing cites.", "briefing",
            score="source_recall_cited"),
     Metric("brief_timeline_accuracy", "Share of timeline entries about a labelled event dated as labelled.",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 from rag.text.vocab import SCALE_WORDS, TENS_WORDS, UNIT_WORDS
 
@@ -90,7 +91,15 @@ def _parse_number(tokens: list[str], start: int) -> tuple[int, int]:
 
 def contains_phrase(haystack: str, phrase: str) -> bool:
     """True when the normalised phrase occurs in the normalised haystack as whole words."""
-    needle = normalize(phrase)
-    if not needle:
-        return False
-    return f" {needle} " in f" {normalize(haystack)} "
+    return phrase_finder(haystack)(phrase)
+
+
+def phrase_finder(haystack: str) -> Callable[[str], bool]:
+    """`contains_phrase(haystack, ·)` with the haystack normalised once, for many phrases."""
+    padded = f" {normalize(haystack)} "
+
+    def contains(phrase: str) -> bool:
+        needle = normalize(phrase)
+        return bool(needle) and f" {needle} " in padded
+
+    return contains

@@ -6,7 +6,7 @@ import html
 import json
 import sys
 
-from rag.eval.metrics import METRICS, case_status
+from rag.eval.metrics import METRICS, case_status, invariants
 from rag.models import CaseResult, Score
 
 FORMATS = ("table", "md", "json", "html")
@@ -80,14 +80,16 @@ def _gate_lines(outcome) -> list[str]:
 def _metric_rows(outcome) -> list[list[str]]:
     run, comparison = outcome.run, outcome.comparison
     changes = {m.name: m for m in comparison.metrics} if comparison else {}
-    rows = []
-    for name in METRICS:
+    rows, fixed = [], invariants(run.engine)
+    for name, metric in METRICS.items():
         summary = run.metrics.get(name)
         change = changes.get(name)
         if summary is None and change is None:
             continue
+        kind = "invariant" if name in fixed else "quality" if metric.higher_is_better else "cost"
         row = [name, _num(summary.mean if summary else None, name),
-               f"±{_num(summary.spread, name)}" if summary and run.repeat > 1 else "", str(summary.cases if summary else 0)]
+               f"±{_num(summary.spread, name)}" if summary and run.repeat > 1 else "", str(summary.cases if summary else 0),
+               kind]
         if comparison:
             row += [_num(change.baseline, name) if change else "–", _delta(change.delta, name) if change else "–",
                     change.verdict if change else "n/a"]
@@ -96,7 +98,7 @@ def _metric_rows(outcome) -> list[list[str]]:
 
 
 def _metric_head(outcome) -> list[str]:
-    head = ["metric", "value", "spread", "cases"]
+    head = ["metric", "value", "spread", "cases", "kind"]
     return head + (["baseline", "change", "verdict"] if outcome.comparison else [])
 
 
@@ -125,7 +127,7 @@ def print_table(outcome, console=None) -> None:
         console.print(line, highlight=False, markup=False)
     metrics = Table(title="metrics", title_justify="left")
     for col in _metric_head(outcome):
-        metrics.add_column(col, justify="left" if col in ("metric", "verdict") else "right")
+        metrics.add_column(col, justify="left" if col in ("metric", "kind", "verdict") else "right")
     for row in _metric_rows(outcome):
         style = "red" if row[-1] == "regression" else "green" if row[-1] == "improvement" else None
         metrics.add_row(*row, style=style)
@@ -158,6 +160,9 @@ def _detail_lines(outcome) -> list[str]:
             lines.append(f"  only in this run: {', '.join(comparison.only_in_current)}")
         lines += [f"  note: {w}" for w in comparison.warnings]
     lines += [f"note: {n}" for n in run.notes]
+    if fixed := [name for name in invariants(run.engine) if name in run.metrics]:
+        lines.append(f"note: {', '.join(fixed)} are 1.0 by construction with the {run.engine} engine (its sentences "
+                     "quote what they cite): invariants that check the code, not measures of quality")
     lines += _gate_lines(outcome)
     return lines
 
@@ -191,6 +196,7 @@ def report_data(outcome) -> dict:
         "run": run.model_dump(mode="json", exclude={"results", "metrics"}),
         "path": str(outcome.path),
         "metrics": {k: v.model_dump(mode="json") for k, v in run.metrics.items()},
+        "invariants": [k for k in invariants(run.engine) if k in run.metrics],
         "cases": [{
             "id": r.case.id, "kind": r.case.kind, "status": case_status(r), "skipped": r.skipped,
             "where": f"{r.case.file}:{r.case.line}",

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import time
 from collections.abc import Callable
 
-from rag.errors import ConfigError, IndexMismatchError, IndexMissingError, RagError
+from rag.errors import ConfigError, IndexMismatchError, IndexMissingError, RagError, first_line
 from rag.eval.cases import CaseFileError
 from rag.eval.entail import Entails, lexical_entails
 from rag.eval.metrics import compute_metrics
 from rag.eval.provenance import code_version, hashed_settings
 from rag.eval.scorers import SourceLookup, passed, score_answer, score_briefing
 from rag.models import BriefingCase, CaseResult, EvalCase, EvalRun, Score, Trial
+from rag.retrieval import Filters
 
 Progress = Callable[[int, int, str], None]  # (done, total, case id)
 _FATAL = (ConfigError, IndexMissingError, IndexMismatchError)  # no later case can succeed either
@@ -51,28 +51,19 @@ def check_sources(rag, cases: list[EvalCase | BriefingCase]) -> None:
 def run_eval(rag, cases: list[EvalCase | BriefingCase], *, repeat: int = 1, entails: Entails = lexical_entails,
              judge: str = "lexical", case_files: list[str] | None = None, notes: list[str] | None = None,
              progress: Progress | None = None) -> EvalRun:
-    """Ask every case `repeat` times and score each answer. Briefing cases run when the Rag has
-    a `brief` method and are skipped, with a note, when it does not."""
+    """Ask (or brief) every case `repeat` times and score each answer or briefing."""
     if repeat < 1:
         raise ConfigError("--repeat must be at least 1")
     check_sources(rag, cases)
     lookup = store_lookup(rag)
-    brief = getattr(rag, "brief", None)
-    results = [CaseResult(case=case) for case in cases]
-    run_notes = list(notes or [])
-    briefings = [r for r in results if isinstance(r.case, BriefingCase)]
-    if briefings and brief is None:
-        for r in briefings:
-            r.skipped = "briefings are not available: this Rag has no brief() method yet"
-        run_notes.append(f"{len(briefings)} briefing case(s) skipped: `rag brief` does not exist yet")
-    todo = [r for r in results if r.skipped is None]
+    todo = [CaseResult(case=case) for case in cases]
     if todo:
         # Load the embedder and indexes first, so the first case's latency is not the start-up.
         rag.search(getattr(todo[0].case, "question", None) or "warm up", 1)
     total, done, errors_in_a_row = len(todo) * repeat, 0, 0
     for epoch in range(1, repeat + 1):
         for result in todo:
-            trial = _trial(rag, result.case, epoch, lookup, entails, brief)
+            trial = _trial(rag, result.case, epoch, lookup, entails)
             result.trials.append(trial)
             errors_in_a_row = errors_in_a_row + 1 if trial.error else 0
             if errors_in_a_row >= _MAX_ERRORS_IN_A_ROW:
@@ -80,18 +71,19 @@ def run_eval(rag, cases: list[EvalCase | BriefingCase], *, repeat: int = 1, enta
             done += 1
             if progress:
                 progress(done, total, result.case.id)
-    return _record(rag, results, repeat, judge, case_files or [], run_notes)
+    return _record(rag, todo, repeat, judge, case_files or [], list(notes or []))
 
 
-def _trial(rag, case, epoch: int, lookup: SourceLookup, entails: Entails, brief) -> Trial:
+def _trial(rag, case, epoch: int, lookup: SourceLookup, entails: Entails) -> Trial:
     started = time.perf_counter()
     try:
         if isinstance(case, BriefingCase):
-            briefing = _call_brief(brief, case)
+            wanted = {k: v for k, v in (("since", case.since), ("until", case.until), ("source", case.source)) if v}
+            briefing = rag.brief(case.topic, filters=Filters(**wanted), **({"new_since": case.new_since} if case.new_since else {}))
             seconds = time.perf_counter() - started
-            data = briefing.model_dump(mode="json") if hasattr(briefing, "model_dump") else briefing
-            scores = score_briefing(case, data, lookup)
-            return Trial(epoch=epoch, briefing=data, scores=scores, passed=passed(scores), seconds=seconds)
+            scores = score_briefing(case, briefing, lookup)
+            return Trial(epoch=epoch, briefing=briefing.model_dump(mode="json"), scores=scores, passed=passed(scores),
+                         seconds=seconds)
         answer = ask_case(rag, case)
         seconds = time.perf_counter() - started
     except _FATAL:
@@ -116,7 +108,7 @@ def ask_case(rag, case: EvalCase):
 
 def _failed(case, epoch: int, error: str, seconds: float) -> Trial:
     """An engine error scores zero on every quality score that would have applied."""
-    first = (error.strip().splitlines() or ["failed"])[0]
+    first = first_line(error)
     keys = _QUALITY
     if isinstance(case, BriefingCase):
         keys = ("fact_recall", "citation_validity", "source_recall_cited") + (
@@ -126,21 +118,6 @@ def _failed(case, epoch: int, error: str, seconds: float) -> Trial:
         for k in ("fact_recall", "source_recall_cited", "source_recall_retrieved"):
             scores[k] = Score(value=None, explanation="does not apply")
     return Trial(epoch=epoch, scores=scores, passed=False, error=first, seconds=seconds)
-
-
-def _call_brief(brief, case: BriefingCase):
-    """Call `rag.brief(topic, ...)` with the case's filters in whatever form it accepts."""
-    params = inspect.signature(brief).parameters
-    wanted = {k: v for k, v in (("since", case.since), ("until", case.until), ("source", case.source)) if v}
-    if "filters" in params:
-        from rag.retrieval import Filters
-
-        extra = {"new_since": case.new_since} if case.new_since else {}
-        return brief(case.topic, filters=Filters(**wanted), **extra)
-    unsupported = sorted(set(wanted) - set(params))
-    if unsupported:
-        raise RagError(f"brief() does not take {', '.join(unsupported)}")
-    return brief(case.topic, **wanted)
 
 
 def _record(rag, results: list[CaseResult], repeat: int, judge: str, case_files: list[str], notes: list[str]) -> EvalRun:

@@ -9,10 +9,12 @@ from pathlib import Path
 from rag.errors import ConfigError
 from rag.eval.cases import load_cases
 from rag.eval.compare import compare_runs
+from rag.eval.entail import lexical_entails
 from rag.eval.gates import GATE_EXIT, parse_thresholds, threshold_failures
 from rag.eval.runfile import default_run_path, load_run, save_run
 from rag.eval.runner import Progress, run_eval
 from rag.models import Comparison, EvalRun
+from rag.prompts import load_prompt
 from rag.settings import Settings
 
 
@@ -68,7 +70,7 @@ def evaluate(settings: Settings, request: EvalRequest, progress: Progress | None
     rag = rag or Rag(settings)
     judge = _judge(rag, request.judge)
     try:
-        run = run_eval(rag, cases, repeat=request.repeat, entails=judge or _lexical(), judge=judge.name if judge else "lexical",
+        run = run_eval(rag, cases, repeat=request.repeat, entails=judge or lexical_entails, judge=judge.name if judge else "lexical",
                        case_files=[str(p) for p in request.cases], notes=notes, progress=progress)
     finally:
         if own:
@@ -83,35 +85,17 @@ def evaluate(settings: Settings, request: EvalRequest, progress: Progress | None
                        failures=threshold_failures(run.metrics, thresholds))
 
 
-def _lexical():
-    from rag.eval.entail import lexical_entails
-
-    return lexical_entails
-
-
 def _with_prompt(settings: Settings, prompt: str | None, notes: list[str]) -> Settings:
     """Point the LLM engine at a prompt variant; other engines only record it."""
     if not prompt:
         return settings
     _prompt_identity(prompt)  # a missing or malformed prompt fails now, with its own message
-    if "llm_prompt" not in Settings.model_fields:
-        notes.append(f"--prompt {prompt}: this version has no prompt setting; recorded only")
-        return settings
     if settings.engine != "llm":
         notes.append(f"--prompt {prompt}: the {settings.engine} engine uses no prompt; recorded only")
     return settings.model_copy(update={"llm_prompt": prompt})
 
 
 def _prompt_identity(prompt: str) -> tuple[str, str]:
-    try:
-        from rag.prompts import load_prompt
-    except ImportError:  # before prompts existed: identify the file by its content
-        import hashlib
-
-        path = Path(prompt)
-        if not path.is_file():
-            raise ConfigError(f"no prompt file {prompt}") from None
-        return path.stem, hashlib.sha256(path.read_bytes()).hexdigest()[:12]
     loaded = load_prompt(prompt)
     return loaded.name, loaded.hash
 

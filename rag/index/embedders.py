@@ -11,14 +11,15 @@ import hashlib
 import importlib.util
 import math
 import os
-import re
+from collections.abc import Callable
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from rag.errors import ConfigError
+from rag.llm.client import call_embeddings, make_client
 from rag.text.lexical import content_words
 
 MINILM = "all-MiniLM-L6-v2"
@@ -227,21 +228,35 @@ class OpenAIEmbedder:
         self.dim = 0
 
     def embed(self, texts: list[str], bulk: bool = False) -> np.ndarray:
-        from rag.llm.client import call_embeddings
-
         vectors = call_embeddings(self.client, self.model, texts)
         self.dim = vectors.shape[1] if len(vectors) else self.dim
         return _normalise(vectors)
 
 
-def make_embedder(settings) -> Embedder:
-    name = settings.embedding_model
-    if name in (MINILM, "sentence-transformers/all-MiniLM-L6-v2", "minilm"):
-        return MiniLMEmbedder(settings.embedding_batch_size)
-    if name == "hash":
-        return HashEmbedder()
-    if m := re.fullmatch(r"openai:(.+)", name):
-        from rag.llm.client import make_client
+def _openai(model: str, settings) -> Embedder:
+    return OpenAIEmbedder(model, make_client(settings))
 
-        return OpenAIEmbedder(m[1], make_client(settings))
+
+# The one table of embedding_model names: a name, or "family:model" for a remote family.
+# Aliases name the same model, so an index built under one is the same index under another.
+_ALIASES = {"minilm": MINILM, "sentence-transformers/all-MiniLM-L6-v2": MINILM}
+_EMBEDDERS: dict[str, Callable[[Any], Embedder]] = {
+    MINILM: lambda settings: MiniLMEmbedder(settings.embedding_batch_size),
+    "hash": lambda settings: HashEmbedder(),
+}
+_FAMILIES: dict[str, Callable[[str, Any], Embedder]] = {"openai": _openai}
+
+
+def embedder_name(configured: str) -> str:
+    """The model an `embedding_model` setting names (what the index fingerprint records)."""
+    return _ALIASES.get(configured, configured)
+
+
+def make_embedder(settings) -> Embedder:
+    name = embedder_name(settings.embedding_model)
+    if name in _EMBEDDERS:
+        return _EMBEDDERS[name](settings)
+    family, _, model = name.partition(":")
+    if family in _FAMILIES and model:
+        return _FAMILIES[family](model, settings)
     raise ConfigError(f"unknown embedding_model {name!r} (use {MINILM!r}, 'openai:<model>' or 'hash')")

@@ -235,6 +235,7 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
     live = set() if fresh else store.docs.known([c.id for c in chunks])
     todo = [i for i, c in enumerate(chunks) if c.id not in live]
     marked = [chunks[i].id for i in todo] + sorted(stale)
+    progress("write", 0, len(todo))  # vectors, postings and the commit: no count until it is done
     store.docs.set_meta({PENDING: {"generation": generation, "collection": collection, "lexical": lexical,
                                    "pid": os.getpid(), "ids": marked if len(marked) <= _MARKED_IDS else None}})
     with chroma_errors():

@@ -24,7 +24,7 @@ from rag.errors import IndexMismatchError, IndexMissingError, LockedError, Store
 from rag.index import bm25
 from rag.index.docstore import DocStore
 from rag.index.embed_cache import EmbeddingCache, embed_cached
-from rag.index.embedders import Embedder, make_embedder
+from rag.index.embedders import Embedder, embedder_name, make_embedder
 from rag.index.lexical import LexicalDoc, LexicalIndex, TantivyIndex, open_lexical, remove_lexical
 from rag.index.scope import Scope, day_number, structured
 from rag.index.vectorfile import VECTOR_DIR, FileState, VectorFile, append, open_file, remove_unused
@@ -82,8 +82,7 @@ def query_fingerprint(settings: Settings) -> dict:
 
 
 def make_embedder_name(settings: Settings) -> str:
-    name = settings.embedding_model
-    return "all-MiniLM-L6-v2" if name in ("minilm", "sentence-transformers/all-MiniLM-L6-v2") else name
+    return embedder_name(settings.embedding_model)
 
 
 def index_text(chunk: Chunk, embed_title: bool) -> str:

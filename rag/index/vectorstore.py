@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from rag.errors import ConfigError, RagError, StoreUnavailableError
+from rag.errors import first_line as _first_line
 from rag.index.scope import Scope, day_number, directory_prefixes, file_of
 from rag.models import Chunk
 
@@ -175,7 +176,7 @@ def forget_chroma_system(path: Path) -> None:
 def first_line(err: BaseException) -> str:
     if detail := getattr(err, "detail", None):  # already one line, without the advice to run a check
         return detail
-    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+    return _first_line(err, type(err).__name__)[:200]
 
 
 @contextmanager

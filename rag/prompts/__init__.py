@@ -40,7 +40,7 @@ from pathlib import Path
 import yaml
 
 from rag.answer.refusal import REFUSAL_PHRASE
-from rag.errors import ConfigError
+from rag.errors import ConfigError, first_line
 
 PACKAGE = __name__
 CONSTANTS = {"refusal_phrase": REFUSAL_PHRASE}
@@ -231,7 +231,7 @@ def _front_matter(raw: str, name: str) -> tuple[dict, str]:
     try:
         meta = yaml.safe_load(text[3:end]) or {}
     except yaml.YAMLError as err:
-        raise PromptError(f"prompt {name}: bad front matter: {str(err).splitlines()[0]}") from None
+        raise PromptError(f"prompt {name}: bad front matter: {first_line(err)}") from None
     if not isinstance(meta, dict):
         raise PromptError(f"prompt {name}: the front matter must be a mapping")
     body = text[end + 4:]

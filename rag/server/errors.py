@@ -21,6 +21,7 @@ from rag.errors import (
     NotFoundError,
     RagError,
     StoreUnavailableError,
+    first_line,
 )
 
 log = logging.getLogger("rag.server")
@@ -60,8 +61,7 @@ def status_of(err: RagError) -> int:
 
 
 def body(message: str, details: list | None = None) -> dict:
-    first = (str(message).strip().splitlines() or ["failed"])[0]
-    return {"error": first, "details": details or []}
+    return {"error": first_line(message), "details": details or []}
 
 
 _PID = re.compile(r"\bpid \d+( \([^)]*\))?")

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, replace
 
-from rag.text.vocab import MONTH_PATTERN, WEEKDAY_PATTERN, WEEKDAYS, month_number
+from rag.text.vocab import MONTH_PATTERN, UNIT_WORDS, WEEKDAY_PATTERN, WEEKDAYS, month_number
 
 # --- Dates of pages (front matter, URLs) -------------------------------------------------------
 
@@ -68,8 +68,8 @@ _YEAR = r"(?:19|20)\d{2}"
 _WD = WEEKDAY_PATTERN
 _RANGE_TO = r"\s*(?:-|–|—|to|through|thru|until)\s*"
 _PARTS = r"(?:\s+(?:morning|afternoon|evening|night))?"
-_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-                 "eight": 8, "nine": 9, "ten": 10, "several": None, "few": None}
+# "three days ago", "a week ago": counts up to ten; "several" and "few" give no date.
+_NUMBER_WORDS = {"a": 1, "an": 1, **{w: n for w, n in UNIT_WORDS.items() if 1 <= n <= 10}, "several": None, "few": None}
 
 _MENTION = re.compile(
     r"(?P<iso>\b(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})\b)"

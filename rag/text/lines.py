@@ -32,10 +32,6 @@ class LineIndex:
         end = self.starts[number] - 1 if number < len(self.starts) else len(self.text)
         return start, end
 
-    def line_text(self, number: int) -> str:
-        start, end = self.line_span(number)
-        return self.text[start:end]
-
     def lines(self, first: int, last: int) -> str:
         """Text of lines first..last inclusive, joined by newlines."""
         start, _ = self.line_span(first)

@@ -10,7 +10,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.errors import InputError
+from rag.errors import InputError, first_line
 from rag.text.decode import content_hash, decode_bytes, has_bom, sniff
 from rag.text.fields import MAX_FIELD_CHARS, kind_of, validate_fields
 from rag.text.frontmatter import split_front_matter
@@ -223,8 +223,7 @@ def read_file(ref: FileRef, max_bytes: int | None = None) -> tuple[list[SourceDo
     except InputError:
         raise
     except Exception as err:  # noqa: BLE001 - a bug or an odd file costs that file only
-        first = (str(err).strip().splitlines() or [""])[0]
-        raise InputError(f"could not read: {type(err).__name__}: {first}"[:300].rstrip(": ")) from None
+        raise InputError(f"could not read: {type(err).__name__}: {first_line(err, '')}"[:300].rstrip(": ")) from None
 
 
 def _read(ref: FileRef, max_bytes: int | None) -> tuple[list[SourceDoc], dict[str, str]]:

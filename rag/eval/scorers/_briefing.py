@@ -7,7 +7,7 @@ the disagreements (what and each side's figure). Never in the topic, the source 
 episode labels, the notes or the citations' quotes: a fact that is in the case's own topic or in
 an article's title line would otherwise be found whatever the briefing says.
 
-The Briefing model is built elsewhere (`rag brief`); this reads its JSON dump by field name.
+The scores read the briefing's JSON dump, the form a saved run keeps it in.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from rag.eval.normalize import normalize
 from rag.eval.scorers._citations import SourceLookup, citation_problem
 from rag.eval.scorers._facts import fact_recall
 from rag.eval.scorers._sources import source_recall
-from rag.models import BriefingCase, Citation, Score
+from rag.models import Briefing, BriefingCase, Citation, Score
 
 _CITATION_KEYS = {"source", "line_start", "line_end", "quote"}
 
@@ -101,9 +101,9 @@ def timeline_dates(case: BriefingCase, data: dict) -> tuple[Score, Score]:
     return accuracy, recall
 
 
-def score_briefing(case: BriefingCase, briefing, lookup: SourceLookup) -> dict[str, Score]:
-    """Scores for one briefing. `briefing` is a pydantic model or its `model_dump()`."""
-    data = briefing.model_dump(mode="json") if hasattr(briefing, "model_dump") else briefing
+def score_briefing(case: BriefingCase, briefing: Briefing, lookup: SourceLookup) -> dict[str, Score]:
+    """Scores for one briefing."""
+    data = briefing.model_dump(mode="json")
     text, citations = briefing_parts(data)
     problems = [f"{c.source}:{c.line_start}-{c.line_end}: {p}" for c in citations if (p := citation_problem(c, lookup))]
     if citations:

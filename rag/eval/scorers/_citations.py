@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from rag.answer.verify import quote_is_verbatim
 from rag.models import Citation, Score
+from rag.text.snippet import short
 
 # source → (raw text of the original file, its format), or None for an unknown source
 SourceLookup = Callable[[str], "tuple[str, str] | None"]
@@ -50,10 +51,6 @@ def citation_problem(citation: Citation, lookup: SourceLookup) -> str | None:
     if not citation.quote.strip():
         return "empty quote"
     if not quote_is_verbatim(citation, raw, fmt):
-        return f"quote not found at those lines: {_short(citation.quote)!r}"
+        return f"quote not found at those lines: {short(citation.quote)!r}"
     return None
 
-
-def _short(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"

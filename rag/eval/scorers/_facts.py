@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.eval.normalize import normalize, strip_markers
+from rag.eval.normalize import phrase_finder, strip_markers
 from rag.models import Score
 
 
@@ -10,10 +10,10 @@ def fact_recall(facts: list[list[str]], text: str) -> Score:
     """Each fact counts once when any of its phrasings occurs as whole words (see normalize)."""
     if not facts:
         return Score(value=None, explanation="no facts expected")
-    haystack = f" {normalize(strip_markers(text))} "
+    contains = phrase_finder(strip_markers(text))
     found, missing = [], []
     for phrasings in facts:
-        hit = next((p for p in phrasings if (n := normalize(p)) and f" {n} " in haystack), None)
+        hit = next((p for p in phrasings if contains(p)), None)
         (found if hit is not None else missing).append(hit if hit is not None else " | ".join(phrasings))
     explanation = f"{len(found)}/{len(facts)} facts"
     if missing:

@@ -14,10 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answer.citations import markers
 from rag.answer.verify import cited_text
 from rag.eval.entail import Entails
 from rag.eval.scorers._citations import SourceLookup
 from rag.models import Answer, Citation, Score
+from rag.text.snippet import short
 
 _SEGMENT = re.compile(r"(.+?)((?:\s*\[\d+\])+)", re.DOTALL)
 
@@ -66,11 +68,11 @@ def citation_support(answer: Answer, lookup: SourceLookup, entails: Entails) -> 
         texts = {n: evidence(by_n[n], lookup) for n in s.citations if n in by_n}
         total += len(s.citations)
         if not texts:
-            problems.append(f"{_short(s.text)!r} has no citation")
+            problems.append(f"{short(s.text)!r} has no citation")
             continue
         joint = entails("\n".join(texts.values()), s.text)
         if not joint.supported:
-            problems.append(f"{_short(s.text)!r} not supported by {_marks(texts)}: {joint.reason}")
+            problems.append(f"{short(s.text)!r} not supported by {_marks(texts)}: {joint.reason}")
             continue
         supported += 1
         relevant += _relevant(s, texts, entails, problems)
@@ -93,16 +95,12 @@ def _relevant(s: CitedSentence, texts: dict[int, str], entails: Entails, problem
             continue
         rest = "\n".join(t for m, t in texts.items() if m != n)
         if entails(rest, s.text).supported:
-            problems.append(f"[{n}] is not needed for {_short(s.text)!r}")
+            problems.append(f"[{n}] is not needed for {short(s.text)!r}")
         else:
             count += 1
     return count
 
 
 def _marks(texts: dict[int, str]) -> str:
-    return "".join(f"[{n}]" for n in texts) or "nothing"
+    return markers(texts) or "nothing"
 
-
-def _short(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
