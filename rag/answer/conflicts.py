@@ -45,7 +45,7 @@ EVENT_SIMILARITY = 0.5
 TIME_WINDOW_DAYS = 14
 MAX_RATIO = 10  # sources reporting one quantity differ by less than an order of magnitude
 _CONTEXT_WORDS = 6  # content words either side of a figure that say what it is about
-_RELEVANT = 0.25  # answers: share of the best score (the answer-sentence probability) a sentence needs for its figures to count: the share that keeps a sentence in the answer (extractive._KEEP_RATIO)
+_RELEVANT = 0.5  # answers: share of the best score a sentence needs for its figures to count (the finder's own value; 0.25 let figures of other events into the demo answer as disputes)
 
 # What the figures of a running tally count; percentages, money and measures are not tallies.
 _MEASURES = {stem(w) for w in (
