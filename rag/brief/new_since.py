@@ -150,8 +150,8 @@ def _best_relevance(units: list[Unit]) -> dict[str, float]:
 
 class _EarlierMaterial:
     """What the reader has seen, as vectors (semantic novelty) and as the names and numbers it
-    writes (specific novelty): the earlier articles' sentences on the topic, or the earlier
-    briefing's items."""
+    writes (specific novelty): the earlier articles' sentences on the topic (their names and
+    numbers from the whole articles), or the earlier briefing's items."""
 
     def __init__(self, vectors: np.ndarray | None, vocabulary: set[str], cutoff: dt.date):
         self.vectors, self.vocabulary, self.cutoff = vectors, vocabulary, cutoff
@@ -179,8 +179,8 @@ class _EarlierMaterial:
         """Per unit, in [0, 1]: how far it is from everything earlier (1 at a cosine of
         1 - _FAR or less with every earlier sentence, 0 for a restatement), or its new names and
         numbers when it has them (a toll that rises is close in meaning to the old toll, but new).
-        Distance only lowers what repeats: a sentence off the topic is far from the earlier
-        material too, and must not rise for it."""
+        It ranks the new-names slots only: a sentence off the topic is far from the earlier
+        material too, so it must not raise a candidate in the main selection."""
         if not units:
             return []
         if self.vectors is None:
@@ -213,8 +213,9 @@ def _vocabulary(texts: list[str]) -> set[str]:
 
 def _new_specific_facts(briefing: Briefing, units: list[Unit], earlier: _EarlierMaterial,
                         novelty: dict[int, float]) -> None:
-    """Key-fact bullets of their own for the sentences writing the most names and numbers the
-    earlier material does not (new figures, people, places), that the briefing did not choose."""
+    """Key-fact bullets of their own for sentences that write names or numbers the earlier
+    material does not (new figures, people, places) and that the briefing did not choose, by
+    novelty × score."""
     said = {normalize(t) for t in _briefing_texts(briefing)}
     taken = [u for u in units if normalize(u.text) in said]
     candidates = [u for u in units if normalize(u.text) not in said and earlier.new_specifics(u.text)]
