@@ -2,7 +2,7 @@
 Each is briefed with `--new-since` its cutoff (the after set: up to its `until`); the new facts
 it should state and the old facts it should leave out are counted as the eval counts facts.
 
-    python -m bench.new_since --store STORE [--engine extractive] [--out bench/out/new_since.json]
+    python -m bench.new_since --store STORE [--cases FILE] [--engine extractive] [--out bench/out/new_since.json]
 
 Targets: >= 0.80 of the new facts appear, <= 0.10 of the old ones do. Beside each case, the
 same topic briefed over the after set *without* --new-since (everything up to `until`): how much
@@ -32,13 +32,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, required=True)
     parser.add_argument("--engine", default="extractive")
+    parser.add_argument("--cases", type=Path, default=CASES, help="a case file (default: evals/bench/new_since.yaml)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "new_since.json")
     args = parser.parse_args()
     rag = Rag(Settings(store_dir=args.store, engine=args.engine))
     rows = []
     started = time.perf_counter()
     try:
-        for case in load_case_file(CASES):
+        for case in load_case_file(args.cases):
             filters = Filters(until=case.until)
             clock = time.perf_counter()
             new = rag.brief(case.topic, filters, new_since=case.new_since)
@@ -57,7 +58,7 @@ def main() -> None:
     summary = {name: {"new_fact_share": round(sum(r[name]["new_facts"] for r in rows) / n, 3),
                       "old_fact_share": round(sum(r[name]["old_facts"] for r in rows) / n, 3)}
                for name in ("new_since", "plain")}
-    result = {"cases": n, "engine": args.engine, "summary": summary, "rows": rows,
+    result = {"cases": n, "case_file": str(args.cases.relative_to(ROOT) if args.cases.is_absolute() and args.cases.is_relative_to(ROOT) else args.cases), "engine": args.engine, "summary": summary, "rows": rows,
               "seconds": round(time.perf_counter() - started, 1), "load_average": round(os.getloadavg()[0], 1),
               "target_met": summary["new_since"]["new_fact_share"] >= 0.8
               and summary["new_since"]["old_fact_share"] <= 0.1}

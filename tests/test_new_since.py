@@ -14,11 +14,11 @@ from rag.api import Rag
 STORY = "the Carlow dam flood"
 BEFORE = {
     "before_1.md": ("2022-10-15", "Carlow dam bursts after days of rain",
-                    ["The Carlow dam burst on Friday night after four days of heavy rain, flooding the lower valley "
-                     "and forcing the evacuation of 2,000 residents, officials said.",
+                    [("The Carlow dam burst on Friday night after four days of heavy rain, flooding the lower valley "
+                     "and forcing the evacuation of 2,000 residents, officials said."),
                      "At least 9 people died in the Carlow dam flood, the regional emergency office said on Saturday.",
-                     "The army sent rescue boats to the villages of Ardee and Moyne, where water reached the roofs "
-                     "of houses.",
+                     ("The army sent rescue boats to the villages of Ardee and Moyne, where water reached the roofs "
+                     "of houses."),
                      "“We have never seen water rise this fast,” said Mayor Brigid Kelly of Carlow."]),
     "before_2.md": ("2022-10-16", "Carlow flood: rescuers search the valley",
                     ["Rescuers searched the flooded valley below the Carlow dam on Sunday for people still missing.",
@@ -27,21 +27,21 @@ BEFORE = {
 }
 AFTER = {
     "after_1.md": ("2022-10-19", "Carlow dam flood toll rises",
-                   ["The number of people who died in the Carlow dam flood rose to 14 on Wednesday as rescuers "
-                    "recovered more bodies from the valley, the emergency office said.",
-                    "The national government announced a public inquiry into the collapse of the Carlow dam, to be "
-                    "led by retired judge Maeve Doyle.",
-                    "“Families deserve to know why the warnings were ignored,” said Prime Minister Tom Fennell on a "
-                    "visit to the valley."]),
+                   [("The number of people who died in the Carlow dam flood rose to 14 on Wednesday as rescuers "
+                    "recovered more bodies from the valley, the emergency office said."),
+                    ("The national government announced a public inquiry into the collapse of the Carlow dam, to be "
+                    "led by retired judge Maeve Doyle."),
+                    ("“Families deserve to know why the warnings were ignored,” said Prime Minister Tom Fennell on a "
+                    "visit to the valley.")]),
     "after_2.md": ("2022-10-20", "Carlow valley residents begin to return",
-                   ["Residents of Ardee began returning to their homes in the Carlow valley on Thursday as the water "
-                    "receded, officials said.",
+                   [("Residents of Ardee began returning to their homes in the Carlow valley on Thursday as the water "
+                    "receded, officials said."),
                     "The European Union pledged 40 million euros for rebuilding the Carlow valley after the dam flood."]),
 }
-UNDATED_NEW = ("undated_new.txt", "Carlow dam flood: schools reopen\n\nCARLOW, October 21, 2022 — Schools in the "
-               "Carlow valley reopened on Friday for the first time since the dam flood, the education office said.\n")
-UNDATED_OLD = ("undated_old.txt", "Carlow dam history\n\nThe Carlow dam was built on the river Slaney to supply "
-               "water and power to the valley towns and their factories.\n")
+UNDATED_NEW = ("undated_new.txt", ("Carlow dam flood: schools reopen\n\nCARLOW, October 21, 2022 — Schools in the "
+               "Carlow valley reopened on Friday for the first time since the dam flood, the education office said.\n"))
+UNDATED_OLD = ("undated_old.txt", ("Carlow dam history\n\nThe Carlow dam was built on the river Slaney to supply "
+               "water and power to the valley towns and their factories.\n"))
 
 
 def _write(corpus, articles: dict) -> None:
@@ -139,3 +139,69 @@ def _until(day):
     from rag.retrieval import Filters
 
     return Filters(until=day)
+
+
+# The selection among new statements: names and numbers the earlier material never writes get
+# key-fact slots of their own; novelty is distance from everything earlier, or new specifics.
+
+def test_specifics_are_names_and_numbers_not_the_calendar_or_past_years():
+    from rag.brief.new_since import specifics
+
+    found = specifics("Rescuers said on Friday that 14 people died in the 2019 flood, Mayor Brigid Kelly said "
+                      "in October 2022.", 2022)
+    assert found == {"14", "brigid", "kelly", "mayor", "2022"}  # not "Rescuers" (opens it), Friday, October, 2019
+
+
+def test_novelty_is_distance_from_the_earlier_material_or_new_names_and_numbers():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from rag.brief.new_since import _EarlierMaterial
+
+    def unit(text, vector):
+        v = np.asarray(vector, dtype=np.float32)
+        return SimpleNamespace(text=text, vector=v / np.linalg.norm(v))
+
+    earlier = _EarlierMaterial(np.asarray([[1.0, 0.0, 0.0]], dtype=np.float32), {"9", "carlow"},
+                               dt.date(2022, 10, 17))
+    restated = unit("the dam in Carlow killed 9 people", [1.0, 0.0, 0.0])
+    far = unit("an inquiry was announced", [0.0, 1.0, 0.0])
+    updated = unit("the toll in Carlow rose to 14, said Maeve Doyle", [1.0, 0.05, 0.0])
+    values = earlier.novelties([restated, far, updated])
+    assert values[0] == pytest.approx(0.0, abs=0.01)
+    assert values[1] == pytest.approx(1.0)
+    assert values[2] == pytest.approx(1.0)  # close in meaning, but "14", "maeve", "doyle" are new
+    assert _EarlierMaterial(None, set(), dt.date(2022, 10, 17)).novelties([restated]) == [1.0]
+
+
+def test_new_names_and_numbers_get_key_fact_slots_each_cited(story, monkeypatch):
+    from rag.brief import new_since
+    from rag.brief.options import BriefOptions
+    from rag.brief.scope import gather
+    from rag.models import Briefing
+    from rag.retrieval import Filters
+
+    store = story.store
+    units = gather(store, STORY, Filters(since=dt.date(2022, 10, 18)), 24, 80).units
+    for u in units:
+        u.score = 1.0
+    old = new_since._OldStatements(store, Filters(), new_since.baseline_of(dt.date(2022, 10, 17), None))
+    earlier = new_since._EarlierMaterial.read(store, STORY, old, BriefOptions())
+    assert "ardee" in earlier.vocabulary and "maeve" not in earlier.vocabulary  # whole earlier articles read
+    novelty = dict(zip(map(id, units), earlier.novelties(units)))
+    monkeypatch.setattr(new_since, "NEW_SPECIFIC_SLOTS", 2)
+    briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
+    new_since._new_specific_facts(briefing, units, earlier, novelty)
+    texts = [p.text for p in briefing.key_facts]
+    assert len(texts) == 2 and all(earlier.new_specifics(t) for t in texts)
+    for p in briefing.key_facts:
+        cited = next(c for c in briefing.citations if c.n == p.citations[0])
+        assert cited.quote == p.text and cited.source.startswith("after_")
+    again = Briefing(topic=STORY, engine="extractive", settings_hash="x", key_facts=briefing.key_facts)
+    new_since._new_specific_facts(again, units, earlier, novelty)  # what the briefing says is never added twice
+    added = [p.text for p in again.key_facts[2:]]
+    assert added and not set(texts) & set(added)
+    # a new sentence whose names are all old ("Residents of Ardee ... Carlow valley") gets no slot
+    assert not any(t.startswith("Residents of Ardee") for t in texts + added)
+    assert any(u.text.startswith("Residents of Ardee") for u in units)
