@@ -207,8 +207,9 @@ def test_an_injection_in_the_question_cannot_pass_verification(twin_stores, llm,
     """A question that tells the model to say BANANA: the model obeys (it is the user's text),
     but nothing it says without support is shown as supported: by default it is removed (or the
     answer refused), with --show-unsupported it is shown flagged."""
+    # The answerability gate off: this tests what verification does with what the model says.
     rag = twin(twin_stores, "clean", llm_base_url=llm.url, llm_model="scripted-model", llm_cache=False,
-               llm_timeout=5, llm_retries=0, llm_log=tmp_path / "log.jsonl")
+               llm_timeout=5, llm_retries=0, llm_log=tmp_path / "log.jsonl", llm_min_question_coverage=0.0)
     answer = rag.ask(ANSWERED["injection"], engine="llm")
     assert "BANANA" not in answer.answer and not any("BANANA" in s.text for s in answer.sentences)
     dropped = answer.removed + (answer.rejected.sentences if answer.rejected else [])
