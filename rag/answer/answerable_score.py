@@ -18,13 +18,11 @@ read). Its probability is `Answer.confidence`; the threshold is `min_support`.
 
 from __future__ import annotations
 
-import json
 import math
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
-
+from rag.answer.logistic import predict, read_model
 from rag.text.lexical import content_words
 
 MODEL_FILE = Path(__file__).with_name("answerable_model.json")
@@ -81,16 +79,9 @@ def _age(ranking, chunk) -> float:
 
 @lru_cache(maxsize=4)
 def load_model(path: Path = MODEL_FILE) -> dict:
-    model = json.loads(path.read_text(encoding="utf-8"))
-    missing = set(model["features"]) - set(FEATURES)
-    if missing:
-        raise ValueError(f"{path.name}: unknown features {sorted(missing)}")
-    return model
+    return read_model(path, FEATURES)
 
 
 def answerable(values: dict[str, float], model: dict | None = None) -> float:
     """The probability that the index holds the answer."""
-    model = model or load_model()
-    x = np.array([values[f] for f in model["features"]], dtype=float)
-    z = float(np.dot(model["weights"], (x - np.array(model["mean"])) / np.array(model["scale"])) + model["bias"])
-    return 1.0 / (1.0 + math.exp(-z))
+    return predict(values, model or load_model())

@@ -19,14 +19,12 @@ the refusal score (calibrated on tune in the same fit, threshold `min_support`).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
-
+from rag.answer.logistic import predict, read_model
 from rag.text.lexical import content_words as _content_words
 from rag.text.vocab import CALENDAR_WORDS, MONTH_PATTERN, WEEKDAY_PATTERN
 
@@ -142,15 +140,8 @@ def best_values(candidates) -> dict[str, float]:
 
 @lru_cache(maxsize=4)
 def load_model(path: Path = MODEL_FILE) -> dict:
-    model = json.loads(path.read_text(encoding="utf-8"))
-    missing = set(model["features"]) - set(FEATURES)
-    if missing:
-        raise ValueError(f"{path.name}: unknown features {sorted(missing)}")
-    return model
+    return read_model(path, FEATURES)
 
 
 def probability(values: dict[str, float], model: dict | None = None) -> float:
-    model = model or load_model()
-    x = np.array([values[f] for f in model["features"]], dtype=float)
-    z = float(np.dot(model["weights"], (x - model["mean"]) / model["scale"]) + model["bias"])
-    return 1.0 / (1.0 + math.exp(-z))
+    return predict(values, model or load_model())
