@@ -6,7 +6,7 @@ published after the cutoff only, and every summary sentence, key fact, quote and
 entry that the earlier material already states is left out:
 - against a date: an item is old when a sentence of an article dated on or before the cutoff
   (found by retrieval with the item as the query) states it: most of the item's content words
-  are in that sentence (RESTATED);
+  are in that sentence (rag.text.sameness.ALREADY_STATED);
 - against a briefing: when one of the earlier briefing's own items states it, by the same test.
 A sentence of a new article keeps at least half its article's best relevance to the topic (the
 new articles are few, and a sentence of one about the topic is on it without naming it). After
@@ -44,10 +44,9 @@ from rag.models import Briefing, BriefPoint, Citation
 from rag.retrieval import Filters, search
 from rag.text.dates import find_date_mentions, resolve_mention
 from rag.text.lexical import content_words, normalize
+from rag.text.sameness import ALREADY_STATED, same_statement
 from rag.text.vocab import CALENDAR_WORDS
 
-RESTATED = 0.6  # share of an item's content words that an earlier sentence must hold to state it
-_MIN_TERMS = 3
 _OLD_K = 4  # earlier chunks retrieved per item
 _SAME_SUBJECT = 0.3  # content words a new figure's sentence shares with the old one's
 ARTICLE_RELEVANCE = 0.5  # the share of its article's best relevance a new sentence keeps at least
@@ -311,9 +310,7 @@ class _OldStatements:
 
 def _restated(text: str, candidates: list[set[str]]) -> bool:
     terms = set(content_words(text))
-    if len(terms) < _MIN_TERMS:
-        return False
-    return any(len(terms & old) / len(terms) >= RESTATED for old in candidates)
+    return any(same_statement(terms, old, ALREADY_STATED) for old in candidates)
 
 
 def _briefing_texts(b: Briefing) -> list[str]:
