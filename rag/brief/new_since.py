@@ -31,12 +31,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import fnmatch
+import os
 import re
 
 import numpy as np
 
 from rag.answer.figures import figures
 from rag.brief.options import BriefOptions
+from rag.brief.quotes import attributed_quote, quoted_words
 from rag.brief.scope import Unit, gather
 from rag.brief.select import pick
 from rag.errors import InputError
@@ -54,6 +56,13 @@ ARTICLE_RELEVANCE = 0.5  # the share of its article's best relevance a new sente
 _FAR = 0.5  # 1 - cosine at which a sentence is unlike anything earlier
 _SPECIFIC_FULL = 2  # new names/numbers that make a sentence fully novel on the specific half
 NEW_SPECIFIC_SLOTS = 4  # extra key facts for sentences that write new names and numbers
+NEW_FACTS_MAX = int(os.environ.get("NS_MAX", 24))
+ON_TOPIC = float(os.environ.get("NS_ON", 0.3))
+NOVEL = float(os.environ.get("NS_NOVEL", 0.5))
+_WHOLE = os.environ.get("NS_WHOLE", "1") == "1"
+_SHORT = os.environ.get("NS_SHORT", "1") == "1"
+_EWHOLE = os.environ.get("NS_EWHOLE", "1") == "1"
+_BUDGET = os.environ.get("NS_BUDGET", "1") == "1"
 _SPECIFIC = re.compile(r"(?<![\w'’])(?:\d[\d,.:]*\d|\d|[A-Z][\w'’-]*[A-Za-z])")
 
 
@@ -111,7 +120,8 @@ def _brief_after(rag, topic, after: Filters, engine: str, options: BriefOptions,
 
     parts = []
     try:
-        parts.append(gather(rag.store, topic, after, options.k, options.max_chunks))
+        parts.append(gather(rag.store, topic, after, options.k, options.max_chunks, whole_articles=_WHOLE,
+                            keep_short=attributed_quote if _SHORT else None))
     except InputError:
         if not undated:
             raise
@@ -130,15 +140,65 @@ def _brief_after(rag, topic, after: Filters, engine: str, options: BriefOptions,
     if fresh:
         scope.units = fresh
     earlier = _EarlierMaterial.read(rag.store, topic, old, options)
-    best = _best_relevance(scope.units)
-    for u in scope.units:
+    if os.environ.get("NS_FLOOR", "article") == "chunk":
+        best = _chunk_relevance(scope.units)
+        for u in scope.units:
+            u.relevance = max(u.relevance, ARTICLE_RELEVANCE * best[(u.source, u.chunk.ordinal)])
+    else:
+      best = _best_relevance(scope.units)
+      for u in scope.units:
         # a sentence of a new article about the topic is on it even when it does not name it
         # ("One case is a toddler"): it keeps at least ARTICLE_RELEVANCE of its article's best
         u.relevance = max(u.relevance, ARTICLE_RELEVANCE * best[u.source])
     novelty = dict(zip(map(id, scope.units), earlier.novelties(scope.units)))
     briefing = brief_extractive(rag.store, topic, after, options, scope=scope)
-    _new_specific_facts(briefing, scope.units, earlier, novelty)
+    if _BUDGET:
+        _new_facts(briefing, scope.units, earlier, novelty)
+    else:
+        _new_specific_facts(briefing, scope.units, earlier, novelty)
     return briefing
+
+
+def _new_facts(briefing: Briefing, units: list[Unit], earlier: _EarlierMaterial, novelty: dict[int, float]) -> None:
+    said = {normalize(t) for t in _briefing_texts(briefing)}
+    taken = [u for u in units if normalize(u.text) in said]
+    best = max((u.relevance for u in units), default=0.0)
+    candidates = [u for u in units if normalize(u.text) not in said and u.relevance >= ON_TOPIC * best
+                  and (earlier.new_specifics(u.text) or novelty[id(u)] >= NOVEL)]
+    if os.environ.get("NS_RR", "0") == "1":
+        chosen = _round_robin(candidates, NEW_FACTS_MAX, taken)
+    else:
+        chosen = pick(candidates, NEW_FACTS_MAX, taken)
+    if os.environ.get("NS_DEBUG"):
+        print("DEBUG candidates", len(candidates), "chosen", len(chosen), "units", len(units))
+    for u in sorted(chosen, key=lambda u: -u.score):
+        briefing.key_facts.append(BriefPoint(text=u.text, citations=[_cite(briefing, u.chunk, u.sentence)],
+                                             episode=u.episode))
+
+
+def _round_robin(candidates, limit, taken):
+    by_source: dict[str, list[Unit]] = {}
+    for u in sorted(candidates, key=lambda u: -u.score):
+        by_source.setdefault(u.source, []).append(u)
+    order = sorted(by_source, key=lambda s: -by_source[s][0].score)
+    chosen: list[Unit] = []
+    while len(chosen) < limit and any(by_source.values()):
+        for source in order:
+            queue = by_source[source]
+            while queue and len(chosen) < limit:
+                got = pick([queue.pop(0)], 1, taken + chosen)
+                if got:
+                    chosen += got
+                    break
+    return chosen
+
+
+def _chunk_relevance(units):
+    best = {}
+    for u in units:
+        key = (u.source, u.chunk.ordinal)
+        best[key] = max(best.get(key, 0.0), u.relevance)
+    return best
 
 
 def _best_relevance(units: list[Unit]) -> dict[str, float]:
@@ -163,7 +223,7 @@ class _EarlierMaterial:
             vectors = np.asarray(store.embedder.embed(texts), dtype=np.float32) if texts else None
             return cls(vectors, _vocabulary(texts), old.base.cutoff)
         try:
-            units = gather(store, topic, old.filters, options.k, options.max_chunks).units
+            units = gather(store, topic, old.filters, options.k, options.max_chunks, whole_articles=_EWHOLE).units
         except InputError:
             return cls(None, set(), old.base.cutoff)
         vectors = np.stack([u.vector for u in units]) if units else None
@@ -310,10 +370,15 @@ class _OldStatements:
 
 
 def _restated(text: str, candidates: list[set[str]]) -> bool:
+    """Most of the item's content words, and at least _MIN_TERMS of them, in one earlier
+    sentence; an attributed quotation is its quoted words (the same speaker on another day,
+    "Today is his day," Biden said, is not the same quotation)."""
+    if attributed_quote(text):
+        text = quoted_words(text) or text
     terms = set(content_words(text))
     if len(terms) < _MIN_TERMS:
         return False
-    return any(len(terms & old) / len(terms) >= RESTATED for old in candidates)
+    return any(len(shared := terms & old) >= _MIN_TERMS and len(shared) / len(terms) >= RESTATED for old in candidates)
 
 
 def _briefing_texts(b: Briefing) -> list[str]:
