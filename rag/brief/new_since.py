@@ -19,7 +19,8 @@ After the briefing is chosen (centrality and coverage, as any briefing), up to N
 key facts are given to what is new: candidates on the topic that write names or numbers the
 earlier material never does (its whole articles, or the earlier briefing's items), or that are
 far from everything earlier (1 - the highest MiniLM cosine with an earlier sentence, over _FAR),
-best score first, none repeating a chosen item. (On the tuning cases 84-93% of the new
+best score first, none repeating a chosen item; a new sentence under ON_TOPIC is no candidate
+for any part of the briefing (a round-up article read whole has other stories). (On the tuning cases 84-93% of the new
 articles' candidates pass these tests, so NEW_FACTS, not novelty, bounds the briefing.)
 A new figure that updates an earlier one (the same counted thing, a different number, in a
 sentence about the same subject) is shown with the old value beside it, cited.
@@ -144,6 +145,10 @@ def _brief_after(rag, topic, after: Filters, engine: str, options: BriefOptions,
         # ("One case is a toddler"): it keeps at least CONTEXT_RELEVANCE of its chunk's best (the
         # chunk, not the article: a round-up article's other stories are not on the topic)
         u.relevance = max(u.relevance, CONTEXT_RELEVANCE * best[(u.source, u.chunk.ordinal)])
+    # the new articles are read whole: their sentences far off the topic (a round-up's other
+    # stories) are no candidates for any part of the briefing, timeline and quotes included
+    top = max((u.relevance for u in scope.units), default=0.0)
+    scope.units = [u for u in scope.units if u.relevance >= ON_TOPIC * top] or scope.units
     novelty = dict(zip(map(id, scope.units), earlier.novelties(scope.units)))
     briefing = brief_extractive(rag.store, topic, after, options, scope=scope)
     new_facts(briefing, scope.units, earlier, novelty)
