@@ -61,10 +61,11 @@ def test_already_stated_is_directional_and_only_the_item_must_be_long_enough():
     assert same_statement(earlier, item, ALREADY_STATED)  # three words are enough for an item
     assert not same_statement({"toll", "rises"}, item, ALREADY_STATED)  # two words are no statement
     assert not same_statement(item, {"toll", "rises"}, ALREADY_STATED)  # 2 / 4 < 0.6
+    assert not same_statement(earlier, {"toll", "rises", "x"}, ALREADY_STATED)  # 2 / 3 >= 0.6, but only 2 words
 
 
 def test_the_rules_keep_the_numbers_their_callers_chose():
     assert SAME_WORDS == Sameness(0.6, "union")
     assert SAME_STATEMENT == Sameness(0.5, "shorter", cosine=0.6, min_terms=4)
     assert WIRE_COPY == Sameness(0.8, "union", cosine=0.9)
-    assert ALREADY_STATED == Sameness(0.6, "first", min_terms=3)
+    assert ALREADY_STATED == Sameness(0.6, "first", min_terms=3, min_shared=3)

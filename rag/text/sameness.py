@@ -21,7 +21,8 @@ The rules in use, each chosen where it is used (the numbers are unchanged from t
   that share names but not meaning.
 - WIRE_COPY: briefings. An article that repeats another's sentences almost word for word is
   a syndicated copy.
-- ALREADY_STATED: --new-since. An item of the new briefing that earlier material already states.
+- ALREADY_STATED: --new-since. An item of the new briefing that earlier material already states:
+  most of the item's words, and at least three of them, in one earlier sentence.
 """
 
 from __future__ import annotations
@@ -38,12 +39,13 @@ class Sameness:
     of: Measure  # what the share is counted against
     cosine: float | None = None  # the least MiniLM cosine as well (None: the words alone decide)
     min_terms: int = 1  # a sentence with fewer content words says too little to compare
+    min_shared: int = 0  # the least number of words held in common, whatever the share
 
 
 SAME_WORDS = Sameness(share=0.6, of="union")
 SAME_STATEMENT = Sameness(share=0.5, of="shorter", cosine=0.6, min_terms=4)
 WIRE_COPY = Sameness(share=0.8, of="union", cosine=0.9)
-ALREADY_STATED = Sameness(share=0.6, of="first", min_terms=3)
+ALREADY_STATED = Sameness(share=0.6, of="first", min_terms=3, min_shared=3)
 
 
 def word_share(a: set[str], b: set[str], of: Measure) -> float:
@@ -62,4 +64,4 @@ def same_statement(a: set[str], b: set[str], rule: Sameness, cosine: float | Non
             raise ValueError("this rule needs the sentences' cosine")
         if cosine < rule.cosine:
             return False
-    return word_share(a, b, rule.of) >= rule.share
+    return len(a & b) >= rule.min_shared and word_share(a, b, rule.of) >= rule.share
