@@ -6,7 +6,7 @@ published after the cutoff only, and every summary sentence, key fact, quote and
 entry that the earlier material already states is left out:
 - against a date: an item is old when a sentence of an article dated on or before the cutoff
   (found by retrieval with the item as the query) states it: most of the item's content words
-  are in that sentence (RESTATED);
+  are in that sentence (rag.text.sameness.ALREADY_STATED);
 - against a briefing: when one of the earlier briefing's own items states it, by the same test.
 The new articles retrieved for the topic are read whole (a detail is often in a chunk the topic
 does not retrieve), and so are the earlier ones the novelty is measured against. Short
@@ -14,7 +14,7 @@ sentences that are attributed quotations ("Today is a historic day," Biden said.
 candidates too, under the 8-word minimum of a normal briefing. A sentence of a new article keeps
 at least half the best topic relevance of its chunk (a sentence about the topic need not name
 it). A quotation is restated only by its quoted words (the same speaker saying something else
-is not the same quotation), and a restatement shares at least _MIN_TERMS content words.
+is not the same quotation), and a restatement shares at least three content words.
 After the briefing is chosen (centrality and coverage, as any briefing), up to NEW_FACTS more
 key facts are given to what is new: candidates on the topic that write names or numbers the
 earlier material never does (its whole articles, or the earlier briefing's items), or that are
@@ -50,10 +50,9 @@ from rag.models import Briefing, BriefPoint, Citation
 from rag.retrieval import Filters, search
 from rag.text.dates import find_date_mentions, resolve_mention
 from rag.text.lexical import content_words, normalize
+from rag.text.sameness import ALREADY_STATED, same_statement
 from rag.text.vocab import CALENDAR_WORDS
 
-RESTATED = 0.6  # share of an item's content words that an earlier sentence must hold to state it
-_MIN_TERMS = 3
 _OLD_K = 4  # earlier chunks retrieved per item
 _SAME_SUBJECT = 0.3  # content words a new figure's sentence shares with the old one's
 CONTEXT_RELEVANCE = 0.5  # the share of its chunk's best relevance a new sentence keeps at least
@@ -321,15 +320,13 @@ class _OldStatements:
 
 
 def _restated(text: str, candidates: list[set[str]]) -> bool:
-    """Most of the item's content words, and at least _MIN_TERMS of them, in one earlier
+    """Most of the item's content words, and at least three of them, in one earlier
     sentence; an attributed quotation is its quoted words (the same speaker on another day,
     "Today is his day," Biden said, is not the same quotation)."""
     if attributed_quote(text):
         text = quoted_words(text) or text
     terms = set(content_words(text))
-    if len(terms) < _MIN_TERMS:
-        return False
-    return any(len(shared := terms & old) >= _MIN_TERMS and len(shared) / len(terms) >= RESTATED for old in candidates)
+    return any(same_statement(terms, old, ALREADY_STATED) for old in candidates)
 
 
 def _briefing_texts(b: Briefing) -> list[str]:
