@@ -160,7 +160,7 @@ def _ask_one(rag, name: str, q: dict, out_path: Path, following: bool = False) -
     started = time.perf_counter()
     row = {"set": name, "id": q["id"], "question": q["question"]}
     try:
-        row["answer"] = rag.ask(q["question"]).model_dump(mode="json")
+        row["answer"] = rag.ask(q["question"], filters=as_of(q)).model_dump(mode="json")
     except RagError as err:
         row["error"] = str(err).splitlines()[0] if str(err) else type(err).__name__
         # Following the "before" phase, a miss means this code sent the model another request
@@ -170,6 +170,19 @@ def _ask_one(rag, name: str, q: dict, out_path: Path, following: bool = False) -
     with open(out_path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     print(f"{name} {q['id']} {row['seconds']:.1f}s {'ERROR ' + row['error'] if 'error' in row else ''}", flush=True)
+
+
+def as_of(q: dict):
+    """A benchmark question is asked as of its date (the quiz's): no article published after it
+    is used, and "this week" means the week before it. Code without `Filters.as_of` gets none."""
+    import dataclasses
+    import datetime as dt
+
+    from rag.retrieval import Filters
+
+    if not q.get("date") or "as_of" not in {f.name for f in dataclasses.fields(Filters)}:
+        return Filters()
+    return Filters(as_of=dt.date.fromisoformat(q["date"]))
 
 
 def _old_server(cfg: dict):

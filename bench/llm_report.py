@@ -370,6 +370,13 @@ def gate_lines(run: Path) -> list[str]:
                    f"{_f(b.get('refused_unanswerable'))} | {_f(b.get('lost'))} |")
     reach = [t for t, g in grid["tune"].items() if (g["refused_unanswerable"] or 0) >= TARGETS["refusal"]
              and (g["lost"] or 0) <= gate["max_lost"]]
+    if "with_period" in gate:  # rag.answer.question_period, at the chosen threshold
+        w = gate["with_period"]
+        out += ["", (f"With the question's recent period (rag.answer.question_period: asked as of its date, \"this "
+                     "week\" needs a covering passage of an article from that week) at the same threshold: tune "
+                     f"unanswerable refused {_f(w['tune']['refused_unanswerable'])}, answerable lost "
+                     f"{_f(w['tune']['lost'])}; check {_f(w['check']['refused_unanswerable'])}, "
+                     f"{_f(w['check']['lost'])}. This is the gate as shipped; the table is without it.")]
     out += ["", (f"On tune, thresholds reaching {TARGETS['refusal']} refusal within that cost: "
                  f"{', '.join(f'{t:.2f}' for t in sorted(reach)) if reach else 'none'}. The refusal rows above are "
                  "the whole pipeline's (gate, then the support check on what the model writes).")]

@@ -2,7 +2,9 @@
 
 Before the model is asked, the context must speak to the question (rag.answer.answerability):
 when no passage holds `llm_min_question_coverage` of the question's key terms, the answer is a
-refusal and the model is not asked (a small model answers near-topic sources anyway).
+refusal and the model is not asked (a small model answers near-topic sources anyway). With an
+as-of date, a question about a recent period ("this week") needs such a passage from an article
+of that period (rag.answer.question_period).
 Nothing the model says is shown unchecked:
 1. a citation to a source number that was not in the context is dropped, and noted;
 2. each sentence is checked against every source it cites (rag.answer.grounding, with the support
@@ -30,6 +32,7 @@ from rag.answer.context import Context, pack_sources
 from rag.answer.context_conflicts import disagreements
 from rag.answer.grounding import Grounding, ScoreSupport, ground
 from rag.answer.judge import judge_support
+from rag.answer.question_period import period_coverage, period_reason, question_period
 from rag.answer.refusal import REFUSAL_PHRASE
 from rag.answer.reply import (
     MalformedReply,
@@ -79,9 +82,8 @@ def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filt
     if context.left_out:
         notes.append(f"{context.left_out} of {len(result.hits)} retrieved passages did not fit the "
                      f"{context.budget}-token source budget")
-    cover = question_coverage(question, context)
-    if cover.share < settings.llm_min_question_coverage:
-        why = cover.reason(settings.llm_min_question_coverage)
+    why = _unanswerable(question, context, filters, settings.llm_min_question_coverage)
+    if why:
         return Answer(answer=REFUSAL_PHRASE, refused=True, refusal_reason=why, prompt_name=chosen.name,
                       prompt_hash=chosen.hash, notes=notes + [f"{why}; the LLM was not asked"],
                       timings=result.timings, **base)
@@ -94,6 +96,19 @@ def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filt
     answer.timings = {**result.timings, "llm": round(asked - clock, 4),
                       "verify": round(time.perf_counter() - asked, 4)}
     return answer
+
+
+def _unanswerable(question: str, context: Context, filters: Filters, threshold: float) -> str | None:
+    """Why the context cannot answer the question (the gate), or None: no passage covers it, or
+    none of an article from the recent period the question names (rag.answer.question_period)."""
+    cover = question_coverage(question, context)
+    if cover.share < threshold:
+        return cover.reason(threshold)
+    period = question_period(question, filters.as_of)
+    if period is None:
+        return None
+    recent = period_coverage(question, context, period)
+    return period_reason(recent, period, threshold) if recent.share < threshold else None
 
 
 def choose_prompt(name: str, settings, streaming: bool) -> tuple[Prompt, list[str]]:
