@@ -35,8 +35,8 @@ GRID = [round(0.05 * i, 2) for i in range(21)]
 def features(run: Path, half: str) -> list[dict]:
     from bench.llm_phases import as_of
     from rag.answer.answerability import question_coverage
-    from rag.answer.question_period import period_coverage, question_period
     from rag.answer.context import pack_sources
+    from rag.answer.question_period import period_coverage, question_period
     from rag.api import Rag
     from rag.prompts import load_prompt
     from rag.settings import Settings

@@ -359,8 +359,8 @@ def gate_lines(run: Path) -> list[str]:
             f"the full corpus (tune {first['n_answerable']}, of which {first['n_possible']} with the gold answer in "
             f"the context) and the unanswerable variant's on the corpus without any gold article (tune "
             f"{first['n_unanswerable']})."), "",
-           "| threshold | tune: unanswerable refused | tune: answerable lost | check: unanswerable refused | "
-           "check: answerable lost |", "|---|---|---|---|---|"]
+           ("| threshold | tune: unanswerable refused | tune: answerable lost | check: unanswerable refused | "
+            "check: answerable lost |"), "|---|---|---|---|---|"]
     for t in sorted(grid["tune"]):
         if round(t * 20) % 2 and t != gate["chosen"]:
             continue  # every 0.1, and the chosen value
