@@ -102,9 +102,9 @@ def phase_ask(cfg: dict, run: Path, engine: str, code: str, only: list[str]) -> 
     if leader and leader != code:
         led = run / "answers" / f"ask-llm-{leader}.jsonl"
         follow = {(r["set"], r["id"]) for r in _lines(led)} if led.exists() else set()
-    server = None
-    if engine == "llm" and "llm_local_model" not in llm_values(run, cfg, phase):
-        server = _old_server(cfg)  # code from before `--local-model`: a server of our own
+    server = None  # one server for the phase: with `llm_local_model` each set's Rag would start its own
+    if engine == "llm" and follow is None:
+        server = _old_server(cfg)
     rags: dict[str, object] = {}
     asked: dict[str, int] = {}
     try:
@@ -116,10 +116,10 @@ def phase_ask(cfg: dict, run: Path, engine: str, code: str, only: list[str]) -> 
                 values = {"engine": engine}
                 if engine == "llm":
                     values.update(llm_values(run, cfg, phase))
+                    values.pop("llm_local_model", None)
                     if server is not None:
                         values["llm_base_url"] = server[1]
-                    if follow is not None:  # cache hits only: a miss is an error, never a second server
-                        values.pop("llm_local_model", None)
+                    if follow is not None:  # cache hits only: a miss is an error, never a server
                         values["llm_base_url"] = "http://127.0.0.1:9/v1"
                 rags[name] = Rag(base_settings(store, corpus, **values))
             _ask_one(rags[name], name, q, out_path, follow is not None,
