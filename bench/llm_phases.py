@@ -109,8 +109,8 @@ def phase_ask(cfg: dict, run: Path, engine: str, code: str, only: list[str]) -> 
     asked: dict[str, int] = {}
     try:
         for name, q in interleaved(run, only):
-            if (name, q["id"]) in done:
-                continue
+            if (name, q["id"]) in done or (engine != "llm" and follow is not None and (name, q["id"]) not in follow):
+                continue  # the extractive engine, following: only what the LLM phase followed has answered
             if name not in rags:
                 store, corpus = stores(run, code)[name]
                 values = {"engine": engine}

@@ -290,8 +290,9 @@ def render(run: Path, scored: dict) -> str:
     extra = run / "snapshot-main" / "COMMIT"
     if "ask-llm-main" in p and extra.exists():
         lines[-1:-1] = [(f"- **'main at this round's start':** `{extra.read_text().strip()[:7]}` — main when this round "
-                         "of the issue began (issue 16's first round and issue 19's support check), on the same "
-                         "recorded model output: what this round's changes are measured against.")]
+                         "of the issue began, on the same recorded model output (its model calls are the ones "
+                         "recorded; 'after' reads them from the response cache): what this round's changes are "
+                         "measured against.")]
     lines += ["| | " + " | ".join(label for _, label in PHASES if _ in p) + " |",
               "|---|" + "---|" * len([1 for phase, _ in PHASES if phase in p])]
 
@@ -395,7 +396,10 @@ def _unrecorded(counts: dict) -> str:
 
 def verdicts(scored: dict) -> list[tuple[str, str, bool | None]]:
     p = scored["phases"]
-    before, after = p.get("ask-llm-before"), p.get("ask-llm-after")
+    after = p.get("ask-llm-after")
+    # This round's changes are measured against main at its start when that was run, else 'before'.
+    before, since = (p["ask-llm-main"], "main at this round's start") if p.get("ask-llm-main") else \
+        (p.get("ask-llm-before"), "before")
     out = []
     if after:
         blind, seed = after["unanswerable"], after["seed"]
@@ -409,7 +413,7 @@ def verdicts(scored: dict) -> list[tuple[str, str, bool | None]]:
         for label, get in (("check-sample accuracy", lambda m: m["check"]["accuracy"]),
                            ("seed fact recall", lambda m: m["seed"]["facts"])):
             b, a = get(before), get(after)
-            out.append((f"LLM {label} not lower than before by more than {TARGETS['accuracy_drop']}",
+            out.append((f"LLM {label} not lower than {since} by more than {TARGETS['accuracy_drop']}",
                         f"{_f(b)} → {_f(a)}", None if a is None or b is None else a >= b - TARGETS["accuracy_drop"]))
         out.append(("Citation validity 1.000 (invariant)", f"{after['valid']}/{after['citations']}",
                     after["valid"] == after["citations"]))
