@@ -138,6 +138,7 @@ def score(run: Path) -> dict:
         m["unanswerable"] = {"refused": _mean(blind), "n": len(blind)}
         m["seconds"] = {"mean": _mean(m["seconds"]), "p95": _p95(m["seconds"])}
         out["phases"][phase] = m
+    out["after_alone"] = alone(recorded.get("ask-llm-after", {}), sets)
     out["calls"] = calls(run)
     out["conflicts"] = conflicts(run, recorded, common, sets["seed"])
     out["labels"] = label_summary(_sentence_texts(recorded.get("ask-llm-after", {})))
@@ -145,6 +146,26 @@ def score(run: Path) -> dict:
         out["labels"]["removed_by"] = removed_by(recorded, common)
     out["config"] = json.loads((run / "config.json").read_text())
     return out
+
+
+def alone(got: dict, sets: dict) -> dict:
+    """'after' on every question it has a recorded answer for, not only those all phases share:
+    the gate refuses some questions without the model, so 'after' can cover questions the
+    phase that calls the model has not reached."""
+    refused, accurate = [], []
+    for (name, qid), row in got.items():
+        answer = answer_of(row)
+        if row.get("not_recorded") or answer is None:
+            continue
+        q = sets[name].get(qid)
+        if q is None:
+            continue
+        if name == "unanswerable" or (name == "seed" and q["refuse"]):
+            refused.append(answer.refused)
+        elif name == "check":
+            accurate.append(not answer.refused and contains(text_of(answer), q["answer"]))
+    return {"refused": sum(refused), "n_unanswerable": len(refused), "accurate": sum(accurate),
+            "n_check": len(accurate)}
 
 
 def calls(run: Path) -> dict:
@@ -389,9 +410,9 @@ def _unrecorded(counts: dict) -> str:
     if not total:
         return ""
     parts = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
-    return (f" Left out: {total} question(s) ({parts}) the model answered for 'before' whose context the "
-            "'after' code retrieves differently (retrieval changed on main since), so no recorded output exists "
-            "for 'after' to verify.")
+    return (f" Left out: {total} question(s) ({parts}) that the phase calling the model answered but whose "
+            "context another code version retrieves differently (e.g. 'after' searching again within the "
+            "question's period), so no recorded output exists for it to verify.")
 
 
 def verdicts(scored: dict) -> list[tuple[str, str, bool | None]]:
@@ -409,6 +430,11 @@ def verdicts(scored: dict) -> list[tuple[str, str, bool | None]]:
                   f"{_f(seed['refused_unanswerable'])}, n={seed['n_unanswerable']})")
         out.append((f"Refusal on unanswerable questions ≥ {TARGETS['refusal']}", result,
                     None if not n else refused / n >= TARGETS["refusal"]))
+        if own := scored.get("after_alone"):
+            k, n = own["refused"], own["n_unanswerable"]
+            out.append(((f"Refusal on unanswerable questions ≥ {TARGETS['refusal']} ('after' on every question it "
+                        "answered: gate refusals need no model call)"), f"{k}/{n}" + (f" ({k / n:.3f})" if n else ""),
+                        None if not n else k / n >= TARGETS["refusal"]))
     if after and before:
         for label, get in (("check-sample accuracy", lambda m: m["check"]["accuracy"]),
                            ("seed fact recall", lambda m: m["seed"]["facts"])):
