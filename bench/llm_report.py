@@ -299,14 +299,19 @@ def render(run: Path, scored: dict) -> str:
              (f"- **Model:** Qwen2.5-Coder-1.5B-Instruct Q4_K_M (`{Path(config['model']).name}`, sha256 checked), "
               f"served by llama.cpp (xllamacpp) with {config['threads']} threads, context {config['n_ctx']}, "
               "temperature 0, `cache_prompt: false`, under `nice -n 15`."),
-             (f"- **Code:** before = `{config['commits']['before']}` (verification marks unsupported sentences and "
-              f"never refuses); after = `{config['commits']['after']}`. Both read the same recorded model output "
-              "(one response cache), so they differ in verification alone."),
+             ((f"- **Code:** before = `{config['commits']['before']}` (verification marks unsupported sentences and "
+               f"never refuses); after = `{config['commits']['after']}`. " if "ask-llm-before" in p else
+               f"- **Code:** after = `{config['commits']['after']}`. ")
+              + "The LLM columns read the same recorded model output (one response cache), so they differ in "
+              "verification and gating alone."),
              (f"- **Questions (same for every column):** seed eval cases on corpus/ {common['seed']} of "
               f"{totals['seed']}; check-half sample {common['check']} of {totals['check']}; its unanswerable variant "
               f"{common['unanswerable']} of {totals['unanswerable']}. Fewer than all means the model had not "
               "answered the rest when this was rendered (see the call latency below); the run resumes where "
               "it stopped." + _unrecorded(scored.get("unrecorded", {}))),
+             ("- **As of:** each benchmark question (check and unanswerable sets) is asked as of its quiz date "
+              "(`Filters(as_of=...)`, as `rag ask --as-of` does): no article published after it is used, and a "
+              "period it names (\"this week\", \"Sunday\") is read against it by the gate."),
              f"- **Load:** {_loads(run)}.", ""]
     extra = run / "snapshot-main" / "COMMIT"
     if "ask-llm-main" in p and extra.exists():
@@ -395,13 +400,15 @@ def gate_lines(run: Path) -> list[str]:
     if "with_period" in gate:  # rag.answer.question_period, at the chosen threshold
         w = gate["with_period"]
         out += ["", (f"With the question's recent period (rag.answer.question_period: asked as of its date, \"this "
-                     "week\" needs a covering passage of an article from that week) at the same threshold: tune "
+                     "week\" needs a covering passage of an article from that week; a context that covers it only in older "
+                     "articles is searched again within the period) at the same threshold: tune "
                      f"unanswerable refused {_f(w['tune']['refused_unanswerable'])}, answerable lost "
                      f"{_f(w['tune']['lost'])}; check {_f(w['check']['refused_unanswerable'])}, "
                      f"{_f(w['check']['lost'])}. This is the gate as shipped; the table is without it.")]
     out += ["", (f"On tune, thresholds reaching {TARGETS['refusal']} refusal within that cost: "
-                 f"{', '.join(f'{t:.2f}' for t in sorted(reach)) if reach else 'none'}. The refusal rows above are "
-                 "the whole pipeline's (gate, then the support check on what the model writes).")]
+                 f"{', '.join(f'{t:.2f}' for t in sorted(reach)) if reach else 'none'}. The rows above are the "
+                 "gate alone, before any model call; the model's own refusals and the support check add to them "
+                 "(the targets above).")]
     return out
 
 
