@@ -41,6 +41,7 @@ from rag.index.store import Store
 from rag.models import Answer, AnswerSentence, Chunk, Sentence
 from rag.retrieval import Filters, search
 from rag.text.lexical import content_words, stem, words
+from rag.text.sameness import SAME_WORDS, same_statement
 from rag.text.vocab import (
     ADDRESS_VERBS,
     CALENDAR_WORDS,
@@ -52,7 +53,6 @@ _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’.-]+
 _PROPER = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
 _SPEECH = re.compile(rf"\b({alternation(SPEECH_VERBS + ADDRESS_VERBS)}|according to)\b", re.IGNORECASE)
 _NOVEL_CAP = 3
-_DUPLICATE = 0.6
 _SEMANTIC_CHARS = 200
 # A sentence that only shares the question's names ("Joe Biden ... has said he will revive
 # diplomacy") does not answer what the question asks about them.
@@ -361,7 +361,7 @@ def _select(candidates: list[Candidate], q: Question, limit: int) -> list[Candid
     for c in candidates[1:]:
         if c.score < _KEEP_RATIO * best.score:
             break
-        twin = next((x for x in chosen if _same_statement(x, c)), None)
+        twin = next((x for x in chosen if same_statement(x.terms, c.terms, SAME_WORDS)), None)
         if twin is not None:
             if c.chunk.source != twin.chunk.source and all(c.chunk.source != t.chunk.source for t in twin.twins):
                 twin.twins.append(c)
@@ -408,8 +408,3 @@ def _attribution_note(store: Store, c: Candidate) -> str | None:
     found = resolve_attribution(c.sentence, before)
     return note(found) if found else None
 
-
-def _same_statement(a: Candidate, b: Candidate) -> bool:
-    if not a.terms or not b.terms:
-        return False
-    return len(a.terms & b.terms) / len(a.terms | b.terms) >= _DUPLICATE

@@ -6,39 +6,20 @@ from typing import Annotated, Optional
 
 import typer
 
-from rag.cli.app import (
-    AsOf,
-    BaseUrl,
-    ChromaUrl,
-    Engine,
-    Fallback,
-    Json,
-    K,
-    LocalModel,
-    Model,
-    NoCache,
-    Sets,
-    Since,
-    Source,
-    StoreDir,
-    Until,
-    app,
-    filters_from,
-    llm_settings_from,
-    settings_from,
-)
+from rag.cli.app import app
+from rag.cli.options import Engine, Json, K, LLMOptions, Since, Source, StoreOptions, Until, Where, filters_from, grouped
 
 
 @app.command()
+@grouped
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     k: K = None,
     source: Source = None,
     since: Since = None,
     until: Until = None,
-    store_dir: StoreDir = None,
-    chroma_url: ChromaUrl = None,
-    sets: Sets = None,
+    *,
+    store: StoreOptions,
     as_json: Json = False,
 ) -> None:
     """Hybrid (dense + BM25) retrieval: each hit with its file, lines, score and text."""
@@ -46,7 +27,7 @@ def search(
     from rag.models import SearchResult
     from rag.render import search_text
 
-    settings = settings_from(store_dir, chroma_url, sets)
+    settings = store.settings()
     served = remote.search(settings, query, k, _filter_values(source, since, until))
     if served is not None:  # a running `rag serve` for this store answered
         result = SearchResult.model_validate(served)
@@ -64,26 +45,19 @@ def _filter_values(source, since, until) -> dict:
 
 
 @app.command()
+@grouped
 def ask(
     question: Annotated[str, typer.Argument(help="A question about the corpus.")],
     k: K = None,
     engine: Engine = None,
-    source: Source = None,
-    since: Since = None,
-    until: Until = None,
-    as_of: AsOf = None,
-    model: Model = None,
-    base_url: BaseUrl = None,
+    *,
+    where: Where,
     prompt: Annotated[Optional[str], typer.Option("--prompt", help="Answer prompt: a name in prompts/ or a .md path.")] = None,
     stream: Annotated[bool, typer.Option("--stream", help="Print the LLM's text as it arrives, then the verified answer.")] = False,
-    fallback: Fallback = None,
-    no_cache: NoCache = False,
-    local_model: LocalModel = None,
+    llm: LLMOptions,
     show_unsupported: Annotated[bool, typer.Option(
         "--show-unsupported", help="LLM: keep sentences no source supports, flagged, instead of removing them.")] = False,
-    store_dir: StoreDir = None,
-    chroma_url: ChromaUrl = None,
-    sets: Sets = None,
+    store: StoreOptions,
     as_json: Json = False,
 ) -> None:
     """Answer with sentences cited to file and line; refuse when the corpus has no answer."""
@@ -94,7 +68,7 @@ def ask(
     from rag.models import Answer
     from rag.render import answer_text
 
-    settings = llm_settings_from(store_dir, chroma_url, sets, engine, model, base_url, fallback, no_cache, local_model)
+    settings = llm.settings(store, engine)
     if show_unsupported:
         settings = settings.model_copy(update={"llm_unsupported": "show"})
     if stream and settings.engine != "llm":
@@ -104,8 +78,8 @@ def ask(
     def show(token: str) -> None:
         print(token, end="", flush=True, file=out)
 
-    local_only = stream or prompt or as_of  # a running server is asked only what it can be asked
-    served = None if local_only else remote.ask(settings, question, k, _filter_values(source, since, until))
+    local_only = stream or prompt or where.as_of  # a running server is asked only what it can be asked
+    served = None if local_only else remote.ask(settings, question, k, _filter_values(where.source, where.since, where.until))
     if served is not None:  # a running `rag serve` for this store answered
         answer = Answer.model_validate(served)
     else:
@@ -113,7 +87,7 @@ def ask(
 
         rag = Rag(settings)
         try:
-            answer = rag.ask(question, k, filters_from(source, since, until, as_of), prompt=prompt,
+            answer = rag.ask(question, k, where.filters(), prompt=prompt,
                              on_token=show if stream else None)
         finally:
             rag.close()  # stops a --local-model server
