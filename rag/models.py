@@ -62,7 +62,7 @@ class Chunk(Span):
 
 class Hit(BaseModel):
     rank: int
-    score: float = Field(description="Fused reciprocal-rank score.")
+    score: float = Field(description="Ranking score: its article's fused evidence plus its own (rag.ranking).")
     dense_rank: int | None = None
     lexical_rank: int | None = None
     chunk: Chunk

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense (Chroma) + BM25, reciprocal-rank fusion, near-duplicate folding, MMR."""
+"""Hybrid retrieval: dense (Chroma) + BM25 chunk candidates, ranked by article-level evidence
+(rag.ranking), near-duplicate folding, MMR."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import numpy as np
 
 from rag.errors import InputError
 from rag.index.store import Store
-from rag.models import Hit, SearchResult
+from rag.models import Chunk, Hit, SearchResult
+from rag.ranking import ArticleText, Corpus, Head, RankingParams, rank_chunks
 
 MAX_QUERY_CHARS = 2000
 
@@ -21,17 +23,23 @@ class Filters:
     since: dt.date | None = None
     until: dt.date | None = None
     sources: tuple[str, ...] | None = None  # only these sources (the page's selection); with `source`, both apply
+    # What was known on that day: articles dated after it are excluded (undated ones too, as by
+    # `until`: nothing shows they were out by then), and a recency prior favours the latest coverage.
     as_of: dt.date | None = None
 
     def __post_init__(self):
-        # As of a date nothing published after it is used: it caps `until` (undated articles,
-        # which cannot be shown to predate it, are left out as with any date filter).
+        # as_of caps `until`, so every reader of the date range (scopes, briefings, new-since) honours it.
         if self.as_of is not None and (self.until is None or self.until > self.as_of):
             object.__setattr__(self, "until", self.as_of)
 
     @property
     def active(self) -> bool:
-        return bool(self.source or self.since or self.until or self.sources is not None)
+        return bool(self.source or self.since or self.last_day or self.sources is not None)
+
+    @property
+    def last_day(self) -> dt.date | None:
+        """The last date an article may carry: the earlier of until and as_of."""
+        return min((d for d in (self.until, self.as_of) if d), default=None)
 
 
 def check_query(query: str) -> str:
@@ -60,44 +68,89 @@ def search(store: Store, query: str, k: int | None = None, filters: Filters = Fi
         clock = now
 
     with store.reading():  # one committed state for every read below
-        scope = store.scope(filters.source, filters.since, filters.until, filters.sources) if filters.active else None
-        lexical = store.lexical()
-        lap("filters")
-        vector = store.embedder.embed([query])[0]
-        lap("embed")
-        # Vectors an interrupted ingest left behind (until the next ingest or repair sweeps them) must
-        # not push live chunks out of the candidates: `nearest` fetches that many more, and keeps
-        # only committed chunks.
-        dense = store.nearest(vector, settings.candidates, scope)
-        lap("dense")
-        sparse = lexical.search(query, settings.candidates, scope)
-        lap("lexical")
-        fused = fuse(dense, sparse, settings.rrf_k, settings.dense_weight, settings.lexical_weight)
-        pool = fused[: max(3 * k, 20)]
+        evidence = gather(store, query, filters, settings, lap)
+        pool = rank(evidence, settings, filters.as_of)[: max(3 * k, 20)]
+        lap("rank")
         chunks = store.docs.chunks([i for i, _ in pool])
         vectors = store.chunk_vectors([i for i, _ in pool if i in chunks])
     lap("fetch")
-    dense_rank = {i: r for r, (i, _) in enumerate(dense, start=1)}
-    lexical_rank = {i: r for r, (i, _) in enumerate(sparse, start=1)}
-    candidates = [(i, s) for i, s in pool if i in chunks and i in vectors]
-    chosen = diversify(candidates, vectors, k, settings.mmr_lambda, settings.near_duplicate, chunks)
-    hits = [
-        Hit(rank=r, score=round(score, 5), dense_rank=dense_rank.get(i), lexical_rank=lexical_rank.get(i),
-            chunk=chunks[i], duplicates=dups)
-        for r, (i, score, dups) in enumerate(chosen, start=1)
-    ]
+    hits = choose(evidence, pool, chunks, vectors, k, settings)
     lap("diversify")
     return SearchResult(query=query, hits=hits, settings_hash=settings.settings_hash(), timings=timings,
-                        query_vector=vector)
+                        query_vector=evidence.vector)
 
 
-def fuse(dense, sparse, rrf_k: int, dense_weight: float, lexical_weight: float) -> list[tuple[str, float]]:
-    """Reciprocal rank fusion: score = Σ weight / (rrf_k + rank)."""
-    scores: dict[str, float] = {}
-    for weight, ranked in ((dense_weight, dense), (lexical_weight, sparse)):
+def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stage: None) -> Evidence:
+    """Read what ranking needs (inside `store.reading()`); `lap(stage)` marks each stage's end."""
+    scope = store.scope(filters.source, filters.since, filters.last_day, filters.sources) if filters.active else None
+    lexical = store.lexical()
+    lap("filters")
+    vector = store.embedder.embed([query])[0]
+    lap("embed")
+    # Vectors an interrupted ingest left behind (until the next ingest or repair sweeps them) must
+    # not push live chunks out of the candidates: `nearest` fetches that many more, and keeps
+    # only committed chunks.
+    dense = store.nearest(vector, settings.candidates, scope)
+    lap("dense")
+    sparse = lexical.search(query, settings.candidates, scope)
+    lap("lexical")
+    heads = {i: Head(s, t, dt.date.fromisoformat(d) if d else None)
+             for i, (s, t, d) in store.docs.chunk_heads(list(dict.fromkeys(i for i, _ in [*dense, *sparse]))).items()}
+    evidence = Evidence(query, vector, dense, sparse, heads, article_texts(store, dense, sparse, heads, settings),
+                        corpus_stats(store, lexical))
+    lap("articles")
+    return evidence
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What one search read: the dense and lexical chunk candidates, their articles, the whole-article
+    terms of the best candidate articles, and the corpus statistics."""
+
+    query: str
+    vector: np.ndarray
+    dense: list[tuple[str, float]]
+    sparse: list[tuple[str, float]]
+    heads: dict[str, Head]
+    texts: dict[str, ArticleText]
+    corpus: Corpus
+
+
+def rank(evidence: Evidence, settings, as_of: dt.date | None) -> list[tuple[str, float]]:
+    """Every candidate chunk by its final relevance (rag.ranking), best first."""
+    e = evidence
+    return rank_chunks(e.query, e.dense, e.sparse, e.heads, e.texts, e.corpus, RankingParams.of(settings),
+                       settings.embed_title, as_of)
+
+
+def choose(evidence: Evidence, pool: list[tuple[str, float]], chunks: dict[str, Chunk], vectors: dict, k: int,
+           settings) -> list[Hit]:
+    """The k hits: the pool's syndicated copies folded, the rest picked by MMR."""
+    dense_rank = {i: r for r, (i, _) in enumerate(evidence.dense, start=1)}
+    lexical_rank = {i: r for r, (i, _) in enumerate(evidence.sparse, start=1)}
+    candidates = [(i, s) for i, s in pool if i in vectors and i in chunks]
+    chosen = diversify(candidates, vectors, k, settings.mmr_lambda, settings.near_duplicate, chunks)
+    return [Hit(rank=r, score=round(score, 5), dense_rank=dense_rank.get(i), lexical_rank=lexical_rank.get(i),
+                chunk=chunks[i], duplicates=dups)
+            for r, (i, score, dups) in enumerate(chosen, start=1)]
+
+
+def article_texts(store: Store, dense, sparse, heads, settings) -> dict[str, ArticleText]:
+    """The whole-article terms of the `article_pool` candidate articles best ranked by their chunks
+    (reciprocal rank of each article's best chunk in either list)."""
+    first: dict[str, float] = {}
+    for ranked in (dense, sparse):
         for rank, (chunk_id, _) in enumerate(ranked, start=1):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (rrf_k + rank)
-    return sorted(scores.items(), key=lambda item: -item[1])
+            if chunk_id in heads:
+                source = heads[chunk_id].source
+                first[source] = max(first.get(source, 0.0), 1 / (settings.rrf_k + rank))
+    pool = sorted(first, key=lambda s: -first[s])[: settings.article_pool]
+    return {s: ArticleText(*row) for s, row in store.docs.article_texts(pool).items()}
+
+
+def corpus_stats(store: Store, lexical) -> Corpus:
+    n_articles, _ = store.docs.counts()
+    return Corpus(n_articles=n_articles, n_chunks=lexical.n_docs, total_terms=lexical.total_terms, idf=lexical.idf)
 
 
 def diversify(candidates, vectors, k: int, mmr_lambda: float, near_duplicate: float, chunks):
@@ -111,7 +164,7 @@ def diversify(candidates, vectors, k: int, mmr_lambda: float, near_duplicate: fl
     matrix = np.stack([vectors[i] for i in ids])
     similarity = matrix @ matrix.T
     relevance = np.array([s for _, s in candidates])
-    relevance = relevance / relevance.max()
+    relevance = relevance / relevance.max() if relevance.max() > 0 else np.ones(len(relevance))
     kept: list[int] = []
     folded: dict[int, list[str]] = {}
     for j in range(len(ids)):
@@ -123,11 +176,12 @@ def diversify(candidates, vectors, k: int, mmr_lambda: float, near_duplicate: fl
         elif chunks[ids[j]].source not in folded[twin]:
             folded[twin].append(chunks[ids[j]].source)
     selected: list[int] = []
-    while kept and len(selected) < k:
-        def mmr(j: int) -> float:
-            redundancy = max((similarity[j, s] for s in selected), default=0.0)
-            return mmr_lambda * relevance[j] - (1 - mmr_lambda) * redundancy
-        best = max(kept, key=mmr)
-        selected.append(best)
-        kept.remove(best)
+    remaining = np.array(kept)
+    redundancy = np.zeros(len(remaining))  # each remaining chunk's highest similarity to a selected one
+    while len(remaining) and len(selected) < k:
+        best = int(np.argmax(mmr_lambda * relevance[remaining] - (1 - mmr_lambda) * redundancy))  # first of ties
+        chosen = int(remaining[best])
+        selected.append(chosen)
+        remaining, redundancy = np.delete(remaining, best), np.delete(redundancy, best)
+        redundancy = np.maximum(redundancy, similarity[remaining, chosen])
     return [(ids[j], float(candidates[j][1]), folded[j]) for j in selected]

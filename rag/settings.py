@@ -52,14 +52,30 @@ class Settings(BaseSettings):
 
     # Retrieval
     top_k: int = Field(5, ge=1, le=200, description="Hits returned by search.")
-    candidates: int = Field(50, ge=5, description="Candidates taken from each retriever before fusion.")
+    candidates: int = Field(100, ge=5, description="Candidates taken from each retriever before fusion (100: chosen on the benchmark's tune half, bench/retrieval_grid.py).")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     dense_weight: float = Field(1.0, ge=0)
     lexical_weight: float = Field(1.0, ge=0)
-    bm25_k1: float = Field(1.5, ge=0, description="BM25 term-frequency saturation (bm25s's default).")
-    bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
+    # bm25_k1/b (chunks) chosen on the benchmark's tune half (bench/retrieval_grid.py); main had 1.5 / 0.75.
+    bm25_k1: float = Field(1.0, ge=0, description="BM25 term-frequency saturation of the chunk lexical list.")
+    bm25_b: float = Field(0.5, ge=0, le=1, description="BM25 length normalisation of the chunk lexical list.")
     mmr_lambda: float = Field(0.75, ge=0, le=1, description="MMR trade-off: 1 = relevance only.")
     near_duplicate: float = Field(0.92, gt=0, le=1, description="Cosine above which two chunks are syndicated copies.")
+    # Article-level ranking (rag/ranking.py, issue 14). Values chosen on the benchmark's *tune* half
+    # only (bench/retrieval_grid.py; BENCHMARKS.md "Retrieval" shows tune, check and all); a value the
+    # grid did not move (its best gained less than one tune question on one metric) keeps its first guess.
+    fusion: Literal["rrf", "convex"] = Field("convex", description="How ranked lists are fused: reciprocal rank, or a convex combination of min-max normalised scores.")
+    article_weight: float = Field(1.0, ge=0, description="Weight of whole-article BM25 among the article signals (0: chunk evidence only).")
+    article_pool: int = Field(40, ge=1, description="Candidate articles whose whole text is scored (best first by their chunks).")
+    title_weight: float = Field(2.0, ge=0, description="BM25F weight of an article's title terms against its body's.")
+    article_bm25_k1: float = Field(1.2, ge=0, description="BM25 k1 of the whole-article signal.")
+    article_bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 b of the whole-article signal.")
+    chunk_weight: float = Field(4.0, ge=0, description="A chunk's relevance: its article's normalised score plus this times its own.")
+    prf_docs: int = Field(3, ge=1, description="RM3 feedback articles (the first pass's best).")
+    prf_terms: int = Field(0, ge=0, description="RM3 expansion terms (0: no pseudo relevance feedback).")
+    prf_weight: float = Field(0.3, ge=0, le=1, description="RM3: the expansion's share of the query weight.")
+    recency_half_life_days: float = Field(
+        30.0, ge=0, description="With as_of: an article's score halves for every this many days it predates as_of (0: no prior).")
 
     # Answering
     engine: Literal["extractive", "llm"] = "extractive"

@@ -5,18 +5,12 @@ import pytest
 
 from rag.errors import InputError
 from rag.models import Chunk
-from rag.retrieval import check_query, diversify, fuse
+from rag.retrieval import check_query, diversify
 
 
 def chunk(i, source):
     return Chunk(id=i, source=source, ordinal=0, text="t", sentences=[], tokens=1,
                  char_start=0, char_end=1, line_start=1, line_end=1)
-
-
-def test_reciprocal_rank_fusion_rewards_agreement():
-    fused = fuse([("a", 0.9), ("b", 0.8)], [("b", 5.0), ("c", 4.0)], rrf_k=60, dense_weight=1, lexical_weight=1)
-    assert [i for i, _ in fused] == ["b", "a", "c"]
-    assert fused[0][1] == pytest.approx(1 / 62 + 1 / 61)
 
 
 def test_syndicated_copies_fold_into_the_best_hit():

@@ -27,7 +27,8 @@ Source = Annotated[Optional[str], typer.Option("--source", help="Only sources ma
 Since = Annotated[Optional[dt.datetime], typer.Option("--since", formats=["%Y-%m-%d"], help="Only articles on or after DATE.")]
 Until = Annotated[Optional[dt.datetime], typer.Option("--until", formats=["%Y-%m-%d"], help="Only articles on or before DATE.")]
 AsOf = Annotated[Optional[dt.datetime], typer.Option(
-    "--as-of", formats=["%Y-%m-%d"], help="Answer as of DATE: nothing published after it is used.")]
+    "--as-of", formats=["%Y-%m-%d"],
+    help="As known on DATE: articles dated after it (and undated ones) are left out; the latest coverage is favoured.")]
 Engine = Annotated[Optional[str], typer.Option("--engine", help="extractive (offline) or llm.")]
 Model = Annotated[Optional[str], typer.Option("--model", help="LLM model name (env RAG_LLM_MODEL).")]
 BaseUrl = Annotated[Optional[str], typer.Option(
@@ -57,5 +58,5 @@ def filters_from(source: str | None, since: dt.datetime | None, until: dt.dateti
                  as_of: dt.datetime | None = None):
     from rag.retrieval import Filters
 
-    return Filters(source=source, since=since.date() if since else None, until=until.date() if until else None,
-                   as_of=as_of.date() if as_of else None)
+    day = lambda value: value.date() if value else None
+    return Filters(source=source, since=day(since), until=day(until), as_of=day(as_of))

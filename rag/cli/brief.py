@@ -36,10 +36,10 @@ def brief(
     source: Source = None,
     since: Since = None,
     until: Until = None,
+    as_of: AsOf = None,
     engine: Engine = None,
     new_since: Annotated[Optional[str], typer.Option(
         "--new-since", help="DATE (YYYY-MM-DD) or an earlier BRIEFING.json: only what is new since then.")] = None,
-    as_of: AsOf = None,
     fmt: Annotated[str, typer.Option("--format", help="md, json or html.")] = "md",
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to FILE instead of stdout.")] = None,
     model: Model = None,

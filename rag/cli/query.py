@@ -36,6 +36,7 @@ def search(
     source: Source = None,
     since: Since = None,
     until: Until = None,
+    as_of: AsOf = None,
     store_dir: StoreDir = None,
     chroma_url: ChromaUrl = None,
     sets: Sets = None,
@@ -47,20 +48,20 @@ def search(
     from rag.render import search_text
 
     settings = settings_from(store_dir, chroma_url, sets)
-    served = remote.search(settings, query, k, _filter_values(source, since, until))
+    served = remote.search(settings, query, k, _filter_values(source, since, until, as_of))
     if served is not None:  # a running `rag serve` for this store answered
         result = SearchResult.model_validate(served)
     else:
         from rag.api import Rag
 
-        result = Rag(settings).search(query, k, filters_from(source, since, until))
+        result = Rag(settings).search(query, k, filters_from(source, since, until, as_of))
     print(result.model_dump_json(indent=2) if as_json else search_text(result))
 
 
-def _filter_values(source, since, until) -> dict:
+def _filter_values(source, since, until, as_of) -> dict:
     """The filters as JSON values, for a running server (without importing the retrieval code)."""
-    return {"source": source, "since": since.date().isoformat() if since else None,
-            "until": until.date().isoformat() if until else None}
+    iso = lambda value: value.date().isoformat() if value else None
+    return {"source": source, "since": iso(since), "until": iso(until), "as_of": iso(as_of)}
 
 
 @app.command()
@@ -104,8 +105,7 @@ def ask(
     def show(token: str) -> None:
         print(token, end="", flush=True, file=out)
 
-    local_only = stream or prompt or as_of  # a running server is asked only what it can be asked
-    served = None if local_only else remote.ask(settings, question, k, _filter_values(source, since, until))
+    served = None if stream or prompt else remote.ask(settings, question, k, _filter_values(source, since, until, as_of))
     if served is not None:  # a running `rag serve` for this store answered
         answer = Answer.model_validate(served)
     else:
