@@ -12,9 +12,10 @@ import numpy as np
 from rag.errors import InputError
 from rag.index.store import Store
 from rag.models import Chunk, Hit, SearchResult
-from rag.ranking import ArticleText, Corpus, Head, RankingParams, rank_chunks
+from rag.ranking import Head, RankingParams, rank_chunks
 
 MAX_QUERY_CHARS = 2000
+_EPOCH = dt.date(1970, 1, 1)  # day numbers count from it (rag.index.scope.day_number)
 
 
 @dataclass(frozen=True)
@@ -94,33 +95,27 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
     lap("dense")
     sparse = lexical.search(query, settings.candidates, scope)
     lap("lexical")
-    heads = {i: Head(s, t, dt.date.fromisoformat(d) if d else None)
-             for i, (s, t, d) in store.docs.chunk_heads(list(dict.fromkeys(i for i, _ in [*dense, *sparse]))).items()}
-    evidence = Evidence(query, vector, dense, sparse, heads, article_texts(store, dense, sparse, heads, settings),
-                        corpus_stats(store, lexical))
+    heads = {i: Head(s, None if d is None else _EPOCH + dt.timedelta(days=d))
+             for i, (s, d) in store.docs.chunk_heads(list(dict.fromkeys(i for i, _ in [*dense, *sparse]))).items()}
+    evidence = Evidence(query, vector, dense, sparse, heads)
     lap("articles")
     return evidence
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """What one search read: the dense and lexical chunk candidates, their articles, the whole-article
-    terms of the best candidate articles, and the corpus statistics."""
+    """What one search read: the dense and lexical chunk candidates and their articles."""
 
     query: str
     vector: np.ndarray
     dense: list[tuple[str, float]]
     sparse: list[tuple[str, float]]
     heads: dict[str, Head]
-    texts: dict[str, ArticleText]
-    corpus: Corpus
 
 
 def rank(evidence: Evidence, settings, as_of: dt.date | None) -> list[tuple[str, float]]:
     """Every candidate chunk by its final relevance (rag.ranking), best first."""
-    e = evidence
-    return rank_chunks(e.query, e.dense, e.sparse, e.heads, e.texts, e.corpus, RankingParams.of(settings),
-                       settings.embed_title, as_of)
+    return rank_chunks(evidence.dense, evidence.sparse, evidence.heads, RankingParams.of(settings), as_of)
 
 
 def choose(evidence: Evidence, pool: list[tuple[str, float]], chunks: dict[str, Chunk], vectors: dict, k: int,
@@ -129,32 +124,28 @@ def choose(evidence: Evidence, pool: list[tuple[str, float]], chunks: dict[str, 
     dense_rank = {i: r for r, (i, _) in enumerate(evidence.dense, start=1)}
     lexical_rank = {i: r for r, (i, _) in enumerate(evidence.sparse, start=1)}
     candidates = [(i, s) for i, s in pool if i in vectors and i in chunks]
-    chosen = diversify(candidates, vectors, k, settings.mmr_lambda, settings.near_duplicate, chunks)
+    cap = ArticleCap(settings.max_per_article, settings.article_cap_window)
+    chosen = diversify(candidates, vectors, k, settings.mmr_lambda, settings.near_duplicate, chunks, cap)
     return [Hit(rank=r, score=round(score, 5), dense_rank=dense_rank.get(i), lexical_rank=lexical_rank.get(i),
                 chunk=chunks[i], duplicates=dups)
             for r, (i, score, dups) in enumerate(chosen, start=1)]
 
 
-def article_texts(store: Store, dense, sparse, heads, settings) -> dict[str, ArticleText]:
-    """The whole-article terms of the `article_pool` candidate articles best ranked by their chunks
-    (reciprocal rank of each article's best chunk in either list)."""
-    first: dict[str, float] = {}
-    for ranked in (dense, sparse):
-        for rank, (chunk_id, _) in enumerate(ranked, start=1):
-            if chunk_id in heads:
-                source = heads[chunk_id].source
-                first[source] = max(first.get(source, 0.0), 1 / (settings.rrf_k + rank))
-    pool = sorted(first, key=lambda s: -first[s])[: settings.article_pool]
-    return {s: ArticleText(*row) for s, row in store.docs.article_texts(pool).items()}
+@dataclass(frozen=True)
+class ArticleCap:
+    """Among the first `window` hits at most `per_article` come from one article, while another
+    article's candidate remains. Article-level ranking lifts every chunk of the best article, so
+    without it one article could fill the hits an answer reads; the cap depends only on the hits
+    chosen so far, so the first k hits of a longer search are the hits of a search for k."""
+
+    per_article: int = 10**9
+    window: int = 0
 
 
-def corpus_stats(store: Store, lexical) -> Corpus:
-    n_articles, _ = store.docs.counts()
-    return Corpus(n_articles=n_articles, n_chunks=lexical.n_docs, total_terms=lexical.total_terms, idf=lexical.idf)
-
-
-def diversify(candidates, vectors, k: int, mmr_lambda: float, near_duplicate: float, chunks):
-    """Fold syndicated copies into the best-ranked one, then pick k by maximal marginal relevance.
+def diversify(candidates, vectors, k: int, mmr_lambda: float, near_duplicate: float, chunks,
+              cap: ArticleCap = ArticleCap()):
+    """Fold syndicated copies into the best-ranked one, then pick k by maximal marginal relevance
+    under the per-article cap.
 
     Returns [(id, fused score, [sources of folded copies])].
     """
@@ -178,10 +169,19 @@ def diversify(candidates, vectors, k: int, mmr_lambda: float, near_duplicate: fl
     selected: list[int] = []
     remaining = np.array(kept)
     redundancy = np.zeros(len(remaining))  # each remaining chunk's highest similarity to a selected one
+    article = np.array([chunks[ids[j]].source for j in kept], dtype=object)
+    taken: dict[str, int] = {}
     while len(remaining) and len(selected) < k:
-        best = int(np.argmax(mmr_lambda * relevance[remaining] - (1 - mmr_lambda) * redundancy))  # first of ties
+        value = mmr_lambda * relevance[remaining] - (1 - mmr_lambda) * redundancy
+        if len(selected) < cap.window:
+            full = np.array([taken.get(a, 0) >= cap.per_article for a in article])
+            if not full.all():
+                value = np.where(full, -np.inf, value)
+        best = int(np.argmax(value))  # first of ties
         chosen = int(remaining[best])
         selected.append(chosen)
+        taken[article[best]] = taken.get(article[best], 0) + 1
+        article = np.delete(article, best)
         remaining, redundancy = np.delete(remaining, best), np.delete(redundancy, best)
         redundancy = np.maximum(redundancy, similarity[remaining, chosen])
     return [(ids[j], float(candidates[j][1]), folded[j]) for j in selected]

@@ -65,15 +65,10 @@ class Settings(BaseSettings):
     # only (bench/retrieval_grid.py; BENCHMARKS.md "Retrieval" shows tune, check and all); a value the
     # grid did not move (its best gained less than one tune question on one metric) keeps its first guess.
     fusion: Literal["rrf", "convex"] = Field("convex", description="How ranked lists are fused: reciprocal rank, or a convex combination of min-max normalised scores.")
-    article_weight: float = Field(1.0, ge=0, description="Weight of whole-article BM25 among the article signals (0: chunk evidence only).")
-    article_pool: int = Field(40, ge=1, description="Candidate articles whose whole text is scored (best first by their chunks).")
-    title_weight: float = Field(2.0, ge=0, description="BM25F weight of an article's title terms against its body's.")
-    article_bm25_k1: float = Field(1.2, ge=0, description="BM25 k1 of the whole-article signal.")
-    article_bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 b of the whole-article signal.")
+    article_weight: float = Field(1.0, ge=0, description="Weight of the article's summed chunk BM25 (its chunks in the lexical list) among the article signals (0: best chunks only).")
     chunk_weight: float = Field(4.0, ge=0, description="A chunk's relevance: its article's normalised score plus this times its own.")
-    prf_docs: int = Field(3, ge=1, description="RM3 feedback articles (the first pass's best).")
-    prf_terms: int = Field(0, ge=0, description="RM3 expansion terms (0: no pseudo relevance feedback).")
-    prf_weight: float = Field(0.3, ge=0, le=1, description="RM3: the expansion's share of the query weight.")
+    max_per_article: int = Field(2, ge=1, description="Among the first article_cap_window hits, at most this many from one article while other articles' candidates remain (so an answer's context holds more than one source).")
+    article_cap_window: int = Field(5, ge=0, description="The first hits the per-article cap holds for (0: no cap).")
     recency_half_life_days: float = Field(
         30.0, ge=0, description="With as_of: an article's score halves for every this many days it predates as_of (0: no prior).")
 

@@ -303,18 +303,11 @@ class DocStore:
         rows = self._batched("SELECT id, terms, n_terms FROM chunks WHERE id IN ({})", ids)
         return {i: LexicalRow(t, n) for i, t, n in rows}
 
-    def chunk_heads(self, ids: list[str]) -> dict[str, tuple[str, str | None, str | None]]:
-        """id → (source, title, date as ISO text) of these chunks, read without parsing the chunks."""
-        rows = self._batched("SELECT id, source, json_extract(chunk, '$.title'), json_extract(chunk, '$.date') "
-                             "FROM chunks WHERE id IN ({})", ids)
-        return {i: (s, t, d) for i, s, t, d in rows}
-
-    def article_texts(self, sources: list[str]) -> dict[str, tuple[str, int, int]]:
-        """source → (its chunks' terms joined by spaces, their total count, its chunk count): an
-        article's lexical evidence, for article-level ranking (rag.ranking)."""
-        rows = self._batched("SELECT source, group_concat(terms, ' '), SUM(n_terms), COUNT(*) FROM chunks "
-                             "WHERE source IN ({}) GROUP BY source", sources)
-        return {s: (t or "", int(n or 0), int(c)) for s, t, n, c in rows}
+    def chunk_heads(self, ids: list[str]) -> dict[str, tuple[str, int | None]]:
+        """id → (source, its document's day number) of these chunks, read without parsing the chunks."""
+        rows = self._batched("SELECT c.id, c.source, d.day FROM chunks c JOIN documents d ON d.source = c.source "
+                             "WHERE c.id IN ({})", ids)
+        return {i: (s, d) for i, s, d in rows}
 
     def chunk_ids(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
