@@ -10,12 +10,12 @@ already returned (no per-query scan of article texts):
 - `article`: the sum of BM25 over all its chunks in the lexical list (CombSUM: how much of the
   article matches the question, not only its best passage).
 The signals are fused by reciprocal rank or by a convex combination of min-max normalised
-scores (`fusion`). With an `as_of` date, a recency prior multiplies each article's fused score by
-2^(-age / half-life), age in days before as_of.
+scores (`fusion`).
 
-A chunk's final relevance is its article's normalised score plus `chunk_weight` times its own
-fused chunk score (normalised); near-duplicate folding, the per-article cap and MMR follow
-(rag.retrieval).
+A chunk's final relevance is `article_share` times its article's normalised score plus the rest
+times its own fused chunk score (normalised; share 0: chunk-level ranking, the articles unread); with an `as_of` date a recency prior multiplies it by
+2^(-age / half-life), age in days of its article before as_of. Near-duplicate folding, the
+per-article cap and MMR follow (rag.retrieval).
 """
 
 from __future__ import annotations
@@ -43,14 +43,14 @@ class RankingParams:
     dense_weight: float
     lexical_weight: float
     article_weight: float
-    chunk_weight: float
+    article_share: float
     recency_half_life_days: float
 
     @classmethod
     def of(cls, settings) -> RankingParams:
         return cls(fusion=settings.fusion, rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
                    lexical_weight=settings.lexical_weight, article_weight=settings.article_weight,
-                   chunk_weight=settings.chunk_weight, recency_half_life_days=settings.recency_half_life_days)
+                   article_share=settings.article_share, recency_half_life_days=settings.recency_half_life_days)
 
 
 def fuse(lists: Sequence[tuple[float, Ranked]], how: str, rrf_k: int) -> dict[str, float]:
@@ -99,28 +99,38 @@ def recency(day: dt.date | None, as_of: dt.date, half_life: float) -> float:
     return 0.5 ** (max(0, (as_of - day).days) / half_life)
 
 
-def rank_articles(dense: Ranked, sparse: Ranked, heads: dict[str, Head], p: RankingParams,
-                  as_of: dt.date | None = None) -> dict[str, float]:
-    """Each candidate article's fused score (times the recency prior under as_of)."""
+def rank_articles(dense: Ranked, sparse: Ranked, heads: dict[str, Head], p: RankingParams) -> dict[str, float]:
+    """Each candidate article's fused score."""
     article_of = {i: h.source for i, h in heads.items()}
-    scores = fuse([(p.dense_weight, best_per_article(dense, article_of)),
-                   (p.lexical_weight, best_per_article(sparse, article_of)),
-                   (p.article_weight, sum_per_article(sparse, article_of))], p.fusion, p.rrf_k)
-    if as_of is not None:
-        dates = {h.source: h.date for h in heads.values()}
-        scores = {s: v * recency(dates.get(s), as_of, p.recency_half_life_days) for s, v in scores.items()}
-    return scores
+    return fuse([(p.dense_weight, best_per_article(dense, article_of)),
+                 (p.lexical_weight, best_per_article(sparse, article_of)),
+                 (p.article_weight, sum_per_article(sparse, article_of))], p.fusion, p.rrf_k)
 
 
-def rank_chunks(dense: Ranked, sparse: Ranked, heads: dict[str, Head], p: RankingParams,
+def needs_heads(p: RankingParams, as_of: dt.date | None) -> bool:
+    """Whether ranking reads each candidate's article and date (rank_chunks' `heads`)."""
+    return p.article_share > 0 or (as_of is not None and p.recency_half_life_days > 0)
+
+
+def rank_chunks(dense: Ranked, sparse: Ranked, heads: dict[str, Head] | None, p: RankingParams,
                 as_of: dt.date | None = None) -> list[tuple[str, float]]:
-    """Every candidate chunk with its final relevance, best first."""
-    dense = [(i, s) for i, s in dense if i in heads]
-    sparse = [(i, s) for i, s in sparse if i in heads]
+    """Every candidate chunk with its final relevance, best first: `article_share` of its article's
+    normalised score plus the rest of its own, times the recency prior of its article under as_of
+    (on the whole relevance, so the prior counts the same whatever the article's share).
+
+    `heads` may be None when neither needs the articles (share 0, no as_of): then every candidate
+    is ranked, as the chunk lists gave them."""
+    if heads is not None:
+        dense = [(i, s) for i, s in dense if i in heads]
+        sparse = [(i, s) for i, s in sparse if i in heads]
     chunk_scores = fuse([(p.dense_weight, dense), (p.lexical_weight, sparse)], p.fusion, p.rrf_k)
-    scores = rank_articles(dense, sparse, heads, p, as_of)
-    top_article = max(scores.values(), default=0.0) or 1.0
     top_chunk = max(chunk_scores.values(), default=0.0) or 1.0
-    final = {i: scores.get(heads[i].source, 0.0) / top_article + p.chunk_weight * s / top_chunk
-             for i, s in chunk_scores.items()}
+    final = {i: s / top_chunk for i, s in chunk_scores.items()}
+    if p.article_share > 0:
+        scores = rank_articles(dense, sparse, heads, p)
+        top_article = max(scores.values(), default=0.0) or 1.0
+        final = {i: p.article_share * scores.get(heads[i].source, 0.0) / top_article + (1 - p.article_share) * v
+                 for i, v in final.items()}
+    if as_of is not None and heads is not None:
+        final = {i: v * recency(heads[i].date, as_of, p.recency_half_life_days) for i, v in final.items()}
     return sorted(final.items(), key=lambda item: (-item[1], item[0]))

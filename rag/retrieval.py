@@ -12,7 +12,7 @@ import numpy as np
 from rag.errors import InputError
 from rag.index.store import Store
 from rag.models import Chunk, Hit, SearchResult
-from rag.ranking import Head, RankingParams, rank_chunks
+from rag.ranking import Head, RankingParams, needs_heads, rank_chunks
 
 MAX_QUERY_CHARS = 2000
 _EPOCH = dt.date(1970, 1, 1)  # day numbers count from it (rag.index.scope.day_number)
@@ -81,8 +81,11 @@ def search(store: Store, query: str, k: int | None = None, filters: Filters = Fi
                         query_vector=evidence.vector)
 
 
-def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stage: None) -> Evidence:
-    """Read what ranking needs (inside `store.reading()`); `lap(stage)` marks each stage's end."""
+def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stage: None,
+           heads: bool | None = None) -> Evidence:
+    """Read what ranking needs (inside `store.reading()`); `lap(stage)` marks each stage's end.
+    The candidates' articles and dates are read when the ranking needs them (`heads` None) or
+    when asked (True: a caller that re-ranks the evidence with other settings)."""
     scope = store.scope(filters.source, filters.since, filters.last_day, filters.sources) if filters.active else None
     lexical = store.lexical()
     lap("filters")
@@ -95,11 +98,14 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
     lap("dense")
     sparse = lexical.search(query, settings.candidates, scope)
     lap("lexical")
-    heads = {i: Head(s, None if d is None else _EPOCH + dt.timedelta(days=d))
-             for i, (s, d) in store.docs.chunk_heads(list(dict.fromkeys(i for i, _ in [*dense, *sparse]))).items()}
-    evidence = Evidence(query, vector, dense, sparse, heads)
-    lap("articles")
-    return evidence
+    if heads or (heads is None and needs_heads(RankingParams.of(settings), filters.as_of)):
+        ids = list(dict.fromkeys(i for i, _ in [*dense, *sparse]))
+        read = {i: Head(s, None if d is None else _EPOCH + dt.timedelta(days=d))
+                for i, (s, d) in store.docs.chunk_heads(ids).items()}
+        lap("articles")
+    else:
+        read = None
+    return Evidence(query, vector, dense, sparse, read)
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,7 @@ class Evidence:
     vector: np.ndarray
     dense: list[tuple[str, float]]
     sparse: list[tuple[str, float]]
-    heads: dict[str, Head]
+    heads: dict[str, Head] | None  # None: the ranking did not need them
 
 
 def rank(evidence: Evidence, settings, as_of: dt.date | None) -> list[tuple[str, float]]:

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
     # grid did not move (its best gained less than one tune question on one metric) keeps its first guess.
     fusion: Literal["rrf", "convex"] = Field("convex", description="How ranked lists are fused: reciprocal rank, or a convex combination of min-max normalised scores.")
     article_weight: float = Field(1.0, ge=0, description="Weight of the article's summed chunk BM25 (its chunks in the lexical list) among the article signals (0: best chunks only).")
-    chunk_weight: float = Field(4.0, ge=0, description="A chunk's relevance: its article's normalised score plus this times its own.")
+    article_share: float = Field(0.0, ge=0, le=1, description="A chunk's relevance: this share of its article's normalised score, the rest its own (0: chunk-level ranking).")
     max_per_article: int = Field(2, ge=1, description="Among the first article_cap_window hits, at most this many from one article while other articles' candidates remain (so an answer's context holds more than one source).")
     article_cap_window: int = Field(5, ge=0, description="The first hits the per-article cap holds for (0: no cap).")
     recency_half_life_days: float = Field(

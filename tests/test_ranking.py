@@ -11,6 +11,7 @@ from rag.ranking import (
     RankingParams,
     best_per_article,
     fuse,
+    needs_heads,
     rank_articles,
     rank_chunks,
     recency,
@@ -25,7 +26,7 @@ def head(source, date=None):
 
 def params(**changes) -> RankingParams:
     """Pinned values (not the tuned defaults), so each test shows one mechanism."""
-    pinned = {"fusion": "rrf", "chunk_weight": 0.5, "article_weight": 1.0, "recency_half_life_days": 30.0,
+    pinned = {"fusion": "rrf", "article_share": 2 / 3, "article_weight": 1.0, "recency_half_life_days": 30.0,
               "dense_weight": 1.0, "lexical_weight": 1.0, "rrf_k": 60}
     return RankingParams.of(Settings(**{**pinned, **changes}))
 
@@ -57,13 +58,21 @@ def test_summed_lexical_evidence_lifts_the_article_with_more_matching_chunks():
     heads = {"a1": head("A"), "a2": head("A"), "a3": head("A"), "b1": head("B")}
     dense = [("b1", 0.81), ("a1", 0.8)]
     sparse = [("b1", 3.1), ("a1", 3.0), ("a2", 2.0), ("a3", 1.5)]
-    pinned = {"fusion": "convex", "chunk_weight": 0.1}
+    pinned = {"fusion": "convex", "article_share": 0.9}
     chunk_only = rank_chunks(dense, sparse, heads, params(article_weight=0.0, **pinned))
     assert chunk_only[0][0] == "b1"
     with_articles = rank_chunks(dense, sparse, heads, params(article_weight=3.0, **pinned))
     assert with_articles[0][0] == "a1"
     articles = rank_articles(dense, sparse, heads, params(article_weight=3.0, **pinned))
     assert articles == {"A": pytest.approx(3.0), "B": pytest.approx(2.0)}  # sum 1 x 3 against best chunk 1 + 1
+
+
+def test_share_zero_ranks_the_chunk_lists_alone_without_heads():
+    ranked = rank_chunks([("a1", 0.9), ("b1", 0.8)], [("b1", 5.0)], None, params(article_share=0.0))
+    assert [i for i, _ in ranked] == ["b1", "a1"]
+    assert needs_heads(params(article_share=0.0), None) is False
+    assert needs_heads(params(article_share=0.0), dt.date(2022, 7, 1)) is True
+    assert needs_heads(params(article_share=0.2), None) is True
 
 
 def test_candidates_without_a_head_are_left_out():
@@ -89,16 +98,27 @@ def test_recency_prior_favours_the_latest_coverage_only_with_as_of():
     assert plain[0][0] == "o"
     dated = rank_chunks(dense, sparse, heads, params(recency_half_life_days=14), as_of=dt.date(2022, 7, 1))
     assert dated[0][0] == "n"
-    assert math.isclose(dated[0][1], 1 + 0.5 * chunk_share(dense, sparse, "n"), rel_tol=1e-9)
+    # NEW's article is second on both lists (61/62 of OLD's RRF score), 3 days before as_of.
+    expected = (2 / 3 * 61 / 62 + 1 / 3 * chunk_share(dense, sparse, "n")) * 0.5 ** (3 / 14)
+    assert math.isclose(dated[0][1], expected, rel_tol=1e-9)
+
+
+def test_recency_prior_holds_when_chunks_alone_rank():
+    """With no article share (chunk-level ranking) the prior still favours NEW."""
+    heads = {"o": head("OLD", date=dt.date(2022, 5, 1)), "n": head("NEW", date=dt.date(2022, 6, 28))}
+    dense, sparse = [("o", 0.9), ("n", 0.85)], [("o", 5.0), ("n", 4.0)]
+    dated = rank_chunks(dense, sparse, heads, params(article_share=0.0, recency_half_life_days=14),
+                        as_of=dt.date(2022, 7, 1))
+    assert dated[0][0] == "n"
 
 
 def chunk_share(dense, sparse, i):
-    """A chunk's own RRF score relative to the best chunk's (the chunk_weight term)."""
+    """A chunk's own RRF score relative to the best chunk's (the rest beside article_share)."""
     score = lambda c: sum(1 / (60 + r) for lst in (dense, sparse) for r, (x, _) in enumerate(lst, 1) if x == c)
     return score(i) / max(score(c) for c, _ in dense)
 
 
-@pytest.mark.parametrize("key, value", [("fusion", "sum"), ("article_weight", "-1"), ("chunk_weight", "-0.5"),
+@pytest.mark.parametrize("key, value", [("fusion", "sum"), ("article_weight", "-1"), ("article_share", "1.5"),
                                         ("recency_half_life_days", "-1"), ("max_per_article", "0"),
                                         ("article_cap_window", "-1")])
 def test_ranking_settings_are_validated(key, value):
