@@ -61,12 +61,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--questions", type=int, default=96)
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--data", type=Path, default=bench_data.DATA)
+    p.add_argument("--results", type=Path, default=bench_data.ROOT / "bench" / "out" / "full" / "results" / "retrieval.json",
+                   help="add the figures to this results file (empty: print only)")
     args = p.parse_args(argv)
     questions = [q["question"] for q in bench_data.load_questions(args.data)][: args.questions]
     load = os.getloadavg()
     out = measure(args.store, questions, args.rounds)
     out["loadavg"] = [load[0], os.getloadavg()[0]]
     print(json.dumps(out, indent=1))
+    if args.results:  # bench/retrieval_bench.py renders it beside its own latency table
+        earlier = json.loads(args.results.read_text()) if args.results.exists() else {}
+        args.results.write_text(json.dumps(earlier | {"latency": out}, indent=1))
     return 0
 
 
