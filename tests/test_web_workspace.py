@@ -29,6 +29,7 @@ if not (CHROMIUM and CHROMEDRIVER):
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +110,15 @@ def expected_sentences(answer) -> list[str]:
 def address(browser) -> dict[str, list[str]]:
     """The parameters of the page's #q=... or #brief=... address."""
     return urllib.parse.parse_qs(browser.execute_script("return location.hash")[1:], keep_blank_values=True)
+
+
+def settled(browser, timeout: float = 30) -> WebDriverWait:
+    """A wait that polls through a re-render: an element read while the page replaces it is stale, not an answer."""
+    return WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException,))
+
+
+def highlighted_lines(browser) -> list[int]:
+    return [int(li.get_attribute("data-line")) for li in browser.find_elements(By.CSS_SELECTOR, "#doc-lines li.hl")]
 
 
 def viewer_source(browser) -> str | None:
@@ -296,9 +306,8 @@ def test_a_mark_shows_its_citations_and_opens_them(browser, server, corpus_rag):
     assert [int(x.get_attribute("data-n")) for x in buttons] == event.citations
     buttons[0].click()
     cited = b.citations[event.citations[0] - 1]
-    WebDriverWait(browser, 30).until(lambda d: viewer_source(d) == cited.source)
-    highlighted = [int(li.get_attribute("data-line")) for li in browser.find_elements(By.CSS_SELECTOR, "#doc-lines li.hl")]
-    assert highlighted == list(range(cited.line_start, cited.line_end + 1))
+    settled(browser).until(lambda d: viewer_source(d) == cited.source
+                           and highlighted_lines(d) == list(range(cited.line_start, cited.line_end + 1)))
     sides = sum(1 for d in b.disagreements for s in d.sides if s.date)
     assert sides and len(browser.find_elements(By.CSS_SELECTOR, "#brief-pictures .tracedisagree .point")) == sides
 
@@ -328,10 +337,10 @@ def test_the_pane_follows_the_current_answer_and_closes_on_a_switch(browser, ser
     box = browser.find_element(By.ID, "question")
     box.clear()
     box.send_keys(OTHER + Keys.ENTER)
-    WebDriverWait(browser, WAIT).until(lambda d: sentences(d) == expected_sentences(second))
-    WebDriverWait(browser, 30).until(lambda d: viewer_source(d) == second.citations[0].source)
-    lines = [int(li.get_attribute("data-line")) for li in browser.find_elements(By.CSS_SELECTOR, "#doc-lines li.hl")]
-    assert lines == list(range(second.citations[0].line_start, second.citations[0].line_end + 1))
+    settled(browser, WAIT).until(lambda d: sentences(d) == expected_sentences(second))
+    cited = second.citations[0]
+    settled(browser).until(lambda d: viewer_source(d) == cited.source
+                           and highlighted_lines(d) == list(range(cited.line_start, cited.line_end + 1)))
     browser.find_element(By.CSS_SELECTOR, '.tab[data-view="brief-view"]').click()
     assert not shown(browser, "viewer")
 
@@ -345,9 +354,8 @@ def test_keys_step_through_the_citations(browser, server, corpus_rag):
     for key, n in (("j", 1), ("j", 2), ("k", 1), ("[", len(answer.citations))):
         body.send_keys(key)
         c = answer.citations[n - 1]
-        WebDriverWait(browser, 30).until(lambda d, c=c: viewer_source(d) == c.source and [
-            int(li.get_attribute("data-line")) for li in d.find_elements(By.CSS_SELECTOR, "#doc-lines li.hl")]
-            == list(range(c.line_start, c.line_end + 1)))
+        settled(browser).until(lambda d, c=c: viewer_source(d) == c.source
+                               and highlighted_lines(d) == list(range(c.line_start, c.line_end + 1)))
         assert browser.find_element(By.CSS_SELECTOR, f"#citations-{n} a.where").get_attribute("class").endswith("current")
     body.send_keys(Keys.ESCAPE)
     assert not shown(browser, "viewer")
