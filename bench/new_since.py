@@ -50,13 +50,16 @@ def main() -> None:
                 text, _ = briefing_parts(briefing.model_dump(mode="json"))
                 found, old = fact_recall(case.facts, text), fact_recall(case.old_facts, text)
                 row[name] = {"new_facts": found.value, "old_facts": old.value, "new": found.explanation,
-                             "old": old.explanation, "citations": len(briefing.citations)}
+                             "old": old.explanation, "citations": len(briefing.citations), "items": _items(briefing),
+                             "words": len(text.split())}
             rows.append(row)
     finally:
         rag.close()
     n = len(rows)
     summary = {name: {"new_fact_share": round(sum(r[name]["new_facts"] for r in rows) / n, 3),
-                      "old_fact_share": round(sum(r[name]["old_facts"] for r in rows) / n, 3)}
+                      "old_fact_share": round(sum(r[name]["old_facts"] for r in rows) / n, 3),
+                      "mean_items": round(sum(r[name]["items"] for r in rows) / n, 1),
+                      "mean_words": round(sum(r[name]["words"] for r in rows) / n)}
                for name in ("new_since", "plain")}
     result = {"cases": n, "case_file": str(args.cases.relative_to(ROOT) if args.cases.is_absolute() and args.cases.is_relative_to(ROOT) else args.cases), "engine": args.engine, "summary": summary, "rows": rows,
               "seconds": round(time.perf_counter() - started, 1), "load_average": round(os.getloadavg()[0], 1),
@@ -65,6 +68,11 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
+
+
+def _items(briefing) -> int:
+    """What the reader reads: summary sentences, key facts, timeline entries and quotes."""
+    return len(briefing.summary) + len(briefing.key_facts) + len(briefing.timeline) + len(briefing.quotes)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,10 @@ full index; the blind and held-out unanswerable questions on theirs), then repla
 for a grid of (alpha, min_topic, semantic floor, threshold) and reports, for each, the false
 refusals, the share of unanswerable questions answered and the accuracy, so the constants are
 chosen on tune alone. The check half is never read here.
+
+Since round 3 the support threshold is a floor: the engine also needs the answerability model's
+probability to reach `min_answerable` (rag/answer/answerable_score.py, fitted and its threshold
+chosen by bench/answerability_fit.py).
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ def test_the_answer_does_not_depend_on_the_threshold_it_passes(corpus_rag):
     default threshold is the answer given with no threshold at all."""
     from rag.answer.extractive import answer_extractive
 
-    open_store = corpus_rag.store.__class__(corpus_rag.settings.model_copy(update={"min_support": 0.0}),
+    open_store = corpus_rag.store.__class__(corpus_rag.settings.model_copy(update={"min_answerable": 0.0}),
                                             corpus_rag.store.embedder)
     questions = ["How many rockets were fired at the US embassy in Baghdad?",
                  "Who is the US ambassador to Iraq?",

@@ -175,7 +175,7 @@ def test_novelty_is_distance_from_the_earlier_material_or_new_names_and_numbers(
     assert _EarlierMaterial(None, set(), dt.date(2022, 10, 17)).novelties([restated]) == [1.0]
 
 
-def test_new_names_and_numbers_get_key_fact_slots_each_cited(story, monkeypatch):
+def test_new_facts_beyond_the_budget_are_new_on_topic_and_each_cited(story):
     from rag.brief import new_since
     from rag.brief.options import BriefOptions
     from rag.brief.scope import gather
@@ -190,18 +190,87 @@ def test_new_names_and_numbers_get_key_fact_slots_each_cited(story, monkeypatch)
     earlier = new_since._EarlierMaterial.read(store, STORY, old, BriefOptions())
     assert "ardee" in earlier.vocabulary and "maeve" not in earlier.vocabulary  # whole earlier articles read
     novelty = dict(zip(map(id, units), earlier.novelties(units)))
-    monkeypatch.setattr(new_since, "NEW_SPECIFIC_SLOTS", 2)
     briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
-    new_since._new_specific_facts(briefing, units, earlier, novelty)
+    new_since.new_facts(briefing, units, earlier, novelty, limit=2)
     texts = [p.text for p in briefing.key_facts]
-    assert len(texts) == 2 and all(earlier.new_specifics(t) for t in texts)
+    assert len(texts) == 2
     for p in briefing.key_facts:
         cited = next(c for c in briefing.citations if c.n == p.citations[0])
         assert cited.quote == p.text and cited.source.startswith("after_")
     again = Briefing(topic=STORY, engine="extractive", settings_hash="x", key_facts=briefing.key_facts)
-    new_since._new_specific_facts(again, units, earlier, novelty)  # what the briefing says is never added twice
+    new_since.new_facts(again, units, earlier, novelty, limit=10)  # what the briefing says is never added twice
     added = [p.text for p in again.key_facts[2:]]
     assert added and not set(texts) & set(added)
-    # a new sentence whose names are all old ("Residents of Ardee ... Carlow valley") gets no slot
-    assert not any(t.startswith("Residents of Ardee") for t in texts + added)
-    assert any(u.text.startswith("Residents of Ardee") for u in units)
+
+
+def test_a_new_fact_is_new_and_on_the_topic(story):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from rag.brief import new_since
+    from rag.models import Briefing
+
+    earlier = new_since._EarlierMaterial(np.asarray([[1.0, 0.0, 0.0]], dtype=np.float32), {"carlow", "ardee"},
+                                         dt.date(2022, 10, 17))
+
+    def unit(text, vector, relevance):
+        v = np.asarray(vector, dtype=np.float32)
+        return SimpleNamespace(text=text, vector=v / np.linalg.norm(v), relevance=relevance, score=relevance,
+                               terms=set(text.lower().split()), twins=[], source=text, episode=None,
+                               chunk=SimpleNamespace(source="after_1.md", title=None, date=None, outlet=None),
+                               sentence=SimpleNamespace(char_start=len(text), char_end=2 * len(text), line_start=1,
+                                                        line_end=1, text=text))
+
+    restated = unit("residents of ardee returned home to the carlow valley", [1.0, 0.0, 0.0], 1.0)
+    new_name = unit("Retired judge Maeve Doyle will lead the public inquiry", [1.0, 0.0, 0.0], 0.9)
+    far = unit("the rebuilding fund will pay for new bridges and roads", [0.0, 1.0, 0.0], 0.8)
+    off_topic = unit("a football club signed a striker from Lisbon yesterday", [0.0, 0.0, 1.0], 0.1)
+    units = [restated, new_name, far, off_topic]
+    novelty = dict(zip(map(id, units), earlier.novelties(units)))
+    briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
+    new_since.new_facts(briefing, units, earlier, novelty)
+    # close to the earlier sentence and no new name: not new; far below the topic: not on it
+    assert [p.text for p in briefing.key_facts] == [new_name.text, far.text]
+
+
+def test_a_quotation_is_restated_only_by_its_quoted_words():
+    from rag.brief.new_since import _restated
+    from rag.text.lexical import content_words
+
+    earlier = [set(content_words("“Today is his day, our day to commend his life of service,” Biden said."))]
+    assert not _restated('"Today is a historic day," Biden said.', earlier)
+    assert _restated('"Today is his day, our day to commend him," Biden said.', earlier)
+    # two shared words are never a restatement, whatever the share (2 of 3 here)
+    assert not _restated("Biden praised farmers.", [set(content_words("Biden praised teachers."))])
+    assert _restated("Biden praised farmers.", [set(content_words("Biden praised the farmers of Iowa."))])
+
+
+def test_short_attributed_quotes_and_whole_articles_in_a_new_since_scope(tmp_path, monkeypatch):
+    from rag.brief.quotes import attributed_quote
+    from rag.brief.scope import gather
+    from rag.retrieval import Filters
+    from rag.settings import Settings
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    filler = " ".join(f"The harbour board met for the {n}th time to discuss the budget of the port." for n in range(40))
+    (corpus / "a.md").write_text("---\ntitle: Comet seen over Carlow\ndate: 2022-10-19\n---\n# Comet seen over Carlow\n\n"
+                                 "A bright comet was seen over Carlow on Tuesday night by hundreds of people.\n\n"
+                                 "\"Today is a historic day,\" Mayor Kelly said.\n\n" + filler + "\n\n"
+                                 "The observatory counted 412 visitors at its telescope before midnight.\n")
+    monkeypatch.setenv("RAG_CONFIG", str(tmp_path / "none.toml"))
+    rag = Rag(Settings(store_dir=tmp_path / "store", corpus_dir=corpus))
+    try:
+        rag.ingest([corpus])
+        plain = gather(rag.store, "the comet over Carlow", Filters(), 1, 80)
+        whole = gather(rag.store, "the comet over Carlow", Filters(), 1, 80, whole_articles=True,
+                       keep_short=attributed_quote)
+        plain_texts, whole_texts = [u.text for u in plain.units], [u.text for u in whole.units]
+        assert '"Today is a historic day," Mayor Kelly said.' not in plain_texts  # under 8 words
+        assert '"Today is a historic day," Mayor Kelly said.' in whole_texts
+        assert len(rag.store.docs.chunks_of("a.md")) > 1 and len(whole.hits) == len(rag.store.docs.chunks_of("a.md"))
+        assert any("412 visitors" in t for t in whole_texts)
+        assert len(plain.hits) == 1
+    finally:
+        rag.close()

@@ -11,11 +11,13 @@ them in docs/design.md):
 - type: "how many X" needs a figure of X (or a near synonym), "when" a date, "what is the name
   of" a name, "what did X say" a quote.
 The lead is the best-scoring candidate that answers at all (the right type, on the question's
-topic); its support (lexical and semantic evidence, see `_support`) is the refusal score, and
-the question is refused, with the reason, when it is under `min_support` or when the question
-names something the corpus never mentions. A chosen sentence brings the next sentence of its
-paragraph when that one holds what the question asks and it does not; a quote attributed to a
-role or a pronoun gets the article's name for them as a note.
+topic); the refusal score is the probability that the index holds the answer, from the evidence
+for the lead (rag/answer/answerable_score.py: its support, what its passage misses of the
+question, how old its article is), and the question is refused, with the reason, when it is
+under `min_support` or when the question names something the corpus never mentions. A chosen
+sentence brings the next sentence of its paragraph when that one holds what the question asks
+and it does not; a quote attributed to a role or a pronoun gets the article's name for them as
+a note.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rag.answer.answerable_score import answerable, evidence
 from rag.answer.attribution import note, resolve_attribution
 from rag.answer.citations import CitationBook, render_answer_text
 from rag.answer.conflicts import UNIT_SIMILARITY, find_conflicts
@@ -41,6 +44,7 @@ from rag.index.store import Store
 from rag.models import Answer, AnswerSentence, Chunk, Sentence
 from rag.retrieval import Filters, search
 from rag.text.lexical import content_words, stem, words
+from rag.text.sameness import SAME_WORDS, same_statement
 from rag.text.vocab import (
     ADDRESS_VERBS,
     CALENDAR_WORDS,
@@ -52,7 +56,6 @@ _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’.-]+
 _PROPER = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
 _SPEECH = re.compile(rf"\b({alternation(SPEECH_VERBS + ADDRESS_VERBS)}|according to)\b", re.IGNORECASE)
 _NOVEL_CAP = 3
-_DUPLICATE = 0.6
 _SEMANTIC_CHARS = 200
 # A sentence that only shares the question's names ("Joe Biden ... has said he will revive
 # diplomacy") does not answer what the question asks about them.
@@ -94,6 +97,8 @@ class Ranking:
     result: object  # SearchResult
     candidates: list[Candidate]
     unknown: list[str]  # question names the corpus never mentions
+    idf: dict[str, float] = field(default_factory=dict)  # of the question's terms
+    as_of: object = None  # the question's date (Filters.as_of), when given
 
 
 def rank(store: Store, question: str, k: int | None = None, filters: Filters = Filters()) -> Ranking:  # noqa: B008
@@ -115,7 +120,7 @@ def rank(store: Store, question: str, k: int | None = None, filters: Filters = F
         c.score = probability(values)
     candidates.sort(key=lambda c: -c.score)
     unknown = [t for t in q.names if lexical.df.get(t, 0) == 0]
-    return Ranking(question=q, result=result, candidates=candidates, unknown=unknown)
+    return Ranking(question=q, result=result, candidates=candidates, unknown=unknown, idf=idf, as_of=filters.as_of)
 
 
 def answer_extractive(store: Store, question: str, k: int | None = None, filters: Filters = Filters()) -> Answer:  # noqa: B008
@@ -127,8 +132,9 @@ def answer_extractive(store: Store, question: str, k: int | None = None, filters
                 retrieved=list(dict.fromkeys(h.chunk.source for h in result.hits)))
     answering = [c for c in candidates if _answers(c, q)]
     lead = answering[0] if answering else None
-    confidence = 0.0 if ranking.unknown or lead is None else round(max(_support(c) for c in answering), 4)
-    reason = _refusal_reason(ranking, lead, confidence, settings.min_support)
+    support = max((_support(c) for c in answering), default=0.0)
+    confidence = _confidence(ranking, lead, support, settings.min_support)
+    reason = _refusal_reason(ranking, lead, support, confidence, settings)
 
     def timings() -> dict[str, float]:  # "answer": everything after retrieval
         spent = time.perf_counter() - started - sum(result.timings.values())
@@ -164,11 +170,20 @@ def answer_extractive(store: Store, question: str, k: int | None = None, filters
     )
 
 
-def _refusal_reason(ranking: Ranking, lead: Candidate | None, confidence: float, threshold: float) -> str | None:
+def _confidence(ranking: Ranking, lead: Candidate | None, support: float, min_support: float) -> float:
+    """The refusal score: the probability that the index holds the answer (answerable_score), 0
+    when the best evidence's support is under `min_support` (too weak to answer at all)."""
+    if ranking.unknown or lead is None or support < min_support:
+        return 0.0
+    return round(answerable(evidence(ranking, lead, _support(lead))), 4)
+
+
+def _refusal_reason(ranking: Ranking, lead: Candidate | None, support: float, confidence: float,
+                    settings) -> str | None:
     """Why the question is refused, in words; None when it is answered."""
     if ranking.unknown:
         return f"the corpus never mentions {_words_for(ranking.question, ranking.unknown)}"
-    if lead is not None and confidence >= threshold:
+    if lead is not None and support >= settings.min_support and confidence >= settings.min_answerable:
         return None
     seen = set()
     for hit in ranking.result.hits:
@@ -182,8 +197,11 @@ def _refusal_reason(ranking: Ranking, lead: Candidate | None, confidence: float,
                  "person": "a person's name", "place": "a place"}
         parts.append(f"no retrieved sentence gives {asked.get(ranking.question.kind, 'what the question asks')}"
                      if ranking.candidates else "nothing was retrieved")
+    elif support < settings.min_support:
+        parts.append(f"the best evidence scores {support:.2f}, under the threshold {settings.min_support:.2f}")
     else:
-        parts.append(f"the best evidence scores {confidence:.2f}, under the threshold {threshold:.2f}")
+        parts.append(f"the evidence that the corpus holds the answer (its passage, how recent its article is) scores "
+                     f"{confidence:.2f}, under the threshold {settings.min_answerable:.2f}")
     return "; ".join(parts)
 
 
@@ -361,7 +379,7 @@ def _select(candidates: list[Candidate], q: Question, limit: int) -> list[Candid
     for c in candidates[1:]:
         if c.score < _KEEP_RATIO * best.score:
             break
-        twin = next((x for x in chosen if _same_statement(x, c)), None)
+        twin = next((x for x in chosen if same_statement(x.terms, c.terms, SAME_WORDS)), None)
         if twin is not None:
             if c.chunk.source != twin.chunk.source and all(c.chunk.source != t.chunk.source for t in twin.twins):
                 twin.twins.append(c)
@@ -408,8 +426,3 @@ def _attribution_note(store: Store, c: Candidate) -> str | None:
     found = resolve_attribution(c.sentence, before)
     return note(found) if found else None
 
-
-def _same_statement(a: Candidate, b: Candidate) -> bool:
-    if not a.terms or not b.terms:
-        return False
-    return len(a.terms & b.terms) / len(a.terms | b.terms) >= _DUPLICATE

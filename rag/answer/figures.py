@@ -15,7 +15,8 @@ _NUMBER = (
     + alternation(COUNT_WORDS) + r")"
     rf"(?:[\s-]+(?P<scale>{alternation(SCALE_WORDS)}))?"
 )
-_FIGURE = re.compile(rf"(?<![\w$.,-]){_NUMBER}(?P<pct>\s?%|\s+per\s?cent|\s+percent)?\b", re.I)
+# "60%" ends in a sign, not a word: the boundary is after it ("up 60% over the year").
+_FIGURE = re.compile(rf"(?<![\w$.,-]){_NUMBER}(?:(?P<pct>\s?%)|(?P<pct_word>\s+per\s?cent|\s+percent)\b|\b)", re.I)
 _DATEISH = re.compile(rf"{MONTH_PATTERN}\s*$|\b(?:in|since|by|until|of|from)\s*$", re.I)
 _UNIT_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 # Durations and calendar words count time, not things; they never conflict with counts.
@@ -61,18 +62,20 @@ def figures(text: str, prefer: set[str] = frozenset(), counted: str | None = Non
     the stem a question counts, looked for just before a number that has no noun after it."""
     out = []
     for m in _FIGURE.finditer(text):
-        if _DATEISH.search(text[max(0, m.start() - 12):m.start()]) and m["num"].isdigit():
-            continue  # "Jan. 3", "in 2018": a date, not a count
+        if not (m["qual"] or m["scale"] or m["pct"] or m["pct_word"]) and m["num"].isdigit() \
+                and _DATEISH.search(text[max(0, m.start() - 12):m.start()]):
+            continue  # "Jan. 3", "in 2018": a date, not a count ("in roughly 10 million", "in 60%" are counts)
         if m["num"].isdigit() and len(m["num"]) == 4 and 1800 <= int(m["num"]) <= 2100:
             continue
         number = _to_number(m["num"], m["scale"])
         if number is None:
             continue
-        unit_word = "percent" if m["pct"] else (
+        percent = bool(m["pct"] or m["pct_word"])
+        unit_word = "percent" if percent else (
             unit_after(text, m.end(), prefer) or (unit_before(text, m.start(), {counted}) if counted else None))
         if not unit_word:
             continue
-        unit = "percent" if m["pct"] else stem(unit_word.lower())
+        unit = "percent" if percent else stem(unit_word.lower())
         if unit in _NOT_UNITS and unit != "percent":
             continue
         value = text[m.start():m.end()].strip()

@@ -19,14 +19,12 @@ the refusal score (calibrated on tune in the same fit, threshold `min_support`).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
-
+from rag.answer.logistic import predict, read_model
 from rag.text.lexical import content_words as _content_words
 from rag.text.vocab import CALENDAR_WORDS, MONTH_PATTERN, WEEKDAY_PATTERN
 
@@ -58,13 +56,25 @@ FEATURES = (
 )
 
 
-def _names(text: str, question_words: set[str]) -> list[tuple[str, str]]:
+# A capitalised word after a lower-case word or a comma is mid-sentence: a name, not an opener.
+_MID_CAPS = re.compile(r"(?<=[a-z,;]\s)[A-Z][\w'’-]+")
+
+
+@lru_cache(maxsize=1024)
+def written_as_names(text: str) -> frozenset[str]:
+    """Words the text capitalises mid-sentence: a sentence-initial "Germany" is a name when its
+    article writes "... in Germany" too; "Officials" is not."""
+    return frozenset(_MID_CAPS.findall(text))
+
+
+def _names(text: str, question_words: set[str], known: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
     """(kind, phrase) for each name in `text` that shares no word with the question; kind is
-    person, place or name (undecided)."""
+    person, place or name (undecided). A sentence's first word counts only when `known` (the
+    words its article capitalises mid-sentence) holds it."""
     out = []
     for m in _CAPS.finditer(text):
         phrase = m.group().rstrip(".")
-        if (m.start() == 0 and " " not in phrase) or phrase in CALENDAR_WORDS:
+        if (m.start() == 0 and " " not in phrase and phrase not in known) or phrase in CALENDAR_WORDS:
             continue
         found = _words(phrase)
         if not found or found & question_words:
@@ -80,13 +90,15 @@ def _names(text: str, question_words: set[str]) -> list[tuple[str, str]]:
     return out
 
 
-def asked_entity(kind: str, text: str, question_words: set[str], type_ok: bool) -> float:
-    """1.0 when the sentence holds an entity of the asked type the question does not give."""
+def asked_entity(kind: str, text: str, question_words: set[str], type_ok: bool,
+                 known: frozenset[str] = frozenset()) -> float:
+    """1.0 when the sentence holds an entity of the asked type the question does not give
+    (`known`: the words its article capitalises mid-sentence, see `_names`)."""
     if kind == "number":
         return 1.0 if type_ok else 0.0  # a figure (of the asked unit, when the question names one)
     if kind == "date":
         return 1.0 if DATE.search(text) else 0.0
-    names = _names(text, question_words)
+    names = _names(text, question_words, known)
     if kind in ("person", "name"):
         return 1.0 if any(k in ("person", "name") for k, _ in names) else 0.0
     if kind == "place":
@@ -109,7 +121,7 @@ def features(c, q, best: dict[str, float] | None = None) -> dict[str, float]:
         "semantic_gap": max(c.semantic, 0.0) - max(best["semantic"], 0.0),
         "coverage_gap": c.coverage - best["coverage"], "context_gap": c.context - best["context"],
         "type_ok": 1.0 if c.type_ok else 0.0,
-        "asked_entity": asked_entity(q.kind, text, question_words, c.type_ok),
+        "asked_entity": asked_entity(q.kind, text, question_words, c.type_ok, written_as_names(c.chunk.text)),
         "novelty": c.novelty, "inv_rank": 1.0 / c.rank,
         "lede": 1.0 if c.chunk.ordinal == 0 and c.preceding is None else 0.0,
         "log_words": math.log1p(n_words), "quote": 1.0 if QUOTE.search(text) else 0.0,
@@ -128,15 +140,8 @@ def best_values(candidates) -> dict[str, float]:
 
 @lru_cache(maxsize=4)
 def load_model(path: Path = MODEL_FILE) -> dict:
-    model = json.loads(path.read_text(encoding="utf-8"))
-    missing = set(model["features"]) - set(FEATURES)
-    if missing:
-        raise ValueError(f"{path.name}: unknown features {sorted(missing)}")
-    return model
+    return read_model(path, FEATURES)
 
 
 def probability(values: dict[str, float], model: dict | None = None) -> float:
-    model = model or load_model()
-    x = np.array([values[f] for f in model["features"]], dtype=float)
-    z = float(np.dot(model["weights"], (x - model["mean"]) / model["scale"]) + model["bias"])
-    return 1.0 / (1.0 + math.exp(-z))
+    return predict(values, model or load_model())

@@ -76,10 +76,6 @@ class SupportScorer:
         self.embedder = embedder
         self._vectors: dict[str, np.ndarray] = {}
 
-    def prepare(self, texts: list[str]) -> None:
-        """Embed many claims and sentences in one batch (later anchors reuse the vectors)."""
-        self._embed(texts)
-
     def _embed(self, texts: list[str]) -> None:
         missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
         if missing:

@@ -1,8 +1,8 @@
 """Grouping the articles of a briefing into episodes, so separate events are never merged.
 
 Two articles are *linked* when they report the same statements: at least `min_links` pairs of
-their sentences say the same thing (MiniLM cosine >= 0.6 AND at least half of the shorter
-sentence's content words in the other). Same-topic articles about different events share
+their sentences say the same thing (rag.text.sameness.SAME_STATEMENT: MiniLM cosine >= 0.6 AND at
+least half of the shorter sentence's content words in the other). Same-topic articles about different events share
 themes, not statements: on corpus/ the March 2020 Taji article shares at most one such pair
 with any December 2020 article, while the December articles share 2 to 13 pairs with each other.
 Whole-article similarity cannot tell them apart (MiniLM 0.73-0.93 for every pair).
@@ -30,21 +30,10 @@ import numpy as np
 
 from rag.brief.scope import Unit
 from rag.models import Article, Episode
+from rag.text.sameness import SAME_STATEMENT, same_statement
 
-SAME_STATEMENT_COSINE = 0.6
-SAME_STATEMENT_TERMS = 0.5
-_MIN_TERMS = 4
 STORY_DAYS = 3
 STORY_COSINE = 0.7
-
-
-def same_statement(a: Unit, b: Unit, cosine: float | None = None) -> bool:
-    """Two sentences state the same thing: close in meaning and sharing most of their words."""
-    if len(a.terms) < _MIN_TERMS or len(b.terms) < _MIN_TERMS:
-        return False
-    cosine = float(a.vector @ b.vector) if cosine is None else cosine
-    shared = len(a.terms & b.terms) / min(len(a.terms), len(b.terms))
-    return cosine >= SAME_STATEMENT_COSINE and shared >= SAME_STATEMENT_TERMS
 
 
 def links(units: list[Unit]) -> dict[tuple[str, str], int]:
@@ -54,9 +43,9 @@ def links(units: list[Unit]) -> dict[tuple[str, str], int]:
     matrix = np.stack([u.vector for u in units])
     similarity = matrix @ matrix.T
     out: dict[tuple[str, str], int] = {}
-    for i, j in zip(*np.nonzero(np.triu(similarity >= SAME_STATEMENT_COSINE, k=1))):
+    for i, j in zip(*np.nonzero(np.triu(similarity >= SAME_STATEMENT.cosine, k=1))):
         a, b = units[i], units[j]
-        if a.source != b.source and same_statement(a, b, float(similarity[i, j])):
+        if a.source != b.source and same_statement(a.terms, b.terms, SAME_STATEMENT, float(similarity[i, j])):
             key = tuple(sorted((a.source, b.source)))
             out[key] = out.get(key, 0) + 1
     return out

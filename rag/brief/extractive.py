@@ -26,9 +26,9 @@ from rag.models import (
     Episode,
 )
 from rag.retrieval import Filters
+from rag.text.sameness import WIRE_COPY, same_statement
 
 SYNDICATED = 0.6  # share of an article's sentences that another article repeats word for word: a copy
-_COPY_COSINE, _COPY_TERMS = 0.9, 0.8
 
 
 def brief_extractive(store: Store, topic: str | None, filters: Filters, options: BriefOptions,
@@ -149,10 +149,9 @@ def _copied(units: list[Unit]) -> dict[tuple[str, str], int]:
         return {}
     matrix = np.stack([u.vector for u in units])
     similarity = matrix @ matrix.T
-    for i, j in zip(*np.nonzero(np.triu(similarity >= _COPY_COSINE, k=1))):
+    for i, j in zip(*np.nonzero(np.triu(similarity >= WIRE_COPY.cosine, k=1))):
         a, b = units[i], units[j]
-        shared = len(a.terms & b.terms) / max(len(a.terms | b.terms), 1)
-        if a.source != b.source and shared >= _COPY_TERMS:
+        if a.source != b.source and same_statement(a.terms, b.terms, WIRE_COPY, float(similarity[i, j])):
             out.setdefault(tuple(sorted((a.source, b.source))), set()).add(min(i, j))
     return {k: len(v) for k, v in out.items()}
 

@@ -60,6 +60,16 @@ def find_quotes(units: list[Unit]) -> list[QuoteFind]:
     return found
 
 
+def attributed_quote(text: str) -> bool:
+    """A quotation (of at least four words) with its speaker named in the same sentence."""
+    return _quoted_words(text) is not None and speaker_in(_outside_quotes(text)) is not None
+
+
+def quoted_words(text: str) -> str | None:
+    """The longest quotation of at least four words in a sentence."""
+    return _quoted_words(text)
+
+
 def _quoted_words(text: str) -> str | None:
     spans = [m.group(1) or m.group(2) for m in _QUOTED.finditer(text)]
     spans = [s.strip(" ,") for s in spans if len(s.split()) >= _MIN_WORDS]

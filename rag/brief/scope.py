@@ -5,12 +5,18 @@ that passes the filters is read, newest first, up to `max_chunks` chunks (each a
 first, because news puts the event in its first paragraphs). Candidates are the body sentences
 of those chunks, once each: headings, photo captions and credit lines, fragments under 8 words
 and run-ons over 80 words are not statements a briefing can stand on.
+
+What is new since a date (rag/brief/new_since.py) reads the retrieved new articles whole
+(`whole_articles`: the new articles are few, and a detail is often in a chunk the topic does not
+retrieve) and keeps short sentences that `keep_short` accepts (attributed quotations: "Today is
+a historic day," Biden said.).
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,11 +71,14 @@ class Scope:
     year_hints: dict[str, int] = field(default_factory=dict)  # undated source → a year it writes
 
 
-def gather(store: Store, topic: str | None, filters: Filters, k: int, max_chunks: int) -> Scope:
+def gather(store: Store, topic: str | None, filters: Filters, k: int, max_chunks: int, whole_articles: bool = False,
+           keep_short: Callable[[str], bool] | None = None) -> Scope:
     if topic is not None:
         topic = check_query(topic)
         result = search(store, topic, k, filters)
         hits, notes, vector = result.hits, [], result.query_vector
+        if whole_articles:
+            hits = _whole_articles(store, hits, max_chunks)
     else:
         hits, notes = _whole_corpus(store, filters, max_chunks)
         vector = None
@@ -77,7 +86,7 @@ def gather(store: Store, topic: str | None, filters: Filters, k: int, max_chunks
         raise InputError("nothing to brief: no indexed article matches " + (
             f"the topic {topic!r}" if topic else "the filters") + (" and the filters" if topic and filters.active else ""))
     articles = {a: store.docs.article(a) for a in dict.fromkeys(h.chunk.source for h in hits)}
-    units = candidate_units(store, [h.chunk for h in hits], articles)
+    units = candidate_units(store, [h.chunk for h in hits], articles, keep_short)
     embed_units(store, units)
     if vector is not None:
         _relevance(units, set(content_words(topic)), vector)
@@ -108,6 +117,21 @@ def _relevance(units: list[Unit], terms: set[str], vector: np.ndarray) -> None:
         previous = u
 
 
+def _whole_articles(store: Store, hits: list[Hit], max_chunks: int) -> list[Hit]:
+    """Every chunk of the retrieved articles, in order of each article's best hit, the retrieved
+    chunks first, up to `max_chunks` (at least the retrieved ones)."""
+    out = list(hits)
+    seen = {(h.chunk.source, h.chunk.ordinal) for h in hits}
+    for source in dict.fromkeys(h.chunk.source for h in hits):
+        for chunk in store.docs.chunks_of(source):
+            if len(out) >= max_chunks:
+                return out
+            if (source, chunk.ordinal) not in seen:
+                seen.add((source, chunk.ordinal))
+                out.append(Hit(rank=len(out) + 1, score=0.0, chunk=chunk))
+    return out
+
+
 def _whole_corpus(store: Store, filters: Filters, max_chunks: int) -> tuple[list[Hit], list[str]]:
     store.check_compatible(for_query=True)
     sources = store.docs.sources(filters.source, filters.since, filters.last_day)
@@ -132,12 +156,15 @@ def _whole_corpus(store: Store, filters: Filters, max_chunks: int) -> tuple[list
     return hits, notes
 
 
-def candidate_units(store: Store, chunks: list[Chunk], articles: dict[str, Article]) -> list[Unit]:
+def candidate_units(store: Store, chunks: list[Chunk], articles: dict[str, Article],
+                    keep_short: Callable[[str], bool] | None = None) -> list[Unit]:
     seen: dict[tuple[str, int], Unit] = {}
     for chunk in chunks:
         for sentence in chunk.sentences:
             key = (chunk.source, sentence.char_start)
-            if key in seen or sentence.kind != "sentence" or not _is_statement(sentence.text):
+            if key in seen or sentence.kind != "sentence":
+                continue
+            if not _is_statement(sentence.text) and not (keep_short and _is_short(sentence.text) and keep_short(sentence.text)):
                 continue
             seen[key] = Unit(chunk=chunk, sentence=sentence, article=articles[chunk.source], position=0,
                              terms=set(content_words(sentence.text)))
@@ -149,6 +176,10 @@ def candidate_units(store: Store, chunks: list[Chunk], articles: dict[str, Artic
 def _is_statement(text: str) -> bool:
     n = len(text.split())
     return _MIN_WORDS <= n <= _MAX_WORDS and not _CAPTION.search(text)
+
+
+def _is_short(text: str) -> bool:
+    return len(text.split()) < _MIN_WORDS and not _CAPTION.search(text)
 
 
 def _number_positions(store: Store, units: list[Unit]) -> None:

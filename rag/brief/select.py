@@ -20,8 +20,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from rag.brief.episodes import same_statement
 from rag.brief.scope import Unit
+from rag.text.sameness import SAME_STATEMENT, same_statement
 
 REDUNDANT = 0.75
 TWIN = 0.85
@@ -85,7 +85,7 @@ def is_twin(a: Unit, b: Unit) -> bool:
     if a.source == b.source or a.episode != b.episode:
         return False
     cosine = float(a.vector @ b.vector)
-    return cosine >= TWIN or same_statement(a, b, cosine)
+    return cosine >= TWIN or same_statement(a.terms, b.terms, SAME_STATEMENT, cosine)
 
 
 def add_twin(keeper: Unit, other: Unit) -> None:

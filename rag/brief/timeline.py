@@ -17,9 +17,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from rag.brief.episodes import same_statement
 from rag.brief.scope import Unit
 from rag.text.dates import DateMention, ResolvedDate, event_date, event_mention, find_date_mentions
+from rag.text.sameness import SAME_STATEMENT, same_statement
 
 SAME_EVENT = 0.5
 _MONTH = dt.timedelta(days=31)
@@ -133,7 +133,11 @@ def _yields(event: Event, other: Event) -> bool:
 
 
 def _same_event(event: Event, u: Unit) -> bool:
-    return any(float(x.vector @ u.vector) >= SAME_EVENT or same_statement(x, u) for x in event.units)
+    return any(_same(x, u, float(x.vector @ u.vector)) for x in event.units)
+
+
+def _same(x: Unit, u: Unit, cosine: float) -> bool:
+    return cosine >= SAME_EVENT or same_statement(x.terms, u.terms, SAME_STATEMENT, cosine)
 
 
 def _place_pending(events: list[Event], pending: list[tuple[Unit, DateMention]]) -> list[str]:

@@ -7,49 +7,25 @@ from typing import Annotated, Optional
 
 import typer
 
-from rag.cli.app import (
-    AsOf,
-    BaseUrl,
-    ChromaUrl,
-    Engine,
-    Fallback,
-    Json,
-    LocalModel,
-    Model,
-    NoCache,
-    Sets,
-    Since,
-    Source,
-    StoreDir,
-    Until,
-    app,
-    filters_from,
-    llm_settings_from,
-)
+from rag.cli.app import app
+from rag.cli.options import Engine, Json, LLMOptions, StoreOptions, Where, grouped
 
 FORMATS = ("md", "json", "html")
 
 
 @app.command()
+@grouped
 def brief(
     topic: Annotated[Optional[str], typer.Argument(help="What to brief on; omit it to brief the whole corpus.")] = None,
-    source: Source = None,
-    since: Since = None,
-    until: Until = None,
-    as_of: AsOf = None,
+    *,
+    where: Where,
     engine: Engine = None,
     new_since: Annotated[Optional[str], typer.Option(
         "--new-since", help="DATE (YYYY-MM-DD) or an earlier BRIEFING.json: only what is new since then.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="md, json or html.")] = "md",
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to FILE instead of stdout.")] = None,
-    model: Model = None,
-    base_url: BaseUrl = None,
-    fallback: Fallback = None,
-    no_cache: NoCache = False,
-    local_model: LocalModel = None,
-    store_dir: StoreDir = None,
-    chroma_url: ChromaUrl = None,
-    sets: Sets = None,
+    llm: LLMOptions,
+    store: StoreOptions,
     as_json: Json = False,
 ) -> None:
     """A cited briefing: summary, key facts, timeline, who said what, disagreements, sources."""
@@ -63,10 +39,10 @@ def brief(
         raise InputError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if output is not None and not output.parent.is_dir():
         raise InputError(f"cannot write {output}: no directory {output.parent}")
-    settings = llm_settings_from(store_dir, chroma_url, sets, engine, model, base_url, fallback, no_cache, local_model)
+    settings = llm.settings(store, engine)
     rag = Rag(settings)
     try:
-        briefing = rag.brief(topic, filters_from(source, since, until, as_of), **new_since_args(new_since))
+        briefing = rag.brief(topic, where.filters(), **new_since_args(new_since))
     finally:
         rag.close()
     text = render(briefing, "json" if as_json else fmt)
@@ -86,7 +62,7 @@ def new_since_args(value: str | None) -> dict:
 
     from pydantic import ValidationError
 
-    from rag.errors import InputError
+    from rag.errors import InputError, first_line
     from rag.models import Briefing
 
     if value is None:
@@ -101,5 +77,4 @@ def new_since_args(value: str | None) -> dict:
     try:
         return {"previous": Briefing.model_validate_json(path.read_bytes())}
     except (ValidationError, ValueError) as err:
-        first = str(err).splitlines()[0]
-        raise InputError(f"--new-since {value}: not a briefing from `rag brief --format json` ({first})") from None
+        raise InputError(f"--new-since {value}: not a briefing from `rag brief --format json` ({first_line(err)})") from None

@@ -6,49 +6,25 @@ from typing import Annotated, Optional
 
 import typer
 
-from rag.cli.app import (
-    AsOf,
-    BaseUrl,
-    ChromaUrl,
-    Engine,
-    Fallback,
-    Json,
-    K,
-    LocalModel,
-    Model,
-    NoCache,
-    Sets,
-    Since,
-    Source,
-    StoreDir,
-    Until,
-    app,
-    filters_from,
-    llm_settings_from,
-)
+from rag.cli.app import app
+from rag.cli.options import Engine, Json, K, LLMOptions, StoreOptions, Where, grouped
+from rag.errors import first_line
 
 _RESET = {"/new", "/reset"}
 _QUIT = {"/quit", "/exit", "quit", "exit"}
 
 
 @app.command()
+@grouped
 def chat(
     k: K = None,
     engine: Engine = None,
-    source: Source = None,
-    since: Since = None,
-    until: Until = None,
-    as_of: AsOf = None,
-    model: Model = None,
-    base_url: BaseUrl = None,
-    fallback: Fallback = None,
-    no_cache: NoCache = False,
-    local_model: LocalModel = None,
+    *,
+    where: Where,
+    llm: LLMOptions,
     turns: Annotated[Optional[int], typer.Option("--turns", min=1, max=20,
                                                  help="Earlier turns a follow-up is rewritten from.")] = None,
-    store_dir: StoreDir = None,
-    chroma_url: ChromaUrl = None,
-    sets: Sets = None,
+    store: StoreOptions,
     as_json: Json = False,
 ) -> None:
     """Questions with follow-ups: "When was he born?" is rewritten from the conversation (shown as
@@ -61,10 +37,10 @@ def chat(
     from rag.errors import RagError
     from rag.render import answer_text
 
-    settings = llm_settings_from(store_dir, chroma_url, sets, engine, model, base_url, fallback, no_cache, local_model)
+    settings = llm.settings(store, engine)
     interactive = sys.stdin.isatty()
     rag = Rag(settings)
-    conversation = Conversation(rag, k=k, filters=filters_from(source, since, until, as_of), keep=turns)
+    conversation = Conversation(rag, k=k, filters=where.filters(), keep=turns)
     failed = 0
     try:
         for question in _questions(interactive):
@@ -76,7 +52,7 @@ def chat(
             try:
                 answer = conversation.ask(question)
             except RagError as err:  # one bad question does not end the conversation
-                print(f"error: {(str(err).splitlines() or ['failed'])[0]}", file=sys.stderr)
+                print(f"error: {first_line(err)}", file=sys.stderr)
                 failed += 1
                 continue
             print(answer.model_dump_json() if as_json else answer_text(answer) + ("\n" if interactive else "\n---"),

@@ -8,10 +8,12 @@ from typing import Annotated
 
 import typer
 
-from rag.cli.app import ChromaUrl, LocalModel, Sets, StoreDir, app, settings_from
+from rag.cli.app import app
+from rag.cli.options import LocalModel, StoreOptions, grouped
 
 
 @app.command("eval")
+@grouped
 def eval_(
     cases: Annotated[list[Path] | None, typer.Argument(help="Case files or directories (default: evals/).")] = None,
     engine: Annotated[str | None, typer.Option("--engine", help="extractive or llm.")] = None,
@@ -26,9 +28,8 @@ def eval_(
     judge: Annotated[str, typer.Option("--judge", help="Who decides citation support: lexical (offline) or llm.")] = "lexical",
     corpus: Annotated[str, typer.Option("--corpus", help="Run the cases of this corpus (a case file's `corpus:`; default the seed corpus/).")] = "corpus",
     local_model: LocalModel = None,
-    store_dir: StoreDir = None,
-    chroma_url: ChromaUrl = None,
-    sets: Sets = None,
+    *,
+    store: StoreOptions,
 ) -> None:
     """Score answers against the hand-written cases in evals/; exit 3 when a gate fails."""
     from rag.errors import ConfigError
@@ -40,7 +41,7 @@ def eval_(
     reports = [(p, _report_format(p)) for p in report or []]
     request = EvalRequest(cases=cases or [Path("evals")], tags=tag or [], prompt=prompt, repeat=repeat, judge=judge,
                           out=out, baseline=compare, fail_under=fail_under or [], corpus=corpus)
-    outcome = evaluate(settings_from(store_dir, chroma_url, sets, engine=engine, llm_local_model=local_model), request,
+    outcome = evaluate(store.settings(engine=engine, llm_local_model=local_model), request,
                        progress=_progress())
     for path, kind in reports:
         try:

@@ -8,11 +8,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from rag.cli.app import ChromaUrl, Json, Sets, StoreDir, app, settings_from
+from rag.cli.app import app
+from rag.cli.options import Json, StoreOptions, grouped
 from rag.cli.progress import ingest_progress
 
 
 @app.command()
+@grouped
 def ingest(
     paths: Annotated[Optional[list[str]], typer.Argument(
         help="Files or directories (default: corpus/), or http(s) URLs of article pages to fetch.")] = None,
@@ -22,16 +24,15 @@ def ingest(
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another ingest to finish.")] = 10.0,
     verify: Annotated[bool, typer.Option("--verify", help="Hash every file, even those whose size and "
                                                           "modification time are unchanged.")] = False,
-    store_dir: StoreDir = None,
-    chroma_url: ChromaUrl = None,
-    sets: Sets = None,
+    *,
+    store: StoreOptions,
     as_json: Json = False,
 ) -> None:
     """Clean, chunk and index articles (.txt, .md, .html, .jsonl). Unchanged files are skipped."""
     from rag.api import Rag
     from rag.render import ingest_text
 
-    settings = settings_from(store_dir, chroma_url, sets)
+    settings = store.settings()
     urls = [p for p in paths or [] if p.startswith(("http://", "https://"))]
     if urls or feed:
         from rag.cli.fetch import fetch_and_ingest

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from rag.cli.app import ChromaUrl, Json, Sets, StoreDir, app, settings_from
+from rag.cli.app import app
+from rag.cli.options import Json, Sets, StoreDir, StoreOptions, grouped, settings_from
 
 
 @app.command()
@@ -26,21 +27,21 @@ def show(
 
 
 @app.command()
+@grouped
 def status(
     check: Annotated[bool, typer.Option("--check", help="Verify that the manifest, the lexical index and Chroma agree; exit 1 if not.")] = False,
     repair: Annotated[bool, typer.Option("--repair", help="Restore agreement: rebuild the lexical index or Chroma from the docstore "
                                                           "and the embedding cache, and remove garbage.")] = False,
     wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for a running ingest.")] = 10.0,
-    store_dir: StoreDir = None,
-    chroma_url: ChromaUrl = None,
-    sets: Sets = None,
+    *,
+    store: StoreOptions,
     as_json: Json = False,
 ) -> None:
     """What is indexed: documents, chunks, embedding model, store location and sizes."""
     from rag.api import Rag
     from rag.render import status_text
 
-    settings = settings_from(store_dir, chroma_url, sets)
+    settings = store.settings()
     if repair:
         from rag.index.repair import repair as repair_index
 

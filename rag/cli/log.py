@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from rag.cli.app import Json, Sets, StoreDir, app, settings_from
+from rag.cli.app import app
+from rag.cli.options import Json, Sets, StoreDir, settings_from
 from rag.models import LLMLogReport
 
 

@@ -6,30 +6,25 @@ from typing import Annotated, Optional
 
 import typer
 
-from rag.cli.app import (
+from rag.cli.app import app
+from rag.cli.options import (
     AsOf,
-    BaseUrl,
-    ChromaUrl,
     Engine,
-    Fallback,
     Json,
     K,
-    LocalModel,
-    Model,
-    NoCache,
-    Sets,
+    LLMOptions,
     Since,
     Source,
-    StoreDir,
+    StoreOptions,
     Until,
-    app,
+    Where,
     filters_from,
-    llm_settings_from,
-    settings_from,
+    grouped,
 )
 
 
 @app.command()
+@grouped
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
     k: K = None,
@@ -37,9 +32,8 @@ def search(
     since: Since = None,
     until: Until = None,
     as_of: AsOf = None,
-    store_dir: StoreDir = None,
-    chroma_url: ChromaUrl = None,
-    sets: Sets = None,
+    *,
+    store: StoreOptions,
     as_json: Json = False,
 ) -> None:
     """Hybrid (dense + BM25) retrieval: each hit with its file, lines, score and text."""
@@ -47,7 +41,7 @@ def search(
     from rag.models import SearchResult
     from rag.render import search_text
 
-    settings = settings_from(store_dir, chroma_url, sets)
+    settings = store.settings()
     served = remote.search(settings, query, k, _filter_values(source, since, until, as_of))
     if served is not None:  # a running `rag serve` for this store answered
         result = SearchResult.model_validate(served)
@@ -58,33 +52,26 @@ def search(
     print(result.model_dump_json(indent=2) if as_json else search_text(result))
 
 
-def _filter_values(source, since, until, as_of) -> dict:
+def _filter_values(source, since, until, as_of=None) -> dict:
     """The filters as JSON values, for a running server (without importing the retrieval code)."""
     iso = lambda value: value.date().isoformat() if value else None
     return {"source": source, "since": iso(since), "until": iso(until), "as_of": iso(as_of)}
 
 
 @app.command()
+@grouped
 def ask(
     question: Annotated[str, typer.Argument(help="A question about the corpus.")],
     k: K = None,
     engine: Engine = None,
-    source: Source = None,
-    since: Since = None,
-    until: Until = None,
-    as_of: AsOf = None,
-    model: Model = None,
-    base_url: BaseUrl = None,
+    *,
+    where: Where,
     prompt: Annotated[Optional[str], typer.Option("--prompt", help="Answer prompt: a name in prompts/ or a .md path.")] = None,
     stream: Annotated[bool, typer.Option("--stream", help="Print the LLM's text as it arrives, then the verified answer.")] = False,
-    fallback: Fallback = None,
-    no_cache: NoCache = False,
-    local_model: LocalModel = None,
+    llm: LLMOptions,
     show_unsupported: Annotated[bool, typer.Option(
         "--show-unsupported", help="LLM: keep sentences no source supports, flagged, instead of removing them.")] = False,
-    store_dir: StoreDir = None,
-    chroma_url: ChromaUrl = None,
-    sets: Sets = None,
+    store: StoreOptions,
     as_json: Json = False,
 ) -> None:
     """Answer with sentences cited to file and line; refuse when the corpus has no answer."""
@@ -95,7 +82,7 @@ def ask(
     from rag.models import Answer
     from rag.render import answer_text
 
-    settings = llm_settings_from(store_dir, chroma_url, sets, engine, model, base_url, fallback, no_cache, local_model)
+    settings = llm.settings(store, engine)
     if show_unsupported:
         settings = settings.model_copy(update={"llm_unsupported": "show"})
     if stream and settings.engine != "llm":
@@ -105,7 +92,8 @@ def ask(
     def show(token: str) -> None:
         print(token, end="", flush=True, file=out)
 
-    served = None if stream or prompt else remote.ask(settings, question, k, _filter_values(source, since, until, as_of))
+    local_only = stream or prompt or where.as_of  # a running server is asked only what it can be asked
+    served = None if local_only else remote.ask(settings, question, k, _filter_values(where.source, where.since, where.until))
     if served is not None:  # a running `rag serve` for this store answered
         answer = Answer.model_validate(served)
     else:
@@ -113,7 +101,7 @@ def ask(
 
         rag = Rag(settings)
         try:
-            answer = rag.ask(question, k, filters_from(source, since, until, as_of), prompt=prompt,
+            answer = rag.ask(question, k, where.filters(), prompt=prompt,
                              on_token=show if stream else None)
         finally:
             rag.close()  # stops a --local-model server

@@ -7,26 +7,27 @@ from typing import Annotated
 
 import typer
 
-from rag.cli.app import ChromaUrl, LocalModel, Sets, StoreDir, app, settings_from
+from rag.cli.app import app
+from rag.cli.options import LocalModel, StoreOptions, grouped
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
 @app.command()
+@grouped
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on; 0.0.0.0 serves the network.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)] = 8000,
     local_model: LocalModel = None,
-    store_dir: StoreDir = None,
-    chroma_url: ChromaUrl = None,
-    sets: Sets = None,
+    *,
+    store: StoreOptions,
 ) -> None:
     """Serve the HTTP API, its OpenAPI docs (/docs) and the web page (/)."""
     import uvicorn
 
     from rag.server import create_app
 
-    settings = settings_from(store_dir, chroma_url, sets, llm_local_model=local_model)
+    settings = store.settings(llm_local_model=local_model)
     if host not in _LOOPBACK and not settings.api_token:
         print(f"warning: serving {host} without a token; set RAG_API_TOKEN to require one", file=sys.stderr)
     # `rag ask` and `rag search` find this server through a file in the store directory.

@@ -11,6 +11,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from rag.errors import first_line
+
 MAX_REDIRECTS = 5
 _REDIRECTS = {301, 302, 303, 307, 308}
 USER_AGENT = "rag-newsroom/0.1 (+offline news QA; fetches pages a user asked for)"
@@ -84,7 +86,7 @@ def fetch(client: httpx.Client, url: str, *, max_bytes: int, kinds: tuple[str, .
     except httpx.TimeoutException:
         raise Refused(f"timed out (no answer within {client.timeout.read or client.timeout.connect} s)") from None
     except httpx.HTTPError as err:
-        raise Refused(f"could not fetch: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        raise Refused(f"could not fetch: {type(err).__name__}: {first_line(err, default='')}"
                       .rstrip(": ")[:200]) from None
 
 

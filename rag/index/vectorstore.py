@@ -8,6 +8,8 @@ itself from its metadata index.
 
 from __future__ import annotations
 
+import sqlite3
+import struct
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
@@ -112,9 +114,6 @@ def hnsw_damage(chroma_dir: Path, collection: str) -> str | None:
     them in SQLite). Chroma's native loader crashes the whole process (SIGSEGV, not an
     exception) on a truncated data_level0.bin (chroma-core/chroma#7238), so `rag status --check`
     looks at the sizes its header promises before letting Chroma open them."""
-    import sqlite3
-    import struct
-
     try:
         db = sqlite3.connect(f"file:{chroma_dir / 'chroma.sqlite3'}?mode=ro", uri=True)
         try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from rag.models import LLMCall, LLMLogReport
+from rag.models import LLMCall, LLMLogReport, Usage
 
 
 def log_path(settings) -> Path:
@@ -44,14 +44,15 @@ def log_report(settings, limit: int = 20) -> LLMLogReport:
     calls = read_calls(settings)
     sent = [c for c in calls if not c.cached]
     ok = [c for c in sent if c.error is None]
+    used = sum((c.usage for c in sent), Usage())
     return LLMLogReport(
         path=str(log_path(settings)),
         recent=calls[-limit:] if limit > 0 else [],
         calls=len(sent),
         cache_hits=len(calls) - len(sent),
         errors=sum(1 for c in sent if c.error),
-        prompt_tokens=sum(c.usage.prompt_tokens for c in sent),
-        completion_tokens=sum(c.usage.completion_tokens for c in sent),
-        cost_usd=round(sum(c.usage.cost_usd for c in sent), 6),
+        prompt_tokens=used.prompt_tokens,
+        completion_tokens=used.completion_tokens,
+        cost_usd=round(used.cost_usd, 6),
         mean_latency_s=round(sum(c.latency_s for c in ok) / len(ok), 3) if ok else 0.0,
     )

@@ -15,17 +15,7 @@ from fastapi.responses import PlainTextResponse, Response, StreamingResponse
 
 from rag.api import Rag
 from rag.errors import InputError
-from rag.models import (
-    Answer,
-    Briefing,
-    EvalRun,
-    IngestReport,
-    Passage,
-    SearchResult,
-    SourcePage,
-    Status,
-    Suggestion,
-)
+from rag.models import Answer, Briefing, EvalRun, IngestReport, Passage, SearchResult, SourcePage, Status, Suggestion
 from rag.server.auth import require_token
 from rag.server.errors import NothingIngested, scrub
 from rag.server.evals import RUN_ID, EvalRunSummary, eval_run, run_summaries

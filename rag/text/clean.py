@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from rag.text.lexical import content_words
+from rag.text.vocab import MONTH_PREFIXES, WEEKDAY_PATTERN
 
 CLEANER_VERSION = "3"
 
@@ -87,7 +88,7 @@ def _is_prose(line: str) -> bool:
 
 
 _SCHEDULE = re.compile(
-    r"^\W*((mon|tues|wednes|thurs|fri|satur|sun)day|(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d)"
+    rf"^\W*({WEEKDAY_PATTERN}|(?:{'|'.join(MONTH_PREFIXES)})[a-z]*\.? \d)"
     r"|^[^:]{1,30}:",
     re.I,
 )

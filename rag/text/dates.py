@@ -12,7 +12,15 @@ import datetime as dt
 import re
 from dataclasses import dataclass, replace
 
-from rag.text.vocab import MONTH_PATTERN, UNIT_WORDS, WEEKDAY_PATTERN, WEEKDAYS, month_number
+from rag.text.vocab import (
+    MONTH_PATTERN,
+    MONTH_PREFIXES,
+    UNIT_WORDS,
+    WEEKDAY_PATTERN,
+    WEEKDAY_PREFIXES,
+    WEEKDAYS,
+    month_number,
+)
 
 # --- Dates of pages (front matter, URLs) -------------------------------------------------------
 
@@ -99,10 +107,10 @@ _MENTION = re.compile(
     rf"early|late|from|before|after|for))\s+)?(?P<w>{_WD})(?![\w-])(?:['’]s)?{_PARTS})",
 )
 # Words that every date expression contains (a superset: "Janet" passes, and is rejected later).
-_KEYS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "day", "Day", "DAY",
+_KEYS = (*MONTH_PREFIXES, "day", "Day", "DAY",
          "week", "month", "year", "Year", "night", "morning", "afternoon", "evening", "tomorrow", "Tomorrow",
          "ago", "19", "20")
-_ANCHOR = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec|Mon|Tue|Wed|Thu|Fri|Sat|Sun|yesterday"
+_ANCHOR = re.compile(rf"\b(?:{'|'.join(MONTH_PREFIXES + WEEKDAY_PREFIXES)}|yesterday"
                      r"|Yesterday|today|Today|TODAY|tonight|Tonight|tomorrow|Tomorrow|morning|afternoon|evening"
                      r"|night|week|weekend|month|year|ago|19\d\d|20\d\d|\d{4}-\d)")
 _BEFORE_ANCHOR, _AFTER_ANCHOR = 40, 48  # the longest prefix ("the beginning of", "between") and tail

@@ -33,6 +33,9 @@ WEEKDAY_PATTERN = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)
 MONTH_NAMES = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
                "october", "november", "december")
 CALENDAR_WORDS = frozenset(w.capitalize() for w in (*WEEKDAYS, *MONTH_NAMES))
+# The first three letters of each ("Jan", "Mon"): what every spelling of the name starts with.
+MONTH_PREFIXES = tuple(m[:3].capitalize() for m in MONTH_NAMES)
+WEEKDAY_PREFIXES = tuple(d[:3].capitalize() for d in WEEKDAYS)
 
 # Number words: units and tens combine ("twenty-one"); scales multiply ("3 million").
 UNIT_WORDS: dict[str, int] = {w: i for i, w in enumerate(

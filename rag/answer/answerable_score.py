@@ -1,0 +1,87 @@
+"""Does the index hold the answer? The extractive engine's refusal score: a small logistic model.
+
+Evidence strength alone (rag/answer/extractive.py `_support`) does not tell an answerable question
+from a near-topic one whose answer no article holds: both retrieve sentences on the topic. The
+features here describe what the evidence for the lead sentence lacks, never a word list:
+- support, the lead's probability, semantic and chunk cosines (how strong the evidence is);
+- which of the question's terms the lead's passage (its chunk's text and title) misses: the IDF-weighted share it covers, the share of the question's names it covers, and the
+  rarest question term it misses (a near-topic passage shares the common words of the question
+  and misses its specific one);
+- the best single retrieved chunk's IDF-weighted coverage of the question;
+- how old the lead's article is against the question's date (as_of, else the newest retrieved
+  article): news questions ask about the recent, and near-topic evidence is often older.
+
+Fitted on the benchmark's tune half, answerable against unanswerable questions
+(bench/answerability_fit.py writes rag/answer/answerable_model.json; the check half is never
+read). Its probability is `Answer.confidence`; the threshold is `min_support`.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+
+from rag.answer.logistic import predict, read_model
+from rag.text.lexical import content_words
+
+MODEL_FILE = Path(__file__).with_name("answerable_model.json")
+
+FEATURES = (
+    "support", "lead_score", "lead_semantic", "lead_chunk_semantic", "best_chunk_semantic",
+    "lead_passage_coverage", "lead_names_covered", "lead_rarest_missing", "best_chunk_coverage",
+    "lead_age", "terms", "top_age", "newest_age",
+)
+
+
+def evidence(ranking, lead, support: float = 0.0) -> dict[str, float]:
+    """The model's inputs for one question; `lead` is the engine's lead candidate or None,
+    `support` its evidence strength (rag/answer/extractive.py `_support`)."""
+    q, idf = ranking.question, ranking.idf
+    terms = list(q.terms)
+    total = sum(idf.get(t, 1.0) for t in terms) or 1.0
+    chunks = {h.chunk.id: h.chunk for h in ranking.result.hits}
+    chunk_terms = {i: set(content_words(f"{ch.title or ''}\n{ch.text}")) for i, ch in chunks.items()}
+    best_chunk = max((sum(idf.get(t, 1.0) for t in terms if t in s) / total for s in chunk_terms.values()),
+                     default=0.0)
+    out = {name: 0.0 for name in FEATURES}
+    out["best_chunk_coverage"] = best_chunk
+    out["best_chunk_semantic"] = max((c.chunk_semantic for c in ranking.candidates), default=0.0)
+    out["terms"] = math.log1p(len(terms))
+    hits = ranking.result.hits
+    out["top_age"] = _age(ranking, hits[0].chunk) if hits else 0.0
+    out["newest_age"] = min((_age(ranking, h.chunk) for h in hits), default=0.0)
+    if lead is None:
+        return out
+    passage = chunk_terms[lead.chunk.id]
+    missing = [idf.get(t, 1.0) for t in terms if t not in passage]
+    rarest = max((idf.get(t, 1.0) for t in terms), default=1.0) or 1.0
+    out.update({
+        "support": support, "lead_score": lead.score, "lead_semantic": max(lead.semantic, 0.0),
+        "lead_chunk_semantic": lead.chunk_semantic,
+        "lead_passage_coverage": sum(idf.get(t, 1.0) for t in terms if t in passage) / total,
+        "lead_names_covered": (sum(1 for t in q.names if t in passage) / len(q.names)) if q.names else 1.0,
+        "lead_rarest_missing": max(missing, default=0.0) / rarest,
+        "lead_age": _age(ranking, lead.chunk),
+    })
+    return out
+
+
+def _age(ranking, chunk) -> float:
+    """log(1 + days) from the chunk's article to the question's date (as_of, else the newest
+    retrieved article); 0 when either is undated."""
+    dates = [h.chunk.date for h in ranking.result.hits if h.chunk.date]
+    now = ranking.as_of or (max(dates) if dates else None)
+    if now is None or chunk.date is None:
+        return 0.0
+    return math.log1p(max((now - chunk.date).days, 0))
+
+
+@lru_cache(maxsize=4)
+def load_model(path: Path = MODEL_FILE) -> dict:
+    return read_model(path, FEATURES)
+
+
+def answerable(values: dict[str, float], model: dict | None = None) -> float:
+    """The probability that the index holds the answer."""
+    return predict(values, model or load_model())

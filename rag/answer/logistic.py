@@ -1,0 +1,24 @@
+"""The small fitted models the extractive engine reads: a logistic regression on standardised
+features, stored as JSON (features, weights, bias, mean, scale) beside the module that uses it."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+
+def read_model(path: Path, known: tuple[str, ...]) -> dict:
+    model = json.loads(path.read_text(encoding="utf-8"))
+    missing = set(model["features"]) - set(known)
+    if missing:
+        raise ValueError(f"{path.name}: unknown features {sorted(missing)}")
+    return model
+
+
+def predict(values: dict[str, float], model: dict) -> float:
+    x = np.array([values[f] for f in model["features"]], dtype=float)
+    z = float(np.dot(model["weights"], (x - np.array(model["mean"])) / np.array(model["scale"])) + model["bias"])
+    return 1.0 / (1.0 + math.exp(-z))

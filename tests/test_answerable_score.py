@@ -1,0 +1,80 @@
+"""The extractive engine's answerability score (rag/answer/answerable_score.py) and the figures
+and names the answer-type gate reads: what the evidence for the lead lacks, the shipped model,
+and the two refusal thresholds."""
+
+import datetime as dt
+from types import SimpleNamespace
+
+import pytest
+
+from rag.answer.answerable_score import FEATURES, MODEL_FILE, answerable, evidence, load_model
+from rag.answer.figures import figures
+from rag.answer.question import analyse
+from rag.answer.sentence_score import _words, asked_entity, written_as_names
+
+
+def _chunk(text: str, date: dt.date | None, id_: str) -> SimpleNamespace:
+    return SimpleNamespace(id=id_, text=text, title=None, date=date)
+
+
+def _ranking(question: str, chunks, as_of=None):
+    q = analyse(question)
+    hits = [SimpleNamespace(chunk=c) for c in chunks]
+    lead = SimpleNamespace(chunk=chunks[0], score=0.4, semantic=0.5, chunk_semantic=0.4)
+    ranking = SimpleNamespace(question=q, idf={t: 1.0 + i for i, t in enumerate(q.terms)}, as_of=as_of,
+                              result=SimpleNamespace(hits=hits), candidates=[lead])
+    return ranking, lead
+
+
+def test_a_passage_missing_the_questions_specific_term_and_an_old_article_score_lower():
+    question = "Which island nation plunged into chaos, prompting its leader to flee?"
+    on_topic = _chunk("The island nation plunged into chaos, prompting its leader to flee.", dt.date(2022, 7, 12), "a")
+    near = _chunk("The nation plunged into chaos last year.", dt.date(2021, 7, 1), "b")
+    full = evidence(*_ranking(question, [on_topic], as_of=dt.date(2022, 7, 14)), support=0.6)
+    partial = evidence(*_ranking(question, [near], as_of=dt.date(2022, 7, 14)), support=0.6)
+    assert full["lead_passage_coverage"] == 1.0 and full["lead_rarest_missing"] == 0.0
+    assert partial["lead_passage_coverage"] < 1.0 and partial["lead_rarest_missing"] > 0.0
+    assert partial["lead_age"] > full["lead_age"] > 0.0
+    assert answerable(partial) < answerable(full)
+
+
+def test_without_as_of_age_is_counted_from_the_newest_retrieved_article():
+    question = "Which island nation plunged into chaos?"
+    new, old = _chunk("x", dt.date(2022, 7, 12), "a"), _chunk("y", dt.date(2022, 7, 2), "b")
+    ranking, _ = _ranking(question, [old, new])
+    assert evidence(ranking, ranking.candidates[0])["lead_age"] == pytest.approx(__import__("math").log1p(10))
+    assert evidence(ranking, None)["lead_age"] == 0.0  # no lead: nothing to date
+
+
+def test_the_shipped_model_reads_known_features_and_holds_its_threshold():
+    model = load_model(MODEL_FILE)
+    assert set(model["features"]) <= set(FEATURES)
+    assert len(model["weights"]) == len(model["features"]) == len(model["mean"]) == len(model["scale"])
+    assert 0.0 < model["threshold"] < 1.0
+
+
+def test_percentages_and_scaled_counts_after_a_preposition_are_figures():
+    assert [(f.value, f.unit) for f in figures("Gas prices were up nearly 60% over the year.")] == [("nearly 60%", "percent")]
+    assert [f.unit for f in figures("It brought in roughly 10 million viewers for its premiere.")] == ["viewer"]
+    assert figures("The law passed in 2018 and took effect on Jan. 3.") == []  # dates stay dates
+
+
+def test_a_sentence_initial_name_counts_when_its_article_writes_it_mid_sentence():
+    question = "Which country debuted the world's first hydrogen-powered passenger trains this week?"
+    article = "Germany debuted the first hydrogen trains this week. The trains run in Germany, officials said."
+    known = written_as_names(article)
+    q = analyse(question)
+    assert asked_entity(q.kind, "Germany debuted the first hydrogen trains this week.", _words(q.text), True, known) == 1.0
+    assert asked_entity(q.kind, "Officials debuted the first hydrogen trains.", _words(q.text), True, known) == 0.0
+
+
+def test_a_refusal_under_the_answerability_threshold_says_so(corpus_rag):
+    from rag.answer.extractive import answer_extractive
+
+    question = "How many rockets were fired at the US embassy?"
+    answered = corpus_rag.ask(question)
+    strict = corpus_rag.settings.model_copy(update={"min_answerable": 0.999})
+    refused = answer_extractive(corpus_rag.store.__class__(strict, corpus_rag.store.embedder), question)
+    assert not answered.refused and refused.refused
+    assert refused.confidence == answered.confidence  # the score is computed before either threshold
+    assert "holds the answer" in refused.refusal_reason and "under the threshold 1.00" in refused.refusal_reason
