@@ -33,8 +33,8 @@ def store(tmp_path_factory):
     return hash_index(tmp_path_factory.mktemp("local-model"))
 
 
-def rag_command(store: Path, model: Path, tmp: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "rag", "ask", ROCKETS, "--engine", "llm", "--local-model", str(model),
+def rag_command(store: Path, model: Path, tmp: Path, *extra: str, command: tuple[str, ...] = ("ask", ROCKETS)) -> list[str]:
+    return [sys.executable, "-m", "rag", *command, "--engine", "llm", "--local-model", str(model),
             "--store-dir", str(store / "store"), "--set", "embedding_model=hash",
             "--set", "llm_context_window=1536", "--set", "llm_max_tokens=96", "--set", "answer_k=3",
             "--set", f"cache_dir={tmp / 'cache'}", "--set", f"llm_log={tmp / 'log.jsonl'}", *extra]
@@ -144,13 +144,18 @@ def test_the_first_answer_needs_no_server_step_and_nothing_is_left_behind(store,
 def test_an_interrupted_rag_leaves_no_server(store, smollm2, tmp_path, sig):
     log = store / "store" / "llm-server.log"
     seen = log.stat().st_size if log.exists() else 0  # the log is shared with earlier tests
-    proc = subprocess.Popen(rag_command(store, smollm2, tmp_path, "--no-cache"), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    # `rag chat` holding its server and waiting for the next question: an `ask` that finishes before
+    # the signal arrives (a quick small-model answer) would test nothing.
+    proc = subprocess.Popen(rag_command(store, smollm2, tmp_path, "--no-cache", command=("chat",)),
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
+        proc.stdin.write(ROCKETS + "\n")
+        proc.stdin.flush()  # stdin stays open: after its answer the chat waits for another line
         wait_for(lambda: servers_of(proc.pid), 60, "the llama.cpp server to start")
         wait_for(lambda: "listening on" in log.read_bytes()[seen:].decode(errors="replace"), 120, "the server to listen")
         proc.send_signal(sig)
-        _, err = proc.communicate(timeout=60)
+        proc.wait(timeout=60)  # not communicate(): closing stdin would end the chat normally
+        err = proc.stderr.read()
     finally:
         if proc.poll() is None:
             proc.kill()
