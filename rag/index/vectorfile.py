@@ -113,6 +113,12 @@ class VectorFile:
         names, numbers = self._by_name
         return numbers[bisect_left(names, low):bisect_left(names, high)]
 
+    def _source_or_file(self, name: str) -> np.ndarray:
+        """The numbers of the source `name` and, when it can be a file name, of its records ("name#...")."""
+        exact = [self.number_of[name]] if name in self.number_of else []
+        records = self._named_between(name + "#", name + "$") if "#" not in name else np.zeros(0, np.int64)
+        return np.union1d(exact, records).astype(np.int64)
+
     def numbers_in(self, scope: Scope) -> np.ndarray:
         """The numbers of the sources a scope's source part admits (its days aside), with the
         docstore's meaning of each condition (docstore._scope_sql), found as ranges of the sorted
@@ -122,20 +128,15 @@ class VectorFile:
         if scope.sources is not None:
             return np.array([self.number_of[s] for s in scope.sources if s in self.number_of], dtype=np.int64)
         admitted: list[np.ndarray] = []
-        for name in scope.names:  # equal to the source, or to its file (a feed's records: "name#...")
-            exact = [self.number_of[name]] if name in self.number_of else []
-            records = self._named_between(name + "#", name + "$") if "#" not in name else np.zeros(0, np.int64)
-            admitted.append(np.union1d(exact, records).astype(np.int64))
+        for name in scope.names:  # equal to the source, or to its file
+            admitted.append(self._source_or_file(name))
         if len(admitted) > 1:  # any of the names
             admitted = [np.unique(np.concatenate(admitted))]
         if scope.dir_prefix:  # the docstore's range on the source: "/" + 1 is "0"
             prefix = scope.dir_prefix
             admitted.append(self._named_between(prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)))
-        if scope.feed:  # the source's file is the feed: its records (a file name holds no "#")
-            feed = scope.feed
-            exact = [self.number_of[feed]] if feed in self.number_of and "#" not in feed else []
-            records = self._named_between(feed + "#", feed + "$") if "#" not in feed else np.zeros(0, np.int64)
-            admitted.append(np.union1d(exact, records).astype(np.int64))
+        if scope.feed:  # the source's file is the feed (a file name holds no "#")
+            admitted.append(self._source_or_file(scope.feed) if "#" not in scope.feed else np.zeros(0, np.int64))
         if not admitted:
             return np.arange(len(self.number_of), dtype=np.int64)
         out = admitted[0]
