@@ -85,6 +85,16 @@ bench-web: install-dev
 bench-answers: install-dev
 	$(PY) -m bench.answers
 
+# Retrieval (issue 14): the tune-half grid (resumable), the default ranking's latency beside main's
+# chunk RRF (alternating in one process), then rag and every peer side by side, with
+# and without the quiz date as as_of; rewrites bench/retrieval.md and that section of BENCHMARKS.md.
+# Needs the full run's store: `python -m bench.run --phases ingest` (minutes from the embedding cache).
+.PHONY: bench-retrieval
+bench-retrieval: install-dev
+	$(PY) -m bench.retrieval_grid
+	$(PY) -m bench.retrieval_latency
+	$(PY) -m bench.retrieval_bench
+
 # Scale (issue 15): one index grown to 2,000, 20,000 and 100,000 articles (hash embedder), measured at
 # each size; results in bench/out/scale/results.json, rendered into BENCHMARKS.md. Hours on 2 cores.
 .PHONY: bench-scale

@@ -523,13 +523,13 @@ def write_plot(results: dict, path: Path) -> bool:
     return True
 
 
-def splice(section: str, path: Path = BENCHMARKS) -> None:
+def splice(section: str, path: Path = BENCHMARKS, start: str = START, end: str = END) -> None:
     """Replace this benchmark's section of BENCHMARKS.md (between its markers), or append it."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    block = f"{START}\n{section.rstrip()}\n{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
+    block = f"{start}\n{section.rstrip()}\n{end}"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
         marker = "\n## Re-running"
         text = text.replace(marker, f"\n{block}\n{marker}", 1) if marker in text else text.rstrip() + f"\n\n{block}\n"

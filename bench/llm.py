@@ -57,7 +57,8 @@ def seed_cases() -> list[dict]:
     from rag.models import EvalCase
 
     return [{"id": c.id, "question": c.question, "refuse": c.refuse, "facts": c.facts, "sources": c.sources,
-             "tags": c.tags, "file": Path(c.file).name} for c in load_cases([ROOT / "evals"]) if isinstance(c, EvalCase)]
+             "tags": c.tags, "file": Path(c.file).name} for c in load_cases([ROOT / "evals"])
+            if isinstance(c, EvalCase) and getattr(c, "corpus", "corpus") == "corpus"]  # not evals/bench/
 
 
 def check_sample(questions: list[dict]) -> list[dict]:

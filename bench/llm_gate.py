@@ -10,7 +10,10 @@ without any gold article, and the best window's coverage is recorded. Then, for 
 - answerable lost: the share of answerable questions whose context holds the gold answer (so a
   grounded answer was possible) that the gate refuses: the most accuracy the gate can cost.
 The threshold is the highest with answerable lost <= MAX_LOST on tune (the target allows 0.02
-of accuracy); the check half is computed with it and only reported.
+of accuracy); the check half is computed with it and only reported. Each question is asked as
+of its date (as `make bench-llm` asks it), and the gate as shipped also applies the question's
+recent period (rag.answer.question_period: "this week" needs a covering passage of that week's
+articles); both are reported, with and without the period rule.
 
     python -m bench.llm_gate [RUN_DIR]     # RUN_DIR: a bench-llm run with stores/after/{main,unanswerable}
 """
@@ -30,8 +33,11 @@ GRID = [round(0.05 * i, 2) for i in range(21)]
 
 
 def features(run: Path, half: str) -> list[dict]:
+    from bench.llm_phases import as_of
     from rag.answer.answerability import question_coverage
     from rag.answer.context import pack_sources
+    from rag.answer.llm_engine import gate
+    from rag.answer.question_period import period_coverage, question_period
     from rag.api import Rag
     from rag.prompts import load_prompt
     from rag.settings import Settings
@@ -49,29 +55,42 @@ def features(run: Path, half: str) -> list[dict]:
         try:
             prompt = load_prompt(rag.settings.llm_prompt)
             for q in rows:
-                result = rag.search(q["question"], rag.settings.answer_k)
+                filters = as_of(q)
+                result = rag.search(q["question"], rag.settings.answer_k, filters)
                 context = pack_sources(result.hits, prompt, result.query, rag.settings)
                 cover = question_coverage(q["question"], context)
+                period = question_period(q["question"], filters.as_of)
+                recent = period_coverage(q["question"], context, period).share if period else None
+                shipped = gate(rag.store, q["question"], rag.settings.answer_k, filters, prompt)
                 text = "\n".join(s.chunk.text for s in context.sources)
                 out.append({"half": half, "set": name, "id": q["id"], "coverage": cover.share,
+                            "period_coverage": recent, "period": period.phrase if period else None,
+                            "shipped_refused": shipped.context is None or bool(shipped.why),
+                            "searched_again": any(n.startswith("searched again") for n in shipped.notes),
                             "gold_in_context": contains(text, q["answer"]), "missing": list(cover.missing)})
         finally:
             rag.close()
     return out
 
 
-def rates(rows: list[dict], threshold: float) -> dict:
+def rates(rows: list[dict], threshold: float, period: bool = False) -> dict:
+    """The gate's rates at `threshold`: coverage alone, or (`period`) with the period rule too."""
     unanswerable = [r for r in rows if r["set"] == "unanswerable"]
     possible = [r for r in rows if r["set"] == "main" and r["gold_in_context"]]
     answerable = [r for r in rows if r["set"] == "main"]
     return {"threshold": threshold,
-            "refused_unanswerable": _share(unanswerable, threshold), "n_unanswerable": len(unanswerable),
-            "lost": _share(possible, threshold), "n_possible": len(possible),
-            "refused_answerable": _share(answerable, threshold), "n_answerable": len(answerable)}
+            "refused_unanswerable": _share(unanswerable, threshold, period), "n_unanswerable": len(unanswerable),
+            "lost": _share(possible, threshold, period), "n_possible": len(possible),
+            "refused_answerable": _share(answerable, threshold, period), "n_answerable": len(answerable)}
 
 
-def _share(rows: list[dict], threshold: float) -> float | None:
-    return sum(r["coverage"] < threshold for r in rows) / len(rows) if rows else None
+def refused(row: dict, threshold: float, period: bool = False) -> bool:
+    """`period`: the gate as shipped at the configured threshold (period rule, search again within it)."""
+    return row["shipped_refused"] if period else row["coverage"] < threshold
+
+
+def _share(rows: list[dict], threshold: float, period: bool = False) -> float | None:
+    return sum(refused(r, threshold, period) for r in rows) / len(rows) if rows else None
 
 
 def choose(rows: list[dict]) -> float:
@@ -85,13 +104,16 @@ def main() -> int:
     chosen = choose(rows["tune"])
     result = {"chosen": chosen, "max_lost": MAX_LOST,
               "grid": {half: [rates(r, t) for t in GRID] for half, r in rows.items()},
-              "at_chosen": {half: rates(r, chosen) for half, r in rows.items()}, "rows": rows}
+              "at_chosen": {half: rates(r, chosen) for half, r in rows.items()},
+              "with_period": {half: rates(r, chosen, period=True) for half, r in rows.items()},
+              "searched_again": {half: sum(x["searched_again"] for x in r) for half, r in rows.items()}, "rows": rows}
     (run / "results").mkdir(parents=True, exist_ok=True)
     (run / "results" / "gate.json").write_text(json.dumps(result, indent=1))
     for half in ("tune", "check"):
         for line in result["grid"][half]:
             print(half, json.dumps(line))
     print("chosen", chosen, json.dumps(result["at_chosen"]))
+    print("with the period rule", json.dumps(result["with_period"]))
     return 0
 
 

@@ -59,9 +59,10 @@ def sample(run: Path) -> list[dict]:
 
 def show(run: Path, items: list[dict]) -> str:
     """Each sentence with every context source's best window for it (the reader's evidence)."""
-    from bench.llm_phases import stores
-    from rag.answer.context import pack_sources
+    from bench.llm_phases import as_of, stores
+    from bench.llm_report import questions
     from rag.answer.grounding import ScoreSupport
+    from rag.answer.llm_engine import gate
     from rag.api import Rag
     from rag.prompts import load_prompt
     from rag.settings import Settings
@@ -73,8 +74,8 @@ def show(run: Path, items: list[dict]) -> str:
             rags[item["set"]] = Rag(Settings(store_dir=store, corpus_dir=corpus, engine="llm"))
         rag = rags[item["set"]]
         settings = rag.settings
-        result = rag.search(item["question"], settings.answer_k)
-        context = pack_sources(result.hits, load_prompt(settings.llm_prompt), result.query, settings)
+        asked = next((q for q in questions(run, item["set"]).values() if q["question"] == item["question"]), {})
+        context = gate(rag.store, item["question"], settings.answer_k, as_of(asked), load_prompt(settings.llm_prompt)).context
         test = ScoreSupport(rag.store.embedder, settings.llm_support_threshold)
         found = sorted((e for s in context.sources if (e := test.evidence(item["text"], s))), key=lambda e: -e.score)
         out += [f"== {item['id']}  [{item['kind']}]", f"Q: {item['question']}", f"S: {item['text']}",

@@ -94,31 +94,36 @@ def phase_ask(cfg: dict, run: Path, engine: str, code: str, only: list[str]) -> 
     out_path = run / "answers" / f"{phase}.jsonl"
     out_path.parent.mkdir(exist_ok=True)
     done = {(r["set"], r["id"]) for r in _lines(out_path)} if out_path.exists() else set()
-    follow = None  # BENCH_LLM_FOLLOW=1: only what the LLM "before" phase has answered (so all cache hits)
-    if os.environ.get("BENCH_LLM_FOLLOW") and code != "before":
-        before = run / "answers" / "ask-llm-before.jsonl"
-        follow = {(r["set"], r["id"]) for r in _lines(before)} if before.exists() else set()
-    server = None
-    if engine == "llm" and "llm_local_model" not in llm_values(run, cfg, phase):
-        server = _old_server(cfg)  # code from before `--local-model`: a server of our own
+    # BENCH_LLM_FOLLOW=CODE (1: "before"): cache hits only, never a model server. What the LLM
+    # phase of CODE has answered is recorded in any case (a miss as not recorded); any other
+    # question only when it needs no model (the gate refuses it) or its request is in the cache.
+    follow = None
+    leader = {"1": "before"}.get(os.environ.get("BENCH_LLM_FOLLOW", ""), os.environ.get("BENCH_LLM_FOLLOW"))
+    if leader and leader != code:
+        led = run / "answers" / f"ask-llm-{leader}.jsonl"
+        follow = {(r["set"], r["id"]) for r in _lines(led)} if led.exists() else set()
+    server = None  # one server for the phase: with `llm_local_model` each set's Rag would start its own
+    if engine == "llm" and follow is None:
+        server = _old_server(cfg)
     rags: dict[str, object] = {}
     asked: dict[str, int] = {}
     try:
         for name, q in interleaved(run, only):
-            if (name, q["id"]) in done or (follow is not None and (name, q["id"]) not in follow):
-                continue
+            if (name, q["id"]) in done or (engine != "llm" and follow is not None and (name, q["id"]) not in follow):
+                continue  # the extractive engine, following: only what the LLM phase followed has answered
             if name not in rags:
                 store, corpus = stores(run, code)[name]
                 values = {"engine": engine}
                 if engine == "llm":
                     values.update(llm_values(run, cfg, phase))
+                    values.pop("llm_local_model", None)
                     if server is not None:
                         values["llm_base_url"] = server[1]
-                    if follow is not None:  # cache hits only: a miss is an error, never a second server
-                        values.pop("llm_local_model", None)
+                    if follow is not None:  # cache hits only: a miss is an error, never a server
                         values["llm_base_url"] = "http://127.0.0.1:9/v1"
                 rags[name] = Rag(base_settings(store, corpus, **values))
-            _ask_one(rags[name], name, q, out_path, follow is not None)
+            _ask_one(rags[name], name, q, out_path, follow is not None,
+                     keep_miss=follow is None or (name, q["id"]) in follow)
             asked[name] = asked.get(name, 0) + 1
     finally:
         for rag in rags.values():
@@ -154,22 +159,37 @@ def _round_robin(cases: list[dict]) -> list[dict]:
     return out
 
 
-def _ask_one(rag, name: str, q: dict, out_path: Path, following: bool = False) -> None:
+def _ask_one(rag, name: str, q: dict, out_path: Path, following: bool = False, keep_miss: bool = True) -> None:
     from rag.errors import LLMError, RagError
 
     started = time.perf_counter()
     row = {"set": name, "id": q["id"], "question": q["question"]}
     try:
-        row["answer"] = rag.ask(q["question"]).model_dump(mode="json")
+        row["answer"] = rag.ask(q["question"], filters=as_of(q)).model_dump(mode="json")
     except RagError as err:
         row["error"] = str(err).splitlines()[0] if str(err) else type(err).__name__
         # Following the "before" phase, a miss means this code sent the model another request
         # (its retrieval gave another context): no recorded output to verify, not an engine error.
         row["not_recorded"] = following and isinstance(err, LLMError)
     row["seconds"] = time.perf_counter() - started
+    if row.get("not_recorded") and not keep_miss:
+        return  # not asked yet by the phase followed: left for a later run
     with open(out_path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     print(f"{name} {q['id']} {row['seconds']:.1f}s {'ERROR ' + row['error'] if 'error' in row else ''}", flush=True)
+
+
+def as_of(q: dict):
+    """A benchmark question is asked as of its date (the quiz's): no article published after it
+    is used, and "this week" means the week before it. Code without `Filters.as_of` gets none."""
+    import dataclasses
+    import datetime as dt
+
+    from rag.retrieval import Filters
+
+    if not q.get("date") or "as_of" not in {f.name for f in dataclasses.fields(Filters)}:
+        return Filters()
+    return Filters(as_of=dt.date.fromisoformat(q["date"]))
 
 
 def _old_server(cfg: dict):

@@ -138,6 +138,7 @@ def score(run: Path) -> dict:
         m["unanswerable"] = {"refused": _mean(blind), "n": len(blind)}
         m["seconds"] = {"mean": _mean(m["seconds"]), "p95": _p95(m["seconds"])}
         out["phases"][phase] = m
+    out["after_alone"] = alone(recorded.get("ask-llm-after", {}), sets)
     out["calls"] = calls(run)
     out["conflicts"] = conflicts(run, recorded, common, sets["seed"])
     out["labels"] = label_summary(_sentence_texts(recorded.get("ask-llm-after", {})))
@@ -145,6 +146,26 @@ def score(run: Path) -> dict:
         out["labels"]["removed_by"] = removed_by(recorded, common)
     out["config"] = json.loads((run / "config.json").read_text())
     return out
+
+
+def alone(got: dict, sets: dict) -> dict:
+    """'after' on every question it has a recorded answer for, not only those all phases share:
+    the gate refuses some questions without the model, so 'after' can cover questions the
+    phase that calls the model has not reached."""
+    refused, accurate = [], []
+    for (name, qid), row in got.items():
+        answer = answer_of(row)
+        if row.get("not_recorded") or answer is None:
+            continue
+        q = sets[name].get(qid)
+        if q is None:
+            continue
+        if name == "unanswerable" or (name == "seed" and q["refuse"]):
+            refused.append(answer.refused)
+        elif name == "check":
+            accurate.append(not answer.refused and contains(text_of(answer), q["answer"]))
+    return {"refused": sum(refused), "n_unanswerable": len(refused), "accurate": sum(accurate),
+            "n_check": len(accurate)}
 
 
 def calls(run: Path) -> dict:
@@ -278,20 +299,26 @@ def render(run: Path, scored: dict) -> str:
              (f"- **Model:** Qwen2.5-Coder-1.5B-Instruct Q4_K_M (`{Path(config['model']).name}`, sha256 checked), "
               f"served by llama.cpp (xllamacpp) with {config['threads']} threads, context {config['n_ctx']}, "
               "temperature 0, `cache_prompt: false`, under `nice -n 15`."),
-             (f"- **Code:** before = `{config['commits']['before']}` (verification marks unsupported sentences and "
-              f"never refuses); after = `{config['commits']['after']}`. Both read the same recorded model output "
-              "(one response cache), so they differ in verification alone."),
+             ((f"- **Code:** before = `{config['commits']['before']}` (verification marks unsupported sentences and "
+               f"never refuses); after = `{config['commits']['after']}`. " if "ask-llm-before" in p else
+               f"- **Code:** after = `{config['commits']['after']}`. ")
+              + "The LLM columns read the same recorded model output (one response cache), so they differ in "
+              "verification and gating alone."),
              (f"- **Questions (same for every column):** seed eval cases on corpus/ {common['seed']} of "
               f"{totals['seed']}; check-half sample {common['check']} of {totals['check']}; its unanswerable variant "
               f"{common['unanswerable']} of {totals['unanswerable']}. Fewer than all means the model had not "
               "answered the rest when this was rendered (see the call latency below); the run resumes where "
               "it stopped." + _unrecorded(scored.get("unrecorded", {}))),
+             ("- **As of:** each benchmark question (check and unanswerable sets) is asked as of its quiz date "
+              "(`Filters(as_of=...)`, as `rag ask --as-of` does): no article published after it is used, and a "
+              "period it names (\"this week\", \"Sunday\") is read against it by the gate."),
              f"- **Load:** {_loads(run)}.", ""]
     extra = run / "snapshot-main" / "COMMIT"
     if "ask-llm-main" in p and extra.exists():
         lines[-1:-1] = [(f"- **'main at this round's start':** `{extra.read_text().strip()[:7]}` — main when this round "
-                         "of the issue began (issue 16's first round and issue 19's support check), on the same "
-                         "recorded model output: what this round's changes are measured against.")]
+                         "of the issue began, on the same recorded model output (its model calls are the ones "
+                         "recorded; 'after' reads them from the response cache): what this round's changes are "
+                         "measured against.")]
     lines += ["| | " + " | ".join(label for _, label in PHASES if _ in p) + " |",
               "|---|" + "---|" * len([1 for phase, _ in PHASES if phase in p])]
 
@@ -359,8 +386,8 @@ def gate_lines(run: Path) -> list[str]:
             f"the full corpus (tune {first['n_answerable']}, of which {first['n_possible']} with the gold answer in "
             f"the context) and the unanswerable variant's on the corpus without any gold article (tune "
             f"{first['n_unanswerable']})."), "",
-           "| threshold | tune: unanswerable refused | tune: answerable lost | check: unanswerable refused | "
-           "check: answerable lost |", "|---|---|---|---|---|"]
+           ("| threshold | tune: unanswerable refused | tune: answerable lost | check: unanswerable refused | "
+            "check: answerable lost |"), "|---|---|---|---|---|"]
     for t in sorted(grid["tune"]):
         if round(t * 20) % 2 and t != gate["chosen"]:
             continue  # every 0.1, and the chosen value
@@ -370,9 +397,18 @@ def gate_lines(run: Path) -> list[str]:
                    f"{_f(b.get('refused_unanswerable'))} | {_f(b.get('lost'))} |")
     reach = [t for t, g in grid["tune"].items() if (g["refused_unanswerable"] or 0) >= TARGETS["refusal"]
              and (g["lost"] or 0) <= gate["max_lost"]]
+    if "with_period" in gate:  # rag.answer.question_period, at the chosen threshold
+        w = gate["with_period"]
+        out += ["", (f"With the question's recent period (rag.answer.question_period: asked as of its date, \"this "
+                     "week\" needs a covering passage of an article from that week; a context that covers it only in older "
+                     "articles is searched again within the period) at the same threshold: tune "
+                     f"unanswerable refused {_f(w['tune']['refused_unanswerable'])}, answerable lost "
+                     f"{_f(w['tune']['lost'])}; check {_f(w['check']['refused_unanswerable'])}, "
+                     f"{_f(w['check']['lost'])}. This is the gate as shipped; the table is without it.")]
     out += ["", (f"On tune, thresholds reaching {TARGETS['refusal']} refusal within that cost: "
-                 f"{', '.join(f'{t:.2f}' for t in sorted(reach)) if reach else 'none'}. The refusal rows above are "
-                 "the whole pipeline's (gate, then the support check on what the model writes).")]
+                 f"{', '.join(f'{t:.2f}' for t in sorted(reach)) if reach else 'none'}. The rows above are the "
+                 "gate alone, before any model call; the model's own refusals and the support check add to them "
+                 "(the targets above).")]
     return out
 
 
@@ -381,14 +417,17 @@ def _unrecorded(counts: dict) -> str:
     if not total:
         return ""
     parts = ", ".join(f"{n} {name}" for name, n in counts.items() if n)
-    return (f" Left out: {total} question(s) ({parts}) the model answered for 'before' whose context the "
-            "'after' code retrieves differently (retrieval changed on main since), so no recorded output exists "
-            "for 'after' to verify.")
+    return (f" Left out: {total} question(s) ({parts}) that the phase calling the model answered but whose "
+            "context another code version retrieves differently (e.g. 'after' searching again within the "
+            "question's period), so no recorded output exists for it to verify.")
 
 
 def verdicts(scored: dict) -> list[tuple[str, str, bool | None]]:
     p = scored["phases"]
-    before, after = p.get("ask-llm-before"), p.get("ask-llm-after")
+    after = p.get("ask-llm-after")
+    # This round's changes are measured against main at its start when that was run, else 'before'.
+    before, since = (p["ask-llm-main"], "main at this round's start") if p.get("ask-llm-main") else \
+        (p.get("ask-llm-before"), "before")
     out = []
     if after:
         blind, seed = after["unanswerable"], after["seed"]
@@ -398,11 +437,16 @@ def verdicts(scored: dict) -> list[tuple[str, str, bool | None]]:
                   f"{_f(seed['refused_unanswerable'])}, n={seed['n_unanswerable']})")
         out.append((f"Refusal on unanswerable questions ≥ {TARGETS['refusal']}", result,
                     None if not n else refused / n >= TARGETS["refusal"]))
+        if own := scored.get("after_alone"):
+            k, n = own["refused"], own["n_unanswerable"]
+            out.append(((f"Refusal on unanswerable questions ≥ {TARGETS['refusal']} ('after' on every question it "
+                        "answered: gate refusals need no model call)"), f"{k}/{n}" + (f" ({k / n:.3f})" if n else ""),
+                        None if not n else k / n >= TARGETS["refusal"]))
     if after and before:
         for label, get in (("check-sample accuracy", lambda m: m["check"]["accuracy"]),
                            ("seed fact recall", lambda m: m["seed"]["facts"])):
             b, a = get(before), get(after)
-            out.append((f"LLM {label} not lower than before by more than {TARGETS['accuracy_drop']}",
+            out.append((f"LLM {label} not lower than {since} by more than {TARGETS['accuracy_drop']}",
                         f"{_f(b)} → {_f(a)}", None if a is None or b is None else a >= b - TARGETS["accuracy_drop"]))
         out.append(("Citation validity 1.000 (invariant)", f"{after['valid']}/{after['citations']}",
                     after["valid"] == after["citations"]))

@@ -300,17 +300,13 @@ def _chunk_data(run: Path, corpus: Path):
             "vectors": np.stack([vectors[i] for i in ids])}
 
 
-def phase_peers(cfg: dict, run: Path) -> dict:
-    """bm25s over our chunks and over whole articles; dense-only Chroma over our chunks and vectors."""
+def peer_builders(run: Path, corpus: Path, data: dict, articles: list[dict]) -> dict:
+    """name → a function building that peer: bm25s over our chunks and over whole articles,
+    dense-only Chroma over our chunks and vectors (also bench/retrieval_bench.py)."""
     from bench.peers import BM25Peer, ChromaPeer
     from rag.index.embedders import make_embedder
 
-    corpus = Path(cfg["corpus"])
-    qs = questions(run)
-    data = _chunk_data(run, corpus)
-    articles = [json.loads(line) for line in _lines(corpus)]
-    out = {}
-    builders = {
+    return {
         "bm25_chunks": lambda: BM25Peer(data["docs"], data["index_texts"], data["texts"]),
         "bm25_articles": lambda: BM25Peer([a["id"] for a in articles],
                                           [f"{a.get('title') or ''}\n{a['text']}" for a in articles],
@@ -318,6 +314,16 @@ def phase_peers(cfg: dict, run: Path) -> dict:
         "chroma_dense": lambda: ChromaPeer(run / "peers" / "chroma", data["ids"], data["docs"], data["texts"],
                                            data["vectors"], make_embedder(settings(run / "stores" / "main", corpus))),
     }
+
+
+def phase_peers(cfg: dict, run: Path) -> dict:
+    """bm25s over our chunks and over whole articles; dense-only Chroma over our chunks and vectors."""
+    corpus = Path(cfg["corpus"])
+    qs = questions(run)
+    data = _chunk_data(run, corpus)
+    articles = [json.loads(line) for line in _lines(corpus)]
+    out = {}
+    builders = peer_builders(run, corpus, data, articles)
     for name, build in builders.items():
         start = time.perf_counter()
         peer = build()

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 from bench.answers import report_section as answers_section
+from bench.retrieval_bench import report_section as retrieval_section
 from bench.briefs import section as briefs_section
 from bench.llm_report import section as llm_section
 from bench.cold_start import section as cold_start_section
@@ -326,6 +327,7 @@ def render(run: Path) -> str:
         out += ["", (f"_Phases without results in this run: {', '.join(missing)}. They were not run or did not "
                      f"finish; `python -m bench.run --phases {','.join(missing)}` runs them (the full index first)._")]
     out += ["", "## Retrieval quality, side by side", "", *quality_table(results), "", METHODS["quality"]]
+    out += retrieval_section()  # issue 14: make bench-retrieval (bench/retrieval_bench.py)
     out += ["", "## Answers (extractive engine)", "", *answers_table(config, results), "", METHODS["answers"]]
     out += answers_section()
     every = config.get("cold_every", 1)

@@ -62,7 +62,7 @@ class Chunk(Span):
 
 class Hit(BaseModel):
     rank: int
-    score: float = Field(description="Fused reciprocal-rank score.")
+    score: float = Field(description="Ranking score (rag.ranking): its fused score relative to the best candidate's, with its article's share and the recency prior when they apply.")
     dense_rank: int | None = None
     lexical_rank: int | None = None
     chunk: Chunk

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense (Chroma) + BM25, reciprocal-rank fusion, near-duplicate folding, MMR."""
+"""Hybrid retrieval: dense (Chroma) + BM25 chunk candidates, ranked by article-level evidence
+(rag.ranking), near-duplicate folding, MMR."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import numpy as np
 
 from rag.errors import InputError
 from rag.index.store import Store
-from rag.models import Hit, SearchResult
+from rag.models import Chunk, Hit, SearchResult
+from rag.ranking import Head, RankingParams, needs_heads, rank_chunks
 
 MAX_QUERY_CHARS = 2000
+_EPOCH = dt.date(1970, 1, 1)  # day numbers count from it (rag.index.scope.day_number)
 
 
 @dataclass(frozen=True)
@@ -21,17 +24,23 @@ class Filters:
     since: dt.date | None = None
     until: dt.date | None = None
     sources: tuple[str, ...] | None = None  # only these sources (the page's selection); with `source`, both apply
+    # What was known on that day: articles dated after it are excluded (undated ones too, as by
+    # `until`: nothing shows they were out by then), and a recency prior favours the latest coverage.
     as_of: dt.date | None = None
 
     def __post_init__(self):
-        # As of a date nothing published after it is used: it caps `until` (undated articles,
-        # which cannot be shown to predate it, are left out as with any date filter).
+        # as_of caps `until`, so every reader of the date range (scopes, briefings, new-since) honours it.
         if self.as_of is not None and (self.until is None or self.until > self.as_of):
             object.__setattr__(self, "until", self.as_of)
 
     @property
     def active(self) -> bool:
-        return bool(self.source or self.since or self.until or self.sources is not None)
+        return bool(self.source or self.since or self.last_day or self.sources is not None)
+
+    @property
+    def last_day(self) -> dt.date | None:
+        """The last date an article may carry: the earlier of until and as_of."""
+        return min((d for d in (self.until, self.as_of) if d), default=None)
 
 
 def check_query(query: str) -> str:
@@ -60,48 +69,89 @@ def search(store: Store, query: str, k: int | None = None, filters: Filters = Fi
         clock = now
 
     with store.reading():  # one committed state for every read below
-        scope = store.scope(filters.source, filters.since, filters.until, filters.sources) if filters.active else None
-        lexical = store.lexical()
-        lap("filters")
-        vector = store.embedder.embed([query])[0]
-        lap("embed")
-        # Vectors an interrupted ingest left behind (until the next ingest or repair sweeps them) must
-        # not push live chunks out of the candidates: `nearest` fetches that many more, and keeps
-        # only committed chunks.
-        dense = store.nearest(vector, settings.candidates, scope)
-        lap("dense")
-        sparse = lexical.search(query, settings.candidates, scope)
-        lap("lexical")
-        fused = fuse(dense, sparse, settings.rrf_k, settings.dense_weight, settings.lexical_weight)
-        pool = fused[: max(3 * k, 20)]
+        evidence = gather(store, query, filters, settings, lap)
+        pool = rank(evidence, settings, filters.as_of)[: max(3 * k, 20)]
+        lap("rank")
         chunks = store.docs.chunks([i for i, _ in pool])
         vectors = store.chunk_vectors([i for i, _ in pool if i in chunks])
     lap("fetch")
-    dense_rank = {i: r for r, (i, _) in enumerate(dense, start=1)}
-    lexical_rank = {i: r for r, (i, _) in enumerate(sparse, start=1)}
-    candidates = [(i, s) for i, s in pool if i in chunks and i in vectors]
-    chosen = diversify(candidates, vectors, k, settings.mmr_lambda, settings.near_duplicate, chunks)
-    hits = [
-        Hit(rank=r, score=round(score, 5), dense_rank=dense_rank.get(i), lexical_rank=lexical_rank.get(i),
-            chunk=chunks[i], duplicates=dups)
-        for r, (i, score, dups) in enumerate(chosen, start=1)
-    ]
+    hits = choose(evidence, pool, chunks, vectors, k, settings)
     lap("diversify")
     return SearchResult(query=query, hits=hits, settings_hash=settings.settings_hash(), timings=timings,
-                        query_vector=vector)
+                        query_vector=evidence.vector)
 
 
-def fuse(dense, sparse, rrf_k: int, dense_weight: float, lexical_weight: float) -> list[tuple[str, float]]:
-    """Reciprocal rank fusion: score = Σ weight / (rrf_k + rank)."""
-    scores: dict[str, float] = {}
-    for weight, ranked in ((dense_weight, dense), (lexical_weight, sparse)):
-        for rank, (chunk_id, _) in enumerate(ranked, start=1):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (rrf_k + rank)
-    return sorted(scores.items(), key=lambda item: -item[1])
+def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stage: None,
+           heads: bool | None = None) -> Evidence:
+    """Read what ranking needs (inside `store.reading()`); `lap(stage)` marks each stage's end.
+    The candidates' articles and dates are read when the ranking needs them (`heads` None) or
+    when asked (True: a caller that re-ranks the evidence with other settings)."""
+    scope = store.scope(filters.source, filters.since, filters.last_day, filters.sources) if filters.active else None
+    lexical = store.lexical()
+    lap("filters")
+    vector = store.embedder.embed([query])[0]
+    lap("embed")
+    # Vectors an interrupted ingest left behind (until the next ingest or repair sweeps them) must
+    # not push live chunks out of the candidates: `nearest` fetches that many more, and keeps
+    # only committed chunks.
+    dense = store.nearest(vector, settings.candidates, scope)
+    lap("dense")
+    sparse = lexical.search(query, settings.candidates, scope)
+    lap("lexical")
+    if heads or (heads is None and needs_heads(RankingParams.of(settings), filters.as_of)):
+        ids = list(dict.fromkeys(i for i, _ in [*dense, *sparse]))
+        read = {i: Head(s, None if d is None else _EPOCH + dt.timedelta(days=d))
+                for i, (s, d) in store.docs.chunk_heads(ids).items()}
+        lap("articles")
+    else:
+        read = None
+    return Evidence(query, vector, dense, sparse, read)
 
 
-def diversify(candidates, vectors, k: int, mmr_lambda: float, near_duplicate: float, chunks):
-    """Fold syndicated copies into the best-ranked one, then pick k by maximal marginal relevance.
+@dataclass(frozen=True)
+class Evidence:
+    """What one search read: the dense and lexical chunk candidates and their articles."""
+
+    query: str
+    vector: np.ndarray
+    dense: list[tuple[str, float]]
+    sparse: list[tuple[str, float]]
+    heads: dict[str, Head] | None  # None: the ranking did not need them
+
+
+def rank(evidence: Evidence, settings, as_of: dt.date | None) -> list[tuple[str, float]]:
+    """Every candidate chunk by its final relevance (rag.ranking), best first."""
+    return rank_chunks(evidence.dense, evidence.sparse, evidence.heads, RankingParams.of(settings), as_of)
+
+
+def choose(evidence: Evidence, pool: list[tuple[str, float]], chunks: dict[str, Chunk], vectors: dict, k: int,
+           settings) -> list[Hit]:
+    """The k hits: the pool's syndicated copies folded, the rest picked by MMR."""
+    dense_rank = {i: r for r, (i, _) in enumerate(evidence.dense, start=1)}
+    lexical_rank = {i: r for r, (i, _) in enumerate(evidence.sparse, start=1)}
+    candidates = [(i, s) for i, s in pool if i in vectors and i in chunks]
+    cap = ArticleCap(settings.max_per_article, settings.article_cap_window)
+    chosen = diversify(candidates, vectors, k, settings.mmr_lambda, settings.near_duplicate, chunks, cap)
+    return [Hit(rank=r, score=round(score, 5), dense_rank=dense_rank.get(i), lexical_rank=lexical_rank.get(i),
+                chunk=chunks[i], duplicates=dups)
+            for r, (i, score, dups) in enumerate(chosen, start=1)]
+
+
+@dataclass(frozen=True)
+class ArticleCap:
+    """Among the first `window` hits at most `per_article` come from one article, while another
+    article's candidate remains. Article-level ranking lifts every chunk of the best article, so
+    without it one article could fill the hits an answer reads; the cap depends only on the hits
+    chosen so far, so the first k hits of a longer search are the hits of a search for k."""
+
+    per_article: int = 10**9
+    window: int = 0
+
+
+def diversify(candidates, vectors, k: int, mmr_lambda: float, near_duplicate: float, chunks,
+              cap: ArticleCap = ArticleCap()):
+    """Fold syndicated copies into the best-ranked one, then pick k by maximal marginal relevance
+    under the per-article cap.
 
     Returns [(id, fused score, [sources of folded copies])].
     """
@@ -111,7 +161,7 @@ def diversify(candidates, vectors, k: int, mmr_lambda: float, near_duplicate: fl
     matrix = np.stack([vectors[i] for i in ids])
     similarity = matrix @ matrix.T
     relevance = np.array([s for _, s in candidates])
-    relevance = relevance / relevance.max()
+    relevance = relevance / relevance.max() if relevance.max() > 0 else np.ones(len(relevance))
     kept: list[int] = []
     folded: dict[int, list[str]] = {}
     for j in range(len(ids)):
@@ -123,11 +173,21 @@ def diversify(candidates, vectors, k: int, mmr_lambda: float, near_duplicate: fl
         elif chunks[ids[j]].source not in folded[twin]:
             folded[twin].append(chunks[ids[j]].source)
     selected: list[int] = []
-    while kept and len(selected) < k:
-        def mmr(j: int) -> float:
-            redundancy = max((similarity[j, s] for s in selected), default=0.0)
-            return mmr_lambda * relevance[j] - (1 - mmr_lambda) * redundancy
-        best = max(kept, key=mmr)
-        selected.append(best)
-        kept.remove(best)
+    remaining = np.array(kept)
+    redundancy = np.zeros(len(remaining))  # each remaining chunk's highest similarity to a selected one
+    article = np.array([chunks[ids[j]].source for j in kept], dtype=object)
+    taken: dict[str, int] = {}
+    while len(remaining) and len(selected) < k:
+        value = mmr_lambda * relevance[remaining] - (1 - mmr_lambda) * redundancy
+        if len(selected) < cap.window:
+            full = np.array([taken.get(a, 0) >= cap.per_article for a in article])
+            if not full.all():
+                value = np.where(full, -np.inf, value)
+        best = int(np.argmax(value))  # first of ties
+        chosen = int(remaining[best])
+        selected.append(chosen)
+        taken[article[best]] = taken.get(article[best], 0) + 1
+        article = np.delete(article, best)
+        remaining, redundancy = np.delete(remaining, best), np.delete(redundancy, best)
+        redundancy = np.maximum(redundancy, similarity[remaining, chosen])
     return [(ids[j], float(candidates[j][1]), folded[j]) for j in selected]

@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
     mmr_lambda: float = Field(0.75, ge=0, le=1, description="MMR trade-off: 1 = relevance only.")
     near_duplicate: float = Field(0.92, gt=0, le=1, description="Cosine above which two chunks are syndicated copies.")
+    # Ranking (rag/ranking.py, issue 14). Chosen on the benchmark's *tune* half (bench/retrieval_grid.py;
+    # BENCHMARKS.md "Retrieval"); a tune choice that lost on the check half keeps main's value
+    # (mmr_lambda 1.0: one check question fewer in Hits@5), as do values the grid did not move.
+    fusion: Literal["rrf", "convex"] = Field("rrf", description="How ranked lists are fused: reciprocal rank, or a convex combination of min-max normalised scores.")
+    article_weight: float = Field(1.0, ge=0, description="Weight of the article's summed chunk BM25 (its chunks in the lexical list) among the article signals (0: best chunks only).")
+    article_share: float = Field(0.0, ge=0, le=1, description="A chunk's relevance: this share of its article's normalised score, the rest its own (0: chunk-level ranking).")
+    max_per_article: int = Field(2, ge=1, description="Among the first article_cap_window hits, at most this many from one article while other articles' candidates remain (so an answer's context holds more than one source).")
+    article_cap_window: int = Field(5, ge=0, description="The first hits the per-article cap holds for (0: no cap).")
+    recency_half_life_days: float = Field(
+        14.0, ge=0, description="With as_of: a chunk's relevance halves for every this many days its article predates as_of (0: no prior).")
 
     # Answering
     engine: Literal["extractive", "llm"] = "extractive"

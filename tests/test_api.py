@@ -401,3 +401,14 @@ def test_brief_of_the_whole_corpus_takes_the_filters(client, corpus_rag):
 def test_brief_bad_requests(client, body, status, says):
     response = client.post("/brief", json=body)
     assert response.status_code == status and says in response.json()["error"]
+
+
+def test_search_and_ask_take_as_of(client, corpus_rag):
+    params = {"q": "rockets fired at the embassy", "k": 3, "as_of": "2020-12-23"}
+    served = client.get("/search", params=params).json()
+    expected = corpus_rag.search(params["q"], 3, Filters(as_of=dt.date(2020, 12, 23)))
+    assert [h["chunk"]["id"] for h in served["hits"]] == [h.chunk.id for h in expected.hits]
+    assert served["hits"] and all(h["chunk"]["date"] <= "2020-12-23" for h in served["hits"])
+    answer = client.post("/ask", json={"question": QUESTION, "as_of": "2019-01-01"}).json()
+    assert answer["refused"] is True and answer["retrieved"] == []
+    assert client.get("/search", params={"q": "x", "as_of": "soon"}).status_code == 422

@@ -128,3 +128,20 @@ def test_bad_date_and_missing_path(cli, corpus_store, tmp_path):
 def test_usage_errors_print_usage_not_an_unexpected_error(cli, corpus_store):
     code, _, err = cli("search", "rockets", "-k", "0", "--store-dir", corpus_store)
     assert code == 2 and "Invalid value" in err and "unexpected" not in err and "Traceback" not in err
+
+
+def test_search_ask_and_brief_take_as_of(cli, corpus_store):
+    _, out, _ = cli("search", "rockets", "--store-dir", corpus_store, "--json", "--as-of", "2019-01-01")
+    assert json.loads(out)["hits"] == []
+    _, out, _ = cli("search", "rockets", "--store-dir", corpus_store, "--json", "--as-of", "2020-12-23")
+    hits = json.loads(out)["hits"]
+    assert hits and all(h["chunk"]["date"] is not None and h["chunk"]["date"] <= "2020-12-23" for h in hits)
+    assert "000_eb6e83a28ce734ce.txt" not in {h["chunk"]["source"] for h in hits}  # dated 2020-12-24
+    code, out, _ = cli("ask", "When was Qasem Soleimani killed?", "--store-dir", corpus_store, "--json",
+                       "--as-of", "2019-01-01")
+    assert code == 0 and json.loads(out)["refused"] is True
+    code, out, _ = cli("brief", "--store-dir", corpus_store, "--format", "json", "--as-of", "2020-12-23")
+    sources = {s["source"] for s in json.loads(out)["sources"]}
+    assert code == 0 and sources and "000_eb6e83a28ce734ce.txt" not in sources
+    code, _, err = cli("search", "rockets", "--store-dir", corpus_store, "--as-of", "yesterday")
+    assert code == 2 and "as-of" in err

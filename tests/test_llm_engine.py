@@ -282,6 +282,40 @@ def test_a_context_that_does_not_speak_to_the_question_is_refused_before_the_mod
     assert not answered.refused and len(server.chat_requests()) == 1
 
 
+def test_a_question_about_this_week_needs_a_passage_from_that_weeks_articles(store, server, tmp_path):
+    import datetime as dt
+
+    from rag.retrieval import Filters
+
+    server.responder = lambda body: completion('{"refused": true, "sentences": [], "conflicts": []}')
+    rag = Rag(settings_for(store, server, tmp_path))
+    question = "How many rockets were fired at the US embassy in Baghdad this week?"
+    late = rag.ask(question, engine="llm", filters=Filters(as_of=dt.date(2021, 3, 4)))  # the corpus is of Dec 2020
+    assert late.refused and server.chat_requests() == []
+    assert "'this week'" in late.refusal_reason and "2021-03-04" in late.refusal_reason
+    rag.ask(question, engine="llm", filters=Filters(as_of=dt.date(2020, 12, 24)))  # that week: the model is asked
+    assert len(server.chat_requests()) == 1
+    rag.ask(question.removesuffix(" this week?") + "?", engine="llm", filters=Filters(as_of=dt.date(2021, 3, 4)))
+    assert len(server.chat_requests()) == 2  # no period named: the as-of date alone does not narrow the gate
+
+
+def test_the_question_period_is_read_against_the_as_of_date_only():
+    import datetime as dt
+
+    from rag.answer.question_period import SLACK, question_period
+
+    thursday = dt.date(2022, 6, 23)
+    week = question_period("The IRS announced it will do what this week?", thursday)
+    assert week.start == dt.date(2022, 6, 20) and week.since == week.start - SLACK and week.holds(thursday)
+    assert not week.holds(dt.date(2022, 1, 24)) and not week.holds(dt.date(2022, 6, 24)) and not week.holds(None)
+    assert question_period("Nichelle Nichols died Sunday. Which role did she play?", thursday).start == \
+        dt.date(2022, 6, 19)
+    assert question_period("The IRS announced it will do what this week?", None) is None
+    for absolute in ("In what year did Judy Huth first file her case?", "What happened on June 13?",
+                     "What record was set this year?"):  # event dates and long periods do not narrow it
+        assert question_period(absolute, thursday) is None
+
+
 def test_the_gate_reads_name_variants_and_ignores_question_framing():
     from rag.answer.answerability import question_coverage
     from rag.answer.context import Context, Source

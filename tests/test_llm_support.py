@@ -51,6 +51,19 @@ def test_anchor_takes_two_sentences_when_the_claim_spans_them():
     assert [s.line_start for s in anchor.sentences] == [1, 2] and anchor.supports(0.5)
 
 
+def test_a_claim_listing_figures_may_rest_on_a_list_printed_one_item_a_line():
+    chunk = chunk_of("Markets were calm on Thursday.", "The highest gas prices as of Thursday, per AAA:",
+                     "California: $5.85", "Hawaii: $5.31", "Nevada: $5.12", "Washington: $4.91", "Drivers complained.")
+    claim = "The highest gas prices as of Thursday, per AAA: California: $5.85, Hawaii: $5.31, Nevada: $5.12, " \
+            "Washington: $4.91."
+    anchor = SupportScorer(HashEmbedder()).anchor(claim, chunk)
+    assert [s.line_start for s in anchor.sentences] == [2, 3, 4, 5, 6] and anchor.supports(0.5)
+    swapped = claim.replace("$5.31", "$5.12").replace("Nevada: $5.12", "Nevada: $5.31")  # figures moved
+    assert not SupportScorer(HashEmbedder()).anchor(swapped, chunk).supports(0.5)
+    two = SupportScorer(HashEmbedder()).anchor("California paid $5.85 and Hawaii $5.31.", chunk)
+    assert len(two.sentences) <= 2  # two figures: windows stay one or two sentences
+
+
 def test_a_figure_missing_from_the_evidence_is_never_supported():
     chunk = chunk_of("Eight rockets hit the embassy compound.")
     anchor = SupportScorer(HashEmbedder()).anchor("Twelve rockets hit the embassy compound.", chunk)

@@ -1,22 +1,16 @@
-"""Fusion, near-duplicate folding and MMR, on small hand-made inputs."""
+"""Near-duplicate folding, the per-article cap and MMR, on small hand-made inputs."""
 
 import numpy as np
 import pytest
 
 from rag.errors import InputError
 from rag.models import Chunk
-from rag.retrieval import check_query, diversify, fuse
+from rag.retrieval import ArticleCap, check_query, diversify
 
 
 def chunk(i, source):
     return Chunk(id=i, source=source, ordinal=0, text="t", sentences=[], tokens=1,
                  char_start=0, char_end=1, line_start=1, line_end=1)
-
-
-def test_reciprocal_rank_fusion_rewards_agreement():
-    fused = fuse([("a", 0.9), ("b", 0.8)], [("b", 5.0), ("c", 4.0)], rrf_k=60, dense_weight=1, lexical_weight=1)
-    assert [i for i, _ in fused] == ["b", "a", "c"]
-    assert fused[0][1] == pytest.approx(1 / 62 + 1 / 61)
 
 
 def test_syndicated_copies_fold_into_the_best_hit():
@@ -35,6 +29,42 @@ def test_mmr_prefers_a_different_article_over_a_near_copy_of_the_first():
     chosen = diversify([("a", 1.0), ("a2", 0.95), ("b", 0.9)], vectors, k=2, mmr_lambda=0.5, near_duplicate=0.99,
                        chunks=chunks)
     assert [i for i, _, _ in chosen] == ["a", "b"]
+
+
+def spread(n: int) -> dict[str, np.ndarray]:
+    """n orthogonal unit vectors named c0..c(n-1): no two chunks are redundant, so only relevance
+    and the cap decide."""
+    return {f"c{j}": np.eye(n)[j] for j in range(n)}
+
+
+def test_the_article_cap_lets_other_articles_into_the_first_hits_in_order():
+    # A's four chunks rank first; B and C follow.
+    sources = ["A", "A", "A", "A", "B", "C"]
+    chunks = {f"c{j}": chunk(f"c{j}", s) for j, s in enumerate(sources)}
+    candidates = [(f"c{j}", 1.0 - j / 10) for j in range(6)]
+    free = diversify(candidates, spread(6), k=5, mmr_lambda=1.0, near_duplicate=0.99, chunks=chunks)
+    assert [i for i, _, _ in free] == ["c0", "c1", "c2", "c3", "c4"]
+    capped = diversify(candidates, spread(6), k=6, mmr_lambda=1.0, near_duplicate=0.99, chunks=chunks,
+                       cap=ArticleCap(per_article=2, window=4))
+    # Within the window A has two hits, then B and C; after it A's chunks return in their order.
+    assert [i for i, _, _ in capped] == ["c0", "c1", "c4", "c5", "c2", "c3"]
+
+
+def test_the_article_cap_fills_from_the_capped_article_when_no_other_remains():
+    chunks = {f"c{j}": chunk(f"c{j}", s) for j, s in enumerate(["A", "A", "A", "B"])}
+    candidates = [(f"c{j}", 1.0 - j / 10) for j in range(4)]
+    capped = diversify(candidates, spread(4), k=4, mmr_lambda=1.0, near_duplicate=0.99, chunks=chunks,
+                       cap=ArticleCap(per_article=1, window=4))
+    assert [i for i, _, _ in capped] == ["c0", "c3", "c1", "c2"]
+
+
+def test_a_longer_search_begins_with_the_shorter_ones_hits():
+    chunks = {f"c{j}": chunk(f"c{j}", s) for j, s in enumerate(["A", "A", "A", "B", "A", "C", "B", "C"])}
+    candidates = [(f"c{j}", 1.0 - j / 10) for j in range(8)]
+    cap = ArticleCap(per_article=2, window=5)
+    runs = [[i for i, _, _ in diversify(candidates, spread(8), k=k, mmr_lambda=0.8, near_duplicate=0.99,
+                                        chunks=chunks, cap=cap)] for k in (3, 5, 8)]
+    assert runs[1][:3] == runs[0] and runs[2][:5] == runs[1]
 
 
 @pytest.mark.parametrize("query, message", [("", "empty"), ("?!?", "no words"), ("x" * 3000, "limit")])

@@ -165,3 +165,35 @@ def test_a_scope_whose_share_misleads_is_asked_deeper_unfiltered_never_through_w
     assert store.read_vectors(lambda v: store._nearest(v, vector, 2, scope, exact=True)) is None
     monkeypatch.setattr(store_module, "_EXACT_ROWS", -1)
     assert [i for i, _ in store.nearest(vector, 2, scope)] == [i for i, _ in want]
+
+
+def test_as_of_drops_later_and_undated_articles(filtered):
+    as_of = dt.date(2021, 1, 2)
+    hits = filtered.search("rockets fired at the embassy", k=8, filters=Filters(as_of=as_of)).hits
+    sources = {h.chunk.source for h in hits}
+    assert {"wire.jsonl#r0", "wire.jsonl#r1"} <= sources
+    assert "wire.jsonl#r2" not in sources and "undated.txt" not in sources
+    assert all(h.chunk.date is not None and h.chunk.date <= as_of for h in hits)
+    # until and as_of together: the earlier date bounds the search
+    assert Filters(until=dt.date(2021, 1, 1), as_of=as_of).last_day == dt.date(2021, 1, 1)
+
+
+def test_as_of_recency_prior_puts_the_latest_report_first(filtered):
+    """The three wire reports say nearly the same thing; as of Jan 3 with a one-day half-life, the
+    report of Jan 3 leads the feed's hits, and a half-life of 0 (no prior) leaves the order to relevance."""
+    feed = Filters(source="wire.jsonl#*", as_of=dt.date(2021, 1, 3))
+    settings = filtered.settings.model_copy(update={"recency_half_life_days": 1.0})
+    with_prior = Rag(settings)
+    try:
+        hits = with_prior.search("rockets fired at the embassy ministry", k=3, filters=feed).hits
+        assert [h.chunk.source for h in hits][0] == "wire.jsonl#r2"
+        assert hits[0].chunk.date == dt.date(2021, 1, 3)
+    finally:
+        with_prior.close()
+    plain = filtered.search("rockets fired at the embassy ministry", k=3, filters=Filters(source="wire.jsonl#*")).hits
+    no_prior = Rag(filtered.settings.model_copy(update={"recency_half_life_days": 0.0}))
+    try:
+        dated = no_prior.search("rockets fired at the embassy ministry", k=3, filters=feed).hits
+        assert [h.chunk.source for h in dated] == [h.chunk.source for h in plain]
+    finally:
+        no_prior.close()

@@ -2,7 +2,9 @@
 
 Before the model is asked, the context must speak to the question (rag.answer.answerability):
 when no passage holds `llm_min_question_coverage` of the question's key terms, the answer is a
-refusal and the model is not asked (a small model answers near-topic sources anyway).
+refusal and the model is not asked (a small model answers near-topic sources anyway). With an
+as-of date, a question about a recent period ("this week") needs such a passage from an article
+of that period (rag.answer.question_period).
 Nothing the model says is shown unchecked:
 1. a citation to a source number that was not in the context is dropped, and noted;
 2. each sentence is checked against every source it cites (rag.answer.grounding, with the support
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rag.answer.answerability import question_coverage
 from rag.answer.citations import CitationBook, render_answer_text
@@ -30,6 +32,7 @@ from rag.answer.context import Context, pack_sources
 from rag.answer.context_conflicts import disagreements
 from rag.answer.grounding import Grounding, ScoreSupport, ground
 from rag.answer.judge import judge_support
+from rag.answer.question_period import period_coverage, period_reason, question_period
 from rag.answer.refusal import REFUSAL_PHRASE
 from rag.answer.reply import (
     MalformedReply,
@@ -64,26 +67,19 @@ class Draft:
 def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filters: Filters = Filters(), *,  # noqa: B008 (frozen)
                prompt: str | None = None, on_token=None, mode: str | None = None) -> Answer:
     settings = store.settings
-    result = search(store, question, k or settings.answer_k, filters)
-    clock = time.perf_counter()
     chosen, notes = choose_prompt(prompt or settings.llm_prompt, settings, streaming=on_token is not None)
+    gated = gate(store, question, k or settings.answer_k, filters, chosen)
+    result, context = gated.result, gated.context
+    clock = time.perf_counter()
+    notes += gated.notes
     base = {"question": result.query, "engine": "llm", "model": llm.model, "settings_hash": result.settings_hash,
             "retrieved": list(dict.fromkeys(h.chunk.source for h in result.hits))}
-    if not result.hits:
+    if context is None:
         return Answer(answer=REFUSAL_PHRASE, refused=True, prompt_name=chosen.name, prompt_hash=chosen.hash,
                       notes=["nothing was retrieved, so the LLM was not asked"], timings=result.timings, **base)
-    context = pack_sources(result.hits, chosen, result.query, settings)
-    if not context.sources:
-        raise ConfigError(f"no retrieved passage fits the {context.budget}-token source budget; "
-                          "raise llm_context_window or lower llm_max_tokens")
-    if context.left_out:
-        notes.append(f"{context.left_out} of {len(result.hits)} retrieved passages did not fit the "
-                     f"{context.budget}-token source budget")
-    cover = question_coverage(question, context)
-    if cover.share < settings.llm_min_question_coverage:
-        why = cover.reason(settings.llm_min_question_coverage)
-        return Answer(answer=REFUSAL_PHRASE, refused=True, refusal_reason=why, prompt_name=chosen.name,
-                      prompt_hash=chosen.hash, notes=notes + [f"{why}; the LLM was not asked"],
+    if gated.why:
+        return Answer(answer=REFUSAL_PHRASE, refused=True, refusal_reason=gated.why, prompt_name=chosen.name,
+                      prompt_hash=chosen.hash, notes=notes + [f"{gated.why}; the LLM was not asked"],
                       timings=result.timings, **base)
     draft = draft_answer(llm, chosen, context, result.query, on_token)
     asked = time.perf_counter()
@@ -94,6 +90,69 @@ def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filt
     answer.timings = {**result.timings, "llm": round(asked - clock, 4),
                       "verify": round(time.perf_counter() - asked, 4)}
     return answer
+
+
+@dataclass
+class Gated:
+    """What the answerability gate decided: the search, its packed context (None: nothing was
+    retrieved), why the model is not asked (None: it is), and notes."""
+
+    result: object
+    context: Context | None
+    why: str | None = None
+    notes: list[str] = field(default_factory=list)
+    coverage_why: str | None = None  # `why`, when no passage covers the question at all
+
+
+def gate(store: Store, question: str, k: int, filters: Filters, prompt: Prompt) -> Gated:
+    """Retrieve, pack and gate. When the question names a recent period and the context speaks
+    to it only in older articles, the search is made again within the period (an older article's
+    words crowd out the week's report), and that context is gated instead."""
+    gated = _gated(store, question, k, filters, prompt)
+    period = question_period(question, filters.as_of)
+    if not gated.why or period is None or gated.context is None or gated.why == gated.coverage_why:
+        return gated
+    within = replace(filters, since=max(period.since, filters.since or period.since))
+    again = _gated(store, question, k, within, prompt)
+    if again.context is None or again.why:
+        return gated
+    again.notes.insert(0, f"searched again within the period the question names ({period.phrase!r}: published "
+                          f"{within.since.isoformat()} to {period.as_of.isoformat()}): the first search found it "
+                          "only in older articles")
+    return again
+
+
+def _gated(store: Store, question: str, k: int, filters: Filters, prompt: Prompt) -> Gated:
+    settings = store.settings
+    result = search(store, question, k, filters)
+    if not result.hits:
+        return Gated(result, None)
+    context = pack_sources(result.hits, prompt, result.query, settings)
+    if not context.sources:
+        raise ConfigError(f"no retrieved passage fits the {context.budget}-token source budget; "
+                          "raise llm_context_window or lower llm_max_tokens")
+    notes = []
+    if context.left_out:
+        notes.append(f"{context.left_out} of {len(result.hits)} retrieved passages did not fit the "
+                     f"{context.budget}-token source budget")
+    gated = Gated(result, context, notes=notes)
+    gated.why, gated.coverage_why = _unanswerable(question, context, filters, settings.llm_min_question_coverage)
+    return gated
+
+
+def _unanswerable(question: str, context: Context, filters: Filters, threshold: float) -> tuple[str | None, str | None]:
+    """Why the context cannot answer the question (the gate), or None, and the same when the
+    reason is that no passage covers it at all: a passage needs `threshold` of the question's
+    key terms, from an article of the recent period the question names (rag.answer.question_period)."""
+    cover = question_coverage(question, context)
+    if cover.share < threshold:
+        why = cover.reason(threshold)
+        return why, why
+    period = question_period(question, filters.as_of)
+    if period is None:
+        return None, None
+    recent = period_coverage(question, context, period)
+    return (period_reason(recent, period, threshold) if recent.share < threshold else None), None
 
 
 def choose_prompt(name: str, settings, streaming: bool) -> tuple[Prompt, list[str]]:

@@ -2,7 +2,8 @@
 source does it rest on?
 
 For a claim and one cited chunk, every window of one sentence, or two adjacent sentences, of
-the chunk is scored:
+the chunk is scored (a claim listing three or more figures may also rest on as many consecutive
+lines, one a figure, as a list printed one item a line needs):
 - lexical: the share of the claim's distinct content terms (stemmed, stopwords removed) that
   the window contains;
 - semantic: the MiniLM cosine between claim and window (a pair is the normalised sum of its
@@ -26,7 +27,6 @@ A pair wins over its best single sentence only by a clear margin, so quotes stay
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import pairwise
 
 import numpy as np
 
@@ -37,6 +37,8 @@ from rag.text.lexical import content_words
 __all__ = ["NUMBER_WORDS", "Anchor", "SupportScorer", "SupportVerdict", "lexical_support", "numbers", "supports"]
 
 _PAIR_MARGIN = 0.05
+LIST_FIGURES = 3
+MAX_WINDOW = 12
 
 
 @dataclass
@@ -90,14 +92,13 @@ class SupportScorer:
         self._embed([claim] + [s.text for s in body])
         claim_vector = self._vectors[claim]
         claimed = numbers(claim)
-        windows = [[s] for s in body] + [[a, b] for a, b in pairwise(body)]
-        scored = [self._score(w, claim, claim_vector, claimed, chunk) for w in windows]
-        singles = scored[: len(body)]
-        best_single = max(singles, key=_rank)
-        best = max(scored, key=_rank)
-        same_rank = _rank(best)[:2] == _rank(best_single)[:2]
-        if len(best.sentences) == 2 and same_rank and best.score < best_single.score + _PAIR_MARGIN:
-            return best_single
+        best = None
+        for size in range(1, _longest(claim, claimed, len(body)) + 1):
+            windows = [body[i:i + size] for i in range(len(body) - size + 1)]
+            wider = max((self._score(w, claim, claim_vector, claimed, chunk) for w in windows), key=_rank)
+            if best is None or _rank(wider)[:2] > _rank(best)[:2] or (
+                    _rank(wider)[:2] == _rank(best)[:2] and wider.score >= best.score + _PAIR_MARGIN):
+                best = wider  # a wider window wins only by a clear margin, so quotes stay short
         return best
 
     def _score(self, window: list[Sentence], claim: str, claim_vector, claimed: set[float], chunk: Chunk) -> Anchor:
@@ -109,6 +110,14 @@ class SupportScorer:
             semantic=round(float(vector @ claim_vector) / norm, 4),
             numbers_ok=claimed <= numbers(text), verdict=supports(claim, [s.text for s in window]),
         )
+
+
+def _longest(claim: str, claimed: set[float], sentences: int) -> int:
+    """Windows are one or two sentences; a claim that lists figures ("California: $5.85, Hawaii:
+    $5.31, ...": at least LIST_FIGURES numbers) may rest on a list printed one item a line, which
+    the splitter cuts into one sentence per line: up to one line per figure, and one for its lead-in."""
+    listed = len(claimed) if len(claimed) >= LIST_FIGURES else 1
+    return min(max(2, listed + 1), sentences, MAX_WINDOW)
 
 
 def _rank(anchor: Anchor) -> tuple:

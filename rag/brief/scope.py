@@ -134,7 +134,7 @@ def _whole_articles(store: Store, hits: list[Hit], max_chunks: int) -> list[Hit]
 
 def _whole_corpus(store: Store, filters: Filters, max_chunks: int) -> tuple[list[Hit], list[str]]:
     store.check_compatible(for_query=True)
-    sources = store.docs.sources(filters.source, filters.since, filters.until)
+    sources = store.docs.sources(filters.source, filters.since, filters.last_day)
     if filters.sources is not None:
         chosen = set(filters.sources)
         sources = [s for s in sources if s in chosen]

@@ -30,7 +30,8 @@ Source = Annotated[Optional[str], typer.Option("--source", help="Only sources ma
 Since = Annotated[Optional[dt.datetime], typer.Option("--since", formats=["%Y-%m-%d"], help="Only articles on or after DATE.")]
 Until = Annotated[Optional[dt.datetime], typer.Option("--until", formats=["%Y-%m-%d"], help="Only articles on or before DATE.")]
 AsOf = Annotated[Optional[dt.datetime], typer.Option(
-    "--as-of", formats=["%Y-%m-%d"], help="Answer as of DATE: nothing published after it is used.")]
+    "--as-of", formats=["%Y-%m-%d"],
+    help="As known on DATE: articles dated after it (and undated ones) are left out; the latest coverage is favoured.")]
 Engine = Annotated[Optional[str], typer.Option("--engine", help="extractive (offline) or llm.")]
 Model = Annotated[Optional[str], typer.Option("--model", help="LLM model name (env RAG_LLM_MODEL).")]
 BaseUrl = Annotated[Optional[str], typer.Option(

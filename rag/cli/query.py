@@ -7,7 +7,20 @@ from typing import Annotated, Optional
 import typer
 
 from rag.cli.app import app
-from rag.cli.options import Engine, Json, K, LLMOptions, Since, Source, StoreOptions, Until, Where, filters_from, grouped
+from rag.cli.options import (
+    AsOf,
+    Engine,
+    Json,
+    K,
+    LLMOptions,
+    Since,
+    Source,
+    StoreOptions,
+    Until,
+    Where,
+    filters_from,
+    grouped,
+)
 
 
 @app.command()
@@ -18,6 +31,7 @@ def search(
     source: Source = None,
     since: Since = None,
     until: Until = None,
+    as_of: AsOf = None,
     *,
     store: StoreOptions,
     as_json: Json = False,
@@ -28,20 +42,20 @@ def search(
     from rag.render import search_text
 
     settings = store.settings()
-    served = remote.search(settings, query, k, _filter_values(source, since, until))
+    served = remote.search(settings, query, k, _filter_values(source, since, until, as_of))
     if served is not None:  # a running `rag serve` for this store answered
         result = SearchResult.model_validate(served)
     else:
         from rag.api import Rag
 
-        result = Rag(settings).search(query, k, filters_from(source, since, until))
+        result = Rag(settings).search(query, k, filters_from(source, since, until, as_of))
     print(result.model_dump_json(indent=2) if as_json else search_text(result))
 
 
-def _filter_values(source, since, until) -> dict:
+def _filter_values(source, since, until, as_of=None) -> dict:
     """The filters as JSON values, for a running server (without importing the retrieval code)."""
-    return {"source": source, "since": since.date().isoformat() if since else None,
-            "until": until.date().isoformat() if until else None}
+    iso = lambda value: value.date().isoformat() if value else None
+    return {"source": source, "since": iso(since), "until": iso(until), "as_of": iso(as_of)}
 
 
 @app.command()

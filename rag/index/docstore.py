@@ -303,6 +303,12 @@ class DocStore:
         rows = self._batched("SELECT id, terms, n_terms FROM chunks WHERE id IN ({})", ids)
         return {i: LexicalRow(t, n) for i, t, n in rows}
 
+    def chunk_heads(self, ids: list[str]) -> dict[str, tuple[str, int | None]]:
+        """id → (source, its document's day number) of these chunks, read without parsing the chunks."""
+        rows = self._batched("SELECT c.id, c.source, d.day FROM chunks c JOIN documents d ON d.source = c.source "
+                             "WHERE c.id IN ({})", ids)
+        return {i: (s, d) for i, s, d in rows}
+
     def chunk_ids(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT id FROM chunks")}
 

@@ -25,7 +25,8 @@ class FilterOptions(BaseModel):
     until: dt.date | None = Field(None, description="Only articles on or before this date (YYYY-MM-DD).")
     sources: list[Annotated[str, Field(max_length=500)]] | None = Field(
         None, max_length=1000, description="Only these sources (the web page's selection); with `source`, both apply.")
-    as_of: dt.date | None = Field(None, description="Answer as of this date: nothing published after it is used.")
+    as_of: dt.date | None = Field(None, description="As known on this date (YYYY-MM-DD): later and undated articles are "
+                                                    "left out, and the latest coverage is favoured.")
 
     @model_validator(mode="after")
     def _ordered(self):

@@ -1,0 +1,177 @@
+"""Tune retrieval on the *tune* half only: a small, resumable coordinate search over BM25 k1/b,
+fusion, signal weights, MMR λ and the per-article cap, then the chosen values on tune, check and all,
+with and without the quiz date as `as_of`.
+
+    python -m bench.retrieval_grid [--store bench/out/full/stores/main] [--out bench/out/grid]
+
+Each evaluated setting is one line of OUT/grid.jsonl (keyed by its overrides), so a rerun skips
+what is done. Stages run in order; each starts from the best of the stage before it (objective on
+tune: Hits@5 + MRR@10 + answer recall@5, the three targets of issue 14). A stage changes the
+values so far only when its best beats them by at least one question's worth on one metric
+(1 / questions in tune): smaller gains are noise. The recency half-life is chosen the same way,
+on tune, with as_of set. OUT/chosen.json holds the result that
+bench/report.py renders (BENCHMARKS.md "Retrieval").
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import time
+from pathlib import Path
+
+from bench import data as bench_data
+from bench.data import article_id
+from bench.metrics import retrieval_summary
+from bench.phases import deep, score_rows
+from bench.split import select
+
+# Where the search starts: the values before tuning (main's, and this issue's first guesses). Every
+# evaluated setting is START updated by its overrides, whatever rag/settings.py's defaults say now.
+START = {"bm25_k1": 1.5, "bm25_b": 0.75, "mmr_lambda": 0.75, "candidates": 50, "rrf_k": 60, "dense_weight": 1.0,
+         "lexical_weight": 1.0, "fusion": "rrf", "article_weight": 0.0, "article_share": 0.0,
+         "max_per_article": 2, "article_cap_window": 0, "recency_half_life_days": 30.0}
+# The chunk-level RRF ranking before issue 14 (article share 0, no cap, no recency prior).
+BASELINE = {"recency_half_life_days": 0.0}
+STAGES: list[tuple[str, list[dict]]] = [
+    ("chunk bm25", [{"bm25_k1": k1, "bm25_b": b} for k1 in (1.0, 1.5, 2.0) for b in (0.5, 0.75, 0.9)]),
+    ("article share", [{"article_share": w} for w in (0.0, 0.1, 0.2, 0.33, 0.5, 0.67)]),
+    ("fusion", [{"fusion": f} for f in ("rrf", "convex")]),
+    ("article weight (CombSUM)", [{"article_weight": w} for w in (0.0, 0.5, 1.0, 2.0)]),
+    ("dense/lexical", [{"dense_weight": d, "lexical_weight": lex}
+                       for d, lex in ((1.0, 1.0), (1.0, 0.5), (1.0, 1.5), (0.7, 1.0), (1.3, 1.0))]),
+    ("article share, again", [{"article_share": w} for w in (0.0, 0.1, 0.2, 0.33)]),
+    ("mmr", [{"mmr_lambda": m} for m in (0.6, 0.75, 0.9, 1.0)]),
+    ("candidates", [{"candidates": n} for n in (50, 100)]),
+    # The cap leaves the article order alone (Hits@k, MRR@10 move only through MMR); it moves answer recall@5.
+    ("article cap", [{"article_cap_window": 0}] + [{"article_cap_window": 5, "max_per_article": n} for n in (1, 2, 3)]),
+]
+RECENCY = [{"recency_half_life_days": h} for h in (0.0, 7.0, 14.0, 30.0, 60.0, 120.0, 365.0)]
+
+
+def objective(summary: dict) -> float:
+    return summary["hits@5"] + summary["mrr@10"] + summary["answer_recall@5"]
+
+
+class Evaluator:
+    """One store; each question's evidence (candidates, chunks, article terms, vectors) read once per
+    setting it depends on, so the grid re-runs only the ranking: rag.retrieval's own rank and choose."""
+
+    READ = ("bm25_k1", "bm25_b", "candidates")  # the settings `gather` depends on
+
+    def __init__(self, store_dir: Path, corpus_dir: Path):
+        from rag.index.store import Store
+        from rag.settings import Settings
+
+        self.base = Settings(store_dir=store_dir, corpus_dir=corpus_dir)
+        self.store = Store(self.base)
+        self.read: dict[tuple, dict] = {}
+
+    def evidence(self, question: str, filters, settings):
+        from rag.retrieval import gather
+
+        reads = tuple(getattr(settings, name) for name in self.READ)
+        if reads not in self.read:  # the evidence of the two settings last read, no more (memory)
+            self.read = {k: v for k, v in list(self.read.items())[-1:]}
+            self.read[reads] = {}
+        read = self.read.pop(reads)
+        self.read[reads] = read  # most recently used last
+        if (question, filters) not in read:
+            self.store.settings = settings
+            with self.store.reading():
+                evidence = gather(self.store, question, filters, settings, heads=True)
+                chunks = self.store.docs.chunks(list(evidence.heads))
+                vectors = self.store.read_vectors(lambda v: v.vectors(list(evidence.heads)))
+            read[question, filters] = (evidence, chunks, vectors)
+        return read[question, filters]
+
+    def evaluate(self, qs: list[dict], overrides: dict, as_of: bool = False) -> dict:
+        from rag.retrieval import Filters, choose, rank
+
+        settings = self.base.model_copy(update={**START, **overrides})
+
+        def run(q: dict):
+            filters = Filters(as_of=dt.date.fromisoformat(q["date"])) if as_of else Filters()
+            evidence, chunks, vectors = self.evidence(q["question"], filters, settings)
+            ranked = rank(evidence, settings, filters.as_of)
+
+            def units(question: str, n: int):
+                hits = choose(evidence, ranked[: max(3 * n, 20)], chunks, vectors, n, settings)
+                return [(article_id(s), h.chunk.text) for h in hits for s in [h.chunk.source, *h.duplicates]]
+
+            return deep(units, q["question"])
+
+        start = time.perf_counter()
+        rows = score_rows(qs, [run(q) for q in qs])
+        out = retrieval_summary(rows)
+        out["seconds"] = time.perf_counter() - start
+        return out
+
+
+def _key(overrides: dict, half: str, as_of: bool) -> str:
+    """One setting's key: its overrides that differ from the defaults (so {} and START spelled out
+    are one setting), the half and as_of."""
+    changed = {k: v for k, v in overrides.items() if START[k] != v}
+    return json.dumps({"half": half, "as_of": as_of, **changed}, sort_keys=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="bench.retrieval_grid", description=__doc__.splitlines()[0])
+    p.add_argument("--store", type=Path, default=bench_data.ROOT / "bench" / "out" / "full" / "stores" / "main")
+    p.add_argument("--out", type=Path, default=bench_data.ROOT / "bench" / "out" / "grid")
+    p.add_argument("--data", type=Path, default=bench_data.DATA)
+    args = p.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    log = args.out / "grid.jsonl"
+    done = {}
+    if log.exists():
+        for line in log.read_text().splitlines():
+            row = json.loads(line)
+            key = json.loads(row["key"])
+            half, as_of = key.pop("half"), key.pop("as_of")
+            done[_key(key, half, as_of)] = row["summary"]
+    questions = bench_data.load_questions(args.data)
+    halves = {"tune": select(questions, "tune"), "check": select(questions, "check"), "all": questions}
+    ev = Evaluator(args.store, args.store.parent)
+
+    def measure(overrides: dict, half: str = "tune", as_of: bool = False) -> dict:
+        key = _key(overrides, half, as_of)
+        if key not in done:
+            done[key] = ev.evaluate(halves[half], overrides, as_of)
+            with open(log, "a") as handle:
+                handle.write(json.dumps({"key": key, "summary": done[key]}) + "\n")
+            s = done[key]
+            print(f"{half:5} as_of={as_of!s:5} {json.dumps(overrides, sort_keys=True)}: hits@1 {s['hits@1']:.3f} "
+                  f"hits@5 {s['hits@5']:.3f} mrr {s['mrr@10']:.3f} ar@5 {s['answer_recall@5']:.3f} "
+                  f"({s['seconds']:.0f} s)", flush=True)
+        return done[key]
+
+    margin = 1 / len(halves["tune"])  # one question on one metric: smaller gains are noise on 102 questions
+    chosen: dict = {}
+    trail = []
+    for stage, grid in [*STAGES, ("recency (as_of)", RECENCY)]:
+        as_of = stage.startswith("recency")
+        incumbent = objective(measure(chosen, as_of=as_of))  # the values so far (defaults for this stage's keys)
+        scored = [(objective(measure({**chosen, **step}, as_of=as_of)), step) for step in grid]
+        best = max(scored, key=lambda item: item[0])  # ties: the first setting listed
+        kept = best[0] < incumbent + margin
+        if not kept:
+            chosen = {**chosen, **best[1]}
+        trail.append({"stage": stage, "tried": len(grid), "picked": {} if kept else best[1],
+                      "best": best[1], "objective": round(max(best[0], incumbent) if not kept else incumbent, 4),
+                      "incumbent": round(incumbent, 4)})
+    results = {name: {half: {"without": measure(cfg, half), "as_of": measure(cfg, half, as_of=True)}
+                      for half in halves}
+               for name, cfg in (("before (chunk RRF)", BASELINE), ("chosen", chosen))}
+    summary = {"chosen": chosen, "trail": trail, "results": results,
+               "questions": {h: len(qs) for h, qs in halves.items()}, "evaluated": len(done),
+               "loadavg": os.getloadavg()[0], "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    (args.out / "chosen.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps({"chosen": chosen, "trail": trail}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
