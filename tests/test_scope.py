@@ -66,8 +66,12 @@ def _matches(source: str, pattern: str) -> bool:
     return fnmatch.fnmatch(source, pattern) or fnmatch.fnmatch(source.split("#")[0], pattern)
 
 
-PLANS = {"exact": {}, "unfiltered then kept": {"_EXACT_SCOPE": -1, "_DEEPEST": 10**9},
-         "chroma where": {"_EXACT_SCOPE": -1, "_DEEPEST": -1}}
+_CHROMA = {"_EXACT_ROWS": -1, "_EXACT_SCOPE": -1}  # past the vector file's exact ranking
+PLANS = {"exact from the file": {},
+         "chroma exact by id": {"_EXACT_ROWS": -1},
+         "unfiltered then kept": {**_CHROMA, "_DEEPEST": 10**9},
+         "every row of the file": {**_CHROMA, "_DEEPEST": -1},
+         "chroma where": {**_CHROMA, "_DEEPEST": -1, "vector_file": None}}
 
 
 @pytest.mark.parametrize("plan", PLANS)
@@ -77,7 +81,10 @@ def test_a_source_glob_keeps_exactly_its_sources(filtered, glob, plan, monkeypat
     import rag.index.store as store_module
 
     for name, value in PLANS[plan].items():
-        monkeypatch.setattr(store_module, name, value)
+        if name == "vector_file":  # a store without a vector file (written before it, or a remote Chroma)
+            monkeypatch.setattr(store_module.Store, name, lambda self: value)
+        else:
+            monkeypatch.setattr(store_module, name, value)
     rag = filtered
     every = rag.store.docs.all_sources()
     allowed = {s for s in every if _matches(s, glob)}
@@ -111,6 +118,53 @@ def test_a_date_range_before_every_article_finds_nothing_and_fails_nothing(filte
     for filters in (Filters(until=dt.date(1999, 1, 1)), Filters(since=dt.date(2099, 1, 1)),
                     Filters(since=dt.date(2021, 1, 3), until=dt.date(2021, 1, 2))):
         assert filtered.search("rockets fired at the embassy", k=5, filters=filters).hits == []
+
+
+@pytest.mark.parametrize("glob", [g for g in GLOBS if structured(g) is not None] + ["wire.jsonl#r1", "ap/*.txt"])
+def test_the_vector_file_numbers_the_sources_a_scope_admits_as_the_docstore_reads_them(filtered, glob):
+    store = filtered.store
+    scope = store.scope(glob, None, None)
+    file = store.vector_file()
+    names = {number: name for name, number in file.number_of.items()}
+    assert {names[int(n)] for n in file.numbers_in(scope)} == set(store.docs.sources_in(scope))
+    both = Scope(names=("wire.jsonl",), feed="wire.jsonl")  # conditions together: all of them hold
+    assert {names[int(n)] for n in file.numbers_in(both)} == set(store.docs.sources_in(both))
+    assert file.numbers_in(Scope(names=("wire.jsonl",), dir_prefix="reuters/")).size == 0
+
+
+def test_a_scope_whose_share_misleads_is_asked_deeper_unfiltered_never_through_where(filtered, monkeypatch):
+    """Neighbours cluster (copies of a story under one outlet), so the share of a scope among
+    the nearest vectors can be far below its share of the documents: the search asks Chroma
+    deeper, unfiltered, and keeps exactly the scope's best, as the exact ranking finds them."""
+    import dataclasses
+
+    import rag.index.store as store_module
+
+    store = filtered.store
+    vector = store.embedder.embed(["rockets fired at the embassy"])[0]
+    scope = dataclasses.replace(store.scope("ap/*", None, None), share=1.0)  # claims every document
+    want = store._nearest_in_file(store.vector_file(), vector, 2, scope, limit=None)
+    asked = []
+
+    def spy(vectors):
+        query = vectors.query
+
+        def recorded(vector, n, scope=None, **kw):
+            asked.append((n, scope))
+            return query(vector, n, scope, **kw)
+
+        monkeypatch.setattr(vectors, "query", recorded)
+        return store._nearest(vectors, vector, 2, scope, exact=True)
+
+    monkeypatch.setattr(store_module, "_EXACT_SCOPE", -1)
+    got = store.read_vectors(spy)
+    assert [i for i, _ in got] == [i for i, _ in want] and len(got) == 2
+    assert len(asked) > 1 and [n for n, _ in asked] == sorted({n for n, _ in asked})  # deeper each time
+    assert all(s is None for _, s in asked)  # never Chroma's where
+    monkeypatch.setattr(store_module, "_DEEPEST", 2)  # too shallow to hold two: the file ranks every row
+    assert store.read_vectors(lambda v: store._nearest(v, vector, 2, scope, exact=True)) is None
+    monkeypatch.setattr(store_module, "_EXACT_ROWS", -1)
+    assert [i for i, _ in store.nearest(vector, 2, scope)] == [i for i, _ in want]
 
 
 def test_as_of_drops_later_and_undated_articles(filtered):

@@ -208,3 +208,19 @@ def test_a_file_of_mostly_dead_rows_is_rewritten_with_the_live_ones(many, monkey
     for query in QUERIES:
         got = file_nearest(many, query, 10, None)
         assert len(got) == 10 and {i for i, _ in got} <= committed
+
+
+def test_ids_are_found_by_their_sorted_keys_last_row_first_whatever_prefix_they_share(tmp_path):
+    """A search's candidates are looked up by bisecting the ids' sorted 8-byte keys: ids that
+    share those 8 bytes stay apart, an id appended again (a replaced chunk) is found in its last
+    row, and ids the file does not hold are absent."""
+    ids = ["aaaaaaaa" + f"{n:012d}" for n in range(5)] + ["bbbbbbbb" + "0" * 12, "aaaaaaaa" + f"{2:012d}"]
+    vectors = np.eye(7, 4, dtype=np.float32)
+    state = append(tmp_path, FileState("f", 0, 4), ids, vectors, [None] * 7, ["s"] * 7)
+    file = open_file(tmp_path, state)
+    wanted = [ids[0], ids[2], ids[5], "aaaaaaaa" + "9" * 12, "cccccccc" + "0" * 12]
+    assert file.rows_of(wanted) == {ids[0]: 0, ids[2]: 6, ids[5]: 5}
+    assert file.rows_of(wanted) == {i: file.row_of[i] for i in wanted if i in file.row_of}
+    assert file.rows_of([]) == {}
+    found = file.vectors(wanted)
+    assert set(found) == {ids[0], ids[2], ids[5]} and np.array_equal(found[ids[2]], vectors[6])

@@ -363,22 +363,25 @@ class Store:
             found = self._nearest_in_file(file, vector, n, scope)
             if found is not None:
                 return found
-        return self.read_vectors(lambda vectors: self._nearest(vectors, vector, n, scope))
+        found = self.read_vectors(lambda vectors: self._nearest(vectors, vector, n, scope, exact=file is not None))
+        if found is None:  # a large scope Chroma's nearest vectors held too little of: every row ranked
+            return self._nearest_in_file(file, vector, n, scope, limit=None)
+        return found
 
-    def _nearest_in_file(self, file: VectorFile, vector: np.ndarray, n: int,
-                         scope: Scope | None) -> list[tuple[str, float]] | None:
+    def _nearest_in_file(self, file: VectorFile, vector: np.ndarray, n: int, scope: Scope | None,
+                         limit: int | None = _EXACT_ROWS) -> list[tuple[str, float]] | None:
         """The n committed chunks in `scope` nearest to `vector`, ranked exactly from the vector
-        file; None when the rows to rank are too many (Chroma's index answers then). A scope's
-        rows are numpy masks: its days on the day column, its sources (read on the docstore's
-        indexes, or listed by a resolved glob) on the source column. Rows of chunks no longer
-        committed are skipped: one more row is ranked per dead row."""
+        file; None when the rows to rank are more than `limit` (Chroma's index answers then). A
+        scope's rows are numpy masks: its days on the day column, its sources (numbered from the
+        file's sorted source names, or listed by a resolved glob) on the source column. Rows of
+        chunks no longer committed are skipped: one more row is ranked per dead row."""
         if scope is not None and scope.empty:
             return []
         dead = max(0, file.rows - self.committed_chunks())
         rows = file.day_rows(scope.day_from, scope.day_to) if scope is not None and scope.has_days else None
         if scope is not None and (scope.names or scope.dir_prefix or scope.feed or scope.sources is not None):
-            rows = file.source_rows(self.docs.sources_in(scope), rows)
-        if (file.rows if rows is None else len(rows)) > _EXACT_ROWS:
+            rows = file.source_rows(file.numbers_in(scope), rows)
+        if limit is not None and (file.rows if rows is None else len(rows)) > limit:
             return None
         order, scores = file.ranked(vector, rows, n + dead)
         return self._committed_best(file, order, scores, n)
@@ -394,29 +397,51 @@ class Store:
                 kept[chunk_id] = float(score)
         return list(kept.items())[:n]
 
-    def _nearest(self, vectors: VectorStore, vector: np.ndarray, n: int, scope: Scope | None) -> list[tuple[str, float]]:
+    def _nearest(self, vectors: VectorStore, vector: np.ndarray, n: int, scope: Scope | None,
+                 exact: bool = False) -> list[tuple[str, float]] | None:
         """The n committed chunks in `scope` nearest to `vector`. Chroma's filtered search costs
         grow with the vectors that pass (on 37,910 chunks: 3 ms unfiltered, 21 ms for a week's
-        1,800, 773 ms for a filter all of them pass), so a scope holding a large share of the
-        documents is searched unfiltered and deep enough, and the docstore keeps the hits in scope
-        (a keyed read of the candidates); a scope of a few thousand chunks is ranked exactly from
-        its vectors, fetched by id; what lies between is Chroma's own `where`. Open date ranges are
-        closed at the index's first and last day, so that Chroma reads them as a set of days."""
+        1,800, 773 ms for a filter all of them pass; on 410,919 chunks 3.7 s for a directory of
+        56% of them), so a scope holding a large share of the documents is searched unfiltered
+        and deep enough, and the docstore keeps the hits in scope (a keyed read of the
+        candidates); a scope of a few thousand chunks is ranked exactly from its vectors, fetched
+        by id; what lies between is Chroma's own `where`. Open date ranges are closed at the
+        index's first and last day, so that Chroma reads them as a set of days. With `exact` (a
+        vector file can rank every row), None instead of Chroma's `where` for a large scope."""
         committed = self.committed_chunks()
         if scope is not None and scope.share is not None and scope.share * committed <= _EXACT_SCOPE:
             return self._nearest_exactly(vectors, vector, n, scope)
+        count = vectors.count()
         if scope is not None and scope.share:
-            count = vectors.count()
-            deep = min(count, math.ceil(2 * n / scope.share) + max(0, count - committed))
-        if scope is not None and scope.share and deep <= _DEEPEST:
-            found = vectors.query(vector, deep)
-            keep = self.docs.known_in([i for i, _ in found], scope)
-            kept = [(i, s) for i, s in found if i in keep]
-            if len(kept) >= n or deep >= count:
-                return kept[:n]
-        found = vectors.query(vector, n, scope, committed=committed)
+            kept = self._deepened(vectors, vector, n, scope, count, committed)
+            if kept is not None:
+                return kept
+            if exact:
+                return None
+        found = vectors.query(vector, n, scope, committed=committed, count=count)
         keep = self.docs.known([i for i, _ in found])
         return [(i, s) for i, s in found if i in keep][:n]
+
+    def _deepened(self, vectors: VectorStore, vector: np.ndarray, n: int, scope: Scope, count: int,
+                  committed: int) -> list[tuple[str, float]] | None:
+        """The n nearest in scope among Chroma's unfiltered nearest vectors, asked deeper until
+        they hold n of the scope (at most _DEEPEST); None when they do not. The first depth
+        expects the scope's share of each depth; neighbours are not spread like that (copies
+        and follow-ups of a story sit together, under one outlet), so each next depth is
+        estimated from the share of the scope the last one held."""
+        deep = min(count, math.ceil(2 * n / scope.share) + max(0, count - committed))
+        verdicts: dict[str, bool] = {}
+        while deep <= _DEEPEST:
+            found = vectors.query(vector, deep, count=count)
+            unseen = [i for i, _ in found if i not in verdicts]
+            keep = self.docs.known_in(unseen, scope)
+            verdicts.update((i, i in keep) for i in unseen)
+            kept = [(i, s) for i, s in found if verdicts[i]]
+            if len(kept) >= n or deep >= count:
+                return kept[:n]
+            wanted = max(2 * deep, math.ceil(2 * n * deep / max(1, len(kept))))
+            deep = min(count, wanted if wanted <= _DEEPEST or deep == _DEEPEST else _DEEPEST)
+        return None
 
     def _nearest_exactly(self, vectors: VectorStore, vector: np.ndarray, n: int, scope: Scope) -> list[tuple[str, float]]:
         """A small scope: its chunks' vectors by id, ranked exactly (cheaper than Chroma's `where`)."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from bisect import bisect_left
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
@@ -34,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.index.embedders import one_blas_thread
+from rag.index.scope import Scope
 
 VECTOR_DIR = "vectors"
 ID_BYTES = 20
@@ -100,9 +102,50 @@ class VectorFile:
         """source → its number (the line of `sources` that names it)."""
         return read_names(self.path, self.state.names_bytes)
 
-    def source_rows(self, sources, rows: np.ndarray | None = None) -> np.ndarray:
-        """The rows (among `rows`, or all) of chunks of these sources."""
-        numbers = [self.number_of[s] for s in sources if s in self.number_of]
+    @cached_property
+    def _by_name(self) -> tuple[list[str], np.ndarray]:
+        """The sources in name order, and their numbers."""
+        names = sorted(self.number_of)
+        return names, np.array([self.number_of[s] for s in names], dtype=np.int64)
+
+    def _named_between(self, low: str, high: str) -> np.ndarray:
+        """The numbers of the sources s with low <= s < high (two bisections of the sorted names)."""
+        names, numbers = self._by_name
+        return numbers[bisect_left(names, low):bisect_left(names, high)]
+
+    def _source_or_file(self, name: str) -> np.ndarray:
+        """The numbers of the source `name` and, when it can be a file name, of its records ("name#...")."""
+        exact = [self.number_of[name]] if name in self.number_of else []
+        records = self._named_between(name + "#", name + "$") if "#" not in name else np.zeros(0, np.int64)
+        return np.union1d(exact, records).astype(np.int64)
+
+    def numbers_in(self, scope: Scope) -> np.ndarray:
+        """The numbers of the sources a scope's source part admits (its days aside), with the
+        docstore's meaning of each condition (docstore._scope_sql), found as ranges of the sorted
+        names rather than by reading every admitted document: on 24,000 sources, a directory of
+        13,537 cost 18 ms through the docstore and 16 ms more to number them. Sources no longer
+        indexed are included; their rows are dead, and readers keep only committed chunks."""
+        if scope.sources is not None:
+            return np.array([self.number_of[s] for s in scope.sources if s in self.number_of], dtype=np.int64)
+        admitted: list[np.ndarray] = []
+        for name in scope.names:  # equal to the source, or to its file
+            admitted.append(self._source_or_file(name))
+        if len(admitted) > 1:  # any of the names
+            admitted = [np.unique(np.concatenate(admitted))]
+        if scope.dir_prefix:  # the docstore's range on the source: "/" + 1 is "0"
+            prefix = scope.dir_prefix
+            admitted.append(self._named_between(prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)))
+        if scope.feed:  # the source's file is the feed (a file name holds no "#")
+            admitted.append(self._source_or_file(scope.feed) if "#" not in scope.feed else np.zeros(0, np.int64))
+        if not admitted:
+            return np.arange(len(self.number_of), dtype=np.int64)
+        out = admitted[0]
+        for more in admitted[1:]:
+            out = np.intersect1d(out, more)
+        return out
+
+    def source_rows(self, numbers, rows: np.ndarray | None = None) -> np.ndarray:
+        """The rows (among `rows`, or all) of chunks of the sources numbered `numbers`."""
         allowed = np.zeros(len(self.number_of) + 1, dtype=bool)
         allowed[numbers] = True
         if rows is None:
@@ -142,16 +185,38 @@ class VectorFile:
     def id_of(self, row: int) -> str:
         return self.ids[row].decode()
 
+    @cached_property
+    def _id_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """The ids' first 8 bytes as integers, sorted, and the rows they sit in (row order among
+        equal keys): sorting 410,973 of them costs once per commit what one vectorised comparison
+        of a search's candidates with the whole id column cost per search (110 ms)."""
+        raw = np.asarray(self.ids).view(np.uint8).reshape(self.rows, ID_BYTES)
+        keys = np.ascontiguousarray(raw[:, :8]).view("<u8").ravel()
+        order = np.argsort(keys, kind="stable")
+        return keys[order], order
+
+    def rows_of(self, ids: list[str]) -> dict[str, int]:
+        """id → its last row, of the ids the file holds (bisections of the sorted id keys)."""
+        if not ids or not self.rows:
+            return {}
+        keys, order = self._id_keys
+        wanted = np.array([i.encode("ascii").ljust(ID_BYTES, b"\0")[:8] for i in ids]).view(np.uint8)
+        wanted = np.ascontiguousarray(wanted.reshape(len(ids), -1)[:, :8]).view("<u8").ravel()
+        low, high = np.searchsorted(keys, wanted, "left"), np.searchsorted(keys, wanted, "right")
+        out: dict[str, int] = {}
+        for chunk_id, start, end in zip(ids, low.tolist(), high.tolist()):
+            encoded = chunk_id.encode("ascii")
+            rows = [int(r) for r in order[start:end] if self.ids[r] == encoded]
+            if rows:
+                out[chunk_id] = rows[-1]
+        return out
+
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
-        """id → vector of the ids the file holds. A few ids (a search's candidates) are found by
-        one vectorised comparison with the id column; building `row_of` costs more than that
-        once per commit (on 37,910 rows: a tenth of a cold query)."""
+        """id → vector of the ids the file holds."""
         if "row_of" in self.__dict__ or len(ids) > 1000:
             rows = [(i, self.row_of[i]) for i in ids if i in self.row_of]
         else:
-            wanted = np.array([i.encode("ascii") for i in ids], dtype=f"S{ID_BYTES}")
-            found = np.flatnonzero(np.isin(self.ids, wanted))
-            rows = list({self.ids[r].decode(): int(r) for r in found}.items())  # the last row of an id
+            rows = list(self.rows_of(ids).items())
         if not rows:
             return {}
         matrix = np.asarray(self.matrix[[r for _, r in rows]])
