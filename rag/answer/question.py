@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.text.dates import find_date_mentions
 from rag.text.lexical import content_words, stem
 from rag.text.vocab import PERSON_NOUNS, PLACE_NOUNS, alternation
 
@@ -51,9 +52,16 @@ class Question:
     unit_word: str | None = None
 
 
+def _period_words(text: str) -> set[str]:
+    """The words of the relative time the question names ("this week", "later this year"): they
+    say when it is asked about, which the as-of date and the articles' dates carry, not what an
+    answer sentence states (news text says "on Tuesday", not "this week")."""
+    return {w for m in find_date_mentions(text) if m.kind == "relative" for w in content_words(m.text)}
+
+
 def analyse(text: str) -> Question:
     kind = next((name for name, pattern in _TYPES if pattern.search(text)), "general")
-    type_nouns = {stem(w) for w in _TYPE_NOUNS.get(kind, ())}
+    type_nouns = {stem(w) for w in _TYPE_NOUNS.get(kind, ())} | _period_words(text)
     terms = tuple(dict.fromkeys(t for t in content_words(text) if t not in _FRAMING and t not in type_nouns))
     names = tuple(dict.fromkeys(
         stem(w.lower()) for w in re.findall(r"(?<![.?!]\s)(?<!^)\b[A-Z][a-zA-Z'’-]+", text.strip())
