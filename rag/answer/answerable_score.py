@@ -9,10 +9,7 @@ features here describe what the evidence for the lead sentence lacks, never a wo
   and misses its specific one);
 - the best single retrieved chunk's IDF-weighted coverage of the question;
 - how old the lead's article is against the question's date (as_of, else the newest retrieved
-  article): news questions ask about the recent, and near-topic evidence is often older;
-- when the question names a recent period ("this week", "Sunday": rag/answer/question_period.py,
-  only with as_of), whether the lead's article is older than it and the share of the retrieved
-  passages published within it.
+  article): news questions ask about the recent, and near-topic evidence is often older.
 
 Fitted on the benchmark's tune half, answerable against unanswerable questions
 (bench/answerability_fit.py writes rag/answer/answerable_model.json; the check half is never
@@ -26,7 +23,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from rag.answer.logistic import predict, read_model
-from rag.answer.question_period import question_period
 from rag.text.lexical import content_words
 
 MODEL_FILE = Path(__file__).with_name("answerable_model.json")
@@ -34,7 +30,7 @@ MODEL_FILE = Path(__file__).with_name("answerable_model.json")
 FEATURES = (
     "support", "lead_score", "lead_semantic", "lead_chunk_semantic", "best_chunk_semantic",
     "lead_passage_coverage", "lead_names_covered", "lead_rarest_missing", "best_chunk_coverage",
-    "lead_age", "terms", "top_age", "newest_age", "lead_before_period", "hits_in_period",
+    "lead_age", "terms", "top_age", "newest_age",
 )
 
 
@@ -55,9 +51,6 @@ def evidence(ranking, lead, support: float = 0.0) -> dict[str, float]:
     hits = ranking.result.hits
     out["top_age"] = _age(ranking, hits[0].chunk) if hits else 0.0
     out["newest_age"] = min((_age(ranking, h.chunk) for h in hits), default=0.0)
-    period = question_period(q.text, ranking.as_of)
-    out["hits_in_period"] = (sum(1 for h in hits if period.holds(h.chunk.date)) / len(hits)
-                             if period is not None and hits else 1.0)
     if lead is None:
         return out
     passage = chunk_terms[lead.chunk.id]
@@ -70,7 +63,6 @@ def evidence(ranking, lead, support: float = 0.0) -> dict[str, float]:
         "lead_names_covered": (sum(1 for t in q.names if t in passage) / len(q.names)) if q.names else 1.0,
         "lead_rarest_missing": max(missing, default=0.0) / rarest,
         "lead_age": _age(ranking, lead.chunk),
-        "lead_before_period": 1.0 if period is not None and not period.holds(lead.chunk.date) else 0.0,
     })
     return out
 
