@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     extractive_k: int = Field(12, ge=1, description="Chunks the extractive engine reads (chosen on the benchmark's tune half: docs/design.md).")
     answer_max_sentences: int = Field(3, ge=1, le=10)
     min_support: float = Field(0.55, ge=0, le=1, description="The extractive refusal threshold: the best evidence's support (half question-term coverage, half semantic similarity) must reach it, or the question is refused (chosen on the benchmark's tune half: docs/design.md).")
-    min_answerable: float = Field(0.625, ge=0, le=1, description="The extractive engine's second refusal threshold: the answerability score (the probability that the index holds the answer, rag/answer/answerable_score.py) must reach it too (chosen on the benchmark's tune half: docs/design.md).")
+    min_answerable: float = Field(0.6, ge=0, le=1, description="The extractive engine's second refusal threshold: the answerability score (the probability that the index holds the answer, rag/answer/answerable_score.py) must reach it too (chosen on the benchmark's tune half: docs/design.md).")
     rerank_sentences: int = Field(8, ge=0, description="Candidate sentences embedded at query time for semantic scoring (8 with answer_k 12: docs/design.md).")
 
     # LLM endpoint (any OpenAI-compatible server)

@@ -78,3 +78,14 @@ def test_a_refusal_under_the_answerability_threshold_says_so(corpus_rag):
     assert not answered.refused and refused.refused
     assert refused.confidence == answered.confidence  # the score is computed before either threshold
     assert "holds the answer" in refused.refusal_reason and "under the threshold 1.00" in refused.refusal_reason
+
+
+def test_the_words_of_a_relative_period_are_not_the_extractive_engines_terms():
+    from rag.answer.question import without_period
+
+    assert without_period(analyse("Which popular singer will launch a Las Vegas residency later this year?")).terms == (
+        "popular", "singer", "launch", "las", "vega", "resid")
+    asked = analyse("Broadway's biggest stars were recognized this week at which awards show?")
+    assert "week" in asked.terms and "week" not in without_period(asked).terms
+    counted = analyse("How many weeks did the strike last?")
+    assert without_period(counted) == counted  # the subject, not a period

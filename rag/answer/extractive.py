@@ -34,7 +34,7 @@ from rag.answer.attribution import note, resolve_attribution
 from rag.answer.citations import CitationBook, render_answer_text
 from rag.answer.conflicts import UNIT_SIMILARITY, find_conflicts
 from rag.answer.figures import figures
-from rag.answer.question import Question, analyse
+from rag.answer.question import Question, analyse, without_period
 from rag.answer.refusal import REFUSAL_PHRASE
 from rag.answer.sentence_score import DATE as _DATE
 from rag.answer.sentence_score import QUOTE as _QUOTE
@@ -104,7 +104,7 @@ class Ranking:
 def rank(store: Store, question: str, k: int | None = None, filters: Filters = Filters()) -> Ranking:  # noqa: B008
     settings = store.settings
     result = search(store, question, k or settings.extractive_k, filters)
-    q = analyse(result.query)
+    q = without_period(analyse(result.query))
     lexical = store.lexical()
     # +0.5 keeps every question term worth something in a small corpus, where IDF is noisy.
     idf = {t: 0.5 + lexical.idf(t) for t in q.terms}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from rag.text.dates import find_date_mentions
 from rag.text.lexical import content_words, stem
 from rag.text.vocab import PERSON_NOUNS, PLACE_NOUNS, alternation
 
@@ -66,3 +67,15 @@ def analyse(text: str) -> Question:
         unit_word = unit_after(text, m.end(), set())
     unit = stem(unit_word.lower()) if unit_word else None
     return Question(text=text, terms=terms, kind=kind, names=names, unit=unit, unit_word=unit_word)
+
+
+def without_period(q: Question) -> Question:
+    """The question without the words of the relative time it names ("this week", "later this
+    year"): they say when it is asked about, which the as-of date and the articles' dates carry,
+    not what an answer sentence states (news text says "on Tuesday", not "this week"). The
+    extractive engine scores sentences on these terms (docs/design.md, round 4)."""
+    period = {w for m in find_date_mentions(q.text) if m.kind == "relative" for w in content_words(m.text)}
+    if not period:
+        return q
+    return replace(q, terms=tuple(t for t in q.terms if t not in period),
+                   names=tuple(t for t in q.names if t not in period))
