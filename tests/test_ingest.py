@@ -221,6 +221,28 @@ def test_a_rescan_reads_only_files_whose_size_or_mtime_changed(small_corpus, mon
     assert rag.ingest([corpus], verify=True).updated == ["000_eb6e83a28ce734ce.txt"]
 
 
+def test_a_moved_corpus_is_read_once_then_rescanned_unread(small_corpus, monkeypatch):
+    """The manifest keys files by absolute path: after the corpus directory moves, the first rescan
+    reads every file (and finds it unchanged); it must record the new paths, or every later rescan
+    would read every file again."""
+    from rag.index import ingest as ingest_module
+
+    reads = []
+    real_read = ingest_module.read_file
+    monkeypatch.setattr(ingest_module, "read_file", lambda ref, *a: reads.append(ref.source) or real_read(ref, *a))
+    monkeypatch.setattr(ingest_module, "_RACY_NS", 0)  # the files were written a moment ago
+    Rag(small_corpus).ingest([small_corpus.corpus_dir])
+    moved = small_corpus.corpus_dir.parent / "moved-corpus"
+    shutil.move(small_corpus.corpus_dir, moved)
+    rag = Rag(small_corpus.model_copy(update={"corpus_dir": moved}))
+    reads.clear()
+    first = rag.ingest([moved])
+    assert (first.added, first.updated, len(first.skipped), len(reads)) == ([], [], 2, 2)
+    reads.clear()
+    assert len(rag.ingest([moved]).skipped) == 2 and reads == []
+    assert rag.search("rockets Baghdad embassy", k=1).hits
+
+
 def test_a_one_file_ingest_reads_only_that_files_manifest_rows(small_corpus, monkeypatch):
     from rag.index.docstore import DocStore
 

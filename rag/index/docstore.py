@@ -398,11 +398,12 @@ class DocStore:
 
     # the commit
     def commit(self, remove: list[str], articles: list[NewArticle], chunks: list[NewChunk], meta: dict,
-               replace_all: bool = False, touched: list[tuple[str, int | None, int | None]] = ()) -> None:
+               replace_all: bool = False, touched: list[tuple[str, int | None, int | None]] = (),
+               moved: dict[str, str] | None = None) -> None:
         """Apply one ingest atomically: drop the documents and chunks of `remove` (everything, with
         `replace_all`), add `articles` and `chunks`, keep the lexical statistics in step, record the
-        new size and mtime of `touched` files ((path, size, mtime_ns): read again, found unchanged)
-        and write `meta`."""
+        new path of `moved` documents (source → path) and the new size and mtime of `touched` files
+        ((path, size, mtime_ns): read again, found unchanged) and write `meta`."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")  # explicit: the schema statements of a rebuild belong to it too
         with db:
@@ -434,6 +435,8 @@ class DocStore:
                 n_chunks, n_terms = n_chunks + 1, n_terms + len(c.terms)
                 df.update(set(c.terms))
             _apply_df(db, df)
+            db.executemany("UPDATE documents SET path = ? WHERE source = ?",
+                           [(path, source) for source, path in (moved or {}).items()])
             db.executemany("UPDATE documents SET size = ?, mtime_ns = ? WHERE path = ?",
                            [(size, mtime, path) for path, size, mtime in touched])
             _write_meta(db, {**meta, "lexical_chunks": n_chunks, "lexical_terms": n_terms})

@@ -64,6 +64,7 @@ class Plan:
     skipped: list[str] = field(default_factory=list)
     duplicates: dict[str, str] = field(default_factory=dict)
     stats: dict[str, tuple[int, int]] = field(default_factory=dict)  # absolute path → (size, mtime_ns) when read
+    moved: dict[str, str] = field(default_factory=dict)  # source → its new absolute path (unchanged, read elsewhere)
 
     @property
     def changes(self) -> bool:
@@ -103,9 +104,11 @@ def ingest(
                 _apply(store, settings, plan, rebuild, report, progress)
                 report.added = [s for s in report.added if s not in report.failed]
                 report.updated = [s for s in report.updated if s not in report.failed]
-            elif not dry_run and plan.stats:
-                # Read again and found unchanged (touched, copied back): remember their new mtimes.
-                store.docs.commit([], [], [], {}, touched=[(p, *s) for p, s in plan.stats.items()])
+            elif not dry_run and (plan.stats or plan.moved):
+                # Read again and found unchanged (touched, copied back, or the corpus moved): remember
+                # their new paths and mtimes, so the next rescan skips them unread.
+                store.docs.commit([], [], [], {}, touched=[(p, *s) for p, s in plan.stats.items()],
+                                  moved=plan.moved)
             report.total_chunks = store.committed_chunks()
     finally:
         store.close()
@@ -187,6 +190,8 @@ def _classify(store: Store, found: list[SourceDoc], manifest: dict[str, Manifest
         before = previous(doc.source)
         if before and before.content_hash == doc.content_hash:
             plan.skipped.append(doc.source)
+            if before.path != (path := os.path.abspath(doc.path)):
+                plan.moved[doc.source] = path
             claimed.setdefault(doc.content_hash, doc.source)
             continue
         twin = twin_of(doc.content_hash)
@@ -258,6 +263,7 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
               "vector_file": vector_file.as_meta() if vector_file else None},
         replace_all=rebuild,
         touched=[(p, *s) for p, s in plan.stats.items()],
+        moved=plan.moved,
     )
     _collect_garbage(store, sorted(stale - {c.id for c in chunks}), old_collection, collection, old_lexical, lexical)
     store.docs.set_meta({PENDING: None})
