@@ -146,8 +146,11 @@ def test_an_interrupted_rag_leaves_no_server(store, smollm2, tmp_path, sig):
     seen = log.stat().st_size if log.exists() else 0  # the log is shared with earlier tests
     # `rag chat` holding its server and waiting for the next question: an `ask` that finishes before
     # the signal arrives (a quick small-model answer) would test nothing.
+    # SIGINT as a terminal delivers it: a test run started in the background of a shell without job
+    # control inherits SIGINT ignored, and so would rag (then Ctrl-C could never reach it).
     proc = subprocess.Popen(rag_command(store, smollm2, tmp_path, "--no-cache", command=("chat",)),
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         proc.stdin.write(ROCKETS + "\n")
         proc.stdin.flush()  # stdin stays open: after its answer the chat waits for another line
