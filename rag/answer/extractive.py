@@ -310,7 +310,7 @@ def _chunk_semantic(store: Store, query_vector, candidates: list[Candidate]) -> 
     ids = list(dict.fromkeys(c.chunk.id for c in candidates))
     if not ids or query_vector is None:
         return
-    vectors = store.read_vectors(lambda v: v.vectors(ids))
+    vectors = store.chunk_vectors(ids)  # the vector file: a cold ask need not open Chroma
     cosine = {i: float(np.asarray(v) @ query_vector) for i, v in vectors.items()}
     for c in candidates:
         c.chunk_semantic = cosine.get(c.chunk.id, 0.0)
