@@ -171,15 +171,20 @@ def test_check_finds_a_damaged_vector_file_and_repair_rebuilds_it(hash_settings,
     assert [[h.chunk.id for h in many.search(q, k=5).hits] for q in QUERIES] == answers
 
 
-def test_a_search_imports_neither_chromadb_nor_torch(many):
+@pytest.mark.parametrize("call, count", [
+    ("len(rag.search('rockets fired at the embassy', k=3).hits)", 3),
+    # the extractive engine reads candidate vectors too: through the file, or a cold ask opens Chroma
+    ("len(rag.ask('How many rockets were fired at the embassy?').citations) > 0", True),
+], ids=["search", "ask"])
+def test_a_search_or_an_ask_imports_neither_chromadb_nor_torch(many, call, count):
     script = ("import sys, json\nfrom rag.api import Rag\nfrom rag.settings import Settings\n"
               "rag = Rag(Settings(store_dir=sys.argv[1], embedding_model='hash'))\n"
-              "hits = rag.search('rockets fired at the embassy', k=3).hits\n"
-              "print(json.dumps([len(hits), [m for m in ('chromadb', 'torch') if m in sys.modules]]))\n")
+              f"found = {call}\n"
+              "print(json.dumps([found, [m for m in ('chromadb', 'torch') if m in sys.modules]]))\n")
     env = {**os.environ, "RAG_CONFIG": os.devnull}
     out = subprocess.run([sys.executable, "-c", script, str(many.settings.store_dir)], capture_output=True,
                          text=True, check=True, env=env).stdout
-    assert json.loads(out) == [3, []]
+    assert json.loads(out) == [count, []]
 
 
 def test_file_states_read_back_from_the_docstore_meta():
