@@ -22,6 +22,9 @@ class ServerState:
         # never hold every worker thread (503 with Retry-After, see routes.brief).
         self.briefings = threading.BoundedSemaphore(settings.api_max_briefings)
         self._warm = False
+        self._closed = False
+        # Held by the warm-up query and by close(): closing the index under a running query
+        # closes SQLite connections another thread is using, which crashes the process.
         self._warm_lock = threading.Lock()
 
     @property
@@ -37,7 +40,7 @@ class ServerState:
         """
         if not self._warm:
             with self._warm_lock:
-                if not self._warm:
+                if not self._warm and not self._closed:
                     try:
                         self.rag.search("warm up", k=1)
                         self._warm = True
@@ -57,5 +60,7 @@ class ServerState:
             raise Forbidden("this server is read-only (api_read_only); ingest with `rag ingest` instead")
 
     def close(self) -> None:
-        if self.owns_rag:
-            self.rag.close()
+        with self._warm_lock:  # waits for a warm-up query still running in the background
+            self._closed = True
+            if self.owns_rag:
+                self.rag.close()
