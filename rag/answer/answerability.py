@@ -62,3 +62,21 @@ def _terms(text: str) -> frozenset[str]:
 
 def _found(key: set[str], names: dict[str, frozenset[str]], window: frozenset[str]) -> set[str]:
     return {t for t in key if t in window or (t in names and names[t] & window)}
+
+
+def quotes_coverage(question: str, quotes: list[str]) -> Coverage:
+    """The share of the question's key terms that the quotes an answer rests on hold together.
+
+    The gate asks it of the context before the model is asked; this asks it of the answer after
+    verification. A small model given a context that passes the gate may still answer with what a
+    source says beside the question (true, supported by its citation, and no answer: "Biden is
+    expected to rejoin the nuclear accord" for "What did Biden say about the rocket attack?").
+    The same threshold applies: evidence that holds less of the question than the gate requires
+    of any passage does not answer it."""
+    asked = analyse(question)
+    key = set(asked.terms)
+    if not key:
+        return Coverage(1.0, ())
+    names = {t: name_forms(t) for t in asked.names}
+    found = _found(key, names, frozenset().union(*(_terms(q) for q in quotes)) if quotes else frozenset())
+    return Coverage(len(found) / len(key), tuple(sorted(key - found)))

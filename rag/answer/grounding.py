@@ -2,8 +2,9 @@
 
 One support test decides (`SupportTest`, the seam to rag.answer.support): for a sentence and a
 source it gives the source's best window of sentences and whether that window supports the
-sentence. A sentence keeps the cited sources that support it. When none does, every OTHER
-source of the same context is tried with the same test, and the sentence is re-cited to the
+sentence. A sentence keeps the cited sources that support it. When no window of one cited
+source does, two sentences of the cited sources together may (SupportScorer.across: the event in
+one, its outcome in another). When neither, every OTHER source of the same context is tried with the same test, and the sentence is re-cited to the
 one that supports it best (a right fact the model credited to the wrong source number). Only
 sources that were in the context qualify, so a repair can never cite what the model did not
 read. A sentence that nothing supports keeps its best cited window, marked unsupported.
@@ -48,6 +49,15 @@ class ScoreSupport:
         return None if anchor is None else Evidence(source.n, anchor, anchor.supports(self.threshold))
 
 
+    def across(self, sentence: str, sources: list[Source]) -> list[Evidence]:
+        """Two sentences of the cited sources that together support the sentence (SupportScorer.across)."""
+        by_chunk = {s.chunk.id: s.n for s in sources}
+        anchors = self.scorer.across(sentence, [s.chunk for s in sources])
+        if not anchors or not anchors[0].supports(self.threshold):
+            return []
+        return [Evidence(by_chunk[a.chunk.id], a, True) for a in anchors]
+
+
 @dataclass
 class Grounding:
     text: str
@@ -74,6 +84,11 @@ def ground(text: str, cited: list[int], context: Context, test: SupportTest) -> 
         if len(good) < len(found):
             notes.append(f"removed {len(found) - len(good)} citation(s) of {short(text)!r} that do not support it")
         return Grounding(text, valid, good, True, best, notes=notes)
+    across = getattr(test, "across", None)
+    if across is not None and (joint := across(text, [context.source(n) for n in valid])):
+        notes.append(f"{short(text)!r} rests on two sentences together, not one window: of source "
+                     + " and ".join(f"[{e.n}]" for e in joint))
+        return Grounding(text, valid, joint, True, max(best, joint[0].score), notes=notes)
     other = [e for s in context.sources if s.n not in valid and (e := test.evidence(text, s)) and e.supported]
     if other:
         chosen = max(other, key=lambda e: e.score)

@@ -26,7 +26,7 @@ import re
 import time
 from dataclasses import dataclass, field, replace
 
-from rag.answer.answerability import question_coverage
+from rag.answer.answerability import question_coverage, quotes_coverage
 from rag.answer.citations import CitationBook, render_answer_text
 from rag.answer.context import Context, pack_sources
 from rag.answer.context_conflicts import disagreements
@@ -46,7 +46,17 @@ from rag.answer.unsupported import decide
 from rag.errors import ConfigError, LLMError
 from rag.index.store import Store
 from rag.llm.chat import LLM
-from rag.models import Answer, AnswerSentence, Claim, Conflict, LLMReply, ReplyConflict, Usage
+from rag.models import (
+    Answer,
+    AnswerSentence,
+    Claim,
+    Conflict,
+    LLMReply,
+    RejectedOutput,
+    ReplyConflict,
+    UnsupportedSentence,
+    Usage,
+)
 from rag.prompts import Prompt, load_prompt
 from rag.retrieval import Filters, search
 from rag.text.lexical import content_words, normalize
@@ -85,7 +95,7 @@ def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filt
     asked = time.perf_counter()
     answer = verify_draft(draft, context, store, llm, settings.llm_support_threshold, settings.llm_judge,
                           result.query, mode or settings.llm_unsupported)
-    answer = answer.model_copy(update=base)
+    answer = off_question(answer.model_copy(update=base), settings.llm_min_question_coverage)
     answer.notes = notes + draft.notes + answer.notes + _cost_notes(draft, llm)
     answer.timings = {**result.timings, "llm": round(asked - clock, 4),
                       "verify": round(time.perf_counter() - asked, 4)}
@@ -219,6 +229,27 @@ def verify_draft(draft: Draft, context: Context, store: Store, llm: LLM, thresho
         conflicts += _found_conflicts(context, question, used, store.embedder, book, conflicts)
     return Answer(answer=render_answer_text(sentences), sentences=sentences, citations=book.citations,
                   conflicts=conflicts, removed=decision.removed, usage=usage, notes=notes, **common)
+
+
+def off_question(answer: Answer, threshold: float) -> Answer:
+    """A verified answer whose quotes together hold less of the question's key terms than the
+    gate asks of a passage (rag.answer.answerability.quotes_coverage) does not answer it: it
+    becomes a refusal, its sentences kept as rejected output with the reason."""
+    if answer.refused or not answer.sentences or not answer.question:
+        return answer
+    cover = quotes_coverage(answer.question, [c.quote for c in answer.citations])
+    if cover.share >= threshold:
+        return answer
+    shown = ", ".join(repr(t) for t in cover.missing[:4])
+    why = (f"the supported sentences do not speak to the question: their quotes hold {cover.share:.0%} of its key "
+           f"terms (at least {threshold:.0%} needed; missing {shown})")
+    quotes = {c.n: c for c in answer.citations}
+    rejected = RejectedOutput(text=answer.answer, reason=why, sentences=[
+        UnsupportedSentence(text=s.text, sources=list(dict.fromkeys(quotes[n].source for n in s.citations if n in quotes)),
+                            support=s.support, reason=why) for s in answer.sentences])
+    return answer.model_copy(update={
+        "answer": REFUSAL_PHRASE, "refused": True, "refusal_reason": why, "rejected": rejected, "sentences": [],
+        "citations": [], "conflicts": [], "notes": answer.notes + [f"refused: {why}; the answer is kept as rejected output"]})
 
 
 def _judge(llm: LLM, grounding: Grounding, notes: list[str]) -> Usage | None:

@@ -26,6 +26,7 @@ A pair wins over its best single sentence only by a clear margin, so quotes stay
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +40,7 @@ __all__ = ["NUMBER_WORDS", "Anchor", "SupportScorer", "SupportVerdict", "lexical
 _PAIR_MARGIN = 0.05
 LIST_FIGURES = 3
 MAX_WINDOW = 12
+ACROSS_CANDIDATES = 6
 
 
 @dataclass
@@ -110,6 +112,45 @@ class SupportScorer:
             semantic=round(float(vector @ claim_vector) / norm, 4),
             numbers_ok=claimed <= numbers(text), verdict=supports(claim, [s.text for s in window]),
         )
+
+
+    def across(self, claim: str, chunks: list[Chunk]) -> list[Anchor]:
+        """A claim that no window of one chunk holds may be stated by two sentences that are not
+        next to each other: in one chunk (the event in one, its outcome three sentences later),
+        or in two chunks (one source names the trial, another the attack it is about). The
+        ACROSS_CANDIDATES sentences of `chunks` holding most of the claim's terms are paired;
+        a pair counts only when each of its sentences holds words of the claim the other lacks
+        (else one alone would do) and the pair passes the same rules and threshold as a window.
+        Returns the best pair's anchors, one per chunk it draws on (empty: no such pair)."""
+        terms = set(content_words(claim))
+        if len(chunks) == 0 or not terms:
+            return []
+        body = [(c, i, s) for c in chunks for i, s in enumerate(x for x in c.sentences if x.kind == "sentence")]
+        ranked = sorted(body, key=lambda t: -len(terms & set(content_words(t[2].text))))[:ACROSS_CANDIDATES]
+        self._embed([claim] + [s.text for _, _, s in ranked])
+        claimed = numbers(claim)
+        best = None
+        for (ca, ia, a), (cb, ib, b) in itertools.combinations(ranked, 2):
+            if ca.id == cb.id and abs(ia - ib) <= 1:
+                continue  # adjacent sentences of one chunk are a window anchor() has tried
+            own_a, own_b = set(content_words(a.text)) & terms, set(content_words(b.text)) & terms
+            if not (own_a - own_b and own_b - own_a):
+                continue
+            pair = sorted([(ca, ia, a), (cb, ib, b)], key=lambda t: (chunks.index(t[0]), t[1]))
+            scored = self._score([t[2] for t in pair], claim, self._vectors[claim], claimed, pair[0][0])
+            if best is None or _rank(scored) > _rank(best[0]):
+                best = (scored, pair)
+        if best is None:
+            return []
+        scored, pair = best
+        out: dict[str, Anchor] = {}
+        for chunk, _, sentence in pair:
+            if chunk.id in out:
+                out[chunk.id].sentences.append(sentence)
+            else:
+                out[chunk.id] = Anchor(chunk, [sentence], scored.lexical, scored.semantic, scored.numbers_ok,
+                                       scored.verdict)
+        return list(out.values())
 
 
 def _longest(claim: str, claimed: set[float], sentences: int) -> int:

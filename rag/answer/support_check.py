@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from rag.text.dates import find_date_mentions
 from rag.text.lexical import STOPWORDS, content_words, normalize
 from rag.text.snippet import short
 from rag.text.vocab import COUNT_WORDS, NEGATION_WORDS, alternation, name_forms
@@ -94,10 +95,22 @@ def _plain(text: str) -> str:
 
 def _claim(sentence: str) -> str:
     """The sentence as a claim: abbreviations in one spelling, without a lead-in that credits the
-    context as a whole."""
-    sentence = _plain(sentence)
+    context as a whole, and without relative time phrases ("this week", "yesterday")."""
+    sentence = _relative_time_dropped(_plain(sentence))
     rest = _CONTEXT_LEAD.sub("", sentence, count=1)
     return rest[:1].upper() + rest[1:] if rest != sentence and rest.strip() else sentence
+
+
+@lru_cache(maxsize=4096)
+def _relative_time_dropped(sentence: str) -> str:
+    """A relative time phrase of an answer ("this week", "earlier this month", "yesterday") places
+    the event against the day the question is asked; the source dates it by its own calendar
+    ("on Sunday", "June 19"), so its words are not there to match. Whether the source is from that
+    period is the answerability gate's test (rag.answer.question_period), not a word to find."""
+    spans = [m for m in find_date_mentions(sentence) if m.kind == "relative"]
+    for m in reversed(spans):
+        sentence = sentence[:m.start].rstrip() + sentence[m.end:]
+    return sentence
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,81 @@
+"""Verification of LLM answers beyond one window: claims resting on two sentences, relative time
+phrases, and supported answers that do not speak to the question."""
+
+import datetime as dt
+
+from rag.answer.grounding import ScoreSupport, ground
+from rag.answer.llm_engine import off_question
+from rag.answer.support import SupportScorer
+from rag.answer.support_check import coverages, supports
+from rag.index.embedders import HashEmbedder
+from rag.models import Answer, AnswerSentence, Chunk, Citation, Sentence
+
+
+def chunk_of(*texts: str, chunk_id: str = "c") -> Chunk:
+    sentences, offset = [], 0
+    for line, text in enumerate(texts, start=1):
+        sentences.append(Sentence(char_start=offset, char_end=offset + len(text), line_start=line,
+                                  line_end=line, text=text))
+        offset += len(text) + 1
+    return Chunk(id=chunk_id, source=f"{chunk_id}.txt", ordinal=0, text="\n".join(texts), sentences=sentences,
+                 tokens=10, char_start=0, char_end=offset - 1, line_start=1, line_end=len(texts), title="T",
+                 date=dt.date(2020, 1, 5))
+
+
+EVENT = chunk_of("Rockets struck the Green Zone on December 20, the military said.",
+                 "The embassy compound has been a target before.", "Iraq condemned the strike.",
+                 "No Americans were killed or injured by the rockets.")
+CLAIM = "No Americans were killed or injured by the December 20 rockets on the Green Zone."
+
+
+def test_a_claim_stated_by_two_sentences_apart_rests_on_both():
+    scorer = SupportScorer(HashEmbedder())
+    assert not scorer.anchor(CLAIM, EVENT).supports(0.5)  # no window of one or two adjacent sentences holds it
+    joint = scorer.across(CLAIM, [EVENT])
+    assert [s.line_start for a in joint for s in a.sentences] == [1, 4] and joint[0].supports(0.5)
+
+
+def test_two_sentences_together_pass_the_same_rules_as_one_window():
+    scorer = SupportScorer(HashEmbedder())
+    wrong_day = "No Americans were killed or injured by the December 21 rockets on the Green Zone."
+    assert not all(a.supports(0.5) for a in scorer.across(wrong_day, [EVENT]))
+    negated = "Americans were killed by the December 20 rockets on the Green Zone."
+    assert not all(a.supports(0.5) for a in scorer.across(negated, [EVENT]))
+
+
+def test_two_cited_sources_together_support_a_claim_and_both_are_cited():
+    from rag.answer.context import Context, Source
+
+    trial = chunk_of("The jury heard the Sandy Hook defamation case.", chunk_id="a")
+    attack = chunk_of("Weather was mild.", "The boy was killed in the 2012 school shooting in Newtown.", chunk_id="b")
+    context = Context([Source(1, trial), Source(2, attack)], "")
+    found = ground("The Sandy Hook defamation case is about a boy killed in the 2012 school shooting in Newtown.", [1, 2],
+                   context, ScoreSupport(HashEmbedder(), 0.5))
+    assert found.supported and sorted(e.n for e in found.evidence) == [1, 2]
+    assert any("two sentences together" in n for n in found.notes)
+
+
+def test_a_relative_time_phrase_is_not_a_word_the_source_must_say():
+    assert coverages("Johnson resigned as leader this week.", ["Johnson resigned as leader on Monday."])[0] == 1.0
+    assert supports("Johnson resigned as leader yesterday.", ["Johnson resigned as leader on Monday."])
+    assert not supports("Johnson resigned as leader this week, and he sold his house in London.",
+                        ["Johnson resigned as leader on Monday."])
+
+
+def _answer(question: str, quote: str) -> Answer:
+    return Answer(question=question, answer=f"{quote} [1]", engine="llm", settings_hash="",
+                  sentences=[AnswerSentence(text=quote, citations=[1], support=0.9)],
+                  citations=[Citation(n=1, source="001.txt", line_start=3, line_end=3, quote=quote)])
+
+
+def test_a_supported_answer_beside_the_question_is_a_refusal_with_the_reason():
+    answer = off_question(_answer("What did Joe Biden say about the rocket attack on the US embassy in Baghdad?",
+                                  "Biden is expected to try to rejoin the Iran nuclear accord."), 0.3)
+    assert answer.refused and not answer.sentences and not answer.citations
+    assert "do not speak to the question" in answer.refusal_reason
+    assert answer.rejected.sentences[0].text == "Biden is expected to try to rejoin the Iran nuclear accord."
+
+
+def test_an_answer_whose_quotes_hold_the_question_stays():
+    answer = _answer("How many rockets hit the US embassy in Baghdad?", "Eight rockets hit the US embassy in Baghdad.")
+    assert off_question(answer, 0.3) == answer
