@@ -79,3 +79,15 @@ def test_a_supported_answer_beside_the_question_is_a_refusal_with_the_reason():
 def test_an_answer_whose_quotes_hold_the_question_stays():
     answer = _answer("How many rockets hit the US embassy in Baghdad?", "Eight rockets hit the US embassy in Baghdad.")
     assert off_question(answer, 0.3) == answer
+
+
+def test_a_claim_two_uncited_sources_state_together_is_re_cited_to_both():
+    from rag.answer.context import Context, Source
+
+    other = chunk_of("The weather in Connecticut was mild all week.", chunk_id="x")
+    trial = chunk_of("The jury heard the Sandy Hook defamation case.", chunk_id="a")
+    attack = chunk_of("Weather was mild.", "The boy was killed in the 2012 school shooting in Newtown.", chunk_id="b")
+    context = Context([Source(1, other), Source(2, trial), Source(3, attack)], "")
+    found = ground("The Sandy Hook defamation case is about a boy killed in the 2012 school shooting in Newtown.", [1],
+                   context, ScoreSupport(HashEmbedder(), 0.5))
+    assert found.supported and found.repaired_from == [1] and sorted(e.n for e in found.evidence) == [2, 3]

@@ -4,10 +4,12 @@ One support test decides (`SupportTest`, the seam to rag.answer.support): for a 
 source it gives the source's best window of sentences and whether that window supports the
 sentence. A sentence keeps the cited sources that support it. When no window of one cited
 source does, two sentences of the cited sources together may (SupportScorer.across: the event in
-one, its outcome in another). When neither, every OTHER source of the same context is tried with the same test, and the sentence is re-cited to the
-one that supports it best (a right fact the model credited to the wrong source number). Only
-sources that were in the context qualify, so a repair can never cite what the model did not
-read. A sentence that nothing supports keeps its best cited window, marked unsupported.
+one, its outcome in another). When neither, every OTHER source of the same context is tried with
+the same test, and the sentence is re-cited to the one that supports it best (a right fact the
+model credited to the wrong source number); last, two sentences of any sources of the context
+together. Only sources that were in the context qualify, so a repair can never cite what the
+model did not read. A sentence that nothing supports keeps its best cited window, marked
+unsupported.
 """
 
 from __future__ import annotations
@@ -96,5 +98,10 @@ def ground(text: str, cited: list[int], context: Context, test: SupportTest) -> 
         notes.append(f"re-cited {short(text)!r}: the model cited {was}, which does not state it; "
                      f"source [{chosen.n}] of the context does")
         return Grounding(text, valid, [chosen], True, best, repaired_from=valid, notes=notes)
+    if across is not None and (joint := across(text, context.sources)):
+        was = "no source" if not valid else "source " + "".join(f"[{n}]" for n in valid)
+        notes.append(f"re-cited {short(text)!r}: the model cited {was}, which does not state it; two sentences "
+                     "of the context together do, of source " + " and ".join(f"[{e.n}]" for e in joint))
+        return Grounding(text, valid, joint, True, best, repaired_from=valid, notes=notes)
     kept = sorted(found, key=lambda e: (e.anchor.numbers_ok, e.score))[-1:]
     return Grounding(text, valid, kept, False, best, notes=notes)
