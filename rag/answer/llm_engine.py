@@ -10,12 +10,15 @@ Nothing the model says is shown unchecked:
 2. each sentence is checked against every source it cites (rag.answer.grounding, with the support
    test of rag.answer.support); the citations that support it stay, re-anchored to the exact
    sentences of the file they rest on. With none, the other sources of the context are tried
-   and the sentence is re-cited to one that supports it (citation repair);
+   and the sentence is re-cited to one that supports it (citation repair); a claim may rest on two
+   sentences together (rag.answer.support.SupportScorer.across);
 3. with `llm_judge`, an LLM verdict decides support instead of the threshold (scores are kept);
 4. sentences still unsupported follow `llm_unsupported` (rag.answer.unsupported): removed and
    counted, or shown flagged; when none is supported, the answer is a refusal that keeps the
    model's text as rejected output;
-5. each figure of a reported conflict must be stated by the source it cites, and a conflict
+5. an answer whose quotes together hold less of the question's key terms than the gate asks of
+   a passage does not answer it (true and beside the point): a refusal, kept as rejected output;
+6. each figure of a reported conflict must be stated by the source it cites, and a conflict
    needs two different verified figures; the shared disagreement finder also runs over the
    figures of the whole context (rag.answer.context_conflicts).
 The answer's [n] are citation numbers (one verbatim quote each), not the model's source numbers."""

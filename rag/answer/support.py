@@ -19,6 +19,10 @@ each sentence as a claim: its own chunk scores 1.0; another chunk of the same ar
 0.5). So 0.5 rejects about 95% of same-topic evidence that states something else, before the
 number rule; paraphrases score lower than quotes, so a model should stay close to its sources.
 
+A claim that no such window holds may rest on two sentences that are not adjacent, of one chunk
+or of two (`SupportScorer.across`: the event in one, its outcome in another): the pair passes the
+same rules and threshold, and each of its sentences must add words of the claim the other lacks.
+
 The winning window becomes the citation: its sentences are verbatim spans of the file, so an
 LLM's citations meet the extractive engine's standard (the quote is the text of the cited lines).
 A pair wins over its best single sentence only by a clear margin, so quotes stay short.
