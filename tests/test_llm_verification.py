@@ -70,7 +70,8 @@ def _answer(question: str, quote: str) -> Answer:
 
 def test_a_supported_answer_beside_the_question_is_a_refusal_with_the_reason():
     answer = off_question(_answer("What did Joe Biden say about the rocket attack on the US embassy in Baghdad?",
-                                  "Biden is expected to try to rejoin the Iran nuclear accord."), 0.3)
+                                  "Biden is expected to try to rejoin the Iran nuclear accord."), 0.3, 0.5,
+                          HashEmbedder())
     assert answer.refused and not answer.sentences and not answer.citations
     assert "do not speak to the question" in answer.refusal_reason
     assert answer.rejected.sentences[0].text == "Biden is expected to try to rejoin the Iran nuclear accord."
@@ -78,7 +79,14 @@ def test_a_supported_answer_beside_the_question_is_a_refusal_with_the_reason():
 
 def test_an_answer_whose_quotes_hold_the_question_stays():
     answer = _answer("How many rockets hit the US embassy in Baghdad?", "Eight rockets hit the US embassy in Baghdad.")
-    assert off_question(answer, 0.3) == answer
+    assert off_question(answer, 0.3, 0.5, HashEmbedder()) == answer
+
+
+def test_a_paraphrase_of_the_question_is_not_off_question():
+    answer = _answer("Where in the US is it illegal to pump your own gas?",
+                     "New Jersey and Oregon are the only places in the nation that ban self-service gasoline.")
+    assert off_question(answer, 0.3, 0.0, HashEmbedder()) == answer  # no key term, but close enough
+    assert off_question(answer, 0.3, 0.99, HashEmbedder()).refused
 
 
 def test_a_claim_two_uncited_sources_state_together_is_re_cited_to_both():

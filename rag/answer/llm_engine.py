@@ -29,6 +29,8 @@ import re
 import time
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from rag.answer.answerability import question_coverage, quotes_coverage
 from rag.answer.citations import CitationBook, render_answer_text
 from rag.answer.context import Context, pack_sources
@@ -98,7 +100,8 @@ def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filt
     asked = time.perf_counter()
     answer = verify_draft(draft, context, store, llm, settings.llm_support_threshold, settings.llm_judge,
                           result.query, mode or settings.llm_unsupported)
-    answer = off_question(answer.model_copy(update=base), settings.llm_min_question_coverage)
+    answer = off_question(answer.model_copy(update=base), settings.llm_min_question_coverage,
+                          settings.llm_min_answer_similarity, store.embedder)
     answer.notes = notes + draft.notes + answer.notes + _cost_notes(draft, llm)
     answer.timings = {**result.timings, "llm": round(asked - clock, 4),
                       "verify": round(time.perf_counter() - asked, 4)}
@@ -234,18 +237,25 @@ def verify_draft(draft: Draft, context: Context, store: Store, llm: LLM, thresho
                   conflicts=conflicts, removed=decision.removed, usage=usage, notes=notes, **common)
 
 
-def off_question(answer: Answer, threshold: float) -> Answer:
-    """A verified answer whose quotes together hold less of the question's key terms than the
-    gate asks of a passage (rag.answer.answerability.quotes_coverage) does not answer it: it
-    becomes a refusal, its sentences kept as rejected output with the reason."""
+def off_question(answer: Answer, threshold: float, similarity: float, embedder) -> Answer:
+    """A verified answer whose quotes do not speak to the question does not answer it: together
+    they hold less of its key terms than the gate asks of a passage
+    (rag.answer.answerability.quotes_coverage), and none is semantically close to it (MiniLM
+    cosine below `similarity`: a paraphrase of the question passes). It becomes a refusal, its
+    sentences kept as rejected output with the reason."""
     if answer.refused or not answer.sentences or not answer.question:
         return answer
-    cover = quotes_coverage(answer.question, [c.quote for c in answer.citations])
+    quoted = [c.quote for c in answer.citations]
+    cover = quotes_coverage(answer.question, quoted)
     if cover.share >= threshold:
+        return answer
+    closest = _closest(answer.question, quoted, embedder)
+    if closest >= similarity:
         return answer
     shown = ", ".join(repr(t) for t in cover.missing[:4])
     why = (f"the supported sentences do not speak to the question: their quotes hold {cover.share:.0%} of its key "
-           f"terms (at least {threshold:.0%} needed; missing {shown})")
+           f"terms (at least {threshold:.0%} needed; missing {shown}) and the closest is at cosine {closest:.2f} "
+           f"(at least {similarity:.2f} needed)")
     quotes = {c.n: c for c in answer.citations}
     rejected = RejectedOutput(text=answer.answer, reason=why, sentences=[
         UnsupportedSentence(text=s.text, sources=list(dict.fromkeys(quotes[n].source for n in s.citations if n in quotes)),
@@ -253,6 +263,14 @@ def off_question(answer: Answer, threshold: float) -> Answer:
     return answer.model_copy(update={
         "answer": REFUSAL_PHRASE, "refused": True, "refusal_reason": why, "rejected": rejected, "sentences": [],
         "citations": [], "conflicts": [], "notes": answer.notes + [f"refused: {why}; the answer is kept as rejected output"]})
+
+
+def _closest(question: str, texts: list[str], embedder) -> float:
+    if not texts:
+        return 0.0
+    vectors = np.asarray(embedder.embed([question, *texts]), dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
+    return float(max(vectors[1:] @ vectors[0]))
 
 
 def _judge(llm: LLM, grounding: Grounding, notes: list[str]) -> Usage | None:
