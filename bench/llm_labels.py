@@ -17,7 +17,7 @@ import random
 import sys
 from pathlib import Path
 
-from bench.llm_report import answer_of, rows
+from bench.llm_report import answer_of, off_question, rows
 
 SAMPLE = 30
 FIRST = 20  # at most this many removed/re-cited sentences; kept ones fill the rest
@@ -36,7 +36,8 @@ def sentence_items(key: tuple[str, str], row: dict) -> list[dict]:
     if answer is not None:
         removed = list(answer.removed) + (list(answer.rejected.sentences) if answer.rejected else [])
         for i, s in enumerate(removed):
-            out.append({"id": f"{name}/{qid}/removed/{i}", "kind": "removed", "set": name, "question": row["question"],
+            kind = "offquestion" if off_question(s.reason) else "removed"
+            out.append({"id": f"{name}/{qid}/{kind}/{i}", "kind": kind, "set": name, "question": row["question"],
                         "text": s.text, "cited": s.sources, "reason": s.reason})
         quotes = {c.n: f"{c.source}:{c.line_start} {c.quote}" for c in answer.citations}
         for i, s in enumerate(answer.sentences):
@@ -48,7 +49,7 @@ def sentence_items(key: tuple[str, str], row: dict) -> list[dict]:
 
 def sample(run: Path) -> list[dict]:
     found = candidates(run)
-    first = [c for c in found if c["kind"] != "kept"]
+    first = [c for c in found if c["kind"] in ("removed", "recited")]
     rng = random.Random(SEED)
     if len(first) > FIRST:
         first = sorted(rng.sample(first, FIRST), key=found.index)

@@ -21,7 +21,8 @@ number rule; paraphrases score lower than quotes, so a model should stay close t
 
 A claim that no such window holds may rest on two sentences that are not adjacent, of one chunk
 or of two (`SupportScorer.across`: the event in one, its outcome in another): the pair passes the
-same rules and threshold, and each of its sentences must add words of the claim the other lacks.
+same rules and threshold, and each of its sentences must state a part of the claim (MIN_TERMS
+words of it the other lacks).
 
 The winning window becomes the citation: its sentences are verbatim spans of the file, so an
 LLM's citations meet the extractive engine's standard (the quote is the text of the cited lines).
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.answer.support_check import NUMBER_WORDS, SupportVerdict, numbers, supports
+from rag.answer.support_check import MIN_TERMS, NUMBER_WORDS, SupportVerdict, numbers, supports
 from rag.models import Chunk, Sentence
 from rag.text.lexical import content_words
 
@@ -123,8 +124,8 @@ class SupportScorer:
         next to each other: in one chunk (the event in one, its outcome three sentences later),
         or in two chunks (one source names the trial, another the attack it is about). The
         ACROSS_CANDIDATES sentences of `chunks` holding most of the claim's terms are paired;
-        a pair counts only when each of its sentences holds words of the claim the other lacks
-        (else one alone would do) and the pair passes the same rules and threshold as a window.
+        a pair counts only when each of its sentences holds MIN_TERMS or more words of the claim
+        the other lacks (a part of the claim, not one name picked up elsewhere) and the pair passes the same rules and threshold as a window.
         Returns the best pair's anchors, one per chunk it draws on (empty: no such pair)."""
         terms = set(content_words(claim))
         if len(chunks) == 0 or not terms:
@@ -138,8 +139,8 @@ class SupportScorer:
             if ca.id == cb.id and abs(ia - ib) <= 1:
                 continue  # adjacent sentences of one chunk are a window anchor() has tried
             own_a, own_b = set(content_words(a.text)) & terms, set(content_words(b.text)) & terms
-            if not (own_a - own_b and own_b - own_a):
-                continue
+            if min(len(own_a - own_b), len(own_b - own_a)) < MIN_TERMS:
+                continue  # each must state a part of the claim: one word from elsewhere (a name) is no part
             pair = sorted([(ca, ia, a), (cb, ib, b)], key=lambda t: (chunks.index(t[0]), t[1]))
             scored = self._score([t[2] for t in pair], claim, self._vectors[claim], claimed, pair[0][0])
             if best is None or _rank(scored) > _rank(best[0]):
