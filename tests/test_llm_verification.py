@@ -4,7 +4,8 @@ phrases, and supported answers that do not speak to the question."""
 import datetime as dt
 
 from rag.answer.grounding import ScoreSupport, ground
-from rag.answer.llm_engine import off_question
+from rag.answer.llm_engine import off_period, off_question
+from rag.answer.question_period import question_period
 from rag.answer.support import SupportScorer
 from rag.answer.support_check import coverages, supports
 from rag.index.embedders import HashEmbedder
@@ -99,3 +100,16 @@ def test_a_claim_two_uncited_sources_state_together_is_re_cited_to_both():
     found = ground("The Sandy Hook defamation case is about a boy killed in the 2012 school shooting in Newtown.", [1],
                    context, ScoreSupport(HashEmbedder(), 0.5))
     assert found.supported and found.repaired_from == [1] and sorted(e.n for e in found.evidence) == [2, 3]
+
+
+def test_an_answer_to_this_week_resting_only_on_older_articles_is_a_refusal():
+    question = "The IRS announced it will do what this week?"
+    period = question_period(question, dt.date(2022, 6, 23))
+    old = _answer(question, "The IRS will begin processing 2021 tax returns as soon as Jan. 24.")
+    old.citations[0].date = dt.date(2022, 1, 10)
+    refused = off_period(old, period)
+    assert refused.refused and "this week" in refused.refusal_reason and refused.rejected.sentences
+    recent = old.model_copy(deep=True)
+    recent.citations[0].date = dt.date(2022, 6, 21)
+    assert off_period(recent, period) == recent
+    assert off_period(old, None) == old  # no as-of date, no period

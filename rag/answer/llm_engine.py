@@ -102,6 +102,7 @@ def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filt
                           result.query, mode or settings.llm_unsupported)
     answer = off_question(answer.model_copy(update=base), settings.llm_min_question_coverage,
                           settings.llm_min_answer_similarity, store.embedder)
+    answer = off_period(answer, question_period(question, filters.as_of))
     answer.notes = notes + draft.notes + answer.notes + _cost_notes(draft, llm)
     answer.timings = {**result.timings, "llm": round(asked - clock, 4),
                       "verify": round(time.perf_counter() - asked, 4)}
@@ -256,6 +257,26 @@ def off_question(answer: Answer, threshold: float, similarity: float, embedder) 
     why = (f"the supported sentences do not speak to the question: their quotes hold {cover.share:.0%} of its key "
            f"terms (at least {threshold:.0%} needed; missing {shown}) and the closest is at cosine {closest:.2f} "
            f"(at least {similarity:.2f} needed)")
+    return _refused_beside(answer, why)
+
+
+def off_period(answer: Answer, period) -> Answer:
+    """A question about a recent period ("this week", read against its as-of date) is answered
+    only from articles of that period: the gate lets the model be asked when the context holds a
+    passage of the period, but a small model may still answer from an older article ("The IRS will
+    begin processing 2021 tax returns as soon as Jan. 24." for "The IRS announced it will do what
+    this week?", asked in June). When no quote of the verified answer is from an article published
+    in the period (QuestionPeriod.holds, the gate's test), the answer is a refusal kept as
+    rejected output."""
+    if period is None or answer.refused or not answer.sentences or any(period.holds(c.date) for c in answer.citations):
+        return answer
+    dates = sorted({c.date.isoformat() for c in answer.citations if c.date}) or ["undated"]
+    why = (f"the question asks about {period.phrase!r} (articles published since {period.since.isoformat()}), and "
+           f"every quote of the answer is from an article outside it ({', '.join(dates[:3])})")
+    return _refused_beside(answer, why)
+
+
+def _refused_beside(answer: Answer, why: str) -> Answer:
     quotes = {c.n: c for c in answer.citations}
     rejected = RejectedOutput(text=answer.answer, reason=why, sentences=[
         UnsupportedSentence(text=s.text, sources=list(dict.fromkeys(quotes[n].source for n in s.citations if n in quotes)),
