@@ -59,6 +59,7 @@ def test_two_cited_sources_together_support_a_claim_and_both_are_cited():
 def test_a_relative_time_phrase_is_not_a_word_the_source_must_say():
     assert coverages("Johnson resigned as leader this week.", ["Johnson resigned as leader on Monday."])[0] == 1.0
     assert supports("Johnson resigned as leader yesterday.", ["Johnson resigned as leader on Monday."])
+    assert not supports("Johnson resigned as leader today.", ["Johnson did not resign as leader today."])
     assert not supports("Johnson resigned as leader this week, and he sold his house in London.",
                         ["Johnson resigned as leader on Monday."])
 

@@ -106,7 +106,9 @@ def _relative_time_dropped(sentence: str) -> str:
     """A relative time phrase of an answer ("this week", "earlier this month", "yesterday") places
     the event against the day the question is asked; the source dates it by its own calendar
     ("on Sunday", "June 19"), so its words are not there to match. Whether the source is from that
-    period is the answerability gate's test (rag.answer.question_period), not a word to find."""
+    period is the answerability gate's test (rag.answer.question_period), not a word to find.
+    Dropped from the window too, so that both sides negate and number the same words ("did not
+    resign yesterday" must still negate "resign")."""
     spans = [m for m in find_date_mentions(sentence) if m.kind == "relative"]
     for m in reversed(spans):
         sentence = sentence[:m.start].rstrip() + sentence[m.end:]
@@ -129,7 +131,7 @@ class SupportVerdict:
 def supports(sentence: str, window: str | Sequence[str], *, coverage: float = COVERAGE,
              clause_coverage: float = CLAUSE_COVERAGE) -> SupportVerdict:
     """Check `sentence` against `window` (text, or its sentences) by the rules above."""
-    parts = split_window(window) if isinstance(window, str) else [w for w in window if w.strip()]
+    parts = [_relative_time_dropped(w) for w in (split_window(window) if isinstance(window, str) else window) if w.strip()]
     sentence = _claim(sentence)
     claim = _text(sentence)
     if len(claim.terms) < MIN_TERMS:
@@ -158,6 +160,7 @@ def coverages(sentence: str, window: Sequence[str]) -> tuple[float, list[tuple[s
     MIN_TERMS or more terms: what COVERAGE and CLAUSE_COVERAGE are compared with."""
     sentence = _claim(sentence)
     claim = _text(sentence)
+    window = [_relative_time_dropped(w) for w in window]
     found = _found_terms(claim, sentence, window)
     share = len(claim.terms & found) / len(claim.terms) if claim.terms else 0.0
     out, said = [], set()
