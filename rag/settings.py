@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     llm_min_question_coverage: float = Field(0.3, ge=0, le=1, description=(
         "Answerability gate: the LLM is asked only when a passage of the context holds this share of the "
         "question's key terms (rag/answer/answerability.py; chosen on the tune half, bench/llm_gate.py)."))
-    llm_min_answer_similarity: float = Field(0.5, ge=-1, le=1, description=(
+    llm_min_answer_similarity: float = Field(0.25, ge=-1, le=1, description=(
         "Off-question test: a verified LLM answer whose quotes hold less than llm_min_question_coverage of the "
         "question's key terms and whose best quote's cosine with the question is below this is refused "
         "(rag/answer/llm_engine.py off_question; chosen on the tune half, bench/llm_relevance.py)."))
