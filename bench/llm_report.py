@@ -377,7 +377,7 @@ def render(run: Path, scored: dict) -> str:
         for phase, d in (lab.get("removed_by") or {}).items():
             lines.append(f"- sentences removed or rejected by '{labels_of[phase]}': {d['removed']}; of those labelled, "
                          f"truly unsupported {_share(d)}")
-    lines += gate_lines(run)
+    lines += gate_lines(run) + relevance_lines(run)
     return "\n".join(lines) + "\n"
 
 
@@ -419,6 +419,32 @@ def gate_lines(run: Path) -> list[str]:
                  f"{', '.join(f'{t:.2f}' for t in sorted(reach)) if reach else 'none'}. The rows above are the "
                  "gate alone, before any model call; the model's own refusals and the support check add to them "
                  "(the targets above).")]
+    return out
+
+
+def relevance_lines(run: Path) -> list[str]:
+    """The off-question test's trade-off from `python -m bench.llm_relevance` (results/relevance.json)."""
+    path = run / "results" / "relevance.json"
+    if not path.exists():
+        return []
+    rel = json.loads(path.read_text())
+    grid = {half: {g["cosine"]: g for g in rows} for half, rows in rel["grid"].items()}
+    n = {half: next(iter(g.values()))["n"] for half, g in grid.items()}
+    out = ["", "### The off-question test (`python -m bench.llm_relevance`)", "",
+           (f"After verification an answer is refused when its quotes together hold less than {rel['coverage']} of "
+            "the question's key terms (the gate's threshold) and none has a MiniLM cosine with the question of "
+            f"`llm_min_answer_similarity` = {rel['chosen']} or more; and, for a question about a recent period "
+            "(\"this week\", as of its date), when no quote is from an article of that period. The cosine is chosen "
+            "on the tune half without a model: the context sentences that hold the gold answer are what a right "
+            "answer quotes, and a question is lost when the test would refuse every one of them (tune "
+            f"{n['tune']}, check {n['check']} answerable questions with such a sentence in the context). The highest "
+            f"cosine with tune lost <= {rel['max_lost']}:"), "",
+           "| cosine | tune: lost | check: lost |", "|---|---|---|"]
+    for t in sorted(grid["tune"]):
+        if t > 0.6 or (round(t * 20) % 2 and t != rel["chosen"]):
+            continue
+        mark = "**" if t == rel["chosen"] else ""
+        out.append(f"| {mark}{t:.2f}{mark} | {_f(grid['tune'][t]['lost'])} | {_f(grid['check'].get(t, {}).get('lost'))} |")
     return out
 
 
