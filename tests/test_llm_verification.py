@@ -7,7 +7,7 @@ from rag.answer.grounding import ScoreSupport, ground
 from rag.answer.llm_engine import off_period, off_question
 from rag.answer.question_period import question_period
 from rag.answer.support import SupportScorer
-from rag.answer.support_check import coverages, supports
+from rag.answer.support_check import supports
 from rag.index.embedders import HashEmbedder
 from rag.models import Answer, AnswerSentence, Chunk, Citation, Sentence
 
@@ -54,14 +54,6 @@ def test_two_cited_sources_together_support_a_claim_and_both_are_cited():
                    context, ScoreSupport(HashEmbedder(), 0.5))
     assert found.supported and sorted(e.n for e in found.evidence) == [1, 2]
     assert any("two sentences together" in n for n in found.notes)
-
-
-def test_a_relative_time_phrase_is_not_a_word_the_source_must_say():
-    assert coverages("Johnson resigned as leader this week.", ["Johnson resigned as leader on Monday."])[0] == 1.0
-    assert supports("Johnson resigned as leader yesterday.", ["Johnson resigned as leader on Monday."])
-    assert not supports("Johnson resigned as leader today.", ["Johnson did not resign as leader today."])
-    assert not supports("Johnson resigned as leader this week, and he sold his house in London.",
-                        ["Johnson resigned as leader on Monday."])
 
 
 def _answer(question: str, quote: str) -> Answer:

@@ -47,7 +47,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rag.answer.question import analyse
-from rag.text.dates import find_date_mentions
 from rag.text.lexical import STOPWORDS, content_words, normalize
 from rag.text.snippet import short
 from rag.text.vocab import COUNT_WORDS, NEGATION_WORDS, alternation, name_forms
@@ -99,24 +98,10 @@ def _plain(text: str) -> str:
 
 def _claim(sentence: str) -> str:
     """The sentence as a claim: abbreviations in one spelling, without a lead-in that credits the
-    context as a whole, and without relative time phrases ("this week", "yesterday")."""
-    sentence = _relative_time_dropped(_plain(sentence))
+    context as a whole."""
+    sentence = _plain(sentence)
     rest = _CONTEXT_LEAD.sub("", sentence, count=1)
     return rest[:1].upper() + rest[1:] if rest != sentence and rest.strip() else sentence
-
-
-@lru_cache(maxsize=4096)
-def _relative_time_dropped(sentence: str) -> str:
-    """A relative time phrase of an answer ("this week", "earlier this month", "yesterday") places
-    the event against the day the question is asked; the source dates it by its own calendar
-    ("on Sunday", "June 19"), so its words are not there to match. Whether the source is from that
-    period is the answerability gate's test (rag.answer.question_period), not a word to find.
-    Dropped from the window too, so that both sides negate and number the same words ("did not
-    resign yesterday" must still negate "resign")."""
-    spans = [m for m in find_date_mentions(sentence) if m.kind == "relative"]
-    for m in reversed(spans):
-        sentence = sentence[:m.start].rstrip() + sentence[m.end:]
-    return sentence
 
 
 @dataclass(frozen=True)
@@ -137,7 +122,7 @@ def supports(sentence: str, window: str | Sequence[str], *, coverage: float = CO
              question_coverage: float = 1.0) -> SupportVerdict:
     """Check `sentence` against `window` (text, or its sentences) by the rules above; with the
     `question` it answers, the question's own words it restates may be granted (`echoed`)."""
-    parts = [_relative_time_dropped(w) for w in (split_window(window) if isinstance(window, str) else window) if w.strip()]
+    parts = split_window(window) if isinstance(window, str) else [w for w in window if w.strip()]
     sentence = _claim(sentence)
     claim = _text(sentence)
     if len(claim.terms) < MIN_TERMS:
@@ -186,7 +171,6 @@ def coverages(sentence: str, window: Sequence[str], given: frozenset[str] = froz
     counted as found (the question's, rag.answer.support_check.echoed)."""
     sentence = _claim(sentence)
     claim = _text(sentence)
-    window = [_relative_time_dropped(w) for w in window]
     found = _found_terms(claim, sentence, window) | (claim.terms & given)
     share = len(claim.terms & found) / len(claim.terms) if claim.terms else 0.0
     out, said = [], set()
