@@ -127,3 +127,16 @@ def test_what_the_answer_adds_to_its_question_is_still_checked():
     elsewhere = ["The Dodgers beat the Giants 5-3 on Tuesday in Los Angeles."]  # does not speak to the question
     assert not supports("Vin Scully famously called games for the Los Angeles Dodgers during his long career.",
                         elsewhere, question=SCULLY, question_coverage=0.3)
+
+
+def test_the_articles_own_headline_is_evidence_and_other_furniture_is_not():
+    chunk = chunk_of("Liz Cheney, from Trump backer - then critic - to considering 2024 run",
+                     "Photos: Liz Cheney considering a 2024 run after her years as a Trump backer and critic",
+                     "The Wyoming lawmaker lost her primary on Tuesday.")
+    kinds = ["headline", "caption", "sentence"]
+    chunk = chunk.model_copy(update={"sentences": [s.model_copy(update={"kind": k}) for s, k in zip(chunk.sentences, kinds)]})
+    anchor = SupportScorer(HashEmbedder()).anchor("Liz Cheney went from Trump backer, then critic, to considering a 2024 run.",
+                                                  chunk)
+    assert anchor.supports(0.5) and [s.line_start for s in anchor.sentences] == [1]
+    captioned = chunk.model_copy(update={"sentences": [chunk.sentences[1], chunk.sentences[2]]})
+    assert not SupportScorer(HashEmbedder()).anchor("Liz Cheney is considering a 2024 run.", captioned).supports(0.5)

@@ -19,7 +19,8 @@ each sentence as a claim: its own chunk scores 1.0; another chunk of the same ar
 0.5). So 0.5 rejects about 95% of same-topic evidence that states something else, before the
 number rule; paraphrases score lower than quotes, so a model should stay close to its sources.
 
-A claim that no such window holds may rest on two sentences that are not adjacent, of one chunk
+The article's own headline counts as one of its sentences here (EVIDENCE_KINDS); other page
+furniture does not. A claim that no such window holds may rest on two sentences that are not adjacent, of one chunk
 or of two (`SupportScorer.across`: the event in one, its outcome in another): the pair passes the
 same rules and threshold, and each of its sentences must state a part of the claim (MIN_TERMS
 words of it the other lacks).
@@ -46,6 +47,10 @@ _PAIR_MARGIN = 0.05
 LIST_FIGURES = 3
 MAX_WINDOW = 12
 ACROSS_CANDIDATES = 6
+# What a claim may rest on: the article's statements, and its own headline (furniture kind
+# "headline": its title repeated in its text), which states what the article reports. Other
+# furniture (captions, related links, promos, timestamps) is not the article's claim.
+EVIDENCE_KINDS = ("sentence", "headline")
 
 
 @dataclass
@@ -94,7 +99,7 @@ class SupportScorer:
 
     def anchor(self, claim: str, chunk: Chunk) -> Anchor | None:
         """The best window of `chunk` for `claim`, or None when the chunk has no sentence."""
-        body = [s for s in chunk.sentences if s.kind == "sentence"] or list(chunk.sentences)
+        body = [s for s in chunk.sentences if s.kind in EVIDENCE_KINDS] or list(chunk.sentences)
         if not body:
             return None
         self._embed([claim] + [s.text for s in body])
@@ -133,7 +138,7 @@ class SupportScorer:
         terms = set(content_words(claim))
         if len(chunks) == 0 or not terms:
             return []
-        body = [(c, i, s) for c in chunks for i, s in enumerate(x for x in c.sentences if x.kind == "sentence")]
+        body = [(c, i, s) for c in chunks for i, s in enumerate(x for x in c.sentences if x.kind in EVIDENCE_KINDS)]
         ranked = sorted(body, key=lambda t: -len(terms & set(content_words(t[2].text))))[:ACROSS_CANDIDATES]
         self._embed([claim] + [s.text for _, _, s in ranked])
         claimed = numbers(claim)
