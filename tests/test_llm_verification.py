@@ -4,7 +4,7 @@ phrases, and supported answers that do not speak to the question."""
 import datetime as dt
 
 from rag.answer.grounding import ScoreSupport, ground
-from rag.answer.llm_engine import off_period, off_question
+from rag.answer.llm_engine import off_kind, off_period, off_question
 from rag.answer.question_period import question_period
 from rag.answer.support import SupportScorer
 from rag.answer.support_check import supports
@@ -140,3 +140,13 @@ def test_the_articles_own_headline_is_evidence_and_other_furniture_is_not():
     assert anchor.supports(0.5) and [s.line_start for s in anchor.sentences] == [1]
     captioned = chunk.model_copy(update={"sentences": [chunk.sentences[1], chunk.sentences[2]]})
     assert not SupportScorer(HashEmbedder()).anchor("Liz Cheney is considering a 2024 run.", captioned).supports(0.5)
+
+
+def test_a_how_many_question_answered_without_a_number_is_a_refusal():
+    vague = _answer("Netflix says it lost how many subscribers in the three months ending June 30?",
+                    "Netflix reported that it lost subscribers in the first quarter of 2022, on April 19.")
+    assert off_kind(vague).refused and "number" in off_kind(vague).refusal_reason
+    counted = _answer("How many rockets hit the embassy?", "Eight rockets hit the embassy.")
+    assert off_kind(counted) == counted
+    other = _answer("Which country won?", "France won the final.")
+    assert off_kind(other) == other

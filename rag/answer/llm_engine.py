@@ -18,6 +18,8 @@ Nothing the model says is shown unchecked:
    model's text as rejected output;
 5. an answer whose quotes together hold less of the question's key terms than the gate asks of
    a passage does not answer it (true and beside the point): a refusal, kept as rejected output;
+   the same when every quote is from outside the recent period the question names, or when it
+   asks for a number and the answer states none;
 6. each figure of a reported conflict must be stated by the source it cites, and a conflict
    needs two different verified figures; the shared disagreement finder also runs over the
    figures of the whole context (rag.answer.context_conflicts).
@@ -37,6 +39,7 @@ from rag.answer.context import Context, pack_sources
 from rag.answer.context_conflicts import disagreements
 from rag.answer.grounding import Grounding, ScoreSupport, ground
 from rag.answer.judge import judge_support
+from rag.answer.question import analyse
 from rag.answer.question_period import period_coverage, period_reason, question_period
 from rag.answer.refusal import REFUSAL_PHRASE
 from rag.answer.reply import (
@@ -64,10 +67,12 @@ from rag.models import (
 )
 from rag.prompts import Prompt, load_prompt
 from rag.retrieval import Filters, search
+from rag.text.dates import find_date_mentions
 from rag.text.lexical import content_words, normalize
 from rag.text.snippet import short
 
 MARKERS_PROMPT = "answer_markers"
+_YEAR = re.compile(r"(?<![\w,.])(?:18|19|20)\d\d(?!\w|[,.]\d)")
 REPLY_SCHEMA = LLMReply.model_json_schema()
 
 
@@ -103,6 +108,7 @@ def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filt
     answer = off_question(answer.model_copy(update=base), settings.llm_min_question_coverage,
                           settings.llm_min_answer_similarity, store.embedder)
     answer = off_period(answer, question_period(question, filters.as_of))
+    answer = off_kind(answer)
     answer.notes = notes + draft.notes + answer.notes + _cost_notes(draft, llm)
     answer.timings = {**result.timings, "llm": round(asked - clock, 4),
                       "verify": round(time.perf_counter() - asked, 4)}
@@ -274,6 +280,25 @@ def off_period(answer: Answer, period) -> Answer:
     why = (f"the question asks about {period.phrase!r} (articles published since {period.since.isoformat()}), and "
            f"every quote of the answer is from an article outside it ({', '.join(dates[:3])})")
     return _refused_beside(answer, why)
+
+
+def off_kind(answer: Answer) -> Answer:
+    """A question that asks for a number ("how many", "how much", rag.answer.question.analyse) is
+    not answered by sentences that state none ("Netflix reported that it lost subscribers in the
+    first quarter" for "how many subscribers did it lose?"): a refusal kept as rejected output."""
+    if answer.refused or not answer.sentences or analyse(answer.question).kind != "number":
+        return answer
+    if any(numbers(_without_dates(s.text)) for s in answer.sentences):
+        return answer
+    return _refused_beside(answer, "the question asks for a number, and no sentence of the answer states one")
+
+
+def _without_dates(text: str) -> str:
+    """The text without its date expressions and bare years ("of 2022"): a year or a day of the
+    month is not a count."""
+    for m in reversed(find_date_mentions(text)):
+        text = text[:m.start] + " " + text[m.end:]
+    return _YEAR.sub(" ", text)
 
 
 def _refused_beside(answer: Answer, why: str) -> Answer:
