@@ -347,7 +347,7 @@ def render(run: Path, scored: dict) -> str:
     row("Sentences shown flagged unsupported", lambda m: f"{m['flagged']} of {m['sentences']}")
     row("Citations repaired (re-cited to another context source)", lambda m: str(m["recited"]))
     row("Answers refused because nothing was supported", lambda m: str(m["refused_by_policy"]))
-    row("Answers refused as beside the question (supported quotes that do not speak to it, none from its period, or no number for a "how many")",
+    row("Answers refused as beside the question (supported quotes that do not speak to it, none from its period, or no number for a 'how many')",
         lambda m: str(m.get("refused_off_question", 0)))
     row("Engine errors", lambda m: str(m["errors"]))
     row("Seconds per answer, mean (LLM after: from the response cache)", lambda m: _f(m["seconds"]["mean"], 1))
