@@ -221,7 +221,7 @@ def verify_draft(draft: Draft, context: Context, store: Store, llm: LLM, thresho
     claims = [s for s in reply.sentences if s.text and not is_refusal_sentence(s.text)]
     if reply.refused or not claims:
         return Answer(answer=REFUSAL_PHRASE, refused=True, usage=usage, **common)
-    test = ScoreSupport(store.embedder, threshold, question or None, store.settings.llm_min_question_coverage)
+    test = ScoreSupport(store.embedder, threshold)
     groundings = []
     for claim in claims:
         grounding = ground(claim.text, claim.citations, context, test)

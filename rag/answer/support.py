@@ -86,9 +86,8 @@ def lexical_support(claim: str, evidence: str) -> float:
 class SupportScorer:
     """Scores claims against chunks; sentence vectors are computed once per scorer."""
 
-    def __init__(self, embedder, question: str | None = None, question_coverage: float = 1.0):
+    def __init__(self, embedder):
         self.embedder = embedder
-        self.question, self.question_coverage = question, question_coverage  # see support_check.echoed
         self._vectors: dict[str, np.ndarray] = {}
 
     def _embed(self, texts: list[str]) -> None:
@@ -122,8 +121,7 @@ class SupportScorer:
             chunk=chunk, sentences=window, lexical=round(lexical_support(claim, text), 4),
             semantic=round(float(vector @ claim_vector) / norm, 4),
             numbers_ok=claimed <= numbers(text),
-            verdict=supports(claim, [s.text for s in window], question=self.question,
-                             question_coverage=self.question_coverage),
+            verdict=supports(claim, [s.text for s in window]),
         )
 
 

@@ -20,9 +20,6 @@ score counts (rag.answer.support). Each rule is a reason a sentence fails, named
   needs the sentence to negate them too.
 - **names**: every capitalised word of the sentence (people, places, organisations, days,
   months) must be in the window; a word and its derivative match ("Iran" ~ "Iranian").
-- **the question's words**: with the question the sentence answers, the words of the question
-  it restates count as found in a window that speaks to the question (the answerability gate's
-  share of its key terms): they are the question's claim, not the answer's (`echoed`).
 Surface variants of names count as the same word in every rule (rag.text.vocab.name_forms):
 an abbreviation with or without dots and spaces ("U. S." ~ "U.S." ~ "US"), a place and its
 demonym or adjective ("Saudi Arabia" ~ "Saudi Arabian", "China" ~ "Chinese", "Britain" ~
@@ -46,7 +43,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from rag.answer.question import analyse
 from rag.text.lexical import STOPWORDS, content_words, normalize
 from rag.text.snippet import short
 from rag.text.vocab import COUNT_WORDS, NEGATION_WORDS, alternation, name_forms
@@ -118,18 +114,15 @@ class SupportVerdict:
 
 
 def supports(sentence: str, window: str | Sequence[str], *, coverage: float = COVERAGE,
-             clause_coverage: float = CLAUSE_COVERAGE, question: str | None = None,
-             question_coverage: float = 1.0) -> SupportVerdict:
-    """Check `sentence` against `window` (text, or its sentences) by the rules above; with the
-    `question` it answers, the question's own words it restates may be granted (`echoed`)."""
+             clause_coverage: float = CLAUSE_COVERAGE) -> SupportVerdict:
+    """Check `sentence` against `window` (text, or its sentences) by the rules above."""
     parts = split_window(window) if isinstance(window, str) else [w for w in window if w.strip()]
     sentence = _claim(sentence)
     claim = _text(sentence)
     if len(claim.terms) < MIN_TERMS:
         return SupportVerdict(False, "too few words to check against the source", 0.0, "short")
     view = [_text(p) for p in parts]
-    given = echoed(question, parts, question_coverage) if question else frozenset()
-    share, clause_shares = coverages(sentence, parts, given)
+    share, clause_shares = coverages(sentence, parts)
     if any(is_instruction(parts[i]) for i in _carriers(claim.terms, view)):
         return SupportVerdict(False, "the cited text is an instruction to the model, not a report", share, "instruction")
     if share < coverage:
@@ -142,36 +135,17 @@ def supports(sentence: str, window: str | Sequence[str], *, coverage: float = CO
         return SupportVerdict(False, problem, share, "number")
     if problem := _negations(claim, view):
         return SupportVerdict(False, problem, share, "negation")
-    if missing := [n for n in _missing_names(sentence, parts) if n not in given]:
+    if missing := _missing_names(sentence, parts):
         return SupportVerdict(False, f"{_names(missing)} not in the cited text", share, "name")
     return SupportVerdict(True, None, share)
 
 
-def echoed(question: str, window: Sequence[str], question_coverage: float) -> frozenset[str]:
-    """The question's words (content terms and names) that an answer may restate without the
-    window saying them again: an answer echoes its question ("Which team did Vin Scully famously
-    call games for?" → "Vin Scully famously called games for the Los Angeles Dodgers"), and those
-    words are the question's claim, not the answer's. Granted only when the window itself speaks
-    to the question as the answerability gate asks of a passage (`question_coverage` of its key
-    terms, rag.answer.question.analyse): evidence about something else gains nothing. What the
-    answer adds (the team, a figure, a negation) is still checked by every rule."""
-    key = set(analyse(question).terms)
-    if not key:
-        return frozenset()
-    asked = _text(_plain(question))
-    if len(key & _found_terms(asked, question, window)) / len(key) < question_coverage:
-        return frozenset()
-    names = {_name(m.group(1)) for m in _CAPITALISED.finditer(_plain(question))}
-    return asked.terms | frozenset(n for n in names if n)
-
-
-def coverages(sentence: str, window: Sequence[str], given: frozenset[str] = frozenset()) -> tuple[float, list[tuple[str, float]]]:
+def coverages(sentence: str, window: Sequence[str]) -> tuple[float, list[tuple[str, float]]]:
     """The share of the sentence's content terms in the window, and the share of each clause of
-    MIN_TERMS or more terms: what COVERAGE and CLAUSE_COVERAGE are compared with. `given`: terms
-    counted as found (the question's, rag.answer.support_check.echoed)."""
+    MIN_TERMS or more terms: what COVERAGE and CLAUSE_COVERAGE are compared with."""
     sentence = _claim(sentence)
     claim = _text(sentence)
-    found = _found_terms(claim, sentence, window) | (claim.terms & given)
+    found = _found_terms(claim, sentence, window)
     share = len(claim.terms & found) / len(claim.terms) if claim.terms else 0.0
     out, said = [], set()
     for clause in clauses(sentence):
