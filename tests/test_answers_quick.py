@@ -8,7 +8,6 @@ unanswerable questions, 0.08 is one question), so real breakage fails and noise 
 import re
 
 import pytest
-
 from conftest import BENCH
 
 pytestmark = pytest.mark.skipif(not (BENCH / "articles.jsonl.gz").exists(), reason="benchmark data not present")

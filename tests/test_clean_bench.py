@@ -8,10 +8,9 @@ import gzip
 import json
 
 import pytest
+from conftest import BENCH
 
 from rag.text.clean import clean_lines
-
-from conftest import BENCH
 
 ARTICLES = BENCH / "articles.jsonl.gz"
 pytestmark = pytest.mark.skipif(not ARTICLES.exists(), reason="benchmark data not present")

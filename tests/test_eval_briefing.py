@@ -2,6 +2,7 @@
 hand-labelled event dates; the real-news briefing cases name the benchmark corpus."""
 
 import datetime as dt
+
 import pytest
 
 from rag.eval.cases import CaseFileError, load_case_file

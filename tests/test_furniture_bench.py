@@ -7,11 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import BENCH
 
 from rag.text.document import parse_document
 from rag.text.readers import SourceDoc
-
-from conftest import BENCH
 
 ARTICLES = BENCH / "articles.jsonl.gz"
 pytestmark = pytest.mark.skipif(not ARTICLES.exists(), reason="benchmark data not present")

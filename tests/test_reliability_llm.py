@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from conftest import hash_index
+from fastapi.testclient import TestClient
 from scripted_server import ScriptedServer, streamed
 from test_llm_engine import ROCKETS, eight_rockets, find
 
@@ -24,7 +24,6 @@ from rag.errors import LLMError
 from rag.llm.log import read_calls
 from rag.server import create_app
 from rag.settings import Settings
-
 
 # A chat-completions endpoint that sends part of its reply and then SIGKILLs itself.
 DYING_SERVER = r'''

@@ -26,10 +26,10 @@ if not (CHROMIUM and CHROMEDRIVER):
         pytest.fail(f"CI must run the browser test: {MISSING}", pytrace=False)
     pytest.skip(MISSING, allow_module_level=True)
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = Path(__file__).resolve().parent.parent

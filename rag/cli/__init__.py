@@ -6,18 +6,17 @@ import os
 import signal
 import sys
 
+# Commands register themselves on `app` when their module is imported.
+from rag.cli import brief as _brief  # noqa: F401
+from rag.cli import chat as _chat  # noqa: F401
+from rag.cli import eval as _eval  # noqa: F401
+from rag.cli import ingest as _ingest  # noqa: F401
+from rag.cli import inspect as _inspect  # noqa: F401
+from rag.cli import log as _log  # noqa: F401
+from rag.cli import query as _query  # noqa: F401
+from rag.cli import serve as _serve  # noqa: F401
 from rag.cli.app import app
 from rag.errors import RagError, first_line
-
-# Commands register themselves on `app` when their module is imported.
-from rag.cli import ingest as _ingest  # noqa: E402,F401
-from rag.cli import inspect as _inspect  # noqa: E402,F401
-from rag.cli import query as _query  # noqa: E402,F401
-from rag.cli import serve as _serve  # noqa: E402,F401
-from rag.cli import log as _log  # noqa: E402,F401
-from rag.cli import eval as _eval  # noqa: E402,F401
-from rag.cli import brief as _brief  # noqa: E402,F401
-from rag.cli import chat as _chat  # noqa: E402,F401
 
 
 def main() -> None:
