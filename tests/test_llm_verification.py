@@ -7,7 +7,6 @@ from rag.answer.grounding import ScoreSupport, ground
 from rag.answer.llm_engine import off_kind, off_period, off_question
 from rag.answer.question_period import question_period
 from rag.answer.support import SupportScorer
-from rag.answer.support_check import supports
 from rag.index.embedders import HashEmbedder
 from rag.models import Answer, AnswerSentence, Chunk, Citation, Sentence
 
