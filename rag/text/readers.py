@@ -34,11 +34,27 @@ class SourceDoc:
     body_start: int = 0  # characters before this are front matter
 
 
-@dataclass
 class FileRef:
-    path: Path
-    source: str  # name relative to the corpus root (or to the directory given)
-    stat: tuple[int, int] | None = None  # (size, mtime_ns) when the walk found it, so a rescan stats once
+    """One file to read. A walk gives its path as a string, made a Path only when the file is read
+    (a rescan skips most files unread, and pathlib's parsing cost more than their system calls)."""
+
+    __slots__ = ("_path", "absolute", "source", "stat")
+
+    def __init__(self, path: Path | str, source: str, stat: tuple[int, int] | None = None,
+                 absolute: str | None = None):
+        self._path = path
+        self.source = source  # name relative to the corpus root (or to the directory given)
+        self.stat = stat  # (size, mtime_ns) when the walk found it, so a rescan stats once
+        self.absolute = absolute  # os.path.abspath(path), when the walk computed it
+
+    @property
+    def path(self) -> Path:
+        if not isinstance(self._path, Path):
+            self._path = Path(self._path)
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"FileRef({str(self._path)!r}, {self.source!r})"
 
 
 @dataclass
@@ -72,7 +88,8 @@ def discover(paths: list[Path], corpus_root: Path) -> Scan:
         anchor, base_s = str(real_root if in_root else boundary), str(base)
         for path, real, stat_ in _walk(given, scan, boundary, where, root):
             source = _relative(real, anchor)
-            name = _relative(os.path.abspath(path), base_s)
+            absolute = os.path.abspath(path)
+            name = _relative(absolute, base_s)
             if name != source:  # reached through a symlink: cited under the file's real name
                 scan.failed[_shown(Path(path), root)] = f"the same file as {source} (a symlink); ingested once, as {source}"
             if real in names:
@@ -81,7 +98,7 @@ def discover(paths: list[Path], corpus_root: Path) -> Scan:
                 scan.failed[_shown(Path(path), root)] = f"another file is already ingested as {source} in this run; rename one"
                 continue
             names[real], owners[source] = source, real
-            scan.files.append(FileRef(path=Path(path), source=source, stat=stat_))
+            scan.files.append(FileRef(path, source, stat_, absolute))
     return scan
 
 
