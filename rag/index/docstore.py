@@ -44,8 +44,11 @@ CREATE INDEX IF NOT EXISTS chunks_source ON chunks (source, ordinal);
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 """
 # Indexes added after a schema version: the next ingest of an older store creates them.
+# documents_path_manifest covers manifest_under: a rescan reads every row under a directory from
+# the index alone, without a lookup of each (large) document row.
 _LATER_INDEXES = """
 CREATE INDEX IF NOT EXISTS documents_file_source ON documents (file, source);
+CREATE INDEX IF NOT EXISTS documents_path_manifest ON documents (path, source, content_hash, size, mtime_ns);
 """
 _TABLES = ("documents", "chunks", "terms")
 

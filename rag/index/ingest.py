@@ -130,8 +130,8 @@ def _plan(store: Store, paths: list[Path], settings: Settings, rebuild: bool, ve
     seen: set[str] = set()
     now = time.time_ns()
     for ref in scan.files:
-        path = os.path.abspath(ref.path)  # what the manifest records (Path.absolute() is 10x slower)
-        stat = _stat(ref)
+        path = ref.absolute or os.path.abspath(ref.path)  # what the manifest records (Path.absolute() is 10x slower)
+        stat = ref.stat or _stat(ref)  # the walk's own stat: one system call per file in a rescan
         rows = by_path.get(path, [])
         if stat and rows and not verify and all((r.size, r.mtime_ns) == stat for r in rows) \
                 and now - stat[1] > _RACY_NS:

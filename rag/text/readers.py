@@ -34,10 +34,27 @@ class SourceDoc:
     body_start: int = 0  # characters before this are front matter
 
 
-@dataclass
 class FileRef:
-    path: Path
-    source: str  # name relative to the corpus root (or to the directory given)
+    """One file to read. A walk gives its path as a string, made a Path only when the file is read
+    (a rescan skips most files unread, and pathlib's parsing cost more than their system calls)."""
+
+    __slots__ = ("_path", "absolute", "source", "stat")
+
+    def __init__(self, path: Path | str, source: str, stat: tuple[int, int] | None = None,
+                 absolute: str | None = None):
+        self._path = path
+        self.source = source  # name relative to the corpus root (or to the directory given)
+        self.stat = stat  # (size, mtime_ns) when the walk found it, so a rescan stats once
+        self.absolute = absolute  # os.path.abspath(path), when the walk computed it
+
+    @property
+    def path(self) -> Path:
+        if not isinstance(self._path, Path):
+            self._path = Path(self._path)
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"FileRef({str(self._path)!r}, {self.source!r})"
 
 
 @dataclass
@@ -56,8 +73,8 @@ def discover(paths: list[Path], corpus_root: Path) -> Scan:
     scan = Scan()
     root = corpus_root.absolute()
     real_root = root.resolve()
-    names: dict[Path, str] = {}  # real path -> source
-    owners: dict[str, Path] = {}  # source -> real path
+    names: dict[str, str] = {}  # real path -> source
+    owners: dict[str, str] = {}  # source -> real path
     for given in paths:
         if not given.exists():
             scan.failed[_shown(given, root)] = _missing_reason(given)
@@ -67,18 +84,21 @@ def discover(paths: list[Path], corpus_root: Path) -> Scan:
         where = "the corpus root" if in_root else given.name
         scan.roots.append(given.resolve())
         base = root if in_root else Path(os.path.normpath(given.absolute() if given.is_dir() else given.absolute().parent))
-        for path, real in _walk(given, scan, boundary, where, root):
-            source = _relative(real, real_root if in_root else boundary)
-            name = _relative(Path(os.path.normpath(path.absolute())), base)
+        # Strings, not Paths, per file: pathlib's parsing cost more than the system calls of a rescan.
+        anchor, base_s = str(real_root if in_root else boundary), str(base)
+        for path, real, stat_ in _walk(given, scan, boundary, where, root):
+            source = _relative(real, anchor)
+            absolute = os.path.abspath(path)
+            name = _relative(absolute, base_s)
             if name != source:  # reached through a symlink: cited under the file's real name
-                scan.failed[_shown(path, root)] = f"the same file as {source} (a symlink); ingested once, as {source}"
+                scan.failed[_shown(Path(path), root)] = f"the same file as {source} (a symlink); ingested once, as {source}"
             if real in names:
                 continue
             if source in owners:
-                scan.failed[_shown(path, root)] = f"another file is already ingested as {source} in this run; rename one"
+                scan.failed[_shown(Path(path), root)] = f"another file is already ingested as {source} in this run; rename one"
                 continue
             names[real], owners[source] = source, real
-            scan.files.append(FileRef(path=path, source=source))
+            scan.files.append(FileRef(path, source, stat_, absolute))
     return scan
 
 
@@ -114,16 +134,18 @@ def _bad_name(name: str) -> str | None:
 
 
 def _walk(given: Path, scan: Scan, boundary: Path, where: str, root: Path):
-    """(path, its resolved path) of each supported file under `boundary`. A directory is resolved
-    once, and a file in it that is not a symlink is that directory joined with its name:
-    resolving every file (a system call per path component) made a rescan of 100,000 files take
-    half a minute."""
+    """(path, its resolved path, (size, mtime_ns)) of each supported file under `boundary`, paths
+    as strings. A directory is resolved once, and a file in it that is not a symlink is that
+    directory joined with its name: resolving every file (a system call per path component) made
+    a rescan of 100,000 files take half a minute. Each file is stat'ed once (os.scandir tells a
+    symlink from its directory entry), and the stat goes with it to the ingest's unchanged-file check."""
     outside = f"a symlink that leads outside {where}; not ingested"
     if given.is_file():
         if not _is_under(given.resolve(), boundary):
             scan.failed[_shown(given, root)] = outside
         elif given.suffix.lower() in FORMATS:
-            yield given, given.resolve()
+            st = given.stat()
+            yield str(given), str(given.resolve()), (st.st_size, st.st_mtime_ns)
         else:
             scan.failed[_shown(given, root)] = f"unsupported file type '{given.suffix or given.name}' (use {', '.join(sorted(FORMATS))})"
         return
@@ -134,56 +156,64 @@ def _walk(given: Path, scan: Scan, boundary: Path, where: str, root: Path):
         scan.failed[_shown(given, root)] = outside
         return
     visited: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(given, followlinks=True, onerror=lambda e: _walk_error(e, scan, root)):
+    pending = [str(given)]
+    while pending:  # depth first, in name order, as os.walk(followlinks=True) would go
+        dirpath = pending.pop()
         try:
             st = os.stat(dirpath)
+            with os.scandir(dirpath) as it:
+                entries = sorted(it, key=lambda e: e.name)
         except OSError as err:
             scan.failed[_shown(Path(dirpath), root)] = err.strerror or "cannot read directory"
-            dirnames[:] = []
             continue
         if (st.st_dev, st.st_ino) in visited:  # a symlink loop: this directory was already walked
             scan.failed[_shown(Path(dirpath), root)] = "symlink loop, skipped"
-            dirnames[:] = []
             continue
         visited.add((st.st_dev, st.st_ino))
-        kept = []
-        for d in sorted(d for d in dirnames if not d.startswith(".")):
-            if (Path(dirpath) / d).is_symlink() and not _is_under((Path(dirpath) / d).resolve(), boundary):
-                scan.failed[_shown(Path(dirpath) / d, root)] = outside
-            else:
-                kept.append(d)
-        dirnames[:] = kept
-        real_dir = Path(os.path.realpath(dirpath))
-        for name in sorted(filenames):
+        real_dir = os.path.realpath(dirpath)
+        subdirs = []
+        for entry in entries:
+            name = entry.name
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if name.startswith("."):
+                    continue
+                if entry.is_symlink() and not _is_under(Path(entry.path).resolve(), boundary):
+                    scan.failed[_shown(Path(entry.path), root)] = outside
+                else:
+                    subdirs.append(entry.path)
+                continue
             if name.startswith(".") or os.path.splitext(name)[1].lower() not in FORMATS:
                 continue
-            path = Path(dirpath, name)
-            real = Path(os.path.realpath(path)) if os.path.islink(path) else real_dir / name
-            if reason := _file_problem(path, real, boundary, outside):
-                shown = _bad_name(str(path)) or _shown(path, root)
-                scan.failed[shown] = reason
+            path = entry.path
+            real = os.path.realpath(path) if entry.is_symlink() else real_dir + "/" + name
+            problem, stat_ = _file_problem(entry, real, str(boundary), outside)
+            if problem:
+                scan.failed[_bad_name(path) or _shown(Path(path), root)] = problem
                 continue
-            yield path, real
+            yield path, real, stat_
+        pending.extend(reversed(subdirs))
 
 
-def _file_problem(path: Path, real: Path, boundary: Path, outside: str) -> str | None:
-    if _bad_name(str(path)):
-        return "file name is not valid UTF-8; rename the file"
+def _file_problem(entry: os.DirEntry, real: str, boundary: str, outside: str
+                  ) -> tuple[str | None, tuple[int, int] | None]:
+    """(why the file is not ingested, or None; its (size, mtime_ns))."""
+    if _bad_name(entry.path):
+        return "file name is not valid UTF-8; rename the file", None
     try:
-        mode = os.stat(path).st_mode
+        st = entry.stat()
     except OSError as err:
         if err.errno in (errno.ENOENT, errno.ELOOP):
-            return _missing_reason(path)
-        return err.strerror or "cannot read the file"
-    if real != boundary and boundary not in real.parents:
-        return outside
-    if not stat.S_ISREG(mode):  # a FIFO would block the ingest forever
-        return "not a regular file"
-    return None
-
-
-def _walk_error(err: OSError, scan: Scan, root: Path) -> None:
-    scan.failed[_shown(Path(err.filename), root) if err.filename else "?"] = err.strerror or "cannot read directory"
+            return _missing_reason(Path(entry.path)), None
+        return err.strerror or "cannot read the file", None
+    if real != boundary and not real.startswith(boundary.rstrip("/") + "/"):
+        return outside, None
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would block the ingest forever
+        return "not a regular file", None
+    return None, (st.st_size, st.st_mtime_ns)
 
 
 def _is_under(path: Path, root: Path) -> bool:
@@ -194,11 +224,12 @@ def _is_under(path: Path, root: Path) -> bool:
         return False
 
 
-def _relative(real: Path, anchor: Path) -> str:
-    try:
-        return real.relative_to(anchor).as_posix()
-    except ValueError:
-        return real.name
+def _relative(real: str, anchor: str) -> str:
+    """`real` relative to `anchor` (both absolute, normalised), or its last name if outside."""
+    prefix = anchor.rstrip("/") + "/"
+    if real.startswith(prefix):
+        return real[len(prefix):]
+    return real.rsplit("/", 1)[-1]
 
 
 def read_bytes(path: Path) -> bytes:
