@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import time
 from pathlib import Path
 
@@ -39,7 +40,8 @@ def main() -> None:
     rows = []
     started = time.perf_counter()
     try:
-        for case in load_case_file(args.cases):
+        cases = load_case_file(args.cases)
+        for case in cases:
             filters = Filters(until=case.until)
             clock = time.perf_counter()
             new = rag.brief(case.topic, filters, new_since=case.new_since)
@@ -57,6 +59,9 @@ def main() -> None:
         rag.close()
     n = len(rows)
     summary = {name: {"new_fact_share": round(sum(r[name]["new_facts"] for r in rows) / n, 3),
+                      "new_fact_share_ci95": bootstrap_ci([r[name]["new_facts"] for r in rows]),
+                      "facts_found": sum(int(r[name]["new"].split("/")[0]) for r in rows),
+                      "facts": sum(len(c.facts) for c in cases),
                       "old_fact_share": round(sum(r[name]["old_facts"] for r in rows) / n, 3),
                       "mean_items": round(sum(r[name]["items"] for r in rows) / n, 1),
                       "mean_words": round(sum(r[name]["words"] for r in rows) / n)}
@@ -68,6 +73,14 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
+
+
+def bootstrap_ci(values: list[float], resamples: int = 10_000, seed: int = 0) -> list[float]:
+    """A 95% percentile interval of the mean over cases (cases resampled with replacement): with
+    a handful of cases it is wide, and says how little one case file can tell."""
+    rng = random.Random(seed)
+    means = sorted(sum(rng.choices(values, k=len(values))) / len(values) for _ in range(resamples))
+    return [round(means[int(0.025 * resamples)], 3), round(means[int(0.975 * resamples) - 1], 3)]
 
 
 def _items(briefing) -> int:

@@ -274,3 +274,34 @@ def test_short_attributed_quotes_and_whole_articles_in_a_new_since_scope(tmp_pat
         assert len(plain.hits) == 1
     finally:
         rag.close()
+
+
+def test_distinct_new_things_come_before_a_second_fact_of_one():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from rag.brief import new_since
+    from rag.models import Briefing
+
+    earlier = new_since._EarlierMaterial(np.asarray([[0.0, 0.0, 0.0, 1.0]], dtype=np.float32), set(),
+                                         dt.date(2022, 10, 17))
+
+    def unit(text, vector, score):
+        v = np.asarray(vector, dtype=np.float32)
+        return SimpleNamespace(text=text, vector=v / np.linalg.norm(v), relevance=1.0, score=score,
+                               terms=set(text.lower().split()), twins=[], source=text, episode=None,
+                               chunk=SimpleNamespace(source="after_1.md", title=None, date=None, outlet=None),
+                               sentence=SimpleNamespace(char_start=len(text), char_end=2 * len(text), line_start=1,
+                                                        line_end=1, text=text))
+
+    inquiry = unit("a public inquiry into the dam collapse was announced", [1.0, 0.0, 0.0, 0.0], 0.9)
+    # like the inquiry (cosine 0.71), under the briefing's near-repeat bar (0.75): by score alone it is second
+    judge = unit("retired judge Maeve Doyle will lead that inquiry from Monday", [0.7, 0.7, 0.0, 0.0], 0.8)
+    aid = unit("the European Union pledged forty million euros for rebuilding", [0.0, 0.0, 1.0, 0.0], 0.5)
+    units = [inquiry, judge, aid]
+    assert [len(g) for g in new_since.like_groups(units)] == [2, 1]  # the inquiry and its judge are one new thing
+    novelty = dict(zip(map(id, units), earlier.novelties(units)))
+    briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
+    new_since.new_facts(briefing, units, earlier, novelty, limit=2)
+    assert [p.text for p in briefing.key_facts] == [inquiry.text, aid.text]  # the aid before the inquiry's second fact

@@ -15,13 +15,15 @@ candidates too, under the 8-word minimum of a normal briefing. A sentence of a n
 at least half the best topic relevance of its chunk (a sentence about the topic need not name
 it). A quotation is restated only by its quoted words (the same speaker saying something else
 is not the same quotation), and a restatement shares at least three content words.
-After the briefing is chosen (centrality and coverage, as any briefing), up to NEW_FACTS more
-key facts are given to what is new: candidates on the topic that write names or numbers the
-earlier material never does (its whole articles, or the earlier briefing's items), or that are
-far from everything earlier (1 - the highest MiniLM cosine with an earlier sentence, over _FAR),
-best score first, none repeating a chosen item; a new sentence under ON_TOPIC is no candidate
+After the briefing is chosen (centrality and coverage, as any briefing), more key facts are
+given to what is new: candidates on the topic that write names or numbers the earlier material
+never does (its whole articles, or the earlier briefing's items), or that are far from
+everything earlier (1 - the highest MiniLM cosine with an earlier sentence, over _FAR), none
+repeating a chosen item. They are grouped (a candidate joins a group holding one within LIKE
+cosine of it: one group per distinct new thing), and taken round robin, each group's best
+before a second of any; as many as there are groups, within NEW_FACTS_MIN..NEW_FACTS_MAX; a new sentence under ON_TOPIC is no candidate
 for any part of the briefing (a round-up article read whole has other stories). (On the tuning cases 84-93% of the new
-articles' candidates pass these tests, so NEW_FACTS, not novelty, bounds the briefing.)
+articles' candidates pass these tests, so the cap, not novelty, bounds the briefing.)
 A new figure that updates an earlier one (the same counted thing, a different number, in a
 sentence about the same subject) is shown with the old value beside it, cited.
 
@@ -58,7 +60,11 @@ _SAME_SUBJECT = 0.3  # content words a new figure's sentence shares with the old
 CONTEXT_RELEVANCE = 0.5  # the share of its chunk's best relevance a new sentence keeps at least
 _FAR = 0.5  # 1 - cosine at which a sentence is unlike anything earlier
 _SPECIFIC_FULL = 2  # new names/numbers that make a sentence fully novel on the specific half
-NEW_FACTS = 12  # key facts beyond a normal briefing's, for what is new (tuning cases: 8 -> 0.688, 12 and 16 -> 0.812)
+# key facts beyond a normal briefing's, for what is new: one per group of like candidates, within
+# these bounds (tuning cases: 32-49 groups, so 24; a fixed 12 by score gave 0.812, groups in turn
+# up to 16: 0.812, up to 24: 0.875)
+NEW_FACTS_MIN, NEW_FACTS_MAX = 8, 24
+LIKE = 0.6  # cosine at which two new candidates are the same new thing (tuning: 0.5 -> 0.688, 0.6 -> 0.875)
 ON_TOPIC = 0.3  # share of the best relevance a new fact needs
 NOVEL = 0.5  # semantic novelty a new fact needs when it writes no new name or number
 _SPECIFIC = re.compile(r"(?<![\w'’])(?:\d[\d,.:]*\d|\d|[A-Z][\w'’-]*[A-Za-z])")
@@ -155,18 +161,51 @@ def _brief_after(rag, topic, after: Filters, engine: str, options: BriefOptions,
 
 
 def new_facts(briefing: Briefing, units: list[Unit], earlier: _EarlierMaterial, novelty: dict[int, float],
-              limit: int = NEW_FACTS) -> None:
+              limit: int | None = None) -> None:
     """Key facts beyond a normal briefing's budget for what is new: candidates the briefing did
     not choose that are on the topic (ON_TOPIC of the best relevance) and new (new names or
-    numbers, or NOVEL semantic novelty), best score first, none repeating a chosen item."""
+    numbers, or NOVEL semantic novelty), none repeating a chosen item. Distinct new things first:
+    the best of each group of like candidates before a second of any; as many as there are
+    groups, within NEW_FACTS_MIN..NEW_FACTS_MAX (or `limit`)."""
     said = {normalize(t) for t in _briefing_texts(briefing)}
     taken = [u for u in units if normalize(u.text) in said]
     best = max((u.relevance for u in units), default=0.0)
     candidates = [u for u in units if normalize(u.text) not in said and u.relevance >= ON_TOPIC * best
                   and (earlier.new_specifics(u.text) or novelty[id(u)] >= NOVEL)]
-    for u in sorted(pick(candidates, limit, taken), key=lambda u: -u.score):
+    groups = like_groups(candidates)
+    if limit is None:
+        limit = max(NEW_FACTS_MIN, min(NEW_FACTS_MAX, len(groups)))
+    chosen: list[Unit] = []
+    for u in round_robin(groups):
+        if len(chosen) >= limit:
+            break
+        chosen += pick([u], 1, taken + chosen)  # the briefing's own tests: twins, near-repeats, new terms
+    for u in sorted(chosen, key=lambda u: -u.score):
         briefing.key_facts.append(BriefPoint(text=u.text, citations=[_cite(briefing, u.chunk, u.sentence)],
                                              episode=u.episode, support=round(u.score, 3)))
+
+
+def like_groups(candidates: list[Unit]) -> list[list[Unit]]:
+    """Candidates by score, each joining the first group holding one within LIKE (cosine) of it:
+    one group per distinct new thing (a new event, a new person's words, a new figure)."""
+    groups: list[list[Unit]] = []
+    for u in sorted(candidates, key=lambda u: -u.score):
+        group = next((g for g in groups if any(float(u.vector @ x.vector) >= LIKE for x in g)), None)
+        if group is None:
+            groups.append([u])
+        else:
+            group.append(u)
+    return groups
+
+
+def round_robin(groups: list[list[Unit]]) -> list[Unit]:
+    """Each group's best (groups in order of their best), then each group's second, and so on."""
+    out: list[Unit] = []
+    depth = 0
+    while any(depth < len(g) for g in groups):
+        out += [g[depth] for g in groups if depth < len(g)]
+        depth += 1
+    return out
 
 
 def _chunk_relevance(units: list[Unit]) -> dict[tuple[str, int], float]:
