@@ -11,9 +11,8 @@ For the tune and check halves (bench/split.toml) and each question type (bench/q
   extractive engine this is an invariant (its sentences are spans of the file), not a result;
 - a risk–coverage curve of the refusal threshold (a table and a PNG);
 - `search` and `ask` latency, side by side in one warm process, over the same questions. The
-  engine keeps sentence vectors in the store's embedding cache, so the full index's cache is
-  re-seeded with chunk vectors only before this run: a question's sentences are embedded
-  unless an earlier question of the run read them.
+  full index's cache is re-seeded before this run with what an ingest with sentence vectors
+  leaves in it (chunk vectors and the sentence vectors), nothing an earlier question embedded.
 
 Held-out unanswerable set: for each question, the articles that could hold its answer are its
 gold articles and every article containing the answer string or one of its distinctive words
@@ -25,6 +24,8 @@ that do not hold the answer stay in it, and many more questions qualify than in 
 
 Stores are built once from an embedding cache (chunk vectors reused by text) and kept while the
 pipeline fingerprint and the corpus are unchanged, so a re-run after an engine change only asks.
+They are ingested with `sentence_vectors` off, then given the sentence vectors of every sentence
+the run reads (bench/answers_sentences.py: embedded once, tune first, kept by text).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import time
 from pathlib import Path
 
 from bench import data as bench_data
+from bench.answers_sentences import embed_read, seed_sentences
 from bench.metrics import contains, latency_summary, normalise
 from bench.qtypes import TYPES, question_type
 from bench.split import HALVES, half_of, weeks
@@ -169,7 +171,8 @@ def ensure_store(name: str, records: list[dict], run: Path, cache: Path | None,
     corpus.parent.mkdir(parents=True, exist_ok=True)
     corpus.write_text(text, encoding="utf-8")
     start = time.perf_counter()
-    rag = Rag(settings)
+    # Sentence vectors: only those the run reads, from their own cache (bench/answers_sentences.py).
+    rag = Rag(settings.model_copy(update={"sentence_vectors": False}))
     try:
         report = rag.ingest([corpus])
     finally:
@@ -324,13 +327,19 @@ def run(args) -> dict:
         store, corpus, builds[g["name"]] = ensure_store(g["name"], kept, run_dir, cache, derive_from=main)
         group_stores.append((g, store, corpus))
 
+    sets = [(main, questions), (blind_store, blind)] + [(store, g["questions"]) for g, store, _ in group_stores]
+    results_sentences = embed_read(sets, _filters, lambda q: halves[q["id"]])
     if cache is not None and main not in cache.parents:
-        # Answers keep sentence vectors in the store's embedding cache; the latency run asks
-        # with a cache of chunk vectors only, as a new question meets it.
+        # The latency run asks with what an ingest with sentence vectors leaves in the cache:
+        # chunk vectors and sentence vectors, nothing a question embedded earlier.
         from bench.phases import seed_cache
 
         seed_cache(main, cache.parent.parent)
-    results: dict = {"builds": builds, "loadavg_start": os.getloadavg()[0]}
+    for store, _ in sets:
+        seed_sentences(store)
+    if args.prepare:
+        return {"sentences_embedded": results_sentences}
+    results: dict = {"builds": builds, "sentences_embedded": results_sentences, "loadavg_start": os.getloadavg()[0]}
     modes = [("default", {})] + ([] if args.no_curve else [("open", {"min_answerable": 0.0})])
     for mode, overrides in modes:
         main_run = ask_all(main, main_corpus, questions, latency=(mode == "default"), **overrides)
@@ -557,6 +566,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-curve", action="store_true", help="skip the open run (threshold 0) the risk–coverage curve needs")
     p.add_argument("--render-only", action="store_true", help="re-render the report from the run's results file")
     p.add_argument("--no-as-of", action="store_true", help="ask every question of the whole index, not as of its date")
+    p.add_argument("--prepare", action="store_true", help="only build the stores and give them the sentence vectors the "
+                   "run reads (bench/answers_sentences.py), as the fitting scripts need them")
     args = p.parse_args(argv)
     global AS_OF
     AS_OF = not args.no_as_of
@@ -577,6 +588,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args.started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     results = run(args)
+    if args.prepare:
+        print(json.dumps(results))
+        return 0
     (args.out / f"{args.label}.json").write_text(json.dumps(results, indent=1, default=str))
     section = render(results, PLOT.name if write_plot(results, args.out / PLOT.name) else None)
     print(section)
