@@ -327,8 +327,13 @@ def run(args) -> dict:
         store, corpus, builds[g["name"]] = ensure_store(g["name"], kept, run_dir, cache, derive_from=main)
         group_stores.append((g, store, corpus))
 
+    if args.half:  # one half only (its figures; the other half's rows are absent)
+        questions = [q for q in questions if halves[q["id"]] == args.half]
+        blind = [q for q in blind if halves[q["id"]] == args.half]
+        group_stores = [(g, store, corpus) for g, store, corpus in group_stores if g["half"] == args.half]
     sets = [(main, questions), (blind_store, blind)] + [(store, g["questions"]) for g, store, _ in group_stores]
-    results_sentences = embed_read(sets, _filters, lambda q: halves[q["id"]])
+    results_sentences = embed_read(sets, _filters, lambda q: halves[q["id"]],
+                                   halves=(args.half,) if args.half else ("tune", "check"))
     if cache is not None and main not in cache.parents:
         # The latency run asks with what an ingest with sentence vectors leaves in the cache:
         # chunk vectors and sentence vectors, nothing a question embedded earlier.
@@ -364,6 +369,7 @@ def run(args) -> dict:
     results["blind_articles"] = len(rest)
     results["commit"] = _commit()
     results["as_of"] = AS_OF
+    results["half"] = args.half
     results["started"] = args.started
     return results
 
@@ -427,7 +433,8 @@ def render(results: dict, plot: str | None) -> str:
          f"{results['loadavg_end']:.1f} on 2 cores. Thresholds and rules are chosen on **tune**; **check** is "
          "the figure to quote._"
          + (" Each question is asked as of its date (`Filters.as_of`: nothing published after it is read), as a "
-            "live index would be." if results.get("as_of") else " Every question is asked of the whole index (no as_of).")),
+            "live index would be." if results.get("as_of") else " Every question is asked of the whole index (no as_of).")
+         + (f" This run asked the {results['half']} half only (`--half {results['half']}`)." if results.get("half") else "")),
         "",
         "| Half | Questions | Answer accuracy | False refusals | Correct among answered | Answered when unanswerable: blind | held-out | Citation validity (invariant) | Sentences / words per answer |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -566,6 +573,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-curve", action="store_true", help="skip the open run (threshold 0) the risk–coverage curve needs")
     p.add_argument("--render-only", action="store_true", help="re-render the report from the run's results file")
     p.add_argument("--no-as-of", action="store_true", help="ask every question of the whole index, not as of its date")
+    p.add_argument("--half", choices=HALVES, help="ask only this half's questions")
     p.add_argument("--prepare", action="store_true", help="only build the stores and give them the sentence vectors the "
                    "run reads (bench/answers_sentences.py), as the fitting scripts need them")
     args = p.parse_args(argv)
