@@ -348,6 +348,7 @@ def run(args) -> dict:
     modes = [("default", {})] + ([] if args.no_curve else [("open", {"min_answerable": 0.0})])
     for mode, overrides in modes:
         main_run = ask_all(main, main_corpus, questions, latency=(mode == "default"), **overrides)
+        (run_dir / f"{args.label}-{mode}-answerable.json").write_text(json.dumps(main_run, default=str))  # kept if stopped
         blind_rows = ask_all(blind_store, blind_corpus, blind, **overrides)["rows"]
         held_rows = []
         for g, store, corpus in group_stores:

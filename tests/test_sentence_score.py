@@ -105,8 +105,11 @@ def test_a_who_question_no_sentence_answers_with_a_name_is_refused_with_that_rea
 
 
 def test_the_same_question_about_the_budget_without_a_type_is_answered(budget_rag):
+    """The type gate alone: which sentence leads is the model's choice, and the hash embedder's
+    cosines measure no meaning, so only the gate's outcome is asserted."""
     answer = budget_rag.ask("What did the county council approve on Monday?")
-    assert not answer.refused and "budget" in answer.answer
+    assert not answer.refused and answer.refusal_reason is None
+    assert answer.sentences and all(s.text in ARTICLE for s in answer.sentences)
 
 
 def test_sentence_vectors_are_embedded_once_per_store(hash_settings, monkeypatch):
