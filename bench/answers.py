@@ -52,6 +52,7 @@ ROUND1 = bench_data.ROOT / "bench" / "answers-round1.json"  # ... and after its 
 ROUND2 = bench_data.ROOT / "bench" / "answers-round2.json"  # ... and after its second round (main 136c0d1, no as_of)
 ROUND3 = bench_data.ROOT / "bench" / "answers-round3.json"  # ... and its third (b6f537e, as_of, before i14's round 2)
 MAIN_R4 = bench_data.ROOT / "bench" / "answers-main-r4base.json"  # ... main 0a45f43 (i14 round 2), before round 4
+ROUND5 = bench_data.ROOT / "bench" / "answers-round5.json"  # ... round 5 (e7a8ecb, on main), before stored sentence vectors
 PLOT = bench_data.ROOT / "bench" / "answers-risk-coverage.png"
 BENCHMARKS = bench_data.ROOT / "BENCHMARKS.md"
 START, END = "<!-- bench-answers:start -->", "<!-- bench-answers:end -->"
@@ -447,7 +448,8 @@ def render(results: dict, plot: str | None) -> str:
             f"| {name} | {a['questions']} | {_f(a['accuracy'])} | {_f(a['false_refusals'])} | {_f(a['correct_of_answered'])} "
             f"| {_f(b['answered'])} (of {b['questions']}) | {_f(h['answered'])} (of {h['questions']}) "
             f"| {_f(a['citation_validity'])} | {_f(a['sentences'], 1)} / {_f(a['words'], 0)} |")
-    for path, label in ((MAIN_R4, "On main with retrieval round 2 (issue 14), before round 4 of issue 12"),
+    for path, label in ((ROUND5, "Round 5 of issue 12 (main before this round: 8 shortlisted sentences scored semantically)"),
+                        (MAIN_R4, "On main with retrieval round 2 (issue 14), before round 4 of issue 12"),
                         (ROUND3, "After round 3 of issue 12, before retrieval round 2 (issue 14)"),
                         (ROUND2, "After round 2 of issue 12, asked without as_of"), (ROUND1, "After round 1 of issue 12"),
                         (BASELINE, "Before issue 12")):
