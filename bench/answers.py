@@ -528,7 +528,7 @@ def write_plot(results: dict, path: Path) -> bool:
     for half, style in (("tune", "--"), ("check", "-")):
         rows = [r for r in s[half]["curve"] if r["risk"] is not None]
         left.plot([r["coverage"] for r in rows], [r["risk"] for r in rows], style, marker=".", label=half)
-        rows = s[half]["curve"]
+        rows = [r for r in s[half]["curve"] if r["coverage"] is not None]  # none for a half not asked (--half)
         right.plot([r["threshold"] for r in rows], [1 - r["coverage"] for r in rows], style, label=f"{half}: false refusals")
         right.plot([r["threshold"] for r in rows], [r["answered_unanswerable"] for r in rows], style,
                    label=f"{half}: unanswerable answered")
