@@ -159,6 +159,10 @@ def main(argv=None) -> int:
     print(f"with the support floor {floor}: threshold {threshold}: false refusals {fr:.3f}, unanswerable answered {ua:.3f}")
     for t in (0.5, 0.55, 0.6, 0.625, 0.65, 0.7):
         print(f"  threshold {t}: false refusals / unanswerable answered {cost(floored, labels, t)}")
+    # The floor itself (it depends on the semantic score): each floor with its best threshold.
+    for f in (0.4, 0.45, 0.5, 0.55, 0.6):
+        t, fr_f, ua_f = best_threshold(np.where(support >= f, cv, 0.0), labels)
+        print(f"  support floor {f}: best threshold {t}: false refusals {fr_f:.3f}, unanswerable answered {ua_f:.3f}")
     for n, wt in sorted(zip(names, w), key=lambda t: -abs(t[1])):
         print(f"  {n:28s} {wt:+.3f}")
     if args.write:

@@ -11,9 +11,8 @@ For the tune and check halves (bench/split.toml) and each question type (bench/q
   extractive engine this is an invariant (its sentences are spans of the file), not a result;
 - a risk–coverage curve of the refusal threshold (a table and a PNG);
 - `search` and `ask` latency, side by side in one warm process, over the same questions. The
-  engine keeps sentence vectors in the store's embedding cache, so the full index's cache is
-  re-seeded with chunk vectors only before this run: a question's sentences are embedded
-  unless an earlier question of the run read them.
+  full index's cache is re-seeded before this run with what an ingest with sentence vectors
+  leaves in it (chunk vectors and the sentence vectors), nothing an earlier question embedded.
 
 Held-out unanswerable set: for each question, the articles that could hold its answer are its
 gold articles and every article containing the answer string or one of its distinctive words
@@ -25,6 +24,8 @@ that do not hold the answer stay in it, and many more questions qualify than in 
 
 Stores are built once from an embedding cache (chunk vectors reused by text) and kept while the
 pipeline fingerprint and the corpus are unchanged, so a re-run after an engine change only asks.
+They are ingested with `sentence_vectors` off, then given the sentence vectors of every sentence
+the run reads (bench/answers_sentences.py: embedded once, tune first, kept by text).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ import time
 from pathlib import Path
 
 from bench import data as bench_data
+from bench.answers_sentences import embed_read, seed_sentences
 from bench.metrics import contains, latency_summary, normalise
 from bench.qtypes import TYPES, question_type
 from bench.split import HALVES, half_of, weeks
@@ -50,6 +52,7 @@ ROUND1 = bench_data.ROOT / "bench" / "answers-round1.json"  # ... and after its 
 ROUND2 = bench_data.ROOT / "bench" / "answers-round2.json"  # ... and after its second round (main 136c0d1, no as_of)
 ROUND3 = bench_data.ROOT / "bench" / "answers-round3.json"  # ... and its third (b6f537e, as_of, before i14's round 2)
 MAIN_R4 = bench_data.ROOT / "bench" / "answers-main-r4base.json"  # ... main 0a45f43 (i14 round 2), before round 4
+ROUND5 = bench_data.ROOT / "bench" / "answers-round5.json"  # ... round 5 (e7a8ecb, on main), before stored sentence vectors
 PLOT = bench_data.ROOT / "bench" / "answers-risk-coverage.png"
 BENCHMARKS = bench_data.ROOT / "BENCHMARKS.md"
 START, END = "<!-- bench-answers:start -->", "<!-- bench-answers:end -->"
@@ -169,7 +172,8 @@ def ensure_store(name: str, records: list[dict], run: Path, cache: Path | None,
     corpus.parent.mkdir(parents=True, exist_ok=True)
     corpus.write_text(text, encoding="utf-8")
     start = time.perf_counter()
-    rag = Rag(settings)
+    # Sentence vectors: only those the run reads, from their own cache (bench/answers_sentences.py).
+    rag = Rag(settings.model_copy(update={"sentence_vectors": False}))
     try:
         report = rag.ingest([corpus])
     finally:
@@ -324,16 +328,28 @@ def run(args) -> dict:
         store, corpus, builds[g["name"]] = ensure_store(g["name"], kept, run_dir, cache, derive_from=main)
         group_stores.append((g, store, corpus))
 
+    if args.half:  # one half only (its figures; the other half's rows are absent)
+        questions = [q for q in questions if halves[q["id"]] == args.half]
+        blind = [q for q in blind if halves[q["id"]] == args.half]
+        group_stores = [(g, store, corpus) for g, store, corpus in group_stores if g["half"] == args.half]
+    sets = [(main, questions), (blind_store, blind)] + [(store, g["questions"]) for g, store, _ in group_stores]
+    results_sentences = embed_read(sets, _filters, lambda q: halves[q["id"]],
+                                   halves=(args.half,) if args.half else ("tune", "check"))
     if cache is not None and main not in cache.parents:
-        # Answers keep sentence vectors in the store's embedding cache; the latency run asks
-        # with a cache of chunk vectors only, as a new question meets it.
+        # The latency run asks with what an ingest with sentence vectors leaves in the cache:
+        # chunk vectors and sentence vectors, nothing a question embedded earlier.
         from bench.phases import seed_cache
 
         seed_cache(main, cache.parent.parent)
-    results: dict = {"builds": builds, "loadavg_start": os.getloadavg()[0]}
+    for store, _ in sets:
+        seed_sentences(store)
+    if args.prepare:
+        return {"sentences_embedded": results_sentences}
+    results: dict = {"builds": builds, "sentences_embedded": results_sentences, "loadavg_start": os.getloadavg()[0]}
     modes = [("default", {})] + ([] if args.no_curve else [("open", {"min_answerable": 0.0})])
     for mode, overrides in modes:
         main_run = ask_all(main, main_corpus, questions, latency=(mode == "default"), **overrides)
+        (run_dir / f"{args.label}-{mode}-answerable.json").write_text(json.dumps(main_run, default=str))  # kept if stopped
         blind_rows = ask_all(blind_store, blind_corpus, blind, **overrides)["rows"]
         held_rows = []
         for g, store, corpus in group_stores:
@@ -355,6 +371,7 @@ def run(args) -> dict:
     results["blind_articles"] = len(rest)
     results["commit"] = _commit()
     results["as_of"] = AS_OF
+    results["half"] = args.half
     results["started"] = args.started
     return results
 
@@ -418,7 +435,8 @@ def render(results: dict, plot: str | None) -> str:
          f"{results['loadavg_end']:.1f} on 2 cores. Thresholds and rules are chosen on **tune**; **check** is "
          "the figure to quote._"
          + (" Each question is asked as of its date (`Filters.as_of`: nothing published after it is read), as a "
-            "live index would be." if results.get("as_of") else " Every question is asked of the whole index (no as_of).")),
+            "live index would be." if results.get("as_of") else " Every question is asked of the whole index (no as_of).")
+         + (f" This run asked the {results['half']} half only (`--half {results['half']}`)." if results.get("half") else "")),
         "",
         "| Half | Questions | Answer accuracy | False refusals | Correct among answered | Answered when unanswerable: blind | held-out | Citation validity (invariant) | Sentences / words per answer |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -430,7 +448,8 @@ def render(results: dict, plot: str | None) -> str:
             f"| {name} | {a['questions']} | {_f(a['accuracy'])} | {_f(a['false_refusals'])} | {_f(a['correct_of_answered'])} "
             f"| {_f(b['answered'])} (of {b['questions']}) | {_f(h['answered'])} (of {h['questions']}) "
             f"| {_f(a['citation_validity'])} | {_f(a['sentences'], 1)} / {_f(a['words'], 0)} |")
-    for path, label in ((MAIN_R4, "On main with retrieval round 2 (issue 14), before round 4 of issue 12"),
+    for path, label in ((ROUND5, "Round 5 of issue 12 (main before this round: 8 shortlisted sentences scored semantically)"),
+                        (MAIN_R4, "On main with retrieval round 2 (issue 14), before round 4 of issue 12"),
                         (ROUND3, "After round 3 of issue 12, before retrieval round 2 (issue 14)"),
                         (ROUND2, "After round 2 of issue 12, asked without as_of"), (ROUND1, "After round 1 of issue 12"),
                         (BASELINE, "Before issue 12")):
@@ -509,7 +528,7 @@ def write_plot(results: dict, path: Path) -> bool:
     for half, style in (("tune", "--"), ("check", "-")):
         rows = [r for r in s[half]["curve"] if r["risk"] is not None]
         left.plot([r["coverage"] for r in rows], [r["risk"] for r in rows], style, marker=".", label=half)
-        rows = s[half]["curve"]
+        rows = [r for r in s[half]["curve"] if r["coverage"] is not None]  # none for a half not asked (--half)
         right.plot([r["threshold"] for r in rows], [1 - r["coverage"] for r in rows], style, label=f"{half}: false refusals")
         right.plot([r["threshold"] for r in rows], [r["answered_unanswerable"] for r in rows], style,
                    label=f"{half}: unanswerable answered")
@@ -557,6 +576,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-curve", action="store_true", help="skip the open run (threshold 0) the risk–coverage curve needs")
     p.add_argument("--render-only", action="store_true", help="re-render the report from the run's results file")
     p.add_argument("--no-as-of", action="store_true", help="ask every question of the whole index, not as of its date")
+    p.add_argument("--half", choices=HALVES, help="ask only this half's questions")
+    p.add_argument("--prepare", action="store_true", help="only build the stores and give them the sentence vectors the "
+                   "run reads (bench/answers_sentences.py), as the fitting scripts need them")
     args = p.parse_args(argv)
     global AS_OF
     AS_OF = not args.no_as_of
@@ -577,6 +599,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args.started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     results = run(args)
+    if args.prepare:
+        print(json.dumps(results))
+        return 0
     (args.out / f"{args.label}.json").write_text(json.dumps(results, indent=1, default=str))
     section = render(results, PLOT.name if write_plot(results, args.out / PLOT.name) else None)
     print(section)

@@ -1,14 +1,14 @@
 """Late chunking against separately embedded sentences, on the tune half (issue 12).
 
-For each tune question the engine ranks the candidate sentences of its retrieved chunks three
-ways, changing only where each sentence's semantic score comes from:
-- shortlist: the engine as it is, embedding its `rerank_sentences` most promising sentences at
-  query time (the others score 0 on that feature);
-- separate: every candidate embedded on its own;
+For each tune question (asked as of its date) the engine ranks the candidate sentences of its
+retrieved chunks three ways, changing only where each sentence's semantic score comes from:
+- shortlist: as an index without stored sentence vectors, its `rerank_sentences` most
+  promising sentences embedded at query time (the others score 0 on that feature);
+- separate: every candidate embedded on its own (the vectors stored at ingest);
 - late: every candidate's vector pooled from the final hidden states of its own wordpieces in
   one forward pass over its chunk as indexed (title + text), as late chunking does at ingest.
 It reports how often the top-ranked sentence, and one of the top three, holds the gold answer,
-and the model time each way would cost. `python -m bench.late_chunking [--store DIR]` (default:
+and the model time of the late pass. `python -m bench.late_chunking [--store DIR]` (default:
 the bench-answers main store).
 """
 
@@ -73,49 +73,57 @@ def late_vectors(embedder, texts: list[str], spans: list[list[tuple[int, int]]])
     return out
 
 
-def separate_vectors(embedder, chunks: list[Chunk]) -> list[np.ndarray]:
-    """Each sentence embedded on its own."""
-    texts = [s.text for c in chunks for s in c.sentences]
-    vectors = embedder.embed(texts) if texts else np.zeros((0, embedder.dim), dtype=np.float32)
-    out, at = [], 0
-    for c in chunks:
-        out.append(np.asarray(vectors[at:at + len(c.sentences)], dtype=np.float32))
-        at += len(c.sentences)
-    return out
-
-
 def rank_of_gold(candidates, answer: str) -> int | None:
     return next((i for i, c in enumerate(candidates, start=1) if contains(c.sentence.text, answer)), None)
 
 
-def measure(store_dir: Path, half: str = "tune") -> dict:
+def measure(store_dir: Path, half: str = "tune", limit: int | None = None) -> dict:
+    """Rank each question's candidates with the engine's scorer, changing only where the
+    semantic feature comes from. The separately embedded vectors are those stored at ingest
+    (the store's embedding cache, bench/answers_sentences.py); the shortlist uses the same
+    vectors for its `rerank_sentences` most promising candidates only, as an index without
+    stored sentence vectors does; late chunking pools its chunk's forward pass."""
+    from bench.answers import _filters
     from rag.answer import extractive
+    from rag.answer.sentence_score import best_values, features, probability
     from rag.index.store import Store, index_text
     from rag.settings import Settings
 
     store = Store(Settings(store_dir=store_dir, corpus_dir=store_dir.parent))
-    questions = select(bench_data.load_questions(bench_data.DATA), half)
+    questions = select(bench_data.load_questions(bench_data.DATA), half)[:limit]
     ranks: dict[str, list] = {"shortlist": [], "separate": [], "late": []}
-    seconds = {"separate": 0.0, "late": 0.0}
+    seconds = {"late": 0.0}
+
+    def rescore(candidates, q, semantic):
+        for c in candidates:
+            c.semantic = semantic(c)
+        best = best_values(candidates)
+        for c in candidates:
+            c.score = probability(features(c, q, best))
+        return sorted(candidates, key=lambda c: -c.score)
+
     try:
         for q in questions:
-            ranking = extractive.rank(store, q["question"])
+            ranking = extractive.rank(store, q["question"], filters=_filters(q))
             candidates, query_vector = ranking.candidates, ranking.result.query_vector
-            ranks["shortlist"].append(rank_of_gold(candidates, q["answer"]))
+            separate = {id(c): c.semantic for c in candidates}
+            ranks["separate"].append(rank_of_gold(candidates, q["answer"]))
+
+            def promise(c):
+                return c.coverage + 0.5 * c.context + 0.3 / c.rank + (0.3 if c.type_ok else 0.0)
+
+            short = {id(c) for c in sorted(candidates, key=promise, reverse=True)[:store.settings.rerank_sentences]}
+            ranks["shortlist"].append(rank_of_gold(
+                rescore(candidates, ranking.question, lambda c, s=separate, k=short: s[id(c)] if id(c) in k else 0.0),
+                q["answer"]))
             chunks = list({c.chunk.id: c.chunk for c in candidates}.values())
-            start = time.perf_counter()
-            separate = dict(zip([c.id for c in chunks], separate_vectors(store.embedder, chunks)))
-            seconds["separate"] += time.perf_counter() - start
             texts = [index_text(c, store.settings.embed_title) for c in chunks]
             start = time.perf_counter()
             late = dict(zip([c.id for c in chunks],
                             late_vectors(store.embedder, texts, [sentence_offsets(c, t) for c, t in zip(chunks, texts)])))
             seconds["late"] += time.perf_counter() - start
-            for name, vectors in (("separate", separate), ("late", late)):
-                for c in candidates:
-                    c.semantic = float(vectors[c.chunk.id][c.chunk.sentences.index(c.sentence)] @ query_vector)
-                    c.score = extractive._score(c, ranking.question)
-                ranks[name].append(rank_of_gold(sorted(candidates, key=lambda c: -c.score), q["answer"]))
+            ranks["late"].append(rank_of_gold(rescore(candidates, ranking.question, lambda c, v=late, qv=query_vector: float(
+                v[c.chunk.id][c.chunk.sentences.index(c.sentence)] @ qv)), q["answer"]))
     finally:
         store.close()
     n = len(questions)
@@ -128,10 +136,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="bench.late_chunking", description=__doc__.splitlines()[0])
     p.add_argument("--store", type=Path, default=bench_data.ROOT / "bench" / "out" / "answers" / "stores" / "main")
     p.add_argument("--half", default="tune")
+    p.add_argument("--limit", type=int, help="only the half's first N questions")
     p.add_argument("--out", type=Path, default=bench_data.ROOT / "bench" / "out" / "answers" / "late-chunking.json")
     args = p.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    result = measure(args.store, args.half)
+    result = measure(args.store, args.half, args.limit)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1))
     print(json.dumps(result, indent=1))

@@ -1,7 +1,8 @@
 """Why the right sentence loses: every candidate sentence of the tune questions, with its features.
 
 `python -m bench.sentence_features [--half tune]` ranks each question of the half on the
-bench-answers full index as the engine does, and writes one row per
+bench-answers full index as the engine does (as of the question's date, as bench-answers asks
+it), and writes one row per
 candidate (the features rag/answer/sentence_score.py reads, the engine's current score, and
 whether the sentence, or it with its next sentence, holds the gold answer) to
 bench/out/answers/sentence-features-<half>.json. `--report` prints where the first gold
@@ -18,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from bench import data as bench_data
-from bench.answers import OUT, held_out_groups
+from bench.answers import OUT, _filters, held_out_groups
 from bench.metrics import contains
 from bench.qtypes import question_type
 from bench.split import half_of, weeks
@@ -35,7 +36,7 @@ def collect(store_dir: Path, questions: list[dict], **overrides) -> list[dict]:
     out = []
     try:
         for q in questions:
-            ranking = extractive.rank(store, q["question"])
+            ranking = extractive.rank(store, q["question"], filters=_filters(q))  # as bench-answers asks it
             chunk_text = " ".join(h.chunk.text for h in ranking.result.hits)
             rows = []
             best = best_values(ranking.candidates)

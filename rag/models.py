@@ -211,6 +211,7 @@ class IngestReport(BaseModel):
     chunks: int = Field(default=0, description="Chunks written in this run.")
     total_chunks: int = 0
     embedded: int = Field(default=0, description="Chunk texts embedded (not found in the cache).")
+    embedded_sentences: int = Field(default=0, description="Sentence texts embedded (not found in the cache; settings.sentence_vectors).")
     seconds: float = 0.0
     dry_run: bool = False
 

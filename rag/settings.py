@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     answer_max_sentences: int = Field(3, ge=1, le=10)
     min_support: float = Field(0.55, ge=0, le=1, description="The extractive refusal threshold: the best evidence's support (half question-term coverage, half semantic similarity) must reach it, or the question is refused (chosen on the benchmark's tune half: docs/design.md).")
     min_answerable: float = Field(0.6, ge=0, le=1, description="The extractive engine's second refusal threshold: the answerability score (the probability that the index holds the answer, rag/answer/answerable_score.py) must reach it too (chosen on the benchmark's tune half: docs/design.md).")
+    sentence_vectors: bool = Field(True, description="Embed every statement sentence at ingest (kept in the store's embedding cache), so the extractive engine scores every candidate semantically and a question embeds only itself; off, or for sentences ingested before it, the engine embeds `rerank_sentences` of them at query time (rag/index/sentence_vectors.py).")
     rerank_sentences: int = Field(8, ge=0, description="Candidate sentences embedded at query time for semantic scoring (8 with answer_k 12: docs/design.md).")
 
     # LLM endpoint (any OpenAI-compatible server)

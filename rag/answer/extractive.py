@@ -3,8 +3,8 @@
 Every statement sentence of the retrieved chunks is a candidate (headings and page furniture,
 `Sentence.kind != "sentence"`, never are). Each gets (documented with the tune figures that chose
 them in docs/design.md):
-- semantic: MiniLM cosine between question and sentence, for the most promising sentences
-  (`rerank_sentences`), embedded at query time;
+- semantic: MiniLM cosine between question and sentence, for every candidate from the sentence
+  vectors stored at ingest (else for the `rerank_sentences` most promising, embedded now);
 - coverage: IDF-weighted share of the question's content terms found in the sentence;
 - novelty: names the sentence gives that the question does not (an answer adds what the question
   lacks; a sentence that restates the question adds nothing);
@@ -40,6 +40,7 @@ from rag.answer.sentence_score import DATE as _DATE
 from rag.answer.sentence_score import QUOTE as _QUOTE
 from rag.answer.sentence_score import best_values, features, probability
 from rag.index.embed_cache import embed_cached
+from rag.index.sentence_vectors import sentence_text, stored_vectors
 from rag.index.store import Store
 from rag.models import Answer, AnswerSentence, Chunk, Sentence
 from rag.retrieval import Filters, search
@@ -56,7 +57,6 @@ _NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’.-]+
 _PROPER = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
 _SPEECH = re.compile(rf"\b({alternation(SPEECH_VERBS + ADDRESS_VERBS)}|according to)\b", re.IGNORECASE)
 _NOVEL_CAP = 3
-_SEMANTIC_CHARS = 200
 # A sentence that only shares the question's names ("Joe Biden ... has said he will revive
 # diplomacy") does not answer what the question asks about them.
 _MIN_TOPIC = 0.25
@@ -317,18 +317,32 @@ def _chunk_semantic(store: Store, query_vector, candidates: list[Candidate]) -> 
 
 
 def _semantic(store: Store, query_vector, candidates: list[Candidate], limit: int) -> None:
-    """Embed the question's most promising `limit` sentences now; a cosine for each. (Scoring
-    every candidate from stored sentence vectors was measured on tune and not kept: see
-    docs/design.md and bench/late_chunking.py.)"""
-    if not candidates or limit == 0:
+    """The question's cosine with every candidate sentence, from the sentence vectors stored at
+    ingest (rag/index/sentence_vectors.py). Candidates without one (a store ingested before
+    them, or with `sentence_vectors` off) fall back to embedding now the `limit` most promising
+    of them; the others score 0 on this feature."""
+    if not candidates or query_vector is None:
+        return
+    texts = [sentence_text(c.sentence) for c in candidates]
+    try:
+        stored = stored_vectors(store.embedder, store.cache, texts)
+    except (sqlite3.Error, OSError):  # a cache this process cannot open: embed the shortlist
+        stored = {}
+    if stored:
+        matrix = np.stack([stored[t] for t in texts if t in stored])
+        cosines = iter((matrix @ query_vector).tolist())
+        for c, t in zip(candidates, texts):
+            if t in stored:
+                c.semantic = next(cosines)
+    missing = [c for c, t in zip(candidates, texts) if t not in stored]
+    if not missing or limit == 0:
         return
 
     def promise(c: Candidate) -> float:
         return c.coverage + 0.5 * c.context + 0.3 / c.rank + (0.3 if c.type_ok else 0.0)
 
-    shortlist = sorted(candidates, key=promise, reverse=True)[:limit]
-    # The opening of a sentence carries its claim; capping the length bounds query latency.
-    vectors = CachedEmbedder(store).embed([c.sentence.text[:_SEMANTIC_CHARS] for c in shortlist])
+    shortlist = sorted(missing, key=promise, reverse=True)[:limit]
+    vectors = CachedEmbedder(store).embed([sentence_text(c.sentence) for c in shortlist])
     for c, sim in zip(shortlist, np.asarray(vectors) @ query_vector):
         c.semantic = float(sim)
 

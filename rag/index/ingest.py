@@ -33,6 +33,7 @@ from rag.errors import InputError
 from rag.index.docstore import ManifestRow, NewArticle, NewChunk
 from rag.index.embed_cache import embed_cached
 from rag.index.embedders import Embedder
+from rag.index.sentence_vectors import store_sentence_vectors
 from rag.index.lexical import LexicalDoc
 from rag.index.scope import day_number
 from rag.index.store import (
@@ -226,6 +227,9 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
     vectors, report.embedded = embed_cached(
         store.embedder, store.cache, texts, on_batch=lambda d, t: progress("embed", d, t)
     )
+    if settings.sentence_vectors:
+        report.embedded_sentences = store_sentence_vectors(
+            store.embedder, store.cache, chunks, on_batch=lambda d, t: progress("embed sentences", d, t))
     report.chunks = len(chunks)
     terms = [content_words(t) for t in texts]
 
