@@ -70,6 +70,13 @@ class Settings(BaseSettings):
     article_cap_window: int = Field(5, ge=0, description="The first hits the per-article cap holds for (0: no cap).")
     recency_half_life_days: float = Field(
         14.0, ge=0, description="With as_of: a chunk's relevance halves for every this many days its article predates as_of (0: no prior).")
+    # Whole-article BM25 (issue 14 round 3): its own candidate list, each article lending its weight
+    # to its best chunks (rag.ranking.credit_best_chunks).
+    article_bm25_weight: float = Field(0.0, ge=0, description="Weight of the whole-article BM25 list among the fused signals (0: not read).")
+    article_candidates: int = Field(20, ge=1, description="Articles taken from the whole-article BM25 list.")
+    article_chunks: int = Field(2, ge=1, description="How many of an article's best chunks take its whole-article weight.")
+    article_bm25_k1: float = Field(1.2, ge=0, description="BM25 k1 over whole articles.")
+    article_bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 b over whole articles.")
 
     # Answering
     engine: Literal["extractive", "llm"] = "extractive"
