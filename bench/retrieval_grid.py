@@ -2,7 +2,12 @@
 fusion, signal weights, MMR λ and the per-article cap, then the chosen values on tune, check and all,
 with and without the quiz date as `as_of`.
 
-    python -m bench.retrieval_grid [--store bench/out/full/stores/main] [--out bench/out/grid]
+    python -m bench.retrieval_grid [--store bench/out/full/stores/main] [--out bench/out/grid] [--round 3]
+
+Round 3 (the default) starts from round 2's values and adds the whole-article BM25 list
+(rag.index.articles): its weight, how many of an article's chunks it credits, how many
+articles it lists, its own k1/b, RM3 feedback on it, then fusion (RRF or a convex combination
+with its own weights), the signal weights, MMR and the cap again.
 
 Each evaluated setting is one line of OUT/grid.jsonl (keyed by its overrides), so a rerun skips
 what is done. Stages run in order; each starts from the best of the stage before it (objective on
@@ -34,7 +39,8 @@ START = {"bm25_k1": 1.5, "bm25_b": 0.75, "mmr_lambda": 0.75, "candidates": 50, "
          "lexical_weight": 1.0, "fusion": "rrf", "article_weight": 0.0, "article_share": 0.0,
          "max_per_article": 2, "article_cap_window": 0, "recency_half_life_days": 30.0,
          "article_bm25_weight": 0.0, "article_chunks": 2, "article_candidates": 20, "article_bm25_k1": 1.2,
-         "article_bm25_b": 0.75}
+         "article_bm25_b": 0.75, "article_feedback_terms": 0, "article_feedback_docs": 3,
+         "article_feedback_original": 0.6}
 # The chunk-level RRF ranking before issue 14 (article share 0, no cap, no recency prior).
 BASELINE = {"recency_half_life_days": 0.0}
 STAGES: list[tuple[str, list[dict]]] = [
@@ -60,6 +66,8 @@ ROUND3: list[tuple[str, list[dict]]] = [
     ("articles listed", [{"article_candidates": n} for n in (10, 20, 40)]),
     ("whole-article bm25", [{"article_bm25_k1": k1, "article_bm25_b": b} for k1 in (0.9, 1.2, 1.8)
                             for b in (0.5, 0.75, 0.9)]),
+    ("RM3 feedback on the article list", [{"article_feedback_terms": 0}] + [
+        {"article_feedback_terms": t, "article_feedback_original": w} for t in (5, 15) for w in (0.5, 0.7)]),
     ("fusion (convex, with its weights)", [{"fusion": "rrf"}] + [
         {"fusion": "convex", "article_bm25_weight": a, "lexical_weight": lex}
         for a in (0.25, 0.5, 1.0) for lex in (0.5, 1.0)]),
@@ -81,7 +89,8 @@ class Evaluator:
     setting it depends on, so the grid re-runs only the ranking: rag.retrieval's own rank and choose."""
 
     # the settings `gather` depends on (it always reads the whole-article list; the weight only ranks)
-    READ = ("bm25_k1", "bm25_b", "candidates", "article_candidates", "article_bm25_k1", "article_bm25_b")
+    READ = ("bm25_k1", "bm25_b", "candidates", "article_candidates", "article_bm25_k1", "article_bm25_b",
+            "article_feedback_terms", "article_feedback_docs", "article_feedback_original")
 
     def __init__(self, store_dir: Path, corpus_dir: Path):
         from rag.index.store import Store

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     article_chunks: int = Field(2, ge=1, description="How many of an article's best chunks take its whole-article weight.")
     article_bm25_k1: float = Field(1.2, ge=0, description="BM25 k1 over whole articles.")
     article_bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 b over whole articles.")
+    article_feedback_terms: int = Field(0, ge=0, description="RM3 on the whole-article list: expansion terms taken from its first articles (0: no feedback).")
+    article_feedback_docs: int = Field(3, ge=1, description="RM3: the first articles the expansion terms come from.")
+    article_feedback_original: float = Field(0.6, ge=0, le=1, description="RM3: the original query's share of the expanded query's weight.")
 
     # Answering
     engine: Literal["extractive", "llm"] = "extractive"

@@ -14,6 +14,7 @@ import math
 import os
 import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -625,13 +626,24 @@ class LexicalView:
         n_articles, total = self.store.docs.article_stats()
         if not terms or not n_articles:
             return []
-        ids = self.index.candidates(terms, _LEXICAL_FETCH * n + self._leftovers(), scope, field=ARTICLE_FIELD)
-        rows = self.store.docs.article_rows(ids)  # committed articles only
         settings = self.store.settings
-        ranked = bm25.rank(terms, {i: (r.terms, r.n_terms) for i, (_, r) in rows.items()},
-                           self.store.docs.article_frequency(terms), n_articles, total,
-                           settings.article_bm25_k1, settings.article_bm25_b)
-        return [(rows[i][0], score) for i, score in ranked[:n]]
+        sources: dict[str, str] = {}
+
+        def ranked(weights: dict[str, float]) -> tuple[list[tuple[str, float]], dict]:
+            ids = self.index.candidates(list(weights), _LEXICAL_FETCH * n + self._leftovers(), scope,
+                                        field=ARTICLE_FIELD)
+            rows = self.store.docs.article_rows(ids)  # committed articles only
+            sources.update((i, s) for i, (s, _) in rows.items())
+            docs = {i: (r.terms, r.n_terms) for i, (_, r) in rows.items()}
+            return bm25.rank_weighted(weights, docs, self.store.docs.article_frequency(list(weights)), n_articles,
+                                      total, settings.article_bm25_k1, settings.article_bm25_b), docs
+
+        first, docs = ranked(dict(Counter(terms)))
+        if settings.article_feedback_terms:  # RM3 pseudo-relevance feedback on the first articles
+            weights = bm25.feedback_terms(terms, first, docs, settings.article_feedback_docs,
+                                          settings.article_feedback_terms, settings.article_feedback_original)
+            first, _ = ranked(weights)
+        return [(sources[i], score) for i, score in first[:n]]
 
 
 class _Frequencies:
