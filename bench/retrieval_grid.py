@@ -61,19 +61,23 @@ RECENCY = [{"recency_half_life_days": h} for h in (0.0, 7.0, 14.0, 30.0, 60.0, 1
 # Round 3 (the whole-article BM25 list) starts from round 2's defaults, the settings before it.
 ROUND2 = {"article_cap_window": 5, "recency_half_life_days": 14.0}
 ROUND3: list[tuple[str, list[dict]]] = [
-    ("whole-article weight", [{"article_bm25_weight": w} for w in (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)]),
-    ("article's chunks credited", [{"article_chunks": n} for n in (1, 2, 3)]),
-    ("articles listed", [{"article_candidates": n} for n in (10, 20, 40)]),
-    ("whole-article bm25", [{"article_bm25_k1": k1, "article_bm25_b": b} for k1 in (0.9, 1.2, 1.8)
-                            for b in (0.5, 0.75, 0.9)]),
+    # Weight, chunks credited and the cap jointly: each is a no-op, or misjudged, while another is at
+    # its old value (weight 0 credits nothing; two chunks of each of the first articles crowd the
+    # other articles out of the first five).
+    ("whole-article weight x chunks credited x cap", [{"article_bm25_weight": 0.0}] + [
+        {"article_bm25_weight": w, "article_chunks": n, "max_per_article": cap}
+        for w in (1.0, 2.0, 3.0, 5.0, 8.0) for n in (1, 2) for cap in (1, 2)]),
+    ("articles listed", [{"article_candidates": n} for n in (20, 40)]),
+    ("whole-article bm25", [{"article_bm25_k1": k1, "article_bm25_b": b}
+                            for k1, b in ((1.2, 0.75), (0.9, 0.75), (1.8, 0.75), (1.2, 0.9))]),
     ("RM3 feedback on the article list", [{"article_feedback_terms": 0}] + [
-        {"article_feedback_terms": t, "article_feedback_original": w} for t in (5, 15) for w in (0.5, 0.7)]),
+        {"article_feedback_terms": 10, "article_feedback_original": w} for w in (0.6, 0.8)]),
     ("fusion (convex, with its weights)", [{"fusion": "rrf"}] + [
         {"fusion": "convex", "article_bm25_weight": a, "lexical_weight": lex}
         for a in (0.25, 0.5, 1.0) for lex in (0.5, 1.0)]),
     ("dense/lexical", [{"dense_weight": d, "lexical_weight": lex}
                        for d, lex in ((1.0, 1.0), (1.0, 0.5), (1.0, 1.5), (0.7, 1.0), (1.3, 1.0))]),
-    ("whole-article weight, again", [{"article_bm25_weight": w} for w in (0.5, 1.0, 1.5, 2.0, 3.0)]),
+    ("whole-article weight, again", [{"article_bm25_weight": w} for w in (0.0, 2.0, 3.0, 5.0, 8.0, 12.0)]),
     ("mmr", [{"mmr_lambda": m} for m in (0.6, 0.75, 0.9, 1.0)]),
     ("article cap", [{"article_cap_window": 0}] + [{"article_cap_window": 5, "max_per_article": n} for n in (1, 2, 3)]),
 ]
