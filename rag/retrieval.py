@@ -98,7 +98,7 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
     lap("dense")
     sparse = lexical.search(query, settings.candidates, scope)
     lap("lexical")
-    articles, cosines = whole_articles(store, lexical, query, vector, scope, settings)
+    articles, cosines = whole_articles(store, lexical, query, vector, scope, settings, filters.as_of)
     if articles:
         lap("article_bm25")
     if heads or articles or (heads is None and needs_heads(RankingParams.of(settings), filters.as_of)):
@@ -111,11 +111,12 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
     return Evidence(query, vector, dense, sparse, read, articles, cosines)
 
 
-def whole_articles(store: Store, lexical, query: str, vector: np.ndarray, scope, settings):
+def whole_articles(store: Store, lexical, query: str, vector: np.ndarray, scope, settings,
+                   as_of: dt.date | None = None):
     """The whole-article BM25 list (source, score) and the cosine to the question of every chunk
     of its articles (rag.ranking.credit_best_chunks picks each article's best ones); nothing when
     its weight is 0."""
-    if not settings.article_bm25_weight:
+    if not RankingParams.of(settings).whole_article_weight(as_of):
         return [], {}
     articles = lexical.articles(query, settings.article_candidates, scope)
     ids = [i for source_ids in store.docs.chunk_ids_by_source([s for s, _ in articles]).values() for i in source_ids]

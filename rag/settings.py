@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     # Whole-article BM25 (issue 14 round 3): its own candidate list, each article lending its weight
     # to its best chunks (rag.ranking.credit_best_chunks).
     article_bm25_weight: float = Field(0.0, ge=0, description="Weight of the whole-article BM25 list among the fused signals (0: not read).")
+    article_bm25_weight_as_of: float | None = Field(None, ge=0, description="The same weight when the search has an as_of date, whose recency prior favours the latest coverage (None: article_bm25_weight).")
     article_candidates: int = Field(20, ge=1, description="Articles taken from the whole-article BM25 list.")
     article_chunks: int = Field(2, ge=1, description="How many of an article's best chunks take its whole-article weight.")
     article_bm25_k1: float = Field(1.2, ge=0, description="BM25 k1 over whole articles.")
