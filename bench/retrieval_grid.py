@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             {"article_bm25_weight_as_of": w, "recency_half_life_days": h}
             for w in (None, 0.0, 1.0, 3.0) for h in (7.0, 14.0, 30.0, 60.0, 120.0)])]
     for stage, grid in [*stages, *as_of_stages]:
-        as_of = stage.startswith("recency")
+        as_of = stage.endswith("(as_of)")
         incumbent = objective(measure(chosen, as_of=as_of))  # the values so far (defaults for this stage's keys)
         scored = [(objective(measure({**chosen, **step}, as_of=as_of)), step) for step in grid]
         best = max(scored, key=lambda item: item[0])  # ties: the first setting listed
