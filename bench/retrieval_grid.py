@@ -160,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=bench_data.DATA)
     p.add_argument("--round", choices=sorted(ROUNDS), default="3",
                    help="2: the whole grid from the values before issue 14; 3: the whole-article list, from round 2's")
+    p.add_argument("--no-finals", action="store_true",
+                   help="skip the chosen values' scores on every half (bench.retrieval_bench reports them)")
     args = p.parse_args(argv)
     _, start, stages = ROUNDS[args.round]
     args.out.mkdir(parents=True, exist_ok=True)
@@ -206,10 +208,10 @@ def main(argv: list[str] | None = None) -> int:
         trail.append({"stage": stage, "tried": len(grid), "picked": {} if kept else best[1],
                       "best": best[1], "objective": round(max(best[0], incumbent) if not kept else incumbent, 4),
                       "incumbent": round(incumbent, 4)})
-    results = {name: {half: {"without": measure(cfg, half), "as_of": measure(cfg, half, as_of=True)}
-                      for half in halves}
-               for name, cfg in (("before (chunk RRF)", BASELINE), *((("round 2", ROUND2),) if start else ()),
-                                 ("chosen", chosen))}
+    results = {} if args.no_finals else {
+        name: {half: {"without": measure(cfg, half), "as_of": measure(cfg, half, as_of=True)} for half in halves}
+        for name, cfg in (("before (chunk RRF)", BASELINE), *((("round 2", ROUND2),) if start else ()),
+                          ("chosen", chosen))}
     summary = {"round": args.round, "start": start, "chosen": chosen, "trail": trail, "results": results,
                "questions": {h: len(qs) for h, qs in halves.items()}, "evaluated": len(done),
                "loadavg": os.getloadavg()[0], "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
