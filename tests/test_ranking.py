@@ -27,7 +27,8 @@ def head(source, date=None):
 def params(**changes) -> RankingParams:
     """Pinned values (not the tuned defaults), so each test shows one mechanism."""
     pinned = {"fusion": "rrf", "article_share": 2 / 3, "article_weight": 1.0, "recency_half_life_days": 30.0,
-              "dense_weight": 1.0, "lexical_weight": 1.0, "rrf_k": 60}
+              "dense_weight": 1.0, "lexical_weight": 1.0, "rrf_k": 60, "article_bm25_weight": 0.0,
+              "article_bm25_weight_as_of": None}
     return RankingParams.of(Settings(**{**pinned, **changes}))
 
 
