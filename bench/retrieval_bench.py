@@ -172,6 +172,8 @@ def _grid(chosen: dict | None) -> list[str]:
         best = ", ".join(f"{k}={v}" for k, v in t["best"].items())
         picked = ", ".join(f"{k}={v}" for k, v in t["picked"].items()) or f"kept (best, within one question: {best})"
         out.append(f"| {t['stage']} | {t['tried']} | {picked} | {t['incumbent']:.3f} → {t['objective']:.3f} |")
+    if not chosen.get("results"):  # a grid run with --no-finals: the tables above are the comparison
+        return out
     out += ["", "Before (the chunk-level RRF ranking of main, same store) and after, by half"
             + (f" ({chosen['defaults_note']})" if chosen.get("defaults_note") else "") + ":", "",
             "| ranking | as_of | half | Hits@1 | Hits@5 | Hits@10 | MRR@10 | answer recall@5 |",
