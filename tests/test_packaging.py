@@ -70,8 +70,10 @@ def test_the_wheel_carries_its_prompts_and_answers_with_the_llm_engine(installed
     def reply(body):
         import re
 
-        n, text = re.findall(r'<source n="(\d+)"[^>]*>\n(.*?)\n</source>', body["messages"][-1]["content"], re.S)[0]
-        sentence = next(s for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) > 6)
+        # A sentence that speaks to the question (an answer beside it is refused as off-question).
+        n, sentence = next((n, s) for n, text in re.findall(r'<source n="(\d+)"[^>]*>\n(.*?)\n</source>',
+                                                            body["messages"][-1]["content"], re.S)
+                           for s in re.split(r"(?<=[.!?])\s+", text) if "embassy" in s and len(s.split()) > 6)
         return json_completion({"refused": False, "sentences": [{"text": sentence, "citations": [int(n)]}],
                                 "conflicts": []})
 
