@@ -279,7 +279,7 @@ def _instrument(trace: Path, point: str | None, sabotage: bool) -> None:
         finally:
             self._local.db = real
 
-    def gc_then_die(original, st, stale, old_collection, collection, old_lexical, lexical_name):
+    def gc_then_die(original, st, stale, old_collection, collection, *lexical_and_articles):
         if old_collection and old_collection != collection:
             st.drop_collection(old_collection)
         elif stale:

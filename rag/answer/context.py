@@ -58,7 +58,10 @@ def format_source(n: int, chunk: Chunk) -> str:
 
 
 def _attr(value: str) -> str:
-    return defuse(" ".join(value.split())).replace('"', "'")
+    # A quote or an angle bracket would end the attribute or the tag early for a reader that
+    # parses the header, and the rest of a hostile title would then read as text outside the block.
+    value = defuse(" ".join(value.split()))
+    return value.replace('"', "'").replace("<", "‹").replace(">", "›")
 
 
 def pack_sources(hits: list[Hit], prompt, question: str, settings) -> Context:
