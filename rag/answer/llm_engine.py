@@ -106,7 +106,7 @@ def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filt
     answer = verify_draft(draft, context, store, llm, settings.llm_support_threshold, settings.llm_judge,
                           result.query, mode or settings.llm_unsupported)
     answer = off_question(answer.model_copy(update=base), settings.llm_min_question_coverage,
-                          settings.llm_min_answer_similarity, store.embedder)
+                          settings.llm_min_answer_similarity, store.embedder, result.query_vector)
     answer = off_period(answer, question_period(question, filters.as_of))
     answer = off_kind(answer)
     answer.notes = notes + draft.notes + answer.notes + _cost_notes(draft, llm)
@@ -244,7 +244,7 @@ def verify_draft(draft: Draft, context: Context, store: Store, llm: LLM, thresho
                   conflicts=conflicts, removed=decision.removed, usage=usage, notes=notes, **common)
 
 
-def off_question(answer: Answer, threshold: float, similarity: float, embedder) -> Answer:
+def off_question(answer: Answer, threshold: float, similarity: float, embedder, question_vector=None) -> Answer:
     """A verified answer whose quotes do not speak to the question does not answer it: together
     they hold less of its key terms than the gate asks of a passage
     (rag.answer.answerability.quotes_coverage), and none is semantically close to it (MiniLM
@@ -256,7 +256,7 @@ def off_question(answer: Answer, threshold: float, similarity: float, embedder) 
     cover = quotes_coverage(answer.question, quoted)
     if cover.share >= threshold:
         return answer
-    closest = _closest(answer.question, quoted, embedder)
+    closest = _closest(answer.question, quoted, embedder, question_vector)
     if closest >= similarity:
         return answer
     shown = ", ".join(repr(t) for t in cover.missing[:4])
@@ -311,12 +311,15 @@ def _refused_beside(answer: Answer, why: str) -> Answer:
         "citations": [], "conflicts": [], "notes": answer.notes + [f"refused: {why}; the answer is kept as rejected output"]})
 
 
-def _closest(question: str, texts: list[str], embedder) -> float:
+def _closest(question: str, texts: list[str], embedder, question_vector=None) -> float:
+    """The highest cosine of `texts` with the question (Embedder vectors are L2-normalised); the
+    search's own question vector when given, so the question is not embedded twice."""
     if not texts:
         return 0.0
-    vectors = np.asarray(embedder.embed([question, *texts]), dtype=np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True) + 1e-9
-    return float(max(vectors[1:] @ vectors[0]))
+    if question_vector is None:
+        question_vector = embedder.embed([question])[0]
+    vectors = np.asarray(embedder.embed(texts), dtype=np.float32)
+    return float(max(vectors @ np.asarray(question_vector, dtype=np.float32)))
 
 
 def _judge(llm: LLM, grounding: Grounding, notes: list[str]) -> Usage | None:

@@ -33,9 +33,9 @@ from rag.errors import InputError
 from rag.index.docstore import ManifestRow, NewArticle, NewChunk
 from rag.index.embed_cache import embed_cached
 from rag.index.embedders import Embedder
-from rag.index.sentence_vectors import store_sentence_vectors
 from rag.index.lexical import LexicalDoc
 from rag.index.scope import day_number
+from rag.index.sentence_vectors import store_sentence_vectors
 from rag.index.store import (
     PENDING,
     Store,
