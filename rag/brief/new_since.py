@@ -38,6 +38,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import fnmatch
+import itertools
 import re
 
 import numpy as np
@@ -188,24 +189,24 @@ def new_facts(briefing: Briefing, units: list[Unit], earlier: _EarlierMaterial, 
 def like_groups(candidates: list[Unit]) -> list[list[Unit]]:
     """Candidates by score, each joining the first group holding one within LIKE (cosine) of it:
     one group per distinct new thing (a new event, a new person's words, a new figure)."""
-    groups: list[list[Unit]] = []
-    for u in sorted(candidates, key=lambda u: -u.score):
-        group = next((g for g in groups if any(float(u.vector @ x.vector) >= LIKE for x in g)), None)
+    ranked = sorted(candidates, key=lambda u: -u.score)
+    if not ranked:
+        return []
+    vectors = np.stack([u.vector for u in ranked])
+    like = vectors @ vectors.T >= LIKE  # every pair's cosine at once
+    members: list[list[int]] = []
+    for i in range(len(ranked)):
+        group = next((g for g in members if like[i, g].any()), None)
         if group is None:
-            groups.append([u])
+            members.append([i])
         else:
-            group.append(u)
-    return groups
+            group.append(i)
+    return [[ranked[i] for i in g] for g in members]
 
 
 def round_robin(groups: list[list[Unit]]) -> list[Unit]:
     """Each group's best (groups in order of their best), then each group's second, and so on."""
-    out: list[Unit] = []
-    depth = 0
-    while any(depth < len(g) for g in groups):
-        out += [g[depth] for g in groups if depth < len(g)]
-        depth += 1
-    return out
+    return [u for tier in itertools.zip_longest(*groups) for u in tier if u is not None]
 
 
 def _chunk_relevance(units: list[Unit]) -> dict[tuple[str, int], float]:
