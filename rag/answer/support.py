@@ -137,14 +137,15 @@ class SupportScorer:
         if len(chunks) == 0 or not terms:
             return []
         body = [(c, i, s) for c in chunks for i, s in enumerate(x for x in c.sentences if x.kind in EVIDENCE_KINDS)]
-        ranked = sorted(body, key=lambda t: -len(terms & set(content_words(t[2].text))))[:ACROSS_CANDIDATES]
+        held = {id(s): terms & set(content_words(s.text)) for _, _, s in body}  # the claim's words each holds
+        ranked = sorted(body, key=lambda t: -len(held[id(t[2])]))[:ACROSS_CANDIDATES]
         self._embed([claim] + [s.text for _, _, s in ranked])
         claimed = numbers(claim)
         best = None
         for (ca, ia, a), (cb, ib, b) in itertools.combinations(ranked, 2):
             if ca.id == cb.id and abs(ia - ib) <= 1:
                 continue  # adjacent sentences of one chunk are a window anchor() has tried
-            own_a, own_b = set(content_words(a.text)) & terms, set(content_words(b.text)) & terms
+            own_a, own_b = held[id(a)], held[id(b)]
             if min(len(own_a - own_b), len(own_b - own_a)) < MIN_TERMS:
                 continue  # each must state a part of the claim: one word from elsewhere (a name) is no part
             pair = sorted([(ca, ia, a), (cb, ib, b)], key=lambda t: (chunks.index(t[0]), t[1]))
