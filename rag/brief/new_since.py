@@ -72,6 +72,22 @@ _SPECIFIC = re.compile(r"(?<![\w'’])(?:\d[\d,.:]*\d|\d|[A-Z][\w'’-]*[A-Za-z]
 
 
 @dataclasses.dataclass
+class Trace:
+    """What each step of an extractive new-since briefing kept, for bench/new_since_diagnose.py:
+    the units read, those left after the earlier-pool test and the on-topic bar, the new-fact
+    candidates in the order they are offered, the extras chosen, and the items before and
+    after the final test against the earlier material."""
+
+    read: list[Unit] = dataclasses.field(default_factory=list)
+    fresh: list[Unit] = dataclasses.field(default_factory=list)
+    on_topic: list[Unit] = dataclasses.field(default_factory=list)
+    offered: list[Unit] = dataclasses.field(default_factory=list)
+    extras: list[Unit] = dataclasses.field(default_factory=list)
+    limit: int = 0
+    before_drop: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
 class Baseline:
     cutoff: dt.date
     label: str  # what the briefing is compared against, in words
@@ -94,7 +110,8 @@ def baseline_of(since: dt.date | None, previous: Briefing | None) -> Baseline:
 
 
 def brief_new_since(rag, topic: str | None, filters: Filters, engine: str, since: dt.date | None = None,
-                    previous: Briefing | None = None, options: BriefOptions | None = None) -> Briefing:
+                    previous: Briefing | None = None, options: BriefOptions | None = None,
+                    trace: Trace | None = None) -> Briefing:
     store = rag.store
     options = options or BriefOptions()
     base = baseline_of(since, previous)
@@ -102,9 +119,11 @@ def brief_new_since(rag, topic: str | None, filters: Filters, engine: str, since
     undated, notes = _undated_new(store, topic, filters, base, options.k)
     old = _OldStatements(store, filters, base, topic, options.k * 2)
     try:
-        briefing = _brief_after(rag, topic, after, engine, options, undated, old)
+        briefing = _brief_after(rag, topic, after, engine, options, undated, old, trace)
     except InputError:
         return _nothing_new(store, topic, filters, engine, base, notes)
+    if trace is not None:
+        trace.before_drop = _briefing_texts(briefing)
     dropped = _drop_old(briefing, old)
     _previous_figures(briefing, store, filters, base)
     _prune_citations(briefing)
@@ -118,7 +137,7 @@ def brief_new_since(rag, topic: str | None, filters: Filters, engine: str, since
 
 
 def _brief_after(rag, topic, after: Filters, engine: str, options: BriefOptions, undated: list[str],
-                 old: _OldStatements) -> Briefing:
+                 old: _OldStatements, trace: Trace | None = None) -> Briefing:
     if engine != "extractive":
         return rag.brief(topic, after, engine, options=options)
     from rag.brief.extractive import brief_extractive
@@ -138,12 +157,15 @@ def _brief_after(rag, topic, after: Filters, engine: str, options: BriefOptions,
     if not parts:
         raise InputError("nothing new")
     scope = _merge(parts)
+    trace = trace or Trace()
+    trace.read = list(scope.units)
     # Select among new statements only: a sentence the earlier articles on the topic already
     # state is no candidate, so what is repeated across the new articles (often background)
     # does not take the places of what is new.
     fresh = [u for u in scope.units if not old.in_pool(u.text)]
     if fresh:
         scope.units = fresh
+    trace.fresh = list(scope.units)
     earlier = _EarlierMaterial.read(rag.store, topic, old, options)
     best = _chunk_relevance(scope.units)
     for u in scope.units:
@@ -155,14 +177,15 @@ def _brief_after(rag, topic, after: Filters, engine: str, options: BriefOptions,
     # stories) are no candidates for any part of the briefing, timeline and quotes included
     top = max((u.relevance for u in scope.units), default=0.0)
     scope.units = [u for u in scope.units if u.relevance >= ON_TOPIC * top] or scope.units
+    trace.on_topic = list(scope.units)
     novelty = dict(zip(map(id, scope.units), earlier.novelties(scope.units)))
     briefing = brief_extractive(rag.store, topic, after, options, scope=scope)
-    new_facts(briefing, scope.units, earlier, novelty)
+    new_facts(briefing, scope.units, earlier, novelty, trace=trace)
     return briefing
 
 
 def new_facts(briefing: Briefing, units: list[Unit], earlier: _EarlierMaterial, novelty: dict[int, float],
-              limit: int | None = None) -> None:
+              limit: int | None = None, trace: Trace | None = None) -> None:
     """Key facts beyond a normal briefing's budget for what is new: candidates the briefing did
     not choose that are on the topic (ON_TOPIC of the best relevance) and new (new names or
     numbers, or NOVEL semantic novelty), none repeating a chosen item. Distinct new things first:
@@ -177,10 +200,13 @@ def new_facts(briefing: Briefing, units: list[Unit], earlier: _EarlierMaterial, 
     if limit is None:
         limit = max(NEW_FACTS_MIN, min(NEW_FACTS_MAX, len(groups)))
     chosen: list[Unit] = []
-    for u in round_robin(groups):
+    offered = round_robin(groups)
+    for u in offered:
         if len(chosen) >= limit:
             break
         chosen += pick([u], 1, taken + chosen)  # the briefing's own tests: twins, near-repeats, new terms
+    if trace is not None:
+        trace.offered, trace.extras, trace.limit = offered, chosen, limit
     for u in sorted(chosen, key=lambda u: -u.score):
         briefing.key_facts.append(BriefPoint(text=u.text, citations=[_cite(briefing, u.chunk, u.sentence)],
                                              episode=u.episode, support=round(u.score, 3)))
