@@ -91,8 +91,10 @@ def _follow(phrasings, text, trace, after, store, phrase_finder) -> tuple[str, s
 
     if has(text):
         extra = [i for i, u in enumerate(trace.extras) if has(u.text)]
-        chosen_by = f"extra new fact #{extra[0] + 1} of {len(trace.extras)}" if extra else "the briefing's selection"
-        return "found", chosen_by
+        if extra:
+            return "found", f"extra new fact #{extra[0] + 1} of {len(trace.extras)}"
+        sections = [name for name, texts in trace.sections.items() if any(has(t) for t in texts)]
+        return "found", "the briefing's selection: " + ", ".join(sections)
     writers = [s for s, raw in after.items() if has(raw)]
     if not writers:
         return "not in the after set", ""
