@@ -27,7 +27,7 @@ import collections
 import json
 from pathlib import Path
 
-from bench.new_since import CASES, ROOT
+from bench.new_since import CASES
 
 
 def main() -> None:

@@ -205,7 +205,8 @@ def new_facts(briefing: Briefing, units: list[Unit], earlier: _EarlierMaterial, 
     said = {normalize(t) for t in _briefing_texts(briefing)}
     taken = [u for u in units if normalize(u.text) in said]
     best = max((u.relevance for u in units), default=0.0)
-    candidates = [u for u in units if normalize(u.text) not in said and (u.relevance >= ON_TOPIC * best or u.source in about)
+    candidates = [u for u in units if normalize(u.text) not in said
+                  and (u.relevance >= ON_TOPIC * best or u.source in about)
                   and (earlier.new_specifics(u.text) or novelty[id(u)] >= NOVEL)]
     groups = like_groups(candidates)
     if limit is None:
