@@ -22,12 +22,12 @@ from bench.retrieval_grid import BASELINE, START
 MAIN_RRF = {**START, **BASELINE}  # the ranking before issue 14 (chunk-level RRF, 50 candidates, no cap)
 
 
-def measure(store_dir: Path, questions: list[str], rounds: int = 1) -> dict:
+def measure(store_dir: Path, questions: list[str], rounds: int = 1, overrides: dict | None = None) -> dict:
     from rag.index.store import Store
     from rag.retrieval import search
     from rag.settings import Settings
 
-    chosen = Settings(store_dir=store_dir, corpus_dir=store_dir.parent)
+    chosen = Settings(store_dir=store_dir, corpus_dir=store_dir.parent, **(overrides or {}))
     systems = {"chosen": chosen, "main_rrf": chosen.model_copy(update=MAIN_RRF)}
     store = Store(chosen)
     seconds = {name: [] for name in systems}
@@ -61,12 +61,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--questions", type=int, default=96)
     p.add_argument("--rounds", type=int, default=1)
     p.add_argument("--data", type=Path, default=bench_data.DATA)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a setting of the chosen ranking (before it is the default)")
     p.add_argument("--results", type=Path, default=bench_data.ROOT / "bench" / "out" / "full" / "results" / "retrieval.json",
                    help="add the figures to this results file (empty: print only)")
     args = p.parse_args(argv)
     questions = [q["question"] for q in bench_data.load_questions(args.data)][: args.questions]
     load = os.getloadavg()
-    out = measure(args.store, questions, args.rounds)
+    overrides = dict(item.split("=", 1) for item in args.set)
+    out = measure(args.store, questions, args.rounds, overrides)
+    out["overrides"] = overrides
     out["loadavg"] = [load[0], os.getloadavg()[0]]
     print(json.dumps(out, indent=1))
     if args.results:  # bench/retrieval_bench.py renders it beside its own latency table

@@ -1,5 +1,5 @@
-"""Hybrid retrieval: dense (Chroma) + BM25 chunk candidates, ranked by article-level evidence
-(rag.ranking), near-duplicate folding, MMR."""
+"""Hybrid retrieval: dense (Chroma) + BM25 chunk candidates and a whole-article BM25 list, ranked
+by rag.ranking, near-duplicate folding, per-article cap, MMR."""
 
 from __future__ import annotations
 
@@ -98,14 +98,31 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
     lap("dense")
     sparse = lexical.search(query, settings.candidates, scope)
     lap("lexical")
-    if heads or (heads is None and needs_heads(RankingParams.of(settings), filters.as_of)):
-        ids = list(dict.fromkeys(i for i, _ in [*dense, *sparse]))
+    articles, cosines = whole_articles(store, lexical, query, vector, scope, settings, filters.as_of)
+    if articles:
+        lap("article_bm25")
+    if heads or articles or (heads is None and needs_heads(RankingParams.of(settings), filters.as_of)):
+        ids = list(dict.fromkeys(i for i, _ in [*dense, *sparse])) + [i for i in cosines]
         read = {i: Head(s, None if d is None else _EPOCH + dt.timedelta(days=d))
-                for i, (s, d) in store.docs.chunk_heads(ids).items()}
+                for i, (s, d) in store.docs.chunk_heads(list(dict.fromkeys(ids))).items()}
         lap("articles")
     else:
         read = None
-    return Evidence(query, vector, dense, sparse, read)
+    return Evidence(query, vector, dense, sparse, read, articles, cosines)
+
+
+def whole_articles(store: Store, lexical, query: str, vector: np.ndarray, scope, settings,
+                   as_of: dt.date | None = None):
+    """The whole-article BM25 list (source, score) and the cosine to the question of every chunk
+    of its articles (rag.ranking.credit_best_chunks picks each article's best ones); nothing when
+    its weight is 0."""
+    if not RankingParams.of(settings).whole_article_weight(as_of):
+        return [], {}
+    articles = lexical.articles(query, settings.article_candidates, scope)
+    ids = [i for source_ids in store.docs.chunk_ids_by_source([s for s, _ in articles]).values() for i in source_ids]
+    vectors = store.chunk_vectors(ids)
+    query_vector = np.asarray(vector, dtype=np.float32)
+    return articles, {i: float(v @ query_vector) for i, v in vectors.items()}
 
 
 @dataclass(frozen=True)
@@ -117,11 +134,14 @@ class Evidence:
     dense: list[tuple[str, float]]
     sparse: list[tuple[str, float]]
     heads: dict[str, Head] | None  # None: the ranking did not need them
+    articles: list[tuple[str, float]] = ()  # the whole-article BM25 list: (source, score), best first
+    cosines: dict[str, float] | None = None  # chunk id → cosine, every chunk of those articles
 
 
 def rank(evidence: Evidence, settings, as_of: dt.date | None) -> list[tuple[str, float]]:
     """Every candidate chunk by its final relevance (rag.ranking), best first."""
-    return rank_chunks(evidence.dense, evidence.sparse, evidence.heads, RankingParams.of(settings), as_of)
+    return rank_chunks(evidence.dense, evidence.sparse, evidence.heads, RankingParams.of(settings), as_of,
+                       evidence.articles, evidence.cosines)
 
 
 def choose(evidence: Evidence, pool: list[tuple[str, float]], chunks: dict[str, Chunk], vectors: dict, k: int,

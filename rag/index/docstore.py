@@ -25,7 +25,7 @@ from rag.errors import RagError
 from rag.index.scope import Scope, day_number, file_of
 from rag.models import Article, Chunk
 
-SCHEMA_VERSION = 2  # PRAGMA user_version; 0 or 1: a store written before the lexical statistics
+SCHEMA_VERSION = 3  # PRAGMA user_version; 0 or 1: a store written before the lexical statistics; 2: before articles' terms
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks (source, ordinal);
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS article_terms (id TEXT PRIMARY KEY, source TEXT NOT NULL, terms TEXT, n_terms INTEGER);
+CREATE INDEX IF NOT EXISTS article_terms_source ON article_terms (source);
+CREATE TABLE IF NOT EXISTS article_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 """
 # Indexes added after a schema version: the next ingest of an older store creates them.
 # documents_path_manifest covers manifest_under: a rescan reads every row under a directory from
@@ -50,7 +53,7 @@ _LATER_INDEXES = """
 CREATE INDEX IF NOT EXISTS documents_file_source ON documents (file, source);
 CREATE INDEX IF NOT EXISTS documents_path_manifest ON documents (path, source, content_hash, size, mtime_ns);
 """
-_TABLES = ("documents", "chunks", "terms")
+_TABLES = ("documents", "chunks", "terms", "article_terms", "article_df")
 
 
 def damaged_docstore(path: Path, detail: str) -> str:
@@ -363,6 +366,40 @@ class DocStore:
     def document_frequency(self, terms: list[str]) -> dict[str, int]:
         return dict(self._batched("SELECT term, df FROM terms WHERE term IN ({})", list(dict.fromkeys(terms))))
 
+    # whole-article lexical documents and their statistics (rag.index.articles)
+    def article_stats(self) -> tuple[int, int]:
+        """(committed article documents, their terms in all): article BM25's N and total length."""
+        return int(self.meta("lexical_articles", 0)), int(self.meta("lexical_article_terms", 0))
+
+    def article_frequency(self, terms: list[str]) -> dict[str, int]:
+        return dict(self._batched("SELECT term, df FROM article_df WHERE term IN ({})", list(dict.fromkeys(terms))))
+
+    def article_rows(self, ids: list[str]) -> dict[str, tuple[str, LexicalRow]]:
+        """Article document id → (source, its terms) of the committed ones among `ids`."""
+        rows = self._batched("SELECT id, source, terms, n_terms FROM article_terms WHERE id IN ({})", ids)
+        return {i: (s, LexicalRow(t, n)) for i, s, t, n in rows}
+
+    def article_ids(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT id FROM article_terms")}
+
+    def article_ids_of_sources(self, sources: list[str]) -> set[str]:
+        return {r[0] for r in self._batched("SELECT id FROM article_terms WHERE source IN ({})", sources)}
+
+    def article_docs(self, batch: int = 5000):
+        """(id, source, terms, day) of every article document, in batches (a lexical rebuild)."""
+        cursor = self.db.execute("SELECT a.id, a.source, a.terms, d.day FROM article_terms a "
+                                 "LEFT JOIN documents d ON d.source = a.source ORDER BY a.source")
+        while rows := cursor.fetchmany(batch):
+            yield rows
+
+    def chunk_ids_by_source(self, sources: list[str]) -> dict[str, list[str]]:
+        """source → its chunk ids, in order."""
+        out: dict[str, list[str]] = {}
+        for i, s in self._batched("SELECT id, source FROM chunks WHERE source IN ({}) ORDER BY source, ordinal",
+                                  sources):
+            out.setdefault(s, []).append(i)
+        return out
+
     def stats_problems(self) -> list[str]:
         """The statistics against the chunks they summarise ([] when they agree)."""
         chunks, terms = self.db.execute("SELECT COUNT(*), COALESCE(SUM(n_terms), 0) FROM chunks").fetchone()
@@ -377,7 +414,26 @@ class DocStore:
         wrong = sum(1 for t in truth.keys() | stored.keys() if truth.get(t, 0) != stored.get(t, 0))
         if wrong:
             problems.append(f"the document frequencies of {wrong} terms disagree with the chunks")
+        return problems + self._article_stats_problems()
+
+    def _article_stats_problems(self) -> list[str]:
+        count, total = self.db.execute("SELECT COUNT(*), COALESCE(SUM(n_terms), 0) FROM article_terms").fetchone()
+        problems = []
+        if (count, total) != self.article_stats():
+            problems.append(f"the article statistics count {self.article_stats()[0]} articles and "
+                            f"{self.article_stats()[1]} terms; the article terms hold {count} and {total}")
+        truth = self._article_truth()
+        stored = dict(self.db.execute("SELECT term, df FROM article_df"))
+        wrong = sum(1 for t in truth.keys() | stored.keys() if truth.get(t, 0) != stored.get(t, 0))
+        if wrong:
+            problems.append(f"the article frequencies of {wrong} terms disagree with the article terms")
         return problems
+
+    def _article_truth(self) -> Counter:
+        truth: Counter = Counter()
+        for (text,) in self.db.execute("SELECT terms FROM article_terms"):
+            truth.update(set(text.split()))
+        return truth
 
     def recount_stats(self) -> None:
         """Recompute the lexical statistics from the chunks (a repair)."""
@@ -389,6 +445,12 @@ class DocStore:
             self.db.execute("DELETE FROM terms")
             self.db.executemany("INSERT INTO terms VALUES (?, ?)", truth.items())
             _write_meta(self.db, {"lexical_chunks": chunks, "lexical_terms": terms})
+        truth = self._article_truth()
+        count, total = self.db.execute("SELECT COUNT(*), COALESCE(SUM(n_terms), 0) FROM article_terms").fetchone()
+        with self.db:
+            self.db.execute("DELETE FROM article_df")
+            self.db.executemany("INSERT INTO article_df VALUES (?, ?)", truth.items())
+            _write_meta(self.db, {"lexical_articles": count, "lexical_article_terms": total})
 
     # repairs of rows that no commit can leave
     def forget(self, sources: list[str], chunks_only: list[str]) -> None:
@@ -396,17 +458,19 @@ class DocStore:
         with self.db:
             for source in sources + chunks_only:
                 self.db.execute("DELETE FROM chunks WHERE source = ?", (source,))
+                self.db.execute("DELETE FROM article_terms WHERE source = ?", (source,))
             for source in sources:
                 self.db.execute("DELETE FROM documents WHERE source = ?", (source,))
 
     # the commit
     def commit(self, remove: list[str], articles: list[NewArticle], chunks: list[NewChunk], meta: dict,
                replace_all: bool = False, touched: list[tuple[str, int | None, int | None]] = (),
-               moved: dict[str, str] | None = None) -> None:
+               moved: dict[str, str] | None = None, article_terms=()) -> None:
         """Apply one ingest atomically: drop the documents and chunks of `remove` (everything, with
         `replace_all`), add `articles` and `chunks`, keep the lexical statistics in step, record the
         new path of `moved` documents (source → path) and the new size and mtime of `touched` files
-        ((path, size, mtime_ns): read again, found unchanged) and write `meta`."""
+        ((path, size, mtime_ns): read again, found unchanged) and write `meta`. `article_terms`:
+        the whole-article lexical documents of `articles` (rag.index.articles.ArticleTerms)."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")  # explicit: the schema statements of a rebuild belong to it too
         with db:
@@ -415,9 +479,12 @@ class DocStore:
                     db.execute(f"DROP TABLE IF EXISTS {table}")
                 _create(db)
                 n_chunks, n_terms, df = 0, 0, Counter()
+                article_counts = (0, 0)
             else:
                 n_chunks, n_terms = self.lexical_stats()
                 df = Counter()
+                article_counts = self.article_stats()
+            article_meta = _commit_article_terms(db, remove, list(article_terms), article_counts)
             for source in remove:
                 for terms, count in db.execute("SELECT terms, n_terms FROM chunks WHERE source = ?", (source,)):
                     n_chunks, n_terms = n_chunks - 1, n_terms - count
@@ -442,7 +509,7 @@ class DocStore:
                            [(path, source) for source, path in (moved or {}).items()])
             db.executemany("UPDATE documents SET size = ?, mtime_ns = ? WHERE path = ?",
                            [(size, mtime, path) for path, size, mtime in touched])
-            _write_meta(db, {**meta, "lexical_chunks": n_chunks, "lexical_terms": n_terms})
+            _write_meta(db, {**meta, "lexical_chunks": n_chunks, "lexical_terms": n_terms, **article_meta})
 
     def _batched(self, sql: str, keys: list[str], size: int = 500):
         for start in range(0, len(keys), size):
@@ -516,8 +583,27 @@ def _write_meta(db: sqlite3.Connection, values: dict) -> None:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
 
 
-def _apply_df(db: sqlite3.Connection, df: Counter) -> None:
+def _apply_df(db: sqlite3.Connection, df: Counter, table: str = "terms") -> None:
     changes = [(term, delta) for term, delta in df.items() if delta]
-    db.executemany("INSERT INTO terms VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+    db.executemany(f"INSERT INTO {table} VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
                    changes)
-    db.executemany("DELETE FROM terms WHERE term = ? AND df <= 0", [(t,) for t, d in changes if d < 0])
+    db.executemany(f"DELETE FROM {table} WHERE term = ? AND df <= 0", [(t,) for t, d in changes if d < 0])
+
+
+def _commit_article_terms(db: sqlite3.Connection, remove: list[str], rows, counts: tuple[int, int]) -> dict:
+    """The article-level half of a commit (rag.index.articles): drop the terms of `remove`, add
+    `rows` (id, source, terms), keep the article statistics in step; returns their meta."""
+    n_articles, n_terms = counts
+    df: Counter = Counter()
+    for source in remove:
+        for terms, count in db.execute("SELECT terms, n_terms FROM article_terms WHERE source = ?", (source,)):
+            n_articles, n_terms = n_articles - 1, n_terms - count
+            df.subtract(set(terms.split()))
+        db.execute("DELETE FROM article_terms WHERE source = ?", (source,))
+    db.executemany("INSERT INTO article_terms VALUES (?, ?, ?, ?)",
+                   [(r.id, r.source, " ".join(r.terms), len(r.terms)) for r in rows])
+    for r in rows:
+        n_articles, n_terms = n_articles + 1, n_terms + len(r.terms)
+        df.update(set(r.terms))
+    _apply_df(db, df, "article_df")
+    return {"lexical_articles": n_articles, "lexical_article_terms": n_terms}
