@@ -129,9 +129,10 @@ def credit_best_chunks(chunk_scores: dict[str, float], articles: Ranked, cosines
                        heads: dict[str, Head], p: RankingParams, weight: float) -> dict[str, float]:
     """MaxP the other way round: each article of the whole-article BM25 list lends its fused
     `weight` (by rank or normalised score, as `fusion` says) to its `article_chunks` best chunks,
-    best by their own fused score, then by cosine (`cosines`: every chunk of those articles, so
-    an article no chunk list found still brings its best passages). The article's other chunks
-    get none: one good article lifts only the passages that stand for it."""
+    best by their own fused score, then by cosine (`cosines`: every chunk of the articles the
+    chunk lists found fewer than that many of, so an article no chunk list found still brings its
+    best passages). The article's other chunks get none: one good article lifts only the passages
+    that stand for it."""
     credit = fuse([(weight, articles)], p.fusion, p.rrf_k)
     out = dict(chunk_scores)
     if not credit:

@@ -98,31 +98,42 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
     lap("dense")
     sparse = lexical.search(query, settings.candidates, scope)
     lap("lexical")
-    articles, cosines = whole_articles(store, lexical, query, vector, scope, settings, filters.as_of)
-    if articles:
+    params = RankingParams.of(settings)
+    weighted = params.whole_article_weight(filters.as_of) > 0
+    articles = lexical.articles(query, settings.article_candidates, scope) if weighted else []
+    if weighted:
         lap("article_bm25")
-    if heads or articles or (heads is None and needs_heads(RankingParams.of(settings), filters.as_of)):
-        ids = list(dict.fromkeys(i for i, _ in [*dense, *sparse])) + [i for i in cosines]
-        read = {i: Head(s, None if d is None else _EPOCH + dt.timedelta(days=d))
-                for i, (s, d) in store.docs.chunk_heads(list(dict.fromkeys(ids))).items()}
+    cosines: dict[str, float] = {}
+    if heads or articles or (heads is None and needs_heads(params, filters.as_of)):
+        read = _heads(store.docs.chunk_heads(list(dict.fromkeys(i for i, _ in [*dense, *sparse]))))
+        if articles:
+            # every article's chunks when the caller re-ranks with other settings (`heads` True)
+            extra, cosines = unlisted_chunks(store, articles, read, vector, None if heads else params.article_chunks)
+            read.update(extra)
         lap("articles")
     else:
         read = None
     return Evidence(query, vector, dense, sparse, read, articles, cosines)
 
 
-def whole_articles(store: Store, lexical, query: str, vector: np.ndarray, scope, settings,
-                   as_of: dt.date | None = None):
-    """The whole-article BM25 list (source, score) and the cosine to the question of every chunk
-    of its articles (rag.ranking.credit_best_chunks picks each article's best ones); nothing when
-    its weight is 0."""
-    if not RankingParams.of(settings).whole_article_weight(as_of):
-        return [], {}
-    articles = lexical.articles(query, settings.article_candidates, scope)
-    ids = [i for source_ids in store.docs.chunk_ids_by_source([s for s, _ in articles]).values() for i in source_ids]
-    vectors = store.chunk_vectors(ids)
+def _heads(rows: dict[str, tuple[str, int | None]]) -> dict[str, Head]:
+    return {i: Head(s, None if d is None else _EPOCH + dt.timedelta(days=d)) for i, (s, d) in rows.items()}
+
+
+def unlisted_chunks(store: Store, articles: list[tuple[str, float]], heads: dict[str, Head], vector: np.ndarray,
+                    wanted: int | None) -> tuple[dict[str, Head], dict[str, float]]:
+    """The heads and the cosine to the question of every chunk of the whole-article list's
+    articles that the chunk lists found fewer than `wanted` chunks of (None: of every article):
+    rag.ranking.credit_best_chunks credits an article's best listed chunks, and only then its
+    others by cosine, so only those articles need their chunks read."""
+    listed: dict[str, int] = {}
+    for head in heads.values():
+        listed[head.source] = listed.get(head.source, 0) + 1
+    sources = [s for s, _ in articles if wanted is None or listed.get(s, 0) < wanted]
+    extra = _heads(store.docs.heads_of_sources(sources)) if sources else {}
+    vectors = store.chunk_vectors(list(extra))
     query_vector = np.asarray(vector, dtype=np.float32)
-    return articles, {i: float(v @ query_vector) for i, v in vectors.items()}
+    return extra, {i: float(v @ query_vector) for i, v in vectors.items()}
 
 
 @dataclass(frozen=True)
@@ -135,7 +146,7 @@ class Evidence:
     sparse: list[tuple[str, float]]
     heads: dict[str, Head] | None  # None: the ranking did not need them
     articles: list[tuple[str, float]] = ()  # the whole-article BM25 list: (source, score), best first
-    cosines: dict[str, float] | None = None  # chunk id → cosine, every chunk of those articles
+    cosines: dict[str, float] | None = None  # chunk id → cosine, the chunks unlisted_chunks read
 
 
 def rank(evidence: Evidence, settings, as_of: dt.date | None) -> list[tuple[str, float]]:

@@ -4,8 +4,9 @@ A chunk holds only some of an article's mentions of the question's names; the wh
 them all. So every article is also a document of the lexical index (its terms in the "aterms"
 field, rag.index.lexical), written by the same ingest and in the same tantivy commit as its
 chunks' postings, and the docstore keeps its terms and the exact article-level statistics
-(document frequencies over articles, article count, total length) in the same transaction as
-the chunks'. As for chunks, tantivy only proposes candidates; `rag.index.bm25` scores them
+(document frequencies over articles, article count, total length) and each article's term
+counts in the same transaction as the chunks'. BM25 reads only the counts of the query's terms,
+never an article's whole text (which would cost a search tens of milliseconds of Python). As for chunks, tantivy only proposes candidates; `rag.index.bm25` scores them
 with the docstore's statistics, so a score never depends on debris or on merge timing.
 
 An article's terms are those of its title and of each of its chunks' sentences once (chunks

@@ -25,7 +25,7 @@ from rag.errors import RagError
 from rag.index.scope import Scope, day_number, file_of
 from rag.models import Article, Chunk
 
-SCHEMA_VERSION = 3  # PRAGMA user_version; 0 or 1: a store written before the lexical statistics; 2: before articles' terms
+SCHEMA_VERSION = 4  # PRAGMA user_version; 0 or 1: a store written before the lexical statistics; 2: before articles' terms; 3: before their counts
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -44,6 +44,9 @@ CREATE INDEX IF NOT EXISTS chunks_source ON chunks (source, ordinal);
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS article_terms (id TEXT PRIMARY KEY, source TEXT NOT NULL, terms TEXT, n_terms INTEGER);
 CREATE INDEX IF NOT EXISTS article_terms_source ON article_terms (source);
+CREATE INDEX IF NOT EXISTS article_terms_length ON article_terms (id, source, n_terms);
+CREATE TABLE IF NOT EXISTS article_tf (id TEXT NOT NULL, term TEXT NOT NULL, tf INTEGER NOT NULL,
+                                       PRIMARY KEY (id, term)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS article_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 """
 # Indexes added after a schema version: the next ingest of an older store creates them.
@@ -53,7 +56,7 @@ _LATER_INDEXES = """
 CREATE INDEX IF NOT EXISTS documents_file_source ON documents (file, source);
 CREATE INDEX IF NOT EXISTS documents_path_manifest ON documents (path, source, content_hash, size, mtime_ns);
 """
-_TABLES = ("documents", "chunks", "terms", "article_terms", "article_df")
+_TABLES = ("documents", "chunks", "terms", "article_terms", "article_df", "article_tf")
 
 
 def damaged_docstore(path: Path, detail: str) -> str:
@@ -379,6 +382,21 @@ class DocStore:
         rows = self._batched("SELECT id, source, terms, n_terms FROM article_terms WHERE id IN ({})", ids)
         return {i: (s, LexicalRow(t, n)) for i, s, t, n in rows}
 
+    def article_counts(self, ids: list[str], terms: list[str]) -> dict[str, tuple[str, dict[str, int], int]]:
+        """Article document id → (source, term → count of the given `terms` in it, its length) of
+        the committed ones among `ids`: BM25 reads the stored counts, never the article's terms."""
+        heads = self._batched("SELECT id, source, n_terms FROM article_terms INDEXED BY article_terms_length "
+                             "WHERE id IN ({})", ids)  # the covering index: never the terms
+        out = {i: (s, {}, n) for i, s, n in heads}
+        terms = list(dict.fromkeys(terms))
+        for start in range(0, len(terms), 100):
+            part = terms[start:start + 100]
+            marks = ",".join("?" * len(part))
+            for i, t, tf in self._batched(f"SELECT id, term, tf FROM article_tf WHERE term IN ({marks}) "
+                                          "AND id IN ({})", list(out), prefix=part):
+                out[i][1][t] = tf
+        return out
+
     def article_ids(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT id FROM article_terms")}
 
@@ -392,13 +410,11 @@ class DocStore:
         while rows := cursor.fetchmany(batch):
             yield rows
 
-    def chunk_ids_by_source(self, sources: list[str]) -> dict[str, list[str]]:
-        """source → its chunk ids, in order."""
-        out: dict[str, list[str]] = {}
-        for i, s in self._batched("SELECT id, source FROM chunks WHERE source IN ({}) ORDER BY source, ordinal",
-                                  sources):
-            out.setdefault(s, []).append(i)
-        return out
+    def heads_of_sources(self, sources: list[str]) -> dict[str, tuple[str, int | None]]:
+        """id → (source, its document's day number) of every chunk of these sources (chunk_heads' rows)."""
+        rows = self._batched("SELECT c.id, c.source, d.day FROM chunks c JOIN documents d ON d.source = c.source "
+                             "WHERE c.source IN ({})", sources)
+        return {i: (s, d) for i, s, d in rows}
 
     def stats_problems(self) -> list[str]:
         """The statistics against the chunks they summarise ([] when they agree)."""
@@ -427,6 +443,10 @@ class DocStore:
         wrong = sum(1 for t in truth.keys() | stored.keys() if truth.get(t, 0) != stored.get(t, 0))
         if wrong:
             problems.append(f"the article frequencies of {wrong} terms disagree with the article terms")
+        counted = self.db.execute("SELECT COUNT(*) FROM article_terms a WHERE n_terms != "
+                                  "(SELECT COALESCE(SUM(tf), 0) FROM article_tf WHERE id = a.id)").fetchone()[0]
+        if counted:
+            problems.append(f"the stored term counts of {counted} articles disagree with their terms")
         return problems
 
     def _article_truth(self) -> Counter:
@@ -450,6 +470,9 @@ class DocStore:
         with self.db:
             self.db.execute("DELETE FROM article_df")
             self.db.executemany("INSERT INTO article_df VALUES (?, ?)", truth.items())
+            self.db.execute("DELETE FROM article_tf")
+            for (doc_id, text) in self.db.execute("SELECT id, terms FROM article_terms").fetchall():
+                _insert_counts(self.db, doc_id, text.split())
             _write_meta(self.db, {"lexical_articles": count, "lexical_article_terms": total})
 
     # repairs of rows that no commit can leave
@@ -458,7 +481,7 @@ class DocStore:
         with self.db:
             for source in sources + chunks_only:
                 self.db.execute("DELETE FROM chunks WHERE source = ?", (source,))
-                self.db.execute("DELETE FROM article_terms WHERE source = ?", (source,))
+                _delete_article_terms(self.db, source)
             for source in sources:
                 self.db.execute("DELETE FROM documents WHERE source = ?", (source,))
 
@@ -511,10 +534,11 @@ class DocStore:
                            [(size, mtime, path) for path, size, mtime in touched])
             _write_meta(db, {**meta, "lexical_chunks": n_chunks, "lexical_terms": n_terms, **article_meta})
 
-    def _batched(self, sql: str, keys: list[str], size: int = 500):
+    def _batched(self, sql: str, keys: list[str], size: int = 500, prefix: list = ()):
+        """Rows of `sql` for `keys` in batches (its "{}" takes a batch's marks; `prefix`: parameters before them)."""
         for start in range(0, len(keys), size):
             batch = keys[start:start + size]
-            yield from self.db.execute(sql.format(",".join("?" * len(batch))), batch)
+            yield from self.db.execute(sql.format(",".join("?" * len(batch))), [*prefix, *batch])
 
 
 def _scope_sql(scope: Scope, table: str) -> tuple[str, list]:
@@ -599,11 +623,22 @@ def _commit_article_terms(db: sqlite3.Connection, remove: list[str], rows, count
         for terms, count in db.execute("SELECT terms, n_terms FROM article_terms WHERE source = ?", (source,)):
             n_articles, n_terms = n_articles - 1, n_terms - count
             df.subtract(set(terms.split()))
-        db.execute("DELETE FROM article_terms WHERE source = ?", (source,))
+        _delete_article_terms(db, source)
     db.executemany("INSERT INTO article_terms VALUES (?, ?, ?, ?)",
                    [(r.id, r.source, " ".join(r.terms), len(r.terms)) for r in rows])
     for r in rows:
+        _insert_counts(db, r.id, r.terms)
         n_articles, n_terms = n_articles + 1, n_terms + len(r.terms)
         df.update(set(r.terms))
     _apply_df(db, df, "article_df")
     return {"lexical_articles": n_articles, "lexical_article_terms": n_terms}
+
+
+def _delete_article_terms(db: sqlite3.Connection, source: str) -> None:
+    db.execute("DELETE FROM article_tf WHERE id IN (SELECT id FROM article_terms WHERE source = ?)", (source,))
+    db.execute("DELETE FROM article_terms WHERE source = ?", (source,))
+
+
+def _insert_counts(db: sqlite3.Connection, doc_id: str, terms: list[str]) -> None:
+    """An article's term counts (BM25 reads only its query terms' rows)."""
+    db.executemany("INSERT INTO article_tf VALUES (?, ?, ?)", [(doc_id, t, n) for t, n in Counter(terms).items()])

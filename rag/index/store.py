@@ -48,7 +48,7 @@ from rag.text.lexical import content_words
 
 # What the stored index is made of, beside the text pipeline: the lexical engine and the chunk
 # metadata the engines filter on. Part of the fingerprint: an index of another format needs --rebuild.
-INDEX_FORMAT = "tantivy2-meta2"  # tantivy2: whole articles are lexical documents too (rag.index.articles)
+INDEX_FORMAT = "tantivy3-meta2"  # tantivy2: whole articles are lexical documents too; 3: with their term counts (rag.index.articles)
 PENDING = "pending_ingest"  # docstore meta key: set while an ingest writes, cleared when it is done
 LEXICAL_DIR = "lexical"
 _LEXICAL_FETCH = 3  # tantivy proposes this many times the candidates BM25 keeps (its scores are approximate)
@@ -629,20 +629,22 @@ class LexicalView:
         settings = self.store.settings
         sources: dict[str, str] = {}
 
-        def ranked(weights: dict[str, float]) -> tuple[list[tuple[str, float]], dict]:
+        def ranked(weights: dict[str, float]) -> list[tuple[str, float]]:
             ids = self.index.candidates(list(weights), _LEXICAL_FETCH * n + self._leftovers(), scope,
                                         field=ARTICLE_FIELD)
-            rows = self.store.docs.article_rows(ids)  # committed articles only
-            sources.update((i, s) for i, (s, _) in rows.items())
-            docs = {i: (r.terms, r.n_terms) for i, (_, r) in rows.items()}
-            return bm25.rank_weighted(weights, docs, self.store.docs.article_frequency(list(weights)), n_articles,
-                                      total, settings.article_bm25_k1, settings.article_bm25_b), docs
+            rows = self.store.docs.article_counts(ids, list(weights))  # committed articles only
+            sources.update((i, s) for i, (s, _, _) in rows.items())
+            docs = {i: (counts, length) for i, (_, counts, length) in rows.items()}
+            return bm25.rank_counts(weights, docs, self.store.docs.article_frequency(list(weights)), n_articles,
+                                    total, settings.article_bm25_k1, settings.article_bm25_b)
 
-        first, docs = ranked(dict(Counter(terms)))
+        first = ranked(dict(Counter(terms)))
         if settings.article_feedback_terms:  # RM3 pseudo-relevance feedback on the first articles
+            top = self.store.docs.article_rows([i for i, _ in first[:settings.article_feedback_docs]])
+            docs = {i: (r.terms, r.n_terms) for i, (_, r) in top.items()}
             weights = bm25.feedback_terms(terms, first, docs, settings.article_feedback_docs,
                                           settings.article_feedback_terms, settings.article_feedback_original)
-            first, _ = ranked(weights)
+            first = ranked(weights)
         return [(sources[i], score) for i, score in first[:n]]
 
 
