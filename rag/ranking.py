@@ -65,6 +65,14 @@ class RankingParams:
                    article_bm25_weight_as_of=settings.article_bm25_weight_as_of)
 
 
+def evidence_settings(settings):
+    """The settings a briefing's evidence search ranks by (rag.brief.scope): the answer ranking's
+    with the briefing's own lexical weight, whole-article weight and per-article cap."""
+    return settings.model_copy(update={
+        "lexical_weight": settings.brief_lexical_weight, "article_bm25_weight": settings.brief_article_bm25_weight,
+        "article_bm25_weight_as_of": None, "max_per_article": settings.brief_max_per_article})
+
+
 def fuse(lists: Sequence[tuple[float, Ranked]], how: str, rrf_k: int) -> dict[str, float]:
     """Weighted fusion of ranked lists. "rrf": Σ w / (rrf_k + rank). "convex": Σ w · (s - min) /
     (max - min) over each list (an id a list lacks adds 0 from it; a list of equal scores adds w)."""

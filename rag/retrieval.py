@@ -54,8 +54,11 @@ def check_query(query: str) -> str:
     return query
 
 
-def search(store: Store, query: str, k: int | None = None, filters: Filters = Filters()) -> SearchResult:
-    settings = store.settings
+def search(store: Store, query: str, k: int | None = None, filters: Filters = Filters(),
+           settings=None) -> SearchResult:
+    """The k best chunks for `query`, ranked by `settings` (the store's by default; a briefing
+    ranks its evidence by rag.ranking.evidence_settings)."""
+    settings = settings or store.settings
     k = k or settings.top_k
     query = check_query(query)
     store.check_compatible(for_query=True)

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     article_feedback_terms: int = Field(0, ge=0, description="RM3 on the whole-article list: expansion terms taken from its first articles (0: no feedback).")
     article_feedback_docs: int = Field(3, ge=1, description="RM3: the first articles the expansion terms come from.")
     article_feedback_original: float = Field(0.6, ge=0, le=1, description="RM3: the original query's share of the expanded query's weight.")
+    # A briefing's evidence (rag.brief.scope): its k chunks are read for every statement, date and
+    # disagreement, not for a first five, so it keeps the chunk-level ranking of round 2 (the answer
+    # ranking's whole-article credit, lexical weight and cap are chosen on top-five metrics).
+    brief_lexical_weight: float = Field(1.0, ge=0, description="lexical_weight of a briefing's evidence search.")
+    brief_article_bm25_weight: float = Field(0.0, ge=0, description="article_bm25_weight of a briefing's evidence search (also under as_of).")
+    brief_max_per_article: int = Field(2, ge=1, description="max_per_article of a briefing's evidence search.")
 
     # Answering
     engine: Literal["extractive", "llm"] = "extractive"
