@@ -81,7 +81,21 @@ ROUND3: list[tuple[str, list[dict]]] = [
     ("mmr", [{"mmr_lambda": m} for m in (0.6, 0.75, 0.9, 1.0)]),
     ("article cap", [{"article_cap_window": 0}] + [{"article_cap_window": 5, "max_per_article": n} for n in (1, 2, 3)]),
 ]
-ROUNDS = {"2": (START, {}, STAGES), "3": (START, ROUND2, ROUND3)}
+# Round 4 starts from round 3's choices and aims at Hits@5 and answer recall@5 (the two targets round 3
+# left short): the fusion constant, how many chunks an article credits, the cap, MMR, the lists' lengths.
+ROUND3_CHOSEN = {**ROUND2, "recency_half_life_days": 60.0, "article_bm25_weight": 8.0, "article_chunks": 1,
+                 "max_per_article": 1, "lexical_weight": 1.5, "article_bm25_weight_as_of": 1.0}
+ROUND4: list[tuple[str, list[dict]]] = [
+    ("rrf k", [{"rrf_k": k} for k in (20, 40, 60, 100)]),
+    ("whole-article weight x chunks credited", [{"article_bm25_weight": w, "article_chunks": n}
+                                                for w in (5.0, 8.0, 12.0) for n in (1, 2, 3)]),
+    ("article cap", [{"article_cap_window": 0}] + [{"article_cap_window": w, "max_per_article": n}
+                                                   for w in (3, 5, 8) for n in (1, 2)]),
+    ("mmr", [{"mmr_lambda": m} for m in (0.6, 0.75, 0.9, 1.0)]),
+    ("articles listed", [{"article_candidates": n} for n in (10, 20, 40)]),
+    ("candidates", [{"candidates": n} for n in (50, 100)]),
+]
+ROUNDS = {"2": (START, {}, STAGES), "3": (START, ROUND2, ROUND3), "4": (START, ROUND3_CHOSEN, ROUND4)}
 
 
 def objective(summary: dict) -> float:
@@ -159,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=bench_data.ROOT / "bench" / "out" / "grid")
     p.add_argument("--data", type=Path, default=bench_data.DATA)
     p.add_argument("--round", choices=sorted(ROUNDS), default="3",
-                   help="2: the whole grid from the values before issue 14; 3: the whole-article list, from round 2's")
+                   help="2: the whole grid from the values before issue 14; 3: the whole-article list, from round 2's; "
+                        "4: Hits@5 and answer recall@5, from round 3's")
     p.add_argument("--no-finals", action="store_true",
                    help="skip the chosen values' scores on every half (bench.retrieval_bench reports them)")
     args = p.parse_args(argv)
@@ -193,7 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     chosen: dict = dict(start)
     trail = []
     as_of_stages = [("recency (as_of)", RECENCY)]
-    if args.round == "3":  # under as_of the recency prior ranks too: the whole-article weight there is its own
+    if args.round == "4":  # round 3 chose the as_of values; round 4 leaves them
+        as_of_stages = []
+    elif args.round == "3":  # under as_of the recency prior ranks too: the whole-article weight there is its own
         as_of_stages = [("whole-article weight x recency (as_of)", [
             {"article_bm25_weight_as_of": w, "recency_half_life_days": h}
             for w in (None, 0.0, 1.0, 3.0) for h in (7.0, 14.0, 30.0, 60.0, 120.0)])]
@@ -211,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {} if args.no_finals else {
         name: {half: {"without": measure(cfg, half), "as_of": measure(cfg, half, as_of=True)} for half in halves}
         for name, cfg in (("before (chunk RRF)", BASELINE), *((("round 2", ROUND2),) if start else ()),
-                          ("chosen", chosen))}
+                          *((("round 3", ROUND3_CHOSEN),) if args.round == "4" else ()), ("chosen", chosen))}
     summary = {"round": args.round, "start": start, "chosen": chosen, "trail": trail, "results": results,
                "questions": {h: len(qs) for h, qs in halves.items()}, "evaluated": len(done),
                "loadavg": os.getloadavg()[0], "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}

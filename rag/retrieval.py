@@ -108,10 +108,13 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
         lap("article_bm25")
     cosines: dict[str, float] = {}
     if heads or articles or (heads is None and needs_heads(params, filters.as_of)):
-        read = _heads(store.docs.chunk_heads(list(dict.fromkeys(i for i, _ in [*dense, *sparse]))))
+        # the days only for a recency prior (as_of), or for a caller that re-ranks (`heads` True)
+        dated = bool(heads) or filters.as_of is not None
+        read = _heads(store.docs.chunk_heads(list(dict.fromkeys(i for i, _ in [*dense, *sparse])), dated))
         if articles:
             # every article's chunks when the caller re-ranks with other settings (`heads` True)
-            extra, cosines = unlisted_chunks(store, articles, read, vector, None if heads else params.article_chunks)
+            extra, cosines = unlisted_chunks(store, articles, read, vector, None if heads else params.article_chunks,
+                                             dated)
             read.update(extra)
         lap("articles")
     else:
@@ -124,7 +127,7 @@ def _heads(rows: dict[str, tuple[str, int | None]]) -> dict[str, Head]:
 
 
 def unlisted_chunks(store: Store, articles: list[tuple[str, float]], heads: dict[str, Head], vector: np.ndarray,
-                    wanted: int | None) -> tuple[dict[str, Head], dict[str, float]]:
+                    wanted: int | None, dated: bool = True) -> tuple[dict[str, Head], dict[str, float]]:
     """The heads and the cosine to the question of every chunk of the whole-article list's
     articles that the chunk lists found fewer than `wanted` chunks of (None: of every article):
     rag.ranking.credit_best_chunks credits an article's best listed chunks, and only then its
@@ -133,7 +136,7 @@ def unlisted_chunks(store: Store, articles: list[tuple[str, float]], heads: dict
     for head in heads.values():
         listed[head.source] = listed.get(head.source, 0) + 1
     sources = [s for s, _ in articles if wanted is None or listed.get(s, 0) < wanted]
-    extra = _heads(store.docs.heads_of_sources(sources)) if sources else {}
+    extra = _heads(store.docs.heads_of_sources(sources, dated)) if sources else {}
     vectors = store.chunk_vectors(list(extra))
     query_vector = np.asarray(vector, dtype=np.float32)
     return extra, {i: float(v @ query_vector) for i, v in vectors.items()}

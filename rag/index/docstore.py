@@ -44,7 +44,6 @@ CREATE INDEX IF NOT EXISTS chunks_source ON chunks (source, ordinal);
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS article_terms (id TEXT PRIMARY KEY, source TEXT NOT NULL, terms TEXT, n_terms INTEGER);
 CREATE INDEX IF NOT EXISTS article_terms_source ON article_terms (source);
-CREATE INDEX IF NOT EXISTS article_terms_length ON article_terms (id, source, n_terms);
 CREATE TABLE IF NOT EXISTS article_tf (id TEXT NOT NULL, term TEXT NOT NULL, tf INTEGER NOT NULL,
                                        PRIMARY KEY (id, term)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS article_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
@@ -312,10 +311,20 @@ class DocStore:
         rows = self._batched("SELECT id, terms, n_terms FROM chunks WHERE id IN ({})", ids)
         return {i: LexicalRow(t, n) for i, t, n in rows}
 
-    def chunk_heads(self, ids: list[str]) -> dict[str, tuple[str, int | None]]:
-        """id → (source, its document's day number) of these chunks, read without parsing the chunks."""
+    def chunk_heads(self, ids: list[str], dated: bool = True) -> dict[str, tuple[str, int | None]]:
+        """id → (source, its document's day number) of these chunks, read without parsing the chunks
+        (`dated` False: without the day, which a ranking without as_of never reads)."""
+        return self._heads("c.id IN ({})", ids, dated)
+
+    def heads_of_sources(self, sources: list[str], dated: bool = True) -> dict[str, tuple[str, int | None]]:
+        """chunk_heads of every chunk of these sources."""
+        return self._heads("c.source IN ({})", sources, dated)
+
+    def _heads(self, where: str, keys: list[str], dated: bool) -> dict[str, tuple[str, int | None]]:
+        if not dated:
+            return {i: (s, None) for i, s in self._batched(f"SELECT c.id, c.source FROM chunks c WHERE {where}", keys)}
         rows = self._batched("SELECT c.id, c.source, d.day FROM chunks c JOIN documents d ON d.source = c.source "
-                             "WHERE c.id IN ({})", ids)
+                             f"WHERE {where}", keys)
         return {i: (s, d) for i, s, d in rows}
 
     def chunk_ids(self) -> set[str]:
@@ -385,16 +394,15 @@ class DocStore:
     def article_counts(self, ids: list[str], terms: list[str]) -> dict[str, tuple[str, dict[str, int], int]]:
         """Article document id → (source, term → count of the given `terms` in it, its length) of
         the committed ones among `ids`: BM25 reads the stored counts, never the article's terms."""
-        heads = self._batched("SELECT id, source, n_terms FROM article_terms INDEXED BY article_terms_length "
-                             "WHERE id IN ({})", ids)  # the covering index: never the terms
-        out = {i: (s, {}, n) for i, s, n in heads}
         terms = list(dict.fromkeys(terms))
-        for start in range(0, len(terms), 100):
-            part = terms[start:start + 100]
-            marks = ",".join("?" * len(part))
-            for i, t, tf in self._batched(f"SELECT id, term, tf FROM article_tf WHERE term IN ({marks}) "
-                                          "AND id IN ({})", list(out), prefix=part):
-                out[i][1][t] = tf
+        marks = ",".join("?" * len(terms))
+        out: dict[str, tuple[str, dict[str, int], int]] = {}
+        for i, s, n, t, tf in self._batched(
+                "SELECT a.id, a.source, a.n_terms, t.term, t.tf FROM article_terms a LEFT JOIN article_tf t "
+                f"ON t.id = a.id AND t.term IN ({marks}) WHERE a.id IN ({{}})", ids, size=200, prefix=terms):
+            counts = out.setdefault(i, (s, {}, n))[1]
+            if t is not None:
+                counts[t] = tf
         return out
 
     def article_ids(self) -> set[str]:
@@ -409,12 +417,6 @@ class DocStore:
                                  "LEFT JOIN documents d ON d.source = a.source ORDER BY a.source")
         while rows := cursor.fetchmany(batch):
             yield rows
-
-    def heads_of_sources(self, sources: list[str]) -> dict[str, tuple[str, int | None]]:
-        """id → (source, its document's day number) of every chunk of these sources (chunk_heads' rows)."""
-        rows = self._batched("SELECT c.id, c.source, d.day FROM chunks c JOIN documents d ON d.source = c.source "
-                             "WHERE c.source IN ({})", sources)
-        return {i: (s, d) for i, s, d in rows}
 
     def stats_problems(self) -> list[str]:
         """The statistics against the chunks they summarise ([] when they agree)."""
