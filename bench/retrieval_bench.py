@@ -163,7 +163,8 @@ def _grid(chosen: dict | None) -> list[str]:
     start = ", ".join(f"{k}={v}" for k, v in (chosen.get("start") or {}).items())
     out = [f"Chosen on the tune half only by `python -m bench.retrieval_grid --round {chosen.get('round', '2')}` "
            "(a coordinate search, one stage at a",
-           "time from the values so far" + (f", starting from round 2's ({start})" if start else "")
+           "time from the values so far" + (f", starting from round {int(chosen.get('round', '3')) - 1}'s ({start})"
+                                            if start else "")
            + "; objective on tune: Hits@5 + MRR@10 + answer recall@5; a stage moves a",
            "value only when its best gains at least one tune question on one metric, 1/102;",
            f"{chosen['evaluated']} settings evaluated). Stages, in order:", "",
@@ -209,13 +210,16 @@ def _side_by_side(latency: dict | None) -> list[str]:
         return []
     c, m = latency["chosen"], latency["main_rrf"]
     load = latency["loadavg"]
-    return [(f"Side by side (`python -m bench.retrieval_latency`: {c['n']} questions, the two settings alternating "
+    return [(f"Side by side (`python -m bench.retrieval_latency`: {c['n']} questions, the settings alternating "
              f"question by question in one warm process, load {load[0]:.1f} → {load[1]:.1f}):"), "",
             "| ranking | p50 ms | p95 ms | stages, mean ms |", "|---|---:|---:|---|",
             *(f"| {name} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
               + ", ".join(f"{k} {v:.1f}" for k, v in r["stages_ms"].items()) + " |"
-              for name, r in (("chosen", c), ("main's chunk RRF", m))),
-            "", f"Ratio chosen / main: p50 {latency['ratio_p50']:.2f}, p95 {latency['ratio_p95']:.2f}.", ""]
+              for name, r in (("chosen", c), ("main's chunk RRF", m),
+                              *((("round 2's chunk ranking", latency["round2"]),) if "round2" in latency else ()))),
+            "", f"Ratio chosen / main: p50 {latency['ratio_p50']:.2f}, p95 {latency['ratio_p95']:.2f}"
+            + (f"; chosen / round 2: p50 {latency['ratio_p50_round2']:.2f}, p95 {latency['ratio_p95_round2']:.2f}"
+               if "round2" in latency else "") + ".", ""]
 
 
 def render(results: dict, chosen: dict | None, config: dict) -> str:
