@@ -419,55 +419,48 @@ class DocStore:
             yield rows
 
     def stats_problems(self) -> list[str]:
-        """The statistics against the chunks they summarise ([] when they agree)."""
-        chunks, terms = self.db.execute("SELECT COUNT(*), COALESCE(SUM(n_terms), 0) FROM chunks").fetchone()
-        problems = []
-        if (chunks, terms) != self.lexical_stats():
-            problems.append(f"the lexical statistics count {self.lexical_stats()[0]} chunks and "
-                            f"{self.lexical_stats()[1]} terms; the chunks hold {chunks} and {terms}")
-        truth: Counter = Counter()
-        for (text,) in self.db.execute("SELECT terms FROM chunks"):
-            truth.update(set(text.split()))
-        stored = dict(self.db.execute("SELECT term, df FROM terms"))
-        wrong = sum(1 for t in truth.keys() | stored.keys() if truth.get(t, 0) != stored.get(t, 0))
-        if wrong:
-            problems.append(f"the document frequencies of {wrong} terms disagree with the chunks")
-        return problems + self._article_stats_problems()
-
-    def _article_stats_problems(self) -> list[str]:
-        count, total = self.db.execute("SELECT COUNT(*), COALESCE(SUM(n_terms), 0) FROM article_terms").fetchone()
-        problems = []
-        if (count, total) != self.article_stats():
-            problems.append(f"the article statistics count {self.article_stats()[0]} articles and "
-                            f"{self.article_stats()[1]} terms; the article terms hold {count} and {total}")
-        truth = self._article_truth()
-        stored = dict(self.db.execute("SELECT term, df FROM article_df"))
-        wrong = sum(1 for t in truth.keys() | stored.keys() if truth.get(t, 0) != stored.get(t, 0))
-        if wrong:
-            problems.append(f"the article frequencies of {wrong} terms disagree with the article terms")
+        """The statistics against the chunks (and the whole articles) they summarise ([] when they agree)."""
+        problems = self._table_problems("chunks", "terms", self.lexical_stats(), "lexical statistics", "chunks",
+                                        "document frequencies", "chunks")
+        problems += self._table_problems("article_terms", "article_df", self.article_stats(), "article statistics",
+                                         "articles", "article frequencies", "article terms")
         counted = self.db.execute("SELECT COUNT(*) FROM article_terms a WHERE n_terms != "
                                   "(SELECT COALESCE(SUM(tf), 0) FROM article_tf WHERE id = a.id)").fetchone()[0]
         if counted:
             problems.append(f"the stored term counts of {counted} articles disagree with their terms")
         return problems
 
-    def _article_truth(self) -> Counter:
+    def _table_problems(self, table: str, df_table: str, stats: tuple[int, int], name: str, docs: str,
+                        frequencies: str, holder: str) -> list[str]:
+        """One table's count, length and document frequencies against its stored statistics."""
+        count, total = self.db.execute(f"SELECT COUNT(*), COALESCE(SUM(n_terms), 0) FROM {table}").fetchone()
+        problems = []
+        if (count, total) != stats:
+            problems.append(f"the {name} count {stats[0]} {docs} and {stats[1]} terms; the {holder} hold {count} "
+                            f"and {total}")
+        truth = self._truth(table)
+        stored = dict(self.db.execute(f"SELECT term, df FROM {df_table}"))
+        wrong = sum(1 for t in truth.keys() | stored.keys() if truth.get(t, 0) != stored.get(t, 0))
+        if wrong:
+            problems.append(f"the {frequencies} of {wrong} terms disagree with the {holder}")
+        return problems
+
+    def _truth(self, table: str) -> Counter:
+        """Document frequencies counted from a table's terms."""
         truth: Counter = Counter()
-        for (text,) in self.db.execute("SELECT terms FROM article_terms"):
+        for (text,) in self.db.execute(f"SELECT terms FROM {table}"):
             truth.update(set(text.split()))
         return truth
 
     def recount_stats(self) -> None:
-        """Recompute the lexical statistics from the chunks (a repair)."""
-        truth: Counter = Counter()
-        for (text,) in self.db.execute("SELECT terms FROM chunks"):
-            truth.update(set(text.split()))
+        """Recompute the lexical statistics from the chunks and the whole articles (a repair)."""
+        truth = self._truth("chunks")
         chunks, terms = self.db.execute("SELECT COUNT(*), COALESCE(SUM(n_terms), 0) FROM chunks").fetchone()
         with self.db:
             self.db.execute("DELETE FROM terms")
             self.db.executemany("INSERT INTO terms VALUES (?, ?)", truth.items())
             _write_meta(self.db, {"lexical_chunks": chunks, "lexical_terms": terms})
-        truth = self._article_truth()
+        truth = self._truth("article_terms")
         count, total = self.db.execute("SELECT COUNT(*), COALESCE(SUM(n_terms), 0) FROM article_terms").fetchone()
         with self.db:
             self.db.execute("DELETE FROM article_df")
