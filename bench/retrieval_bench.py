@@ -141,7 +141,8 @@ def phase_retrieval(cfg: dict, run: Path, llama: bool = False, parts=("ours", "p
 SECTION = Path(__file__).with_name("retrieval.md")
 START, END = "<!-- retrieval: bench/retrieval_bench.py -->", "<!-- /retrieval -->"
 COLUMNS = ("hits@1", "hits@5", "hits@10", "mrr@10", "answer_recall@5")
-NAMES = {"ours": "**rag** (hybrid, per-article cap, recency prior under as_of)", "bm25_chunks": "bm25s over our chunks",
+NAMES = {"ours": "**rag** (hybrid chunks + whole-article BM25, per-article cap, recency prior under as_of)",
+         "bm25_chunks": "bm25s over our chunks",
          "bm25_articles": "bm25s over whole articles", "chroma_dense": "Chroma dense (our chunks, MiniLM)",
          "llama_our_chunks": "LlamaIndex VectorStoreIndex (our chunks, MiniLM)"}
 
@@ -159,8 +160,12 @@ def _table(results: dict, half: str, mode: str) -> list[str]:
 def _grid(chosen: dict | None) -> list[str]:
     if not chosen:
         return ["(bench/retrieval_grid.py has not been run: no tuning trail.)"]
-    out = ["Chosen on the tune half only by `python -m bench.retrieval_grid` (a coordinate search, one stage at a",
-           "time from the values so far; objective on tune: Hits@5 + MRR@10 + answer recall@5; a stage moves a",
+    start = ", ".join(f"{k}={v}" for k, v in (chosen.get("start") or {}).items())
+    out = [f"Chosen on the tune half only by `python -m bench.retrieval_grid --round {chosen.get('round', '2')}` "
+           "(a coordinate search, one stage at a",
+           "time from the values so far" + (f", starting from round {int(chosen.get('round', '3')) - 1}'s ({start})"
+                                            if start else "")
+           + "; objective on tune: Hits@5 + MRR@10 + answer recall@5; a stage moves a",
            "value only when its best gains at least one tune question on one metric, 1/102;",
            f"{chosen['evaluated']} settings evaluated). Stages, in order:", "",
            "| stage | settings tried | picked | tune objective before → after |", "|---|---:|---|---:|"]
@@ -168,6 +173,8 @@ def _grid(chosen: dict | None) -> list[str]:
         best = ", ".join(f"{k}={v}" for k, v in t["best"].items())
         picked = ", ".join(f"{k}={v}" for k, v in t["picked"].items()) or f"kept (best, within one question: {best})"
         out.append(f"| {t['stage']} | {t['tried']} | {picked} | {t['incumbent']:.3f} → {t['objective']:.3f} |")
+    if not chosen.get("results"):  # a grid run with --no-finals: the tables above are the comparison
+        return out
     out += ["", "Before (the chunk-level RRF ranking of main, same store) and after, by half"
             + (f" ({chosen['defaults_note']})" if chosen.get("defaults_note") else "") + ":", "",
             "| ranking | as_of | half | Hits@1 | Hits@5 | Hits@10 | MRR@10 | answer recall@5 |",
@@ -203,20 +210,23 @@ def _side_by_side(latency: dict | None) -> list[str]:
         return []
     c, m = latency["chosen"], latency["main_rrf"]
     load = latency["loadavg"]
-    return [(f"Side by side (`python -m bench.retrieval_latency`: {c['n']} questions, the two settings alternating "
+    return [(f"Side by side (`python -m bench.retrieval_latency`: {c['n']} questions, the settings alternating "
              f"question by question in one warm process, load {load[0]:.1f} → {load[1]:.1f}):"), "",
             "| ranking | p50 ms | p95 ms | stages, mean ms |", "|---|---:|---:|---|",
             *(f"| {name} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | "
               + ", ".join(f"{k} {v:.1f}" for k, v in r["stages_ms"].items()) + " |"
-              for name, r in (("chosen", c), ("main's chunk RRF", m))),
-            "", f"Ratio chosen / main: p50 {latency['ratio_p50']:.2f}, p95 {latency['ratio_p95']:.2f}.", ""]
+              for name, r in (("chosen", c), ("main's chunk RRF", m),
+                              *((("round 2's chunk ranking", latency["round2"]),) if "round2" in latency else ()))),
+            "", f"Ratio chosen / main: p50 {latency['ratio_p50']:.2f}, p95 {latency['ratio_p95']:.2f}"
+            + (f"; chosen / round 2: p50 {latency['ratio_p50_round2']:.2f}, p95 {latency['ratio_p95_round2']:.2f}"
+               if "round2" in latency else "") + ".", ""]
 
 
 def render(results: dict, chosen: dict | None, config: dict) -> str:
     q = results["questions"]
     ours = results["ours"]
     lines = [
-        "## Retrieval (issue 14, round 2: tuned on the tune half, reported on check)", "",
+        "## Retrieval (issue 14, round 3: tuned on the tune half, reported on check)", "",
         (f"Store of the run started {config.get('started', '?')}; settings {results['settings_hash']}; 1-minute load "
         f"average at the start of our part {results['loadavg_ours'][0]:.1f}, of the peers' "
         f"{results['loadavg_peers'][0]:.1f} (2 cores). Questions: tune {q['tune']}, check {q['check']}, "

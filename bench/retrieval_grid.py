@@ -2,7 +2,12 @@
 fusion, signal weights, MMR λ and the per-article cap, then the chosen values on tune, check and all,
 with and without the quiz date as `as_of`.
 
-    python -m bench.retrieval_grid [--store bench/out/full/stores/main] [--out bench/out/grid]
+    python -m bench.retrieval_grid [--store bench/out/full/stores/main] [--out bench/out/grid] [--round 3]
+
+Round 3 (the default) starts from round 2's values and adds the whole-article BM25 list
+(rag.index.articles): its weight, how many of an article's chunks it credits, how many
+articles it lists, its own k1/b, RM3 feedback on it, then fusion (RRF or a convex combination
+with its own weights), the signal weights, MMR and the cap again.
 
 Each evaluated setting is one line of OUT/grid.jsonl (keyed by its overrides), so a rerun skips
 what is done. Stages run in order; each starts from the best of the stage before it (objective on
@@ -32,7 +37,10 @@ from bench.split import select
 # evaluated setting is START updated by its overrides, whatever rag/settings.py's defaults say now.
 START = {"bm25_k1": 1.5, "bm25_b": 0.75, "mmr_lambda": 0.75, "candidates": 50, "rrf_k": 60, "dense_weight": 1.0,
          "lexical_weight": 1.0, "fusion": "rrf", "article_weight": 0.0, "article_share": 0.0,
-         "max_per_article": 2, "article_cap_window": 0, "recency_half_life_days": 30.0}
+         "max_per_article": 2, "article_cap_window": 0, "recency_half_life_days": 30.0,
+         "article_bm25_weight": 0.0, "article_chunks": 2, "article_candidates": 20, "article_bm25_k1": 1.2,
+         "article_bm25_b": 0.75, "article_feedback_terms": 0, "article_feedback_docs": 3,
+         "article_feedback_original": 0.6, "article_bm25_weight_as_of": None}
 # The chunk-level RRF ranking before issue 14 (article share 0, no cap, no recency prior).
 BASELINE = {"recency_half_life_days": 0.0}
 STAGES: list[tuple[str, list[dict]]] = [
@@ -50,6 +58,45 @@ STAGES: list[tuple[str, list[dict]]] = [
 ]
 RECENCY = [{"recency_half_life_days": h} for h in (0.0, 7.0, 14.0, 30.0, 60.0, 120.0, 365.0)]
 
+# Round 3 (the whole-article BM25 list) starts from round 2's defaults, the settings before it.
+ROUND2 = {"article_cap_window": 5, "recency_half_life_days": 14.0}
+ROUND3: list[tuple[str, list[dict]]] = [
+    # Weight, chunks credited and the cap jointly: each is a no-op, or misjudged, while another is at
+    # its old value (weight 0 credits nothing; two chunks of each of the first articles crowd the
+    # other articles out of the first five).
+    ("whole-article weight x chunks credited x cap", [{"article_bm25_weight": 0.0}] + [
+        {"article_bm25_weight": w, "article_chunks": n, "max_per_article": cap}
+        for w in (1.0, 2.0, 3.0, 5.0, 8.0) for n in (1, 2) for cap in (1, 2)]),
+    ("articles listed", [{"article_candidates": n} for n in (20, 40)]),
+    # (The whole-article k1/b stay at 1.2/0.75: every other value is a new read of all the evidence,
+    # which the shared machine of round 3 could not afford.)
+    ("RM3 feedback on the article list", [{"article_feedback_terms": 0},
+                                          {"article_feedback_terms": 10, "article_feedback_original": 0.7}]),
+    ("fusion (convex, with its weights)", [{"fusion": "rrf"}] + [
+        {"fusion": "convex", "article_bm25_weight": a, "lexical_weight": lex}
+        for a in (0.25, 0.5, 1.0) for lex in (0.5, 1.0)]),
+    ("dense/lexical", [{"dense_weight": d, "lexical_weight": lex}
+                       for d, lex in ((1.0, 1.0), (1.0, 0.5), (1.0, 1.5), (0.7, 1.0), (1.3, 1.0))]),
+    ("whole-article weight, again", [{"article_bm25_weight": w} for w in (0.0, 2.0, 3.0, 5.0, 8.0, 12.0)]),
+    ("mmr", [{"mmr_lambda": m} for m in (0.6, 0.75, 0.9, 1.0)]),
+    ("article cap", [{"article_cap_window": 0}] + [{"article_cap_window": 5, "max_per_article": n} for n in (1, 2, 3)]),
+]
+# Round 4 starts from round 3's choices and aims at Hits@5 and answer recall@5 (the two targets round 3
+# left short): the fusion constant, how many chunks an article credits, the cap, MMR, the lists' lengths.
+ROUND3_CHOSEN = {**ROUND2, "recency_half_life_days": 60.0, "article_bm25_weight": 8.0, "article_chunks": 1,
+                 "max_per_article": 1, "lexical_weight": 1.5, "article_bm25_weight_as_of": 1.0}
+ROUND4: list[tuple[str, list[dict]]] = [
+    ("rrf k", [{"rrf_k": k} for k in (20, 40, 60, 100)]),
+    ("whole-article weight x chunks credited", [{"article_bm25_weight": w, "article_chunks": n}
+                                                for w in (5.0, 8.0, 12.0) for n in (1, 2, 3)]),
+    ("article cap", [{"article_cap_window": 0}] + [{"article_cap_window": w, "max_per_article": n}
+                                                   for w in (3, 5, 8) for n in (1, 2)]),
+    ("mmr", [{"mmr_lambda": m} for m in (0.6, 0.75, 0.9, 1.0)]),
+    ("articles listed", [{"article_candidates": n} for n in (10, 20, 40)]),
+    ("candidates", [{"candidates": n} for n in (50, 100)]),
+]
+ROUNDS = {"2": (START, {}, STAGES), "3": (START, ROUND2, ROUND3), "4": (START, ROUND3_CHOSEN, ROUND4)}
+
 
 def objective(summary: dict) -> float:
     return summary["hits@5"] + summary["mrr@10"] + summary["answer_recall@5"]
@@ -59,7 +106,9 @@ class Evaluator:
     """One store; each question's evidence (candidates, chunks, article terms, vectors) read once per
     setting it depends on, so the grid re-runs only the ranking: rag.retrieval's own rank and choose."""
 
-    READ = ("bm25_k1", "bm25_b", "candidates")  # the settings `gather` depends on
+    # the settings `gather` depends on (it always reads the whole-article list; the weight only ranks)
+    READ = ("bm25_k1", "bm25_b", "candidates", "article_candidates", "article_bm25_k1", "article_bm25_b",
+            "article_feedback_terms", "article_feedback_docs", "article_feedback_original")
 
     def __init__(self, store_dir: Path, corpus_dir: Path):
         from rag.index.store import Store
@@ -79,11 +128,12 @@ class Evaluator:
         read = self.read.pop(reads)
         self.read[reads] = read  # most recently used last
         if (question, filters) not in read:
-            self.store.settings = settings
+            reading = settings.model_copy(update={"article_bm25_weight": 1.0, "article_bm25_weight_as_of": None})
+            self.store.settings = reading
             with self.store.reading():
-                evidence = gather(self.store, question, filters, settings, heads=True)
+                evidence = gather(self.store, question, filters, reading, heads=True)
                 chunks = self.store.docs.chunks(list(evidence.heads))
-                vectors = self.store.read_vectors(lambda v: v.vectors(list(evidence.heads)))
+                vectors = self.store.chunk_vectors(list(evidence.heads))
             read[question, filters] = (evidence, chunks, vectors)
         return read[question, filters]
 
@@ -122,7 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--store", type=Path, default=bench_data.ROOT / "bench" / "out" / "full" / "stores" / "main")
     p.add_argument("--out", type=Path, default=bench_data.ROOT / "bench" / "out" / "grid")
     p.add_argument("--data", type=Path, default=bench_data.DATA)
+    p.add_argument("--round", choices=sorted(ROUNDS), default="3",
+                   help="2: the whole grid from the values before issue 14; 3: the whole-article list, from round 2's; "
+                        "4: Hits@5 and answer recall@5, from round 3's")
+    p.add_argument("--no-finals", action="store_true",
+                   help="skip the chosen values' scores on every half (bench.retrieval_bench reports them)")
     args = p.parse_args(argv)
+    _, start, stages = ROUNDS[args.round]
     args.out.mkdir(parents=True, exist_ok=True)
     log = args.out / "grid.jsonl"
     done = {}
@@ -149,10 +205,17 @@ def main(argv: list[str] | None = None) -> int:
         return done[key]
 
     margin = 1 / len(halves["tune"])  # one question on one metric: smaller gains are noise on 102 questions
-    chosen: dict = {}
+    chosen: dict = dict(start)
     trail = []
-    for stage, grid in [*STAGES, ("recency (as_of)", RECENCY)]:
-        as_of = stage.startswith("recency")
+    as_of_stages = [("recency (as_of)", RECENCY)]
+    if args.round == "4":  # round 3 chose the as_of values; round 4 leaves them
+        as_of_stages = []
+    elif args.round == "3":  # under as_of the recency prior ranks too: the whole-article weight there is its own
+        as_of_stages = [("whole-article weight x recency (as_of)", [
+            {"article_bm25_weight_as_of": w, "recency_half_life_days": h}
+            for w in (None, 0.0, 1.0, 3.0) for h in (7.0, 14.0, 30.0, 60.0, 120.0)])]
+    for stage, grid in [*stages, *as_of_stages]:
+        as_of = stage.endswith("(as_of)")
         incumbent = objective(measure(chosen, as_of=as_of))  # the values so far (defaults for this stage's keys)
         scored = [(objective(measure({**chosen, **step}, as_of=as_of)), step) for step in grid]
         best = max(scored, key=lambda item: item[0])  # ties: the first setting listed
@@ -162,10 +225,11 @@ def main(argv: list[str] | None = None) -> int:
         trail.append({"stage": stage, "tried": len(grid), "picked": {} if kept else best[1],
                       "best": best[1], "objective": round(max(best[0], incumbent) if not kept else incumbent, 4),
                       "incumbent": round(incumbent, 4)})
-    results = {name: {half: {"without": measure(cfg, half), "as_of": measure(cfg, half, as_of=True)}
-                      for half in halves}
-               for name, cfg in (("before (chunk RRF)", BASELINE), ("chosen", chosen))}
-    summary = {"chosen": chosen, "trail": trail, "results": results,
+    results = {} if args.no_finals else {
+        name: {half: {"without": measure(cfg, half), "as_of": measure(cfg, half, as_of=True)} for half in halves}
+        for name, cfg in (("before (chunk RRF)", BASELINE), *((("round 2", ROUND2),) if start else ()),
+                          *((("round 3", ROUND3_CHOSEN),) if args.round == "4" else ()), ("chosen", chosen))}
+    summary = {"round": args.round, "start": start, "chosen": chosen, "trail": trail, "results": results,
                "questions": {h: len(qs) for h, qs in halves.items()}, "evaluated": len(done),
                "loadavg": os.getloadavg()[0], "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     (args.out / "chosen.json").write_text(json.dumps(summary, indent=1))

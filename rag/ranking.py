@@ -45,12 +45,32 @@ class RankingParams:
     article_weight: float
     article_share: float
     recency_half_life_days: float
+    article_bm25_weight: float = 0.0
+    article_chunks: int = 2
+    article_bm25_weight_as_of: float | None = None  # under as_of (None: article_bm25_weight)
+
+    def whole_article_weight(self, as_of: dt.date | None) -> float:
+        """The whole-article list's weight: its own under as_of, where the recency prior also ranks."""
+        if as_of is not None and self.article_bm25_weight_as_of is not None:
+            return self.article_bm25_weight_as_of
+        return self.article_bm25_weight
+
 
     @classmethod
     def of(cls, settings) -> RankingParams:
         return cls(fusion=settings.fusion, rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
                    lexical_weight=settings.lexical_weight, article_weight=settings.article_weight,
-                   article_share=settings.article_share, recency_half_life_days=settings.recency_half_life_days)
+                   article_share=settings.article_share, recency_half_life_days=settings.recency_half_life_days,
+                   article_bm25_weight=settings.article_bm25_weight, article_chunks=settings.article_chunks,
+                   article_bm25_weight_as_of=settings.article_bm25_weight_as_of)
+
+
+def evidence_settings(settings):
+    """The settings a briefing's evidence search ranks by (rag.brief.scope): the answer ranking's
+    with the briefing's own lexical weight, whole-article weight and per-article cap."""
+    return settings.model_copy(update={
+        "lexical_weight": settings.brief_lexical_weight, "article_bm25_weight": settings.brief_article_bm25_weight,
+        "article_bm25_weight_as_of": None, "max_per_article": settings.brief_max_per_article})
 
 
 def fuse(lists: Sequence[tuple[float, Ranked]], how: str, rrf_k: int) -> dict[str, float]:
@@ -109,21 +129,49 @@ def rank_articles(dense: Ranked, sparse: Ranked, heads: dict[str, Head], p: Rank
 
 def needs_heads(p: RankingParams, as_of: dt.date | None) -> bool:
     """Whether ranking reads each candidate's article and date (rank_chunks' `heads`)."""
-    return p.article_share > 0 or (as_of is not None and p.recency_half_life_days > 0)
+    return (p.article_share > 0 or p.whole_article_weight(as_of) > 0
+            or (as_of is not None and p.recency_half_life_days > 0))
+
+
+def credit_best_chunks(chunk_scores: dict[str, float], articles: Ranked, cosines: dict[str, float],
+                       heads: dict[str, Head], p: RankingParams, weight: float) -> dict[str, float]:
+    """MaxP the other way round: each article of the whole-article BM25 list lends its fused
+    `weight` (by rank or normalised score, as `fusion` says) to its `article_chunks` best chunks,
+    best by their own fused score, then by cosine (`cosines`: every chunk of the articles the
+    chunk lists found fewer than that many of, so an article no chunk list found still brings its
+    best passages). The article's other chunks get none: one good article lifts only the passages
+    that stand for it."""
+    credit = fuse([(weight, articles)], p.fusion, p.rrf_k)
+    out = dict(chunk_scores)
+    if not credit:
+        return out
+    by_article: dict[str, list[str]] = {}
+    ids = set(chunk_scores) | {i for i in cosines if i in heads}
+    for chunk_id in sorted(ids, key=lambda i: (-chunk_scores.get(i, 0.0), -cosines.get(i, -1.0), i)):
+        by_article.setdefault(heads[chunk_id].source, []).append(chunk_id)
+    for source, value in credit.items():
+        for chunk_id in by_article.get(source, [])[: p.article_chunks]:
+            out[chunk_id] = out.get(chunk_id, 0.0) + value
+    return out
 
 
 def rank_chunks(dense: Ranked, sparse: Ranked, heads: dict[str, Head] | None, p: RankingParams,
-                as_of: dt.date | None = None) -> list[tuple[str, float]]:
+                as_of: dt.date | None = None, articles: Ranked = (),
+                cosines: dict[str, float] | None = None) -> list[tuple[str, float]]:
     """Every candidate chunk with its final relevance, best first: `article_share` of its article's
     normalised score plus the rest of its own, times the recency prior of its article under as_of
     (on the whole relevance, so the prior counts the same whatever the article's share).
 
     `heads` may be None when neither needs the articles (share 0, no as_of): then every candidate
-    is ranked, as the chunk lists gave them."""
+    is ranked, as the chunk lists gave them. `articles`: the whole-article BM25 list (source,
+    score), whose articles' best chunks it credits (credit_best_chunks; `cosines`: every chunk
+    of those articles, by cosine to the question)."""
     if heads is not None:
         dense = [(i, s) for i, s in dense if i in heads]
         sparse = [(i, s) for i, s in sparse if i in heads]
     chunk_scores = fuse([(p.dense_weight, dense), (p.lexical_weight, sparse)], p.fusion, p.rrf_k)
+    if articles and heads is not None and p.whole_article_weight(as_of) > 0:
+        chunk_scores = credit_best_chunks(chunk_scores, articles, cosines or {}, heads, p, p.whole_article_weight(as_of))
     top_chunk = max(chunk_scores.values(), default=0.0) or 1.0
     final = {i: s / top_chunk for i, s in chunk_scores.items()}
     if p.article_share > 0:

@@ -1,5 +1,5 @@
-"""Hybrid retrieval: dense (Chroma) + BM25 chunk candidates, ranked by article-level evidence
-(rag.ranking), near-duplicate folding, MMR."""
+"""Hybrid retrieval: dense (Chroma) + BM25 chunk candidates and a whole-article BM25 list, ranked
+by rag.ranking, near-duplicate folding, per-article cap, MMR."""
 
 from __future__ import annotations
 
@@ -54,8 +54,11 @@ def check_query(query: str) -> str:
     return query
 
 
-def search(store: Store, query: str, k: int | None = None, filters: Filters = Filters()) -> SearchResult:
-    settings = store.settings
+def search(store: Store, query: str, k: int | None = None, filters: Filters = Filters(),
+           settings=None) -> SearchResult:
+    """The k best chunks for `query`, ranked by `settings` (the store's by default; a briefing
+    ranks its evidence by rag.ranking.evidence_settings)."""
+    settings = settings or store.settings
     k = k or settings.top_k
     query = check_query(query)
     store.check_compatible(for_query=True)
@@ -98,14 +101,45 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
     lap("dense")
     sparse = lexical.search(query, settings.candidates, scope)
     lap("lexical")
-    if heads or (heads is None and needs_heads(RankingParams.of(settings), filters.as_of)):
-        ids = list(dict.fromkeys(i for i, _ in [*dense, *sparse]))
-        read = {i: Head(s, None if d is None else _EPOCH + dt.timedelta(days=d))
-                for i, (s, d) in store.docs.chunk_heads(ids).items()}
+    params = RankingParams.of(settings)
+    weighted = params.whole_article_weight(filters.as_of) > 0
+    articles = lexical.articles(query, settings.article_candidates, scope) if weighted else []
+    if weighted:
+        lap("article_bm25")
+    cosines: dict[str, float] = {}
+    if heads or articles or (heads is None and needs_heads(params, filters.as_of)):
+        # the days only for a recency prior (as_of), or for a caller that re-ranks (`heads` True)
+        dated = bool(heads) or filters.as_of is not None
+        read = _heads(store.docs.chunk_heads(list(dict.fromkeys(i for i, _ in [*dense, *sparse])), dated))
+        if articles:
+            # every article's chunks when the caller re-ranks with other settings (`heads` True)
+            extra, cosines = unlisted_chunks(store, articles, read, vector, None if heads else params.article_chunks,
+                                             dated)
+            read.update(extra)
         lap("articles")
     else:
         read = None
-    return Evidence(query, vector, dense, sparse, read)
+    return Evidence(query, vector, dense, sparse, read, articles, cosines)
+
+
+def _heads(rows: dict[str, tuple[str, int | None]]) -> dict[str, Head]:
+    return {i: Head(s, None if d is None else _EPOCH + dt.timedelta(days=d)) for i, (s, d) in rows.items()}
+
+
+def unlisted_chunks(store: Store, articles: list[tuple[str, float]], heads: dict[str, Head], vector: np.ndarray,
+                    wanted: int | None, dated: bool = True) -> tuple[dict[str, Head], dict[str, float]]:
+    """The heads and the cosine to the question of every chunk of the whole-article list's
+    articles that the chunk lists found fewer than `wanted` chunks of (None: of every article):
+    rag.ranking.credit_best_chunks credits an article's best listed chunks, and only then its
+    others by cosine, so only those articles need their chunks read."""
+    listed: dict[str, int] = {}
+    for head in heads.values():
+        listed[head.source] = listed.get(head.source, 0) + 1
+    sources = [s for s, _ in articles if wanted is None or listed.get(s, 0) < wanted]
+    extra = _heads(store.docs.heads_of_sources(sources, dated)) if sources else {}
+    vectors = store.chunk_vectors(list(extra))
+    query_vector = np.asarray(vector, dtype=np.float32)
+    return extra, {i: float(v @ query_vector) for i, v in vectors.items()}
 
 
 @dataclass(frozen=True)
@@ -117,11 +151,14 @@ class Evidence:
     dense: list[tuple[str, float]]
     sparse: list[tuple[str, float]]
     heads: dict[str, Head] | None  # None: the ranking did not need them
+    articles: list[tuple[str, float]] = ()  # the whole-article BM25 list: (source, score), best first
+    cosines: dict[str, float] | None = None  # chunk id → cosine, the chunks unlisted_chunks read
 
 
 def rank(evidence: Evidence, settings, as_of: dt.date | None) -> list[tuple[str, float]]:
     """Every candidate chunk by its final relevance (rag.ranking), best first."""
-    return rank_chunks(evidence.dense, evidence.sparse, evidence.heads, RankingParams.of(settings), as_of)
+    return rank_chunks(evidence.dense, evidence.sparse, evidence.heads, RankingParams.of(settings), as_of,
+                       evidence.articles, evidence.cosines)
 
 
 def choose(evidence: Evidence, pool: list[tuple[str, float]], chunks: dict[str, Chunk], vectors: dict, k: int,

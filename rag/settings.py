@@ -55,21 +55,39 @@ class Settings(BaseSettings):
     candidates: int = Field(50, ge=5, description="Candidates taken from each retriever before fusion.")
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
     dense_weight: float = Field(1.0, ge=0)
-    lexical_weight: float = Field(1.0, ge=0)
+    lexical_weight: float = Field(1.5, ge=0)
     bm25_k1: float = Field(1.5, ge=0, description="BM25 term-frequency saturation (bm25s's default).")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
     mmr_lambda: float = Field(0.75, ge=0, le=1, description="MMR trade-off: 1 = relevance only.")
     near_duplicate: float = Field(0.92, gt=0, le=1, description="Cosine above which two chunks are syndicated copies.")
     # Ranking (rag/ranking.py, issue 14). Chosen on the benchmark's *tune* half (bench/retrieval_grid.py;
-    # BENCHMARKS.md "Retrieval"); a tune choice that lost on the check half keeps main's value
-    # (mmr_lambda 1.0: one check question fewer in Hits@5), as do values the grid did not move.
+    # BENCHMARKS.md "Retrieval"). Round 2 kept mmr_lambda 0.75 (the grid's 1.0 lost on check); round 3
+    # (the whole-article list) chose lexical_weight 1.5, max_per_article 1 (a tie on tune with 2: the
+    # first listed), the article weights and the half-life on tune alone.
     fusion: Literal["rrf", "convex"] = Field("rrf", description="How ranked lists are fused: reciprocal rank, or a convex combination of min-max normalised scores.")
     article_weight: float = Field(1.0, ge=0, description="Weight of the article's summed chunk BM25 (its chunks in the lexical list) among the article signals (0: best chunks only).")
     article_share: float = Field(0.0, ge=0, le=1, description="A chunk's relevance: this share of its article's normalised score, the rest its own (0: chunk-level ranking).")
-    max_per_article: int = Field(2, ge=1, description="Among the first article_cap_window hits, at most this many from one article while other articles' candidates remain (so an answer's context holds more than one source).")
+    max_per_article: int = Field(1, ge=1, description="Among the first article_cap_window hits, at most this many from one article while other articles' candidates remain (so an answer's context holds more than one source).")
     article_cap_window: int = Field(5, ge=0, description="The first hits the per-article cap holds for (0: no cap).")
     recency_half_life_days: float = Field(
-        14.0, ge=0, description="With as_of: a chunk's relevance halves for every this many days its article predates as_of (0: no prior).")
+        60.0, ge=0, description="With as_of: a chunk's relevance halves for every this many days its article predates as_of (0: no prior).")
+    # Whole-article BM25 (issue 14 round 3): its own candidate list, each article lending its weight
+    # to its best chunks (rag.ranking.credit_best_chunks).
+    article_bm25_weight: float = Field(8.0, ge=0, description="Weight of the whole-article BM25 list among the fused signals (0: not read).")
+    article_bm25_weight_as_of: float | None = Field(1.0, ge=0, description="The same weight when the search has an as_of date, whose recency prior favours the latest coverage (None: article_bm25_weight).")
+    article_candidates: int = Field(20, ge=1, description="Articles taken from the whole-article BM25 list.")
+    article_chunks: int = Field(1, ge=1, description="How many of an article's best chunks take its whole-article weight.")
+    article_bm25_k1: float = Field(1.2, ge=0, description="BM25 k1 over whole articles.")
+    article_bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 b over whole articles.")
+    article_feedback_terms: int = Field(0, ge=0, description="RM3 on the whole-article list: expansion terms taken from its first articles (0: no feedback).")
+    article_feedback_docs: int = Field(3, ge=1, description="RM3: the first articles the expansion terms come from.")
+    article_feedback_original: float = Field(0.6, ge=0, le=1, description="RM3: the original query's share of the expanded query's weight.")
+    # A briefing's evidence (rag.brief.scope): its k chunks are read for every statement, date and
+    # disagreement, not for a first five, so it keeps the chunk-level ranking of round 2 (the answer
+    # ranking's whole-article credit, lexical weight and cap are chosen on top-five metrics).
+    brief_lexical_weight: float = Field(1.0, ge=0, description="lexical_weight of a briefing's evidence search.")
+    brief_article_bm25_weight: float = Field(0.0, ge=0, description="article_bm25_weight of a briefing's evidence search (also under as_of).")
+    brief_max_per_article: int = Field(2, ge=1, description="max_per_article of a briefing's evidence search.")
 
     # Answering
     engine: Literal["extractive", "llm"] = "extractive"

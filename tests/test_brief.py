@@ -393,3 +393,19 @@ def test_an_internal_error_is_one_line_and_exit_1_not_2(cli, corpus_store, monke
     code, out, err = cli("brief", "Hurricane Fiona", "--store-dir", corpus_store)
     assert code == 1 and not out  # 2 is kept for usage errors
     assert err.startswith("error: unexpected TypeError") and len(err.strip().splitlines()) == 1
+
+
+def test_a_topic_briefing_gathers_by_its_own_ranking_not_the_answers_cap(corpus_rag):
+    """The answer ranking allows one chunk per article in its first five; a briefing's evidence
+    search keeps several of one article (brief_max_per_article), so its statements and
+    disagreements can come from two chunks of one report."""
+    from collections import Counter
+
+    from rag.brief.scope import gather
+
+    store = corpus_rag.store
+    topic = "rocket attacks on the US embassy in Baghdad"
+    answers = corpus_rag.search(topic, k=24).hits
+    assert max(Counter(h.chunk.source for h in answers[:5]).values()) == store.settings.max_per_article == 1
+    evidence = gather(store, topic, Filters(), 24, 80).hits
+    assert max(Counter(h.chunk.source for h in evidence[:5]).values()) == store.settings.brief_max_per_article == 2

@@ -289,3 +289,41 @@ def test_an_index_of_the_previous_format_asks_for_a_rebuild_and_rebuilds(small_c
     assert len(rebuilt.ingest(rebuild=True).added) == 2
     assert rebuilt.search("rockets embassy", k=1).hits and not (store / "bm25").exists()
     assert consistency(rebuilt.store)[1] == []
+
+
+def _article_documents(rag) -> set[str]:
+    """The whole-article documents the lexical index holds (rag.index.articles)."""
+    from rag.index.articles import is_article_id
+
+    rag.store.refresh()
+    return {i for i in rag.store.lexical_index().ids() if is_article_id(i)}
+
+
+def test_whole_articles_are_lexical_documents_kept_in_step_by_every_ingest(small_corpus):
+    """Each article is a lexical document beside its chunks, written by the same ingest: an
+    update replaces it (old document deleted after the commit), a removal deletes it, and the
+    article statistics always equal a recount; the whole-article list finds the updated text."""
+    from rag.index.status import check_index
+
+    rag = Rag(small_corpus)
+    corpus = small_corpus.corpus_dir
+    rag.ingest([corpus])
+    first = _article_documents(rag)
+    assert len(first) == 2 and first == rag.store.docs.article_ids()
+
+    shutil.copy(CORPUS / "002_5cca6cf56978dda1.txt", corpus)
+    with open(corpus / "000_eb6e83a28ce734ce.txt", "a") as f:
+        f.write("\nA closing paragraph about zeppelins was added by the editors on Thursday.\n")
+    (corpus / "003_568550a85670bdb3.txt").unlink()
+    rag.ingest([corpus])
+    after = _article_documents(rag)
+    assert after == rag.store.docs.article_ids() and len(after) == 2 and not after & first
+    counted = rag.store.docs.article_stats()
+    assert rag.store.docs.stats_problems() == []
+    rag.store.docs.recount_stats()
+    assert rag.store.docs.article_stats() == counted
+    found = check_index(rag.store)
+    assert found.consistent and found.garbage == []
+    with rag.store.reading():
+        listed = rag.store.lexical().articles("zeppelins editors", 5)
+    assert [s for s, _ in listed] == ["000_eb6e83a28ce734ce.txt"]

@@ -27,7 +27,8 @@ def head(source, date=None):
 def params(**changes) -> RankingParams:
     """Pinned values (not the tuned defaults), so each test shows one mechanism."""
     pinned = {"fusion": "rrf", "article_share": 2 / 3, "article_weight": 1.0, "recency_half_life_days": 30.0,
-              "dense_weight": 1.0, "lexical_weight": 1.0, "rrf_k": 60}
+              "dense_weight": 1.0, "lexical_weight": 1.0, "rrf_k": 60, "article_bm25_weight": 0.0,
+              "article_bm25_weight_as_of": None}
     return RankingParams.of(Settings(**{**pinned, **changes}))
 
 
@@ -129,3 +130,41 @@ def test_ranking_settings_are_validated(key, value):
 def test_ranking_settings_change_the_settings_hash():
     assert Settings().settings_hash() != Settings(article_weight=0.5).settings_hash()
     assert Settings().settings_hash() != Settings(max_per_article=3).settings_hash()
+
+
+# --- the whole-article BM25 list (rag.ranking.credit_best_chunks) ---------------------------------
+
+def test_a_whole_article_lends_its_weight_to_its_best_chunks_only():
+    """Article b is first in the whole-article list: its two best chunks (by their own fused score,
+    then by cosine) take its RRF weight; its third chunk and article a's chunks get none."""
+    dense = [("a1", 0.9), ("b1", 0.5)]
+    sparse = [("a1", 7.0), ("b2", 3.0)]
+    heads = {i: head(i[0]) for i in ("a1", "b1", "b2", "b3")}
+    p = params(article_share=0.0, article_bm25_weight=1.0, article_chunks=2)
+    own = fuse([(1.0, dense), (1.0, sparse)], "rrf", 60)
+    ranked = dict(rank_chunks(dense, sparse, heads, p, articles=[("b", 12.0), ("a", 4.0)],
+                              cosines={"b1": 0.5, "b2": 0.1, "b3": 0.3}))
+    top = max(own["a1"] + 1 / 62, own["b1"] + 1 / 61)
+    assert math.isclose(ranked["b1"], (own["b1"] + 1 / 61) / top)
+    assert math.isclose(ranked["b2"], (own["b2"] + 1 / 61) / top)
+    assert "b3" not in ranked  # not among b's two best: no credit, and no chunk list found it
+    assert math.isclose(ranked["a1"], (own["a1"] + 1 / 62) / top)
+
+
+def test_an_article_no_chunk_list_found_brings_its_nearest_chunk():
+    """The whole-article list is a candidate source of its own: an article whose chunks neither
+    engine returned enters by its chunk nearest the question."""
+    heads = {i: head(i[0]) for i in ("a1", "c1", "c2")}
+    p = params(article_share=0.0, article_bm25_weight=1.0, article_chunks=1)
+    ranked = rank_chunks([("a1", 0.9)], [("a1", 5.0)], heads, p, articles=[("c", 9.0)],
+                         cosines={"c1": 0.2, "c2": 0.4})
+    assert [i for i, _ in ranked] == ["a1", "c2"]
+
+
+def test_the_whole_article_weight_zero_leaves_the_chunk_ranking_alone():
+    dense, sparse = [("a1", 0.9), ("b1", 0.5)], [("b1", 3.0)]
+    heads = {i: head(i[0]) for i in ("a1", "b1", "b2")}
+    p = params(article_share=0.0)
+    assert rank_chunks(dense, sparse, heads, p, articles=[("b", 1.0)], cosines={"b2": 0.9}) == \
+        rank_chunks(dense, sparse, heads, p)
+    assert needs_heads(params(article_share=0.0, article_bm25_weight=0.5), None)

@@ -232,6 +232,35 @@ def test_the_next_ingest_sweeps_what_an_interrupted_one_left(indexed, monkeypatc
     assert after.consistent and after.garbage == []
 
 
+def test_whole_article_postings_of_an_interrupted_ingest_stay_invisible_and_are_swept(indexed, monkeypatch):
+    """A kill between the lexical commit and the docstore's leaves whole-article documents
+    (rag.index.articles) of uncommitted articles: the whole-article list never returns them, the
+    check reports them as garbage, and the next ingest deletes them."""
+    rag, _ = indexed
+    shutil.copy(CORPUS / "004_bd0859deabb9f25c.txt", rag.settings.corpus_dir)
+    from rag.index.articles import is_article_id
+    from rag.index.docstore import DocStore
+
+    monkeypatch.setattr(DocStore, "commit", lambda *a, **k: (_ for _ in ()).throw(OSError("killed")))
+    with pytest.raises(OSError):
+        Rag(rag.settings).ingest()
+    monkeypatch.undo()
+    store = Store(rag.settings)
+    postings = {i for i in store.lexical_index().ids() if is_article_id(i)}
+    assert len(postings) == len(store.docs.article_ids()) + 1  # the uncommitted article's document
+    with store.reading():
+        listed = store.lexical().articles("Iraq will not tolerate attacks on Americans", 10)
+    assert "004_bd0859deabb9f25c.txt" not in {s for s, _ in listed} and listed
+    left = check_index(store)
+    assert left.consistent and any("unreferenced" in g for g in left.garbage)
+    (rag.settings.corpus_dir / "004_bd0859deabb9f25c.txt").unlink()
+
+    Rag(rag.settings).ingest()
+    store = Store(rag.settings)
+    assert {i for i in store.lexical_index().ids() if is_article_id(i)} == store.docs.article_ids()
+    assert check_index(store).garbage == []
+
+
 # --- the ingest's own crash safety ----------------------------------------------------------------
 
 def test_a_changed_title_gives_new_ids_so_committed_vectors_are_never_rewritten(hash_settings, monkeypatch):

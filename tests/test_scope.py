@@ -180,7 +180,8 @@ def test_as_of_drops_later_and_undated_articles(filtered):
 
 def test_as_of_recency_prior_puts_the_latest_report_first(filtered):
     """The three wire reports say nearly the same thing; as of Jan 3 with a one-day half-life, the
-    report of Jan 3 leads the feed's hits, and a half-life of 0 (no prior) leaves the order to relevance."""
+    report of Jan 3 leads the feed's hits, and a half-life of 0 (no prior, and the whole-article
+    list at its weight without as_of) leaves the order to relevance."""
     feed = Filters(source="wire.jsonl#*", as_of=dt.date(2021, 1, 3))
     settings = filtered.settings.model_copy(update={"recency_half_life_days": 1.0})
     with_prior = Rag(settings)
@@ -191,7 +192,8 @@ def test_as_of_recency_prior_puts_the_latest_report_first(filtered):
     finally:
         with_prior.close()
     plain = filtered.search("rockets fired at the embassy ministry", k=3, filters=Filters(source="wire.jsonl#*")).hits
-    no_prior = Rag(filtered.settings.model_copy(update={"recency_half_life_days": 0.0}))
+    no_prior = Rag(filtered.settings.model_copy(update={"recency_half_life_days": 0.0,
+                                                        "article_bm25_weight_as_of": None}))
     try:
         dated = no_prior.search("rockets fired at the embassy ministry", k=3, filters=feed).hits
         assert [h.chunk.source for h in dated] == [h.chunk.source for h in plain]

@@ -25,6 +25,7 @@ from rag.errors import InputError
 from rag.index.embed_cache import embed_cached
 from rag.index.store import Store
 from rag.models import Article, Chunk, Hit, Sentence
+from rag.ranking import evidence_settings
 from rag.retrieval import Filters, check_query, search
 from rag.text.dates import find_date_mentions, resolve_mention
 from rag.text.lexical import content_words
@@ -75,7 +76,7 @@ def gather(store: Store, topic: str | None, filters: Filters, k: int, max_chunks
            keep_short: Callable[[str], bool] | None = None) -> Scope:
     if topic is not None:
         topic = check_query(topic)
-        result = search(store, topic, k, filters)
+        result = search(store, topic, k, filters, evidence_settings(store.settings))
         hits, notes, vector = result.hits, [], result.query_vector
         if whole_articles:
             hits = _whole_articles(store, hits, max_chunks)

@@ -25,7 +25,7 @@ from rag.errors import RagError
 from rag.index.scope import Scope, day_number, file_of
 from rag.models import Article, Chunk
 
-SCHEMA_VERSION = 2  # PRAGMA user_version; 0 or 1: a store written before the lexical statistics
+SCHEMA_VERSION = 4  # PRAGMA user_version; 0 or 1: a store written before the lexical statistics; 2: before articles' terms; 3: before their counts
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -42,6 +42,11 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks (source, ordinal);
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS article_terms (id TEXT PRIMARY KEY, source TEXT NOT NULL, terms TEXT, n_terms INTEGER);
+CREATE INDEX IF NOT EXISTS article_terms_source ON article_terms (source);
+CREATE TABLE IF NOT EXISTS article_tf (id TEXT NOT NULL, term TEXT NOT NULL, tf INTEGER NOT NULL,
+                                       PRIMARY KEY (id, term)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS article_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 """
 # Indexes added after a schema version: the next ingest of an older store creates them.
 # documents_path_manifest covers manifest_under: a rescan reads every row under a directory from
@@ -50,7 +55,7 @@ _LATER_INDEXES = """
 CREATE INDEX IF NOT EXISTS documents_file_source ON documents (file, source);
 CREATE INDEX IF NOT EXISTS documents_path_manifest ON documents (path, source, content_hash, size, mtime_ns);
 """
-_TABLES = ("documents", "chunks", "terms")
+_TABLES = ("documents", "chunks", "terms", "article_terms", "article_df", "article_tf")
 
 
 def damaged_docstore(path: Path, detail: str) -> str:
@@ -306,10 +311,20 @@ class DocStore:
         rows = self._batched("SELECT id, terms, n_terms FROM chunks WHERE id IN ({})", ids)
         return {i: LexicalRow(t, n) for i, t, n in rows}
 
-    def chunk_heads(self, ids: list[str]) -> dict[str, tuple[str, int | None]]:
-        """id → (source, its document's day number) of these chunks, read without parsing the chunks."""
+    def chunk_heads(self, ids: list[str], dated: bool = True) -> dict[str, tuple[str, int | None]]:
+        """id → (source, its document's day number) of these chunks, read without parsing the chunks
+        (`dated` False: without the day, which a ranking without as_of never reads)."""
+        return self._heads("c.id IN ({})", ids, dated)
+
+    def heads_of_sources(self, sources: list[str], dated: bool = True) -> dict[str, tuple[str, int | None]]:
+        """chunk_heads of every chunk of these sources."""
+        return self._heads("c.source IN ({})", sources, dated)
+
+    def _heads(self, where: str, keys: list[str], dated: bool) -> dict[str, tuple[str, int | None]]:
+        if not dated:
+            return {i: (s, None) for i, s in self._batched(f"SELECT c.id, c.source FROM chunks c WHERE {where}", keys)}
         rows = self._batched("SELECT c.id, c.source, d.day FROM chunks c JOIN documents d ON d.source = c.source "
-                             "WHERE c.id IN ({})", ids)
+                             f"WHERE {where}", keys)
         return {i: (s, d) for i, s, d in rows}
 
     def chunk_ids(self) -> set[str]:
@@ -363,32 +378,97 @@ class DocStore:
     def document_frequency(self, terms: list[str]) -> dict[str, int]:
         return dict(self._batched("SELECT term, df FROM terms WHERE term IN ({})", list(dict.fromkeys(terms))))
 
+    # whole-article lexical documents and their statistics (rag.index.articles)
+    def article_stats(self) -> tuple[int, int]:
+        """(committed article documents, their terms in all): article BM25's N and total length."""
+        return int(self.meta("lexical_articles", 0)), int(self.meta("lexical_article_terms", 0))
+
+    def article_frequency(self, terms: list[str]) -> dict[str, int]:
+        return dict(self._batched("SELECT term, df FROM article_df WHERE term IN ({})", list(dict.fromkeys(terms))))
+
+    def article_rows(self, ids: list[str]) -> dict[str, tuple[str, LexicalRow]]:
+        """Article document id → (source, its terms) of the committed ones among `ids`."""
+        rows = self._batched("SELECT id, source, terms, n_terms FROM article_terms WHERE id IN ({})", ids)
+        return {i: (s, LexicalRow(t, n)) for i, s, t, n in rows}
+
+    def article_counts(self, ids: list[str], terms: list[str]) -> dict[str, tuple[str, dict[str, int], int]]:
+        """Article document id → (source, term → count of the given `terms` in it, its length) of
+        the committed ones among `ids`: BM25 reads the stored counts, never the article's terms."""
+        terms = list(dict.fromkeys(terms))
+        marks = ",".join("?" * len(terms))
+        out: dict[str, tuple[str, dict[str, int], int]] = {}
+        for i, s, n, t, tf in self._batched(
+                "SELECT a.id, a.source, a.n_terms, t.term, t.tf FROM article_terms a LEFT JOIN article_tf t "
+                f"ON t.id = a.id AND t.term IN ({marks}) WHERE a.id IN ({{}})", ids, size=200, prefix=terms):
+            counts = out.setdefault(i, (s, {}, n))[1]
+            if t is not None:
+                counts[t] = tf
+        return out
+
+    def article_ids(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT id FROM article_terms")}
+
+    def article_ids_of_sources(self, sources: list[str]) -> set[str]:
+        return {r[0] for r in self._batched("SELECT id FROM article_terms WHERE source IN ({})", sources)}
+
+    def article_docs(self, batch: int = 5000):
+        """(id, source, terms, day) of every article document, in batches (a lexical rebuild)."""
+        cursor = self.db.execute("SELECT a.id, a.source, a.terms, d.day FROM article_terms a "
+                                 "LEFT JOIN documents d ON d.source = a.source ORDER BY a.source")
+        while rows := cursor.fetchmany(batch):
+            yield rows
+
     def stats_problems(self) -> list[str]:
-        """The statistics against the chunks they summarise ([] when they agree)."""
-        chunks, terms = self.db.execute("SELECT COUNT(*), COALESCE(SUM(n_terms), 0) FROM chunks").fetchone()
-        problems = []
-        if (chunks, terms) != self.lexical_stats():
-            problems.append(f"the lexical statistics count {self.lexical_stats()[0]} chunks and "
-                            f"{self.lexical_stats()[1]} terms; the chunks hold {chunks} and {terms}")
-        truth: Counter = Counter()
-        for (text,) in self.db.execute("SELECT terms FROM chunks"):
-            truth.update(set(text.split()))
-        stored = dict(self.db.execute("SELECT term, df FROM terms"))
-        wrong = sum(1 for t in truth.keys() | stored.keys() if truth.get(t, 0) != stored.get(t, 0))
-        if wrong:
-            problems.append(f"the document frequencies of {wrong} terms disagree with the chunks")
+        """The statistics against the chunks (and the whole articles) they summarise ([] when they agree)."""
+        problems = self._table_problems("chunks", "terms", self.lexical_stats(), "lexical statistics", "chunks",
+                                        "document frequencies", "chunks")
+        problems += self._table_problems("article_terms", "article_df", self.article_stats(), "article statistics",
+                                         "articles", "article frequencies", "article terms")
+        counted = self.db.execute("SELECT COUNT(*) FROM article_terms a WHERE n_terms != "
+                                  "(SELECT COALESCE(SUM(tf), 0) FROM article_tf WHERE id = a.id)").fetchone()[0]
+        if counted:
+            problems.append(f"the stored term counts of {counted} articles disagree with their terms")
         return problems
 
-    def recount_stats(self) -> None:
-        """Recompute the lexical statistics from the chunks (a repair)."""
+    def _table_problems(self, table: str, df_table: str, stats: tuple[int, int], name: str, docs: str,
+                        frequencies: str, holder: str) -> list[str]:
+        """One table's count, length and document frequencies against its stored statistics."""
+        count, total = self.db.execute(f"SELECT COUNT(*), COALESCE(SUM(n_terms), 0) FROM {table}").fetchone()
+        problems = []
+        if (count, total) != stats:
+            problems.append(f"the {name} count {stats[0]} {docs} and {stats[1]} terms; the {holder} hold {count} "
+                            f"and {total}")
+        truth = self._truth(table)
+        stored = dict(self.db.execute(f"SELECT term, df FROM {df_table}"))
+        wrong = sum(1 for t in truth.keys() | stored.keys() if truth.get(t, 0) != stored.get(t, 0))
+        if wrong:
+            problems.append(f"the {frequencies} of {wrong} terms disagree with the {holder}")
+        return problems
+
+    def _truth(self, table: str) -> Counter:
+        """Document frequencies counted from a table's terms."""
         truth: Counter = Counter()
-        for (text,) in self.db.execute("SELECT terms FROM chunks"):
+        for (text,) in self.db.execute(f"SELECT terms FROM {table}"):
             truth.update(set(text.split()))
+        return truth
+
+    def recount_stats(self) -> None:
+        """Recompute the lexical statistics from the chunks and the whole articles (a repair)."""
+        truth = self._truth("chunks")
         chunks, terms = self.db.execute("SELECT COUNT(*), COALESCE(SUM(n_terms), 0) FROM chunks").fetchone()
         with self.db:
             self.db.execute("DELETE FROM terms")
             self.db.executemany("INSERT INTO terms VALUES (?, ?)", truth.items())
             _write_meta(self.db, {"lexical_chunks": chunks, "lexical_terms": terms})
+        truth = self._truth("article_terms")
+        count, total = self.db.execute("SELECT COUNT(*), COALESCE(SUM(n_terms), 0) FROM article_terms").fetchone()
+        with self.db:
+            self.db.execute("DELETE FROM article_df")
+            self.db.executemany("INSERT INTO article_df VALUES (?, ?)", truth.items())
+            self.db.execute("DELETE FROM article_tf")
+            for (doc_id, text) in self.db.execute("SELECT id, terms FROM article_terms").fetchall():
+                _insert_counts(self.db, doc_id, text.split())
+            _write_meta(self.db, {"lexical_articles": count, "lexical_article_terms": total})
 
     # repairs of rows that no commit can leave
     def forget(self, sources: list[str], chunks_only: list[str]) -> None:
@@ -396,17 +476,19 @@ class DocStore:
         with self.db:
             for source in sources + chunks_only:
                 self.db.execute("DELETE FROM chunks WHERE source = ?", (source,))
+                _delete_article_terms(self.db, source)
             for source in sources:
                 self.db.execute("DELETE FROM documents WHERE source = ?", (source,))
 
     # the commit
     def commit(self, remove: list[str], articles: list[NewArticle], chunks: list[NewChunk], meta: dict,
                replace_all: bool = False, touched: list[tuple[str, int | None, int | None]] = (),
-               moved: dict[str, str] | None = None) -> None:
+               moved: dict[str, str] | None = None, article_terms=()) -> None:
         """Apply one ingest atomically: drop the documents and chunks of `remove` (everything, with
         `replace_all`), add `articles` and `chunks`, keep the lexical statistics in step, record the
         new path of `moved` documents (source → path) and the new size and mtime of `touched` files
-        ((path, size, mtime_ns): read again, found unchanged) and write `meta`."""
+        ((path, size, mtime_ns): read again, found unchanged) and write `meta`. `article_terms`:
+        the whole-article lexical documents of `articles` (rag.index.articles.ArticleTerms)."""
         db = self.db
         db.execute("BEGIN IMMEDIATE")  # explicit: the schema statements of a rebuild belong to it too
         with db:
@@ -415,9 +497,12 @@ class DocStore:
                     db.execute(f"DROP TABLE IF EXISTS {table}")
                 _create(db)
                 n_chunks, n_terms, df = 0, 0, Counter()
+                article_counts = (0, 0)
             else:
                 n_chunks, n_terms = self.lexical_stats()
                 df = Counter()
+                article_counts = self.article_stats()
+            article_meta = _commit_article_terms(db, remove, list(article_terms), article_counts)
             for source in remove:
                 for terms, count in db.execute("SELECT terms, n_terms FROM chunks WHERE source = ?", (source,)):
                     n_chunks, n_terms = n_chunks - 1, n_terms - count
@@ -442,12 +527,13 @@ class DocStore:
                            [(path, source) for source, path in (moved or {}).items()])
             db.executemany("UPDATE documents SET size = ?, mtime_ns = ? WHERE path = ?",
                            [(size, mtime, path) for path, size, mtime in touched])
-            _write_meta(db, {**meta, "lexical_chunks": n_chunks, "lexical_terms": n_terms})
+            _write_meta(db, {**meta, "lexical_chunks": n_chunks, "lexical_terms": n_terms, **article_meta})
 
-    def _batched(self, sql: str, keys: list[str], size: int = 500):
+    def _batched(self, sql: str, keys: list[str], size: int = 500, prefix: list = ()):
+        """Rows of `sql` for `keys` in batches (its "{}" takes a batch's marks; `prefix`: parameters before them)."""
         for start in range(0, len(keys), size):
             batch = keys[start:start + size]
-            yield from self.db.execute(sql.format(",".join("?" * len(batch))), batch)
+            yield from self.db.execute(sql.format(",".join("?" * len(batch))), [*prefix, *batch])
 
 
 def _scope_sql(scope: Scope, table: str) -> tuple[str, list]:
@@ -516,8 +602,38 @@ def _write_meta(db: sqlite3.Connection, values: dict) -> None:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
 
 
-def _apply_df(db: sqlite3.Connection, df: Counter) -> None:
+def _apply_df(db: sqlite3.Connection, df: Counter, table: str = "terms") -> None:
     changes = [(term, delta) for term, delta in df.items() if delta]
-    db.executemany("INSERT INTO terms VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+    db.executemany(f"INSERT INTO {table} VALUES (?, ?) ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
                    changes)
-    db.executemany("DELETE FROM terms WHERE term = ? AND df <= 0", [(t,) for t, d in changes if d < 0])
+    db.executemany(f"DELETE FROM {table} WHERE term = ? AND df <= 0", [(t,) for t, d in changes if d < 0])
+
+
+def _commit_article_terms(db: sqlite3.Connection, remove: list[str], rows, counts: tuple[int, int]) -> dict:
+    """The article-level half of a commit (rag.index.articles): drop the terms of `remove`, add
+    `rows` (id, source, terms), keep the article statistics in step; returns their meta."""
+    n_articles, n_terms = counts
+    df: Counter = Counter()
+    for source in remove:
+        for terms, count in db.execute("SELECT terms, n_terms FROM article_terms WHERE source = ?", (source,)):
+            n_articles, n_terms = n_articles - 1, n_terms - count
+            df.subtract(set(terms.split()))
+        _delete_article_terms(db, source)
+    db.executemany("INSERT INTO article_terms VALUES (?, ?, ?, ?)",
+                   [(r.id, r.source, " ".join(r.terms), len(r.terms)) for r in rows])
+    for r in rows:
+        _insert_counts(db, r.id, r.terms)
+        n_articles, n_terms = n_articles + 1, n_terms + len(r.terms)
+        df.update(set(r.terms))
+    _apply_df(db, df, "article_df")
+    return {"lexical_articles": n_articles, "lexical_article_terms": n_terms}
+
+
+def _delete_article_terms(db: sqlite3.Connection, source: str) -> None:
+    db.execute("DELETE FROM article_tf WHERE id IN (SELECT id FROM article_terms WHERE source = ?)", (source,))
+    db.execute("DELETE FROM article_terms WHERE source = ?", (source,))
+
+
+def _insert_counts(db: sqlite3.Connection, doc_id: str, terms: list[str]) -> None:
+    """An article's term counts (BM25 reads only its query terms' rows)."""
+    db.executemany("INSERT INTO article_tf VALUES (?, ?, ?)", [(doc_id, t, n) for t, n in Counter(terms).items()])

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Callable
 
 from rag.errors import InputError
+from rag.index.articles import FIELD as ARTICLE_FIELD
+from rag.index.articles import article_terms
 from rag.index.docstore import ManifestRow, NewArticle, NewChunk
 from rag.index.embed_cache import embed_cached
 from rag.index.embedders import Embedder
@@ -244,9 +246,15 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
     live = set() if fresh else store.docs.known([c.id for c in chunks])
     todo = [i for i, c in enumerate(chunks) if c.id not in live]
     marked = [chunks[i].id for i in todo] + sorted(stale)
+    # Whole articles as lexical documents (rag.index.articles): the new ones are written with the
+    # chunks' postings, the replaced ones deleted after the commit, as stale chunks are.
+    documents = [d for a, _, cs in parsed if (d := article_terms(a.source, a.title, a.date, cs)) is not None]
+    stale_articles = set() if rebuild else store.docs.article_ids_of_sources(replaced)
+    new_articles = [d for d in documents if d.id not in stale_articles]
     progress("write", 0, len(todo))  # vectors, postings and the commit: no count until it is done
     store.docs.set_meta({PENDING: {"generation": generation, "collection": collection, "lexical": lexical,
-                                   "pid": os.getpid(), "ids": marked if len(marked) <= _MARKED_IDS else None}})
+                                   "pid": os.getpid(), "ids": marked if len(marked) <= _MARKED_IDS else None,
+                                   "articles": [d.id for d in new_articles] + sorted(stale_articles)}})
     with chroma_errors():
         if fresh and collection != old_collection:
             store.drop_collection(collection)  # an interrupted attempt's, never committed
@@ -255,7 +263,8 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
     day = {a.source: day_number(a.date) for a, _, _ in parsed}
     _write_postings(store, lexical, lexical != old_lexical,
                     [LexicalDoc(chunks[i].id, chunks[i].source, " ".join(terms[i]), day[chunks[i].source])
-                     for i in todo])
+                     for i in todo]
+                    + [LexicalDoc(d.id, d.source, " ".join(d.terms), day[d.source], ARTICLE_FIELD) for d in new_articles])
 
     store.docs.commit(
         remove=replaced,
@@ -268,8 +277,10 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
         replace_all=rebuild,
         touched=[(p, *s) for p, s in plan.stats.items()],
         moved=plan.moved,
+        article_terms=documents,
     )
-    _collect_garbage(store, sorted(stale - {c.id for c in chunks}), old_collection, collection, old_lexical, lexical)
+    _collect_garbage(store, sorted(stale - {c.id for c in chunks}), old_collection, collection, old_lexical, lexical,
+                     sorted(stale_articles - {d.id for d in documents}))
     store.docs.set_meta({PENDING: None})
 
 
@@ -289,7 +300,7 @@ def _bind_ids(chunks: list[Chunk], texts: list[str]) -> None:
 
 
 def _collect_garbage(store: Store, stale: list[str], old_collection: str | None, collection: str,
-                     old_lexical: str | None, lexical: str) -> None:
+                     old_lexical: str | None, lexical: str, stale_articles: list[str] = ()) -> None:
     """What the commit made unreachable: the chunks it replaced, or the whole previous index."""
     with chroma_errors():
         if old_collection and old_collection != collection:
@@ -299,7 +310,7 @@ def _collect_garbage(store: Store, stale: list[str], old_collection: str | None,
     store.remove_unused_vector_files()
     if old_lexical != lexical:
         store.remove_unused_lexical(keep=lexical)
-    elif stale:
+    elif stale or stale_articles:
         with store.lexical_index(lexical).writer() as writer:
-            writer.delete(stale)
+            writer.delete([*stale, *stale_articles])
 

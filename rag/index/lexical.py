@@ -2,7 +2,9 @@
 
 Adding or removing an article writes only its own postings: tantivy appends a small segment
 and marks deleted documents, and merges segments in the background by its log merge policy.
-Chunks are indexed by the project's own terms (rag.text.lexical.content_words: stemmed,
+Whole articles are documents of the same index, their terms in a field of their own ("aterms",
+rag.index.articles): a query of one field never matches the other's documents, and both land
+in the same commit. Chunks are indexed by the project's own terms (rag.text.lexical.content_words: stemmed,
 stopwords removed), handed over pre-tokenised, so tantivy never tokenises text itself.
 
 tantivy only proposes candidates. Its statistics count an uncommitted or deleted posting until
@@ -33,6 +35,7 @@ class LexicalDoc:
     source: str
     terms: str  # space-separated
     day: int | None
+    field: str = "terms"  # "aterms": a whole article's terms (rag.index.articles)
 
 
 class LexicalWriter(Protocol):
@@ -45,7 +48,7 @@ class LexicalIndex(Protocol):
 
     path: Path
 
-    def candidates(self, terms: list[str], n: int, scope: Scope | None = None) -> list[str]: ...
+    def candidates(self, terms: list[str], n: int, scope: Scope | None = None, field: str = "terms") -> list[str]: ...
     def count(self) -> int: ...
     def ids(self) -> set[str]: ...
     def writer(self, threads: int = 1) -> AbstractContextManager[LexicalWriter]: ...
@@ -55,6 +58,7 @@ def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("id", stored=True, tokenizer_name="raw")
     builder.add_text_field("terms", stored=False, tokenizer_name="whitespace", index_option="freq")
+    builder.add_text_field("aterms", stored=False, tokenizer_name="whitespace", index_option="freq")
     builder.add_text_field("source", stored=False, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("file", stored=False, tokenizer_name="raw", index_option="basic")
     builder.add_text_field("dirs", stored=False, tokenizer_name="raw", index_option="basic")
@@ -70,15 +74,16 @@ class TantivyIndex:
         self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
 
     def count(self) -> int:
-        """Live postings documents: the committed chunks plus any an interrupted ingest left."""
+        """Live postings documents: the committed chunks and articles plus any an interrupted ingest left."""
         return self.index.searcher().num_docs
 
-    def candidates(self, terms: list[str], n: int, scope: Scope | None = None) -> list[str]:
-        """Ids of up to n chunks sharing a term with `terms`, best first by tantivy's own BM25."""
+    def candidates(self, terms: list[str], n: int, scope: Scope | None = None, field: str = "terms") -> list[str]:
+        """Ids of up to n chunks (or, `field` "aterms", whole articles) sharing a term with `terms`,
+        best first by tantivy's own BM25."""
         if not terms or n <= 0 or (scope is not None and scope.empty):
             return []
         words = tantivy.Query.boolean_query(
-            [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "terms", t)) for t in dict.fromkeys(terms)])
+            [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, field, t)) for t in dict.fromkeys(terms)])
         clauses = [(tantivy.Occur.Must, words)]
         if scope is not None:
             clauses += [(tantivy.Occur.Must, tantivy.Query.const_score_query(q, 0.0)) for q in self._filters(scope)]
@@ -137,7 +142,7 @@ class _Writer:
 
     def add(self, docs: Iterable[LexicalDoc]) -> None:
         for doc in docs:
-            fields = {"id": doc.id, "terms": doc.terms, "source": doc.source, "file": file_of(doc.source)}
+            fields = {"id": doc.id, doc.field: doc.terms, "source": doc.source, "file": file_of(doc.source)}
             document = tantivy.Document(**fields)
             for prefix in directory_prefixes(doc.source):
                 document.add_text("dirs", prefix)

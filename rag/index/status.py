@@ -151,6 +151,7 @@ def check_index(store: Store, deep: bool = True) -> Check:
         model = (store.stored_fingerprint or {}).get("embedding_model")
         found.orphan_chunk_sources, found.empty_documents = store.docs.orphans()
         stats = store.docs.stats_problems()
+        articles = store.docs.article_ids()  # whole articles are lexical documents too (rag.index.articles)
         pending = store.docs.meta(PENDING)
         state = store.vector_state
     live = set(texts)
@@ -161,7 +162,7 @@ def check_index(store: Store, deep: bool = True) -> Check:
     if stats:
         found.stats_bad = True
         found.problems += stats
-    _check_lexical(store, lexical, live, found)
+    _check_lexical(store, lexical, live | articles, found)
     _check_chroma(store, collection, model, texts, sources, found, deep)
     _check_vector_file(store, state, live, found)
     if pending is not None:

@@ -14,6 +14,7 @@ import math
 import os
 import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +23,8 @@ import numpy as np
 
 from rag.errors import IndexMismatchError, IndexMissingError, LockedError, StoreUnavailableError
 from rag.index import bm25
+from rag.index.articles import FIELD as ARTICLE_FIELD
+from rag.index.articles import is_article_id
 from rag.index.docstore import DocStore
 from rag.index.embed_cache import EmbeddingCache, embed_cached
 from rag.index.embedders import Embedder, embedder_name, make_embedder
@@ -45,7 +48,7 @@ from rag.text.lexical import content_words
 
 # What the stored index is made of, beside the text pipeline: the lexical engine and the chunk
 # metadata the engines filter on. Part of the fingerprint: an index of another format needs --rebuild.
-INDEX_FORMAT = "tantivy1-meta2"
+INDEX_FORMAT = "tantivy3-meta2"  # tantivy2: whole articles are lexical documents too; 3: with their term counts (rag.index.articles)
 PENDING = "pending_ingest"  # docstore meta key: set while an ingest writes, cleared when it is done
 LEXICAL_DIR = "lexical"
 _LEXICAL_FETCH = 3  # tantivy proposes this many times the candidates BM25 keeps (its scores are approximate)
@@ -474,13 +477,16 @@ class Store:
         return ordered, vectors, embedded
 
     def build_lexical(self, name: str) -> int:
-        """A complete lexical index of the committed chunks under `name`; returns how many."""
+        """A complete lexical index of the committed chunks (and their whole articles) under
+        `name`; returns how many chunks."""
         index = self.new_lexical_index(name)
         total = 0
         with index.writer(threads=2) as writer:
             for rows in self.docs.lexical_docs():
                 writer.add(LexicalDoc(i, s, t, d) for i, s, t, d in rows)
                 total += len(rows)
+            for rows in self.docs.article_docs():
+                writer.add(LexicalDoc(i, s, t, d, ARTICLE_FIELD) for i, s, t, d in rows)
         return total
 
     def sweep_garbage(self) -> list[str]:
@@ -508,7 +514,9 @@ class Store:
         return actions
 
     def _orphans(self, ids: set[str]) -> list[str]:
-        known = self.docs.known(sorted(ids))
+        """The ids among these that are neither committed chunks nor committed article documents."""
+        known = self.docs.known(sorted(i for i in ids if not is_article_id(i)))
+        known |= set(self.docs.article_rows(sorted(i for i in ids if is_article_id(i))))
         return sorted(ids - known)
 
     def remove_unused_lexical(self, keep: str | None) -> list[str]:
@@ -539,7 +547,8 @@ class Store:
         actions = self.remove_unused_lexical(keep=current)
         if current and (root / current).exists():
             index = self.lexical_index(current)
-            suspects = index.ids() if pending.get("ids") is None else set(pending["ids"])
+            suspects = (index.ids() if pending.get("ids") is None
+                        else set(pending["ids"]) | set(pending.get("articles") or ()))
             orphans = self._orphans(suspects)
             if orphans:
                 with index.writer() as writer:
@@ -597,7 +606,7 @@ class LexicalView:
         terms = content_words(query)
         if not terms or not self.n_docs:
             return []
-        leftovers = max(0, self.index.count() - self.n_docs)  # postings an interrupted ingest left
+        leftovers = self._leftovers()
         ids = self.index.candidates(terms, _LEXICAL_FETCH * n + leftovers, scope)
         rows = self.store.docs.lexical_rows(ids)  # committed chunks only
         settings = self.store.settings
@@ -605,6 +614,38 @@ class LexicalView:
                            self.store.docs.document_frequency(terms), self.n_docs, self.total_terms,
                            settings.bm25_k1, settings.bm25_b)
         return ranked[:n]
+
+    def _leftovers(self) -> int:
+        """Postings documents an interrupted ingest left (chunks or articles: an upper bound)."""
+        return max(0, self.index.count() - self.n_docs - self.store.docs.article_stats()[0])
+
+    def articles(self, query: str, n: int, scope: Scope | None = None) -> list[tuple[str, float]]:
+        """(source, BM25) of up to n whole articles (rag.index.articles), best first: tantivy's
+        candidates scored with the docstore's exact article statistics."""
+        terms = content_words(query)
+        n_articles, total = self.store.docs.article_stats()
+        if not terms or not n_articles:
+            return []
+        settings = self.store.settings
+        sources: dict[str, str] = {}
+
+        def ranked(weights: dict[str, float]) -> list[tuple[str, float]]:
+            ids = self.index.candidates(list(weights), _LEXICAL_FETCH * n + self._leftovers(), scope,
+                                        field=ARTICLE_FIELD)
+            rows = self.store.docs.article_counts(ids, list(weights))  # committed articles only
+            sources.update((i, s) for i, (s, _, _) in rows.items())
+            docs = {i: (counts, length) for i, (_, counts, length) in rows.items()}
+            return bm25.rank_counts(weights, docs, self.store.docs.article_frequency(list(weights)), n_articles,
+                                    total, settings.article_bm25_k1, settings.article_bm25_b)
+
+        first = ranked(dict(Counter(terms)))
+        if settings.article_feedback_terms:  # RM3 pseudo-relevance feedback on the first articles
+            top = self.store.docs.article_rows([i for i, _ in first[:settings.article_feedback_docs]])
+            docs = {i: (r.terms, r.n_terms) for i, (_, r) in top.items()}
+            weights = bm25.feedback_terms(terms, first, docs, settings.article_feedback_docs,
+                                          settings.article_feedback_terms, settings.article_feedback_original)
+            first = ranked(weights)
+        return [(sources[i], score) for i, score in first[:n]]
 
 
 class _Frequencies:
