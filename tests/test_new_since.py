@@ -217,7 +217,7 @@ def test_a_new_fact_is_new_and_on_the_topic(story):
     def unit(text, vector, relevance):
         v = np.asarray(vector, dtype=np.float32)
         return SimpleNamespace(text=text, vector=v / np.linalg.norm(v), relevance=relevance, score=relevance,
-                               terms=set(text.lower().split()), twins=[], source=text, episode=None,
+                               centrality=relevance, position=0, terms=set(text.lower().split()), twins=[], source=text, episode=None,
                                chunk=SimpleNamespace(source="after_1.md", title=None, date=None, outlet=None),
                                sentence=SimpleNamespace(char_start=len(text), char_end=2 * len(text), line_start=1,
                                                         line_end=1, text=text))
@@ -290,7 +290,7 @@ def test_distinct_new_things_come_before_a_second_fact_of_one():
     def unit(text, vector, score):
         v = np.asarray(vector, dtype=np.float32)
         return SimpleNamespace(text=text, vector=v / np.linalg.norm(v), relevance=1.0, score=score,
-                               terms=set(text.lower().split()), twins=[], source=text, episode=None,
+                               centrality=score, position=0, terms=set(text.lower().split()), twins=[], source=text, episode=None,
                                chunk=SimpleNamespace(source="after_1.md", title=None, date=None, outlet=None),
                                sentence=SimpleNamespace(char_start=len(text), char_end=2 * len(text), line_start=1,
                                                         line_end=1, text=text))
@@ -305,3 +305,48 @@ def test_distinct_new_things_come_before_a_second_fact_of_one():
     briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
     new_since.new_facts(briefing, units, earlier, novelty, limit=2)
     assert [p.text for p in briefing.key_facts] == [inquiry.text, aid.text]  # the aid before the inquiry's second fact
+
+
+def test_an_article_about_the_topic_has_every_sentence_on_it():
+    from types import SimpleNamespace
+
+    from rag.brief.new_since import articles_about
+
+    def unit(source, chunk, relevance):
+        return SimpleNamespace(source=source, chunk=SimpleNamespace(ordinal=chunk), relevance=relevance)
+
+    # the focused article: 2 of its 3 chunks reach the bar; the round-up: 1 of its 4
+    focused = [unit("focused.md", 0, 0.9), unit("focused.md", 1, 0.5), unit("focused.md", 1, 0.1), unit("focused.md", 2, 0.1)]
+    round_up = [unit("roundup.md", 0, 0.8)] + [unit("roundup.md", n, 0.05) for n in (1, 2, 3)]
+    assert articles_about(focused + round_up, 0.3) == {"focused.md"}
+
+
+def test_new_facts_rank_by_news_value_not_by_how_closely_they_restate_the_topic():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from rag.brief import new_since
+    from rag.models import Briefing
+
+    earlier = new_since._EarlierMaterial(np.asarray([[0.0, 0.0, 0.0, 1.0]], dtype=np.float32), set(),
+                                         dt.date(2022, 10, 17))
+
+    def unit(text, vector, relevance, centrality, position):
+        v = np.asarray(vector, dtype=np.float32)
+        return SimpleNamespace(text=text, vector=v / np.linalg.norm(v), relevance=relevance, score=relevance,
+                               centrality=centrality, position=position, terms=set(text.lower().split()), twins=[],
+                               source=text, episode=None,
+                               chunk=SimpleNamespace(source="after_1.md", title=None, date=None, outlet=None),
+                               sentence=SimpleNamespace(char_start=len(text), char_end=2 * len(text), line_start=1,
+                                                        line_end=1, text=text))
+
+    # names the topic's words, deep in its article, said by no other source
+    restating = unit("the dam collapse in the Carlow valley was discussed again", [1.0, 0.0, 0.0, 0.0], 0.9, 0.2, 30)
+    # an article's second sentence, which other sources report too, in other words than the topic's
+    lead = unit("forty families moved into temporary homes in Ardee on Monday", [0.0, 1.0, 0.0, 0.0], 0.4, 0.9, 1)
+    units = [restating, lead]
+    novelty = dict(zip(map(id, units), earlier.novelties(units)))
+    briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
+    new_since.new_facts(briefing, units, earlier, novelty, limit=1)
+    assert [p.text for p in briefing.key_facts] == [lead.text]
