@@ -26,10 +26,11 @@ import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
-from rag.answer.answerable_score import answerable, evidence
+from rag.answer.answerable_score import answerable, evidence, support_floor
 from rag.answer.attribution import note, resolve_attribution
 from rag.answer.citations import CitationBook, render_answer_text
 from rag.answer.conflicts import UNIT_SIMILARITY, find_conflicts
@@ -99,6 +100,7 @@ class Ranking:
     unknown: list[str]  # question names the corpus never mentions
     idf: dict[str, float] = field(default_factory=dict)  # of the question's terms
     as_of: object = None  # the question's date (Filters.as_of), when given
+    chunk_terms: dict[str, frozenset[str]] = field(default_factory=dict)  # chunk id → terms of its title and text
 
 
 def rank(store: Store, question: str, k: int | None = None, filters: Filters = Filters()) -> Ranking:  # noqa: B008
@@ -120,7 +122,20 @@ def rank(store: Store, question: str, k: int | None = None, filters: Filters = F
         c.score = probability(values)
     candidates.sort(key=lambda c: -c.score)
     unknown = [t for t in q.names if lexical.df.get(t, 0) == 0]
-    return Ranking(question=q, result=result, candidates=candidates, unknown=unknown, idf=idf, as_of=filters.as_of)
+    return Ranking(question=q, result=result, candidates=candidates, unknown=unknown, idf=idf, as_of=filters.as_of,
+                   chunk_terms={h.chunk.id: chunk_terms(h.chunk) for h in result.hits})
+
+
+@lru_cache(maxsize=65_536)
+def sentence_terms(text: str) -> frozenset[str]:
+    """A sentence's content terms. Tokenising the retrieved sentences was the answer stage's
+    largest cost; a warm process reads the same sentences again for related questions."""
+    return frozenset(content_words(text))
+
+
+def chunk_terms(chunk: Chunk) -> frozenset[str]:
+    """The terms of a chunk's title and text: its sentences cover its text."""
+    return sentence_terms(chunk.title or "").union(*(sentence_terms(s.text) for s in chunk.sentences))
 
 
 def answer_extractive(store: Store, question: str, k: int | None = None, filters: Filters = Filters()) -> Answer:  # noqa: B008
@@ -133,8 +148,9 @@ def answer_extractive(store: Store, question: str, k: int | None = None, filters
     answering = [c for c in candidates if _answers(c, q)]
     lead = answering[0] if answering else None
     support = max((_support(c) for c in answering), default=0.0)
-    confidence = _confidence(ranking, lead, support, settings.min_support)
-    reason = _refusal_reason(ranking, lead, support, confidence, settings)
+    floor = max(settings.min_support, support_floor(dated=ranking.as_of is not None))
+    confidence = _confidence(ranking, lead, support, floor)
+    reason = _refusal_reason(ranking, lead, support, confidence, settings, floor)
 
     def timings() -> dict[str, float]:  # "answer": everything after retrieval
         spent = time.perf_counter() - started - sum(result.timings.values())
@@ -171,23 +187,22 @@ def answer_extractive(store: Store, question: str, k: int | None = None, filters
 
 
 def _confidence(ranking: Ranking, lead: Candidate | None, support: float, min_support: float) -> float:
-    """The refusal score: the probability that the index holds the answer (answerable_score), 0
-    when the best evidence's support is under `min_support` (too weak to answer at all)."""
+    """The refusal score: the answerability score (answerable_score), 0 when the best evidence's
+    support is under the support floor (too weak to answer at all)."""
     if ranking.unknown or lead is None or support < min_support:
         return 0.0
     return round(answerable(evidence(ranking, lead, _support(lead))), 4)
 
 
 def _refusal_reason(ranking: Ranking, lead: Candidate | None, support: float, confidence: float,
-                    settings) -> str | None:
-    """Why the question is refused, in words; None when it is answered."""
+                    settings, floor: float) -> str | None:
+    """Why the question is refused, in words; None when it is answered. `floor`: the support floor
+    (the answerability model's, or `min_support` when higher)."""
     if ranking.unknown:
         return f"the corpus never mentions {_words_for(ranking.question, ranking.unknown)}"
-    if lead is not None and support >= settings.min_support and confidence >= settings.min_answerable:
+    if lead is not None and support >= floor and confidence >= settings.min_answerable:
         return None
-    seen = set()
-    for hit in ranking.result.hits:
-        seen |= set(content_words(f"{hit.chunk.title or ''}\n{hit.chunk.text}"))
+    seen = set().union(*ranking.chunk_terms.values())
     uncovered = [t for t in ranking.question.terms if t not in seen]
     parts = []
     if uncovered:
@@ -197,8 +212,8 @@ def _refusal_reason(ranking: Ranking, lead: Candidate | None, support: float, co
                  "person": "a person's name", "place": "a place"}
         parts.append(f"no retrieved sentence gives {asked.get(ranking.question.kind, 'what the question asks')}"
                      if ranking.candidates else "nothing was retrieved")
-    elif support < settings.min_support:
-        parts.append(f"the best evidence scores {support:.2f}, under the threshold {settings.min_support:.2f}")
+    elif support < floor:
+        parts.append(f"the best evidence scores {support:.2f}, under the threshold {floor:.2f}")
     else:
         parts.append(f"the evidence that the corpus holds the answer (its passage, how recent its article is) scores "
                      f"{confidence:.2f}, under the threshold {settings.min_answerable:.2f}")
@@ -224,7 +239,7 @@ def _candidates(hits, q: Question, idf: dict[str, float]) -> list[Candidate]:
             first_seen.setdefault((hit.chunk.source, sentence.char_start), (hit, sentence))
     # Neighbours come from the article's order, across the retrieved chunks of one source.
     ordered = sorted(first_seen.items(), key=lambda item: item[0])
-    terms = [set(content_words(s.text)) for _, (_, s) in ordered]
+    terms = [sentence_terms(s.text) for _, (_, s) in ordered]
     out: list[Candidate] = []
     by_position: dict[int, Candidate] = {}
     for i, ((source, _), (hit, sentence)) in enumerate(ordered):
@@ -238,7 +253,7 @@ def _candidates(hits, q: Question, idf: dict[str, float]) -> list[Candidate]:
                 nearby |= terms[j]
                 previous = ordered[j][1][1]
                 j += step
-        around = nearby | set(content_words(hit.chunk.title or ""))
+        around = nearby | sentence_terms(hit.chunk.title or "")
         c = Candidate(
             chunk=hit.chunk, sentence=sentence, rank=hit.rank, terms=terms[i],
             dense_rank=hit.dense_rank, lexical_rank=hit.lexical_rank,
@@ -265,7 +280,7 @@ def _novelty(text: str, question_words: set[str]) -> float:
         phrase = m.group()
         if (m.start() == 0 and " " not in phrase) or phrase in CALENDAR_WORDS:
             continue
-        found = set(content_words(phrase))
+        found = sentence_terms(phrase)
         if found and not found & question_words:
             novel += 1
     return min(novel, _NOVEL_CAP) / _NOVEL_CAP
