@@ -53,6 +53,7 @@ ROUND2 = bench_data.ROOT / "bench" / "answers-round2.json"  # ... and after its 
 ROUND3 = bench_data.ROOT / "bench" / "answers-round3.json"  # ... and its third (b6f537e, as_of, before i14's round 2)
 MAIN_R4 = bench_data.ROOT / "bench" / "answers-main-r4base.json"  # ... main 0a45f43 (i14 round 2), before round 4
 ROUND5 = bench_data.ROOT / "bench" / "answers-round5.json"  # ... round 5 (e7a8ecb, on main), before stored sentence vectors
+ROUND6 = bench_data.ROOT / "bench" / "answers-round6.json"  # ... round 6 (main b53e0a7), before the fitted support floor
 PLOT = bench_data.ROOT / "bench" / "answers-risk-coverage.png"
 BENCHMARKS = bench_data.ROOT / "BENCHMARKS.md"
 START, END = "<!-- bench-answers:start -->", "<!-- bench-answers:end -->"
@@ -363,7 +364,7 @@ def run(args) -> dict:
     results["loadavg_end"] = os.getloadavg()[0]
     from rag.settings import Settings
 
-    # The curve is of the answerability threshold; the support floor (min_support) stays.
+    # The curve is of the answerability threshold; the support floor fitted with it stays.
     results["min_support"] = Settings.model_fields["min_answerable"].default  # the curve marks it
     results["summary"] = summarise(results)
     results["held_out_groups"] = [{"name": g["name"], "questions": len(g["questions"]), "removed": len(g["removed"]),
@@ -448,7 +449,8 @@ def render(results: dict, plot: str | None) -> str:
             f"| {name} | {a['questions']} | {_f(a['accuracy'])} | {_f(a['false_refusals'])} | {_f(a['correct_of_answered'])} "
             f"| {_f(b['answered'])} (of {b['questions']}) | {_f(h['answered'])} (of {h['questions']}) "
             f"| {_f(a['citation_validity'])} | {_f(a['sentences'], 1)} / {_f(a['words'], 0)} |")
-    for path, label in ((ROUND5, "Round 5 of issue 12 (main before this round: 8 shortlisted sentences scored semantically)"),
+    for path, label in ((ROUND6, "Round 6 of issue 12 (main before this round: support floor 0.55, answerability 0.6)"),
+                        (ROUND5, "Round 5 of issue 12 (8 shortlisted sentences scored semantically)"),
                         (MAIN_R4, "On main with retrieval round 2 (issue 14), before round 4 of issue 12"),
                         (ROUND3, "After round 3 of issue 12, before retrieval round 2 (issue 14)"),
                         (ROUND2, "After round 2 of issue 12, asked without as_of"), (ROUND1, "After round 1 of issue 12"),
@@ -478,7 +480,7 @@ def render(results: dict, plot: str | None) -> str:
     if "curve" in s["check"]:
         chosen = results.get("min_support")
         lines += ["", (f"Risk–coverage of the refusal threshold (`min_answerable`, now {chosen}; the support floor "
-                       "`min_support` stays): the engine answers when its refusal score reaches the threshold. Coverage = share of answerable questions answered, risk = "
+                       "fitted with the model stays): the engine answers when its refusal score reaches the threshold. Coverage = share of answerable questions answered, risk = "
                        "share of those answers without the gold answer, unanswerable = share of the blind and held-out "
                        "questions answered. " + ("From one run with the threshold at 0 (the score does not depend on it)."
                                                  if "open" in results else

@@ -6,8 +6,8 @@ For every answerable tune question asked of the full benchmark index (as of its 
 - for a refusal with the gold in a retrieved chunk, the gate that refused: a question name the
   corpus never mentions (`unknown`), no candidate that answers at all (`no lead`, split by the
   gold sentence's own failing test: not a statement sentence, wrong type, off topic, no entity
-  of the asked type), the support floor (`min_support`), or the answerability score
-  (`min_answerable`);
+  of the asked type), the support floor (the answerability model's, or `min_support`), or the
+  answerability score (`min_answerable`);
 - for a wrong answer with the gold in a retrieved chunk, why the ranker chose another sentence:
   the gold sentence is no candidate (furniture, or the gold only in a title), fails the same
   tests, is outranked (by how far), or is ranked high enough but left out by the selection.
@@ -33,7 +33,7 @@ from bench.split import half_of, weeks
 
 def diagnose(store, q: dict) -> dict:
     from rag.answer import extractive
-    from rag.answer.answerable_score import answerable, evidence
+    from rag.answer.answerable_score import answerable, evidence, support_floor
     from rag.retrieval import Filters
 
     settings = store.settings
@@ -86,8 +86,8 @@ def diagnose(store, q: dict) -> dict:
             row["cause"] = "refused: unknown question name"
         elif lead is None:
             row["cause"] = f"refused: no lead ({gold_test() or 'gold answers but...'})"
-        elif support < settings.min_support:
-            row["cause"] = "refused: min_support"
+        elif support < max(settings.min_support, support_floor(dated=True)):
+            row["cause"] = "refused: support floor"
             row["answerable_if_floor_off"] = round(answerable(evidence(ranking, lead, extractive._support(lead))), 3)
         else:
             row["cause"] = "refused: min_answerable"
