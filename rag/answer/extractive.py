@@ -41,7 +41,7 @@ from rag.answer.sentence_score import DATE as _DATE
 from rag.answer.sentence_score import QUOTE as _QUOTE
 from rag.answer.sentence_score import best_values, features, probabilities
 from rag.index.embed_cache import embed_cached
-from rag.index.sentence_vectors import sentence_text, stored_vectors
+from rag.index.sentence_vectors import SEMANTIC_CHARS, sentence_text, stored_vectors
 from rag.index.store import Store
 from rag.models import Answer, AnswerSentence, Chunk, Sentence
 from rag.retrieval import Filters, search
@@ -167,7 +167,11 @@ def answer_extractive(store: Store, question: str, k: int | None = None, filters
 
     chosen = _select([lead] + [c for c in candidates if c is not lead], q, settings.answer_max_sentences)
     chosen = _complete(chosen, q)
-    conflicts_found = find_conflicts(candidates, chosen, q, CachedEmbedder(store))
+    embedder = CachedEmbedder(store)
+    # The event cosine reads the sentence vectors stored at ingest (their texts' opening), not
+    # a forward pass over each long sentence of a figure pair.
+    conflicts_found = find_conflicts(candidates, chosen, q, embedder,
+                                     vectors=lambda texts: embedder.embed([t[:SEMANTIC_CHARS] for t in texts]))
     for group in conflicts_found:
         for stated in group.statements:
             if not any(stated is c or stated in c.twins for c in chosen):
