@@ -55,6 +55,7 @@ MAIN_R4 = bench_data.ROOT / "bench" / "answers-main-r4base.json"  # ... main 0a4
 ROUND5 = bench_data.ROOT / "bench" / "answers-round5.json"  # ... round 5 (e7a8ecb, on main), before stored sentence vectors
 ROUND6 = bench_data.ROOT / "bench" / "answers-round6.json"  # ... round 6 (main b53e0a7), before the fitted support floor
 PLOT = bench_data.ROOT / "bench" / "answers-risk-coverage.png"
+NOTES = bench_data.ROOT / "bench" / "answers-notes.md"  # hand-written notes on the latest round, shown after the figures
 BENCHMARKS = bench_data.ROOT / "BENCHMARKS.md"
 START, END = "<!-- bench-answers:start -->", "<!-- bench-answers:end -->"
 DONOR_CACHES = (
@@ -514,7 +515,30 @@ def render(results: dict, plot: str | None) -> str:
                                                     for g in groups) + "). Citation validity: every quote verbatim at "
         "its cited lines of the stored original; the extractive engine quotes spans of the file, so this is an "
         "invariant, not a result. Question types are read from the wording (bench/qtypes.py).")]
+    lines += _type_change(s, ROUND6, "round 6")
+    if NOTES.exists():
+        lines += ["", NOTES.read_text(encoding="utf-8").strip()]
     return "\n".join(lines) + "\n"
+
+
+def _type_change(summary: dict, path: Path, label: str) -> list[str]:
+    """Accuracy and false refusals by question type and half: an earlier run (`path`) → this one."""
+    if not path.exists():
+        return []
+    base = json.loads(path.read_text())["summary"]
+    out = ["", f"By question type, {label} → this run (answerable questions: accuracy, false refusals):", "",
+           "| Type | tune: n | accuracy | false refusals | check: n | accuracy | false refusals |", "|---|---|---|---|---|---|---|"]
+    for t in TYPES:
+        cells = []
+        for half in HALVES:
+            before, now = base[half]["types"].get(t), summary[half]["types"].get(t)
+            if not now:
+                cells += ["0", "–", "–"]
+                continue
+            cells += [str(now["questions"])] + [
+                f"{_f(before.get(k) if before else None)} → {_f(now[k])}" for k in ("accuracy", "false_refusals")]
+        out.append(f"| {t} | " + " | ".join(cells) + " |")
+    return out
 
 
 def write_plot(results: dict, path: Path) -> bool:
