@@ -11,10 +11,12 @@ them in docs/design.md):
 - type: "how many X" needs a figure of X (or a near synonym), "when" a date, "what is the name
   of" a name, "what did X say" a quote.
 The lead is the best-scoring candidate that answers at all (the right type, on the question's
-topic); the refusal score is the probability that the index holds the answer, from the evidence
-for the lead (rag/answer/answerable_score.py: its support, what its passage misses of the
-question, how old its article is), and the question is refused, with the reason, when it is
-under `min_support` or when the question names something the corpus never mentions. A chosen
+topic); the refusal score is the answerability score, from the evidence for the lead
+(rag/answer/answerable_score.py: its support, what its passage misses of the question, how old
+its article is), and the question is refused, with the reason, when it is under
+`min_answerable`, when the best support is under the floor fitted with that score (stricter for
+a question asked without a date), or when the question names something the corpus never
+mentions. A chosen
 sentence brings the next sentence of its paragraph when that one holds what the question asks
 and it does not; a quote attributed to a role or a pronoun gets the article's name for them as
 a note.
