@@ -53,7 +53,9 @@ ROUND2 = bench_data.ROOT / "bench" / "answers-round2.json"  # ... and after its 
 ROUND3 = bench_data.ROOT / "bench" / "answers-round3.json"  # ... and its third (b6f537e, as_of, before i14's round 2)
 MAIN_R4 = bench_data.ROOT / "bench" / "answers-main-r4base.json"  # ... main 0a45f43 (i14 round 2), before round 4
 ROUND5 = bench_data.ROOT / "bench" / "answers-round5.json"  # ... round 5 (e7a8ecb, on main), before stored sentence vectors
+ROUND6 = bench_data.ROOT / "bench" / "answers-round6.json"  # ... round 6 (main b53e0a7), before the fitted support floor
 PLOT = bench_data.ROOT / "bench" / "answers-risk-coverage.png"
+NOTES = bench_data.ROOT / "bench" / "answers-notes.md"  # hand-written notes on the latest round, shown after the figures
 BENCHMARKS = bench_data.ROOT / "BENCHMARKS.md"
 START, END = "<!-- bench-answers:start -->", "<!-- bench-answers:end -->"
 DONOR_CACHES = (
@@ -363,7 +365,7 @@ def run(args) -> dict:
     results["loadavg_end"] = os.getloadavg()[0]
     from rag.settings import Settings
 
-    # The curve is of the answerability threshold; the support floor (min_support) stays.
+    # The curve is of the answerability threshold; the support floor fitted with it stays.
     results["min_support"] = Settings.model_fields["min_answerable"].default  # the curve marks it
     results["summary"] = summarise(results)
     results["held_out_groups"] = [{"name": g["name"], "questions": len(g["questions"]), "removed": len(g["removed"]),
@@ -448,7 +450,8 @@ def render(results: dict, plot: str | None) -> str:
             f"| {name} | {a['questions']} | {_f(a['accuracy'])} | {_f(a['false_refusals'])} | {_f(a['correct_of_answered'])} "
             f"| {_f(b['answered'])} (of {b['questions']}) | {_f(h['answered'])} (of {h['questions']}) "
             f"| {_f(a['citation_validity'])} | {_f(a['sentences'], 1)} / {_f(a['words'], 0)} |")
-    for path, label in ((ROUND5, "Round 5 of issue 12 (main before this round: 8 shortlisted sentences scored semantically)"),
+    for path, label in ((ROUND6, "Round 6 of issue 12 (main before this round: support floor 0.55, answerability 0.6)"),
+                        (ROUND5, "Round 5 of issue 12 (8 shortlisted sentences scored semantically)"),
                         (MAIN_R4, "On main with retrieval round 2 (issue 14), before round 4 of issue 12"),
                         (ROUND3, "After round 3 of issue 12, before retrieval round 2 (issue 14)"),
                         (ROUND2, "After round 2 of issue 12, asked without as_of"), (ROUND1, "After round 1 of issue 12"),
@@ -478,7 +481,7 @@ def render(results: dict, plot: str | None) -> str:
     if "curve" in s["check"]:
         chosen = results.get("min_support")
         lines += ["", (f"Risk–coverage of the refusal threshold (`min_answerable`, now {chosen}; the support floor "
-                       "`min_support` stays): the engine answers when its refusal score reaches the threshold. Coverage = share of answerable questions answered, risk = "
+                       "fitted with the model stays): the engine answers when its refusal score reaches the threshold. Coverage = share of answerable questions answered, risk = "
                        "share of those answers without the gold answer, unanswerable = share of the blind and held-out "
                        "questions answered. " + ("From one run with the threshold at 0 (the score does not depend on it)."
                                                  if "open" in results else
@@ -512,7 +515,30 @@ def render(results: dict, plot: str | None) -> str:
                                                     for g in groups) + "). Citation validity: every quote verbatim at "
         "its cited lines of the stored original; the extractive engine quotes spans of the file, so this is an "
         "invariant, not a result. Question types are read from the wording (bench/qtypes.py).")]
+    lines += _type_change(s, ROUND6, "round 6")
+    if NOTES.exists():
+        lines += ["", NOTES.read_text(encoding="utf-8").strip()]
     return "\n".join(lines) + "\n"
+
+
+def _type_change(summary: dict, path: Path, label: str) -> list[str]:
+    """Accuracy and false refusals by question type and half: an earlier run (`path`) → this one."""
+    if not path.exists():
+        return []
+    base = json.loads(path.read_text())["summary"]
+    out = ["", f"By question type, {label} → this run (answerable questions: accuracy, false refusals):", "",
+           "| Type | tune: n | accuracy | false refusals | check: n | accuracy | false refusals |", "|---|---|---|---|---|---|---|"]
+    for t in TYPES:
+        cells = []
+        for half in HALVES:
+            before, now = base[half]["types"].get(t), summary[half]["types"].get(t)
+            if not now:
+                cells += ["0", "–", "–"]
+                continue
+            cells += [str(now["questions"])] + [
+                f"{_f(before.get(k) if before else None)} → {_f(now[k])}" for k in ("accuracy", "false_refusals")]
+        out.append(f"| {t} | " + " | ".join(cells) + " |")
+    return out
 
 
 def write_plot(results: dict, path: Path) -> bool:

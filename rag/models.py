@@ -195,7 +195,7 @@ class Answer(BaseModel):
     notes: list[str] = Field(default=[], description="What the system did that a reader should know.")
     timings: dict[str, float] = {}
     confidence: float | None = Field(default=None, description="Extractive engine: the refusal score of its best "
-                                     "evidence; it answers when this reaches `min_support`.")
+                                     "evidence (its answerability score); it answers when this reaches `min_answerable`.")
     refusal_reason: str | None = Field(default=None, description="Why the question was refused: the question terms "
                                        "no retrieved passage covers, or the best evidence score against the threshold.")
     dated: EvidenceDates | None = Field(None, description="The date range of the cited evidence.")

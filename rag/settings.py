@@ -94,8 +94,8 @@ class Settings(BaseSettings):
     answer_k: int = Field(8, ge=1, description="Chunks retrieved to answer a question (the LLM engine).")
     extractive_k: int = Field(12, ge=1, description="Chunks the extractive engine reads (chosen on the benchmark's tune half: docs/design.md).")
     answer_max_sentences: int = Field(3, ge=1, le=10)
-    min_support: float = Field(0.55, ge=0, le=1, description="The extractive refusal threshold: the best evidence's support (half question-term coverage, half semantic similarity) must reach it, or the question is refused (chosen on the benchmark's tune half: docs/design.md).")
-    min_answerable: float = Field(0.6, ge=0, le=1, description="The extractive engine's second refusal threshold: the answerability score (the probability that the index holds the answer, rag/answer/answerable_score.py) must reach it too (chosen on the benchmark's tune half: docs/design.md).")
+    min_support: float = Field(0.0, ge=0, le=1, description="An extra floor on the extractive engine's evidence: the best evidence's support (half question-term coverage, half semantic similarity) must reach it, or the question is refused. 0 by default: the answerability model carries the floor fitted with it on the benchmark's tune half (rag/answer/answerable_model.json; stricter for a question asked without a date: docs/design.md).")
+    min_answerable: float = Field(0.5, ge=0, le=1, description="The extractive engine's refusal threshold: the answerability score (rag/answer/answerable_score.py; 0.5 at the operating point chosen on the benchmark's tune half, docs/design.md) must reach it, or the question is refused.")
     sentence_vectors: bool = Field(True, description="Embed every statement sentence at ingest (kept in the store's embedding cache), so the extractive engine scores every candidate semantically and a question embeds only itself; off, or for sentences ingested before it, the engine embeds `rerank_sentences` of them at query time (rag/index/sentence_vectors.py).")
     rerank_sentences: int = Field(8, ge=0, description="Candidate sentences embedded at query time for semantic scoring (8 with answer_k 12: docs/design.md).")
 

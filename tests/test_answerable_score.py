@@ -7,10 +7,19 @@ from types import SimpleNamespace
 
 import pytest
 
-from rag.answer.answerable_score import FEATURES, MODEL_FILE, answerable, evidence, load_model
+from rag.answer.answerable_score import (
+    FEATURES,
+    MODEL_FILE,
+    UNDATED_FLOOR,
+    answerable,
+    evidence,
+    load_model,
+    support_floor,
+)
 from rag.answer.figures import figures
 from rag.answer.question import analyse
 from rag.answer.sentence_score import _words, asked_entity, written_as_names
+from rag.text.lexical import content_words
 
 
 def _chunk(text: str, date: dt.date | None, id_: str) -> SimpleNamespace:
@@ -22,7 +31,8 @@ def _ranking(question: str, chunks, as_of=None):
     hits = [SimpleNamespace(chunk=c) for c in chunks]
     lead = SimpleNamespace(chunk=chunks[0], score=0.4, semantic=0.5, chunk_semantic=0.4)
     ranking = SimpleNamespace(question=q, idf={t: 1.0 + i for i, t in enumerate(q.terms)}, as_of=as_of,
-                              result=SimpleNamespace(hits=hits), candidates=[lead])
+                              result=SimpleNamespace(hits=hits), candidates=[lead],
+                              chunk_terms={c.id: frozenset(content_words(c.text)) for c in chunks})
     return ranking, lead
 
 
@@ -46,11 +56,17 @@ def test_without_as_of_age_is_counted_from_the_newest_retrieved_article():
     assert evidence(ranking, None)["lead_age"] == 0.0  # no lead: nothing to date
 
 
-def test_the_shipped_model_reads_known_features_and_holds_its_threshold():
+def test_the_shipped_model_reads_known_features_and_holds_its_fitted_point():
     model = load_model(MODEL_FILE)
     assert set(model["features"]) <= set(FEATURES)
     assert len(model["weights"]) == len(model["features"]) == len(model["mean"]) == len(model["scale"])
-    assert 0.0 < model["threshold"] < 1.0
+    assert 0.0 < model["threshold_fitted"] < 1.0 and 0.0 <= model["support_floor"] < 1.0
+
+
+def test_a_question_without_a_date_keeps_the_stricter_support_floor():
+    """Without as_of the newest evidence is always 0 days old and the model reads it as recent."""
+    assert support_floor(dated=False) >= support_floor(dated=True)
+    assert support_floor(dated=False) == max(UNDATED_FLOOR, load_model(MODEL_FILE)["support_floor"])
 
 
 def test_percentages_and_scaled_counts_after_a_preposition_are_figures():

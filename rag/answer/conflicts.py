@@ -181,9 +181,10 @@ C = TypeVar("C", bound=Scored)
 
 
 def find_conflicts(candidates: Sequence[C], chosen: Sequence[C], question: Question,
-                   embedder: Embedder) -> list[Found[C]]:
+                   embedder: Embedder, vectors: Callable[[list[str]], np.ndarray] | None = None) -> list[Found[C]]:
     """Answers: disagreements among the relevant candidates (at least half the best score, some
-    question term) and the chosen sentences, that touch the question's terms or the answer."""
+    question term) and the chosen sentences, that touch the question's terms or the answer.
+    `vectors`: as for `find_disagreements`."""
     if not candidates:
         return []
     best = candidates[0].score
@@ -196,7 +197,7 @@ def find_conflicts(candidates: Sequence[C], chosen: Sequence[C], question: Quest
         return bool(units & (set(question.terms) | {question.unit})) or any(id(m) in chosen_ids for m in members)
 
     return find_disagreements(pool, embedder, prefer=wanted, counted=question.unit, counted_word=question.unit_word,
-                              keep=keep)
+                              keep=keep, vectors=vectors)
 
 
 # --- figures and what they are about ------------------------------------------------------------

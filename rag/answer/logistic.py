@@ -22,3 +22,15 @@ def predict(values: dict[str, float], model: dict) -> float:
     x = np.array([values[f] for f in model["features"]], dtype=float)
     z = float(np.dot(model["weights"], (x - np.array(model["mean"])) / np.array(model["scale"])) + model["bias"])
     return 1.0 / (1.0 + math.exp(-z))
+
+
+def predict_many(rows: list[dict[str, float]], model: dict) -> list[float]:
+    """`predict` for many rows at once: one matrix product instead of a vector per row (the
+    answer stage scores a few hundred candidate sentences per question)."""
+    if not rows:
+        return []
+    names = model["features"]
+    x = np.array([[r[f] for f in names] for r in rows], dtype=float)
+    z = ((x - np.array(model["mean"])) / np.array(model["scale"])) @ np.array(model["weights"]) + model["bias"]
+    return (1.0 / (1.0 + np.exp(-z))).tolist()
+

@@ -24,7 +24,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from rag.answer.logistic import predict, read_model
+from rag.answer.logistic import predict, predict_many, read_model
 from rag.text.lexical import content_words as _content_words
 from rag.text.vocab import CALENDAR_WORDS, MONTH_PATTERN, WEEKDAY_PATTERN
 
@@ -145,3 +145,8 @@ def load_model(path: Path = MODEL_FILE) -> dict:
 
 def probability(values: dict[str, float], model: dict | None = None) -> float:
     return predict(values, model or load_model())
+
+
+def probabilities(rows: list[dict[str, float]], model: dict | None = None) -> list[float]:
+    """`probability` of each row, in one matrix product."""
+    return predict_many(rows, model or load_model())
