@@ -38,9 +38,19 @@ def test_a_claim_stated_by_two_sentences_apart_rests_on_both():
 def test_two_sentences_together_pass_the_same_rules_as_one_window():
     scorer = SupportScorer(HashEmbedder())
     wrong_day = "No Americans were killed or injured by the December 21 rockets on the Green Zone."
-    assert not all(a.supports(0.5) for a in scorer.across(wrong_day, [EVENT]))
     negated = "Americans were killed by the December 20 rockets on the Green Zone."
-    assert not all(a.supports(0.5) for a in scorer.across(negated, [EVENT]))
+    for claim in (wrong_day, negated):
+        joint = scorer.across(claim, [EVENT])
+        assert not (joint and all(a.supports(0.5) for a in joint))
+
+
+def test_a_sentence_that_only_names_someone_is_no_part_of_a_claim_about_what_they_did():
+    scorer = SupportScorer(HashEmbedder())
+    tournament = chunk_of("Since Germany won the Olympic gold medal in 2016, Euro 2022 marks the first time it has got "
+                          "past the quarterfinals of a tournament.", "The team trained in London.",
+                          "Forwards Alexandra Popp and Alessia Russo have made very different contributions.")
+    claim = "Alessia Russo scored the winning goal in the Euro 2022 final against Germany."
+    assert scorer.across(claim, [tournament]) == []
 
 
 def test_two_cited_sources_together_support_a_claim_and_both_are_cited():

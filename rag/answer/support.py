@@ -33,6 +33,7 @@ A pair wins over its best single sentence only by a clear margin, so quotes stay
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,6 +52,7 @@ ACROSS_CANDIDATES = 6
 # "headline": its title repeated in its text), which states what the article reports. Other
 # furniture (captions, related links, promos, timestamps) is not the article's claim.
 EVIDENCE_KINDS = ("sentence", "headline")
+_CAPITALISED = re.compile(r"(?<![\w'’-])[A-Z][\w'’.&-]*")
 
 
 @dataclass
@@ -138,6 +140,7 @@ class SupportScorer:
             return []
         body = [(c, i, s) for c in chunks for i, s in enumerate(x for x in c.sentences if x.kind in EVIDENCE_KINDS)]
         held = {id(s): terms & set(content_words(s.text)) for _, _, s in body}  # the claim's words each holds
+        named = _name_terms(claim)
         ranked = sorted(body, key=lambda t: -len(held[id(t[2])]))[:ACROSS_CANDIDATES]
         self._embed([claim] + [s.text for _, _, s in ranked])
         claimed = numbers(claim)
@@ -146,8 +149,8 @@ class SupportScorer:
             if ca.id == cb.id and abs(ia - ib) <= 1:
                 continue  # adjacent sentences of one chunk are a window anchor() has tried
             own_a, own_b = held[id(a)], held[id(b)]
-            if min(len(own_a - own_b), len(own_b - own_a)) < MIN_TERMS:
-                continue  # each must state a part of the claim: one word from elsewhere (a name) is no part
+            if not _parts(own_a, own_b, named):
+                continue  # each must state a part of the claim: a name picked up elsewhere is no part
             pair = sorted([(ca, ia, a), (cb, ib, b)], key=lambda t: (chunks.index(t[0]), t[1]))
             scored = self._score([t[2] for t in pair], claim, self._vectors[claim], claimed, pair[0][0])
             if best is None or _rank(scored) > _rank(best[0]):
@@ -163,6 +166,25 @@ class SupportScorer:
                 out[chunk.id] = Anchor(chunk, [sentence], scored.lexical, scored.semantic, scored.numbers_ok,
                                        scored.verdict)
         return list(out.values())
+
+
+def _name_terms(claim: str) -> set[str]:
+    """The claim's terms that are words of a capitalised name ("Alessia Russo", "Germany")."""
+    return set(content_words(" ".join(_CAPITALISED.findall(claim))))
+
+
+def _parts(a: set[str], b: set[str], named: set[str]) -> bool:
+    """Whether two sentences holding the claim's words `a` and `b` each state a part of it:
+    MIN_TERMS words the other lacks, and, unless the two share a word of the claim (they speak of
+    one thing: "Rockets struck the Green Zone" / "No one was hurt by the rockets"), a part that is
+    more than a name. A sentence that only names someone ("Forwards Alexandra Popp and Alessia
+    Russo have made very different contributions") does not state what the claim says they did
+    ("Alessia Russo scored the winning goal in the final", the rest from a sentence about the
+    tournament)."""
+    own_a, own_b = a - b, b - a
+    if min(len(own_a), len(own_b)) < MIN_TERMS:
+        return False
+    return bool(a & b) or bool(own_a - named and own_b - named)
 
 
 def _longest(claim: str, claimed: set[float], sentences: int) -> int:
