@@ -14,23 +14,25 @@ from pathlib import Path
 from bench import data as bench_data
 from bench.llm_report import PHASES, Lookup, answer_of, questions, rows
 from bench.llm_unanswerable import UNANSWERABLE_SETS, still_answerable, verify
+from rag.text.lexical import content_words
 
 
-def candidate_lines(question: dict, docs, limit: int = 5) -> list[tuple[int, str, int, str]]:
-    """For the person checking a variant by hand: the lines of its corpus that hold a word of the
-    gold answer and the most of the question's words, as (score, source, line, text)."""
-    from rag.text.lexical import content_words
-
+def candidate_lines(question: dict, texts: list[tuple[str, list[str]]], limit: int = 5) -> list[tuple]:
+    """The lines of a variant's corpus (`texts`: source, lines) that hold a word of the gold
+    answer and two or more of the question's other words, best first, as (score, source, line, text)."""
     answer = set(content_words(question["answer"]))
     asked = set(content_words(question["question"])) - answer
     found = []
-    for article in docs.articles():
-        raw = docs.raw(article.source) or ""
-        for number, line in enumerate(raw.splitlines(), 1):
+    for source, lines in texts:
+        for number, line in enumerate(lines, 1):
             words = set(content_words(line))
             if words & answer and len(words & asked) >= 2:
-                found.append((len(words & answer) * 2 + len(words & asked), article.source, number, line))
+                found.append((len(words & answer) * 2 + len(words & asked), source, number, line))
     return sorted(found, reverse=True)[:limit]
+
+
+def _texts(docs) -> list[tuple[str, list[str]]]:
+    return [(a.source, (docs.raw(a.source) or "").splitlines()) for a in docs.articles()]
 
 
 def main(argv=None) -> int:
@@ -38,7 +40,7 @@ def main(argv=None) -> int:
     run = Path(args[0]) if args else bench_data.ROOT / "bench" / "out" / "llm"
     lookup = Lookup(run)
     recorded = {phase: rows(run, phase) for phase, _ in PHASES if phase.startswith("ask-llm")}
-    out = []
+    out, texts = [], {}
     for name in UNANSWERABLE_SETS:
         for qid, q in questions(run, name).items():
             out += [f"== {name}/{qid}", f"Q: {q['question']}", f"gold: {q['answer']}"]
@@ -48,7 +50,9 @@ def main(argv=None) -> int:
                     out.append(f"  {phase}: {answer.answer}")
                     out += [f"     [{c.n}] {c.source}:{c.line_start} {c.quote[:160]}" for c in answer.citations]
             docs = lookup.docs.get(name)
-            for score, source, number, line in (candidate_lines(q, docs) if docs else []):
+            if docs is not None and id(docs) not in texts:
+                texts[id(docs)] = _texts(docs)
+            for score, source, number, line in (candidate_lines(q, texts[id(docs)]) if docs else []):
                 out.append(f"  cand {score} {source}:{number} {line[:200]}")
             out.append("")
     (run / "still-answerable-sample.txt").write_text("\n".join(out), encoding="utf-8")

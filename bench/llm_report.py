@@ -154,7 +154,7 @@ def score(run: Path) -> dict:
         m["unanswerable"] = m["check_unanswerable"]
         m["seconds"] = {"mean": _mean(m["seconds"]), "p95": _p95(m["seconds"])}
         out["phases"][phase] = m
-    out["after_alone"] = alone(recorded.get("ask-llm-after", {}), sets)
+    out["after_alone"] = alone(recorded.get("ask-llm-after", {}), sets, answerable)
     out["calls"] = calls(run)
     out["conflicts"] = conflicts(run, recorded, common, sets["seed"])
     out["labels"] = label_summary(_sentence_texts(recorded.get("ask-llm-after", {})))
@@ -183,7 +183,7 @@ def refusal(blind: dict, half: str, answerable: set) -> dict:
     return out
 
 
-def alone(got: dict, sets: dict) -> dict:
+def alone(got: dict, sets: dict, answerable: set) -> dict:
     """'after' on every question it has a recorded answer for, not only those all phases share:
     the gate refuses some questions without the model, so 'after' can cover questions the
     phase that calls the model has not reached."""
@@ -195,7 +195,8 @@ def alone(got: dict, sets: dict) -> dict:
         q = sets[name].get(qid)
         if q is None:
             continue
-        if (name in UNANSWERABLE_SETS and UNANSWERABLE_SETS[name][0] == "check") or (name == "seed" and q["refuse"]):
+        if (name in UNANSWERABLE_SETS and UNANSWERABLE_SETS[name][0] == "check" and (name, qid) not in answerable) \
+                or (name == "seed" and q["refuse"]):
             refused.append(answer.refused)
         elif name == "check":
             accurate.append(not answer.refused and contains(text_of(answer), q["answer"]))
@@ -252,7 +253,7 @@ def off_question(reason: str) -> bool:
     """Rejected as beside the question or its period (rag.answer.llm_engine.off_question,
     off_period), not by the support check: such sentences are supported and are not counted as removed."""
     return reason.startswith(("the supported sentences do not speak to the question", "the question asks about",
-                              "the question asks for a number"))
+                              "the question asks for a number", "the answer only restates the question"))
 
 
 def labels() -> list[dict]:
@@ -558,8 +559,8 @@ def verdicts(scored: dict) -> list[tuple[str, str, bool | None]]:
                     None if not n else refused / n >= TARGETS["refusal"]))
         if own := scored.get("after_alone"):
             k, n = own["refused"], own["n_unanswerable"]
-            out.append(((f"Refusal on unanswerable questions ≥ {TARGETS['refusal']} ('after' on every question it "
-                        "answered: gate refusals need no model call)"), f"{k}/{n}" + (f" ({k / n:.3f})" if n else ""),
+            out.append(((f"Refusal on truly unanswerable questions ≥ {TARGETS['refusal']} ('after' on every question "
+                        "it answered: gate refusals need no model call)"), f"{k}/{n}" + (f" ({k / n:.3f})" if n else ""),
                         None if not n else k / n >= TARGETS["refusal"]))
     if after and before:
         for label, get in (("check-sample accuracy", lambda m: m["check"]["accuracy"]),

@@ -23,7 +23,9 @@ The article's own headline counts as one of its sentences here (EVIDENCE_KINDS);
 furniture does not. A claim that no such window holds may rest on two sentences that are not adjacent, of one chunk
 or of two (`SupportScorer.across`: the event in one, its outcome in another): the pair passes the
 same rules and threshold, and each of its sentences must state a part of the claim (MIN_TERMS
-words of it the other lacks).
+words of it the other lacks, and more than a name). Two sentences, together or as a window, do
+not support a claim when one of them only names someone and the two share no word of it
+(`_only_named`).
 
 The winning window becomes the citation: its sentences are verbatim spans of the file, so an
 LLM's citations meet the extractive engine's standard (the quote is the text of the cited lines).
@@ -53,6 +55,7 @@ ACROSS_CANDIDATES = 6
 # furniture (captions, related links, promos, timestamps) is not the article's claim.
 EVIDENCE_KINDS = ("sentence", "headline")
 _CAPITALISED = re.compile(r"(?<![\w'’-])[A-Z][\w'’.&-]*")
+_PERSONAL = re.compile(r"\b(he|she|him|his|her|hers|they|them|their)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -119,11 +122,12 @@ class SupportScorer:
         text = " ".join(s.text for s in window)
         vector = sum(self._vectors[s.text] for s in window)
         norm = float(np.linalg.norm(vector)) or 1.0
+        verdict = _pair_verdict(claim, window)  # a failing verdict is falsy: no `or`
         return Anchor(
             chunk=chunk, sentences=window, lexical=round(lexical_support(claim, text), 4),
             semantic=round(float(vector @ claim_vector) / norm, 4),
             numbers_ok=claimed <= numbers(text),
-            verdict=supports(claim, [s.text for s in window]),
+            verdict=verdict if verdict is not None else supports(claim, [s.text for s in window]),
         )
 
 
@@ -133,7 +137,8 @@ class SupportScorer:
         or in two chunks (one source names the trial, another the attack it is about). The
         ACROSS_CANDIDATES sentences of `chunks` holding most of the claim's terms are paired;
         a pair counts only when each of its sentences holds MIN_TERMS or more words of the claim
-        the other lacks (a part of the claim, not one name picked up elsewhere) and the pair passes the same rules and threshold as a window.
+        the other lacks and more than a name (`_parts`: a part of the claim, not a name picked up
+        elsewhere), and the pair passes the same rules and threshold as a window.
         Returns the best pair's anchors, one per chunk it draws on (empty: no such pair)."""
         terms = set(content_words(claim))
         if len(chunks) == 0 or not terms:
@@ -148,10 +153,11 @@ class SupportScorer:
         for (ca, ia, a), (cb, ib, b) in itertools.combinations(ranked, 2):
             if ca.id == cb.id and abs(ia - ib) <= 1:
                 continue  # adjacent sentences of one chunk are a window anchor() has tried
-            own_a, own_b = held[id(a)], held[id(b)]
-            if not _parts(own_a, own_b, named):
-                continue  # each must state a part of the claim: a name picked up elsewhere is no part
             pair = sorted([(ca, ia, a), (cb, ib, b)], key=lambda t: (chunks.index(t[0]), t[1]))
+            (first_chunk, _, first), (second_chunk, _, second) = pair
+            if not _parts(held[id(first)], held[id(second)], named,
+                          second.text if first_chunk.id == second_chunk.id else None):
+                continue  # each must state a part of the claim: a name picked up elsewhere is no part
             scored = self._score([t[2] for t in pair], claim, self._vectors[claim], claimed, pair[0][0])
             if best is None or _rank(scored) > _rank(best[0]):
                 best = (scored, pair)
@@ -168,23 +174,45 @@ class SupportScorer:
         return list(out.values())
 
 
+def _parts(a: set[str], b: set[str], named: set[str], later: str | None) -> bool:
+    """Whether two sentences holding the claim's words `a` and `b` (in this order) each state a
+    part of it: MIN_TERMS words the other lacks, and more than a name (`_only_named`)."""
+    return min(len(a - b), len(b - a)) >= MIN_TERMS and not _only_named(a, b, named, later)
+
+
+def _only_named(a: set[str], b: set[str], named: set[str], later: str | None) -> bool:
+    """Whether one of two sentences, holding the claim's words `a` and `b` (in this order), adds
+    nothing to the other but a name, while the two share no word of the claim. A sentence that
+    only names someone ("Forwards Alexandra Popp and Alessia Russo have made very different
+    contributions") does not state what the claim says they did ("Alessia Russo scored the
+    winning goal in the Euro 2022 final", the rest from the sentence before it, about the
+    tournament). Two sentences that share a word speak of one thing ("Rockets struck the Green
+    Zone" / "No one was hurt by the rockets"); so does a name followed, in the same text
+    (`later`: the second sentence, None across two sources), by a sentence that refers back to
+    a person ("Cory Martin was arrested." / "He said he was trying to kill a spider.")."""
+    if a & b:
+        return False
+    if b - a and not (b - a) - named:
+        return True
+    return bool(a - b) and not (a - b) - named and not (later is not None and _PERSONAL.search(later))
+
+
+def _pair_verdict(claim: str, window: list[Sentence]) -> SupportVerdict | None:
+    """A failing verdict for two sentences of which one only names someone the other does not
+    speak of (`_only_named`); None otherwise. Longer windows are lists, one figure a line."""
+    if len(window) != 2:
+        return None
+    terms = set(content_words(claim))
+    a, b = (terms & set(content_words(s.text)) for s in window)
+    if not _only_named(a, b, _name_terms(claim), window[1].text):
+        return None
+    return SupportVerdict(False, "one of its two sentences only names someone the other does not speak of",
+                          rule="name")
+
+
 def _name_terms(claim: str) -> set[str]:
     """The claim's terms that are words of a capitalised name ("Alessia Russo", "Germany")."""
     return set(content_words(" ".join(_CAPITALISED.findall(claim))))
-
-
-def _parts(a: set[str], b: set[str], named: set[str]) -> bool:
-    """Whether two sentences holding the claim's words `a` and `b` each state a part of it:
-    MIN_TERMS words the other lacks, and, unless the two share a word of the claim (they speak of
-    one thing: "Rockets struck the Green Zone" / "No one was hurt by the rockets"), a part that is
-    more than a name. A sentence that only names someone ("Forwards Alexandra Popp and Alessia
-    Russo have made very different contributions") does not state what the claim says they did
-    ("Alessia Russo scored the winning goal in the final", the rest from a sentence about the
-    tournament)."""
-    own_a, own_b = a - b, b - a
-    if min(len(own_a), len(own_b)) < MIN_TERMS:
-        return False
-    return bool(a & b) or bool(own_a - named and own_b - named)
 
 
 def _longest(claim: str, claimed: set[float], sentences: int) -> int:
