@@ -49,6 +49,7 @@ __all__ = ["NUMBER_WORDS", "Anchor", "SupportScorer", "SupportVerdict", "lexical
 _PAIR_MARGIN = 0.05
 LIST_FIGURES = 3
 MAX_WINDOW = 12
+PARAGRAPH_WINDOW = 3
 ACROSS_CANDIDATES = 6
 # What a claim may rest on: the article's statements, and its own headline (furniture kind
 # "headline": its title repeated in its text), which states what the article reports. Other
@@ -110,8 +111,13 @@ class SupportScorer:
         claim_vector = self._vectors[claim]
         claimed = numbers(claim)
         best = None
+        listed = len(claimed) >= LIST_FIGURES
         for size in range(1, _longest(claim, claimed, len(body)) + 1):
             windows = [body[i:i + size] for i in range(len(body) - size + 1)]
+            if size > 2 and not listed:
+                windows = [w for w in windows if _one_paragraph(w)]  # three sentences: of one paragraph
+            if not windows:
+                continue
             wider = max((self._score(w, claim, claim_vector, claimed, chunk) for w in windows), key=_rank)
             if best is None or _rank(wider)[:2] > _rank(best)[:2] or (
                     _rank(wider)[:2] == _rank(best)[:2] and wider.score >= best.score + _PAIR_MARGIN):
@@ -216,11 +222,19 @@ def _name_terms(claim: str) -> set[str]:
 
 
 def _longest(claim: str, claimed: set[float], sentences: int) -> int:
-    """Windows are one or two sentences; a claim that lists figures ("California: $5.85, Hawaii:
-    $5.31, ...": at least LIST_FIGURES numbers) may rest on a list printed one item a line, which
-    the splitter cuts into one sentence per line: up to one line per figure, and one for its lead-in."""
+    """Windows are one or two sentences, or three of one paragraph (a claim that merges a
+    paragraph: "Apple announced an updated iPhone SE, a budget version ... It starts at $429 and
+    is available for preorder on Friday. The new phone launches March 18."); a claim that lists
+    figures ("California: $5.85, Hawaii: $5.31, ...": at least LIST_FIGURES numbers) may rest on
+    a list printed one item a line, which the splitter cuts into one sentence per line: up to one
+    line per figure, and one for its lead-in."""
     listed = len(claimed) if len(claimed) >= LIST_FIGURES else 1
-    return min(max(2, listed + 1), sentences, MAX_WINDOW)
+    return min(max(PARAGRAPH_WINDOW, listed + 1), sentences, MAX_WINDOW)
+
+
+def _one_paragraph(window: list[Sentence]) -> bool:
+    """No blank line between the window's sentences (each starts on the line the last ends, or the next)."""
+    return all(b.line_start - a.line_end <= 1 for a, b in zip(window, window[1:]))
 
 
 def _rank(anchor: Anchor) -> tuple:
