@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 from bench import data as bench_data
 from bench import split
