@@ -29,6 +29,7 @@ from pathlib import Path
 from bench import data as bench_data
 from bench import split
 from bench.llm_model import ModelError, assemble
+from bench.llm_unanswerable import corpora_and_sets
 from bench.run import run_logged
 
 ROOT = bench_data.ROOT
@@ -71,14 +72,12 @@ def prepare(args, run: Path) -> dict:
     model = assemble()
     articles = bench_data.load_articles(bench_data.DATA)
     questions = bench_data.load_questions(bench_data.DATA)
-    rest, blind = bench_data.unanswerable_split(articles, questions)
-    check_ids = {q["id"] for q in split.select(questions, "check")}
-    sets = {"seed": seed_cases(), "check": check_sample(questions),
-            "unanswerable": [q for q in blind if q["id"] in check_ids]}
+    corpora, variant_sets = corpora_and_sets(articles, questions)
+    sets = {"seed": seed_cases(), "check": check_sample(questions), **variant_sets}
     for name, rows in sets.items():  # the same content every time (fixed sample), rewritten in place
         (run / f"questions-{name}.jsonl").write_text(
             "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    for name, chosen in (("main", articles), ("unanswerable", rest)):
+    for name, chosen in (("main", articles), *corpora.items()):
         if not (run / "corpus" / name / bench_data.CORPUS_FILE).exists():  # a phase may be reading it
             bench_data.write_corpus(run / "corpus" / name, [bench_data.record(a) for a in chosen])
     config = {"model": str(model), "seed_corpus": str(ROOT / "corpus"),

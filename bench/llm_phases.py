@@ -17,7 +17,11 @@ import sys
 import time
 from pathlib import Path
 
-SETS = ("seed", "check", "unanswerable")
+SETS = ("seed", "check", "unanswerable", "unanswerable-strict", "tune", "tune-unanswerable",
+        "tune-unanswerable-strict")
+# set -> the corpus it is asked of (bench/llm_unanswerable.py); the store of a corpus is named after it
+CORPUS_OF = {"check": "main", "tune": "main", "unanswerable": "unanswerable", "tune-unanswerable": "unanswerable",
+             "unanswerable-strict": "strict", "tune-unanswerable-strict": "strict"}
 LLM_MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 
 
@@ -28,9 +32,10 @@ def _lines(path: Path) -> list[dict]:
 def stores(run: Path, code: str) -> dict[str, tuple[Path, Path]]:
     """set → (store dir, corpus dir) for one code version."""
     corpus = Path(json.loads((run / "config.json").read_text())["seed_corpus"])
-    return {"seed": (run / "stores" / code / "seed", corpus),
-            "check": (run / "stores" / code / "main", run / "corpus" / "main"),
-            "unanswerable": (run / "stores" / code / "unanswerable", run / "corpus" / "unanswerable")}
+    out = {"seed": (run / "stores" / code / "seed", corpus)}
+    for name, of in CORPUS_OF.items():
+        out[name] = (run / "stores" / code / of, run / "corpus" / of)
+    return out
 
 
 def base_settings(store: Path, corpus: Path, **values):
@@ -54,11 +59,12 @@ def phase_index(cfg: dict, run: Path, code: str, only: list[str]) -> dict:
     from bench.phases import seed_cache
     from rag.api import Rag
 
-    out = {}
+    out, seen = {}, set()
     for name, (store, corpus) in stores(run, code).items():
-        if only and name not in only:
-            continue
-        donor = _donor(cfg, run, name)
+        if (only and name not in only and store.name not in only) or store in seen:
+            continue  # sets asked of one corpus share its store
+        seen.add(store)
+        donor = _donor(cfg, run, name, code)
         if donor and donor != store and not (store / "cache" / "embeddings.sqlite").exists():
             seed_cache(store, donor)
         started = time.perf_counter()
@@ -73,11 +79,13 @@ def phase_index(cfg: dict, run: Path, code: str, only: list[str]) -> dict:
     return out
 
 
-def _donor(cfg: dict, run: Path, name: str) -> Path | None:
+def _donor(cfg: dict, run: Path, name: str, code: str) -> Path | None:
     """Where a new store's embedding cache comes from: a benchmark store this run already built
-    (it holds every chunk text of the corpus), else the full benchmark's store."""
+    (it holds every chunk text of the corpus), of this code version first (its chunking), else
+    the full benchmark's store."""
     if name != "seed":
-        for built in (run / "stores" / "before" / "main", run / "stores" / "after" / "main"):
+        for built in (run / "stores" / code / "main", run / "stores" / "after" / "main",
+                      run / "stores" / "before" / "main"):
             if (built / "rag.db").exists() and (built / "cache" / "embeddings.sqlite").exists():
                 return built
     return Path(cfg["embedding_donor"]) if cfg.get("embedding_donor") else None
@@ -105,14 +113,14 @@ def phase_ask(cfg: dict, run: Path, engine: str, code: str, only: list[str]) -> 
     server = None  # one server for the phase: with `llm_local_model` each set's Rag would start its own
     if engine == "llm" and follow is None:
         server = _old_server(cfg)
-    rags: dict[str, object] = {}
+    rags: dict[Path, object] = {}
     asked: dict[str, int] = {}
     try:
         for name, q in interleaved(run, only):
             if (name, q["id"]) in done or (engine != "llm" and follow is not None and (name, q["id"]) not in follow):
                 continue  # the extractive engine, following: only what the LLM phase followed has answered
-            if name not in rags:
-                store, corpus = stores(run, code)[name]
+            store, corpus = stores(run, code)[name]
+            if store not in rags:
                 values = {"engine": engine}
                 if engine == "llm":
                     values.update(llm_values(run, cfg, phase))
@@ -121,8 +129,8 @@ def phase_ask(cfg: dict, run: Path, engine: str, code: str, only: list[str]) -> 
                         values["llm_base_url"] = server[1]
                     if follow is not None:  # cache hits only: a miss is an error, never a server
                         values["llm_base_url"] = "http://127.0.0.1:9/v1"
-                rags[name] = Rag(base_settings(store, corpus, **values))
-            _ask_one(rags[name], name, q, out_path, follow is not None,
+                rags[store] = Rag(base_settings(store, corpus, **values))
+            _ask_one(rags[store], name, q, out_path, follow is not None,
                      keep_miss=follow is None or (name, q["id"]) in follow)
             asked[name] = asked.get(name, 0) + 1
     finally:

@@ -12,6 +12,7 @@ import statistics
 from pathlib import Path
 
 from bench.data import ROOT
+from bench.llm_unanswerable import RARE, UNANSWERABLE_SETS, still_answerable, verify
 from bench.metrics import contains
 
 SECTION = ROOT / "bench" / "llm_results.md"
@@ -22,6 +23,7 @@ PHASES = (("ask-extractive-after", "extractive"), ("ask-llm-before", "LLM, befor
           ("ask-llm-main", "LLM, main at this round's start"), ("ask-llm-after", "LLM, after"))
 TARGETS = {"refusal": 0.90, "accuracy_drop": 0.02, "repaired": 0.80, "removed_right": 0.90}
 _MARKER = re.compile(r"\[\d+\]")
+SETS = ("seed", "check", "tune", *UNANSWERABLE_SETS)
 
 
 def rows(run: Path, phase: str) -> dict[tuple[str, str], dict]:
@@ -59,7 +61,7 @@ class Lookup:
         from rag.index.docstore import DocStore
 
         self.docs = {}
-        for code in ("after", "before"):
+        for code in ("after", "main", "before"):
             for name, (store, _) in stores(run, code).items():
                 if name not in self.docs and (store / "rag.db").exists():
                     self.docs[name] = DocStore(store / "rag.db")
@@ -74,6 +76,13 @@ class Lookup:
 
         return lookup
 
+    def line(self, set_name: str, source: str, number: int) -> str | None:
+        """Line `number` (1-based) of a source of that set's corpus, or None."""
+        docs = self.docs.get(set_name)
+        raw = docs.raw(source) if docs else None
+        lines = raw.splitlines() if raw is not None else []
+        return lines[number - 1] if 1 <= number <= len(lines) else None
+
 
 def score(run: Path) -> dict:
     from rag.eval.scorers import citation_validity, passed, score_answer
@@ -86,10 +95,12 @@ def score(run: Path) -> dict:
     unrecorded = {key for r in present for key, row in r.items() if row.get("not_recorded")} & common
     common -= unrecorded
     lookup = Lookup(run)
-    sets = {name: questions(run, name) for name in ("seed", "check", "unanswerable")}
+    sets = {name: questions(run, name) for name in SETS}
+    answerable, problems = verify(still_answerable(), lookup.line)
     out = {"common": {name: sum(1 for s, _ in common if s == name) for name in sets},
            "unrecorded": {name: sum(1 for s, _ in unrecorded if s == name) for name in sets},
-           "totals": {name: len(qs) for name, qs in sets.items()}, "phases": {}}
+           "totals": {name: len(qs) for name, qs in sets.items()}, "phases": {},
+           "still_answerable": sorted("/".join(k) for k in answerable), "hand_check_problems": problems}
     for phase, _ in PHASES:
         got = recorded[phase]
         if not got:
@@ -97,7 +108,8 @@ def score(run: Path) -> dict:
         m: dict = {"errors": 0, "citations": 0, "valid": 0, "sentences": 0, "removed": 0, "flagged": 0,
                    "recited": 0, "refused_by_policy": 0, "refused_off_question": 0, "seconds": []}
         seed = {"pass": [], "facts": [], "refused_unanswerable": [], "answered_answerable": []}
-        check, blind = [], []
+        accurate: dict[str, list[bool]] = {"check": [], "tune": []}
+        blind: dict[str, list[tuple[str, bool]]] = {name: [] for name in UNANSWERABLE_SETS}
         for key in sorted(common):
             name, qid = key
             row, q = got[key], sets[name][qid]
@@ -130,17 +142,19 @@ def score(run: Path) -> dict:
                 else:
                     seed["facts"].append(scores["fact_recall"].value)
                     seed["answered_answerable"].append(0.0 if answer.refused else 1.0)
-            elif name == "check":
-                check.append(answer is not None and not answer.refused and contains(text_of(answer), q["answer"]))
+            elif name in accurate:
+                accurate[name].append(answer is not None and not answer.refused and contains(text_of(answer), q["answer"]))
             else:
-                blind.append(answer is not None and answer.refused)
+                blind[name].append((qid, answer is not None and answer.refused))
         m["seed"] = {k: _mean(v) for k, v in seed.items()} | {"n": len(seed["pass"]),
                                                                "n_unanswerable": len(seed["refused_unanswerable"])}
-        m["check"] = {"accuracy": _mean(check), "n": len(check)}
-        m["unanswerable"] = {"refused": _mean(blind), "n": len(blind)}
+        for half in ("check", "tune"):
+            m[half] = {"accuracy": _mean(accurate[half]), "n": len(accurate[half])}
+            m[f"{half}_unanswerable"] = refusal(blind, half, answerable)
+        m["unanswerable"] = m["check_unanswerable"]
         m["seconds"] = {"mean": _mean(m["seconds"]), "p95": _p95(m["seconds"])}
         out["phases"][phase] = m
-    out["after_alone"] = alone(recorded.get("ask-llm-after", {}), sets)
+    out["after_alone"] = alone(recorded.get("ask-llm-after", {}), sets, answerable)
     out["calls"] = calls(run)
     out["conflicts"] = conflicts(run, recorded, common, sets["seed"])
     out["labels"] = label_summary(_sentence_texts(recorded.get("ask-llm-after", {})))
@@ -150,7 +164,26 @@ def score(run: Path) -> dict:
     return out
 
 
-def alone(got: dict, sets: dict) -> dict:
+def refusal(blind: dict, half: str, answerable: set) -> dict:
+    """Refusals on one half's variant questions: raw (every variant), and over the truly
+    unanswerable ones (less those a verified hand-check entry shows a kept article answers)."""
+    out = {"by_set": {}}
+    every, truly = [], []
+    for name, (of_half, _) in UNANSWERABLE_SETS.items():
+        if of_half != half:
+            continue
+        got = blind[name]
+        real = [ok for qid, ok in got if (name, qid) not in answerable]
+        out["by_set"][name] = {"refused": _mean([ok for _, ok in got]), "n": len(got),
+                               "truly_refused": _mean(real), "truly_n": len(real)}
+        every += [ok for _, ok in got]
+        truly += real
+    out.update(refused=_mean(every), n=len(every), truly_refused=_mean(truly), truly_n=len(truly),
+               truly_k=sum(truly))
+    return out
+
+
+def alone(got: dict, sets: dict, answerable: set) -> dict:
     """'after' on every question it has a recorded answer for, not only those all phases share:
     the gate refuses some questions without the model, so 'after' can cover questions the
     phase that calls the model has not reached."""
@@ -162,7 +195,8 @@ def alone(got: dict, sets: dict) -> dict:
         q = sets[name].get(qid)
         if q is None:
             continue
-        if name == "unanswerable" or (name == "seed" and q["refuse"]):
+        if (name in UNANSWERABLE_SETS and UNANSWERABLE_SETS[name][0] == "check" and (name, qid) not in answerable) \
+                or (name == "seed" and q["refuse"]):
             refused.append(answer.refused)
         elif name == "check":
             accurate.append(not answer.refused and contains(text_of(answer), q["answer"]))
@@ -219,7 +253,7 @@ def off_question(reason: str) -> bool:
     """Rejected as beside the question or its period (rag.answer.llm_engine.off_question,
     off_period), not by the support check: such sentences are supported and are not counted as removed."""
     return reason.startswith(("the supported sentences do not speak to the question", "the question asks about",
-                              "the question asks for a number"))
+                              "the question asks for a number", "the answer only restates the question"))
 
 
 def labels() -> list[dict]:
@@ -314,8 +348,12 @@ def render(run: Path, scored: dict) -> str:
               + "The LLM columns read the same recorded model output (one response cache), so they differ in "
               "verification and gating alone."),
              (f"- **Questions (same for every column):** seed eval cases on corpus/ {common['seed']} of "
-              f"{totals['seed']}; check-half sample {common['check']} of {totals['check']}; its unanswerable variant "
-              f"{common['unanswerable']} of {totals['unanswerable']}. Fewer than all means the model had not "
+              f"{totals['seed']}; check-half sample {common['check']} of {totals['check']}; check-half unanswerable "
+              f"variants {_of(common, totals, 'unanswerable')} (\"rest\" corpus) + "
+              f"{_of(common, totals, 'unanswerable-strict')} (\"strict\"); tune-half sample "
+              f"{_of(common, totals, 'tune')}, its variants {_of(common, totals, 'tune-unanswerable')} + "
+              f"{_of(common, totals, 'tune-unanswerable-strict')} (see \"The unanswerable sets\" below). "
+              "Fewer than all means the model had not "
               "answered the rest when this was rendered (see the call latency below); the run resumes where "
               "it stopped." + _unrecorded(scored.get("unrecorded", {}))),
              ("- **As of:** each benchmark question (check and unanswerable sets) is asked as of its quiz date "
@@ -340,7 +378,13 @@ def render(run: Path, scored: dict) -> str:
     row("Seed eval: refused when unanswerable", lambda m: _f(m["seed"]["refused_unanswerable"]))
     row("Seed eval: answered when answerable", lambda m: _f(m["seed"]["answered_answerable"]))
     row("Check sample: answer contains the gold answer", lambda m: _f(m["check"]["accuracy"]))
-    row("Unanswerable variant: refused", lambda m: _f(m["unanswerable"]["refused"]))
+    row("Check variants: refused (raw, every variant)", lambda m: _refused(m["check_unanswerable"], "refused", "n"))
+    row("Check variants: refused, truly unanswerable (hand check)",
+        lambda m: _refused(m["check_unanswerable"], "truly_refused", "truly_n"))
+    row("Tune sample: answer contains the gold answer", lambda m: _f(m["tune"]["accuracy"]))
+    row("Tune variants: refused (raw)", lambda m: _refused(m["tune_unanswerable"], "refused", "n"))
+    row("Tune variants: refused, truly unanswerable (hand check)",
+        lambda m: _refused(m["tune_unanswerable"], "truly_refused", "truly_n"))
     row("Citations verbatim at their lines (invariant: quotes are source sentences)",
         lambda m: f"{m['valid']}/{m['citations']}")
     row("Sentences removed as unsupported", lambda m: f"{m['removed']} of {m['sentences']}")
@@ -378,8 +422,46 @@ def render(run: Path, scored: dict) -> str:
         for phase, d in (lab.get("removed_by") or {}).items():
             lines.append(f"- sentences removed or rejected by '{labels_of[phase]}': {d['removed']}; of those labelled, "
                          f"truly unsupported {_share(d)}")
-    lines += gate_lines(run) + relevance_lines(run)
+    lines += variant_lines(scored) + gate_lines(run) + relevance_lines(run)
     return "\n".join(lines) + "\n"
+
+
+def _of(common: dict, totals: dict, name: str) -> str:
+    return f"{common.get(name, 0)} of {totals.get(name, 0)}"
+
+
+def _refused(d: dict, share: str, n: str) -> str:
+    return f"{_f(d[share])} (n={d[n]})" if d[n] else "–"
+
+
+def variant_lines(scored: dict) -> list[str]:
+    """How the unanswerable sets are made and hand-checked (bench/llm_unanswerable.py)."""
+    found, problems = scored.get("still_answerable", []), scored.get("hand_check_problems", [])
+    out = ["", "### The unanswerable sets and their hand check", "",
+           ("A variant question is asked of a corpus without the articles that answer it (bench/llm_unanswerable.py): "
+            "\"rest\" drops every benchmark question's gold articles, and its questions are those whose answer string "
+            "no remaining article holds; \"strict\" also drops, for each question whose answer string at most "
+            f"{RARE} remaining articles still hold, those articles, and its questions are those. Another article may "
+            "still report the event in other words, so a variant judged still answerable by hand is listed in "
+            "`bench/llm_still_answerable.jsonl` with the article line that answers it; the harness checks that the "
+            "line is in the variant's corpus and holds the answer as that entry words it, and counts the variant as "
+            "answerable only then. Refusal is reported raw (every variant) and over the truly unanswerable rest."), "",
+           f"Still answerable (verified): {len(found)} — {', '.join(found) if found else 'none'}."]
+    if problems:
+        out += ["", "Hand-check entries that failed verification (counted as unanswerable):"]
+        out += [f"- {p}" for p in problems]
+    p = scored["phases"]
+    labels = dict(PHASES)
+    out += ["", "| column | set | refused (raw) | truly unanswerable | refused of those |", "|---|---|---|---|---|"]
+    for phase, m in p.items():
+        if not phase.startswith("ask-llm"):
+            continue
+        for half in ("check", "tune"):
+            for name, d in m[f"{half}_unanswerable"]["by_set"].items():
+                if d["n"]:
+                    out.append(f"| {labels[phase]} | {name} | {_f(d['refused'])} (n={d['n']}) | {d['truly_n']} | "
+                               f"{_f(d['truly_refused'])} |")
+    return out
 
 
 def gate_lines(run: Path) -> list[str]:
@@ -467,17 +549,18 @@ def verdicts(scored: dict) -> list[tuple[str, str, bool | None]]:
         (p.get("ask-llm-before"), "before")
     out = []
     if after:
-        blind, seed = after["unanswerable"], after["seed"]
-        refused = (blind["refused"] or 0) * blind["n"] + (seed["refused_unanswerable"] or 0) * seed["n_unanswerable"]
-        n = blind["n"] + seed["n_unanswerable"]
-        result = (f"{_f(refused / n if n else None)} (variant {_f(blind['refused'])}, n={blind['n']}; seed "
-                  f"{_f(seed['refused_unanswerable'])}, n={seed['n_unanswerable']})")
+        blind, seed = after["check_unanswerable"], after["seed"]
+        refused = (blind["truly_k"] or 0) + (seed["refused_unanswerable"] or 0) * seed["n_unanswerable"]
+        n = blind["truly_n"] + seed["n_unanswerable"]
+        result = (f"{_f(refused / n if n else None)} (truly unanswerable check variants {_f(blind['truly_refused'])}, "
+                  f"n={blind['truly_n']}; seed {_f(seed['refused_unanswerable'])}, n={seed['n_unanswerable']}; raw "
+                  f"variant rate {_f(blind['refused'])}, n={blind['n']})")
         out.append((f"Refusal on unanswerable questions ≥ {TARGETS['refusal']}", result,
                     None if not n else refused / n >= TARGETS["refusal"]))
         if own := scored.get("after_alone"):
             k, n = own["refused"], own["n_unanswerable"]
-            out.append(((f"Refusal on unanswerable questions ≥ {TARGETS['refusal']} ('after' on every question it "
-                        "answered: gate refusals need no model call)"), f"{k}/{n}" + (f" ({k / n:.3f})" if n else ""),
+            out.append(((f"Refusal on truly unanswerable questions ≥ {TARGETS['refusal']} ('after' on every question "
+                        "it answered: gate refusals need no model call)"), f"{k}/{n}" + (f" ({k / n:.3f})" if n else ""),
                         None if not n else k / n >= TARGETS["refusal"]))
     if after and before:
         for label, get in (("check-sample accuracy", lambda m: m["check"]["accuracy"]),

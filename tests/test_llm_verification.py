@@ -4,7 +4,7 @@ phrases, and supported answers that do not speak to the question."""
 import datetime as dt
 
 from rag.answer.grounding import ScoreSupport, ground
-from rag.answer.llm_engine import off_kind, off_period, off_question
+from rag.answer.llm_engine import off_echo, off_kind, off_period, off_question
 from rag.answer.question_period import question_period
 from rag.answer.support import SupportScorer
 from rag.index.embedders import HashEmbedder
@@ -38,9 +38,29 @@ def test_a_claim_stated_by_two_sentences_apart_rests_on_both():
 def test_two_sentences_together_pass_the_same_rules_as_one_window():
     scorer = SupportScorer(HashEmbedder())
     wrong_day = "No Americans were killed or injured by the December 21 rockets on the Green Zone."
-    assert not all(a.supports(0.5) for a in scorer.across(wrong_day, [EVENT]))
     negated = "Americans were killed by the December 20 rockets on the Green Zone."
-    assert not all(a.supports(0.5) for a in scorer.across(negated, [EVENT]))
+    for claim in (wrong_day, negated):
+        joint = scorer.across(claim, [EVENT])
+        assert not (joint and all(a.supports(0.5) for a in joint))
+
+
+def test_a_sentence_that_only_names_someone_is_no_part_of_a_claim_about_what_they_did():
+    scorer = SupportScorer(HashEmbedder())
+    tournament = chunk_of("Since Germany won the Olympic gold medal in 2016, Euro 2022 marks the first time it has got "
+                          "past the quarterfinals of a tournament.", "The team trained in London.",
+                          "Forwards Alexandra Popp and Alessia Russo have made very different contributions.")
+    claim = "Alessia Russo scored the winning goal in the Euro 2022 final against Germany."
+    assert scorer.across(claim, [tournament]) == []
+    side_by_side = chunk_of(tournament.sentences[0].text, tournament.sentences[2].text)
+    assert not scorer.anchor(claim, side_by_side).supports(0.5)  # two adjacent sentences: a window
+
+
+def test_a_name_and_a_sentence_that_refers_back_to_the_person_together_support_a_claim():
+    scorer = SupportScorer(HashEmbedder())
+    report = chunk_of("Police arrested Cory Allan Martin on Friday.",
+                      "He told them he was trying to kill a spider with a lighter when the fire started.")
+    anchor = scorer.anchor("Cory Allan Martin was trying to kill a spider with a lighter when the fire started.", report)
+    assert anchor.verdict.rule != "name" and len(anchor.sentences) == 2
 
 
 def test_two_cited_sources_together_support_a_claim_and_both_are_cited():
@@ -128,3 +148,17 @@ def test_a_how_many_question_answered_without_a_number_is_a_refusal():
     assert off_kind(counted) == counted
     other = _answer("Which country won?", "France won the final.")
     assert off_kind(other) == other
+
+
+def test_an_answer_that_only_restates_its_question_is_a_refusal():
+    question = "NASA released astonishing images from space this week. What did the images show?"
+    echo = off_echo(_answer(question, "NASA released astonishing images from space this week."))
+    assert echo.refused and "only restates the question" in echo.refusal_reason
+    assert echo.rejected.sentences[0].text == "NASA released astonishing images from space this week."
+    told = _answer(question, "The images show distant galaxies, released by NASA this week.")
+    assert off_echo(told) == told
+
+
+def test_a_yes_no_question_may_be_answered_in_its_own_words():
+    answer = _answer("Did NASA release images from space this week?", "NASA released images from space this week.")
+    assert off_echo(answer) == answer

@@ -18,8 +18,8 @@ Nothing the model says is shown unchecked:
    model's text as rejected output;
 5. an answer whose quotes together hold less of the question's key terms than the gate asks of
    a passage does not answer it (true and beside the point): a refusal, kept as rejected output;
-   the same when every quote is from outside the recent period the question names, or when it
-   asks for a number and the answer states none;
+   the same when every quote is from outside the recent period the question names, when it
+   asks for a number and the answer states none, or when the answer only restates the question;
 6. each figure of a reported conflict must be stated by the source it cites, and a conflict
    needs two different verified figures; the shared disagreement finder also runs over the
    figures of the whole context (rag.answer.context_conflicts).
@@ -72,6 +72,7 @@ from rag.text.lexical import content_words, normalize
 from rag.text.snippet import short
 
 MARKERS_PROMPT = "answer_markers"
+_YES_NO = re.compile(r"\s*(is|are|was|were|did|does|do|has|have|had|can|could|will|would|should)\b", re.IGNORECASE)
 _YEAR = re.compile(r"(?<![\w,.])(?:18|19|20)\d\d(?!\w|[,.]\d)")
 REPLY_SCHEMA = LLMReply.model_json_schema()
 
@@ -109,6 +110,7 @@ def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filt
                           settings.llm_min_answer_similarity, store.embedder, result.query_vector)
     answer = off_period(answer, question_period(question, filters.as_of))
     answer = off_kind(answer)
+    answer = off_echo(answer)
     answer.notes = notes + draft.notes + answer.notes + _cost_notes(draft, llm)
     answer.timings = {**result.timings, "llm": round(asked - clock, 4),
                       "verify": round(time.perf_counter() - asked, 4)}
@@ -291,6 +293,19 @@ def off_kind(answer: Answer) -> Answer:
     if any(numbers(_without_dates(s.text)) for s in answer.sentences):
         return answer
     return _refused_beside(answer, "the question asks for a number, and no sentence of the answer states one")
+
+
+def off_echo(answer: Answer) -> Answer:
+    """An answer that only restates its question does not answer it ("NASA released astonishing
+    images from space this week." for "NASA released astonishing images from space this week.
+    What did the images show?"): when no sentence holds a content word the question lacks, it is
+    a refusal kept as rejected output. A yes/no question may be answered in its own words."""
+    if answer.refused or not answer.sentences or _YES_NO.match(answer.question):
+        return answer
+    asked = set(content_words(answer.question))
+    if any(set(content_words(s.text)) - asked for s in answer.sentences):
+        return answer
+    return _refused_beside(answer, "the answer only restates the question: no sentence says anything it does not")
 
 
 def _without_dates(text: str) -> str:

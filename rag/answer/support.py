@@ -23,7 +23,9 @@ The article's own headline counts as one of its sentences here (EVIDENCE_KINDS);
 furniture does not. A claim that no such window holds may rest on two sentences that are not adjacent, of one chunk
 or of two (`SupportScorer.across`: the event in one, its outcome in another): the pair passes the
 same rules and threshold, and each of its sentences must state a part of the claim (MIN_TERMS
-words of it the other lacks).
+words of it the other lacks, and more than a name). Two sentences, together or as a window, do
+not support a claim when one of them only names someone and the two share no word of it
+(`_only_named`).
 
 The winning window becomes the citation: its sentences are verbatim spans of the file, so an
 LLM's citations meet the extractive engine's standard (the quote is the text of the cited lines).
@@ -33,6 +35,7 @@ A pair wins over its best single sentence only by a clear margin, so quotes stay
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,11 +49,14 @@ __all__ = ["NUMBER_WORDS", "Anchor", "SupportScorer", "SupportVerdict", "lexical
 _PAIR_MARGIN = 0.05
 LIST_FIGURES = 3
 MAX_WINDOW = 12
+PARAGRAPH_WINDOW = 3
 ACROSS_CANDIDATES = 6
 # What a claim may rest on: the article's statements, and its own headline (furniture kind
 # "headline": its title repeated in its text), which states what the article reports. Other
 # furniture (captions, related links, promos, timestamps) is not the article's claim.
 EVIDENCE_KINDS = ("sentence", "headline")
+_CAPITALISED = re.compile(r"(?<![\w'’-])[A-Z][\w'’.&-]*")
+_PERSONAL = re.compile(r"\b(he|she|him|his|her|hers|they|them|their)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -105,8 +111,13 @@ class SupportScorer:
         claim_vector = self._vectors[claim]
         claimed = numbers(claim)
         best = None
+        listed = len(claimed) >= LIST_FIGURES
         for size in range(1, _longest(claim, claimed, len(body)) + 1):
             windows = [body[i:i + size] for i in range(len(body) - size + 1)]
+            if size > 2 and not listed:
+                windows = [w for w in windows if _one_paragraph(w)]  # three sentences: of one paragraph
+            if not windows:
+                continue
             wider = max((self._score(w, claim, claim_vector, claimed, chunk) for w in windows), key=_rank)
             if best is None or _rank(wider)[:2] > _rank(best)[:2] or (
                     _rank(wider)[:2] == _rank(best)[:2] and wider.score >= best.score + _PAIR_MARGIN):
@@ -117,11 +128,12 @@ class SupportScorer:
         text = " ".join(s.text for s in window)
         vector = sum(self._vectors[s.text] for s in window)
         norm = float(np.linalg.norm(vector)) or 1.0
+        verdict = _pair_verdict(claim, window)  # a failing verdict is falsy: no `or`
         return Anchor(
             chunk=chunk, sentences=window, lexical=round(lexical_support(claim, text), 4),
             semantic=round(float(vector @ claim_vector) / norm, 4),
             numbers_ok=claimed <= numbers(text),
-            verdict=supports(claim, [s.text for s in window]),
+            verdict=verdict if verdict is not None else supports(claim, [s.text for s in window]),
         )
 
 
@@ -131,13 +143,15 @@ class SupportScorer:
         or in two chunks (one source names the trial, another the attack it is about). The
         ACROSS_CANDIDATES sentences of `chunks` holding most of the claim's terms are paired;
         a pair counts only when each of its sentences holds MIN_TERMS or more words of the claim
-        the other lacks (a part of the claim, not one name picked up elsewhere) and the pair passes the same rules and threshold as a window.
+        the other lacks and more than a name (`_parts`: a part of the claim, not a name picked up
+        elsewhere), and the pair passes the same rules and threshold as a window.
         Returns the best pair's anchors, one per chunk it draws on (empty: no such pair)."""
         terms = set(content_words(claim))
         if len(chunks) == 0 or not terms:
             return []
         body = [(c, i, s) for c in chunks for i, s in enumerate(x for x in c.sentences if x.kind in EVIDENCE_KINDS)]
         held = {id(s): terms & set(content_words(s.text)) for _, _, s in body}  # the claim's words each holds
+        named = _name_terms(claim)
         ranked = sorted(body, key=lambda t: -len(held[id(t[2])]))[:ACROSS_CANDIDATES]
         self._embed([claim] + [s.text for _, _, s in ranked])
         claimed = numbers(claim)
@@ -145,10 +159,11 @@ class SupportScorer:
         for (ca, ia, a), (cb, ib, b) in itertools.combinations(ranked, 2):
             if ca.id == cb.id and abs(ia - ib) <= 1:
                 continue  # adjacent sentences of one chunk are a window anchor() has tried
-            own_a, own_b = held[id(a)], held[id(b)]
-            if min(len(own_a - own_b), len(own_b - own_a)) < MIN_TERMS:
-                continue  # each must state a part of the claim: one word from elsewhere (a name) is no part
             pair = sorted([(ca, ia, a), (cb, ib, b)], key=lambda t: (chunks.index(t[0]), t[1]))
+            (first_chunk, _, first), (second_chunk, _, second) = pair
+            if not _parts(held[id(first)], held[id(second)], named,
+                          second.text if first_chunk.id == second_chunk.id else None):
+                continue  # each must state a part of the claim: a name picked up elsewhere is no part
             scored = self._score([t[2] for t in pair], claim, self._vectors[claim], claimed, pair[0][0])
             if best is None or _rank(scored) > _rank(best[0]):
                 best = (scored, pair)
@@ -165,12 +180,61 @@ class SupportScorer:
         return list(out.values())
 
 
+def _parts(a: set[str], b: set[str], named: set[str], later: str | None) -> bool:
+    """Whether two sentences holding the claim's words `a` and `b` (in this order) each state a
+    part of it: MIN_TERMS words the other lacks, and more than a name (`_only_named`)."""
+    return min(len(a - b), len(b - a)) >= MIN_TERMS and not _only_named(a, b, named, later)
+
+
+def _only_named(a: set[str], b: set[str], named: set[str], later: str | None) -> bool:
+    """Whether one of two sentences, holding the claim's words `a` and `b` (in this order), adds
+    nothing to the other but a name, while the two share no word of the claim. A sentence that
+    only names someone ("Forwards Alexandra Popp and Alessia Russo have made very different
+    contributions") does not state what the claim says they did ("Alessia Russo scored the
+    winning goal in the Euro 2022 final", the rest from the sentence before it, about the
+    tournament). Two sentences that share a word speak of one thing ("Rockets struck the Green
+    Zone" / "No one was hurt by the rockets"); so does a name followed, in the same text
+    (`later`: the second sentence, None across two sources), by a sentence that refers back to
+    a person ("Cory Martin was arrested." / "He said he was trying to kill a spider.")."""
+    if a & b:
+        return False
+    if b - a and not (b - a) - named:
+        return True
+    return bool(a - b) and not (a - b) - named and not (later is not None and _PERSONAL.search(later))
+
+
+def _pair_verdict(claim: str, window: list[Sentence]) -> SupportVerdict | None:
+    """A failing verdict for two sentences of which one only names someone the other does not
+    speak of (`_only_named`); None otherwise. Longer windows are lists, one figure a line."""
+    if len(window) != 2:
+        return None
+    terms = set(content_words(claim))
+    a, b = (terms & set(content_words(s.text)) for s in window)
+    if not _only_named(a, b, _name_terms(claim), window[1].text):
+        return None
+    return SupportVerdict(False, "one of its two sentences only names someone the other does not speak of",
+                          rule="name")
+
+
+def _name_terms(claim: str) -> set[str]:
+    """The claim's terms that are words of a capitalised name ("Alessia Russo", "Germany")."""
+    return set(content_words(" ".join(_CAPITALISED.findall(claim))))
+
+
 def _longest(claim: str, claimed: set[float], sentences: int) -> int:
-    """Windows are one or two sentences; a claim that lists figures ("California: $5.85, Hawaii:
-    $5.31, ...": at least LIST_FIGURES numbers) may rest on a list printed one item a line, which
-    the splitter cuts into one sentence per line: up to one line per figure, and one for its lead-in."""
+    """Windows are one or two sentences, or three of one paragraph (a claim that merges a
+    paragraph: "Apple announced an updated iPhone SE, a budget version ... It starts at $429 and
+    is available for preorder on Friday. The new phone launches March 18."); a claim that lists
+    figures ("California: $5.85, Hawaii: $5.31, ...": at least LIST_FIGURES numbers) may rest on
+    a list printed one item a line, which the splitter cuts into one sentence per line: up to one
+    line per figure, and one for its lead-in."""
     listed = len(claimed) if len(claimed) >= LIST_FIGURES else 1
-    return min(max(2, listed + 1), sentences, MAX_WINDOW)
+    return min(max(PARAGRAPH_WINDOW, listed + 1), sentences, MAX_WINDOW)
+
+
+def _one_paragraph(window: list[Sentence]) -> bool:
+    """No blank line between the window's sentences (each starts on the line the last ends, or the next)."""
+    return all(b.line_start - a.line_end <= 1 for a, b in zip(window, window[1:]))
 
 
 def _rank(anchor: Anchor) -> tuple:
