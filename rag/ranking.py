@@ -55,7 +55,6 @@ class RankingParams:
             return self.article_bm25_weight_as_of
         return self.article_bm25_weight
 
-
     @classmethod
     def of(cls, settings) -> RankingParams:
         return cls(fusion=settings.fusion, rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,

@@ -4,7 +4,6 @@ features, stored as JSON (features, weights, bias, mean, scale) beside the modul
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +18,7 @@ def read_model(path: Path, known: tuple[str, ...]) -> dict:
 
 
 def predict(values: dict[str, float], model: dict) -> float:
-    x = np.array([values[f] for f in model["features"]], dtype=float)
-    z = float(np.dot(model["weights"], (x - np.array(model["mean"])) / np.array(model["scale"])) + model["bias"])
-    return 1.0 / (1.0 + math.exp(-z))
+    return predict_many([values], model)[0]
 
 
 def predict_many(rows: list[dict[str, float]], model: dict) -> list[float]:
@@ -33,4 +30,3 @@ def predict_many(rows: list[dict[str, float]], model: dict) -> list[float]:
     x = np.array([[r[f] for f in names] for r in rows], dtype=float)
     z = ((x - np.array(model["mean"])) / np.array(model["scale"])) @ np.array(model["weights"]) + model["bias"]
     return (1.0 / (1.0 + np.exp(-z))).tolist()
-
