@@ -128,6 +128,11 @@ class Settings(BaseSettings):
         "question's key terms and whose best quote's cosine with the question is below this is refused "
         "(rag/answer/llm_engine.py off_question; chosen on the tune half, bench/llm_relevance.py)."))
     llm_judge: bool = Field(False, description="Also ask the LLM whether each sentence is supported (prompts/support_judge.md).")
+    llm_entailment: bool = Field(False, description=(
+        "Before removing a sentence whose words its cited text lacks (numbers, names and negations in order), ask "
+        "the LLM whether that text states every part of it in other words (rag/answer/entailment.py; off: with "
+        "Qwen2.5-Coder-1.5B it kept no true sentence of the tune answers and 3 of 14 false synthetic ones, "
+        "BENCHMARKS.md round 6 of issue 16)."))
     llm_fallback: Literal["none", "extractive"] = Field("none", description="Answer with this engine when the LLM fails.")
     llm_unsupported: Literal["remove", "show"] = Field(
         "remove", description="LLM sentences no source in the context supports: 'remove' them (the answer says how many "
