@@ -12,7 +12,8 @@ coverage (or it passes the rules and only the score is short), and every number 
 is in the window. A sentence failing on a figure, a negation, a name or an instruction, or one
 that cites no source of the context, is removed as before: those rules are precise, and a small
 model's yes is not worth more than them. A reply that cannot be read, or a call that fails,
-decides nothing.
+decides nothing. Off by default: with the benchmark's Qwen2.5-Coder-1.5B the tune evidence did
+not favour it (BENCHMARKS.md, round 6 of issue 16).
 """
 
 from __future__ import annotations
