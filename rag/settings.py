@@ -131,7 +131,7 @@ class Settings(BaseSettings):
     llm_entailment: bool = Field(False, description=(
         "Before removing a sentence whose words its cited text lacks (numbers, names and negations in order), ask "
         "the LLM whether that text states every part of it in other words (rag/answer/entailment.py; off: with "
-        "Qwen2.5-Coder-1.5B it kept no true sentence of the tune answers and 3 of 14 false synthetic ones, "
+        "Qwen2.5-Coder-1.5B it kept no true sentence of the tune answers and 4 of 21 false ones, "
         "BENCHMARKS.md round 6 of issue 16)."))
     llm_fallback: Literal["none", "extractive"] = Field("none", description="Answer with this engine when the LLM fails.")
     llm_unsupported: Literal["remove", "show"] = Field(
