@@ -67,12 +67,12 @@ _NEIGHBOURS = 2
 # Kinds whose answer is an entity of a type (rag/answer/sentence_score.py `asked_entity`).
 _TYPED = frozenset({"person", "place", "date", "number", "name"})
 _KEEP_RATIO = 0.25  # a further sentence has at least this share of the lead's probability (every gold sentence ranked 2-6 on tune does)
-# ... and adds question terms, or scores this share of the lead (the gold sentence is often second
-# or third). Scores within _TIE of the lead's are tied, broken by position, not score: a further
+# ... and adds question terms (these first), or scores this share of the lead (the gold sentence is
+# often second or third). Scores within _TIE of the lead's are tied, broken by position, not score: a further
 # sentence must not flip when unrelated articles shift IDF (tests/test_reliability_questions.py).
 # Both chosen on tune (docs/design.md, round 8).
 _ADD_RATIO = 0.5
-_TIE = 0.1
+_TIE = 0.03
 
 
 @dataclass
@@ -411,8 +411,8 @@ def _support(c: Candidate) -> float:
 
 
 def _select(candidates: list[Candidate], q: Question, limit: int) -> list[Candidate]:
-    """The lead, then up to `limit - 1` further sentences: each adds question terms or scores at
-    least `_ADD_RATIO` of the lead. Candidates within `_TIE` of the lead's score of the best one
+    """The lead, then up to `limit - 1` further sentences: first those that add question terms the
+    answer lacks, then those that score at least `_ADD_RATIO` of the lead. Candidates within `_TIE` of the lead's score of the best one
     left are tied, and the tie goes by `_stable` (the lead's article first, then nearer its top),
     not to the higher score: scores that close move when unrelated articles shift IDF. Copies of a chosen
     sentence from other sources become extra citations on it."""
@@ -428,8 +428,9 @@ def _select(candidates: list[Candidate], q: Question, limit: int) -> list[Candid
     pool = list(kept)
     while len(chosen) < limit:
         pool = [c for c in pool if twin_of(c) is None]
-        adding = {id(c) for c in pool if (set(c.terms) & asked) - covered}
-        eligible = [c for c in pool if id(c) in adding or c.score >= _ADD_RATIO * best.score]
+        # A sentence that brings question terms the answer lacks comes before one that only scores well.
+        eligible = [c for c in pool if (set(c.terms) & asked) - covered] or [
+            c for c in pool if c.score >= _ADD_RATIO * best.score]
         if not eligible:
             break
         top = max(c.score for c in eligible)
