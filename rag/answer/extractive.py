@@ -67,10 +67,10 @@ _NEIGHBOURS = 2
 # Kinds whose answer is an entity of a type (rag/answer/sentence_score.py `asked_entity`).
 _TYPED = frozenset({"person", "place", "date", "number", "name"})
 _KEEP_RATIO = 0.25  # a further sentence has at least this share of the lead's probability (every gold sentence ranked 2-6 on tune does)
-# ... and adds question terms (these first), or scores this share of the lead (the gold sentence is
-# often second or third). Scores within _TIE of the lead's are tied, broken by position, not score: a further
-# sentence must not flip when unrelated articles shift IDF (tests/test_reliability_questions.py).
-# Both chosen on tune (docs/design.md, round 8).
+# ... and adds question terms (these first), or scores this share of the lead (the gold sentence
+# is often second or third). Scores within _TIE of the lead's are tied, broken by position, not
+# score: a further sentence must not flip when unrelated articles shift IDF
+# (tests/test_reliability_questions.py). Both chosen on tune (docs/design.md, round 8).
 _ADD_RATIO = 0.5
 _TIE = 0.03
 
@@ -411,39 +411,41 @@ def _support(c: Candidate) -> float:
 
 
 def _select(candidates: list[Candidate], q: Question, limit: int) -> list[Candidate]:
-    """The lead, then up to `limit - 1` further sentences: first those that add question terms the
-    answer lacks, then those that score at least `_ADD_RATIO` of the lead. Candidates within `_TIE` of the lead's score of the best one
-    left are tied, and the tie goes by `_stable` (the lead's article first, then nearer its top),
-    not to the higher score: scores that close move when unrelated articles shift IDF. Copies of a chosen
-    sentence from other sources become extra citations on it."""
+    """The lead, then up to `limit - 1` further sentences: first those that add question terms
+    the answer lacks, then those that score at least `_ADD_RATIO` of the lead. Candidates within
+    `_TIE` of the lead's score of the best one left are tied, and the tie goes by `_stable` (the
+    lead's article first, then nearer its top), not to the higher score: scores that close move
+    when unrelated articles shift IDF. Copies of a chosen sentence from other sources become
+    extra citations on it."""
     best = candidates[0]
     chosen = [best]
     asked = set(q.terms)
-    covered = set(best.terms) & asked
-    kept = [c for c in candidates[1:] if c.score >= _KEEP_RATIO * best.score]
+    covered = asked.intersection(best.terms)
+    copies: dict[int, list[Candidate]] = {id(best): []}
 
-    def twin_of(c: Candidate) -> Candidate | None:
-        return next((x for x in chosen if same_statement(x.terms, c.terms, SAME_WORDS)), None)
+    def apart(pool: list[Candidate], x: Candidate) -> list[Candidate]:
+        """The pool without x's copies, which become x's."""
+        same = [c for c in pool if same_statement(x.terms, c.terms, SAME_WORDS)]
+        copies.setdefault(id(x), []).extend(same)
+        return [c for c in pool if c is not x and not any(c is d for d in same)]
 
-    pool = list(kept)
+    pool = apart([c for c in candidates[1:] if c.score >= _KEEP_RATIO * best.score], best)
     while len(chosen) < limit:
-        pool = [c for c in pool if twin_of(c) is None]
         # A sentence that brings question terms the answer lacks comes before one that only scores well.
-        eligible = [c for c in pool if (set(c.terms) & asked) - covered] or [
+        missing = asked - covered
+        eligible = [c for c in pool if not missing.isdisjoint(c.terms)] or [
             c for c in pool if c.score >= _ADD_RATIO * best.score]
         if not eligible:
             break
         top = max(c.score for c in eligible)
         pick = min((c for c in eligible if c.score >= top - _TIE * best.score), key=lambda c: _stable(c, best))
         chosen.append(pick)
-        covered |= set(pick.terms) & asked
-        pool = [c for c in pool if c is not pick]
-    picked = {id(c) for c in chosen}
-    for c in sorted((c for c in kept if id(c) not in picked), key=lambda c: _stable(c, best)):
-        twin = twin_of(c)
-        if twin is not None and c.chunk.source != twin.chunk.source \
-                and all(c.chunk.source != t.chunk.source for t in twin.twins):
-            twin.twins.append(c)
+        covered |= asked.intersection(pick.terms)
+        pool = apart(pool, pick)
+    for x in chosen:
+        for c in sorted(copies.get(id(x), []), key=lambda c: _stable(c, best)):
+            if c.chunk.source != x.chunk.source and all(c.chunk.source != t.chunk.source for t in x.twins):
+                x.twins.append(c)
     return [best, *sorted(chosen[1:], key=lambda c: _stable(c, best))]  # the order of picking moves with the ties
 
 
