@@ -392,15 +392,16 @@ def test_the_number_of_new_facts_grows_with_the_distinct_new_things():
     from rag.brief import new_since
     from rag.models import Briefing
 
-    dims = 41
+    dims = 81
     earlier = new_since._EarlierMaterial(np.eye(dims, dtype=np.float32)[-1:], set(), dt.date(2022, 10, 17))
-    for distinct, expected in ((6, 6), (12, new_since.NEW_FACTS_MIN), (40, 20)):
+    # one per distinct new thing up to NEW_FACTS_EACH (24), then one for every two
+    for distinct, expected in ((6, 6), (30, new_since.NEW_FACTS_EACH), (80, 40)):
         units = [_fact_unit(f"thing{i} happened with detail{i} and figure{i}", np.eye(dims)[i], 0.5)
                  for i in range(distinct)]
         novelty = dict(zip(map(id, units), earlier.novelties(units)))
         briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
         new_since.new_facts(briefing, units, earlier, novelty)
-        assert len(briefing.key_facts) == expected  # half the distinct new things, at least NEW_FACTS_MIN
+        assert len(briefing.key_facts) == expected
 
 
 def test_the_trace_is_filled_only_when_asked_and_changes_nothing(story):
