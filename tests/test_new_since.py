@@ -350,3 +350,68 @@ def test_new_facts_rank_by_news_value_not_by_how_closely_they_restate_the_topic(
     briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
     new_since.new_facts(briefing, units, earlier, novelty, limit=1)
     assert [p.text for p in briefing.key_facts] == [lead.text]
+
+
+def _fact_unit(text, vector, centrality, source=None):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    v = np.asarray(vector, dtype=np.float32)
+    return SimpleNamespace(text=text, vector=v / np.linalg.norm(v), relevance=1.0, score=centrality,
+                           centrality=centrality, position=0, terms=set(text.lower().split()), twins=[],
+                           source=source or text, episode=None,
+                           chunk=SimpleNamespace(source="after_1.md", title=None, date=None, outlet=None),
+                           sentence=SimpleNamespace(char_start=len(text), char_end=2 * len(text), line_start=1,
+                                                    line_end=1, text=text))
+
+
+def test_a_new_thing_several_new_articles_report_comes_before_one_only_one_states():
+    import numpy as np
+
+    from rag.brief import new_since
+    from rag.models import Briefing
+
+    earlier = new_since._EarlierMaterial(np.asarray([[0.0, 0.0, 1.0]], dtype=np.float32), set(), dt.date(2022, 10, 17))
+    single = _fact_unit("a striking detail that only one report gives", [1.0, 0.0, 0.0], 0.9)
+    for same_article in (False, True):
+        reported = _fact_unit("the inquiry opens on Monday in the town hall", [0.0, 1.0, 0.0], 0.6, "a.md")
+        again = _fact_unit("on Monday the public inquiry opens at the hall", [0.0, 0.95, 0.3], 0.5,
+                           "a.md" if same_article else "b.md")
+        units = [single, reported, again]
+        novelty = dict(zip(map(id, units), earlier.novelties(units)))
+        briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
+        new_since.new_facts(briefing, units, earlier, novelty, limit=1)
+        # news value 0.8 x 1.5 for two articles beats 0.95; two sentences of one article are no corroboration
+        assert [p.text for p in briefing.key_facts] == [single.text if same_article else reported.text]
+
+
+def test_the_number_of_new_facts_grows_with_the_distinct_new_things():
+    import numpy as np
+
+    from rag.brief import new_since
+    from rag.models import Briefing
+
+    dims = 81
+    earlier = new_since._EarlierMaterial(np.eye(dims, dtype=np.float32)[-1:], set(), dt.date(2022, 10, 17))
+    # one per distinct new thing up to NEW_FACTS_EACH (24), then one for every two
+    for distinct, expected in ((6, 6), (30, new_since.NEW_FACTS_EACH), (80, 40)):
+        units = [_fact_unit(f"thing{i} happened with detail{i} and figure{i}", np.eye(dims)[i], 0.5)
+                 for i in range(distinct)]
+        novelty = dict(zip(map(id, units), earlier.novelties(units)))
+        briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
+        new_since.new_facts(briefing, units, earlier, novelty)
+        assert len(briefing.key_facts) == expected
+
+
+def test_the_trace_is_filled_only_when_asked_and_changes_nothing(story):
+    from rag.brief.new_since import Trace, brief_new_since
+    from rag.retrieval import Filters
+
+    since = dt.date(2022, 10, 17)
+    plain = brief_new_since(story, STORY, Filters(), "extractive", since=since)
+    trace = Trace()
+    traced = brief_new_since(story, STORY, Filters(), "extractive", since=since, trace=trace)
+    assert trace.read and trace.fresh and trace.on_topic and trace.sections["key facts"]
+    assert len(trace.fresh) <= len(trace.read) and trace.limit >= 1
+    assert _text(traced) == _text(plain)
