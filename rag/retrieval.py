@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,9 +81,9 @@ def search(store: Store, query: str, k: int | None = None, filters: Filters = Fi
         lap("rank")
         chunks = store.docs.chunks([i for i, _ in pool])
         vectors = store.chunk_vectors([i for i, _ in pool if i in chunks])
-        covered = coverages(store, [i for i, _ in pool], evidence) if evidence.idf is not None else None
-    lap("fetch")
-    hits = choose(evidence, pool, chunks, vectors, k, settings, covered)
+        lap("fetch")
+        cover = (lambda ids: coverages(store, ids, evidence)) if evidence.idf is not None else None
+        hits = choose(evidence, pool, chunks, vectors, k, settings, cover)
     lap("diversify")
     return SearchResult(query=query, hits=hits, settings_hash=settings.settings_hash(), timings=timings,
                         query_vector=evidence.vector)
@@ -180,17 +181,21 @@ def rank(evidence: Evidence, settings, as_of: dt.date | None) -> list[tuple[str,
 
 
 def choose(evidence: Evidence, pool: list[tuple[str, float]], chunks: dict[str, Chunk], vectors: dict, k: int,
-           settings, covered: dict[str, float] | None = None) -> list[Hit]:
-    """The k hits: the pool's syndicated copies folded, the rest picked by MMR; with `covered`
-    (passage_choice "coverage"), each article's hits then shown by its best-covering chunks."""
+           settings, cover: Callable[[list[str]], dict[str, float]] | None = None) -> list[Hit]:
+    """The k hits: the pool's syndicated copies folded, the rest picked by MMR; with `cover`
+    (passage_choice "coverage": chunk ids → their coverage), each article's hits then shown by
+    its best-covering chunks."""
     dense_rank = {i: r for r, (i, _) in enumerate(evidence.dense, start=1)}
     lexical_rank = {i: r for r, (i, _) in enumerate(evidence.sparse, start=1)}
     candidates = [(i, s) for i, s in pool if i in vectors and i in chunks]
     cap = ArticleCap(settings.max_per_article, settings.article_cap_window)
     chosen = diversify(candidates, vectors, k, settings.mmr_lambda, settings.near_duplicate, chunks, cap)
-    if covered is not None:
-        chosen = by_coverage(chosen, unfolded(candidates, chosen, vectors, chunks, settings.near_duplicate),
-                             {i: c.source for i, c in chunks.items()}, covered, settings.passage_margin)
+    if cover is not None and chosen:
+        shown = {chunks[i].source for i, _, _ in chosen}
+        others = [i for i in unfolded(candidates, chosen, vectors, chunks, settings.near_duplicate)
+                  if chunks[i].source in shown]
+        chosen = by_coverage(chosen, others, {i: chunks[i].source for i in others}, cover(others),
+                             settings.passage_margin)
     return [Hit(rank=r, score=round(score, 5), dense_rank=dense_rank.get(i), lexical_rank=lexical_rank.get(i),
                 chunk=chunks[i], duplicates=dups)
             for r, (i, score, dups) in enumerate(chosen, start=1)]
@@ -200,15 +205,12 @@ def unfolded(candidates, chosen, vectors, chunks, near_duplicate: float) -> list
     """The candidates that are no syndicated copy of a chosen hit of another article (those were
     folded into it): the chunks that may stand for their article instead of its chosen one."""
     hits = [i for i, _, _ in chosen]
-    matrix = np.stack([vectors[i] for i in hits]) if hits else None
-    out = []
-    for i, _ in candidates:
-        if matrix is not None:
-            close = matrix @ vectors[i] >= near_duplicate
-            if any(c and chunks[h].source != chunks[i].source for c, h in zip(close, hits)):
-                continue
-        out.append(i)
-    return out
+    ids = [i for i, _ in candidates]
+    if not hits or not ids:
+        return ids
+    close = np.stack([vectors[i] for i in ids]) @ np.stack([vectors[h] for h in hits]).T >= near_duplicate
+    other = np.array([[chunks[i].source != chunks[h].source for h in hits] for i in ids])
+    return [i for i, copy in zip(ids, (close & other).any(axis=1)) if not copy]
 
 
 @dataclass(frozen=True)
