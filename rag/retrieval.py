@@ -1,5 +1,6 @@
 """Hybrid retrieval: dense (Chroma) + BM25 chunk candidates and a whole-article BM25 list, ranked
-by rag.ranking, near-duplicate folding, per-article cap, MMR."""
+by rag.ranking, near-duplicate folding, per-article cap, MMR, then each chosen article shown by
+its chunk covering most of the question's rare terms (rag.passages)."""
 
 from __future__ import annotations
 

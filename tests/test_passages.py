@@ -2,6 +2,7 @@
 
 from rag.passages import by_coverage, coverage
 
+
 IDF = {"lea": 7.0, "michel": 6.9, "replac": 4.0, "broadway": 5.9}
 
 
@@ -32,3 +33,19 @@ def test_ties_keep_the_rankings_choice_and_unknown_chunks_stay():
     chosen = [("a1", 1.0, []), ("z", 0.7, [])]
     got = by_coverage(chosen, ["a2"], {"a1": "A", "a2": "A"}, {"a1": 5.0, "a2": 5.0})
     assert got == chosen
+
+
+QUESTIONS = ("How many rockets were fired at the embassy?", "Who said the attack was a violation?",
+             "What did the ministry announce?")
+
+
+def test_the_shown_chunks_change_neither_the_articles_nor_their_order_nor_the_scores(corpus_rag):
+    from rag.retrieval import search
+
+    store = corpus_rag.store
+    by_score = store.settings.model_copy(update={"passage_choice": "score"})
+    for question in QUESTIONS:
+        shown = search(store, question, 5).hits
+        ranked = search(store, question, 5, settings=by_score).hits
+        assert [h.chunk.source for h in shown] == [h.chunk.source for h in ranked]
+        assert [h.score for h in shown] == [h.score for h in ranked]
