@@ -52,6 +52,8 @@ def llm_values(run: Path, cfg: dict, phase: str) -> dict:
               "llm_log": run / "logs" / f"{phase}-calls.jsonl"}
     if "llm_local_model" in Settings.model_fields:
         values["llm_local_model"] = Path(cfg["model"])
+    if "llm_entailment" in Settings.model_fields:  # off by default; its column measures turning it on (round 6)
+        values["llm_entailment"] = True
     return values
 
 

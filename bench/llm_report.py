@@ -300,14 +300,18 @@ def removed_by(recorded: dict, common: set) -> dict:
     for phase, _ in PHASES:
         if not phase.startswith("ask-llm") or not recorded.get(phase):
             continue
-        texts = []
+        texts = []  # (half, text)
         for key in sorted(common):
             answer = answer_of(recorded[phase][key])
             if answer is not None:
-                texts += [s.text for s in answer.removed] + (
-                    [s.text for s in answer.rejected.sentences if not off_question(s.reason)] if answer.rejected else [])
-        matched = [verdict[t] for t in texts if t in verdict]
-        out[phase] = {"right": sum(not v for v in matched), "n": len(matched), "removed": len(texts)}
+                half = "tune" if key[0].startswith("tune") else "seed" if key[0] == "seed" else "check"
+                texts += [(half, s.text) for s in answer.removed] + (
+                    [(half, s.text) for s in answer.rejected.sentences if not off_question(s.reason)]
+                    if answer.rejected else [])
+        matched = [(half, verdict[t]) for half, t in texts if t in verdict]
+        out[phase] = {"right": sum(not v for _, v in matched), "n": len(matched), "removed": len(texts),
+                      "by_half": {h: {"right": sum(not v for x, v in matched if x == h),
+                                      "n": sum(x == h for x, _ in matched)} for h in ("tune", "check")}}
     return out
 
 
@@ -365,7 +369,7 @@ def render(run: Path, scored: dict) -> str:
         lines[-1:-1] = [(f"- **'main at this round's start':** `{extra.read_text().strip()[:7]}` — main when this round "
                          "of the issue began, on the same recorded model output (its model calls are the ones "
                          "recorded; 'after' reads them from the response cache): what this round's changes are "
-                         "measured against.")]
+                         "measured against." + _note(run / "snapshot-main" / "NOTE"))]
     lines += ["| | " + " | ".join(label for _, label in PHASES if _ in p) + " |",
               "|---|" + "---|" * len([1 for phase, _ in PHASES if phase in p])]
 
@@ -420,8 +424,11 @@ def render(run: Path, scored: dict) -> str:
                   f"- the support check agrees with the label: {_share(lab['overall'])}"]
         labels_of = dict(PHASES)
         for phase, d in (lab.get("removed_by") or {}).items():
+            halves = d.get("by_half", {})
+            split_ = "; ".join(f"{h} half {_share(halves[h])}" for h in ("tune", "check") if h in halves)
             lines.append(f"- sentences removed or rejected by '{labels_of[phase]}': {d['removed']}; of those labelled, "
-                         f"truly unsupported {_share(d)}")
+                         f"truly unsupported {_share(d)}" + (f" ({split_}; seed cases count in neither)"
+                                                             if split_ else ""))
     lines += variant_lines(scored) + gate_lines(run) + relevance_lines(run)
     return "\n".join(lines) + "\n"
 
@@ -592,6 +599,11 @@ def verdicts(scored: dict) -> list[tuple[str, str, bool | None]]:
 
 def _met(ok) -> str:
     return "–" if ok is None else ("yes" if ok else "**no**")
+
+
+def _note(path: Path) -> str:
+    """A run's own note on what a snapshot is (e.g. main's verification on an older retrieval)."""
+    return " " + " ".join(path.read_text(encoding="utf-8").split()) if path.exists() else ""
 
 
 def _loads(run: Path) -> str:

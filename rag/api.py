@@ -99,10 +99,9 @@ class Rag:
         `fallback="extractive"` answers offline when the LLM fails, and `show_unsupported` keeps
         unsupported sentences, flagged (default: llm_unsupported)."""
         from rag.answer.dating import date_answer
-        from rag.chat import standalone_question
 
         chosen = get_engine(engine or self.settings.engine)
-        rewritten = standalone_question(question, history, self._rewriter(chosen)) if history else None
+        rewritten = self._standalone(question, history, chosen) if history else None
         mode = None if show_unsupported is None else ("show" if show_unsupported else "remove")
         answer = self._run(chosen, fallback, "answered", lambda e, llm: e.answer(
             self.store, llm, rewritten or question, k, filters, prompt=prompt, on_token=on_token, mode=mode))
@@ -110,6 +109,11 @@ class Rag:
             answer.question, answer.rewritten = question.strip(), rewritten
             answer.notes.insert(0, f"a follow-up, answered as: {rewritten}")
         return date_answer(answer, filters.as_of)
+
+    def _standalone(self, question: str, history: list[Turn], engine: Engine) -> str | None:
+        from rag.chat import standalone_question  # a follow-up's path: a first question never reads its rules
+
+        return standalone_question(question, history, self._rewriter(engine))
 
     def _rewriter(self, engine: Engine) -> LLM | None:
         """The LLM that rewrites follow-ups for an LLM engine; None (the deterministic rewrite) otherwise

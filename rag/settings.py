@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rag.errors import ConfigError
+from rag.settings_sources import gathered
 
 # Fields that say where things are, or hold secrets, do not change answers: they stay out of the hash.
 _UNHASHED = {"store_dir", "corpus_dir", "chroma_url", "llm_api_key", "llm_base_url", "cache_dir", "llm_log"}
@@ -31,8 +25,15 @@ def _env(*names: str) -> AliasChoices:
     return AliasChoices(*names)
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid", populate_by_name=True)
+class Settings(BaseModel):
+    """Every value is read from, in increasing precedence: the defaults here, rag.toml (or
+    $RAG_CONFIG), RAG_<NAME> environment variables (aliases where a field names them) and the
+    keyword arguments (rag/settings_sources.py)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
+
+    def __init__(self, **values):
+        super().__init__(**gathered(type(self).model_fields, values))
 
     # Where data lives
     store_dir: Path = Field(Path(".rag"), description="Index directory (Chroma, BM25, docstore).")
@@ -131,6 +132,11 @@ class Settings(BaseSettings):
         "question's key terms and whose best quote's cosine with the question is below this is refused "
         "(rag/answer/llm_engine.py off_question; chosen on the tune half, bench/llm_relevance.py)."))
     llm_judge: bool = Field(False, description="Also ask the LLM whether each sentence is supported (prompts/support_judge.md).")
+    llm_entailment: bool = Field(False, description=(
+        "Before removing a sentence whose words its cited text lacks (numbers, names and negations in order), ask "
+        "the LLM whether that text states every part of it in other words (rag/answer/entailment.py; off: with "
+        "Qwen2.5-Coder-1.5B it kept no true sentence of the tune answers and 4 of 21 false ones, "
+        "BENCHMARKS.md round 6 of issue 16)."))
     llm_fallback: Literal["none", "extractive"] = Field("none", description="Answer with this engine when the LLM fails.")
     llm_unsupported: Literal["remove", "show"] = Field(
         "remove", description="LLM sentences no source in the context supports: 'remove' them (the answer says how many "
@@ -174,18 +180,6 @@ class Settings(BaseSettings):
         """Hash of everything that can change an answer (not paths or secrets)."""
         data = self.model_dump(mode="json", exclude=_UNHASHED)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml = TomlConfigSettingsSource(settings_cls, toml_file=os.environ.get("RAG_CONFIG", "rag.toml"))
-        return (init_settings, env_settings, toml)
 
 
 def load_settings(**overrides) -> Settings:

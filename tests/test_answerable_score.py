@@ -12,6 +12,7 @@ from rag.answer.answerable_score import (
     MODEL_FILE,
     UNDATED_FLOOR,
     answerable,
+    asking_terms,
     evidence,
     load_model,
     support_floor,
@@ -29,7 +30,8 @@ def _chunk(text: str, date: dt.date | None, id_: str) -> SimpleNamespace:
 def _ranking(question: str, chunks, as_of=None):
     q = analyse(question)
     hits = [SimpleNamespace(chunk=c) for c in chunks]
-    lead = SimpleNamespace(chunk=chunks[0], score=0.4, semantic=0.5, chunk_semantic=0.4)
+    lead = SimpleNamespace(chunk=chunks[0], score=0.4, semantic=0.5, chunk_semantic=0.4,
+                           terms=frozenset(content_words(chunks[0].text)), preceding=None, following=None)
     ranking = SimpleNamespace(question=q, idf={t: 1.0 + i for i, t in enumerate(q.terms)}, as_of=as_of,
                               result=SimpleNamespace(hits=hits), candidates=[lead],
                               chunk_terms={c.id: frozenset(content_words(c.text)) for c in chunks})
@@ -46,6 +48,18 @@ def test_a_passage_missing_the_questions_specific_term_and_an_old_article_score_
     assert partial["lead_passage_coverage"] < 1.0 and partial["lead_rarest_missing"] > 0.0
     assert partial["lead_age"] > full["lead_age"] > 0.0
     assert answerable(partial) < answerable(full)
+
+
+def test_a_passage_covering_the_scene_but_not_what_is_asked_covers_less_of_the_asking_sentence():
+    question = "Kim Kardashian wore a historic Marilyn Monroe dress at the Met Gala. Who was the designer of the dress?"
+    scene = _chunk("Kim Kardashian wore the historic Marilyn Monroe dress to the Met Gala.", None, "a")
+    asked = _chunk("The dress was made by designer Jean Louis; Kardashian wore it at the Met Gala.", None, "b")
+    assert asking_terms(analyse(question)) == ["dress", "design"]
+    near, full = (evidence(*_ranking(question, [c]), support=0.6) for c in (scene, asked))
+    assert near["ask_lead_coverage"] < full["ask_lead_coverage"] == 1.0
+    assert near["lead_passage_coverage"] > near["ask_lead_coverage"]  # the scene alone covers much of the question
+    one = analyse("Which show received the most Emmy nominations?")
+    assert asking_terms(one) == list(one.terms)  # a one-sentence question asks with all its terms
 
 
 def test_without_as_of_age_is_counted_from_the_newest_retrieved_article():

@@ -39,3 +39,19 @@ def test_wordpiece_counts_detect_truncation(minilm):
 def test_hash_embedder_is_deterministic():
     a, b = HashEmbedder().embed(["rockets hit the embassy"]), HashEmbedder().embed(["rockets hit the embassy"])
     assert np.array_equal(a, b) and abs(np.linalg.norm(a) - 1) < 1e-6
+
+
+def test_the_memory_mapped_weights_are_the_files_tensors(minilm):
+    """The numpy forward pass maps model.safetensors instead of reading it: every tensor has the
+    name, dtype, shape and values safetensors' own loader gives, and none can be written."""
+    from safetensors.numpy import load_file
+
+    from rag.index.embedders import mapped_safetensors
+
+    path = minilm.model_dir / "model.safetensors"
+    mapped, loaded = mapped_safetensors(path), load_file(str(path))
+    assert sorted(mapped) == sorted(loaded)
+    for name, tensor in loaded.items():
+        assert mapped[name].dtype == tensor.dtype and mapped[name].shape == tensor.shape
+        assert np.array_equal(mapped[name], tensor), name
+    assert not mapped["embeddings.word_embeddings.weight"].flags.writeable

@@ -229,3 +229,17 @@ def test_ids_are_found_by_their_sorted_keys_last_row_first_whatever_prefix_they_
     assert file.rows_of([]) == {}
     found = file.vectors(wanted)
     assert set(found) == {ids[0], ids[2], ids[5]} and np.array_equal(found[ids[2]], vectors[6])
+
+
+def test_appended_sources_keep_their_numbers_whatever_names_they_share(tmp_path):
+    """An append numbers its rows' sources by searching the committed names, not parsing them: a
+    source seen before keeps its number (also one that is a prefix, suffix or quoted variant of
+    another), a new one takes the next, and the file reads back the same as a parse of every line."""
+    names = ['a/b.md', 'xa/b.md', 'a/b.md.bak', 'q/"quoted".md', 'é/ü.md', 'a\\b.md']
+    state = FileState("f", 0, 4)
+    for batch in (names[:3], [names[1], names[3]], [names[4], names[0], names[5], names[3]]):
+        ids = [f"{state.rows + n:020d}" for n in range(len(batch))]
+        state = append(tmp_path, state, ids, np.ones((len(batch), 4), dtype=np.float32), [None] * len(batch), batch)
+    file = open_file(tmp_path, state)
+    assert file.number_of == {name: n for n, name in enumerate(names)}
+    assert file.sources.tolist() == [0, 1, 2, 1, 3, 4, 0, 5, 3]

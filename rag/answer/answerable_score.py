@@ -7,6 +7,9 @@ features here describe what the evidence for the lead sentence lacks, never a wo
 - which of the question's terms the lead's passage (its chunk's text and title) misses: the IDF-weighted share it covers, the share of the question's names it covers, and the
   rarest question term it misses (a near-topic passage shares the common words of the question
   and misses its specific one);
+- the same for the question's asking sentence alone (its last: quiz questions often set the
+  scene first), covered by the lead sentence with its neighbours: a near-topic passage covers
+  the scene and misses what is asked;
 - the best single retrieved chunk's IDF-weighted coverage of the question;
 - how old the lead's article is: news questions ask about the recent, and near-topic evidence
   is often older.
@@ -29,17 +32,21 @@ fell under the seed eval's fact-recall floor; it is not used (docs/design.md).
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 from pathlib import Path
 
 from rag.answer.logistic import predict, read_model
+from rag.text.lexical import content_words
+
+_CLAUSE = re.compile(r"(?<=[.?!])\s+(?=[A-Z\"“‘'])")
 
 MODEL_FILE = Path(__file__).with_name("answerable_model.json")
 
 FEATURES = (
     "support", "lead_score", "lead_semantic", "lead_chunk_semantic", "best_chunk_semantic",
     "lead_passage_coverage", "lead_names_covered", "lead_rarest_missing", "best_chunk_coverage",
-    "lead_age", "terms", "top_age", "newest_age",
+    "lead_age", "terms", "top_age", "newest_age", "ask_lead_coverage",
 )
 UNDATED_FLOOR = 0.55
 
@@ -73,7 +80,21 @@ def evidence(ranking, lead, support: float = 0.0) -> dict[str, float]:
         "lead_rarest_missing": max(missing, default=0.0) / rarest,
         "lead_age": _age(ranking, lead.chunk),
     })
+    asked = asking_terms(q)
+    if asked:
+        near = set(lead.terms).union(*(n.terms for n in (lead.preceding, lead.following) if n is not None))
+        asked_total = sum(idf.get(t, 1.0) for t in asked) or 1.0
+        out["ask_lead_coverage"] = sum(idf.get(t, 1.0) for t in asked if t in near) / asked_total
     return out
+
+
+def asking_terms(q) -> list[str]:
+    """The question's terms in its asking sentence, the last one: a quiz question often sets the
+    scene first ("Kim Kardashian was accused of damaging a dress. Who designed it?"), and a
+    near-topic passage covers the scene but not what is asked."""
+    clauses = [c for c in _CLAUSE.split(q.text.strip()) if c]
+    last = set(content_words(clauses[-1])) if clauses else set()
+    return [t for t in q.terms if t in last] or list(q.terms)
 
 
 def _age(ranking, chunk) -> float:

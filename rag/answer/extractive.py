@@ -67,11 +67,12 @@ _NEIGHBOURS = 2
 # Kinds whose answer is an entity of a type (rag/answer/sentence_score.py `asked_entity`).
 _TYPED = frozenset({"person", "place", "date", "number", "name"})
 _KEEP_RATIO = 0.25  # a further sentence has at least this share of the lead's probability (every gold sentence ranked 2-6 on tune does)
-# ... and adds question terms, or scores this close to the lead. 0.5 lifted tune accuracy 0.637 ->
-# 0.686 (the gold sentence was often second or third), but made the third sentence flip between
-# near-tied candidates when unrelated articles shift IDF (tests/test_reliability_questions.py
-# instruction-carrying articles): kept at 0.9 (docs/design.md, round 7).
-_ADD_RATIO = 0.9
+# ... and adds question terms (these first), or scores this share of the lead (the gold sentence
+# is often second or third). Scores within _TIE of the lead's are tied, broken by position, not
+# score: a further sentence must not flip when unrelated articles shift IDF
+# (tests/test_reliability_questions.py). Both chosen on tune (docs/design.md, round 8).
+_ADD_RATIO = 0.5
+_TIE = 0.03
 
 
 @dataclass
@@ -410,24 +411,48 @@ def _support(c: Candidate) -> float:
 
 
 def _select(candidates: list[Candidate], q: Question, limit: int) -> list[Candidate]:
-    """Greedy: the lead, then sentences that cover more of the question; copies of a chosen
-    sentence from other sources become extra citations on it."""
+    """The lead, then up to `limit - 1` further sentences: first those that add question terms
+    the answer lacks, then those that score at least `_ADD_RATIO` of the lead. Candidates within
+    `_TIE` of the lead's score of the best one left are tied, and the tie goes by `_stable` (the
+    lead's article first, then nearer its top), not to the higher score: scores that close move
+    when unrelated articles shift IDF. Copies of a chosen sentence from other sources become
+    extra citations on it."""
     best = candidates[0]
     chosen = [best]
-    covered = set(best.terms) & set(q.terms)
-    for c in candidates[1:]:
-        if c.score < _KEEP_RATIO * best.score:
+    asked = set(q.terms)
+    covered = asked.intersection(best.terms)
+    copies: dict[int, list[Candidate]] = {id(best): []}
+
+    def apart(pool: list[Candidate], x: Candidate) -> list[Candidate]:
+        """The pool without x's copies, which become x's."""
+        same = [c for c in pool if same_statement(x.terms, c.terms, SAME_WORDS)]
+        copies.setdefault(id(x), []).extend(same)
+        return [c for c in pool if c is not x and not any(c is d for d in same)]
+
+    pool = apart([c for c in candidates[1:] if c.score >= _KEEP_RATIO * best.score], best)
+    while len(chosen) < limit:
+        # A sentence that brings question terms the answer lacks comes before one that only scores well.
+        missing = asked - covered
+        eligible = [c for c in pool if not missing.isdisjoint(c.terms)] or [
+            c for c in pool if c.score >= _ADD_RATIO * best.score]
+        if not eligible:
             break
-        twin = next((x for x in chosen if same_statement(x.terms, c.terms, SAME_WORDS)), None)
-        if twin is not None:
-            if c.chunk.source != twin.chunk.source and all(c.chunk.source != t.chunk.source for t in twin.twins):
-                twin.twins.append(c)
-            continue
-        adds = (set(c.terms) & set(q.terms)) - covered
-        if len(chosen) < limit and (adds or c.score >= _ADD_RATIO * best.score):
-            chosen.append(c)
-            covered |= adds
-    return chosen
+        top = max(c.score for c in eligible)
+        pick = min((c for c in eligible if c.score >= top - _TIE * best.score), key=lambda c: _stable(c, best))
+        chosen.append(pick)
+        covered |= asked.intersection(pick.terms)
+        pool = apart(pool, pick)
+    for x in chosen:
+        for c in sorted(copies.get(id(x), []), key=lambda c: _stable(c, best)):
+            if c.chunk.source != x.chunk.source and all(c.chunk.source != t.chunk.source for t in x.twins):
+                x.twins.append(c)
+    return [best, *sorted(chosen[1:], key=lambda c: _stable(c, best))]  # the order of picking moves with the ties
+
+
+def _stable(c: Candidate, lead: Candidate) -> tuple:
+    """An order that no score moves: the lead's own article first (it continues the same report),
+    then nearer its article's top (news leads with what matters)."""
+    return c.chunk.source != lead.chunk.source, c.sentence.line_start, c.chunk.source, c.sentence.char_start
 
 
 def _complete(chosen: list[Candidate], q: Question) -> list[Candidate]:

@@ -13,6 +13,8 @@ Nothing the model says is shown unchecked:
    and the sentence is re-cited to one that supports it (citation repair); a claim may rest on two
    sentences together (rag.answer.support.SupportScorer.across);
 3. with `llm_judge`, an LLM verdict decides support instead of the threshold (scores are kept);
+   else, with `llm_entailment`, a sentence that fails on words alone is kept when the LLM finds
+   every part of it stated by its cited window (rag.answer.entailment);
 4. sentences still unsupported follow `llm_unsupported` (rag.answer.unsupported): removed and
    counted, or shown flagged; when none is supported, the answer is a refusal that keeps the
    model's text as rejected output;
@@ -37,6 +39,7 @@ from rag.answer.answerability import question_coverage, quotes_coverage
 from rag.answer.citations import CitationBook, render_answer_text
 from rag.answer.context import Context, pack_sources
 from rag.answer.context_conflicts import disagreements
+from rag.answer.entailment import second_opinion
 from rag.answer.grounding import Grounding, ScoreSupport, ground
 from rag.answer.judge import judge_support
 from rag.answer.question import analyse
@@ -70,9 +73,10 @@ from rag.retrieval import Filters, search
 from rag.text.dates import find_date_mentions
 from rag.text.lexical import content_words, normalize
 from rag.text.snippet import short
+from rag.text.vocab import AUXILIARY_VERBS
 
 MARKERS_PROMPT = "answer_markers"
-_YES_NO = re.compile(r"\s*(is|are|was|were|did|does|do|has|have|had|can|could|will|would|should)\b", re.IGNORECASE)
+_YES_NO = re.compile(rf"\s*(?:{'|'.join(AUXILIARY_VERBS)})\b", re.IGNORECASE)
 _YEAR = re.compile(r"(?<![\w,.])(?:18|19|20)\d\d(?!\w|[,.]\d)")
 REPLY_SCHEMA = LLMReply.model_json_schema()
 
@@ -105,7 +109,7 @@ def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filt
     draft = draft_answer(llm, chosen, context, result.query, on_token)
     asked = time.perf_counter()
     answer = verify_draft(draft, context, store, llm, settings.llm_support_threshold, settings.llm_judge,
-                          result.query, mode or settings.llm_unsupported)
+                          result.query, mode or settings.llm_unsupported, entail=settings.llm_entailment)
     answer = off_question(answer.model_copy(update=base), settings.llm_min_question_coverage,
                           settings.llm_min_answer_similarity, store.embedder, result.query_vector)
     answer = off_period(answer, question_period(question, filters.as_of))
@@ -215,7 +219,7 @@ def draft_answer(llm: LLM, prompt: Prompt, context: Context, question: str, on_t
 
 
 def verify_draft(draft: Draft, context: Context, store: Store, llm: LLM, threshold: float, judge: bool,
-                 question: str = "", mode: str = "remove") -> Answer:
+                 question: str = "", mode: str = "remove", *, entail: bool = False) -> Answer:
     reply, notes = draft.reply, []
     usage = _usage(draft.calls)
     common = {"question": "", "engine": "llm", "settings_hash": "", "prompt_name": draft.prompt.name,
@@ -229,6 +233,8 @@ def verify_draft(draft: Draft, context: Context, store: Store, llm: LLM, thresho
         grounding = ground(claim.text, claim.citations, context, test)
         if judge:
             usage += _judge(llm, grounding, notes)
+        elif entail:
+            usage += second_opinion(llm, grounding)
         groundings.append(grounding)
         notes += grounding.notes
     decision = decide(groundings, claims, context, mode)

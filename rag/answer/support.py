@@ -95,6 +95,13 @@ class SupportScorer:
     def __init__(self, embedder):
         self.embedder = embedder
         self._vectors: dict[str, np.ndarray] = {}
+        self._words: dict[str, frozenset[str]] = {}  # content words of each text, tokenised once
+
+    def words(self, text: str) -> frozenset[str]:
+        found = self._words.get(text)
+        if found is None:
+            found = self._words[text] = frozenset(content_words(text))
+        return found
 
     def _embed(self, texts: list[str]) -> None:
         missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
@@ -128,7 +135,7 @@ class SupportScorer:
         text = " ".join(s.text for s in window)
         vector = sum(self._vectors[s.text] for s in window)
         norm = float(np.linalg.norm(vector)) or 1.0
-        verdict = _pair_verdict(claim, window)  # a failing verdict is falsy: no `or`
+        verdict = self._pair_verdict(claim, window)  # a failing verdict is falsy: no `or`
         return Anchor(
             chunk=chunk, sentences=window, lexical=round(lexical_support(claim, text), 4),
             semantic=round(float(vector @ claim_vector) / norm, 4),
@@ -136,6 +143,17 @@ class SupportScorer:
             verdict=verdict if verdict is not None else supports(claim, [s.text for s in window]),
         )
 
+    def _pair_verdict(self, claim: str, window: list[Sentence]) -> SupportVerdict | None:
+        """A failing verdict for two sentences of which one only names someone the other does not
+        speak of (`_only_named`); None otherwise. Longer windows are lists, one figure a line."""
+        if len(window) != 2:
+            return None
+        terms = self.words(claim)
+        a, b = (terms & self.words(s.text) for s in window)
+        if not _only_named(a, b, _name_terms(claim), window[1].text):
+            return None
+        return SupportVerdict(False, "one of its two sentences only names someone the other does not speak of",
+                              rule="name")
 
     def across(self, claim: str, chunks: list[Chunk]) -> list[Anchor]:
         """A claim that no window of one chunk holds may be stated by two sentences that are not
@@ -150,7 +168,7 @@ class SupportScorer:
         if len(chunks) == 0 or not terms:
             return []
         body = [(c, i, s) for c in chunks for i, s in enumerate(x for x in c.sentences if x.kind in EVIDENCE_KINDS)]
-        held = {id(s): terms & set(content_words(s.text)) for _, _, s in body}  # the claim's words each holds
+        held = {id(s): terms & self.words(s.text) for _, _, s in body}  # the claim's words each holds
         named = _name_terms(claim)
         ranked = sorted(body, key=lambda t: -len(held[id(t[2])]))[:ACROSS_CANDIDATES]
         self._embed([claim] + [s.text for _, _, s in ranked])
@@ -201,19 +219,6 @@ def _only_named(a: set[str], b: set[str], named: set[str], later: str | None) ->
     if b - a and not (b - a) - named:
         return True
     return bool(a - b) and not (a - b) - named and not (later is not None and _PERSONAL.search(later))
-
-
-def _pair_verdict(claim: str, window: list[Sentence]) -> SupportVerdict | None:
-    """A failing verdict for two sentences of which one only names someone the other does not
-    speak of (`_only_named`); None otherwise. Longer windows are lists, one figure a line."""
-    if len(window) != 2:
-        return None
-    terms = set(content_words(claim))
-    a, b = (terms & set(content_words(s.text)) for s in window)
-    if not _only_named(a, b, _name_terms(claim), window[1].text):
-        return None
-    return SupportVerdict(False, "one of its two sentences only names someone the other does not speak of",
-                          rule="name")
 
 
 def _name_terms(claim: str) -> set[str]:

@@ -236,11 +236,26 @@ def open_file(root: Path, state: FileState | None) -> VectorFile | None:
 
 def read_names(path: Path, size: int) -> dict[str, int]:
     """The committed lines of `sources`: source → its number."""
+    return {json.loads(line): n for n, line in enumerate(_committed_names(path, size).splitlines())}
+
+
+def numbers_in(committed: bytes, sources: list[str]) -> dict[str, int]:
+    """The numbers of those of `sources` that the committed lines of `sources` name. A byte
+    search, not a parse of every line: a one-article ingest reads 100,000 names in milliseconds."""
+    lines = b"\n" + committed
+    out = {}
+    for source in dict.fromkeys(sources):
+        at = lines.find(b"\n" + json.dumps(source).encode() + b"\n")
+        if at >= 0:
+            out[source] = lines.count(b"\n", 0, at + 1) - 1
+    return out
+
+
+def _committed_names(path: Path, size: int) -> bytes:
     if not size:
-        return {}
+        return b""
     with open(path / NAMES, "rb") as handle:
-        lines = handle.read(size).splitlines()
-    return {json.loads(line): n for n, line in enumerate(lines)}
+        return handle.read(size)
 
 
 def append(root: Path, state: FileState, ids: list[str], vectors: np.ndarray, days: list[int | None],
@@ -253,11 +268,11 @@ def append(root: Path, state: FileState, ids: list[str], vectors: np.ndarray, da
     encoded = [i.encode("ascii") for i in ids]
     if any(len(i) != ID_BYTES for i in encoded):
         raise ValueError(f"vector file ids must be {ID_BYTES} ASCII characters")
-    numbers = read_names(path, state.names_bytes) if sources else {}
-    known = len(numbers)
-    for source in sources:
-        numbers.setdefault(source, len(numbers))
-    names = "".join(json.dumps(s) + "\n" for s in list(numbers)[known:]).encode()
+    committed = _committed_names(path, state.names_bytes) if sources else b""
+    numbers, known = numbers_in(committed, sources), committed.count(b"\n")
+    new = [s for s in dict.fromkeys(sources) if s not in numbers]
+    numbers.update((s, known + n) for n, s in enumerate(new))
+    names = "".join(json.dumps(s) + "\n" for s in new).encode()
     data = {"vectors.f32": vectors.tobytes(), "ids": b"".join(encoded),
             "days.i32": np.array([NO_DAY if d is None else d for d in days], dtype=np.int32).tobytes(),
             "sources.i32": np.array([numbers[s] for s in sources], dtype=np.int32).tobytes()}

@@ -86,6 +86,10 @@ def month_number(name: str) -> int | None:
     """'Sept.' → 9, 'march' → 3, 'Maryland' → None."""
     return MONTHS.get(name.lower().rstrip("."))
 
+# Verbs that open a yes/no question ("Did the Fed raise rates?"); not "may", which is also a month.
+AUXILIARY_VERBS = ("is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "can", "could", "will",
+                   "would", "should", "might", "must")
+
 # Words that negate a clause ("no", "not", "never"...; "n't" is matched as a word ending). A
 # negation a source does not carry, or one it carries that a restatement drops, flips the claim.
 NEGATION_WORDS = frozenset({"no", "not", "never", "none", "nobody", "nothing", "neither", "nor", "without",
