@@ -66,10 +66,12 @@ class RankingParams:
 
 def evidence_settings(settings):
     """The settings a briefing's evidence search ranks by (rag.brief.scope): the answer ranking's
-    with the briefing's own lexical weight, whole-article weight and per-article cap."""
+    with the briefing's own lexical weight, whole-article weight and per-article cap, and each
+    article's best-ranked chunks (a briefing reads every chunk it gathers, not a first five)."""
     return settings.model_copy(update={
         "lexical_weight": settings.brief_lexical_weight, "article_bm25_weight": settings.brief_article_bm25_weight,
-        "article_bm25_weight_as_of": None, "max_per_article": settings.brief_max_per_article})
+        "article_bm25_weight_as_of": None, "max_per_article": settings.brief_max_per_article,
+        "passage_choice": "score"})
 
 
 def fuse(lists: Sequence[tuple[float, Ranked]], how: str, rrf_k: int) -> dict[str, float]:

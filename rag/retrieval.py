@@ -1,18 +1,23 @@
 """Hybrid retrieval: dense (Chroma) + BM25 chunk candidates and a whole-article BM25 list, ranked
-by rag.ranking, near-duplicate folding, per-article cap, MMR."""
+by rag.ranking, near-duplicate folding, per-article cap, MMR, then each chosen article shown by
+its chunk covering most of the question's rare terms (rag.passages)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from rag.errors import InputError
-from rag.index.store import Store
+from rag.index import bm25
+from rag.index.store import LexicalView, Store
 from rag.models import Chunk, Hit, SearchResult
+from rag.passages import by_coverage, coverage
 from rag.ranking import Head, RankingParams, needs_heads, rank_chunks
+from rag.text.lexical import content_words
 
 MAX_QUERY_CHARS = 2000
 _EPOCH = dt.date(1970, 1, 1)  # day numbers count from it (rag.index.scope.day_number)
@@ -77,11 +82,24 @@ def search(store: Store, query: str, k: int | None = None, filters: Filters = Fi
         lap("rank")
         chunks = store.docs.chunks([i for i, _ in pool])
         vectors = store.chunk_vectors([i for i, _ in pool if i in chunks])
-    lap("fetch")
-    hits = choose(evidence, pool, chunks, vectors, k, settings)
+        lap("fetch")
+        cover = (lambda ids: coverages(store, ids, evidence)) if evidence.idf is not None else None
+        hits = choose(evidence, pool, chunks, vectors, k, settings, cover)
     lap("diversify")
     return SearchResult(query=query, hits=hits, settings_hash=settings.settings_hash(), timings=timings,
                         query_vector=evidence.vector)
+
+
+def coverages(store: Store, ids: list[str], evidence: Evidence) -> dict[str, float]:
+    """Each chunk's coverage of the question's rare terms (rag.passages.coverage)."""
+    return {i: coverage(r.terms, evidence.idf or {}) for i, r in store.docs.lexical_rows(ids).items()}
+
+
+def question_idf(store: Store, lexical: LexicalView, query: str) -> dict[str, float]:
+    """The question's distinct terms and their idf over the committed chunks (one read)."""
+    terms = list(dict.fromkeys(content_words(query)))
+    df = store.docs.document_frequency(terms)
+    return {t: bm25.idf(lexical.n_docs, df.get(t, 0)) for t in terms}
 
 
 def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stage: None,
@@ -119,7 +137,8 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
         lap("articles")
     else:
         read = None
-    return Evidence(query, vector, dense, sparse, read, articles, cosines)
+    idf = question_idf(store, lexical, query) if settings.passage_choice == "coverage" else None
+    return Evidence(query, vector, dense, sparse, read, articles, cosines, idf)
 
 
 def _heads(rows: dict[str, tuple[str, int | None]]) -> dict[str, Head]:
@@ -153,6 +172,7 @@ class Evidence:
     heads: dict[str, Head] | None  # None: the ranking did not need them
     articles: list[tuple[str, float]] = ()  # the whole-article BM25 list: (source, score), best first
     cosines: dict[str, float] | None = None  # chunk id → cosine, the chunks unlisted_chunks read
+    idf: dict[str, float] | None = None  # the question's distinct terms → idf over chunks (rag.passages)
 
 
 def rank(evidence: Evidence, settings, as_of: dt.date | None) -> list[tuple[str, float]]:
@@ -162,16 +182,36 @@ def rank(evidence: Evidence, settings, as_of: dt.date | None) -> list[tuple[str,
 
 
 def choose(evidence: Evidence, pool: list[tuple[str, float]], chunks: dict[str, Chunk], vectors: dict, k: int,
-           settings) -> list[Hit]:
-    """The k hits: the pool's syndicated copies folded, the rest picked by MMR."""
+           settings, cover: Callable[[list[str]], dict[str, float]] | None = None) -> list[Hit]:
+    """The k hits: the pool's syndicated copies folded, the rest picked by MMR; with `cover`
+    (passage_choice "coverage": chunk ids → their coverage), each article's hits then shown by
+    its best-covering chunks."""
     dense_rank = {i: r for r, (i, _) in enumerate(evidence.dense, start=1)}
     lexical_rank = {i: r for r, (i, _) in enumerate(evidence.sparse, start=1)}
     candidates = [(i, s) for i, s in pool if i in vectors and i in chunks]
     cap = ArticleCap(settings.max_per_article, settings.article_cap_window)
     chosen = diversify(candidates, vectors, k, settings.mmr_lambda, settings.near_duplicate, chunks, cap)
+    if cover is not None and chosen:
+        shown = {chunks[i].source for i, _, _ in chosen}
+        others = [i for i in unfolded(candidates, chosen, vectors, chunks, settings.near_duplicate)
+                  if chunks[i].source in shown]
+        chosen = by_coverage(chosen, others, {i: chunks[i].source for i in others}, cover(others),
+                             settings.passage_margin)
     return [Hit(rank=r, score=round(score, 5), dense_rank=dense_rank.get(i), lexical_rank=lexical_rank.get(i),
                 chunk=chunks[i], duplicates=dups)
             for r, (i, score, dups) in enumerate(chosen, start=1)]
+
+
+def unfolded(candidates, chosen, vectors, chunks, near_duplicate: float) -> list[str]:
+    """The candidates that are no syndicated copy of a chosen hit of another article (those were
+    folded into it): the chunks that may stand for their article instead of its chosen one."""
+    hits = [i for i, _, _ in chosen]
+    ids = [i for i, _ in candidates]
+    if not hits or not ids:
+        return ids
+    close = np.stack([vectors[i] for i in ids]) @ np.stack([vectors[h] for h in hits]).T >= near_duplicate
+    other = np.array([[chunks[i].source != chunks[h].source for h in hits] for i in ids])
+    return [i for i, copy in zip(ids, (close & other).any(axis=1)) if not copy]
 
 
 @dataclass(frozen=True)

@@ -83,6 +83,9 @@ class Settings(BaseModel):
     article_feedback_terms: int = Field(0, ge=0, description="RM3 on the whole-article list: expansion terms taken from its first articles (0: no feedback).")
     article_feedback_docs: int = Field(3, ge=1, description="RM3: the first articles the expansion terms come from.")
     article_feedback_original: float = Field(0.6, ge=0, le=1, description="RM3: the original query's share of the expanded query's weight.")
+    # Which chunk stands for an article in the hits (issue 14 round 5, rag.passages; chosen on tune).
+    passage_choice: Literal["score", "coverage"] = Field("coverage", description="Which of an article's candidate chunks is shown for it: its best-ranked, or the one covering most of the question's rare terms (summed idf; the articles and their order unchanged).")
+    passage_margin: float = Field(0.1, ge=0, description="With passage_choice coverage: another chunk replaces the best-ranked one only when it covers (1 + this) times as much.")
     # A briefing's evidence (rag.brief.scope): its k chunks are read for every statement, date and
     # disagreement, not for a first five, so it keeps the chunk-level ranking of round 2 (the answer
     # ranking's whole-article credit, lexical weight and cap are chosen on top-five metrics).

@@ -5,7 +5,7 @@ import pytest
 
 from rag.errors import InputError
 from rag.models import Chunk
-from rag.retrieval import ArticleCap, check_query, diversify
+from rag.retrieval import ArticleCap, check_query, diversify, unfolded
 
 
 def chunk(i, source):
@@ -71,3 +71,13 @@ def test_a_longer_search_begins_with_the_shorter_ones_hits():
 def test_bad_queries_get_clear_errors(query, message):
     with pytest.raises(InputError, match=message):
         check_query(query)
+
+
+def test_a_syndicated_copy_of_another_articles_hit_never_stands_for_its_own_article():
+    vectors = {"a1": np.array([1, 0, 0.0]), "b1": np.array([0, 1, 0.0]), "b2": np.array([1, 0, 0.0]),
+               "a2": np.array([1, 0, 0.0])}
+    chunks = {i: chunk(i, f"{i[0]}.txt") for i in vectors}
+    chosen = [("a1", 1.0, ["b.txt"]), ("b1", 0.9, [])]
+    # b2 was folded into a1 (another article's near-copy); a2 is a1's own near-copy: it may stand in
+    got = unfolded([(i, 1.0) for i in ("a1", "b1", "b2", "a2")], chosen, vectors, chunks, near_duplicate=0.95)
+    assert got == ["a1", "b1", "a2"]

@@ -25,3 +25,27 @@ def test_grid_keys_name_only_what_differs_from_the_start():
     assert _key({}, "tune", False) == _key(dict(START), "tune", False)
     assert _key({"fusion": "convex"}, "tune", False) != _key({}, "tune", False)
     assert _key({}, "tune", True) != _key({}, "check", True)
+
+
+def test_the_diagnosis_counts_where_each_gold_article_was_lost():
+    from bench.retrieval_diagnose import first_place, gold_text, summarise
+
+    assert first_place(["a", "a", "b", "c"], {"c"}) == 3  # places count distinct documents
+    assert first_place(["a"], {"z"}) is None
+    assert gold_text({"gold_ids": ["g"], "answer": "Ford"}, {"g": "Ford recalled cars. " * 30}) == \
+        {"gold_stub": False, "gold_has_answer": True}
+    assert gold_text({"gold_ids": ["g"], "answer": "Ford"}, {"g": "How relevant is this ad to you?"})["gold_stub"]
+    base = {"gold_stub": False, "gold_has_answer": True, "recall5": False}
+    rows = [{**base, "rank": 1, "dense": 1, "sparse": None, "articles": 2, "recall5": True,
+             "shown_has_answer": True, "article_has_answer": True},
+            {**base, "rank": 3, "dense": 2, "sparse": 4, "articles": None,
+             "shown_has_answer": False, "article_has_answer": True},
+            {**base, "rank": 7, "dense": None, "sparse": 9, "articles": None, "top5_as_of": True},
+            {**base, "rank": None, "dense": None, "sparse": None, "articles": None, "top5_as_of": False,
+             "gold_stub": True, "gold_has_answer": False}]
+    s = summarise(rows)
+    assert (s["top5"], s["top5_shown_chunk_has_answer"], s["top5_shown_lacks_answer_article_has_it"]) == (2, 1, 1)
+    assert s["missed_top5"] == {"a candidate, ranked 6-10": 1, "in the sparse list": 1, "in no candidate list": 1,
+                                "every gold article a page stub": 1, "no gold text holds the answer": 1,
+                                "a story found in the first 5 as of the quiz date": 1}
+    assert s["answer_recall@5"] == 0.25
