@@ -2,7 +2,6 @@
 
 from rag.passages import by_coverage, coverage
 
-
 IDF = {"lea": 7.0, "michel": 6.9, "replac": 4.0, "broadway": 5.9}
 
 
