@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.errors import InputError
-from rag.index import bm25
-from rag.index.store import LexicalView, Store
+from rag.index.store import Store
 from rag.models import Chunk, Hit, SearchResult
 from rag.passages import by_coverage, coverage
 from rag.ranking import Head, RankingParams, needs_heads, rank_chunks
@@ -95,13 +94,6 @@ def coverages(store: Store, ids: list[str], evidence: Evidence) -> dict[str, flo
     return {i: coverage(r.terms, evidence.idf or {}) for i, r in store.docs.lexical_rows(ids).items()}
 
 
-def question_idf(store: Store, lexical: LexicalView, query: str) -> dict[str, float]:
-    """The question's distinct terms and their idf over the committed chunks (one read)."""
-    terms = list(dict.fromkeys(content_words(query)))
-    df = store.docs.document_frequency(terms)
-    return {t: bm25.idf(lexical.n_docs, df.get(t, 0)) for t in terms}
-
-
 def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stage: None,
            heads: bool | None = None) -> Evidence:
     """Read what ranking needs (inside `store.reading()`); `lap(stage)` marks each stage's end.
@@ -137,7 +129,7 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
         lap("articles")
     else:
         read = None
-    idf = question_idf(store, lexical, query) if settings.passage_choice == "coverage" else None
+    idf = lexical.idfs(content_words(query)) if settings.passage_choice == "coverage" else None
     return Evidence(query, vector, dense, sparse, read, articles, cosines, idf)
 
 

@@ -8,6 +8,7 @@ from rag.answer import extractive
 from rag.answer.extractive import Candidate, _select
 from rag.answer.question import analyse
 from rag.models import Sentence
+from rag.text.lexical import term_set
 
 QUESTION = analyse("What did the governor say about the storm?")
 
@@ -16,7 +17,7 @@ def _candidate(source: str, line: int, score: float, text: str) -> Candidate:
     sentence = Sentence(text=text, char_start=100 * line, char_end=100 * line + len(text), line_start=line,
                         line_end=line)
     return Candidate(chunk=SimpleNamespace(source=source), sentence=sentence, rank=1,
-                     terms=set(extractive.sentence_terms(text)), score=score)
+                     terms=set(term_set(text)), score=score)
 
 
 def _lines(chosen: list[Candidate]) -> list[tuple[str, int]]:

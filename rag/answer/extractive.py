@@ -28,7 +28,6 @@ import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
@@ -47,7 +46,7 @@ from rag.index.sentence_vectors import SEMANTIC_CHARS, sentence_text, stored_vec
 from rag.index.store import Store
 from rag.models import Answer, AnswerSentence, Chunk, Sentence
 from rag.retrieval import Filters, search
-from rag.text.lexical import content_words, stem, words
+from rag.text.lexical import content_words, stem, term_set, words
 from rag.text.sameness import SAME_WORDS, same_statement
 from rag.text.vocab import (
     ADDRESS_VERBS,
@@ -116,7 +115,7 @@ def rank(store: Store, question: str, k: int | None = None, filters: Filters = F
     q = without_period(analyse(result.query))
     lexical = store.lexical()
     # +0.5 keeps every question term worth something in a small corpus, where IDF is noisy.
-    idf = {t: 0.5 + lexical.idf(t) for t in q.terms}
+    idf = {t: 0.5 + v for t, v in lexical.idfs(q.terms).items()}
     candidates = _candidates(result.hits, q, idf)
     if q.unit:
         _match_counted_unit(candidates, q, CachedEmbedder(store))
@@ -133,16 +132,9 @@ def rank(store: Store, question: str, k: int | None = None, filters: Filters = F
                    chunk_terms={h.chunk.id: chunk_terms(h.chunk) for h in result.hits})
 
 
-@lru_cache(maxsize=65_536)
-def sentence_terms(text: str) -> frozenset[str]:
-    """A sentence's content terms. Tokenising the retrieved sentences was the answer stage's
-    largest cost; a warm process reads the same sentences again for related questions."""
-    return frozenset(content_words(text))
-
-
 def chunk_terms(chunk: Chunk) -> frozenset[str]:
     """The terms of a chunk's title and text: its sentences cover its text."""
-    return sentence_terms(chunk.title or "").union(*(sentence_terms(s.text) for s in chunk.sentences))
+    return term_set(chunk.title or "").union(*(term_set(s.text) for s in chunk.sentences))
 
 
 def answer_extractive(store: Store, question: str, k: int | None = None, filters: Filters = Filters()) -> Answer:  # noqa: B008
@@ -250,7 +242,7 @@ def _candidates(hits, q: Question, idf: dict[str, float]) -> list[Candidate]:
             first_seen.setdefault((hit.chunk.source, sentence.char_start), (hit, sentence))
     # Neighbours come from the article's order, across the retrieved chunks of one source.
     ordered = sorted(first_seen.items(), key=lambda item: item[0])
-    terms = [sentence_terms(s.text) for _, (_, s) in ordered]
+    terms = [term_set(s.text) for _, (_, s) in ordered]
     out: list[Candidate] = []
     by_position: dict[int, Candidate] = {}
     for i, ((source, _), (hit, sentence)) in enumerate(ordered):
@@ -264,7 +256,7 @@ def _candidates(hits, q: Question, idf: dict[str, float]) -> list[Candidate]:
                 nearby |= terms[j]
                 previous = ordered[j][1][1]
                 j += step
-        around = nearby | sentence_terms(hit.chunk.title or "")
+        around = nearby | term_set(hit.chunk.title or "")
         c = Candidate(
             chunk=hit.chunk, sentence=sentence, rank=hit.rank, terms=terms[i],
             dense_rank=hit.dense_rank, lexical_rank=hit.lexical_rank,
@@ -291,7 +283,7 @@ def _novelty(text: str, question_words: set[str]) -> float:
         phrase = m.group()
         if (m.start() == 0 and " " not in phrase) or phrase in CALENDAR_WORDS:
             continue
-        found = sentence_terms(phrase)
+        found = term_set(phrase)
         if found and not found & question_words:
             novel += 1
     return min(novel, _NOVEL_CAP) / _NOVEL_CAP

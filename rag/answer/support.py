@@ -42,7 +42,7 @@ import numpy as np
 
 from rag.answer.support_check import MIN_TERMS, NUMBER_WORDS, SupportVerdict, numbers, supports
 from rag.models import Chunk, Sentence
-from rag.text.lexical import content_words
+from rag.text.lexical import content_words, term_set
 
 __all__ = ["NUMBER_WORDS", "Anchor", "SupportScorer", "SupportVerdict", "lexical_support", "numbers", "supports"]
 
@@ -95,13 +95,6 @@ class SupportScorer:
     def __init__(self, embedder):
         self.embedder = embedder
         self._vectors: dict[str, np.ndarray] = {}
-        self._words: dict[str, frozenset[str]] = {}  # content words of each text, tokenised once
-
-    def words(self, text: str) -> frozenset[str]:
-        found = self._words.get(text)
-        if found is None:
-            found = self._words[text] = frozenset(content_words(text))
-        return found
 
     def _embed(self, texts: list[str]) -> None:
         missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
@@ -148,8 +141,8 @@ class SupportScorer:
         speak of (`_only_named`); None otherwise. Longer windows are lists, one figure a line."""
         if len(window) != 2:
             return None
-        terms = self.words(claim)
-        a, b = (terms & self.words(s.text) for s in window)
+        terms = term_set(claim)
+        a, b = (terms & term_set(s.text) for s in window)
         if not _only_named(a, b, _name_terms(claim), window[1].text):
             return None
         return SupportVerdict(False, "one of its two sentences only names someone the other does not speak of",
@@ -168,7 +161,7 @@ class SupportScorer:
         if len(chunks) == 0 or not terms:
             return []
         body = [(c, i, s) for c in chunks for i, s in enumerate(x for x in c.sentences if x.kind in EVIDENCE_KINDS)]
-        held = {id(s): terms & self.words(s.text) for _, _, s in body}  # the claim's words each holds
+        held = {id(s): terms & term_set(s.text) for _, _, s in body}  # the claim's words each holds
         named = _name_terms(claim)
         ranked = sorted(body, key=lambda t: -len(held[id(t[2])]))[:ACROSS_CANDIDATES]
         self._embed([claim] + [s.text for _, _, s in ranked])

@@ -602,6 +602,11 @@ class LexicalView:
     def idf(self, term: str) -> float:
         return bm25.idf(self.n_docs, self.df.get(term, 0))
 
+    def idfs(self, terms: list[str]) -> dict[str, float]:
+        """Each distinct term's idf, their frequencies read in one query."""
+        self.df.read(terms)
+        return {t: self.idf(t) for t in dict.fromkeys(terms)}
+
     def search(self, query: str, n: int, scope: Scope | None = None) -> list[tuple[str, float]]:
         terms = content_words(query)
         if not terms or not self.n_docs:
@@ -654,6 +659,13 @@ class _Frequencies:
     def __init__(self, docs: DocStore):
         self.docs = docs
         self.known: dict[str, int] = {}
+
+    def read(self, terms: list[str]) -> None:
+        """Read the frequencies of the terms not yet known, in one query."""
+        missing = [t for t in dict.fromkeys(terms) if t not in self.known]
+        if missing:
+            found = self.docs.document_frequency(missing)
+            self.known.update({t: found.get(t, 0) for t in missing})
 
     def get(self, term: str, default: int = 0) -> int:
         if term not in self.known:

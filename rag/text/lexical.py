@@ -105,3 +105,11 @@ def content_words(text: str) -> list[str]:
         if term:
             out.append(term)
     return out
+
+
+@lru_cache(maxsize=65_536)
+def term_set(text: str) -> frozenset[str]:
+    """A text's distinct content terms, cached: answers read the same retrieved sentences many
+    times (and a warm process again for related questions), and tokenising them was the answer
+    stage's largest cost."""
+    return frozenset(content_words(text))
