@@ -327,3 +327,21 @@ def test_whole_articles_are_lexical_documents_kept_in_step_by_every_ingest(small
     with rag.store.reading():
         listed = rag.store.lexical().articles("zeppelins editors", 5)
     assert [s for s, _ in listed] == ["000_eb6e83a28ce734ce.txt"]
+
+
+def test_batched_idfs_equal_one_term_idfs_with_unknown_terms_and_repeats(small_corpus):
+    """LexicalView.idfs reads the frequencies of many terms at once; each value is the one-term
+    idf, a term the index lacks gets the idf of df 0, and a repeated term is listed once."""
+    from rag.text.lexical import content_words
+
+    rag = Rag(small_corpus)
+    rag.ingest([small_corpus.corpus_dir])
+    terms = content_words("rockets embassy Baghdad rockets zzqxunknownword")
+    with rag.store.reading():
+        batched = rag.store.lexical().idfs(terms)
+    with rag.store.reading():
+        fresh = rag.store.lexical()
+        fresh.df.known.clear()
+        one_by_one = {t: fresh.idf(t) for t in dict.fromkeys(terms)}
+    assert list(batched) == list(dict.fromkeys(terms)) and batched == one_by_one
+    assert batched[terms[-1]] > batched["rocket"]
