@@ -31,6 +31,7 @@ COUNT = Turn(question="How many rockets were fired at the US embassy in Baghdad?
      "What is the Gorgosaurus skeleton's presale estimate?"),
     ("Where will the winner eat with him?", Turn(question="How much did the bidder pay for lunch with Warren Buffett?"),
      "Where will the winner eat with Warren Buffett?"),
+    ("Must he resign?", WHO, "Must Justin Sun resign?"),  # any auxiliary of the shared vocabulary opens a question
 ])
 def test_a_follow_up_is_rewritten_from_the_previous_turn(question, history, expected):
     assert gate(question).needed

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 
 from rag.models import Turn
-from rag.text.vocab import CALENDAR_WORDS
+from rag.text.vocab import AUXILIARY_VERBS, CALENDAR_WORDS
 
 _PERSONAL = {"he", "she", "him", "her", "his", "hers", "himself", "herself"}
 _THING = {"it", "its", "itself"}
@@ -38,8 +38,11 @@ _PRONOUN = re.compile(r"\b(" + "|".join(sorted(_PERSONAL | _THING | _GROUP, key=
 _ELLIPSIS = re.compile(r"^\s*(?:and\s+)?(?:what|how)\s+about\s+(?P<rest>.+?)\s*[?.!]*\s*$", re.IGNORECASE)
 _AND = re.compile(r"^\s*and\s+(?P<rest>(?:the|in|on|at|for|from|by|with|during|after|before|since)\b.+?)\s*[?.!]*\s*$",
                   re.IGNORECASE)
-_WH = re.compile(r"^\s*(who|whom|whose|what|which|when|where|why|how|is|are|was|were|do|does|did|has|have|had|"
-                 r"can|could|will|would|should|may|might)\b", re.IGNORECASE)
+# Inside a question "may" is the verb ("May I ..."), never the month the shared list guards against.
+_AUXILIARY = frozenset(AUXILIARY_VERBS) | {"may"}
+_AUXILIARY_ALTERNATION = "|".join(sorted(_AUXILIARY))
+_QUESTION_OPENERS = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how"}
+_WH = re.compile(rf"^\s*({'|'.join(sorted(_QUESTION_OPENERS))}|{_AUXILIARY_ALTERNATION})\b", re.IGNORECASE)
 _PREPOSITION = re.compile(r"^\s*(in|on|at|for|from|by|with|during|after|before|since)\b", re.IGNORECASE)
 # "it" that refers to nothing: "how long did it take", "is it true", "it is expected that".
 _EXPLETIVE = re.compile(r"\bit['’]s\b|\b(?:is|was|will be|would be)\s+it\s+\w+\s+to\b|\bit\s+is\s+not\b|\bit\s+(?:take|took|takes|cost|costs|mean|means|rain|rained|snow|snowed)\b|"
@@ -52,15 +55,12 @@ _OBJECT = {"him", "them"}  # "her" is as often possessive: read as one
 _NOMINATIVE = {"he", "she", "it", "they"}
 _CLAUSE = re.compile(r",|[.?!:;](?=\s)|\b(?:and|but|that|who|which|whose|when|while|after|before|because|since|said|says|told|tells|as)\b",
                      re.IGNORECASE)
-_AUXILIARY = {"is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "can", "could", "will", "would",
-              "should", "may", "might"}
-_WH_NOUN = re.compile(r"^\s*(?:what|which|whose|how many|how much)\s+(?!(?:is|are|was|were|did|does|do|has|have|had|"
-                      r"will|would|can|could|should|may|might)\b)[A-Za-z]", re.IGNORECASE)
+_WH_NOUN = re.compile(rf"^\s*(?:what|which|whose|how many|how much)\s+(?!(?:{_AUXILIARY_ALTERNATION})\b)[A-Za-z]",
+                      re.IGNORECASE)
 _OPENING_PHRASE = re.compile(r"^\s*(?:in|on|at|for|during|after|before|with)\s+(?:his|her|its|their)\b", re.IGNORECASE)
-_NOT_SUBJECT = {"who", "whom", "whose", "what", "which", "when", "where", "why", "how", "is", "are", "was", "were", "do",
-                "does", "did", "has", "have", "had", "can", "could", "will", "would", "should", "may", "might", "and",
-                "but", "so", "then", "also", "in", "on", "at", "for", "from", "with", "by", "during", "after", "before",
-                "since", "tell", "say", "give", "list", "name", "explain", "describe", "true", "false"}
+_NOT_SUBJECT = _QUESTION_OPENERS | _AUXILIARY | {
+    "and", "but", "so", "then", "also", "in", "on", "at", "for", "from", "with", "by", "during", "after", "before",
+    "since", "tell", "say", "give", "list", "name", "explain", "describe", "true", "false"}
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|de|the|al|bin|van|von)?\s*[A-Z][\w'’.-]*)*")
 _TIME_NOUNS = {"year", "week", "month", "day", "time", "morning", "afternoon", "evening", "night", "weekend",
                "season", "quarter", "decade", "century"}
