@@ -32,14 +32,12 @@ fell under the seed eval's fact-recall floor; it is not used (docs/design.md).
 from __future__ import annotations
 
 import math
-import re
 from functools import lru_cache
 from pathlib import Path
 
 from rag.answer.logistic import predict, read_model
+from rag.answer.question import asking_sentence
 from rag.text.lexical import content_words
-
-_CLAUSE = re.compile(r"(?<=[.?!])\s+(?=[A-Z\"“‘'])")
 
 MODEL_FILE = Path(__file__).with_name("answerable_model.json")
 
@@ -92,8 +90,7 @@ def asking_terms(q) -> list[str]:
     """The question's terms in its asking sentence, the last one: a quiz question often sets the
     scene first ("Kim Kardashian was accused of damaging a dress. Who designed it?"), and a
     near-topic passage covers the scene but not what is asked."""
-    clauses = [c for c in _CLAUSE.split(q.text.strip()) if c]
-    last = set(content_words(clauses[-1])) if clauses else set()
+    last = set(content_words(asking_sentence(q.text)))
     return [t for t in q.terms if t in last] or list(q.terms)
 
 
