@@ -203,6 +203,30 @@ def _filters(q: dict):
 
     return Filters(as_of=question_date(q)) if AS_OF else Filters()
 
+# The sets of bench/llm_still_answerable.jsonl whose corpus is the blind store's ("rest":
+# bench.data.unanswerable_split): a question listed there is still answered by a line of it.
+BLIND_SETS = ("unanswerable", "tune-unanswerable")
+
+
+def still_answerable_blind(store: Path) -> tuple[set[str], list[str]]:
+    """Ids of blind questions a person found still answerable in the blind corpus (the LLM
+    benchmark's hand check, bench/llm_still_answerable.jsonl), each entry checked against this
+    store's copy of the line it cites; and one problem per entry that does not check out."""
+    from bench.llm_unanswerable import still_answerable, verify
+    from rag.index.docstore import DocStore
+
+    docs = DocStore(store / "rag.db")
+    try:
+        def line_of(_set: str, source: str, number: int) -> str | None:
+            lines = (docs.raw(source) or "").splitlines()
+            return lines[number - 1] if 1 <= number <= len(lines) else None
+
+        good, problems = verify([e for e in still_answerable() if e["set"] in BLIND_SETS], line_of)
+    finally:
+        docs.close()
+    return {i for _, i in good}, problems
+
+
 def _answer_row(q: dict, answer, raw_of) -> dict:
     from rag.answer.verify import quote_is_verbatim
 
@@ -348,11 +372,15 @@ def run(args) -> dict:
     if args.prepare:
         return {"sentences_embedded": results_sentences}
     results: dict = {"builds": builds, "sentences_embedded": results_sentences, "loadavg_start": os.getloadavg()[0]}
+    still, results["still_answerable_problems"] = still_answerable_blind(blind_store)
+    results["still_answerable"] = sorted(still)
     modes = [("default", {})] + ([] if args.no_curve else [("open", {"min_answerable": 0.0})])
     for mode, overrides in modes:
         main_run = ask_all(main, main_corpus, questions, latency=(mode == "default"), **overrides)
         (run_dir / f"{args.label}-{mode}-answerable.json").write_text(json.dumps(main_run, default=str))  # kept if stopped
         blind_rows = ask_all(blind_store, blind_corpus, blind, **overrides)["rows"]
+        for r in blind_rows:
+            r["still_answerable"] = r["id"] in still
         held_rows = []
         for g, store, corpus in group_stores:
             held_rows += ask_all(store, corpus, g["questions"], **overrides)["rows"]
@@ -390,6 +418,9 @@ def summarise(results: dict) -> dict:
             "answerable": answerable_summary(answerable),
             "types": {t: answerable_summary(rows) for t, rows in by(answerable, "type", TYPES).items()},
             "blind": unanswerable_summary(blind), "held_out": unanswerable_summary(held),
+            # without the blind questions a hand check found still answerable (still_answerable_blind)
+            "blind_truly": unanswerable_summary([r for r in blind if not r.get("still_answerable")]),
+            "unanswerable_truly": unanswerable_summary([r for r in blind + held if not r.get("still_answerable")]),
             "blind_types": {t: unanswerable_summary(rows) for t, rows in by(blind, "type", TYPES).items()},
             "held_out_types": {t: unanswerable_summary(rows) for t, rows in by(held, "type", TYPES).items()},
         }
@@ -450,6 +481,16 @@ def render(results: dict, plot: str | None) -> str:
             f"| {name} | {a['questions']} | {_f(a['accuracy'])} | {_f(a['false_refusals'])} | {_f(a['correct_of_answered'])} "
             f"| {_f(b['answered'])} (of {b['questions']}) | {_f(h['answered'])} (of {h['questions']}) "
             f"| {_f(a['citation_validity'])} | {_f(a['sentences'], 1)} / {_f(a['words'], 0)} |")
+    if "blind_truly" in s["all"]:
+        truly = "; ".join(
+            f"{half} blind {_f(s[half]['blind_truly']['answered'])} (of {s[half]['blind_truly']['questions']}), "
+            f"pooled with held-out {_f(s[half]['unanswerable_truly']['answered'])} (of {s[half]['unanswerable_truly']['questions']})"
+            for half in HALVES if s[half]["blind_truly"]["questions"])
+        lines += ["", (f"Answered when truly unanswerable: {truly}. Left out: the blind questions that the LLM benchmark's "
+                       "hand check found still answered by a line of the blind corpus (bench/llm_still_answerable.jsonl, "
+                       f"each line checked against this run's blind store: {', '.join(results.get('still_answerable', [])) or 'none'}"
+                       + (f"; not confirmed: {'; '.join(results['still_answerable_problems'])}" if results.get("still_answerable_problems") else "")
+                       + ").")]
     for path, label in ((ROUND6, "Round 6 of issue 12 (main before this round: support floor 0.55, answerability 0.6)"),
                         (ROUND5, "Round 5 of issue 12 (8 shortlisted sentences scored semantically)"),
                         (MAIN_R4, "On main with retrieval round 2 (issue 14), before round 4 of issue 12"),

@@ -94,6 +94,17 @@ def test_which_and_a_person_or_place_noun_asks_for_a_person_or_a_place():
     assert analyse("Elon Musk denied that he had an affair with who?").kind == "person"
     # a verb between "which" and the noun: the noun is not what is asked
     assert analyse("Which virus is making officials worried?").kind == "general"
+    assert analyse("Which song should the singer play?").kind == "general"  # any auxiliary verb (rag.text.vocab)
+
+
+def test_the_asking_sentence_decides_the_answer_type():
+    """A quiz question often sets the scene first; what it asks for is in its last sentence."""
+    assert analyse("Kim Kardashian wore a historic dress at the Met Gala. Who was the designer of the dress?").kind == "person"
+    assert analyse("Lea Michele joined the cast of “Funny Girl.” Who is she replacing?").kind == "person"
+    assert analyse("Student loan payments were paused for two years. When are they set to restart?").kind == "date"
+    assert analyse("Who won? How many votes did the winner get?").kind == "number"
+    # no type in the asking sentence: the whole question's
+    assert analyse("How many rockets were fired at the embassy? Tell us.").kind == "number"
 
 
 def test_a_who_question_no_sentence_answers_with_a_name_is_refused_with_that_reason(budget_rag):

@@ -14,6 +14,10 @@ features here describe what the evidence for the lead sentence lacks, never a wo
 - how old the lead's article is: news questions ask about the recent, and near-topic evidence
   is often older.
 
+`evidence` computes all of these; the model reads those its JSON lists. Since round 9 that is
+five: support, the best chunk's and the lead passage's coverage, and the lead's and the newest
+evidence's age. On tune, cross-validated by week, the fourteen did no better (docs/design.md).
+
 Fitted on the benchmark's tune half, answerable against unanswerable questions, asked as of
 their date (bench/answerability_fit.py writes rag/answer/answerable_model.json; the check half is
 never read), together with its support floor (a question whose best evidence's support is under
@@ -32,14 +36,12 @@ fell under the seed eval's fact-recall floor; it is not used (docs/design.md).
 from __future__ import annotations
 
 import math
-import re
 from functools import lru_cache
 from pathlib import Path
 
 from rag.answer.logistic import predict, read_model
+from rag.answer.question import asking_sentence
 from rag.text.lexical import content_words
-
-_CLAUSE = re.compile(r"(?<=[.?!])\s+(?=[A-Z\"“‘'])")
 
 MODEL_FILE = Path(__file__).with_name("answerable_model.json")
 
@@ -92,8 +94,7 @@ def asking_terms(q) -> list[str]:
     """The question's terms in its asking sentence, the last one: a quiz question often sets the
     scene first ("Kim Kardashian was accused of damaging a dress. Who designed it?"), and a
     near-topic passage covers the scene but not what is asked."""
-    clauses = [c for c in _CLAUSE.split(q.text.strip()) if c]
-    last = set(content_words(clauses[-1])) if clauses else set()
+    last = set(content_words(asking_sentence(q.text)))
     return [t for t in q.terms if t in last] or list(q.terms)
 
 

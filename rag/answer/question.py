@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 
 from rag.text.dates import find_date_mentions
 from rag.text.lexical import content_words, stem
-from rag.text.vocab import PERSON_NOUNS, PLACE_NOUNS, alternation
+from rag.text.sentences import split_sentences
+from rag.text.vocab import AUXILIARY_VERBS, PERSON_NOUNS, PLACE_NOUNS, alternation
 
 # Words that frame a question but say nothing about its subject.
 _FRAMING = {stem(w) for w in (
@@ -27,7 +28,7 @@ _TYPE_NOUNS = {
 # Up to three words between "which" and the noun that names what is asked ("which popular
 # singer", "which 23-time grand slam tennis champion"), none of them a verb ("which virus is
 # making officials ill" asks about a virus).
-_MODIFIERS = r"(?:(?!(?:is|are|was|were|did|does|do|has|have|had|will|can|could|would)\b)(?![\w’'-]+ing\b)[\w’'-]+\s+){0,4}?"
+_MODIFIERS = rf"(?:(?!(?:{alternation(AUXILIARY_VERBS)})\b)(?![\w’'-]+ing\b)[\w’'-]+\s+){{0,4}}?"
 
 _TYPES = [
     ("name", re.compile(r"\bwhat (is|was|were|are) the names? of\b|\bname the\b|\bnamed?\b.{0,20}\?$", re.I)),
@@ -52,8 +53,24 @@ class Question:
     unit_word: str | None = None
 
 
+def asking_sentence(text: str) -> str:
+    """The question's last sentence, the one that asks: a quiz question often sets the scene
+    first ("Kim Kardashian was accused of damaging a dress. Who designed it?")."""
+    text = text.strip()
+    spans = split_sentences(text, set(range(1, text.count("\n") + 2)))
+    return text[spans[-1].start:spans[-1].end] if spans else text
+
+
+def _kind(text: str) -> str:
+    """The answer type, read from the asking sentence first ("... at the Met Gala. Who was the
+    designer?" asks for a person), else from the whole question."""
+    asking = asking_sentence(text)
+    return next((name for name, pattern in _TYPES if pattern.search(asking)), None) or next(
+        (name for name, pattern in _TYPES if pattern.search(text)), "general")
+
+
 def analyse(text: str) -> Question:
-    kind = next((name for name, pattern in _TYPES if pattern.search(text)), "general")
+    kind = _kind(text)
     type_nouns = {stem(w) for w in _TYPE_NOUNS.get(kind, ())}
     terms = tuple(dict.fromkeys(t for t in content_words(text) if t not in _FRAMING and t not in type_nouns))
     names = tuple(dict.fromkeys(
