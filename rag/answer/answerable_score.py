@@ -14,10 +14,6 @@ features here describe what the evidence for the lead sentence lacks, never a wo
 - how old the lead's article is: news questions ask about the recent, and near-topic evidence
   is often older.
 
-`evidence` computes all of these; the model reads those its JSON lists. Since round 9 that is
-five: support, the best chunk's and the lead passage's coverage, and the lead's and the newest
-evidence's age. On tune, cross-validated by week, the fourteen did no better (docs/design.md).
-
 Fitted on the benchmark's tune half, answerable against unanswerable questions, asked as of
 their date (bench/answerability_fit.py writes rag/answer/answerable_model.json; the check half is
 never read), together with its support floor (a question whose best evidence's support is under
