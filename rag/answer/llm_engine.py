@@ -21,7 +21,8 @@ Nothing the model says is shown unchecked:
 5. an answer whose quotes together hold less of the question's key terms than the gate asks of
    a passage does not answer it (true and beside the point): a refusal, kept as rejected output;
    the same when every quote is from outside the recent period the question names, when it
-   asks for a number and the answer states none, or when the answer only restates the question;
+   asks for a number and the answer states none, when the answer speaks of a namesake of what
+   the question names (rag.answer.llm_namesake), or when the answer only restates the question;
 6. each figure of a reported conflict must be stated by the source it cites, and a conflict
    needs two different verified figures; the shared disagreement finder also runs over the
    figures of the whole context (rag.answer.context_conflicts).
@@ -42,6 +43,7 @@ from rag.answer.context_conflicts import disagreements
 from rag.answer.entailment import second_opinion
 from rag.answer.grounding import Grounding, ScoreSupport, ground
 from rag.answer.judge import judge_support
+from rag.answer.llm_namesake import namesake
 from rag.answer.question import analyse
 from rag.answer.question_period import period_coverage, period_reason, question_period
 from rag.answer.refusal import REFUSAL_PHRASE
@@ -114,6 +116,7 @@ def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filt
                           settings.llm_min_answer_similarity, store.embedder, result.query_vector)
     answer = off_period(answer, question_period(question, filters.as_of))
     answer = off_kind(answer)
+    answer = off_namesake(answer)
     answer = off_echo(answer)
     answer.notes = notes + draft.notes + answer.notes + _cost_notes(draft, llm)
     answer.timings = {**result.timings, "llm": round(asked - clock, 4),
@@ -227,7 +230,9 @@ def verify_draft(draft: Draft, context: Context, store: Store, llm: LLM, thresho
     claims = [s for s in reply.sentences if s.text and not is_refusal_sentence(s.text)]
     if reply.refused or not claims:
         return Answer(answer=REFUSAL_PHRASE, refused=True, usage=usage, **common)
-    test = ScoreSupport(store.embedder, threshold)
+    notes += [f"left out {short(s.text)!r}: the model says what its sources do not state, not what they do"
+              for s in reply.sentences if s.text and is_refusal_sentence(s.text)]
+    test = ScoreSupport(store.embedder, threshold, question or None)
     groundings = []
     for claim in claims:
         grounding = ground(claim.text, claim.citations, context, test)
@@ -299,6 +304,18 @@ def off_kind(answer: Answer) -> Answer:
     if any(numbers(_without_dates(s.text)) for s in answer.sentences):
         return answer
     return _refused_beside(answer, "the question asks for a number, and no sentence of the answer states one")
+
+
+def off_namesake(answer: Answer) -> Answer:
+    """An answer about a namesake of what the question names ("the Lady Byng Trophy" for "the
+    Hart Trophy", rag.answer.llm_namesake) does not answer it: a refusal kept as rejected output."""
+    if answer.refused or not answer.sentences:
+        return answer
+    found = namesake(answer.question, [s.text for s in answer.sentences] + [c.quote for c in answer.citations])
+    if found is None:
+        return answer
+    return _refused_beside(answer, f"the question asks about {found.asked!r}, and the answer speaks of "
+                                   f"{found.found!r}, another of that name")
 
 
 def off_echo(answer: Answer) -> Answer:
