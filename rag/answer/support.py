@@ -25,7 +25,10 @@ or of two (`SupportScorer.across`: the event in one, its outcome in another): th
 same rules and threshold, and each of its sentences must state a part of the claim (MIN_TERMS
 words of it the other lacks, and more than a name). Two sentences, together or as a window, do
 not support a claim when one of them only names someone and the two share no word of it
-(`_only_named`).
+(`_only_named`), nor, of two articles, when one lends only the claim's attribution
+("..., according to March data from Realtor.com": `_credited`). A pair holds the claim as it is:
+the question's premise (support_check.Premise, given for a window) is not given to two sentences
+apart, which would otherwise need little more than the answer's name and any word of the question.
 
 The winning window becomes the citation: its sentences are verbatim spans of the file, so an
 LLM's citations meet the extractive engine's standard (the quote is the text of the cited lines).
