@@ -56,6 +56,7 @@ from rag.answer.reply import (
 )
 from rag.answer.support import NUMBER_WORDS as _NUMBER_WORDS
 from rag.answer.support import numbers
+from rag.answer.support_check import MIN_TERMS
 from rag.answer.unsupported import decide
 from rag.errors import ConfigError, LLMError
 from rag.index.store import Store
@@ -338,10 +339,12 @@ def off_echo(answer: Answer) -> Answer:
 
 
 def restates(question: str, text: str) -> bool:
-    """Whether `text` holds no content word that `question` lacks (a yes/no question excepted)."""
+    """Whether `text` restates `question`: MIN_TERMS or more content words, none that the question
+    lacks (a yes/no question excepted). Shorter text is the support check's ("too short")."""
     if not question or _YES_NO.match(question):
         return False
-    return not set(content_words(text)) - set(content_words(question))
+    said = set(content_words(text))
+    return len(said) >= MIN_TERMS and not said - set(content_words(question))
 
 
 def _without_dates(text: str) -> str:
