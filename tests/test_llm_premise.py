@@ -95,3 +95,9 @@ def test_sentences_about_what_the_sources_lack_are_the_models_refusal_and_news_i
     for news in ("Police did not name the suspect.", "The report does not include a price, officials said.",
                  "The documents do not mention Trump.", "Kyle Connor won the Lady Byng Trophy."):
         assert not is_refusal_sentence(news), news
+
+
+def test_a_capitalised_stopword_both_open_with_does_not_tie_the_window_to_the_question():
+    window = ["The festival this week drew Muslims worldwide to celebrate Eid al-Adha in Mecca."]
+    assert supports("The holiday India celebrated this week was Eid al-Adha.", window,
+                    given="The holiday India celebrated this week was which one?").rule == "name"

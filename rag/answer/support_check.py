@@ -204,13 +204,17 @@ class Premise:
         found = _found_terms(claim, sentence, window)
         if not restated or not own or not restated & found or len(own & found) / len(own) < clause_coverage:
             return cls()
-        names = {_name(m.group(1)) for m in _CAPITALISED.finditer(_plain(sentence))}
-        shared = names & {_name(m.group(1)) for m in _CAPITALISED.finditer(_plain(given))}
+        shared = _capitalised(sentence) & _capitalised(given)
         held = set().union(*(_name_words(w) for w in window))
         if not shared & held:  # the window names nothing of the question that the sentence names
             return cls(frozenset(restated))
         return cls(frozenset(restated), frozenset(shared - held),
                    frozenset(numbers(sentence) & numbers(given)))
+
+
+def _capitalised(text: str) -> set[str]:
+    """The capitalised words of a text that may be names: not a stopword ("The", "Which")."""
+    return {n for m in _CAPITALISED.finditer(_plain(text)) if (n := _name(m.group(1))) and n not in STOPWORDS}
 
 
 def _abbreviated(sentence: str, window: Sequence[str]) -> list[tuple[str, str]]:
