@@ -53,7 +53,7 @@ def llm_values(run: Path, cfg: dict, phase: str) -> dict:
     if "llm_local_model" in Settings.model_fields:
         values["llm_local_model"] = Path(cfg["model"])
     if "llm_entailment" in Settings.model_fields:  # off by default; its column measures turning it on (round 6)
-        values["llm_entailment"] = True
+        values["llm_entailment"] = os.environ.get("BENCH_LLM_ENTAILMENT", "1") != "0"  # 0: the shipped default
     return values
 
 

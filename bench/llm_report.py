@@ -398,7 +398,7 @@ def render(run: Path, scored: dict) -> str:
     row("Answers refused as beside the question (supported quotes that do not speak to it, none from its period, or no number for a 'how many')",
         lambda m: str(m.get("refused_off_question", 0)))
     row("Engine errors", lambda m: str(m["errors"]))
-    row("Seconds per answer, mean (LLM after: from the response cache)", lambda m: _f(m["seconds"]["mean"], 1))
+    row("Seconds per answer, mean (an LLM column replayed from the response cache spends no model time: see the calls below)", lambda m: _f(m["seconds"]["mean"], 1))
     c = scored.get("calls") or {}
     if c:
         lines += ["", (f"Model calls really sent: {c['n']}, mean {c['prompt_tokens']:.0f} prompt + "

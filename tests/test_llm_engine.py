@@ -270,6 +270,23 @@ def test_a_refusal_uses_the_shared_phrase(store, server, tmp_path):
     assert REFUSAL_PHRASE in server.chat_requests()[0]["messages"][0]["content"]
 
 
+def test_the_models_own_words_for_a_refusal_are_a_refusal_not_a_claim(store, server, tmp_path):
+    server.script(json_completion({"refused": False, "conflicts": [], "sentences": [
+        {"text": "The provided sources do not mention who won the 1930 World Cup.", "citations": [1]}]}))
+    rag = Rag(settings_for(store, server, tmp_path, llm_min_question_coverage=0.0))
+    answer = rag.ask("Who won the 1930 World Cup?", engine="llm")
+    assert answer.refused and answer.answer == REFUSAL_PHRASE and answer.rejected is None and answer.removed == []
+
+
+def test_a_reply_that_only_restates_the_question_is_refused_before_any_sentence_is_checked(store, server, tmp_path):
+    server.script(json_completion({"refused": False, "conflicts": [], "sentences": [
+        {"text": "Which team won the 1930 World Cup?", "citations": [1]}]}))
+    rag = Rag(settings_for(store, server, tmp_path, llm_min_question_coverage=0.0))
+    answer = rag.ask("Which team won the 1930 World Cup?", engine="llm")
+    assert answer.refused and "only restates the question" in answer.refusal_reason and answer.removed == []
+    assert [s.text for s in answer.rejected.sentences] == ["Which team won the 1930 World Cup?"]
+
+
 def test_a_context_that_does_not_speak_to_the_question_is_refused_before_the_model_is_asked(store, server,
                                                                                             tmp_path):
     server.responder = eight_rockets

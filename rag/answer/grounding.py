@@ -42,8 +42,8 @@ class SupportTest(Protocol):
 class ScoreSupport:
     """rag.answer.support: support score >= threshold and every number of the sentence in the window."""
 
-    def __init__(self, embedder, threshold: float):
-        self.scorer = SupportScorer(embedder)
+    def __init__(self, embedder, threshold: float, question: str | None = None):
+        self.scorer = SupportScorer(embedder, question)
         self.threshold = threshold
 
     def evidence(self, sentence: str, source: Source) -> Evidence | None:

@@ -21,7 +21,9 @@ Nothing the model says is shown unchecked:
 5. an answer whose quotes together hold less of the question's key terms than the gate asks of
    a passage does not answer it (true and beside the point): a refusal, kept as rejected output;
    the same when every quote is from outside the recent period the question names, when it
-   asks for a number and the answer states none, or when the answer only restates the question;
+   asks for a number and the answer states none, or when the answer speaks of a namesake of what
+   the question names (rag.answer.llm_namesake). A reply that only restates the question is
+   refused before verification (its words are the question's premise, no claim; `off_echo`);
 6. each figure of a reported conflict must be stated by the source it cites, and a conflict
    needs two different verified figures; the shared disagreement finder also runs over the
    figures of the whole context (rag.answer.context_conflicts).
@@ -42,6 +44,7 @@ from rag.answer.context_conflicts import disagreements
 from rag.answer.entailment import second_opinion
 from rag.answer.grounding import Grounding, ScoreSupport, ground
 from rag.answer.judge import judge_support
+from rag.answer.llm_namesake import namesake
 from rag.answer.question import analyse
 from rag.answer.question_period import period_coverage, period_reason, question_period
 from rag.answer.refusal import REFUSAL_PHRASE
@@ -53,6 +56,7 @@ from rag.answer.reply import (
 )
 from rag.answer.support import NUMBER_WORDS as _NUMBER_WORDS
 from rag.answer.support import numbers
+from rag.answer.support_check import MIN_TERMS
 from rag.answer.unsupported import decide
 from rag.errors import ConfigError, LLMError
 from rag.index.store import Store
@@ -114,7 +118,7 @@ def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filt
                           settings.llm_min_answer_similarity, store.embedder, result.query_vector)
     answer = off_period(answer, question_period(question, filters.as_of))
     answer = off_kind(answer)
-    answer = off_echo(answer)
+    answer = off_namesake(answer)
     answer.notes = notes + draft.notes + answer.notes + _cost_notes(draft, llm)
     answer.timings = {**result.timings, "llm": round(asked - clock, 4),
                       "verify": round(time.perf_counter() - asked, 4)}
@@ -227,7 +231,15 @@ def verify_draft(draft: Draft, context: Context, store: Store, llm: LLM, thresho
     claims = [s for s in reply.sentences if s.text and not is_refusal_sentence(s.text)]
     if reply.refused or not claims:
         return Answer(answer=REFUSAL_PHRASE, refused=True, usage=usage, **common)
-    test = ScoreSupport(store.embedder, threshold)
+    notes += [f"left out {short(s.text)!r}: the model says what its sources do not state, not what they do"
+              for s in reply.sentences if s.text and is_refusal_sentence(s.text)]
+    echoes = [s for s in claims if restates(question, s.text)]
+    if echoes and len(echoes) == len(claims):  # the question's own words are no claim to verify
+        return off_echo(Answer(answer=" ".join(s.text for s in echoes), usage=usage, notes=notes, **{
+            **common, "question": question}, sentences=[AnswerSentence(text=s.text, support=0.0) for s in echoes]))
+    claims = [s for s in claims if s not in echoes]
+    notes += [f"left out {short(s.text)!r}: it only restates the question" for s in echoes]
+    test = ScoreSupport(store.embedder, threshold, question or None)
     groundings = []
     for claim in claims:
         grounding = ground(claim.text, claim.citations, context, test)
@@ -301,17 +313,38 @@ def off_kind(answer: Answer) -> Answer:
     return _refused_beside(answer, "the question asks for a number, and no sentence of the answer states one")
 
 
+def off_namesake(answer: Answer) -> Answer:
+    """An answer about a namesake of what the question names ("the Lady Byng Trophy" for "the
+    Hart Trophy", rag.answer.llm_namesake) does not answer it: a refusal kept as rejected output."""
+    if answer.refused or not answer.sentences:
+        return answer
+    found = namesake(answer.question, [s.text for s in answer.sentences] + [c.quote for c in answer.citations])
+    if found is None:
+        return answer
+    return _refused_beside(answer, f"the question asks about {found.asked!r}, and the answer speaks of "
+                                   f"{found.found!r}, another of that name")
+
+
 def off_echo(answer: Answer) -> Answer:
     """An answer that only restates its question does not answer it ("NASA released astonishing
     images from space this week." for "NASA released astonishing images from space this week.
     What did the images show?"): when no sentence holds a content word the question lacks, it is
-    a refusal kept as rejected output. A yes/no question may be answered in its own words."""
-    if answer.refused or not answer.sentences or _YES_NO.match(answer.question):
-        return answer
-    asked = set(content_words(answer.question))
-    if any(set(content_words(s.text)) - asked for s in answer.sentences):
+    a refusal kept as rejected output. A yes/no question may be answered in its own words.
+    verify_draft applies it to the model's reply before any sentence is verified: the question's
+    words are its premise (rag.answer.support_check.Premise), and a sentence of those alone is
+    no claim, so it is neither checked nor counted as removed; in a reply that says more it is left out."""
+    if answer.refused or not answer.sentences or not all(restates(answer.question, s.text) for s in answer.sentences):
         return answer
     return _refused_beside(answer, "the answer only restates the question: no sentence says anything it does not")
+
+
+def restates(question: str, text: str) -> bool:
+    """Whether `text` restates `question`: MIN_TERMS or more content words, none that the question
+    lacks (a yes/no question excepted). Shorter text is the support check's ("too short")."""
+    if not question or _YES_NO.match(question):
+        return False
+    said = set(content_words(text))
+    return len(said) >= MIN_TERMS and not said - set(content_words(question))
 
 
 def _without_dates(text: str) -> str:

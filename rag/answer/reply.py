@@ -68,8 +68,26 @@ def parse_marker_reply(text: str) -> LLMReply:
     return LLMReply(refused=False, sentences=sentences, conflicts=[c for c in conflicts if c.claims])
 
 
+# A sentence about the sources, not the news: the model saying in its own words that they do not
+# answer ("The sources do not contain an answer to this question.", "The provided context does
+# not mention who won.", "There is no information about the winner in the sources.", "I cannot
+# answer this from the sources."). It is a refusal, never a claim to verify. Only words that name
+# what the model was given count ("sources", "context"): "The report does not include a price" and
+# "The documents do not mention him" may be news.
+_SOURCES = r"(?:the |these |those |my |your )?(?:provided |given |cited |available |above |numbered )*" \
+           r"(?:sources?|context|articles?|corpus|passages?)(?: provided| given| above)?"
+_OWN_REFUSAL = re.compile(
+    rf"^(?:however,?\s+|unfortunately,?\s+)?(?:{_SOURCES}\s+(?:do|does|did)\s+not|{_SOURCES}\s+(?:don't|doesn't)|"
+    rf"neither of {_SOURCES}|none of {_SOURCES})\s+(?:\w+ly\s+)?(?:contain|provide|include|give|offer|hold|have|mention|"
+    r"say|state|specify|indicate|name|identify|reveal|answer|address|discuss|report|list)\b"
+    rf"|^there (?:is|are) no (?:information|mention|details?|answer|data)\b.*\b(?:in|from|among) {_SOURCES}\W*$"
+    rf"|^(?:i|we) (?:cannot|can't|could not|couldn't|am unable to|was unable to) (?:find|answer|determine|tell|say)\b",
+    re.IGNORECASE)
+
+
 def is_refusal_sentence(text: str) -> bool:
-    return _is_refusal(text)
+    """The shared refusal phrase, or the model's own words for it (`_OWN_REFUSAL`)."""
+    return _is_refusal(text) or bool(_OWN_REFUSAL.search(" ".join(text.split())))
 
 
 def _is_refusal(text: str) -> bool:

@@ -25,7 +25,10 @@ or of two (`SupportScorer.across`: the event in one, its outcome in another): th
 same rules and threshold, and each of its sentences must state a part of the claim (MIN_TERMS
 words of it the other lacks, and more than a name). Two sentences, together or as a window, do
 not support a claim when one of them only names someone and the two share no word of it
-(`_only_named`).
+(`_only_named`), nor, of two articles, when one lends only the claim's attribution
+("..., according to March data from Realtor.com": `_credited`). A pair holds the claim as it is:
+the question's premise (support_check.Premise, given for a window) is not given to two sentences
+apart, which would otherwise need little more than the answer's name and any word of the question.
 
 The winning window becomes the citation: its sentences are verbatim spans of the file, so an
 LLM's citations meet the extractive engine's standard (the quote is the text of the cited lines).
@@ -43,6 +46,7 @@ import numpy as np
 from rag.answer.support_check import MIN_TERMS, NUMBER_WORDS, SupportVerdict, numbers, supports
 from rag.models import Chunk, Sentence
 from rag.text.lexical import content_words, term_set
+from rag.text.vocab import SPEECH_VERBS, alternation
 
 __all__ = ["NUMBER_WORDS", "Anchor", "SupportScorer", "SupportVerdict", "lexical_support", "numbers", "supports"]
 
@@ -57,6 +61,8 @@ ACROSS_CANDIDATES = 6
 EVIDENCE_KINDS = ("sentence", "headline")
 _CAPITALISED = re.compile(r"(?<![\w'’-])[A-Z][\w'’.&-]*")
 _PERSONAL = re.compile(r"\b(he|she|him|his|her|hers|they|them|their)\b", re.IGNORECASE)
+_ATTRIBUTION = re.compile(rf"(?:\baccording to|\bas reported by)\s+(?P<who>[^,;]+?)\s*[.!?]?$|,\s*(?P<who2>[^,;]{{1,60}}?)\s+"
+                          rf"(?:{alternation(SPEECH_VERBS)})\s*[.!?]?$|^(?:according to|as reported by)\s+(?P<who3>[^,;]+),", re.IGNORECASE)
 
 
 @dataclass
@@ -92,8 +98,11 @@ def lexical_support(claim: str, evidence: str) -> float:
 class SupportScorer:
     """Scores claims against chunks; sentence vectors are computed once per scorer."""
 
-    def __init__(self, embedder):
+    def __init__(self, embedder, question: str | None = None):
         self.embedder = embedder
+        # The question answered: a window's verdict lets the claim restate its premise
+        # (support_check.Premise); two sentences apart (`across`) must hold the claim as it is.
+        self.question = question
         self._vectors: dict[str, np.ndarray] = {}
 
     def _embed(self, texts: list[str]) -> None:
@@ -118,22 +127,26 @@ class SupportScorer:
                 windows = [w for w in windows if _one_paragraph(w)]  # three sentences: of one paragraph
             if not windows:
                 continue
-            wider = max((self._score(w, claim, claim_vector, claimed, chunk) for w in windows), key=_rank)
+            wider = max((self._score(w, claim, claim_vector, claimed, chunk, self.question) for w in windows),
+                        key=_rank)
             if best is None or _rank(wider)[:2] > _rank(best)[:2] or (
                     _rank(wider)[:2] == _rank(best)[:2] and wider.score >= best.score + _PAIR_MARGIN):
                 best = wider  # a wider window wins only by a clear margin, so quotes stay short
         return best
 
-    def _score(self, window: list[Sentence], claim: str, claim_vector, claimed: set[float], chunk: Chunk) -> Anchor:
+    def _score(self, window: list[Sentence], claim: str, claim_vector, claimed: set[float], chunk: Chunk,
+               question: str | None = None) -> Anchor:
         text = " ".join(s.text for s in window)
         vector = sum(self._vectors[s.text] for s in window)
         norm = float(np.linalg.norm(vector)) or 1.0
         verdict = self._pair_verdict(claim, window)  # a failing verdict is falsy: no `or`
+        if verdict is None:
+            verdict = supports(claim, [s.text for s in window], given=question)
+        asked = numbers(question) if question and verdict.supported else set()
         return Anchor(
             chunk=chunk, sentences=window, lexical=round(lexical_support(claim, text), 4),
             semantic=round(float(vector @ claim_vector) / norm, 4),
-            numbers_ok=claimed <= numbers(text),
-            verdict=verdict if verdict is not None else supports(claim, [s.text for s in window]),
+            numbers_ok=claimed - asked <= numbers(text), verdict=verdict,
         )
 
     def _pair_verdict(self, claim: str, window: list[Sentence]) -> SupportVerdict | None:
@@ -162,7 +175,7 @@ class SupportScorer:
             return []
         body = [(c, i, s) for c in chunks for i, s in enumerate(x for x in c.sentences if x.kind in EVIDENCE_KINDS)]
         held = {id(s): terms & term_set(s.text) for _, _, s in body}  # the claim's words each holds
-        named = _name_terms(claim)
+        named, credited = _name_terms(claim), _credited(claim)
         ranked = sorted(body, key=lambda t: -len(held[id(t[2])]))[:ACROSS_CANDIDATES]
         self._embed([claim] + [s.text for _, _, s in ranked])
         claimed = numbers(claim)
@@ -175,6 +188,9 @@ class SupportScorer:
             if not _parts(held[id(first)], held[id(second)], named,
                           second.text if first_chunk.id == second_chunk.id else None):
                 continue  # each must state a part of the claim: a name picked up elsewhere is no part
+            if first_chunk.source != second_chunk.source and not _parts(
+                    held[id(first)] - credited, held[id(second)] - credited, named, None):
+                continue  # of two articles, one may not lend only its attribution (`_credited`)
             scored = self._score([t[2] for t in pair], claim, self._vectors[claim], claimed, pair[0][0])
             if best is None or _rank(scored) > _rank(best[0]):
                 best = (scored, pair)
@@ -189,6 +205,17 @@ class SupportScorer:
                 out[chunk.id] = Anchor(chunk, [sentence], scored.lexical, scored.semantic, scored.numbers_ok,
                                        scored.verdict)
         return list(out.values())
+
+
+def _credited(claim: str) -> set[str]:
+    """The terms of the claim's attribution ("..., according to March data from Realtor.com",
+    "..., the agency said"). Of two articles, one may not lend a claim only its attribution: "SW19
+    is the postcode district in Southwest London" and "rents have gone up 8.8% in metro Detroit,
+    according to March data from Realtor.com" do not make "The cheapest London borough to rent in
+    is SW19, according to March data from Realtor.com". Within one article, its attribution is
+    the article's own."""
+    found = _ATTRIBUTION.search(claim.strip())
+    return set(content_words(next(g for g in found.group("who", "who2", "who3") if g))) if found else set()
 
 
 def _parts(a: set[str], b: set[str], named: set[str], later: str | None) -> bool:

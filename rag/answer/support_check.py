@@ -26,6 +26,17 @@ demonym or adjective ("Saudi Arabia" ~ "Saudi Arabian", "China" ~ "Chinese", "Br
 "British"), a plural ("Democrats" ~ "Democrat"); a name the sentence itself abbreviates ("the
 World Health Organization (WHO)") is in a window that says either. A lead-in that attributes the
 sentence to the context as a whole ("According to the sources, ...") is not part of the claim.
+- **the question's premise** (`given`: the question the sentence answers): an answer restates
+  its question's framing ("Pelosi made a controversial visit to Taiwan this week, angering a
+  nearby world power" for "... made a controversial visit to which area this week, angering a
+  nearby world power?"). Words the user asserted are not the model's claim, so the content terms
+  the sentence shares with the question count as found, when the sentence says something the
+  question does not, that new part alone reaches CLAUSE_COVERAGE in the window, and the window
+  holds a term of the premise too (it speaks of the question's subject). A name or number taken
+  from the question is given the same way only when the window also holds another name the
+  question and the sentence share ("the US" of "the Biden administration ... in the US?" beside
+  "Biden"; not "India" for a window about Eid that names nothing of the question). A sentence
+  that only restates its question is checked as it is.
 The thresholds were chosen on the tune half of a labelled set of real benchmark sentences and
 systematic perturbations (bench/support_pairs.py; BENCHMARKS.md "Support check"): the loosest
 with the best tune result. That set pins them only weakly (its supported sentences are
@@ -114,15 +125,17 @@ class SupportVerdict:
 
 
 def supports(sentence: str, window: str | Sequence[str], *, coverage: float = COVERAGE,
-             clause_coverage: float = CLAUSE_COVERAGE) -> SupportVerdict:
-    """Check `sentence` against `window` (text, or its sentences) by the rules above."""
+             clause_coverage: float = CLAUSE_COVERAGE, given: str | None = None) -> SupportVerdict:
+    """Check `sentence` against `window` (text, or its sentences) by the rules above; `given` is
+    the question the sentence answers, whose premise it may restate."""
     parts = split_window(window) if isinstance(window, str) else [w for w in window if w.strip()]
     sentence = _claim(sentence)
     claim = _text(sentence)
     if len(claim.terms) < MIN_TERMS:
         return SupportVerdict(False, "too few words to check against the source", 0.0, "short")
     view = [_text(p) for p in parts]
-    share, clause_shares = coverages(sentence, parts)
+    premise = Premise.of(sentence, given, parts, clause_coverage)
+    share, clause_shares = coverages(sentence, parts, premise.terms)
     if any(is_instruction(parts[i]) for i in _carriers(claim.terms, view)):
         return SupportVerdict(False, "the cited text is an instruction to the model, not a report", share, "instruction")
     if share < coverage:
@@ -131,21 +144,23 @@ def supports(sentence: str, window: str | Sequence[str], *, coverage: float = CO
         if part < clause_coverage:
             return SupportVerdict(False, f"the clause {short(clause, 50)!r} is not in the cited text ({part:.0%} of "
                                          "its words)", share, "clause")
-    if problem := _numbers(sentence, view):
+    if problem := _numbers(sentence, view, premise.numbers):
         return SupportVerdict(False, problem, share, "number")
     if problem := _negations(claim, view):
         return SupportVerdict(False, problem, share, "negation")
-    if missing := _missing_names(sentence, parts):
+    if missing := [n for n in _missing_names(sentence, parts) if n not in premise.names]:
         return SupportVerdict(False, f"{_names(missing)} not in the cited text", share, "name")
     return SupportVerdict(True, None, share)
 
 
-def coverages(sentence: str, window: Sequence[str]) -> tuple[float, list[tuple[str, float]]]:
+def coverages(sentence: str, window: Sequence[str], granted: frozenset[str] = frozenset()
+              ) -> tuple[float, list[tuple[str, float]]]:
     """The share of the sentence's content terms in the window, and the share of each clause of
-    MIN_TERMS or more terms: what COVERAGE and CLAUSE_COVERAGE are compared with."""
+    MIN_TERMS or more terms: what COVERAGE and CLAUSE_COVERAGE are compared with. `granted`
+    terms count as found (the question's premise, `Premise`)."""
     sentence = _claim(sentence)
     claim = _text(sentence)
-    found = _found_terms(claim, sentence, window)
+    found = _found_terms(claim, sentence, window) | granted
     share = len(claim.terms & found) / len(claim.terms) if claim.terms else 0.0
     out, said = [], set()
     for clause in clauses(sentence):
@@ -168,6 +183,38 @@ def _found_terms(claim: _Text, sentence: str, window: Sequence[str]) -> frozense
     for phrase, _ in _abbreviated(sentence, window):
         found |= _text(phrase).terms
     return frozenset(found)
+
+
+@dataclass(frozen=True)
+class Premise:
+    """What a sentence takes from the question it answers and may restate unsupported: content
+    terms, names (as `_name` spells them) and numbers. Empty unless the sentence adds to the
+    question, its addition is in the window and the window speaks of the question (module doc)."""
+
+    terms: frozenset[str] = frozenset()
+    names: frozenset[str] = frozenset()
+    numbers: frozenset[float] = frozenset()
+
+    @classmethod
+    def of(cls, sentence: str, given: str | None, window: Sequence[str], clause_coverage: float) -> Premise:
+        if not given or not window:
+            return cls()
+        claim, asked = _text(sentence), _text(given)
+        restated, own = claim.terms & asked.terms, claim.terms - asked.terms
+        found = _found_terms(claim, sentence, window)
+        if not restated or not own or not restated & found or len(own & found) / len(own) < clause_coverage:
+            return cls()
+        shared = _capitalised(sentence) & _capitalised(given)
+        held = set().union(*(_name_words(w) for w in window))
+        if not shared & held:  # the window names nothing of the question that the sentence names
+            return cls(frozenset(restated))
+        return cls(frozenset(restated), frozenset(shared - held),
+                   frozenset(numbers(sentence) & numbers(given)))
+
+
+def _capitalised(text: str) -> set[str]:
+    """The capitalised words of a text that may be names: not a stopword ("The", "Which")."""
+    return {n for m in _CAPITALISED.finditer(_plain(text)) if (n := _name(m.group(1))) and n not in STOPWORDS}
 
 
 def _abbreviated(sentence: str, window: Sequence[str]) -> list[tuple[str, str]]:
@@ -308,15 +355,15 @@ def _neighbours(text: _Text, i: int, step: int) -> str | None:
     return None
 
 
-def _numbers(sentence: str, view: list[_Text]) -> str | None:
+def _numbers(sentence: str, view: list[_Text], given: frozenset[float] = frozenset()) -> str | None:
     """Each number of a clause needs the same number in the window next to the same term: in a
     window sentence that carries the clause, one neighbour (before or after) suffices; elsewhere
-    in the window, every neighbour both texts have must match."""
+    in the window, every neighbour both texts have must match. `given` numbers are the question's."""
     for clause in clauses(sentence):
         text = _text(clause)
         carriers = set(_carriers(text.terms, view))
         for i, token in enumerate(text.tokens):
-            if token.number is None:
+            if token.number is None or token.number in given:
                 continue
             around = (_neighbours(text, i, -1), _neighbours(text, i, 1))
             found = [(k, j) for k, v in enumerate(view) for j, t in enumerate(v.tokens) if t.number == token.number]
