@@ -1,15 +1,13 @@
 """What an LLM answer may take from its question, and what it may not (issue 16, round 7): the
-question's premise restated around a supported answer; a namesake of what the question names;
+question's premise restated around a supported answer;
 one article's attribution lent to another article's claim."""
 
 import datetime as dt
 
-from rag.answer.llm_engine import off_namesake
-from rag.answer.llm_namesake import namesake, names
 from rag.answer.support import SupportScorer
 from rag.answer.support_check import supports
 from rag.index.embedders import HashEmbedder
-from rag.models import Answer, AnswerSentence, Chunk, Citation, Sentence
+from rag.models import Chunk, Sentence
 
 VISIT = ["The speaker landed in Lisbon on Tuesday, a show of support for Portugal despite Spain's protests over the visit."]
 QUESTION = "Speaker Ana Costa made a controversial visit to which country this week, angering a close neighbour?"
@@ -63,24 +61,6 @@ def test_one_article_may_not_lend_another_only_its_attribution():
     data = chunk_of("Rents have gone up 8.8% in metro Detroit, according to March data from Realtor.com.", "b")
     claim = "The cheapest London borough to rent in is SW19, according to March data from Realtor.com."
     assert SupportScorer(HashEmbedder()).across(claim, [place, data]) == []
-
-
-def test_names_end_at_a_possessive_and_at_a_capitalised_stopword():
-    assert names("Who won the NHL's Hart Trophy, given to the league's MVP?") == [["Hart", "Trophy"]]
-    assert names("The U.S. Supreme Court and New York City") == [["U.S", "Supreme", "Court"], ["New", "York", "City"]]
-
-
-def test_an_answer_about_a_namesake_is_refused_and_one_about_the_name_is_not():
-    question = "Who won the league's Hart Trophy this year?"
-    other = "Kyle Connor has won the Lady Byng Trophy, given to the league's most gentlemanly player."
-    assert namesake(question, [other]).found == "Lady Byng Trophy"
-    assert namesake(question, ["Auston Matthews won the Hart Trophy."]) is None
-    assert namesake("What did President Joe Biden say?", ["Joe Biden said the bill would pass."]) is None
-    answer = Answer(question=question, answer=f"{other} [1]", engine="llm", settings_hash="",
-                    sentences=[AnswerSentence(text=other, citations=[1], support=0.9)],
-                    citations=[Citation(n=1, source="a.txt", line_start=1, line_end=1, quote=other)])
-    refused = off_namesake(answer)
-    assert refused.refused and "Lady Byng Trophy" in refused.refusal_reason and refused.rejected.sentences
 
 
 def test_sentences_about_what_the_sources_lack_are_the_models_refusal_and_news_is_not():

@@ -20,9 +20,8 @@ Nothing the model says is shown unchecked:
    model's text as rejected output;
 5. an answer whose quotes together hold less of the question's key terms than the gate asks of
    a passage does not answer it (true and beside the point): a refusal, kept as rejected output;
-   the same when every quote is from outside the recent period the question names, when it
-   asks for a number and the answer states none, or when the answer speaks of a namesake of what
-   the question names (rag.answer.llm_namesake). A reply that only restates the question is
+   the same when every quote is from outside the recent period the question names, or when it
+   asks for a number and the answer states none. A reply that only restates the question is
    refused before verification (its words are the question's premise, no claim; `off_echo`);
 6. each figure of a reported conflict must be stated by the source it cites, and a conflict
    needs two different verified figures; the shared disagreement finder also runs over the
@@ -44,7 +43,6 @@ from rag.answer.context_conflicts import disagreements
 from rag.answer.entailment import second_opinion
 from rag.answer.grounding import Grounding, ScoreSupport, ground
 from rag.answer.judge import judge_support
-from rag.answer.llm_namesake import namesake
 from rag.answer.question import analyse
 from rag.answer.question_period import period_coverage, period_reason, question_period
 from rag.answer.refusal import REFUSAL_PHRASE
@@ -118,7 +116,6 @@ def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filt
                           settings.llm_min_answer_similarity, store.embedder, result.query_vector)
     answer = off_period(answer, question_period(question, filters.as_of))
     answer = off_kind(answer)
-    answer = off_namesake(answer)
     answer.notes = notes + draft.notes + answer.notes + _cost_notes(draft, llm)
     answer.timings = {**result.timings, "llm": round(asked - clock, 4),
                       "verify": round(time.perf_counter() - asked, 4)}
@@ -311,18 +308,6 @@ def off_kind(answer: Answer) -> Answer:
     if any(numbers(_without_dates(s.text)) for s in answer.sentences):
         return answer
     return _refused_beside(answer, "the question asks for a number, and no sentence of the answer states one")
-
-
-def off_namesake(answer: Answer) -> Answer:
-    """An answer about a namesake of what the question names ("the Lady Byng Trophy" for "the
-    Hart Trophy", rag.answer.llm_namesake) does not answer it: a refusal kept as rejected output."""
-    if answer.refused or not answer.sentences:
-        return answer
-    found = namesake(answer.question, [s.text for s in answer.sentences] + [c.quote for c in answer.citations])
-    if found is None:
-        return answer
-    return _refused_beside(answer, f"the question asks about {found.asked!r}, and the answer speaks of "
-                                   f"{found.found!r}, another of that name")
 
 
 def off_echo(answer: Answer) -> Answer:
