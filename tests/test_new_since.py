@@ -347,6 +347,21 @@ def test_a_statement_an_earlier_new_article_gave_is_cited_there_not_repeated():
     assert b.found == 3  # the twin and the near-repeat count as found, not shown
 
 
+def test_an_article_is_on_the_topic_only_when_its_best_sentence_nears_the_best():
+    from types import SimpleNamespace
+
+    from rag.brief.new_since import ARTICLE, articles_on_topic
+
+    def unit(source, relevance):
+        return SimpleNamespace(source=source, relevance=relevance)
+
+    # the story's own article, a round-up with one paragraph on it, and a war recap that shares
+    # one word with the topic ("eastern"): its best sentence passes the sentence bar, not the article's
+    units = [unit("story.md", 0.8), unit("story.md", 0.3), unit("roundup.md", 0.7), unit("roundup.md", 0.05),
+             unit("recap.md", 0.33), unit("recap.md", 0.3)]
+    assert ARTICLE == 0.5 and articles_on_topic(units, ARTICLE * 0.8) == {"story.md", "roundup.md"}
+
+
 def test_an_article_about_the_topic_has_every_sentence_on_it():
     from types import SimpleNamespace
 
