@@ -316,6 +316,7 @@ def test_the_digest_gives_a_share_of_each_article_in_its_own_order():
     briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
     digest(briefing, long[::-1] + short, [])
     assert [a.source for a in briefing.new_articles] == ["short.md", "long.md"]  # the older article first
+    assert [s.source for s in briefing.sources] == ["short.md", "long.md"]  # listed among the sources
     assert [a.found for a in briefing.new_articles] == [1, 9]
     shown = [p.text for p in briefing.new_articles[1].points]
     # a third of its nine, in the article's own order (not by score: the lead of the article comes first)
@@ -399,8 +400,9 @@ def test_with_a_small_overview_the_new_articles_say_the_rest_cited_and_counted(s
     assert points and "public inquiry" in _text(b) and "rescue boats" not in _text(b)
     assert [c.n for c in b.citations] == list(range(1, len(b.citations) + 1))  # numbered again, digest included
     cited = {c.n: c for c in b.citations}
+    listed = {s.source: s.cited for s in b.sources}
     for a in b.new_articles:
-        assert a.points and len(a.points) <= a.found
+        assert a.points and len(a.points) <= a.found and listed[a.source] >= len(a.points)
         assert all(cited[p.citations[0]].source == a.source and cited[p.citations[0]].quote == p.text for p in a.points)
     from rag.brief.new_since import _briefing_texts
     from rag.eval.scorers._briefing import briefing_prose

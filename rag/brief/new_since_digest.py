@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 from rag.brief.scope import Unit
 from rag.brief.select import pick
-from rag.models import Briefing, BriefPoint, Citation, NewArticle
+from rag.models import Briefing, BriefPoint, BriefSource, Citation, NewArticle
 
 SHARE = 1 / 3  # of each new article's new statements on the topic shown (a priori, round 7; see BENCHMARKS.md)
 # statements the digest shows at most, about 1,500 words (a priori): a story with many new articles
@@ -83,6 +83,11 @@ def digest(briefing: Briefing, candidates: list[Unit], taken: list[Unit], share:
             cite_sentence(briefing, x.chunk, x.sentence) for x in [u, *u.twins])), episode=u.episode,
             support=round(u.score, 3)) for u in chosen]
     briefing.new_articles = [entry for entry, chosen in entries if chosen]
+    listed = {s.source for s in briefing.sources}
+    # an article of an episode the overview left out (less relevant as a whole) still has its say
+    # here when its sentences are on the topic: it is listed among the sources too
+    briefing.sources += [BriefSource(source=a.source, title=a.title, outlet=a.outlet, date=a.date)
+                         for a in briefing.new_articles if a.source not in listed]
     return shown, share
 
 
