@@ -6,7 +6,10 @@ it should state and the old facts it should leave out are counted as the eval co
 
 Targets: >= 0.80 of the new facts appear, <= 0.10 of the old ones do. Beside each case, the
 same topic briefed over the after set *without* --new-since (everything up to `until`): how much
-old material an ordinary briefing repeats.
+old material an ordinary briefing repeats. Off the story: for a case whose id line carries a
+`# key: REGEX` comment (the regex its writer used to find the story's articles), the share of
+the briefing's items whose first citation is an article that does not write the key (an article
+off the story came in; a round-up's other stories are not caught, as a round-up writes the key).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import re
 import time
 from pathlib import Path
 
@@ -37,6 +41,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "new_since.json")
     args = parser.parse_args()
     rag = Rag(Settings(store_dir=args.store, engine=args.engine))
+    keys = story_keys(args.cases)
     rows = []
     started = time.perf_counter()
     try:
@@ -53,7 +58,9 @@ def main() -> None:
                 found, old = fact_recall(case.facts, text), fact_recall(case.old_facts, text)
                 row[name] = {"new_facts": found.value, "old_facts": old.value, "new": found.explanation,
                              "old": old.explanation, "citations": len(briefing.citations), "items": _items(briefing),
-                             "words": len(text.split())}
+                             "words": len(text.split()), "new_articles": len(briefing.new_articles)}
+                if case.id in keys:
+                    row[name]["off_story"] = off_story(rag.store, briefing, keys[case.id])
             rows.append(row)
     finally:
         rag.close()
@@ -64,7 +71,8 @@ def main() -> None:
                       "facts": sum(len(c.facts) for c in cases),
                       "old_fact_share": round(sum(r[name]["old_facts"] for r in rows) / n, 3),
                       "mean_items": round(sum(r[name]["items"] for r in rows) / n, 1),
-                      "mean_words": round(sum(r[name]["words"] for r in rows) / n)}
+                      "mean_words": round(sum(r[name]["words"] for r in rows) / n),
+                      "off_story_items": _off_story_share([r[name].get("off_story") for r in rows])}
                for name in ("new_since", "plain")}
     result = {"cases": n, "case_file": str(args.cases.relative_to(ROOT) if args.cases.is_absolute() and args.cases.is_relative_to(ROOT) else args.cases), "engine": args.engine, "summary": summary, "rows": rows,
               "seconds": round(time.perf_counter() - started, 1), "load_average": round(os.getloadavg()[0], 1),
@@ -84,8 +92,31 @@ def bootstrap_ci(values: list[float], resamples: int = 10_000, seed: int = 0) ->
 
 
 def _items(briefing) -> int:
-    """What the reader reads: summary sentences, key facts, timeline entries and quotes."""
-    return len(briefing.summary) + len(briefing.key_facts) + len(briefing.timeline) + len(briefing.quotes)
+    """What the reader reads: summary sentences, key facts, what each new article adds, timeline
+    entries and quotes."""
+    return (len(briefing.summary) + len(briefing.key_facts) + sum(len(a.points) for a in briefing.new_articles)
+            + len(briefing.timeline) + len(briefing.quotes))
+
+
+def story_keys(path: Path) -> dict[str, re.Pattern]:
+    """case id -> its story key, from `- id: ID  # key: REGEX` lines of the case file."""
+    found = re.findall(r"^\s*- id:\s*(\S+)\s*#\s*key:\s*(.+?)\s*$", path.read_text(encoding="utf-8"), re.MULTILINE)
+    return {case: re.compile(key, re.IGNORECASE) for case, key in found}
+
+
+def off_story(store, briefing, key: re.Pattern) -> list[int]:
+    """[items whose first citation's article does not write the story key, items cited]."""
+    by_n = {c.n: c.source for c in briefing.citations}
+    items = (briefing.summary + briefing.key_facts + [p for a in briefing.new_articles for p in a.points]
+             + briefing.timeline + briefing.quotes)
+    sources = [by_n.get(item.citations[0]) for item in items if item.citations]
+    writes = {s: bool(key.search(store.docs.raw(s) or "")) for s in set(sources) if s}
+    return [sum(not writes.get(s, False) for s in sources), len(sources)]
+
+
+def _off_story_share(counts: list) -> float | None:
+    counts = [c for c in counts if c]
+    return round(sum(c[0] for c in counts) / max(1, sum(c[1] for c in counts)), 3) if counts else None
 
 
 if __name__ == "__main__":

@@ -12,10 +12,12 @@ Per fact, the first step that loses it:
 - off the topic: under the on-topic bar (ON_TOPIC of the best relevance);
 - not chosen, not new: neither picked by the briefing nor a new-fact candidate (no new name or
   number, not far from the earlier material);
-- cut by the cap: a new-fact candidate offered after the cap was reached (its rank, the cap);
-- refused by the repeat tests: offered before the cap, refused as a near-repeat or twin;
+- beyond its article's share: a new statement of an article whose share of the digest
+  (rag.brief.new_since_digest.SHARE, or less under DIGEST_MAX) was filled before the article came to it (its place in the
+  article's new statements, how many were shown);
+- refused by the repeat tests: reached within its article's share, refused as a near-repeat or twin;
 - old after selection: chosen, then dropped by the final test against the earlier material;
-and, for a fact found, where: the briefing's own selection or the extra new facts (with rank).
+and, for a fact found, where: the briefing's own selection or what a new article adds (with rank).
 `--categories-only` prints the counts per cause and nothing about which fact (for held-out sets:
 read as categories, never as rules).
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import math
 from pathlib import Path
 
 from bench.new_since import CASES
@@ -60,7 +63,7 @@ def main() -> None:
                 causes[cause] += 1
                 rows.append({"case": case.id, "fact": phrasings[0], "cause": cause, "detail": detail})
             rows.append({"case": case.id, "items": len(trace.before_drop), "extras": len(trace.extras),
-                         "offered": len(trace.offered), "limit": trace.limit, "read": len(trace.read),
+                         "offered": len(trace.offered), "read": len(trace.read),
                          "fresh": len(trace.fresh), "on_topic": len(trace.on_topic)})
     finally:
         rag.close()
@@ -92,7 +95,7 @@ def _follow(phrasings, text, trace, after, store, phrase_finder) -> tuple[str, s
     if has(text):
         extra = [i for i, u in enumerate(trace.extras) if has(u.text)]
         if extra:
-            return "found", f"extra new fact #{extra[0] + 1} of {len(trace.extras)}"
+            return "found", f"what a new article adds, #{extra[0] + 1} of {len(trace.extras)}"
         sections = [name for name, texts in trace.sections.items() if any(has(t) for t in texts)]
         return "found", "the briefing's selection: " + ", ".join(sections)
     writers = [s for s, raw in after.items() if has(raw)]
@@ -115,10 +118,13 @@ def _follow(phrasings, text, trace, after, store, phrase_finder) -> tuple[str, s
     ranks = [i for i, u in enumerate(trace.offered) if has(u.text)]
     if not ranks:
         return "not chosen, not new", on_topic[0].text[:120]
-    taken = len([u for u in trace.offered[:ranks[0]] if u in trace.extras])
-    if taken >= trace.limit:
-        return "cut by the cap", f"offered #{ranks[0] + 1} of {len(trace.offered)}, cap {trace.limit}"
-    return "refused by the repeat tests", f"offered #{ranks[0] + 1}"
+    unit = trace.offered[ranks[0]]
+    mine = sorted((u for u in trace.offered if u.source == unit.source), key=lambda u: (u.position, u.sentence.char_start))
+    at = next(i for i, u in enumerate(mine) if u is unit)
+    shown = sum(u in trace.extras for u in mine)
+    if shown >= max(1, math.ceil(trace.share * len(mine))):
+        return "beyond its article's share", f"#{at + 1} of its article's {len(mine)} new statements, {shown} shown"
+    return "refused by the repeat tests", f"#{at + 1} of its article's {len(mine)}"
 
 
 def _why_unread(store, sources: list[str], has, chunks: set) -> str:

@@ -485,6 +485,19 @@ class BriefPoint(BaseModel):
                                  "earlier articles give it, e.g. '12 [3]'.")
 
 
+class NewArticle(BaseModel):
+    """--new-since (extractive): one new article on the topic and the new statements it adds, in its own
+    order (rag.brief.new_since_digest)."""
+
+    source: str
+    title: str | None = None
+    date: dt.date | None = None
+    outlet: str | None = None
+    points: list[BriefPoint] = Field(default=[], description="What it adds: its new statements on the topic that the "
+                                     "rest of the briefing does not say; one said by other new articles too cites them.")
+    found: int = Field(0, description="Its new statements on the topic beyond the rest of the briefing, before the cut.")
+
+
 class BriefEvent(BaseModel):
     """A dated event of the timeline; reported by several sources, it carries all their citations."""
 
@@ -578,6 +591,8 @@ class Briefing(BaseModel):
                                       "earlier briefing) did not contain.")
     new_since_briefing: str | None = Field(None, description="--new-since BRIEFING.json: the earlier briefing's topic "
                                            "and date, as compared against.")
+    new_articles: list[NewArticle] = Field([], description="--new-since (extractive): what each new article on the "
+                                           "topic adds, oldest article first.")
 
 
 class BriefReplyEvent(BaseModel):

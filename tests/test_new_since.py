@@ -38,6 +38,11 @@ AFTER = {
                     "receded, officials said."),
                     "The European Union pledged 40 million euros for rebuilding the Carlow valley after the dam flood."]),
 }
+OFF_TOPIC = {  # new, dated after the cutoff, about something else
+    "sport.md": ("2022-10-19", "Rovers sign a striker",
+                 ["The Rovers football club signed a striker from Lisbon on Wednesday for a record transfer fee.",
+                  "The striker scored 31 goals last season and will wear the number nine shirt, the club said."]),
+}
 UNDATED_NEW = ("undated_new.txt", ("Carlow dam flood: schools reopen\n\nCARLOW, October 21, 2022 — Schools in the "
                "Carlow valley reopened on Friday for the first time since the dam flood, the education office said.\n"))
 UNDATED_OLD = ("undated_old.txt", ("Carlow dam history\n\nThe Carlow dam was built on the river Slaney to supply "
@@ -57,7 +62,7 @@ def story(tmp_path_factory):
     root = tmp_path_factory.mktemp("new-since")
     corpus = root / "corpus"
     corpus.mkdir()
-    _write(corpus, {**BEFORE, **AFTER})
+    _write(corpus, {**BEFORE, **AFTER, **OFF_TOPIC})
     for name, text in (UNDATED_NEW, UNDATED_OLD):
         (corpus / name).write_text(text)
     with pytest.MonkeyPatch.context() as mp:
@@ -70,7 +75,7 @@ def story(tmp_path_factory):
 
 def _text(b) -> str:
     return " ".join([p.text for p in b.summary + b.key_facts] + [e.text for e in b.timeline]
-                    + [q.words for q in b.quotes])
+                    + [q.words for q in b.quotes] + [p.text for a in b.new_articles for p in a.points])
 
 
 def test_only_what_is_new_since_the_date_appears_each_cited(story):
@@ -116,7 +121,7 @@ def test_new_since_an_earlier_briefing_leaves_out_what_it_said(story, tmp_path, 
     assert code == 0, err
     b = json.loads(out)
     assert b["new_since"] == "2022-10-17" and "earlier briefing" in b["new_since_briefing"]
-    said = {p["text"] for p in b["summary"] + b["key_facts"]}
+    said = {p["text"] for p in b["summary"] + b["key_facts"] + [p for a in b["new_articles"] for p in a["points"]]}
     assert not said & {p.text for p in earlier.summary + earlier.key_facts}
     assert "public inquiry" in " ".join(said)
     code, out, _ = cli("brief", STORY, "--new-since", "2022-10-17", "--store-dir", store,
@@ -175,8 +180,9 @@ def test_novelty_is_distance_from_the_earlier_material_or_new_names_and_numbers(
     assert _EarlierMaterial(None, set(), dt.date(2022, 10, 17)).novelties([restated]) == [1.0]
 
 
-def test_new_facts_beyond_the_budget_are_new_on_topic_and_each_cited(story):
+def test_each_new_article_adds_its_new_statements_each_cited(story):
     from rag.brief import new_since
+    from rag.brief.new_since_digest import digest
     from rag.brief.options import BriefOptions
     from rag.brief.scope import gather
     from rag.models import Briefing
@@ -184,54 +190,59 @@ def test_new_facts_beyond_the_budget_are_new_on_topic_and_each_cited(story):
 
     store = story.store
     units = gather(store, STORY, Filters(since=dt.date(2022, 10, 18)), 24, 80).units
-    for u in units:
-        u.score = 1.0
+    units = [u for u in units if u.source.startswith("after_")]  # on the topic (the bar is tested below)
     old = new_since._OldStatements(store, Filters(), new_since.baseline_of(dt.date(2022, 10, 17), None))
     earlier = new_since._EarlierMaterial.read(store, STORY, old, BriefOptions())
     assert "ardee" in earlier.vocabulary and "maeve" not in earlier.vocabulary  # whole earlier articles read
     novelty = dict(zip(map(id, units), earlier.novelties(units)))
+    offered = new_since.new_candidates(units, earlier, novelty)
     briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
-    new_since.new_facts(briefing, units, earlier, novelty, limit=2)
-    texts = [p.text for p in briefing.key_facts]
-    assert len(texts) == 2
-    for p in briefing.key_facts:
-        cited = next(c for c in briefing.citations if c.n == p.citations[0])
-        assert cited.quote == p.text and cited.source.startswith("after_")
-    again = Briefing(topic=STORY, engine="extractive", settings_hash="x", key_facts=briefing.key_facts)
-    new_since.new_facts(again, units, earlier, novelty, limit=10)  # what the briefing says is never added twice
-    added = [p.text for p in again.key_facts[2:]]
-    assert added and not set(texts) & set(added)
+    shown, _ = digest(briefing, offered, [], share=1.0)
+    assert [a.source for a in briefing.new_articles] == ["after_1.md", "after_2.md"]  # oldest first
+    for a in briefing.new_articles:
+        assert a.date and a.title and a.outlet == "Valley News" and 1 <= len(a.points) <= a.found
+        for p in a.points:
+            cited = next(c for c in briefing.citations if c.n == p.citations[0])
+            assert cited.quote == p.text and cited.source == a.source
+    assert any("Maeve Doyle" in p.text for p in briefing.new_articles[0].points)
+    again = Briefing(topic=STORY, engine="extractive", settings_hash="x")
+    digest(again, offered, shown, share=1.0)  # what the briefing says already is never added twice
+    assert not again.new_articles
 
 
-def test_a_new_fact_is_new_and_on_the_topic(story):
+def test_a_new_statement_writes_a_new_name_or_number_or_is_far_from_everything_earlier():
     from types import SimpleNamespace
 
     import numpy as np
 
     from rag.brief import new_since
-    from rag.models import Briefing
 
     earlier = new_since._EarlierMaterial(np.asarray([[1.0, 0.0, 0.0]], dtype=np.float32), {"carlow", "ardee"},
                                          dt.date(2022, 10, 17))
 
-    def unit(text, vector, relevance):
+    def unit(text, vector):
         v = np.asarray(vector, dtype=np.float32)
-        return SimpleNamespace(text=text, vector=v / np.linalg.norm(v), relevance=relevance, score=relevance,
-                               centrality=relevance, position=0, terms=set(text.lower().split()), twins=[], source=text, episode=None,
-                               chunk=SimpleNamespace(source="after_1.md", title=None, date=None, outlet=None),
-                               sentence=SimpleNamespace(char_start=len(text), char_end=2 * len(text), line_start=1,
-                                                        line_end=1, text=text))
+        return SimpleNamespace(text=text, vector=v / np.linalg.norm(v))
 
-    restated = unit("residents of ardee returned home to the carlow valley", [1.0, 0.0, 0.0], 1.0)
-    new_name = unit("Retired judge Maeve Doyle will lead the public inquiry", [1.0, 0.0, 0.0], 0.9)
-    far = unit("the rebuilding fund will pay for new bridges and roads", [0.0, 1.0, 0.0], 0.8)
-    off_topic = unit("a football club signed a striker from Lisbon yesterday", [0.0, 0.0, 1.0], 0.1)
-    units = [restated, new_name, far, off_topic]
+    restated = unit("residents of ardee returned home to the carlow valley", [1.0, 0.0, 0.0])
+    new_name = unit("Retired judge Maeve Doyle will lead the public inquiry", [1.0, 0.0, 0.0])
+    far = unit("the rebuilding fund will pay for new bridges and roads", [0.0, 1.0, 0.0])
+    units = [restated, new_name, far]
     novelty = dict(zip(map(id, units), earlier.novelties(units)))
-    briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
-    new_since.new_facts(briefing, units, earlier, novelty)
-    # close to the earlier sentence and no new name: not new; far below the topic: not on it
-    assert [p.text for p in briefing.key_facts] == [new_name.text, far.text]
+    # close to the earlier sentence and no new name: not new
+    assert new_since.new_candidates(units, earlier, novelty) == [new_name, far]
+
+
+def test_an_article_off_the_topic_adds_nothing(story):
+    from rag.brief.new_since import Trace, brief_new_since
+    from rag.retrieval import Filters
+
+    trace = Trace()
+    b = brief_new_since(story, STORY, Filters(), "extractive", since=dt.date(2022, 10, 17), trace=trace)
+    # a new article, dated after the cutoff and retrieved for the topic, is off it: under the on-topic bar
+    assert "sport.md" in {u.source for u in trace.read}
+    assert "sport.md" not in {u.source for u in trace.on_topic} | {c.source for c in b.citations}
+    assert all(a.source != "sport.md" for a in b.new_articles)
 
 
 def test_a_quotation_is_restated_only_by_its_quoted_words():
@@ -276,35 +287,80 @@ def test_short_attributed_quotes_and_whole_articles_in_a_new_since_scope(tmp_pat
         rag.close()
 
 
-def test_distinct_new_things_come_before_a_second_fact_of_one():
+def _digest_unit(text, vector, source, position, day, score=0.5):
     from types import SimpleNamespace
 
     import numpy as np
 
-    from rag.brief import new_since
+    v = np.asarray(vector, dtype=np.float32)
+    date = dt.date(2022, 10, day)
+    article = SimpleNamespace(title=f"{source} title", date=date, outlet="Valley News")
+    return SimpleNamespace(text=text, vector=v / np.linalg.norm(v), relevance=1.0, score=score, centrality=score,
+                           position=position, terms=set(text.lower().split()), twins=[], source=source, episode=1,
+                           article=article, chunk=SimpleNamespace(source=source, title=article.title, date=date,
+                                                                  outlet="Valley News"),
+                           sentence=SimpleNamespace(char_start=100 * position, char_end=100 * position + len(text),
+                                                    line_start=position + 1, line_end=position + 1, text=text))
+
+
+def test_the_digest_gives_a_share_of_each_article_in_its_own_order():
+    import numpy as np
+
+    from rag.brief.new_since_digest import SHARE, Reach, digest, digest_note
     from rag.models import Briefing
 
-    earlier = new_since._EarlierMaterial(np.asarray([[0.0, 0.0, 0.0, 1.0]], dtype=np.float32), set(),
-                                         dt.date(2022, 10, 17))
-
-    def unit(text, vector, score):
-        v = np.asarray(vector, dtype=np.float32)
-        return SimpleNamespace(text=text, vector=v / np.linalg.norm(v), relevance=1.0, score=score,
-                               centrality=score, position=0, terms=set(text.lower().split()), twins=[], source=text, episode=None,
-                               chunk=SimpleNamespace(source="after_1.md", title=None, date=None, outlet=None),
-                               sentence=SimpleNamespace(char_start=len(text), char_end=2 * len(text), line_start=1,
-                                                        line_end=1, text=text))
-
-    inquiry = unit("a public inquiry into the dam collapse was announced", [1.0, 0.0, 0.0, 0.0], 0.9)
-    # like the inquiry (cosine 0.71), under the briefing's near-repeat bar (0.75): by score alone it is second
-    judge = unit("retired judge Maeve Doyle will lead that inquiry from Monday", [0.7, 0.7, 0.0, 0.0], 0.8)
-    aid = unit("the European Union pledged forty million euros for rebuilding", [0.0, 0.0, 1.0, 0.0], 0.5)
-    units = [inquiry, judge, aid]
-    assert [len(g) for g in new_since.like_groups(units)] == [2, 1]  # the inquiry and its judge are one new thing
-    novelty = dict(zip(map(id, units), earlier.novelties(units)))
+    dims = 12
+    long = [_digest_unit(f"long thing{i} happened with detail{i} and figure{i}", np.eye(dims)[i], "long.md", i, 19,
+                         score=i / 10) for i in range(9)]
+    short = [_digest_unit("the short article's single new detail about the valley", np.eye(dims)[10], "short.md", 4, 18)]
     briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
-    new_since.new_facts(briefing, units, earlier, novelty, limit=2)
-    assert [p.text for p in briefing.key_facts] == [inquiry.text, aid.text]  # the aid before the inquiry's second fact
+    digest(briefing, long[::-1] + short, [])
+    assert [a.source for a in briefing.new_articles] == ["short.md", "long.md"]  # the older article first
+    assert [s.source for s in briefing.sources] == ["short.md", "long.md"]  # listed among the sources
+    assert [a.found for a in briefing.new_articles] == [1, 9]
+    shown = [p.text for p in briefing.new_articles[1].points]
+    # a third of its nine, in the article's own order (not by score: the lead of the article comes first)
+    assert SHARE == pytest.approx(1 / 3) and shown == [u.text for u in long[:3]]
+    assert [p.text for p in briefing.new_articles[0].points] == [short[0].text]  # a small article: at least one
+    note = digest_note(briefing, Reach(articles=3, share=SHARE))
+    assert "3 new article(s) on the topic, 2 with new statements" in note and "10 such statement(s), 4 shown" in note
+    assert "6 left out" in note
+
+
+def test_a_statement_an_earlier_new_article_gave_is_cited_there_not_repeated():
+    from rag.brief.new_since_digest import digest
+    from rag.models import Briefing
+
+    first = _digest_unit("the public inquiry into the dam collapse opens on Monday in the town hall",
+                         [1.0, 0.0, 0.0], "a.md", 0, 18)
+    same = _digest_unit("the public inquiry into the dam collapse opens on Monday in the town hall",
+                        [1.0, 0.0, 0.0], "b.md", 0, 19)
+    near = _digest_unit("on Monday the dam inquiry opens, at the town hall, officials said",
+                        [0.9, 0.3, 0.0], "b.md", 1, 19)
+    other = _digest_unit("the European Union pledged forty million euros for rebuilding",
+                         [0.0, 0.0, 1.0], "b.md", 2, 19)
+    briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
+    digest(briefing, [other, near, same, first], [], share=1.0)
+    a, b = briefing.new_articles
+    assert [p.text for p in a.points] == [first.text] and [p.text for p in b.points] == [other.text]
+    cited = {c.n: c.source for c in briefing.citations}
+    assert [cited[n] for n in a.points[0].citations] == ["a.md", "b.md"]  # b.md's copy is a second citation
+    assert b.found == 3  # the twin and the near-repeat count as found, not shown
+
+
+def test_an_article_is_on_the_topic_only_when_its_best_sentence_nears_the_best():
+    from types import SimpleNamespace
+
+    from rag.brief.new_since import ARTICLE, articles_on_topic
+
+    def unit(source, relevance):
+        return SimpleNamespace(source=source, relevance=relevance)
+
+    # the story's own article, a round-up with one paragraph on it, and a war recap that shares
+    # one word with the topic ("eastern"): its best sentence passes the sentence bar, not the article's
+    units = [unit("story.md", 0.8), unit("story.md", 0.3), unit("roundup.md", 0.7), unit("roundup.md", 0.05),
+             unit("recap.md", 0.33), unit("recap.md", 0.3)]
+    assert ARTICLE == 0.5 and articles_on_topic(units, ARTICLE * 0.8) == {"story.md", "roundup.md"}
 
 
 def test_an_article_about_the_topic_has_every_sentence_on_it():
@@ -321,89 +377,6 @@ def test_an_article_about_the_topic_has_every_sentence_on_it():
     assert articles_about(focused + round_up, 0.3) == {"focused.md"}
 
 
-def test_new_facts_rank_by_news_value_not_by_how_closely_they_restate_the_topic():
-    from types import SimpleNamespace
-
-    import numpy as np
-
-    from rag.brief import new_since
-    from rag.models import Briefing
-
-    earlier = new_since._EarlierMaterial(np.asarray([[0.0, 0.0, 0.0, 1.0]], dtype=np.float32), set(),
-                                         dt.date(2022, 10, 17))
-
-    def unit(text, vector, relevance, centrality, position):
-        v = np.asarray(vector, dtype=np.float32)
-        return SimpleNamespace(text=text, vector=v / np.linalg.norm(v), relevance=relevance, score=relevance,
-                               centrality=centrality, position=position, terms=set(text.lower().split()), twins=[],
-                               source=text, episode=None,
-                               chunk=SimpleNamespace(source="after_1.md", title=None, date=None, outlet=None),
-                               sentence=SimpleNamespace(char_start=len(text), char_end=2 * len(text), line_start=1,
-                                                        line_end=1, text=text))
-
-    # names the topic's words, deep in its article, said by no other source
-    restating = unit("the dam collapse in the Carlow valley was discussed again", [1.0, 0.0, 0.0, 0.0], 0.9, 0.2, 30)
-    # an article's second sentence, which other sources report too, in other words than the topic's
-    lead = unit("forty families moved into temporary homes in Ardee on Monday", [0.0, 1.0, 0.0, 0.0], 0.4, 0.9, 1)
-    units = [restating, lead]
-    novelty = dict(zip(map(id, units), earlier.novelties(units)))
-    briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
-    new_since.new_facts(briefing, units, earlier, novelty, limit=1)
-    assert [p.text for p in briefing.key_facts] == [lead.text]
-
-
-def _fact_unit(text, vector, centrality, source=None):
-    from types import SimpleNamespace
-
-    import numpy as np
-
-    v = np.asarray(vector, dtype=np.float32)
-    return SimpleNamespace(text=text, vector=v / np.linalg.norm(v), relevance=1.0, score=centrality,
-                           centrality=centrality, position=0, terms=set(text.lower().split()), twins=[],
-                           source=source or text, episode=None,
-                           chunk=SimpleNamespace(source="after_1.md", title=None, date=None, outlet=None),
-                           sentence=SimpleNamespace(char_start=len(text), char_end=2 * len(text), line_start=1,
-                                                    line_end=1, text=text))
-
-
-def test_a_new_thing_several_new_articles_report_comes_before_one_only_one_states():
-    import numpy as np
-
-    from rag.brief import new_since
-    from rag.models import Briefing
-
-    earlier = new_since._EarlierMaterial(np.asarray([[0.0, 0.0, 1.0]], dtype=np.float32), set(), dt.date(2022, 10, 17))
-    single = _fact_unit("a striking detail that only one report gives", [1.0, 0.0, 0.0], 0.9)
-    for same_article in (False, True):
-        reported = _fact_unit("the inquiry opens on Monday in the town hall", [0.0, 1.0, 0.0], 0.6, "a.md")
-        again = _fact_unit("on Monday the public inquiry opens at the hall", [0.0, 0.95, 0.3], 0.5,
-                           "a.md" if same_article else "b.md")
-        units = [single, reported, again]
-        novelty = dict(zip(map(id, units), earlier.novelties(units)))
-        briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
-        new_since.new_facts(briefing, units, earlier, novelty, limit=1)
-        # news value 0.8 x 1.5 for two articles beats 0.95; two sentences of one article are no corroboration
-        assert [p.text for p in briefing.key_facts] == [single.text if same_article else reported.text]
-
-
-def test_the_number_of_new_facts_grows_with_the_distinct_new_things():
-    import numpy as np
-
-    from rag.brief import new_since
-    from rag.models import Briefing
-
-    dims = 81
-    earlier = new_since._EarlierMaterial(np.eye(dims, dtype=np.float32)[-1:], set(), dt.date(2022, 10, 17))
-    # one per distinct new thing up to NEW_FACTS_EACH (24), then one for every two
-    for distinct, expected in ((6, 6), (30, new_since.NEW_FACTS_EACH), (80, 40)):
-        units = [_fact_unit(f"thing{i} happened with detail{i} and figure{i}", np.eye(dims)[i], 0.5)
-                 for i in range(distinct)]
-        novelty = dict(zip(map(id, units), earlier.novelties(units)))
-        briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
-        new_since.new_facts(briefing, units, earlier, novelty)
-        assert len(briefing.key_facts) == expected
-
-
 def test_the_trace_is_filled_only_when_asked_and_changes_nothing(story):
     from rag.brief.new_since import Trace, brief_new_since
     from rag.retrieval import Filters
@@ -413,5 +386,50 @@ def test_the_trace_is_filled_only_when_asked_and_changes_nothing(story):
     trace = Trace()
     traced = brief_new_since(story, STORY, Filters(), "extractive", since=since, trace=trace)
     assert trace.read and trace.fresh and trace.on_topic and trace.sections["key facts"]
-    assert len(trace.fresh) <= len(trace.read) and trace.limit >= 1
+    assert len(trace.fresh) <= len(trace.read) and all(u in trace.offered for u in trace.extras)
     assert _text(traced) == _text(plain)
+
+
+def test_with_a_small_overview_the_new_articles_say_the_rest_cited_and_counted(story):
+    from rag.brief.options import BriefOptions
+    from rag.brief.render import to_html, to_markdown
+
+    small = BriefOptions(summary_sentences=1, key_facts=1, timeline_events=0, quotes=0)
+    b = story.brief(STORY, new_since=dt.date(2022, 10, 17), options=small)
+    points = [p for a in b.new_articles for p in a.points]
+    assert points and "public inquiry" in _text(b) and "rescue boats" not in _text(b)
+    assert [c.n for c in b.citations] == list(range(1, len(b.citations) + 1))  # numbered again, digest included
+    cited = {c.n: c for c in b.citations}
+    listed = {s.source: s.cited for s in b.sources}
+    for a in b.new_articles:
+        assert a.points and len(a.points) <= a.found and listed[a.source] >= len(a.points)
+        assert all(cited[p.citations[0]].source == a.source and cited[p.citations[0]].quote == p.text for p in a.points)
+    from rag.brief.new_since import _briefing_texts
+    from rag.eval.scorers._briefing import briefing_prose
+
+    # what an earlier new-since briefing's digest said counts as seen; the eval reads the digest too
+    assert {p.text for p in points} <= set(_briefing_texts(b))
+    assert all(p.text in briefing_prose(b.model_dump(mode="json")) for p in points)
+    note = next(n for n in b.notes if n.startswith("what each new article adds"))
+    assert f"{len(points)} shown" in note
+    md = to_markdown(b)
+    assert "## What each new article adds" in md and f"of its {b.new_articles[0].found} new statement" in md
+    assert "Valley News" in md.split("## What each new article adds")[1]
+    assert "What each new article adds" in to_html(b)
+
+
+def test_a_story_with_many_new_articles_lowers_every_share_alike_and_says_so():
+    import numpy as np
+
+    from rag.brief.new_since_digest import DIGEST_MAX, SHARE, Reach, digest, digest_note
+    from rag.models import Briefing
+
+    articles, each = 30, 9
+    dims = articles * each
+    units = [_digest_unit(f"a{a} thing{i} happened with detail{a}x{i} and figure{a}y{i}", np.eye(dims)[a * each + i],
+                          f"n{a:02d}.md", i, 1 + a % 28) for a in range(articles) for i in range(each)]
+    briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
+    shown, share = digest(briefing, units, [])
+    assert share < SHARE and len(shown) <= DIGEST_MAX  # a third of each would be 90
+    assert len(briefing.new_articles) == articles and all(len(a.points) == 2 for a in briefing.new_articles)
+    assert "lowered every article's share from 33%" in digest_note(briefing, Reach(articles=articles, share=share))

@@ -15,19 +15,17 @@ candidates too, under the 8-word minimum of a normal briefing. A sentence of a n
 at least half the best topic relevance of its chunk (a sentence about the topic need not name
 it). A quotation is restated only by its quoted words (the same speaker saying something else
 is not the same quotation), and a restatement shares at least three content words.
-After the briefing is chosen (centrality and coverage, as any briefing), more key facts are
-given to what is new: candidates on the topic that write names or numbers the earlier material
-never does (its whole articles, or the earlier briefing's items), or that are far from
-everything earlier (1 - the highest MiniLM cosine with an earlier sentence, over _FAR), none
-repeating a chosen item. They are grouped (a candidate joins a group holding one within LIKE
-cosine of it: one group per distinct new thing), and taken round robin, each group's best
-before a second of any, each group ranked by its best's news value (centrality and lead, not
-topic relevance), more when several new articles report it (corroboration); one per group up to
-NEW_FACTS_EACH (at least NEW_FACTS_MIN), and one for every two groups (NEW_FACTS_SHARE) up to
-NEW_FACTS_MAX when that is more: a story with more new things gets a longer update. A new
+After the briefing is chosen over the new statements (centrality and coverage, as any
+briefing: the overview), every new article on the topic says what it adds
+(rag.brief.new_since_digest: its own new statements, in its own order, up to a share of them; a
+statement an earlier new article gave is cited there, not repeated). A statement is new when it
+writes a name or number the earlier material never does (its whole articles, or the earlier
+briefing's items), or is far from everything earlier (1 - the highest MiniLM cosine with an
+earlier sentence, over _FAR). A new
 sentence under ON_TOPIC is no candidate for any part of the briefing (a round-up article read
-whole has other stories), unless its article is about the topic (most of its chunks are on it).
-(On the tuning cases 84-93% of the new articles' candidates pass these tests, so the cap, not
+whole has other stories), unless its article is about the topic (most of its chunks are on it);
+nor is any sentence of an article whose best sentence is under ARTICLE (not on the topic at all).
+(On the tuning cases 84-93% of the new articles' candidates pass these tests, so the share, not
 novelty, bounds the briefing.) Each new thing is said once: a key fact that is also a timeline
 entry is left to the timeline, which dates it (unless it shows an earlier figure beside it).
 A new figure that updates an earlier one (the same counted thing, a different number, in a
@@ -44,16 +42,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import fnmatch
-import itertools
 import re
 
 import numpy as np
 
 from rag.answer.figures import figures
+from rag.brief.new_since_digest import Reach, cite_sentence, digest, digest_note
 from rag.brief.options import BriefOptions
 from rag.brief.quotes import attributed_quote, quoted_words
 from rag.brief.scope import Unit, gather
-from rag.brief.select import pick
 from rag.errors import InputError
 from rag.models import Briefing, BriefPoint, Citation
 from rag.retrieval import Filters, search
@@ -67,20 +64,11 @@ _SAME_SUBJECT = 0.3  # content words a new figure's sentence shares with the old
 CONTEXT_RELEVANCE = 0.5  # the share of its chunk's best relevance a new sentence keeps at least
 _FAR = 0.5  # 1 - cosine at which a sentence is unlike anything earlier
 _SPECIFIC_FULL = 2  # new names/numbers that make a sentence fully novel on the specific half
-# key facts beyond a normal briefing's, for what is new: one per group of like candidates (distinct
-# new things) up to NEW_FACTS_EACH, as in rounds 4-5, and for a story with more, one for every two
-# groups up to NEW_FACTS_MAX (round 6, tuning, 8 cases with 32-134 groups: a fixed 24 found 25 of 34
-# new facts, 32: 26, 48: 27, half the groups within 8..48: 27 at 36 extras on average; that rule
-# alone shortened small stories below 24 and lost 2 of held-out 2's facts (seen), hence the floor)
-NEW_FACTS_MIN, NEW_FACTS_EACH, NEW_FACTS_MAX = 8, 24, 48
-NEW_FACTS_SHARE = 0.5
-# a group of like candidates from several new articles is corroborated: its news value counts
-# CORROBORATION more for each other article, up to CORROBORATED articles (a priori; tuning: 0.25, 0.5
-# and 1.0 all found one fact more than none, 25 of 34 against 24 at a cap of 24)
-CORROBORATION, CORROBORATED = 0.5, 3
-LIKE = 0.6  # cosine at which two new candidates are the same new thing (tuning: 0.5 -> 0.688, 0.6 -> 0.875)
 ON_TOPIC = 0.3  # share of the best relevance a new fact needs (unless its article is about the topic)
 ABOUT = 0.5  # share of an article's chunks on the topic that makes the article about it (a priori: most)
+# share of the best relevance an article's best sentence needs for the article to be on the topic
+# (round 7, tuning: the articles that write the story's key reach 0.64-1.0, those that do not 0.43-0.44)
+ARTICLE = 0.5
 NOVEL = 0.5  # semantic novelty a new fact needs when it writes no new name or number
 _SPECIFIC = re.compile(r"(?<![\w'’])(?:\d[\d,.:]*\d|\d|[A-Z][\w'’-]*[A-Za-z])")
 
@@ -88,16 +76,16 @@ _SPECIFIC = re.compile(r"(?<![\w'’])(?:\d[\d,.:]*\d|\d|[A-Z][\w'’-]*[A-Za-z]
 @dataclasses.dataclass
 class Trace:
     """What each step of an extractive new-since briefing kept, for bench/new_since_diagnose.py:
-    the units read, those left after the earlier-pool test and the on-topic bar, the new-fact
-    candidates in the order they are offered, the extras chosen, and the items before and
-    after the final test against the earlier material."""
+    the units read, those left after the earlier-pool test and the on-topic bar, the new
+    statements beyond the overview offered to the digest, those it shows, and the items before
+    and after the final test against the earlier material."""
 
     read: list[Unit] = dataclasses.field(default_factory=list)
     fresh: list[Unit] = dataclasses.field(default_factory=list)
     on_topic: list[Unit] = dataclasses.field(default_factory=list)
     offered: list[Unit] = dataclasses.field(default_factory=list)
     extras: list[Unit] = dataclasses.field(default_factory=list)
-    limit: int = 0
+    share: float = 0.0  # of each article's new statements the digest gave
     before_drop: list[str] = dataclasses.field(default_factory=list)
     sections: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # the final items, by section
 
@@ -134,7 +122,7 @@ def brief_new_since(rag, topic: str | None, filters: Filters, engine: str, since
     undated, notes = _undated_new(store, topic, filters, base, options.k)
     old = _OldStatements(store, filters, base, topic, options.k * 2)
     try:
-        briefing = _brief_after(rag, topic, after, engine, options, undated, old, trace)
+        briefing, reach = _brief_after(rag, topic, after, engine, options, undated, old, trace)
     except InputError:
         return _nothing_new(store, topic, filters, engine, base, notes)
     if trace is not None:
@@ -142,7 +130,8 @@ def brief_new_since(rag, topic: str | None, filters: Filters, engine: str, since
     dropped = _drop_old(briefing, old)
     if trace is not None:
         trace.sections = {"summary": [p.text for p in briefing.summary], "key facts": [p.text for p in briefing.key_facts],
-                          "timeline": [e.text for e in briefing.timeline], "quotes": [q.words for q in briefing.quotes]}
+                          "timeline": [e.text for e in briefing.timeline], "quotes": [q.words for q in briefing.quotes],
+                          "new articles": [p.text for a in briefing.new_articles for p in a.points]}
     _previous_figures(briefing, store, filters, base)
     _said_once(briefing)
     _prune_citations(briefing)
@@ -150,15 +139,18 @@ def brief_new_since(rag, topic: str | None, filters: Filters, engine: str, since
     briefing.new_since_briefing = base.label if previous is not None else None
     briefing.notes[:0] = [(f"only what is new since {base.label}: {dropped} item(s) the earlier material already "
                            f"states were left out")] + notes
+    if reach is not None:
+        briefing.notes.append(digest_note(briefing, reach))
     if engine == "llm" and undated:
         briefing.notes.append("the LLM engine read only dated articles; undated ones dated by their text were not read")
     return briefing
 
 
 def _brief_after(rag, topic, after: Filters, engine: str, options: BriefOptions, undated: list[str],
-                 old: _OldStatements, trace: Trace | None = None) -> Briefing:
+                 old: _OldStatements, trace: Trace | None = None) -> tuple[Briefing, Reach | None]:
+    """The briefing of the new material, and (extractive) how far its digest of new articles went."""
     if engine != "extractive":
-        return rag.brief(topic, after, engine, options=options)
+        return rag.brief(topic, after, engine, options=options), None
     from rag.brief.extractive import brief_extractive
 
     parts = []
@@ -197,44 +189,35 @@ def _brief_after(rag, topic, after: Filters, engine: str, options: BriefOptions,
     # stories) are no candidates for any part of the briefing, timeline and quotes included
     top = max((u.relevance for u in scope.units), default=0.0)
     about = articles_about(scope.units, ON_TOPIC * top)
-    scope.units = [u for u in scope.units if u.relevance >= ON_TOPIC * top or u.source in about] or scope.units
+    # every new article on the topic has its say in the digest, so which articles are on it is
+    # decided on its own: one whose best sentence is far below the best (ARTICLE) is not, whatever
+    # single sentences of it pass the sentence bar (a war recap's "the eastern part of the
+    # country" for an earthquake in eastern Afghanistan)
+    articles = articles_on_topic(scope.units, ARTICLE * top)
+    scope.units = [u for u in scope.units if u.source in articles
+                   and (u.relevance >= ON_TOPIC * top or u.source in about)] or scope.units
     if trace is not None:
         trace.on_topic = list(scope.units)
     novelty = dict(zip(map(id, scope.units), earlier.novelties(scope.units)))
     briefing = brief_extractive(rag.store, topic, after, options, scope=scope)
-    new_facts(briefing, scope.units, earlier, novelty, about=about, trace=trace)
-    return briefing
-
-
-def new_facts(briefing: Briefing, units: list[Unit], earlier: _EarlierMaterial, novelty: dict[int, float],
-              limit: int | None = None, about: frozenset[str] = frozenset(), trace: Trace | None = None) -> None:
-    """Key facts beyond a normal briefing's budget for what is new: candidates the briefing did
-    not choose that are on the topic (ON_TOPIC of the best relevance, or in an article `about` it)
-    and new (new names or numbers, or NOVEL semantic novelty), none repeating a chosen item.
-    Distinct new things first: the best of each group of like candidates (groups by group_value:
-    news value and corroboration) before a second of any; one per group up to NEW_FACTS_EACH (at
-    least NEW_FACTS_MIN), or one for every two groups up to NEW_FACTS_MAX when more (or `limit`)."""
     said = {normalize(t) for t in _briefing_texts(briefing)}
-    taken = [u for u in units if normalize(u.text) in said]
-    best = max((u.relevance for u in units), default=0.0)
-    candidates = [u for u in units if normalize(u.text) not in said
-                  and (u.relevance >= ON_TOPIC * best or u.source in about)
-                  and (earlier.new_specifics(u.text) or novelty[id(u)] >= NOVEL)]
-    groups = sorted(like_groups(candidates), key=lambda g: -group_value(g))
-    if limit is None:
-        limit = max(NEW_FACTS_MIN, min(NEW_FACTS_EACH, len(groups)),
-                    min(NEW_FACTS_MAX, round(NEW_FACTS_SHARE * len(groups))))
-    chosen: list[Unit] = []
-    offered = round_robin(groups)
-    for u in offered:
-        if len(chosen) >= limit:
-            break
-        chosen += pick([u], 1, taken + chosen)  # the briefing's own tests: twins, near-repeats, new terms
+    offered = new_candidates([u for u in scope.units if normalize(u.text) not in said], earlier, novelty)
+    shown, share = digest(briefing, offered, [u for u in scope.units if normalize(u.text) in said])
     if trace is not None:
-        trace.offered, trace.extras, trace.limit = offered, chosen, limit
-    for u in chosen:  # in the order offered: the most newsworthy distinct new things first
-        briefing.key_facts.append(BriefPoint(text=u.text, citations=[_cite(briefing, u.chunk, u.sentence)],
-                                             episode=u.episode, support=round(u.score, 3)))
+        trace.offered, trace.extras, trace.share = offered, shown, share
+    return briefing, Reach(articles=len({u.source for u in scope.units}), share=share)
+
+
+def new_candidates(units: list[Unit], earlier: _EarlierMaterial, novelty: dict[int, float]) -> list[Unit]:
+    """The new statements among on-topic units: they write a name or number the earlier material never
+    writes, or are far from everything earlier in meaning (NOVEL)."""
+    return [u for u in units if earlier.new_specifics(u.text) or novelty[id(u)] >= NOVEL]
+
+
+def articles_on_topic(units: list[Unit], bar: float) -> frozenset[str]:
+    """The articles with a sentence at `bar` relevance or more: those on the topic at all (a round-up
+    is, by its paragraph on the story; an article that only shares a word or two with it is not)."""
+    return frozenset(u.source for u in units if u.relevance >= bar)
 
 
 def articles_about(units: list[Unit], bar: float) -> frozenset[str]:
@@ -247,46 +230,6 @@ def articles_about(units: list[Unit], bar: float) -> frozenset[str]:
         chunks = best.setdefault(u.source, {})
         chunks[u.chunk.ordinal] = max(chunks.get(u.chunk.ordinal, 0.0), u.relevance)
     return frozenset(s for s, chunks in best.items() if sum(v >= bar for v in chunks.values()) >= ABOUT * len(chunks))
-
-
-def news_value(u: Unit) -> float:
-    """What a new fact's rank rests on: half centrality (other sentences, above all other sources',
-    say the like of it), half lead (news puts what matters first). Not topic relevance: a
-    candidate is already on the topic, and how closely it restates the topic's words says
-    nothing of how much it matters (on the tuning cases, relevance-led score 23 of 34 new facts,
-    this 25; 0.7 centrality + 0.3 lead, a topicless briefing's score, 24; position alone 22)."""
-    return 0.5 * u.centrality + 0.5 / (1.0 + u.position / 3.0)
-
-
-def group_value(group: list[Unit]) -> float:
-    """A group's rank: its best candidate's news value, more when several new articles report the
-    like of it (corroboration across articles; a chain of like sentences in many articles counts
-    as CORROBORATED, so one long chain does not outrank everything)."""
-    articles = min(len({u.source for u in group}), CORROBORATED)
-    return news_value(group[0]) * (1.0 + CORROBORATION * (articles - 1))
-
-
-def like_groups(candidates: list[Unit]) -> list[list[Unit]]:
-    """Candidates by news value, each joining the first group holding one within LIKE (cosine) of it:
-    one group per distinct new thing (a new event, a new person's words, a new figure)."""
-    ranked = sorted(candidates, key=lambda u: -news_value(u))
-    if not ranked:
-        return []
-    vectors = np.stack([u.vector for u in ranked])
-    like = vectors @ vectors.T >= LIKE  # every pair's cosine at once
-    members: list[list[int]] = []
-    for i in range(len(ranked)):
-        group = next((g for g in members if like[i, g].any()), None)
-        if group is None:
-            members.append([i])
-        else:
-            group.append(i)
-    return [[ranked[i] for i in g] for g in members]
-
-
-def round_robin(groups: list[list[Unit]]) -> list[Unit]:
-    """Each group's best (groups in order of their best), then each group's second, and so on."""
-    return [u for tier in itertools.zip_longest(*groups) for u in tier if u is not None]
 
 
 def _chunk_relevance(units: list[Unit]) -> dict[tuple[str, int], float]:
@@ -450,7 +393,12 @@ def _restated(text: str, candidates: list[set[str]]) -> bool:
 
 
 def _briefing_texts(b: Briefing) -> list[str]:
-    return [p.text for p in b.summary + b.key_facts] + [e.text for e in b.timeline] + [q.words for q in b.quotes]
+    return ([p.text for p in b.summary + b.key_facts] + [e.text for e in b.timeline] + [q.words for q in b.quotes]
+            + [p.text for p in _digest_points(b)])
+
+
+def _digest_points(b: Briefing) -> list[BriefPoint]:
+    return [p for a in b.new_articles for p in a.points]
 
 
 def _said_once(briefing: Briefing) -> None:
@@ -466,7 +414,12 @@ def _drop_old(briefing: Briefing, old: _OldStatements) -> int:
     briefing.key_facts = [p for p in briefing.key_facts if not old.states(p.text)]
     briefing.timeline = [e for e in briefing.timeline if not old.states(e.text)]
     briefing.quotes = [q for q in briefing.quotes if not old.states(q.words)]
-    return before - (len(briefing.summary) + len(briefing.key_facts) + len(briefing.timeline) + len(briefing.quotes))
+    points = len(_digest_points(briefing))
+    for article in briefing.new_articles:
+        article.points = [p for p in article.points if not old.states(p.text)]
+    briefing.new_articles = [a for a in briefing.new_articles if a.points]
+    after = len(briefing.summary) + len(briefing.key_facts) + len(briefing.timeline) + len(briefing.quotes)
+    return before - after + points - len(_digest_points(briefing))
 
 
 def _previous_figures(briefing: Briefing, store, filters: Filters, base: Baseline) -> None:
@@ -474,23 +427,23 @@ def _previous_figures(briefing: Briefing, store, filters: Filters, base: Baselin
     if base.previous is not None:
         return _previous_from_briefing(briefing, base.previous)
     old = _OldStatements(store, filters, base)
-    for point in briefing.summary + briefing.key_facts:
+    for point in briefing.summary + briefing.key_facts + _digest_points(briefing):
         found = figures(point.text)
         terms = set(content_words(point.text))
         for chunk, sentence in old.sentences(point.text):
             match = _updated(found, point.text, sentence.text, terms)
             if match is not None:
-                n = _cite(briefing, chunk, sentence)
+                n = cite_sentence(briefing, chunk, sentence)
                 point.previous = f"{match} [{n}]" + (f" ({chunk.date.isoformat()})" if chunk.date else "")
                 break
 
 
 def _previous_from_briefing(briefing: Briefing, previous: Briefing) -> None:
     cited = {c.n: c for c in previous.citations}
-    for point in briefing.summary + briefing.key_facts:
+    for point in briefing.summary + briefing.key_facts + _digest_points(briefing):
         found = figures(point.text)
         terms = set(content_words(point.text))
-        for old in previous.summary + previous.key_facts:
+        for old in previous.summary + previous.key_facts + _digest_points(previous):
             match = _updated(found, point.text, old.text, terms)
             if match is not None and old.citations and old.citations[0] in cited:
                 c = cited[old.citations[0]]
@@ -513,18 +466,6 @@ def _updated(new_figures, new_text: str, old_text: str, terms: set[str]) -> str 
     return None
 
 
-def _cite(briefing: Briefing, chunk, sentence) -> int:
-    for c in briefing.citations:
-        if c.source == chunk.source and c.char_start == sentence.char_start and c.char_end == sentence.char_end:
-            return c.n
-    n = max((c.n for c in briefing.citations), default=0) + 1
-    briefing.citations.append(Citation(n=n, source=chunk.source, line_start=sentence.line_start,
-                                       line_end=sentence.line_end, quote=sentence.text, char_start=sentence.char_start,
-                                       char_end=sentence.char_end, title=chunk.title, date=chunk.date,
-                                       outlet=chunk.outlet))
-    return n
-
-
 def _adopt(briefing: Briefing, c: Citation) -> int:
     n = max((x.n for x in briefing.citations), default=0) + 1
     briefing.citations.append(c.model_copy(update={"n": n}))
@@ -534,7 +475,7 @@ def _adopt(briefing: Briefing, c: Citation) -> int:
 def _prune_citations(briefing: Briefing) -> None:
     """Number again only the citations still used, in order of use; sources' counts follow."""
     used: list[int] = []
-    for p in briefing.summary + briefing.key_facts:
+    for p in briefing.summary + briefing.key_facts + _digest_points(briefing):
         used += p.citations + _previous_numbers(p)
     for e in briefing.timeline:
         used += e.citations
@@ -547,7 +488,7 @@ def _prune_citations(briefing: Briefing) -> None:
     by_n = {c.n: c for c in briefing.citations}
     briefing.citations = [by_n[n].model_copy(update={"n": order[n]}) for n in order if n in by_n]
     renumber = lambda numbers: [order[n] for n in numbers if n in order]
-    for p in briefing.summary + briefing.key_facts:
+    for p in briefing.summary + briefing.key_facts + _digest_points(briefing):
         p.citations = renumber(p.citations)
         if p.previous:
             p.previous = re.sub(r"\[(\d+)\]", lambda m: f"[{order.get(int(m.group(1)), '?')}]", p.previous)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 
 from rag.answer.citations import markers, where
-from rag.models import BriefEvent, Briefing, BriefPoint, BriefQuote, Disagreement
+from rag.models import BriefEvent, Briefing, BriefPoint, BriefQuote, Disagreement, NewArticle
 from rag.pictures import with_pictures
 
 _UNSUPPORTED = " (UNSUPPORTED by its citations)"
@@ -49,6 +49,17 @@ def _point(b: Briefing, p: BriefPoint) -> str:
 def previous_value(p: BriefPoint) -> str:
     """' (previously: 9 deaths [4] (2022-10-18))' for a --new-since figure that updates an earlier one."""
     return f" (previously: {p.previous})" if p.previous else ""
+
+
+def article_line(a: NewArticle) -> str:
+    """'2022-06-09 · USA Today — PGA Tour suspends LIV Golf players (articles.jsonl#01447f)'."""
+    where = " · ".join(x for x in (a.date.isoformat() if a.date else "no date", a.outlet) if x)
+    return f"{where} — {a.title or a.source}" + (f" ({a.source})" if a.title else "")
+
+
+def shown_line(a: NewArticle) -> str:
+    """'3 of its 9 new statements shown': how much of the article's new material the digest gives."""
+    return f"{len(a.points)} of its {a.found} new statement{'s' if a.found != 1 else ''} shown"
 
 
 def relative_note(e: BriefEvent) -> str:
@@ -90,6 +101,11 @@ def to_markdown(b: Briefing) -> str:
         out += ["Separate episodes (never merged):", ""] + [f"- {_episode_line(e)}" for e in b.episodes] + [""]
     out += ["## Summary", "", " ".join(_point(b, p) for p in b.summary) or "_Nothing to summarise._", ""]
     out += ["## Key facts", ""] + [f"- {_point(b, p)}" for p in b.key_facts] + [""]
+    if b.new_articles:
+        out += ["## What each new article adds", ""]
+        for a in b.new_articles:
+            out += [f"### {article_line(a)}", ""] + [f"- {_point(b, p)}" for p in a.points]
+            out += [f"- _{shown_line(a)}_", ""]
     out += ["## Timeline", ""] + ([f"- {_event(b, e)}" for e in b.timeline] or ["_No dated events._"]) + [""]
     out += ["## Who said what", ""] + ([f"- {_quote(b, q)}" for q in b.quotes] or ["_No attributed quotations._"]) + [""]
     out += ["## Where sources disagree", ""]
@@ -128,6 +144,10 @@ def to_html(b: Briefing) -> str:
                      + "".join(f"<li>{e(_episode_line(x))}</li>" for x in b.episodes) + "</ul>")
     parts.append("<h2>Summary</h2><p>" + " ".join(point(p) for p in b.summary) + "</p>")
     parts.append("<h2>Key facts</h2><ul>" + "".join(f"<li>{point(p)}</li>" for p in b.key_facts) + "</ul>")
+    if b.new_articles:
+        parts.append("<h2>What each new article adds</h2>" + "".join(
+            f"<h3>{e(article_line(a))}</h3><ul>" + "".join(f"<li>{point(p)}</li>" for p in a.points)
+            + f'<li class="scope">{e(shown_line(a))}</li></ul>' for a in b.new_articles))
     parts.append("<h2>Timeline</h2><ul>" + "".join(
         f"<li><b>{e(x.when)}</b>{e(relative_note(x))} {tag(x.episode)}— {e(x.text)} {marks(x.citations)}"
         f"{flag(x.supported)}</li>"

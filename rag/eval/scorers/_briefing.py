@@ -26,6 +26,7 @@ _CITATION_KEYS = {"source", "line_start", "line_end", "quote"}
 def briefing_prose(data: dict) -> str:
     """Everything the briefing states in its own sections, one line per item."""
     lines = [p.get("text", "") for p in data.get("summary", []) + data.get("key_facts", [])]
+    lines += [p.get("text", "") for a in data.get("new_articles", []) for p in a.get("points", [])]
     lines += [f"{e.get('when', '')} {e.get('text', '')}" for e in data.get("timeline", [])]
     lines += [f"{q.get('speaker') or ''}: {q.get('words', '')}" for q in data.get("quotes", [])]
     for d in data.get("disagreements", []):

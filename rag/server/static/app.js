@@ -292,6 +292,16 @@ function renderBriefing(b) {
   b.summary.forEach((p, i) => { if (i) summary.append(" "); point(summary, p); });
   parts.push(el("h3", { textContent: "Summary" }), b.summary.length ? summary : el("p", { class: "muted", textContent: "Nothing to summarise." }));
   parts.push(...section("Key facts", "key-facts", b.key_facts.map((p) => point(el("li"), p)), "No key facts."));
+  if ((b.new_articles || []).length) {
+    // --new-since: each new article on the topic, with the new statements it adds, in its own order
+    parts.push(el("h3", { textContent: "What each new article adds" }));
+    for (const a of b.new_articles) {
+      const where = [a.date || "no date", a.outlet].filter(Boolean).join(" · ");
+      const list = el("ul", { class: "new-article" }, ...a.points.map((p) => point(el("li"), p)),
+        el("li", { class: "muted", textContent: `${a.points.length} of its ${a.found} new statement${a.found !== 1 ? "s" : ""} shown` }));
+      parts.push(el("h4", { textContent: `${where} — ${a.title || a.source}` }), list);
+    }
+  }
   parts.push(...section("Timeline", "timeline", b.timeline.map((e) =>
     cited(el("li", {}, el("b", { class: "when", textContent: e.when }),
       e.relative_to ? el("span", { class: "muted relative", textContent:
