@@ -138,7 +138,7 @@ class Evaluator:
         return read[question, filters]
 
     def evaluate(self, qs: list[dict], overrides: dict, as_of: bool = False) -> dict:
-        from rag.retrieval import Filters, choose, coverages, rank
+        from rag.retrieval import Filters, PassageReader, choose, rank
 
         settings = self.base.model_copy(update={**START, **overrides})
 
@@ -146,11 +146,11 @@ class Evaluator:
             filters = Filters(as_of=dt.date.fromisoformat(q["date"])) if as_of else Filters()
             evidence, chunks, vectors = self.evidence(q["question"], filters, settings)
             ranked = rank(evidence, settings, filters.as_of)
-            cover = ((lambda ids: coverages(self.store, ids, evidence))
-                     if settings.passage_choice == "coverage" and evidence.idf is not None else None)
+            reader = (PassageReader(self.store, evidence)
+                      if settings.passage_choice == "coverage" and evidence.idf is not None else None)
 
             def units(question: str, n: int):
-                hits = choose(evidence, ranked[: max(3 * n, 20)], chunks, vectors, n, settings, cover)
+                hits = choose(evidence, ranked, chunks, vectors, n, settings, reader)
                 return [(article_id(s), h.chunk.text) for h in hits for s in [h.chunk.source, *h.duplicates]]
 
             return deep(units, q["question"])
