@@ -143,7 +143,9 @@ class Evaluator:
         read = self.read.pop(reads)
         self.read[reads] = read  # most recently used last
         if (question, filters) not in read:
-            reading = settings.model_copy(update={"article_bm25_weight": 1.0, "article_bm25_weight_as_of": None})
+            # the question's idf too (passage_choice "coverage"), whichever setting reads the evidence first
+            reading = settings.model_copy(update={"article_bm25_weight": 1.0, "article_bm25_weight_as_of": None,
+                                                  "passage_choice": "coverage"})
             self.store.settings = reading
             with self.store.reading():
                 evidence = gather(self.store, question, filters, reading, heads=True)
