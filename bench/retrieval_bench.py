@@ -233,7 +233,7 @@ def render(results: dict, chosen: dict | None, config: dict) -> str:
     q = results["questions"]
     ours = results["ours"]
     lines = [
-        "## Retrieval (issue 14, round 3: tuned on the tune half, reported on check)", "",
+        "## Retrieval (issue 14, round 6: tuned on the tune half, reported on check)", "",
         (f"Store of the run started {config.get('started', '?')}; settings {results['settings_hash']}; 1-minute load "
         f"average at the start of our part {results['loadavg_ours'][0]:.1f}, of the peers' "
         f"{results['loadavg_peers'][0]:.1f} (2 cores). Questions: tune {q['tune']}, check {q['check']}, "
