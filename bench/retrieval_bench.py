@@ -217,19 +217,23 @@ def _side_by_side(latency: dict | None) -> list[str]:
               + ", ".join(f"{k} {v:.1f}" for k, v in r["stages_ms"].items()) + " |"
               for name, r in (("chosen", c), ("main's chunk RRF", m),
                               *((("round 2's chunk ranking", latency["round2"]),) if "round2" in latency else ()),
-                              *((("round 4's (best-ranked chunk shown)", latency["round4"]),) if "round4" in latency else ()))),
+                              *((("round 4's (best-ranked chunk shown)", latency["round4"]),) if "round4" in latency else ()),
+                              *((("round 5's (no lead in the passage choice)", latency["round5"]),)
+                                if "round5" in latency else ()))),
             "", f"Ratio chosen / main: p50 {latency['ratio_p50']:.2f}, p95 {latency['ratio_p95']:.2f}"
             + (f"; chosen / round 2: p50 {latency['ratio_p50_round2']:.2f}, p95 {latency['ratio_p95_round2']:.2f}"
                if "round2" in latency else "")
             + (f"; chosen / round 4: p50 {latency['ratio_p50_round4']:.2f}, p95 {latency['ratio_p95_round4']:.2f}"
-               if "round4" in latency else "") + ".", ""]
+               if "round4" in latency else "")
+            + (f"; chosen / round 5: p50 {latency['ratio_p50_round5']:.2f}, p95 {latency['ratio_p95_round5']:.2f}"
+               if "round5" in latency else "") + ".", ""]
 
 
 def render(results: dict, chosen: dict | None, config: dict) -> str:
     q = results["questions"]
     ours = results["ours"]
     lines = [
-        "## Retrieval (issue 14, round 3: tuned on the tune half, reported on check)", "",
+        "## Retrieval (issue 14, round 6: tuned on the tune half, reported on check)", "",
         (f"Store of the run started {config.get('started', '?')}; settings {results['settings_hash']}; 1-minute load "
         f"average at the start of our part {results['loadavg_ours'][0]:.1f}, of the peers' "
         f"{results['loadavg_peers'][0]:.1f} (2 cores). Questions: tune {q['tune']}, check {q['check']}, "

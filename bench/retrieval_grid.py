@@ -40,7 +40,8 @@ START = {"bm25_k1": 1.5, "bm25_b": 0.75, "mmr_lambda": 0.75, "candidates": 50, "
          "max_per_article": 2, "article_cap_window": 0, "recency_half_life_days": 30.0,
          "article_bm25_weight": 0.0, "article_chunks": 2, "article_candidates": 20, "article_bm25_k1": 1.2,
          "article_bm25_b": 0.75, "article_feedback_terms": 0, "article_feedback_docs": 3,
-         "article_feedback_original": 0.6, "article_bm25_weight_as_of": None}
+         "article_feedback_original": 0.6, "article_bm25_weight_as_of": None,
+         "passage_choice": "score", "passage_margin": 0.1, "passage_lead_bonus": 0.0}
 # The chunk-level RRF ranking before issue 14 (article share 0, no cap, no recency prior).
 BASELINE = {"recency_half_life_days": 0.0}
 STAGES: list[tuple[str, list[dict]]] = [
@@ -95,7 +96,21 @@ ROUND4: list[tuple[str, list[dict]]] = [
     ("articles listed", [{"article_candidates": n} for n in (10, 20, 40)]),
     ("candidates", [{"candidates": n} for n in (50, 100)]),
 ]
-ROUNDS = {"2": (START, {}, STAGES), "3": (START, ROUND2, ROUND3), "4": (START, ROUND3_CHOSEN, ROUND4)}
+# Round 6 starts from round 5's (round 3's ranking, each article shown by its best-covering chunk) and
+# aims at answer recall@5: the lead's bonus in that choice (scored with and without as_of, the one
+# value serving both), then the whole-article BM25 k1/b, RM3 on the article list and the depth.
+ROUND5_CHOSEN = {**ROUND3_CHOSEN, "passage_choice": "coverage"}
+ROUND6: list[tuple[str, list[dict]]] = [
+    ("lead bonus (both)", [{"passage_lead_bonus": b} for b in (0.0, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)]),
+    ("whole-article k1/b", [{"article_bm25_k1": k1, "article_bm25_b": b}
+                            for k1 in (0.9, 1.2, 1.5, 2.0) for b in (0.6, 0.75, 0.9)]),
+    ("RM3 feedback on the article list", [{"article_feedback_terms": 0},
+                                          {"article_feedback_terms": 10, "article_feedback_original": 0.7},
+                                          {"article_feedback_terms": 20, "article_feedback_original": 0.5}]),
+    ("candidates", [{"candidates": n} for n in (50, 80)]),
+]
+ROUNDS = {"2": (START, {}, STAGES), "3": (START, ROUND2, ROUND3), "4": (START, ROUND3_CHOSEN, ROUND4),
+          "6": (START, ROUND5_CHOSEN, ROUND6)}
 
 
 def objective(summary: dict) -> float:
@@ -128,7 +143,9 @@ class Evaluator:
         read = self.read.pop(reads)
         self.read[reads] = read  # most recently used last
         if (question, filters) not in read:
-            reading = settings.model_copy(update={"article_bm25_weight": 1.0, "article_bm25_weight_as_of": None})
+            # the question's idf too (passage_choice "coverage"), whichever setting reads the evidence first
+            reading = settings.model_copy(update={"article_bm25_weight": 1.0, "article_bm25_weight_as_of": None,
+                                                  "passage_choice": "coverage"})
             self.store.settings = reading
             with self.store.reading():
                 evidence = gather(self.store, question, filters, reading, heads=True)
@@ -138,7 +155,7 @@ class Evaluator:
         return read[question, filters]
 
     def evaluate(self, qs: list[dict], overrides: dict, as_of: bool = False) -> dict:
-        from rag.retrieval import Filters, choose, coverages, rank
+        from rag.retrieval import Filters, PassageReader, choose, rank
 
         settings = self.base.model_copy(update={**START, **overrides})
 
@@ -146,11 +163,11 @@ class Evaluator:
             filters = Filters(as_of=dt.date.fromisoformat(q["date"])) if as_of else Filters()
             evidence, chunks, vectors = self.evidence(q["question"], filters, settings)
             ranked = rank(evidence, settings, filters.as_of)
-            cover = ((lambda ids: coverages(self.store, ids, evidence))
-                     if settings.passage_choice == "coverage" and evidence.idf is not None else None)
+            reader = (PassageReader(self.store, evidence)
+                      if settings.passage_choice == "coverage" and evidence.idf is not None else None)
 
             def units(question: str, n: int):
-                hits = choose(evidence, ranked[: max(3 * n, 20)], chunks, vectors, n, settings, cover)
+                hits = choose(evidence, ranked, chunks, vectors, n, settings, reader)
                 return [(article_id(s), h.chunk.text) for h in hits for s in [h.chunk.source, *h.duplicates]]
 
             return deep(units, q["question"])
@@ -176,7 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=bench_data.DATA)
     p.add_argument("--round", choices=sorted(ROUNDS), default="3",
                    help="2: the whole grid from the values before issue 14; 3: the whole-article list, from round 2's; "
-                        "4: Hits@5 and answer recall@5, from round 3's")
+                        "4: Hits@5 and answer recall@5, from round 3's; 6: the lead in the passage choice, "
+                        "whole-article k1/b, RM3, depth, from round 5's")
     p.add_argument("--no-finals", action="store_true",
                    help="skip the chosen values' scores on every half (bench.retrieval_bench reports them)")
     args = p.parse_args(argv)
@@ -210,16 +228,20 @@ def main(argv: list[str] | None = None) -> int:
     chosen: dict = dict(start)
     trail = []
     as_of_stages = [("recency (as_of)", RECENCY)]
-    if args.round == "4":  # round 3 chose the as_of values; round 4 leaves them
+    if args.round in ("4", "6"):  # round 3 chose the as_of values; rounds 4 and 6 leave them
         as_of_stages = []
     elif args.round == "3":  # under as_of the recency prior ranks too: the whole-article weight there is its own
         as_of_stages = [("whole-article weight x recency (as_of)", [
             {"article_bm25_weight_as_of": w, "recency_half_life_days": h}
             for w in (None, 0.0, 1.0, 3.0) for h in (7.0, 14.0, 30.0, 60.0, 120.0)])]
+    def score(overrides: dict, stage: str) -> float:
+        if stage.endswith("(both)"):  # one value for searches with and without as_of: the two objectives summed
+            return objective(measure(overrides)) + objective(measure(overrides, as_of=True))
+        return objective(measure(overrides, as_of=stage.endswith("(as_of)")))
+
     for stage, grid in [*stages, *as_of_stages]:
-        as_of = stage.endswith("(as_of)")
-        incumbent = objective(measure(chosen, as_of=as_of))  # the values so far (defaults for this stage's keys)
-        scored = [(objective(measure({**chosen, **step}, as_of=as_of)), step) for step in grid]
+        incumbent = score(chosen, stage)  # the values so far (defaults for this stage's keys)
+        scored = [(score({**chosen, **step}, stage), step) for step in grid]
         best = max(scored, key=lambda item: item[0])  # ties: the first setting listed
         kept = best[0] < incumbent + margin
         if not kept:
@@ -230,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     results = {} if args.no_finals else {
         name: {half: {"without": measure(cfg, half), "as_of": measure(cfg, half, as_of=True)} for half in halves}
         for name, cfg in (("before (chunk RRF)", BASELINE), *((("round 2", ROUND2),) if start else ()),
-                          *((("round 3", ROUND3_CHOSEN),) if args.round == "4" else ()), ("chosen", chosen))}
+                          *((("round 3", ROUND3_CHOSEN),) if args.round in ("4", "6") else ()),
+                          *((("round 5", ROUND5_CHOSEN),) if args.round == "6" else ()), ("chosen", chosen))}
     summary = {"round": args.round, "start": start, "chosen": chosen, "trail": trail, "results": results,
                "questions": {h: len(qs) for h, qs in halves.items()}, "evaluated": len(done),
                "loadavg": os.getloadavg()[0], "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}

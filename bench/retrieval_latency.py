@@ -1,8 +1,8 @@
 """Warm search latency of the chosen ranking against main's chunk-level RRF, side by side in one
 process on one store (issue 14): the settings alternate question by question, so load that
 comes and goes on a shared machine falls on all alike. Round 2's chunk-level ranking (what
-main searched by before the whole-article list) and round 4's (each article shown by its
-best-ranked chunk) run beside them the same way. Prints p50/p95 per setting, their
+main searched by before the whole-article list), round 4's (each article shown by its
+best-ranked chunk) and round 5's (no lead in that choice) run beside them the same way. Prints p50/p95 per setting, their
 ratios, the mean of each search stage, and the load average.
 
     python -m bench.retrieval_latency [--store bench/out/full/stores/main] [--questions 96]
@@ -24,6 +24,7 @@ from bench.retrieval_grid import BASELINE, ROUND2, START
 ROUND4 = {"passage_choice": "score"}  # round 4's ranking: each article shown by its best-ranked chunk
 MAIN_RRF = {**START, **BASELINE, **ROUND4}  # the ranking before issue 14 (chunk-level RRF, 50 candidates, no cap)
 CHUNK_ROUND2 = {**START, **ROUND2, **ROUND4}  # round 2's chunk-level ranking (per-article cap, no whole-article list)
+ROUND5 = {"passage_lead_bonus": 0.0}  # round 5's passage choice: the articles' leads not read
 
 
 def measure(store_dir: Path, questions: list[str], rounds: int = 1, overrides: dict | None = None) -> dict:
@@ -34,7 +35,7 @@ def measure(store_dir: Path, questions: list[str], rounds: int = 1, overrides: d
     chosen = Settings(store_dir=store_dir, corpus_dir=store_dir.parent, **(overrides or {}))
     systems = {"chosen": chosen, "main_rrf": chosen.model_copy(update=MAIN_RRF),
                "round2": chosen.model_copy(update=CHUNK_ROUND2),
-               "round4": chosen.model_copy(update=ROUND4)}
+               "round4": chosen.model_copy(update=ROUND4), "round5": chosen.model_copy(update=ROUND5)}
     store = Store(chosen)
     seconds = {name: [] for name in systems}
     stages = {name: {} for name in systems}
@@ -62,6 +63,8 @@ def measure(store_dir: Path, questions: list[str], rounds: int = 1, overrides: d
     out["ratio_p95_round2"] = out["chosen"]["p95_ms"] / out["round2"]["p95_ms"]
     out["ratio_p50_round4"] = out["chosen"]["p50_ms"] / out["round4"]["p50_ms"]
     out["ratio_p95_round4"] = out["chosen"]["p95_ms"] / out["round4"]["p95_ms"]
+    out["ratio_p50_round5"] = out["chosen"]["p50_ms"] / out["round5"]["p50_ms"]
+    out["ratio_p95_round5"] = out["chosen"]["p95_ms"] / out["round5"]["p95_ms"]
     return out
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,21 +76,51 @@ def search(store: Store, query: str, k: int | None = None, filters: Filters = Fi
 
     with store.reading():  # one committed state for every read below
         evidence = gather(store, query, filters, settings, lap)
-        pool = rank(evidence, settings, filters.as_of)[: max(3 * k, 20)]
+        ranked = rank(evidence, settings, filters.as_of)
+        pool = ranked[: pool_size(k)]
         lap("rank")
         chunks = store.docs.chunks([i for i, _ in pool])
         vectors = store.chunk_vectors([i for i, _ in pool if i in chunks])
         lap("fetch")
-        cover = (lambda ids: coverages(store, ids, evidence)) if evidence.idf is not None else None
-        hits = choose(evidence, pool, chunks, vectors, k, settings, cover)
+        reader = PassageReader(store, evidence) if evidence.idf is not None else None
+        hits = choose(evidence, ranked, chunks, vectors, k, settings, reader)
     lap("diversify")
     return SearchResult(query=query, hits=hits, settings_hash=settings.settings_hash(), timings=timings,
                         query_vector=evidence.vector)
 
 
-def coverages(store: Store, ids: list[str], evidence: Evidence) -> dict[str, float]:
-    """Each chunk's coverage of the question's rare terms (rag.passages.coverage)."""
-    return {i: coverage(r.terms, evidence.idf or {}) for i, r in store.docs.lexical_rows(ids).items()}
+def pool_size(k: int) -> int:
+    """How many of the ranked candidates MMR picks k hits from."""
+    return max(3 * k, 20)
+
+
+# How deep in the ranking an article's other chunks may stand in for its chosen one: a fixed depth,
+# so the chunk shown for an article does not depend on k (up to k = 20, whose pool is this deep).
+PASSAGE_DEPTH = 60
+
+
+@dataclass(frozen=True)
+class PassageReader:
+    """What choosing the chunk shown for an article reads beyond the pool (passage_choice
+    "coverage"): coverages, the articles' leads, and the chunks and vectors of candidates that
+    were not in the pool."""
+
+    store: Store
+    evidence: Evidence
+
+    def coverages(self, ids: list[str]) -> dict[str, float]:
+        """Each chunk's coverage of the question's rare terms (rag.passages.coverage)."""
+        return {i: coverage(r.terms, self.evidence.idf or {}) for i, r in self.store.docs.lexical_rows(ids).items()}
+
+    def leads(self, sources: list[str]) -> dict[str, str]:
+        """Each article's first chunk (source → chunk id)."""
+        return self.store.docs.lead_chunks(sources)
+
+    def chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        return self.store.docs.chunks(ids) if ids else {}
+
+    def vectors(self, ids: list[str]) -> dict:
+        return self.store.chunk_vectors(ids) if ids else {}
 
 
 def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stage: None,
@@ -173,36 +202,54 @@ def rank(evidence: Evidence, settings, as_of: dt.date | None) -> list[tuple[str,
                        evidence.articles, evidence.cosines)
 
 
-def choose(evidence: Evidence, pool: list[tuple[str, float]], chunks: dict[str, Chunk], vectors: dict, k: int,
-           settings, cover: Callable[[list[str]], dict[str, float]] | None = None) -> list[Hit]:
-    """The k hits: the pool's syndicated copies folded, the rest picked by MMR; with `cover`
-    (passage_choice "coverage": chunk ids → their coverage), each article's hits then shown by
-    its best-covering chunks."""
+def choose(evidence: Evidence, ranked: list[tuple[str, float]], chunks: dict[str, Chunk], vectors: dict, k: int,
+           settings, reader: PassageReader | None = None) -> list[Hit]:
+    """The k hits from the first pool_size(k) of `ranked` (`chunks` and `vectors` hold at least
+    theirs): the pool's syndicated copies folded, the rest picked by MMR; with `reader`
+    (passage_choice "coverage"), each article's hits then shown by its best-covering chunks."""
     dense_rank = {i: r for r, (i, _) in enumerate(evidence.dense, start=1)}
     lexical_rank = {i: r for r, (i, _) in enumerate(evidence.sparse, start=1)}
-    candidates = [(i, s) for i, s in pool if i in vectors and i in chunks]
+    candidates = [(i, s) for i, s in ranked[: pool_size(k)] if i in vectors and i in chunks]
     cap = ArticleCap(settings.max_per_article, settings.article_cap_window)
     chosen = diversify(candidates, vectors, k, settings.mmr_lambda, settings.near_duplicate, chunks, cap)
-    if cover is not None and chosen:
-        shown = {chunks[i].source for i, _, _ in chosen}
-        others = [i for i in unfolded(candidates, chosen, vectors, chunks, settings.near_duplicate)
-                  if chunks[i].source in shown]
-        chosen = by_coverage(chosen, others, {i: chunks[i].source for i in others}, cover(others),
-                             settings.passage_margin)
+    if reader is not None and chosen:
+        chosen, chunks = shown_passages(evidence, ranked[: max(pool_size(k), PASSAGE_DEPTH)], chosen, chunks,
+                                        vectors, settings, reader)
     return [Hit(rank=r, score=round(score, 5), dense_rank=dense_rank.get(i), lexical_rank=lexical_rank.get(i),
                 chunk=chunks[i], duplicates=dups)
             for r, (i, score, dups) in enumerate(chosen, start=1)]
 
 
-def unfolded(candidates, chosen, vectors, chunks, near_duplicate: float) -> list[str]:
-    """The candidates that are no syndicated copy of a chosen hit of another article (those were
+def shown_passages(evidence: Evidence, ranked: list[tuple[str, float]], chosen, chunks: dict[str, Chunk],
+                   vectors: dict, settings, reader: PassageReader):
+    """rag.passages.by_coverage over the chosen hits' articles' candidates in `ranked` and their
+    leads, none a syndicated copy of another article's hit. Returns the new choice, and `chunks`
+    with the chunks it shows."""
+    source = {i: c.source for i, c in chunks.items()}
+    if evidence.heads is not None:  # the articles of the candidates beyond the pool
+        source.update((i, h.source) for i, h in evidence.heads.items() if i not in source)
+    shown = list(dict.fromkeys(chunks[i].source for i, _, _ in chosen))
+    wanted = set(shown)
+    leads = reader.leads(shown)
+    source.update((i, s) for s, i in leads.items())
+    ids = list(dict.fromkeys([*(i for i, _ in ranked if source.get(i) in wanted), *leads.values()]))
+    vectors = {**vectors, **reader.vectors([i for i in ids if i not in vectors])}
+    others = unfolded([i for i in ids if i in vectors], chosen, vectors, source, settings.near_duplicate)
+    covered = reader.coverages(list(dict.fromkeys([*others, *(i for i, _, _ in chosen)])))
+    chosen = by_coverage(chosen, others, {i: source[i] for i in others}, covered, settings.passage_margin,
+                         set(leads.values()).intersection(others), settings.passage_lead_bonus)
+    missing = [i for i, _, _ in chosen if i not in chunks]
+    return chosen, ({**chunks, **reader.chunks(missing)} if missing else chunks)
+
+
+def unfolded(ids: list[str], chosen, vectors, source: dict[str, str], near_duplicate: float) -> list[str]:
+    """The `ids` that are no syndicated copy of a chosen hit of another article (those were
     folded into it): the chunks that may stand for their article instead of its chosen one."""
     hits = [i for i, _, _ in chosen]
-    ids = [i for i, _ in candidates]
     if not hits or not ids:
         return ids
     close = np.stack([vectors[i] for i in ids]) @ np.stack([vectors[h] for h in hits]).T >= near_duplicate
-    other = np.array([[chunks[i].source != chunks[h].source for h in hits] for i in ids])
+    other = np.array([[source[i] != source[h] for h in hits] for i in ids])
     return [i for i, copy in zip(ids, (close & other).any(axis=1)) if not copy]
 
 

@@ -86,6 +86,7 @@ class Settings(BaseModel):
     # Which chunk stands for an article in the hits (issue 14 round 5, rag.passages; chosen on tune).
     passage_choice: Literal["score", "coverage"] = Field("coverage", description="Which of an article's candidate chunks is shown for it: its best-ranked, or the one covering most of the question's rare terms (summed idf; the articles and their order unchanged).")
     passage_margin: float = Field(0.1, ge=0, description="With passage_choice coverage: another chunk replaces the best-ranked one only when it covers (1 + this) times as much.")
+    passage_lead_bonus: float = Field(0.3, ge=0, description="With passage_choice coverage: an article's lead (first chunk) competes too, its coverage counted (1 + this) times (news states who, what and where first; issue 14 round 6, chosen on tune).")
     # A briefing's evidence (rag.brief.scope): its k chunks are read for every statement, date and
     # disagreement, not for a first five, so it keeps the chunk-level ranking of round 2 (the answer
     # ranking's whole-article credit, lexical weight and cap are chosen on top-five metrics).

@@ -48,3 +48,38 @@ def test_the_shown_chunks_change_neither_the_articles_nor_their_order_nor_the_sc
         ranked = search(store, question, 5, settings=by_score).hits
         assert [h.chunk.source for h in shown] == [h.chunk.source for h in ranked]
         assert [h.score for h in shown] == [h.score for h in ranked]
+
+
+def test_an_articles_lead_counts_its_bonus_times_and_the_rankings_choice_its_margin():
+    chosen = [("a2", 1.0, []), ("b2", 0.9, [])]
+    article_of = {"a0": "A", "a2": "A", "b0": "B", "b2": "B"}
+    covered = {"a0": 9.0, "a2": 10.0, "b0": 7.0, "b2": 10.0}
+    got = by_coverage(chosen, ["a0", "b0"], article_of, covered, margin=0.1, leads={"a0", "b0"}, lead_bonus=0.3)
+    # a0: 9 x 1.3 = 11.7 beats a2's 10 x 1.1 = 11; b0: 7 x 1.3 = 9.1 does not
+    assert got == [("a0", 1.0, []), ("b2", 0.9, [])]
+    assert by_coverage(chosen, ["a0", "b0"], article_of, covered, margin=0.1, leads={"a0", "b0"}) == chosen
+
+
+def test_the_chunk_shown_for_an_article_does_not_depend_on_k(corpus_rag):
+    from rag.retrieval import search
+
+    store = corpus_rag.store
+    compared = 0
+    for question in QUESTIONS:
+        five = search(store, question, 5).hits
+        twenty = search(store, question, 20).hits[:5]
+        # MMR picks from a deeper pool for k = 20 and may pick other hits; where it picks the same
+        # articles in the same order, each is shown by the same chunk
+        if [h.chunk.source for h in five] == [h.chunk.source for h in twenty]:
+            compared += 1
+            assert [h.chunk.id for h in five] == [h.chunk.id for h in twenty]
+    assert compared >= 2
+
+
+def test_each_article_has_one_lead_its_first_chunk(corpus_rag):
+    docs = corpus_rag.store.docs
+    sources = docs.all_sources()
+    leads = docs.lead_chunks(sources)
+    assert set(leads) == set(sources)
+    for source in sources:
+        assert docs.chunks_of(source)[0].id == leads[source]

@@ -79,5 +79,6 @@ def test_a_syndicated_copy_of_another_articles_hit_never_stands_for_its_own_arti
     chunks = {i: chunk(i, f"{i[0]}.txt") for i in vectors}
     chosen = [("a1", 1.0, ["b.txt"]), ("b1", 0.9, [])]
     # b2 was folded into a1 (another article's near-copy); a2 is a1's own near-copy: it may stand in
-    got = unfolded([(i, 1.0) for i in ("a1", "b1", "b2", "a2")], chosen, vectors, chunks, near_duplicate=0.95)
+    got = unfolded(["a1", "b1", "b2", "a2"], chosen, vectors, {i: c.source for i, c in chunks.items()},
+                   near_duplicate=0.95)
     assert got == ["a1", "b1", "a2"]

@@ -303,6 +303,11 @@ class DocStore:
         rows = self.db.execute("SELECT chunk FROM chunks WHERE source = ? ORDER BY ordinal", (source,))
         return [Chunk.model_validate_json(r[0]) for r in rows]
 
+    def lead_chunks(self, sources: list[str]) -> dict[str, str]:
+        """source → the id of its first chunk (ordinal 0), for these sources (rag.passages)."""
+        rows = self._batched("SELECT source, id FROM chunks WHERE ordinal = 0 AND source IN ({})", sources)
+        return dict(rows)
+
     def known(self, ids: list[str]) -> set[str]:
         """The ids among these that are committed chunks."""
         return {r[0] for r in self._batched("SELECT id FROM chunks WHERE id IN ({})", ids)}
