@@ -52,6 +52,10 @@ class FileState:
     rows: int
     dim: int
     names_bytes: int = 0  # of the `sources` file
+    # The watermark: rows before it are in Chroma too; rows from it on (the tail) are only here,
+    # and searches rank them exactly (rag.index.tail). A store written before the watermark
+    # existed had every row in Chroma: its state reads as flushed to the end.
+    flushed: int = 0
 
     def as_meta(self) -> dict:
         return asdict(self)
@@ -59,10 +63,15 @@ class FileState:
     @classmethod
     def from_meta(cls, value: dict | None) -> FileState | None:
         try:
-            return cls(str(value["name"]), int(value["rows"]), int(value["dim"]), int(value["names_bytes"])) \
-                if value else None
+            return cls(str(value["name"]), int(value["rows"]), int(value["dim"]), int(value["names_bytes"]),
+                       int(value.get("flushed", value["rows"]))) if value else None
         except (KeyError, TypeError, ValueError):
             return None
+
+    @property
+    def tail(self) -> int:
+        """Rows not yet in Chroma."""
+        return self.rows - self.flushed
 
 
 def _width(name: str, dim: int) -> int:
@@ -279,7 +288,7 @@ def append(root: Path, state: FileState, ids: list[str], vectors: np.ndarray, da
     for name, payload in data.items():
         _append(path / name, state.rows * _width(name, state.dim), payload)
     _append(path / NAMES, state.names_bytes, names)
-    return FileState(state.name, state.rows + len(ids), state.dim, state.names_bytes + len(names))
+    return FileState(state.name, state.rows + len(ids), state.dim, state.names_bytes + len(names), state.flushed)
 
 
 def _append(path: Path, committed: int, payload: bytes) -> None:
