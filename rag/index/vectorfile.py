@@ -179,6 +179,9 @@ class VectorFile:
                 scores = self.matrix @ query
             elif 4 * len(rows) > self.rows:  # most rows: a product over the mapped file beats a copy
                 scores = (self.matrix @ query)[rows]
+            elif len(rows) and 4 * len(rows) > (span := int(rows.max()) - (low := int(rows.min())) + 1):
+                # most of a span (the tail past the watermark): a product over the span beats a copy
+                scores = (self.matrix[low:low + span] @ query)[rows - low]
             else:
                 scores = self.matrix[rows] @ query
         if n is not None and n < len(scores):
