@@ -87,7 +87,8 @@ _ENV: dict[str, str] = {}
 
 def timed(store: Path, corpus: Path, *args: str) -> dict:
     """Run `rag ARGS` in a fresh process: wall seconds and that process's own peak memory."""
-    command = [sys.executable, "-m", "rag", *args, "--store-dir", str(store), "--set", f"corpus_dir={corpus}"]
+    # -P: `python -m` would put the working directory (the live checkout) before the snapshot.
+    command = [sys.executable, "-P", "-m", "rag", *args, "--store-dir", str(store), "--set", f"corpus_dir={corpus}"]
     for value in SETS:
         command += ["--set", value]
     started = time.perf_counter()
@@ -131,7 +132,7 @@ def search_latency(store: Path, corpus: Path, questions: list[str], outlet: str,
         "print(json.dumps(out))\n"
     )
     args = {"store": str(store), "corpus": str(corpus), "questions": questions, "outlet": outlet, "week": week}
-    proc = subprocess.run([sys.executable, "-c", script, json.dumps(args)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-P", "-c", script, json.dumps(args)], capture_output=True, text=True,
                           check=False, env=_ENV or {**os.environ, "RAG_CONFIG": os.devnull})
     if proc.returncode:
         raise RuntimeError(f"the search process failed: {proc.stderr.strip()[-500:]}")
