@@ -255,6 +255,8 @@ class Status(BaseModel):
     documents: int
     chunks: int
     vectors: int | None = None
+    tail_rows: int | None = Field(None, description="Vector-file rows past the watermark: not yet in Chroma, ranked "
+                                  "exactly by searches (settings.dense_tail_rows).")
     embedding_model: str | None = None
     fingerprint: dict | None = None
     generation: int | None = None

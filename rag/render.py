@@ -139,5 +139,7 @@ def status_text(status: Status) -> str:
     out.append(f"on disk    {sizes}")
     if status.vectors is not None:
         out.append(f"vectors    {status.vectors}")
+    if status.tail_rows:
+        out.append(f"tail       {status.tail_rows} vector-file rows not yet in Chroma")
     out += [f"problem    {p}" for p in status.problems]
     return "\n".join(out)

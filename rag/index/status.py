@@ -63,6 +63,7 @@ def status(store: Store, check: bool = False, lock_wait: float = 10.0) -> Status
         embedding_model=(fingerprint or {}).get("embedding_model"),
         fingerprint=fingerprint,
         generation=store.docs.meta("generation"),
+        tail_rows=store.vector_state.tail if store.vector_state is not None else None,
         sizes={
             "docstore": sum(_size(p) for p in store.dir.glob("rag.db*")),
             "chroma": 0 if settings.chroma_url else _size(store.dir / "chroma"),
@@ -269,6 +270,7 @@ def _check_chroma(store: Store, name: str | None, model: str | None, texts: dict
         return
     if name not in names:
         if flushed == 0 and not set(texts) - in_tail:  # nothing flushed yet, and the tail holds every chunk
+            found.vectors = 0
             return
         found.chroma_unreadable = True
         found.problems.append(f"the Chroma collection {name} is missing")
