@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 from rag.errors import InputError
+from rag.index import tail
 from rag.index.articles import FIELD as ARTICLE_FIELD
 from rag.index.articles import article_terms
 from rag.index.docstore import ManifestRow, NewArticle, NewChunk
@@ -37,7 +38,6 @@ from rag.index.embed_cache import embed_cached
 from rag.index.embedders import Embedder
 from rag.index.lexical import LexicalDoc
 from rag.index.scope import day_number
-from rag.index import tail
 from rag.index.sentence_vectors import store_sentence_vectors
 from rag.index.store import (
     PENDING,

@@ -30,7 +30,7 @@ from rag.index.embed_cache import EmbeddingCache, embed_cached
 from rag.index.embedders import Embedder, embedder_name, make_embedder
 from rag.index.lexical import LexicalDoc, LexicalIndex, TantivyIndex, open_lexical, remove_lexical
 from rag.index.scope import Scope, day_number, structured
-from rag.index.vectorfile import NO_DAY, VECTOR_DIR, FileState, VectorFile, append, open_file, remove_unused
+from rag.index.vectorfile import VECTOR_DIR, FileState, VectorFile, append, open_file, remove_unused
 from rag.index.vectorstore import (
     ChromaStore,
     VectorStore,
@@ -409,13 +409,7 @@ class Store:
             if scope.empty:
                 return []
             if scope.has_days:
-                days = np.asarray(file.days[rows])
-                keep = days != NO_DAY
-                if scope.day_from is not None:
-                    keep &= days >= scope.day_from
-                if scope.day_to is not None:
-                    keep &= days <= scope.day_to
-                rows = rows[keep]
+                rows = file.day_rows(scope.day_from, scope.day_to, rows)
             if scope.names or scope.dir_prefix or scope.feed or scope.sources is not None:
                 rows = file.source_rows(file.numbers_in(scope), rows)
         if not len(rows):

@@ -161,15 +161,15 @@ class VectorFile:
             return np.flatnonzero(allowed[np.asarray(self.sources)])
         return rows[allowed[np.asarray(self.sources[rows])]]
 
-    def day_rows(self, day_from: int | None, day_to: int | None) -> np.ndarray:
-        """The rows dated within [day_from, day_to] (an open end is open)."""
-        days = np.asarray(self.days)
+    def day_rows(self, day_from: int | None, day_to: int | None, rows: np.ndarray | None = None) -> np.ndarray:
+        """The rows (among `rows`, or all) dated within [day_from, day_to] (an open end is open)."""
+        days = np.asarray(self.days if rows is None else self.days[rows])
         mask = days != NO_DAY
         if day_from is not None:
             mask &= days >= day_from
         if day_to is not None:
             mask &= days <= day_to
-        return np.flatnonzero(mask)
+        return np.flatnonzero(mask) if rows is None else rows[mask]
 
     def ranked(self, vector: np.ndarray, rows: np.ndarray | None = None, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(rows, scores) best first: of `rows` (every row when None), the best n (all when None)."""
