@@ -4,7 +4,8 @@
         --version tail=. --version flush=.:dense_tail_rows=0 [--articles 4]
 
 Each version is NAME=PYTHONPATH[:SETTING=VALUE,...]. For each of `--articles` new articles (copies
-of benchmark articles under new ids, as bench.scale writes them), every version in turn ingests it
+of benchmark articles under new ids, as bench.scale writes them; `--batch` of them at once for a
+bulk ingest), every version in turn ingests it
 into its own fresh copy of STORE, in a fresh process under bench/ingest_phases.py's timers, so the
 versions share the machine's load minute by minute. Writes every run's phases to OUT.json and
 prints the CPU seconds per phase. BENCHMARKS.md "Scale", session 8.
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--version", action="append", required=True, help="NAME=PYTHONPATH[:SETTING=VALUE,...]")
     parser.add_argument("--articles", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=1, help="articles per ingest (a bulk ingest when more than 1)")
     parser.add_argument("--work", type=Path, default=None, help="where the copies go (default: beside OUT)")
     args = parser.parse_args(argv)
     versions = {}
@@ -58,8 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         for n in range(args.articles):
             probe = corpus / f"probe{n}"
             probe.mkdir(parents=True)
-            name, text = article_file(articles[7 * n + 3], 30_000 + n)
-            (probe / name).write_text(text, encoding="utf-8")
+            for k in range(args.batch):
+                name, text = article_file(articles[(7 * n + 3 + 11 * k) % len(articles)], 30_000 + n * args.batch + k)
+                (probe / name).write_text(text, encoding="utf-8")
             for version, (path, sets) in versions.items():
                 copy = work / "store"
                 shutil.rmtree(copy, ignore_errors=True)

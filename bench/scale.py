@@ -98,7 +98,7 @@ def timed(store: Path, corpus: Path, *args: str) -> dict:
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status):
         raise RuntimeError(f"rag {' '.join(args)} exited {os.waitstatus_to_exitcode(status)}")
-    return {"seconds": seconds, "maxrss_mb": usage.ru_maxrss / 1024}
+    return {"seconds": seconds, "cpu_s": usage.ru_utime + usage.ru_stime, "maxrss_mb": usage.ru_maxrss / 1024}
 
 
 def sizes_on_disk(store: Path) -> dict[str, int]:
@@ -181,7 +181,7 @@ def measure(store: Path, corpus: Path, articles: list[dict], size: int, question
 
 def grow(store: Path, corpus: Path, articles: list[dict], have: int, want: int, log) -> dict:
     """Ingest batches of BATCH new articles until the store holds `want`."""
-    started, peak = time.perf_counter(), 0.0
+    started, peak, cpu = time.perf_counter(), 0.0, 0.0
     batch = have // BATCH
     while have < want:
         count = min(BATCH, want - have)
@@ -189,10 +189,11 @@ def grow(store: Path, corpus: Path, articles: list[dict], have: int, want: int, 
         dirs = write_batch(corpus, articles, have, count, batch)
         deferred = ["--set", f"dense_tail_rows={BUILD_TAIL}"] if have + count < want else []
         result = timed(store, corpus, "ingest", *map(str, dirs), *deferred)
-        peak = max(peak, result["maxrss_mb"])
+        peak, cpu = max(peak, result["maxrss_mb"]), cpu + result["cpu_s"]
         have += count
-        log(f"  {have:,} articles ({result['seconds']:.0f} s for {count}, load {os.getloadavg()[0]:.1f})")
-    return {"seconds": time.perf_counter() - started, "maxrss_mb": peak}
+        log(f"  {have:,} articles ({result['seconds']:.0f} s, {result['cpu_s']:.0f} s CPU for {count}"
+            f"{', flushed' if not deferred else ''}, load {os.getloadavg()[0]:.1f})")
+    return {"seconds": time.perf_counter() - started, "cpu_s": cpu, "maxrss_mb": peak}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -116,7 +116,9 @@ def ingest_text(report: IngestReport) -> str:
             out += [f"  {label} {s}" for s in items]
     else:
         out.append(f"{report.chunks} chunks written ({report.embedded} embedded), "
-                   f"{report.total_chunks} in the index · {report.seconds:.1f}s")
+                   f"{report.total_chunks} in the index"
+                   + (f", {report.flushed} vectors flushed into Chroma" if report.flushed else "")
+                   + f" · {report.seconds:.1f}s")
     out += [f"  duplicate {s} = {twin}" for s, twin in report.duplicates.items()]
     return "\n".join(out)
 
