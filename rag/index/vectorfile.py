@@ -177,10 +177,9 @@ class VectorFile:
         with one_blas_thread():  # on a busy machine a second BLAS thread made this 13x slower (measured)
             if rows is None:
                 scores = self.matrix @ query
-            elif 4 * len(rows) > self.rows:  # most rows: a product over the mapped file beats a copy
-                scores = (self.matrix @ query)[rows]
             elif len(rows) and 4 * len(rows) > (span := int(rows.max()) - (low := int(rows.min())) + 1):
-                # most of a span (the tail past the watermark): a product over the span beats a copy
+                # most rows of the span they cover (the whole file, or the tail past the watermark):
+                # a product over the mapped span beats a copy of the rows
                 scores = (self.matrix[low:low + span] @ query)[rows - low]
             else:
                 scores = self.matrix[rows] @ query
