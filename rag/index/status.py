@@ -9,8 +9,10 @@ collection. The parts **agree** when
   are those of the chunks;
 - the lexical index it points to opens and holds postings for every chunk id;
 - the Chroma collection it points to opens, was built with the same embedding model, holds a
-  vector for every chunk id, each equal to the cached embedding of the chunk's indexed text
-  and filed under the chunk's source, and its vector index finds each chunk by that vector.
+  vector for every chunk id but those past the vector file's watermark (rag.index.tail: those
+  rows must equal the cached embeddings instead), each equal to the cached embedding of the
+  chunk's indexed text and filed under the chunk's source, and its vector index finds each
+  chunk by that vector. Vectors of removed chunks listed as tombstones wait for a flush.
 Vectors and postings no chunk references, other collections and lexical indexes, and an
 interrupted ingest's marker are **garbage**: queries never see them (they only accept committed
 chunk ids, and score with the docstore's statistics), so they are reported but are not
