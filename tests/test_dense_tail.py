@@ -257,3 +257,18 @@ def test_a_compaction_keeps_the_flushed_rows_before_the_watermark(hash_settings,
     found = check_index(store)
     assert found.problems == [] and found.garbage == []
     rag.close()
+
+
+def test_a_rebuild_after_a_killed_first_flush_leaves_no_collection_behind(hash_settings, monkeypatch):
+    write_copies(hash_settings.corpus_dir, range(1))
+    rag = Rag(hash_settings)
+    rag.ingest()
+    assert rag.store.vector_state.flushed == 0
+    monkeypatch.setattr(tail, "_commit_watermark", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        tail.flush(rag.store)  # the collection was created and written, the watermark never moved
+    monkeypatch.undo()
+    assert rag.ingest(rebuild=True).chunks > 0
+    found = check_index(rag.store)
+    assert found.problems == [] and found.garbage == []  # the first collection was dropped with the old index
+    rag.close()

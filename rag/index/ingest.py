@@ -49,7 +49,7 @@ from rag.index.store import (
     lexical_name,
 )
 from rag.index.tail import TOMBSTONES
-from rag.index.vectorstore import vector_meta
+from rag.index.vectorstore import on_disk, vector_meta
 from rag.models import Article, Chunk, IngestReport
 from rag.settings import Settings
 from rag.text.document import parse_document
@@ -290,7 +290,9 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
     )
     _collect_garbage(store, dead, old_collection, collection, old_lexical, lexical,
                      sorted(stale_articles - {d.id for d in documents}),
-                     drop_old=not with_tail or old_state is None or old_state.flushed > 0, tombstoned=with_tail)
+                     drop_old=not with_tail or old_state is None or old_state.flushed > 0
+                     or on_disk(store.dir / "chroma", old_collection or ""),  # a killed flush's start
+                     tombstoned=with_tail)
     store.docs.set_meta({PENDING: None})
     if with_tail and tail.due(store, settings.dense_tail_rows):
         report.flushed = tail.flush(store, progress)
