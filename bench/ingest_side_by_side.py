@@ -45,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="append", required=True, help="NAME=PYTHONPATH[:SETTING=VALUE,...]")
     parser.add_argument("--articles", type=int, default=4)
     parser.add_argument("--batch", type=int, default=1, help="articles per ingest (a bulk ingest when more than 1)")
+    parser.add_argument("--delete", action="store_true", help="then remove the articles and ingest again (a delete)")
     parser.add_argument("--work", type=Path, default=None, help="where the copies go (default: beside OUT)")
     args = parser.parse_args(argv)
     versions = {}
@@ -67,11 +68,19 @@ def main(argv: list[str] | None = None) -> int:
                 copy = work / "store"
                 shutil.rmtree(copy, ignore_errors=True)
                 shutil.copytree(args.store, copy)
-                phases = run_one(path, sets, copy, corpus, probe, work / "phases.json")
-                results.append({"article": name, "version": version, "loadavg": os.getloadavg()[0], **phases})
-                print(f"{name} {version:8s} whole {phases['whole process']['cpu_s']:.2f} s CPU, "
-                      f"{phases['whole process']['wall_s']:.2f} s wall, {phases['maxrss_mb']:.0f} MB, "
-                      f"load {os.getloadavg()[0]:.1f}", flush=True)
+                runs = [(version, None)] + ([(f"{version} delete", f"{probe}.removed")] if args.delete else [])
+                for label, moved in runs:
+                    if moved:
+                        probe.rename(moved)
+                        probe.mkdir()
+                    phases = run_one(path, sets, copy, corpus, probe, work / "phases.json")
+                    if moved:
+                        shutil.rmtree(probe)
+                        Path(moved).rename(probe)
+                    results.append({"article": name, "version": label, "loadavg": os.getloadavg()[0], **phases})
+                    print(f"{name} {label:15s} whole {phases['whole process']['cpu_s']:.2f} s CPU, "
+                          f"{phases['whole process']['wall_s']:.2f} s wall, {phases['maxrss_mb']:.0f} MB, "
+                          f"load {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     args.out.write_text(json.dumps({"store": str(args.store), "versions": {k: [str(p), s] for k, (p, s) in
