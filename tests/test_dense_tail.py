@@ -164,6 +164,7 @@ def test_removed_chunks_below_the_watermark_wait_as_tombstones_and_searches_skip
     through_chroma(monkeypatch)
     removed = next((with_tail.settings.corpus_dir / "outlet0").glob("*.md"))
     gone = {c.id for c in with_tail.store.docs.chunks_of(str(removed.relative_to(with_tail.settings.corpus_dir)))}
+    words = removed.read_text()[:600]
     removed.unlink()
     with_tail.ingest()
     store = with_tail.store
@@ -173,6 +174,17 @@ def test_removed_chunks_below_the_watermark_wait_as_tombstones_and_searches_skip
     for query in QUERIES:
         hits = dense(with_tail, query, 60, Filters())
         assert len(hits) == min(60, store.committed_chunks()) and not {i for i, _ in hits} & gone
+    # The removed article's own words: its tombstones are Chroma's nearest, more of them than the
+    # few extra hits asked first, so Chroma is asked again for every leftover; still the exact best.
+    asked = []
+    query = store_module.ChromaStore.query
+    monkeypatch.setattr(store_module.ChromaStore, "query",
+                        lambda self, vector, n, *a, **k: asked.append(n) or query(self, vector, n, *a, **k))
+    hits = dense(with_tail, words, 2, Filters())
+    assert len(gone) > 2 and asked == [4, 2 + len(gone)]  # two more first, then every leftover
+    with store.reading():
+        exact = store._nearest_in_file(store.vector_file(), store.embedder.embed([words])[0], 2, None, limit=None)
+    assert len(hits) == 2 and not {i for i, _ in hits} & gone and same_ranking(hits, exact)
     # The next flush deletes them and empties the tail.
     assert tail.flush(store) > 0
     assert not set(tail.tombstones(store)) and not gone & store.read_vectors(lambda v: v.ids())

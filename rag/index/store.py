@@ -418,12 +418,15 @@ class Store:
         return [(file.id_of(int(row)), float(score)) for row, score in zip(order, scores)]
 
     def _nearest_in_file(self, file: VectorFile, vector: np.ndarray, n: int, scope: Scope | None,
-                         limit: int | None = _EXACT_ROWS) -> list[tuple[str, float]] | None:
+                         limit: int | None = -1) -> list[tuple[str, float]] | None:
         """The n committed chunks in `scope` nearest to `vector`, ranked exactly from the vector
         file; None when the rows to rank are more than `limit` (Chroma's index answers then). A
         scope's rows are numpy masks: its days on the day column, its sources (numbered from the
         file's sorted source names, or listed by a resolved glob) on the source column. Rows of
-        chunks no longer committed are skipped: one more row is ranked per dead row."""
+        chunks no longer committed are skipped: one more row is ranked per dead row. `limit` -1:
+        _EXACT_ROWS, read when called (a default would bind it once, and tests could not lower it)."""
+        if limit == -1:
+            limit = _EXACT_ROWS
         if scope is not None and scope.empty:
             return []
         dead = max(0, file.rows - self.committed_chunks())
