@@ -290,7 +290,7 @@ def _chunk_data(run: Path, corpus: Path):
     ids = [i for i, _, _ in rows]
     store = Store(settings(run / "stores" / "main", corpus))
     try:
-        vectors = store.vector.vectors(ids)
+        vectors = store.chunk_vectors(ids)  # the vector file: Chroma lacks the tail (rag.index.tail)
     finally:
         store.close()
     import numpy as np

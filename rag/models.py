@@ -212,6 +212,7 @@ class IngestReport(BaseModel):
     total_chunks: int = 0
     embedded: int = Field(default=0, description="Chunk texts embedded (not found in the cache).")
     embedded_sentences: int = Field(default=0, description="Sentence texts embedded (not found in the cache; settings.sentence_vectors).")
+    flushed: int = Field(default=0, description="Vector-file rows this run wrote into Chroma (settings.dense_tail_rows).")
     seconds: float = 0.0
     dry_run: bool = False
 
@@ -254,6 +255,8 @@ class Status(BaseModel):
     documents: int
     chunks: int
     vectors: int | None = None
+    tail_rows: int | None = Field(None, description="Vector-file rows past the watermark: not yet in Chroma, ranked "
+                                  "exactly by searches (settings.dense_tail_rows).")
     embedding_model: str | None = None
     fingerprint: dict | None = None
     generation: int | None = None

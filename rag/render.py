@@ -116,7 +116,9 @@ def ingest_text(report: IngestReport) -> str:
             out += [f"  {label} {s}" for s in items]
     else:
         out.append(f"{report.chunks} chunks written ({report.embedded} embedded), "
-                   f"{report.total_chunks} in the index · {report.seconds:.1f}s")
+                   f"{report.total_chunks} in the index"
+                   + (f", {report.flushed} vectors flushed into Chroma" if report.flushed else "")
+                   + f" · {report.seconds:.1f}s")
     out += [f"  duplicate {s} = {twin}" for s, twin in report.duplicates.items()]
     return "\n".join(out)
 
@@ -139,5 +141,7 @@ def status_text(status: Status) -> str:
     out.append(f"on disk    {sizes}")
     if status.vectors is not None:
         out.append(f"vectors    {status.vectors}")
+    if status.tail_rows:
+        out.append(f"tail       {status.tail_rows} vector-file rows not yet in Chroma")
     out += [f"problem    {p}" for p in status.problems]
     return "\n".join(out)

@@ -28,6 +28,7 @@ check runs in a forked child too. MiniLM runs spawn `python -m rag ingest` for r
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import random
@@ -56,7 +57,8 @@ PROBES = [
     "harbour ferry strike",
 ]
 QUESTION = PROBES[0]
-POINTS = ("upsert", "vectorfile", "lexical", "commit", "committed", "gc")  # where --targeted kills
+POINTS = ("upsert", "vectorfile", "lexical", "commit", "committed", "gc", "watermark")  # where --targeted kills
+FLUSH_THRESHOLD = 600  # rows: above the "flush" kind's old tail (496), below it with the new corpus's (1,322)
 
 
 @dataclass(frozen=True)
@@ -67,18 +69,28 @@ class Kind:
     sets: tuple[tuple[str, str], ...] = (("embedding_model", "hash"),)
     spawn: bool = False  # a real `python -m rag ingest` process instead of a fork
     bulk: bool = False
+    seeded: bool = False  # the old store is built in two ingests: part of it flushed into Chroma first
 
 
+# Every ingest flushes its rows into Chroma (rag.index.tail) unless a kind says otherwise, so that
+# kills land in Chroma's writes as they did before the vector file's tail existed.
+_FLUSH = ("dense_tail_rows", "0")
+_SMALL = (("chunk_tokens", "16"), ("chunk_overlap_sentences", "0"))
 KINDS = {
-    "incremental": Kind("incremental"),
-    "rebuild": Kind("rebuild", rebuild=True),
-    "first": Kind("first", start="empty"),
-    "bulk": Kind("bulk", bulk=True, sets=(("embedding_model", "hash"), ("chunk_tokens", "16"),
-                                          ("chunk_overlap_sentences", "0"))),
-    "minilm": Kind("minilm", sets=(), spawn=True),
+    "incremental": Kind("incremental", sets=(("embedding_model", "hash"), _FLUSH)),
+    "rebuild": Kind("rebuild", rebuild=True, sets=(("embedding_model", "hash"), _FLUSH)),
+    "first": Kind("first", start="empty", sets=(("embedding_model", "hash"), _FLUSH)),
+    "bulk": Kind("bulk", bulk=True, sets=(("embedding_model", "hash"), *_SMALL, _FLUSH)),
+    # The default threshold: these ingests never open Chroma; the old store's rows are all in the tail.
+    "tail": Kind("tail", sets=(("embedding_model", "hash"),)),
+    # The old store: part flushed into Chroma, the rest a tail; the new corpus's rows carry the
+    # tail past the threshold, so the ingest commits, then flushes (tombstones deleted, the tail
+    # upserted, the watermark moved).
+    "flush": Kind("flush", bulk=True, seeded=True, sets=(("embedding_model", "hash"), *_SMALL,
+                                                         ("dense_tail_rows", str(FLUSH_THRESHOLD)))),
+    "minilm": Kind("minilm", sets=(_FLUSH,), spawn=True),
     # > 256 texts to embed: sentence-transformers/torch instead of the numpy forward pass.
-    "minilm-bulk": Kind("minilm-bulk", sets=(("chunk_tokens", "16"), ("chunk_overlap_sentences", "0")), spawn=True,
-                        bulk=True),
+    "minilm-bulk": Kind("minilm-bulk", sets=(*_SMALL, _FLUSH), spawn=True, bulk=True),
 }
 
 
@@ -227,7 +239,7 @@ def _instrument(trace: Path, point: str | None, sabotage: bool) -> None:
     """Mark each phase in `trace` as the child reaches it, and SIGKILL itself at `point`.
     `sabotage` breaks the ingest on purpose (vectors written after the commit), to show that the
     checks catch a non-atomic ingest."""
-    from rag.index import docstore, ingest, store, vectorfile, vectorstore
+    from rag.index import docstore, ingest, store, tail, vectorfile, vectorstore
 
     fd = os.open(trace, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
 
@@ -279,10 +291,12 @@ def _instrument(trace: Path, point: str | None, sabotage: bool) -> None:
         finally:
             self._local.db = real
 
-    def gc_then_die(original, st, stale, old_collection, collection, *lexical_and_articles):
+    def gc_then_die(original, st, stale, old_collection, collection, *lexical_and_articles, drop_old=True,
+                    tombstoned=False):
         if old_collection and old_collection != collection:
-            st.drop_collection(old_collection)
-        elif stale:
+            if drop_old:
+                st.drop_collection(old_collection)
+        elif stale and not tombstoned:
             st.vectors(collection).delete(sorted(stale)[: max(1, len(stale) // 2)])
         die()
 
@@ -298,6 +312,7 @@ def _instrument(trace: Path, point: str | None, sabotage: bool) -> None:
          kill_after="committed")
     wrap(ingest, "_collect_garbage", "gc", gc_then_die if point == "gc" else None)
     wrap(store.Store, "sweep_garbage", "sweep")
+    wrap(tail, "_commit_watermark", "watermark", (lambda original, *args: die()) if point == "watermark" else None)
 
 
 def _write_vectors_after_commit(docstore, vectorstore, vectorfile, point, die) -> None:
@@ -429,6 +444,11 @@ class Harness:
         corpus = base / "corpus"
         template = base / "template"
         if kind.start == "old":
+            if kind.seeded:  # the articles but the variants, flushed into Chroma; then the variants join the tail
+                write_corpus(corpus, {k: v for k, v in old.items() if not k.startswith("variant-")})
+                flushing = dataclasses.replace(kind, sets=(*[kv for kv in kind.sets if kv[0] != "dense_tail_rows"],
+                                                           ("dense_tail_rows", "0")))
+                self._ingest_unkilled(flushing, template, corpus)
             write_corpus(corpus, old)
             self._ingest_unkilled(kind, template, corpus)
             reference_old = observe_in_child(kind, template, corpus, ask=True)

@@ -36,6 +36,13 @@ def hits(rag: Rag) -> list:
 
 
 @pytest.fixture
+def hash_settings(hash_settings):
+    """These tests read, damage and check Chroma: every ingest flushes its vectors into it (the
+    vector file's tail, rag.index.tail, is tested in test_dense_tail.py)."""
+    return hash_settings.model_copy(update={"dense_tail_rows": 0})
+
+
+@pytest.fixture
 def indexed(small_corpus):
     shutil.copy(CORPUS / "002_5cca6cf56978dda1.txt", small_corpus.corpus_dir)
     rag = Rag(small_corpus)
@@ -220,14 +227,16 @@ def test_garbage_is_reported_without_failing_the_check_and_swept_by_repair(cli, 
 def test_the_next_ingest_sweeps_what_an_interrupted_one_left(indexed, monkeypatch):
     rag, _ = indexed
     shutil.copy(CORPUS / "004_bd0859deabb9f25c.txt", rag.settings.corpus_dir)
-    from rag.index import ingest as ingest_module
+    from rag.index.docstore import DocStore
 
-    monkeypatch.setattr(ingest_module, "_write_postings", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
+    # The docstore's commit fails: the postings are written, the vectors appended past the
+    # committed rows (Chroma is written only by a flush after a commit, rag.index.tail).
+    monkeypatch.setattr(DocStore, "commit", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
     with pytest.raises(OSError):
         Rag(rag.settings).ingest()
     monkeypatch.undo()
     left = check_index(Store(rag.settings))
-    assert left.consistent and left.orphan_vectors and any("interrupted" in g for g in left.garbage)
+    assert left.consistent and left.orphan_postings and any("interrupted" in g for g in left.garbage)
     (rag.settings.corpus_dir / "004_bd0859deabb9f25c.txt").unlink()  # the interrupted work is never redone
 
     assert Rag(rag.settings).ingest().added == []
@@ -315,14 +324,16 @@ def test_leftovers_of_an_interrupted_attempt_do_not_break_the_next_one(small_cor
     assert check_index(Store(small_corpus)).consistent
 
     # An interrupted --rebuild with other settings: its collection and its marker are left.
-    junk = store.vectors("rag-chunks-g3", metadata={"embedding_model": "other"})
+    generation = store.next_generation()  # the rebuild's: its collection is named after it
+    name = f"rag-chunks-g{generation}"
+    junk = store.vectors(name, metadata={"embedding_model": "other"})
     junk.add(["junk"], np.ones((1, 256), np.float32), [{"source": "junk.txt", "ordinal": 0}])
-    store.docs.set_meta({PENDING: {"pid": 1, "generation": 3, "collection": "rag-chunks-g3"}})
+    store.docs.set_meta({PENDING: {"pid": 1, "generation": generation, "collection": name}})
     assert Rag(small_corpus).ingest(rebuild=True).chunks > 0
     found = check_index(Store(small_corpus))
     assert found.consistent and found.garbage == []
     fresh = Store(small_corpus)
-    assert fresh.docs.meta("collection") == "rag-chunks-g3" and "junk" not in fresh.vector.ids()
+    assert fresh.docs.meta("collection") == name and "junk" not in fresh.vector.ids()
     assert fresh.vector.metadata["embedding_model"] == "hash"
 
 

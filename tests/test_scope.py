@@ -51,7 +51,9 @@ def filtered(tmp_path_factory):
     (corpus / "wire.jsonl").write_text("".join(json.dumps(r) + "\n" for r in feed))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RAG_CONFIG", str(root / "none.toml"))
-        settings = Settings(store_dir=root / "store", corpus_dir=corpus, embedding_model="hash", candidates=500)
+        # Every vector flushed into Chroma, so that each of Chroma's ways is tried (the tail: test_dense_tail.py).
+        settings = Settings(store_dir=root / "store", corpus_dir=corpus, embedding_model="hash", candidates=500,
+                            dense_tail_rows=0)
         rag = Rag(settings)
         rag.ingest()
         yield rag

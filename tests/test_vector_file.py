@@ -28,6 +28,13 @@ QUERIES = ["rockets fired at the embassy", "Trump warns Iran", "Pompeo Iraq atta
 
 
 @pytest.fixture
+def hash_settings(hash_settings):
+    """These tests read, damage and check Chroma: every ingest flushes its vectors into it (the
+    vector file's tail, rag.index.tail, is tested in test_dense_tail.py)."""
+    return hash_settings.model_copy(update={"dense_tail_rows": 0})
+
+
+@pytest.fixture
 def many(hash_settings):
     """The five articles in three directories, with dates, three copies each (45 articles)."""
     for n, path in enumerate(sorted(CORPUS.glob("*.txt"))):

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 from rag.errors import InputError
+from rag.index import tail
 from rag.index.articles import FIELD as ARTICLE_FIELD
 from rag.index.articles import article_terms
 from rag.index.docstore import ManifestRow, NewArticle, NewChunk
@@ -47,7 +48,8 @@ from rag.index.store import (
     index_text,
     lexical_name,
 )
-from rag.index.vectorstore import vector_meta
+from rag.index.tail import TOMBSTONES
+from rag.index.vectorstore import on_disk, vector_meta
 from rag.models import Article, Chunk, IngestReport
 from rag.settings import Settings
 from rag.text.document import parse_document
@@ -255,11 +257,17 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
     store.docs.set_meta({PENDING: {"generation": generation, "collection": collection, "lexical": lexical,
                                    "pid": os.getpid(), "ids": marked if len(marked) <= _MARKED_IDS else None,
                                    "articles": [d.id for d in new_articles] + sorted(stale_articles)}})
-    with chroma_errors():
-        if fresh and collection != old_collection:
-            store.drop_collection(collection)  # an interrupted attempt's, never committed
-        store.write_vectors(collection, [chunks[i] for i in todo], vectors[todo])
+    # With a vector file, Chroma is written only by a flush (rag.index.tail): the new rows join the
+    # file's tail, and the replaced chunks' vectors stay in Chroma as tombstones until then.
+    with_tail = not settings.chroma_url
+    if not with_tail:
+        with chroma_errors():
+            if fresh and collection != old_collection:
+                store.drop_collection(collection)  # an interrupted attempt's, never committed
+            store.write_vectors(collection, [chunks[i] for i in todo], vectors[todo])
+    old_state = store.vector_state
     vector_file = store.append_vector_file(collection, fresh, [chunks[i] for i in todo], vectors[todo], generation)
+    dead = sorted(stale - {c.id for c in chunks})
     day = {a.source: day_number(a.date) for a, _, _ in parsed}
     _write_postings(store, lexical, lexical != old_lexical,
                     [LexicalDoc(chunks[i].id, chunks[i].source, " ".join(terms[i]), day[chunks[i].source])
@@ -273,15 +281,21 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
         chunks=[NewChunk(c, t, w) for c, t, w in zip(chunks, texts, terms)],
         meta={"fingerprint": fingerprint(settings), "collection": collection, "lexical": lexical,
               "generation": generation, "committed_by": os.getpid(),
-              "vector_file": vector_file.as_meta() if vector_file else None},
+              "vector_file": vector_file.as_meta() if vector_file else None,
+              TOMBSTONES: (None if fresh else tail.with_tombstones(store, dead) or None) if with_tail else None},
         replace_all=rebuild,
         touched=[(p, *s) for p, s in plan.stats.items()],
         moved=plan.moved,
         article_terms=documents,
     )
-    _collect_garbage(store, sorted(stale - {c.id for c in chunks}), old_collection, collection, old_lexical, lexical,
-                     sorted(stale_articles - {d.id for d in documents}))
+    _collect_garbage(store, dead, old_collection, collection, old_lexical, lexical,
+                     sorted(stale_articles - {d.id for d in documents}),
+                     drop_old=not with_tail or old_state is None or old_state.flushed > 0
+                     or on_disk(store.dir / "chroma", old_collection or ""),  # a killed flush's start
+                     tombstoned=with_tail)
     store.docs.set_meta({PENDING: None})
+    if with_tail and tail.due(store, settings.dense_tail_rows):
+        report.flushed = tail.flush(store, progress)
 
 
 def _write_postings(store: Store, name: str, new: bool, docs: list[LexicalDoc]) -> None:
@@ -300,12 +314,17 @@ def _bind_ids(chunks: list[Chunk], texts: list[str]) -> None:
 
 
 def _collect_garbage(store: Store, stale: list[str], old_collection: str | None, collection: str,
-                     old_lexical: str | None, lexical: str, stale_articles: list[str] = ()) -> None:
-    """What the commit made unreachable: the chunks it replaced, or the whole previous index."""
+                     old_lexical: str | None, lexical: str, stale_articles: list[str] = (),
+                     drop_old: bool = True, tombstoned: bool = False) -> None:
+    """What the commit made unreachable: the chunks it replaced, or the whole previous index.
+    `tombstoned`: the stale chunks' vectors stay in Chroma until a flush (rag.index.tail).
+    `drop_old`: the previous collection may be in Chroma (a store whose vectors never left the
+    tail has none, and a rebuild of it does not open Chroma)."""
     with chroma_errors():
         if old_collection and old_collection != collection:
-            store.drop_collection(old_collection)
-        elif stale:
+            if drop_old:
+                store.drop_collection(old_collection)
+        elif stale and not tombstoned:
             store.vectors(collection).delete(stale)
     store.remove_unused_vector_files()
     if old_lexical != lexical:

@@ -19,6 +19,7 @@ from rag.errors import RagError, StoreUnavailableError
 from rag.index.docstore import damaged_docstore
 from rag.index.status import Check, check_index
 from rag.index.store import PENDING, Store, chroma_errors, collection_name, lexical_name
+from rag.index.tail import TOMBSTONES
 from rag.models import RepairReport
 from rag.settings import Settings
 
@@ -85,7 +86,8 @@ def _fix(store: Store, found: Check, actions: list[str]) -> None:
 
 
 def _rebuild_vector_file(store: Store, actions: list[str]) -> None:
-    """The vector file anew from the docstore's chunks and the embedding cache."""
+    """The vector file anew from the docstore's chunks and the embedding cache, every row
+    flushed: the check counted every chunk Chroma lacks as missing, and `_fix` wrote those first."""
     generation = store.next_generation()
     chunks, vectors, embedded = store.embed_chunks(sorted(store.docs.chunk_ids()))
     state = store.write_vector_file(store.docs.meta("collection"), generation, chunks, vectors)
@@ -128,7 +130,7 @@ def _rebuild_chroma(store: Store, actions: list[str]) -> None:
     with chroma_errors():
         store.write_vectors(name, chunks, vectors)
     state = store.write_vector_file(name, store.next_generation(), chunks, vectors)
-    _committed(store, collection=name, vector_file=state.as_meta() if state else None)
+    _committed(store, collection=name, vector_file=state.as_meta() if state else None, **{TOMBSTONES: None})
     actions.append(f"rebuilt the Chroma collection {name} from {len(ids)} chunks "
                    f"({len(ids) - embedded} vectors from the embedding cache, {embedded} embedded again)")
 

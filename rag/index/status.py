@@ -9,8 +9,10 @@ collection. The parts **agree** when
   are those of the chunks;
 - the lexical index it points to opens and holds postings for every chunk id;
 - the Chroma collection it points to opens, was built with the same embedding model, holds a
-  vector for every chunk id, each equal to the cached embedding of the chunk's indexed text
-  and filed under the chunk's source, and its vector index finds each chunk by that vector.
+  vector for every chunk id but those past the vector file's watermark (rag.index.tail: those
+  rows must equal the cached embeddings instead), each equal to the cached embedding of the
+  chunk's indexed text and filed under the chunk's source, and its vector index finds each
+  chunk by that vector. Vectors of removed chunks listed as tombstones wait for a flush.
 Vectors and postings no chunk references, other collections and lexical indexes, and an
 interrupted ingest's marker are **garbage**: queries never see them (they only accept committed
 chunk ids, and score with the docstore's statistics), so they are reported but are not
@@ -30,7 +32,8 @@ import numpy as np
 from rag.index.docstore import damaged_docstore
 from rag.index.embed_cache import text_key
 from rag.index.store import LEXICAL_DIR, PENDING, Store
-from rag.index.vectorfile import VECTOR_DIR, open_file
+from rag.index.tail import TOMBSTONES
+from rag.index.vectorfile import VECTOR_DIR, VectorFile, open_file
 from rag.index.vectorstore import VectorStore, collection_names, first_line, hnsw_damage
 from rag.models import Status
 
@@ -62,6 +65,7 @@ def status(store: Store, check: bool = False, lock_wait: float = 10.0) -> Status
         embedding_model=(fingerprint or {}).get("embedding_model"),
         fingerprint=fingerprint,
         generation=store.docs.meta("generation"),
+        tail_rows=store.vector_state.tail if store.vector_state is not None else None,
         sizes={
             "docstore": sum(_size(p) for p in store.dir.glob("rag.db*")),
             "chroma": 0 if settings.chroma_url else _size(store.dir / "chroma"),
@@ -154,6 +158,7 @@ def check_index(store: Store, deep: bool = True) -> Check:
         articles = store.docs.article_ids()  # whole articles are lexical documents too (rag.index.articles)
         pending = store.docs.meta(PENDING)
         state = store.vector_state
+        tombstones = store.docs.meta(TOMBSTONES) or []
     live = set(texts)
     if found.orphan_chunk_sources:
         found.problems.append(f"{len(found.orphan_chunk_sources)} sources have chunks but no document")
@@ -163,8 +168,12 @@ def check_index(store: Store, deep: bool = True) -> Check:
         found.stats_bad = True
         found.problems += stats
     _check_lexical(store, lexical, live | articles, found)
-    _check_chroma(store, collection, model, texts, sources, found, deep)
-    _check_vector_file(store, state, live, found)
+    file = _check_vector_file(store, state, live, found)
+    in_tail = _tail_chunks(file, live) if file is not None else set()
+    if in_tail and model and not _tail_vectors_right(store, file, model, texts, sorted(in_tail), found):
+        in_tail = set()  # the tail is rebuilt from the cache into Chroma too (repair), so it counts as missing there
+    _check_chroma(store, collection, model, texts, sources, found, deep, in_tail,
+                  flushed=state.flushed if state is not None else None, tombstones=set(tombstones))
     if pending is not None:
         found.garbage.append(f"an ingest (pid {pending.get('pid')}) was interrupted; "
                              "the next ingest or `rag status --repair` sweeps what it left")
@@ -196,28 +205,56 @@ def _check_lexical(store: Store, name: str | None, live: set[str], found: Check)
                              "(left by an interrupted ingest; invisible to queries)")
 
 
-def _check_vector_file(store: Store, state, live: set[str], found: Check) -> None:
+def _check_vector_file(store: Store, state, live: set[str], found: Check) -> VectorFile | None:
     """The vector file the docstore names opens with its committed rows and holds every chunk
-    (a store written before the vector file, or with a remote Chroma, has none: not a problem)."""
+    (a store written before the vector file, or with a remote Chroma, has none: not a problem).
+    Returns it when it is whole."""
     root = store.dir / VECTOR_DIR
     stray = sorted(p.name for p in root.iterdir() if p.name != (state.name if state else None)) if root.exists() else []
     if stray:
         found.garbage.append(f"{len(stray)} unused vector files ({', '.join(stray[:3])})")
     if state is None:
-        return
+        return None
     file = open_file(root, state)
-    if file is None:
+    if file is None or state.flushed > state.rows:
         found.vector_file_bad = True
         found.problems.append(f"the vector file {state.name} is missing or shorter than its {state.rows} committed rows")
-        return
+        return None
     missing = live - set(file.row_of)
     if missing:
         found.vector_file_bad = True
         found.problems.append(f"the vector file {state.name} is missing {len(missing)} chunks")
+        return None
+    return file
+
+
+def _tail_chunks(file: VectorFile, live: set[str]) -> set[str]:
+    """The committed chunks whose last row lies past the watermark: Chroma need not hold them."""
+    start = file.state.flushed
+    return {i for i in (file.id_of(row) for row in range(start, file.rows)) if i in live and file.row_of[i] >= start}
+
+
+def _tail_vectors_right(store: Store, file: VectorFile, model: str, texts: dict[str, str], ids: list[str],
+                        found: Check) -> bool:
+    """The tail's rows are the only copy searches read of those chunks: each must equal its chunk's
+    cached embedding (a sample of a long tail)."""
+    sample = ids if len(ids) <= 2000 else random.Random(0).sample(ids, 2000)
+    cached = store.cache.get_many(model, list({text_key(texts[i]) for i in sample}))
+    stored = file.vectors(sample)
+    wrong = [i for i in sample if (expected := cached.get(text_key(texts[i]))) is not None
+             and not np.allclose(stored[i], expected, atol=1e-5)]
+    if wrong:
+        found.vector_file_bad = True
+        found.problems.append(f"{len(wrong)} vector-file rows past the watermark differ from their chunk's embedding")
+    return not wrong
 
 
 def _check_chroma(store: Store, name: str | None, model: str | None, texts: dict[str, str],
-                  sources: dict[str, str], found: Check, deep: bool) -> None:
+                  sources: dict[str, str], found: Check, deep: bool, in_tail: set[str] = frozenset(),
+                  flushed: int | None = None, tombstones: set[str] = frozenset()) -> None:
+    """Chroma holds every committed chunk but those of the vector file's tail (`in_tail`); a
+    store that never flushed (`flushed` 0) may have no collection yet. Vectors of removed chunks
+    listed as tombstones wait for the next flush: not garbage."""
     try:
         names = collection_names(store.client)
     except BaseException as err:  # chromadb's Rust core raises PanicException, a BaseException
@@ -234,6 +271,9 @@ def _check_chroma(store: Store, name: str | None, model: str | None, texts: dict
     if name is None:
         return
     if name not in names:
+        if flushed == 0 and not set(texts) - in_tail:  # nothing flushed yet, and the tail holds every chunk
+            found.vectors = 0
+            return
         found.chroma_unreadable = True
         found.problems.append(f"the Chroma collection {name} is missing")
         return
@@ -251,8 +291,8 @@ def _check_chroma(store: Store, name: str | None, model: str | None, texts: dict
         if stored_model and model and stored_model != model:
             found.problems.append(f"the Chroma collection was built with {stored_model}, the docstore with {model}")
         live = set(texts)
-        found.missing_vectors = live - ids
-        found.orphan_vectors = ids - live
+        found.missing_vectors = live - ids - in_tail
+        found.orphan_vectors = ids - live - tombstones
         if deep and live & ids:
             _check_vectors(store, vector, model, texts, sources, sorted(live & ids), found)
     except BaseException as err:

@@ -266,17 +266,23 @@ class Store:
     def _vector_file_from(self, collection: str, generation: int) -> FileState:
         """A new vector file of the committed chunks' vectors: copied from the current vector file
         when it holds them (a compaction), else read from Chroma's `collection` (a store written
-        before the vector file)."""
+        before the vector file). The chunks Chroma holds come first, and the watermark after them:
+        those read from Chroma, and those whose last row in the current file lies before its
+        watermark (a committed chunk is appended once, so that row was flushed)."""
         days, sources = self.docs.chunk_days(), self.docs.chunk_sources()
-        ids = sorted(days)
         current = self.vector_file()
+        ids = sorted(days)
+        row_of = current.row_of if current is not None else {}
+        watermark = current.state.flushed if current is not None else 0
+        ids.sort(key=lambda i: row_of.get(i, -1))  # not in the file: read from Chroma, so in it
         state = FileState(f"{collection}~{generation}", 0, current.state.dim if current else 0)
+        flushed = 0
         for start in range(0, len(ids), 5000):
             batch = ids[start:start + 5000]
             stored = current.vectors(batch) if current is not None else {}
             if len(stored) < len(batch):
                 with chroma_errors():
-                    stored = self.vectors(collection).vectors(batch)
+                    stored.update(self.vectors(collection).vectors([i for i in batch if i not in stored]))
             have = [i for i in batch if i in stored]
             if not have:
                 continue
@@ -285,15 +291,17 @@ class Store:
                 state = FileState(state.name, 0, int(matrix.shape[1]))
             state = append(self.dir / VECTOR_DIR, state, have, matrix, [days[i] for i in have],
                            [sources[i] for i in have])
-        return state
+            flushed += sum(1 for i in have if row_of.get(i, -1) < watermark)
+        return dataclasses.replace(state, flushed=flushed)
 
     def write_vector_file(self, collection: str, generation: int, chunks: list[Chunk], vectors: np.ndarray) -> FileState | None:
         """A complete vector file of these chunks (a repair's rebuild); returns its state."""
         if self.settings.chroma_url:
             return None
         dim = int(vectors.shape[1]) if vectors.ndim == 2 else 0
-        return append(self.dir / VECTOR_DIR, FileState(f"{collection}~{generation}", 0, dim),
-                      [c.id for c in chunks], vectors, [day_number(c.date) for c in chunks], [c.source for c in chunks])
+        state = append(self.dir / VECTOR_DIR, FileState(f"{collection}~{generation}", 0, dim),
+                       [c.id for c in chunks], vectors, [day_number(c.date) for c in chunks], [c.source for c in chunks])
+        return dataclasses.replace(state, flushed=state.rows)  # the caller has written them all to Chroma
 
     def remove_unused_vector_files(self) -> list[str]:
         keep = (self.vector_state.name if self.vector_state else None)
@@ -362,22 +370,63 @@ class Store:
 
     def nearest(self, vector: np.ndarray, n: int, scope: Scope | None = None) -> list[tuple[str, float]]:
         file = self.vector_file()
+        tail: list[tuple[str, float]] = []
+        outside = 0  # committed chunks Chroma does not hold: the tail's
         if file is not None:
             found = self._nearest_in_file(file, vector, n, scope)
             if found is not None:
                 return found
-        found = self.read_vectors(lambda vectors: self._nearest(vectors, vector, n, scope, exact=file is not None))
+            if not file.state.flushed:  # Chroma holds nothing yet: every row ranked
+                return self._nearest_in_file(file, vector, n, scope, limit=None)
+            live = self._tail_live(file)
+            tail, outside = self._nearest_in_tail(file, live, vector, n, scope), len(live)
+        found = self.read_vectors(lambda vectors: self._nearest(vectors, vector, n, scope, exact=file is not None,
+                                                                outside=outside))
         if found is None:  # a large scope Chroma's nearest vectors held too little of: every row ranked
             return self._nearest_in_file(file, vector, n, scope, limit=None)
-        return found
+        return _merged(found, tail, n) if tail else found
+
+    def _tail_live(self, file: VectorFile) -> np.ndarray:
+        """The tail's rows that hold committed chunks (each id at its last row), found once per
+        commit: a search ranks only these, and Chroma's hits are merged with them."""
+        key = (file.state, self.docs.meta("generation"))
+        cached = self.__dict__.get("_tail")
+        if cached is None or cached[0] != key:
+            start = file.state.flushed
+            ids = [file.id_of(row) for row in range(start, file.rows)]
+            known, seen, rows = self.docs.known(ids), set(), []
+            for offset in range(len(ids) - 1, -1, -1):
+                if ids[offset] in known and ids[offset] not in seen:
+                    seen.add(ids[offset])
+                    rows.append(start + offset)
+            cached = self.__dict__["_tail"] = (key, np.array(sorted(rows), dtype=np.int64))
+        return cached[1]
+
+    def _nearest_in_tail(self, file: VectorFile, rows: np.ndarray, vector: np.ndarray, n: int,
+                         scope: Scope | None) -> list[tuple[str, float]]:
+        """The n nearest in `scope` among the tail's committed rows, ranked exactly."""
+        if scope is not None:
+            if scope.empty:
+                return []
+            if scope.has_days:
+                rows = file.day_rows(scope.day_from, scope.day_to, rows)
+            if scope.names or scope.dir_prefix or scope.feed or scope.sources is not None:
+                rows = file.source_rows(file.numbers_in(scope), rows)
+        if not len(rows):
+            return []
+        order, scores = file.ranked(vector, rows, n)
+        return [(file.id_of(int(row)), float(score)) for row, score in zip(order, scores)]
 
     def _nearest_in_file(self, file: VectorFile, vector: np.ndarray, n: int, scope: Scope | None,
-                         limit: int | None = _EXACT_ROWS) -> list[tuple[str, float]] | None:
+                         limit: int | None = -1) -> list[tuple[str, float]] | None:
         """The n committed chunks in `scope` nearest to `vector`, ranked exactly from the vector
         file; None when the rows to rank are more than `limit` (Chroma's index answers then). A
         scope's rows are numpy masks: its days on the day column, its sources (numbered from the
         file's sorted source names, or listed by a resolved glob) on the source column. Rows of
-        chunks no longer committed are skipped: one more row is ranked per dead row."""
+        chunks no longer committed are skipped: one more row is ranked per dead row. `limit` -1:
+        _EXACT_ROWS, read when called (a default would bind it once, and tests could not lower it)."""
+        if limit == -1:
+            limit = _EXACT_ROWS
         if scope is not None and scope.empty:
             return []
         dead = max(0, file.rows - self.committed_chunks())
@@ -401,7 +450,7 @@ class Store:
         return list(kept.items())[:n]
 
     def _nearest(self, vectors: VectorStore, vector: np.ndarray, n: int, scope: Scope | None,
-                 exact: bool = False) -> list[tuple[str, float]] | None:
+                 exact: bool = False, outside: int = 0) -> list[tuple[str, float]] | None:
         """The n committed chunks in `scope` nearest to `vector`. Chroma's filtered search costs
         grow with the vectors that pass (on 37,910 chunks: 3 ms unfiltered, 21 ms for a week's
         1,800, 773 ms for a filter all of them pass; on 410,919 chunks 3.7 s for a directory of
@@ -410,8 +459,10 @@ class Store:
         candidates); a scope of a few thousand chunks is ranked exactly from its vectors, fetched
         by id; what lies between is Chroma's own `where`. Open date ranges are closed at the
         index's first and last day, so that Chroma reads them as a set of days. With `exact` (a
-        vector file can rank every row), None instead of Chroma's `where` for a large scope."""
-        committed = self.committed_chunks()
+        vector file can rank every row), None instead of Chroma's `where` for a large scope.
+        `outside`: how many committed chunks Chroma does not hold (the vector file's tail): Chroma
+        holds the rest, and as many leftovers as its count exceeds them by."""
+        committed = self.committed_chunks() - outside
         if scope is not None and scope.share is not None and scope.share * committed <= _EXACT_SCOPE:
             return self._nearest_exactly(vectors, vector, n, scope)
         count = vectors.count()
@@ -421,9 +472,16 @@ class Store:
                 return kept
             if exact:
                 return None
-        found = vectors.query(vector, n, scope, committed=committed, count=count)
-        keep = self.docs.known([i for i, _ in found])
-        return [(i, s) for i, s in found if i in keep][:n]
+        # Leftovers (tombstones waiting for a flush, an interrupted ingest's vectors) rarely rank
+        # first: ask for a few more than n, and for all of them only when those held too few.
+        leftovers = max(0, count - committed)
+        for extra in dict.fromkeys((min(leftovers, n), leftovers)):
+            found = vectors.query(vector, n + extra, scope, count=count)
+            keep = self.docs.known([i for i, _ in found])
+            kept = [(i, s) for i, s in found if i in keep]
+            if len(kept) >= n or len(found) < n + extra:
+                break
+        return kept[:n]
 
     def _deepened(self, vectors: VectorStore, vector: np.ndarray, n: int, scope: Scope, count: int,
                   committed: int) -> list[tuple[str, float]] | None:
@@ -463,8 +521,12 @@ class Store:
     def next_generation(self) -> int:
         return int(self.docs.meta("generation", 0)) + 1
 
+    def collection_for_writing(self, collection: str) -> VectorStore:
+        """The collection `collection`, created with the index's fingerprint when missing."""
+        return self.vectors(collection, metadata=flat_metadata(fingerprint(self.settings)))
+
     def write_vectors(self, collection: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        target = self.vectors(collection, metadata=flat_metadata(fingerprint(self.settings)))
+        target = self.collection_for_writing(collection)
         if chunks:
             target.add([c.id for c in chunks], vectors, [vector_meta(c) for c in chunks])
 
@@ -587,6 +649,15 @@ class Store:
                 handle.seek(0)
                 handle.truncate()
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _merged(chroma: list[tuple[str, float]], tail: list[tuple[str, float]], n: int) -> list[tuple[str, float]]:
+    """Chroma's hits and the tail's, best first, each id once (a chunk in both has one vector)."""
+    best: dict[str, float] = {}
+    for chunk_id, score in [*chroma, *tail]:
+        if score > best.get(chunk_id, -np.inf):
+            best[chunk_id] = score
+    return sorted(best.items(), key=lambda hit: (-hit[1], hit[0]))[:n]
 
 
 class LexicalView:

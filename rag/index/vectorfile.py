@@ -52,6 +52,10 @@ class FileState:
     rows: int
     dim: int
     names_bytes: int = 0  # of the `sources` file
+    # The watermark: rows before it are in Chroma too; rows from it on (the tail) are only here,
+    # and searches rank them exactly (rag.index.tail). A store written before the watermark
+    # existed had every row in Chroma: its state reads as flushed to the end.
+    flushed: int = 0
 
     def as_meta(self) -> dict:
         return asdict(self)
@@ -59,10 +63,15 @@ class FileState:
     @classmethod
     def from_meta(cls, value: dict | None) -> FileState | None:
         try:
-            return cls(str(value["name"]), int(value["rows"]), int(value["dim"]), int(value["names_bytes"])) \
-                if value else None
+            return cls(str(value["name"]), int(value["rows"]), int(value["dim"]), int(value["names_bytes"]),
+                       int(value.get("flushed", value["rows"]))) if value else None
         except (KeyError, TypeError, ValueError):
             return None
+
+    @property
+    def tail(self) -> int:
+        """Rows not yet in Chroma."""
+        return self.rows - self.flushed
 
 
 def _width(name: str, dim: int) -> int:
@@ -152,15 +161,15 @@ class VectorFile:
             return np.flatnonzero(allowed[np.asarray(self.sources)])
         return rows[allowed[np.asarray(self.sources[rows])]]
 
-    def day_rows(self, day_from: int | None, day_to: int | None) -> np.ndarray:
-        """The rows dated within [day_from, day_to] (an open end is open)."""
-        days = np.asarray(self.days)
+    def day_rows(self, day_from: int | None, day_to: int | None, rows: np.ndarray | None = None) -> np.ndarray:
+        """The rows (among `rows`, or all) dated within [day_from, day_to] (an open end is open)."""
+        days = np.asarray(self.days if rows is None else self.days[rows])
         mask = days != NO_DAY
         if day_from is not None:
             mask &= days >= day_from
         if day_to is not None:
             mask &= days <= day_to
-        return np.flatnonzero(mask)
+        return np.flatnonzero(mask) if rows is None else rows[mask]
 
     def ranked(self, vector: np.ndarray, rows: np.ndarray | None = None, n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(rows, scores) best first: of `rows` (every row when None), the best n (all when None)."""
@@ -168,8 +177,10 @@ class VectorFile:
         with one_blas_thread():  # on a busy machine a second BLAS thread made this 13x slower (measured)
             if rows is None:
                 scores = self.matrix @ query
-            elif 4 * len(rows) > self.rows:  # most rows: a product over the mapped file beats a copy
-                scores = (self.matrix @ query)[rows]
+            elif len(rows) and 4 * len(rows) > (span := int(rows.max()) - (low := int(rows.min())) + 1):
+                # most rows of the span they cover (the whole file, or the tail past the watermark):
+                # a product over the mapped span beats a copy of the rows
+                scores = (self.matrix[low:low + span] @ query)[rows - low]
             else:
                 scores = self.matrix[rows] @ query
         if n is not None and n < len(scores):
@@ -279,7 +290,7 @@ def append(root: Path, state: FileState, ids: list[str], vectors: np.ndarray, da
     for name, payload in data.items():
         _append(path / name, state.rows * _width(name, state.dim), payload)
     _append(path / NAMES, state.names_bytes, names)
-    return FileState(state.name, state.rows + len(ids), state.dim, state.names_bytes + len(names))
+    return FileState(state.name, state.rows + len(ids), state.dim, state.names_bytes + len(names), state.flushed)
 
 
 def _append(path: Path, committed: int, payload: bytes) -> None:

@@ -141,6 +141,22 @@ def hnsw_damage(chroma_dir: Path, collection: str) -> str | None:
     return None
 
 
+def on_disk(chroma_dir: Path, collection: str) -> bool:
+    """Whether an embedded store's files hold `collection`, read without importing chromadb
+    (a rebuild of a store whose vectors never left the tail need not open Chroma)."""
+    path = chroma_dir / "chroma.sqlite3"
+    if not path.exists():
+        return False
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return db.execute("SELECT 1 FROM collections WHERE name = ?", (collection,)).fetchone() is not None
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return True  # unreadable here: let Chroma's own open decide
+
+
 def collection_names(client) -> list[str]:
     return [c if isinstance(c, str) else c.name for c in client.list_collections()]
 

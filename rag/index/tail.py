@@ -1,0 +1,88 @@
+"""The dense index as Chroma up to a watermark, plus a tail that only the vector file holds.
+
+Opening a Chroma collection loads its whole HNSW segment (at 513,000 vectors 1.7 s of CPU and
+830 MB; BENCHMARKS.md "Scale", session 7), so an ingest that writes Chroma for every article
+costs more the bigger the store is. Instead, each commit records a watermark in the vector
+file's state (`FileState.flushed`): rows before it are in Chroma, rows from it on are only in
+the vector file, and searches rank those exactly and merge them with Chroma's hits
+(`Store.nearest`). An ingest appends to the vector file and leaves Chroma alone while the tail
+holds at most `settings.dense_tail_rows` rows; past that it flushes.
+
+Removed and replaced chunks below the watermark stay in Chroma as tombstones (listed in the
+docstore, committed with the ingest that removed them): searches already skip ids that are not
+committed chunks, so deleting them at once would load the HNSW segment for a one-article
+delete. A flush deletes them.
+
+A flush runs after the ingest's own commit, under its write lock: it deletes the tombstones
+that are still not committed chunks, upserts the tail's committed rows (in steps), and moves the
+watermark in one docstore transaction per step. Killed before a step's transaction, it leaves
+the previous watermark and Chroma holding some committed chunks of the tail: searches merge by
+id, so they answer the same, `rag status --check` finds nothing wrong, and the next flush
+upserts those rows again (Chroma upserts by id are idempotent).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from rag.index.store import Store, chroma_errors
+from rag.index.vectorfile import FileState
+from rag.index.vectorstore import vector_meta
+
+TOMBSTONES = "chroma_tombstones"  # docstore meta: ids removed from the docstore, maybe still in Chroma
+_STEP = 20_000  # rows upserted per watermark commit: a killed flush of a large tail keeps its earlier steps
+
+
+def tombstones(store: Store) -> list[str]:
+    return list(store.docs.meta(TOMBSTONES) or [])
+
+
+def with_tombstones(store: Store, stale: list[str]) -> list[str]:
+    """The tombstone list after an ingest removes `stale` chunk ids."""
+    return sorted(set(tombstones(store)) | set(stale))
+
+
+def due(store: Store, threshold: int) -> bool:
+    """Does the committed tail (with the tombstones searches skip in Chroma) exceed the threshold?"""
+    state = store.vector_state
+    return state is not None and state.tail + len(tombstones(store)) > threshold
+
+
+def flush(store: Store, progress=None) -> int:
+    """Write the tail into Chroma and move the watermark to the end of the vector file; returns
+    the rows written. The caller holds the write lock."""
+    state, file = store.vector_state, store.vector_file()
+    if state is None or file is None:
+        return 0
+    collection = store.docs.meta("collection")
+    dead = tombstones(store)
+    dead = sorted(set(dead) - store.docs.known(dead))
+    written = 0
+    with chroma_errors():
+        if state.flushed == 0:
+            store.drop_collection(collection)  # nothing committed is in it: anything there is an earlier try's
+        target = store.collection_for_writing(collection)
+        if dead:
+            target.delete(dead)
+        start, first = state.flushed, True
+        while start < state.rows or first:
+            end = min(state.rows, start + _STEP)
+            ids = [file.id_of(row) for row in range(start, end)]
+            chunks = store.docs.chunks(ids)  # committed chunks only: dead rows stay out of Chroma
+            rows = {i: row for row, i in zip(range(start, end), ids) if i in chunks}  # an id once (its last row)
+            if rows:
+                target.add(list(rows), file.matrix[list(rows.values())], [vector_meta(chunks[i]) for i in rows])
+            written += len(rows)
+            _commit_watermark(store, dataclasses.replace(state, flushed=end))
+            first, start = False, end
+            if progress:
+                progress("flush", end - state.flushed, state.tail)
+    return written
+
+
+def _commit_watermark(store: Store, state: FileState) -> None:
+    """One transaction: the new watermark and no tombstones, as a commit readers reopen on."""
+    store.docs.set_meta({"vector_file": state.as_meta(), TOMBSTONES: None,
+                         "generation": store.next_generation(), "committed_by": os.getpid()})
+    store.refresh()
