@@ -107,6 +107,20 @@ def test_the_asking_sentence_decides_the_answer_type():
     assert analyse("How many rockets were fired at the embassy? Tell us.").kind == "number"
 
 
+def test_a_one_sentence_question_is_its_own_asking_sentence_without_the_splitter(monkeypatch):
+    """The splitter's model is loaded only for a question with a sentence end inside it."""
+    from rag.answer import question
+
+    def no_splitter(text, kept_lines):
+        raise AssertionError("the splitter was called")
+
+    monkeypatch.setattr(question, "split_sentences", no_splitter)
+    for one in ("Who won the Hart Trophy?", "What did Fauci say about the 3.5% rise?", "  Who won?  "):
+        assert question.asking_sentence(one) == one.strip()
+    monkeypatch.undo()
+    assert question.asking_sentence("The Fed met on Jan. 3. What did it decide?") == "What did it decide?"
+
+
 def test_a_who_question_no_sentence_answers_with_a_name_is_refused_with_that_reason(budget_rag):
     """The answer-type gate: even with no threshold, a "who" question is refused when no
     retrieved sentence names a person the question does not already name."""

@@ -53,10 +53,17 @@ class Question:
     unit_word: str | None = None
 
 
+# A sentence end followed by more text: without one the question is one sentence, and the splitter
+# (whose model costs a cold `rag ask` about 0.1 s to load) is not needed to say so.
+_INNER_END = re.compile(r"[.!?][\"'”’)\]]*\s+\S")
+
+
 def asking_sentence(text: str) -> str:
     """The question's last sentence, the one that asks: a quiz question often sets the scene
     first ("Kim Kardashian was accused of damaging a dress. Who designed it?")."""
     text = text.strip()
+    if not _INNER_END.search(text):
+        return text
     spans = split_sentences(text, set(range(1, text.count("\n") + 2)))
     return text[spans[-1].start:spans[-1].end] if spans else text
 
