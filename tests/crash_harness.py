@@ -420,14 +420,13 @@ def observe(kind: Kind, store: Path, corpus: Path, ask: bool, default_candidates
             except IndexMissingError:
                 probes[query] = "no index"
         out["probes" if exhaustive else "probes_default"] = probes
-        out.setdefault("reader_wrote", False)
-        out["reader_wrote"] |= rag.store.docs.meta("generation") != generation  # a search must not commit
         if ask and exhaustive:
             try:
                 answer = rag.ask(QUESTION)
                 out["answer"] = [answer.answer, [(c.source, c.line_start, c.line_end) for c in answer.citations]]
             except IndexMissingError:
                 out["answer"] = "no index"
+        out["reader_wrote"] = out.get("reader_wrote", False) or rag.store.docs.meta("generation") != generation
         rag.close()
     return out
 

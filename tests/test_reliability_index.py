@@ -18,10 +18,10 @@ import pytest
 
 from rag.api import Rag
 from rag.errors import RagError
+from rag.index import store as store_module
 from rag.index.embed_cache import text_key
 from rag.index.repair import PENDING, repair
 from rag.index.status import check_index
-from rag.index import store as store_module
 from rag.index.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
