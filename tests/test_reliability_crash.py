@@ -50,3 +50,13 @@ def test_the_harness_catches_an_ingest_that_is_not_atomic(tmp_path):
     failures = summary["failures"][0]["failures"]
     assert any("inconsistent after the kill" in f and "Chroma is missing" in f for f in failures)
     assert any("differs from the reference" in f for f in failures)
+
+
+def test_a_kill_inside_chromas_hnsw_save_heals_without_a_repair(tmp_path):
+    """A flush killed with its HNSW files as a kill inside Chroma's save leaves them (the targeted
+    point `save`): the run passes only if searches after the kill answer from committed chunks,
+    commit nothing, and the next ingest (or the repair) leaves a store the check finds clean."""
+    proc, summary = harness(tmp_path, "--runs", "0", "--kinds", "flush", "--points", "save")
+    assert proc.returncode == 0 and summary["failed"] == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    row = summary["by_kind"]["flush"]
+    assert row["killed"] == 1 and row["healing"] == 1

@@ -93,11 +93,12 @@ def ingest(
         with store.write_lock(lock_wait):
             if not rebuild:
                 store.check_compatible(for_query=False)
+            healed = tail.heal(store, progress) if not dry_run and not rebuild else 0  # before anything opens Chroma
             if not dry_run and store.docs.meta(PENDING) is not None:
                 store.sweep_garbage()
             if not dry_run:
                 store.docs.add_later_indexes()
-            report = IngestReport(dry_run=dry_run)
+            report = IngestReport(dry_run=dry_run, flushed=healed)
             plan = _plan(store, paths or [Path(settings.corpus_dir)], settings, rebuild, verify, report)
             report.added = [d.source for d in plan.new if d.source not in plan.updated]
             report.updated = sorted(plan.updated)
@@ -295,7 +296,7 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
                      tombstoned=with_tail)
     store.docs.set_meta({PENDING: None})
     if with_tail and tail.due(store, settings.dense_tail_rows):
-        report.flushed = tail.flush(store, progress)
+        report.flushed += tail.flush(store, progress)
 
 
 def _write_postings(store: Store, name: str, new: bool, docs: list[LexicalDoc]) -> None:

@@ -16,6 +16,7 @@ import sqlite3
 import time
 
 from rag.errors import RagError, StoreUnavailableError
+from rag.index import tail
 from rag.index.docstore import damaged_docstore
 from rag.index.status import Check, check_index
 from rag.index.store import PENDING, Store, chroma_errors, collection_name, lexical_name
@@ -34,6 +35,9 @@ def repair(settings: Settings, lock_wait: float = 10.0) -> RepairReport:
             report.found = before.problems + before.garbage
             if before.docstore_damaged:
                 raise RagError(before.problems[0])
+            if before.chroma_healing:
+                written = tail.heal(store)
+                report.actions.append(f"rebuilt the damaged Chroma collection from the vector file ({written} rows)")
             if before.problems:
                 store.docs.set_meta({PENDING: {"pid": os.getpid(), "repair": True}})
                 _fix(store, before, report.actions)

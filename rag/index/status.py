@@ -8,7 +8,9 @@ collection. The parts **agree** when
   text left), and the lexical statistics (document frequencies, chunk count, total length)
   are those of the chunks;
 - the lexical index it points to opens and holds postings for every chunk id;
-- the Chroma collection it points to opens, was built with the same embedding model, holds a
+- the Chroma collection it points to opens (or, when its HNSW files are damaged by a killed
+  save and the vector file is whole, it is reported as healing on the next ingest, and every
+  committed row of the vector file must equal the cached embedding instead), was built with the same embedding model, holds a
   vector for every chunk id but those past the vector file's watermark (rag.index.tail: those
   rows must equal the cached embeddings instead), each equal to the cached embedding of the
   chunk's indexed text and filed under the chunk's source, and its vector index finds each
@@ -117,6 +119,7 @@ class Check:
     chroma_unreadable: bool = False  # the client or the collection cannot be opened or read
     chroma_rebuild: bool = False  # the collection must be rebuilt (its vector index is damaged)
     vector_file_bad: bool = False  # the vector file must be rebuilt from the docstore and the cache
+    chroma_healing: bool = False  # the collection's files are damaged, the vector file whole: the next writer rebuilds it
     missing_vectors: set[str] = field(default_factory=set)
     wrong_vectors: set[str] = field(default_factory=set)
     orphan_vectors: set[str] = field(default_factory=set)
@@ -169,11 +172,18 @@ def check_index(store: Store, deep: bool = True) -> Check:
         found.problems += stats
     _check_lexical(store, lexical, live | articles, found)
     file = _check_vector_file(store, state, live, found)
-    in_tail = _tail_chunks(file, live) if file is not None else set()
+    healing = file is not None and not found.vector_file_bad and collection is not None and store.chroma_damage()
+    if healing:  # a killed save's damage: every committed vector is in the vector file (rag.index.tail)
+        found.chroma_healing = True
+        found.garbage.append(f"the Chroma collection {collection}'s vector index files are damaged ({healing}, "
+                             "a save cut short): searches rank the vector file exactly, nothing is lost; "
+                             "healing on next ingest (or `rag status --repair`)")
+    in_tail = (set(live) if healing else _tail_chunks(file, live)) if file is not None else set()
     if in_tail and model and not _tail_vectors_right(store, file, model, texts, sorted(in_tail), found):
         in_tail = set()  # the tail is rebuilt from the cache into Chroma too (repair), so it counts as missing there
     _check_chroma(store, collection, model, texts, sources, found, deep, in_tail,
-                  flushed=state.flushed if state is not None else None, tombstones=set(tombstones))
+                  flushed=state.flushed if state is not None else None, tombstones=set(tombstones),
+                  healing=bool(healing))
     if pending is not None:
         found.garbage.append(f"an ingest (pid {pending.get('pid')}) was interrupted; "
                              "the next ingest or `rag status --repair` sweeps what it left")
@@ -251,7 +261,7 @@ def _tail_vectors_right(store: Store, file: VectorFile, model: str, texts: dict[
 
 def _check_chroma(store: Store, name: str | None, model: str | None, texts: dict[str, str],
                   sources: dict[str, str], found: Check, deep: bool, in_tail: set[str] = frozenset(),
-                  flushed: int | None = None, tombstones: set[str] = frozenset()) -> None:
+                  flushed: int | None = None, tombstones: set[str] = frozenset(), healing: bool = False) -> None:
     """Chroma holds every committed chunk but those of the vector file's tail (`in_tail`); a
     store that never flushed (`flushed` 0) may have no collection yet. Vectors of removed chunks
     listed as tombstones wait for the next flush: not garbage."""
@@ -268,7 +278,7 @@ def _check_chroma(store: Store, name: str | None, model: str | None, texts: dict
     if found.stray_collections:
         found.garbage.append(f"{len(found.stray_collections)} unused Chroma collections "
                              f"({', '.join(found.stray_collections[:3])})")
-    if name is None:
+    if name is None or healing:  # healing: not opened (Chroma's loader can crash on damaged files)
         return
     if name not in names:
         if flushed == 0 and not set(texts) - in_tail:  # nothing flushed yet, and the tail holds every chunk

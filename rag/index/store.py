@@ -40,6 +40,7 @@ from rag.index.vectorstore import (
     collection_names,
     drop_collection,
     flat_metadata,
+    hnsw_damage,
     vector_meta,
 )
 from rag.models import Chunk
@@ -210,6 +211,23 @@ class Store:
         self.__dict__.pop("_vector", None)
         self.__dict__.pop("_lexical", None)
         self.__dict__.pop("_vector_file", None)
+        self.__dict__.pop("_damage", None)
+
+    def chroma_damage(self) -> str | None:
+        """What is wrong with the committed collection's HNSW files (`hnsw_damage`: a few small
+        reads, no Chroma), checked once per commit. A process killed inside Chroma's save of its
+        segment (hnswlib's persistDirty is not atomic) leaves them damaged; with a vector file
+        nothing is lost, since it holds every committed vector: searches then take the watermark
+        as 0 and rank every row exactly, and the next writer rebuilds the collection from the
+        file (rag.index.tail.flush). Nothing is recorded here: a reader never writes."""
+        if self.settings.chroma_url:
+            return None
+        name = self.docs.meta("collection")
+        key = (self.docs.meta("generation"), name)
+        cached = self.__dict__.get("_damage")
+        if cached is None or cached[0] != key:
+            cached = self.__dict__["_damage"] = (key, hnsw_damage(self.dir / "chroma", name) if name else None)
+        return cached[1]
 
     # the vector file (rag.index.vectorfile): what queries read instead of Chroma
     @property
@@ -366,6 +384,9 @@ class Store:
             if self.settings.chroma_url:
                 raise
             self.close_vectors()
+            self.__dict__.pop("_damage", None)  # a writer killed since this process looked may have damaged them
+            if self.chroma_damage():
+                raise  # not reopened: Chroma's loader can crash the process on damaged files
             return read(self.vector)
 
     def nearest(self, vector: np.ndarray, n: int, scope: Scope | None = None) -> list[tuple[str, float]]:
@@ -376,12 +397,19 @@ class Store:
             found = self._nearest_in_file(file, vector, n, scope)
             if found is not None:
                 return found
-            if not file.state.flushed:  # Chroma holds nothing yet: every row ranked
+            # Chroma holds nothing yet, or its files are damaged (a killed save; the vector file holds
+            # every committed vector): every row ranked, however many there are.
+            if not file.state.flushed or self.chroma_damage():
                 return self._nearest_in_file(file, vector, n, scope, limit=None)
             live = self._tail_live(file)
             tail, outside = self._nearest_in_tail(file, live, vector, n, scope), len(live)
-        found = self.read_vectors(lambda vectors: self._nearest(vectors, vector, n, scope, exact=file is not None,
-                                                                outside=outside))
+        try:
+            found = self.read_vectors(lambda vectors: self._nearest(vectors, vector, n, scope,
+                                                                    exact=file is not None, outside=outside))
+        except StoreUnavailableError:
+            if file is None or not self.chroma_damage():
+                raise
+            return self._nearest_in_file(file, vector, n, scope, limit=None)
         if found is None:  # a large scope Chroma's nearest vectors held too little of: every row ranked
             return self._nearest_in_file(file, vector, n, scope, limit=None)
         return _merged(found, tail, n) if tail else found
@@ -564,7 +592,7 @@ class Store:
                 if name != committed and (name == prefix or name.startswith(prefix + "-g")):
                     self.client.delete_collection(name)
                     actions.append(f"dropped the unused Chroma collection {name}")
-            if committed and committed in names:
+            if committed and committed in names and not self.chroma_damage():  # damaged: the next flush rebuilds it
                 orphans = self._orphans(self.vector.ids() if pending.get("ids") is None else set(pending["ids"]))
                 if orphans:
                     self.vector.delete(orphans)

@@ -19,6 +19,17 @@ watermark in one docstore transaction per step. Killed before a step's transacti
 the previous watermark and Chroma holding some committed chunks of the tail: searches merge by
 id, so they answer the same, `rag status --check` finds nothing wrong, and the next flush
 upserts those rows again (Chroma upserts by id are idempotent).
+
+Killed inside Chroma's save of its HNSW segment (hnswlib's persistDirty writes the header, then
+the element files, in place), a flush leaves the collection's files damaged. Nothing committed
+is lost: every committed vector is in the vector file. Readers detect it (`Store.chroma_damage`,
+the check `rag status --check` makes, a few small reads) and take the watermark as 0: every row
+ranked exactly, Chroma never opened. The next writer heals (`heal`, at the start of every
+ingest, of every flush and of `rag status --repair`): it commits the watermark 0 first, so the
+damaged collection holds nothing a reader trusts, then flushes as above, which drops the
+collection and writes it anew from the vector file, moving the watermark step by step. Killed
+again, it leaves the same state, healed by the next writer. docs/reliability.md says why the
+heal is recorded by the writer.
 """
 
 from __future__ import annotations
@@ -55,6 +66,9 @@ def flush(store: Store, progress=None) -> int:
     state, file = store.vector_state, store.vector_file()
     if state is None or file is None:
         return 0
+    if state.flushed and store.chroma_damage():
+        state = dataclasses.replace(state, flushed=0)
+        _commit_watermark(store, state)  # before the drop: readers stop trusting the collection first
     collection = store.docs.meta("collection")
     dead = tombstones(store)
     dead = sorted(set(dead) - store.docs.known(dead))
@@ -79,6 +93,14 @@ def flush(store: Store, progress=None) -> int:
             if progress:
                 progress("flush", end - state.flushed, state.tail)
     return written
+
+
+def heal(store: Store, progress=None) -> int:
+    """Rebuild a damaged collection from the vector file (a flush from watermark 0); returns the
+    rows written, 0 when there was nothing to heal. The caller holds the write lock."""
+    if store.vector_state is None or store.vector_file() is None or not store.chroma_damage():
+        return 0
+    return flush(store, progress)
 
 
 def _commit_watermark(store: Store, state: FileState) -> None:
