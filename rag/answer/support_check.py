@@ -29,8 +29,9 @@ sentence to the context as a whole ("According to the sources, ...") is not part
 - **the question's premise** (`given`: the question the sentence answers): an answer restates
   its question's framing ("The Biden administration announced this week it would be directing
   more than $400 million in loans and grants to support high-speed internet projects for rural
-  communities in the US" for "... to support what in rural communities in the US?"). Words the user asserted are not the model's claim, so the content terms
-  the sentence shares with the question count as found, when the sentence says something the
+  communities in the US" for "... to support what in rural communities in the US?"). Words the
+  user asserted are not the model's claim, so the content terms the sentence shares with the
+  question count as found, when the sentence says something the
   question does not, that new part alone reaches CLAUSE_COVERAGE in the window, and the window
   holds a term of the premise too (it speaks of the question's subject). A name or number taken
   from the question is given the same way only when the window also holds another name the
