@@ -314,7 +314,7 @@ def test_the_digest_gives_a_share_of_each_article_in_its_own_order():
                          score=i / 10) for i in range(9)]
     short = [_digest_unit("the short article's single new detail about the valley", np.eye(dims)[10], "short.md", 4, 18)]
     briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
-    digest(briefing, long[::-1] + short, [])
+    _, reach = digest(briefing, long[::-1] + short, [], articles=3)
     assert [a.source for a in briefing.new_articles] == ["short.md", "long.md"]  # the older article first
     assert [s.source for s in briefing.sources] == ["short.md", "long.md"]  # listed among the sources
     assert [a.found for a in briefing.new_articles] == [1, 9]
@@ -322,8 +322,9 @@ def test_the_digest_gives_a_share_of_each_article_in_its_own_order():
     # a third of its nine, in the article's own order (not by score: the lead of the article comes first)
     assert SHARE == pytest.approx(1 / 3) and shown == [u.text for u in long[:3]]
     assert [p.text for p in briefing.new_articles[0].points] == [short[0].text]  # a small article: at least one
-    note = digest_note(briefing, Reach(articles=3, share=SHARE))
-    assert "3 new article(s) on the topic, 2 with new statements" in note and "10 such statement(s), 4 shown" in note
+    assert reach == Reach(articles=3, share=SHARE, found=10, offered=2)
+    note = digest_note(briefing, reach)
+    assert "3 new article(s) on the topic, 2 with new statements beyond the sections above;" in note and "10 such statement(s), 4 shown" in note
     assert "6 left out" in note
 
 
@@ -346,6 +347,32 @@ def test_a_statement_an_earlier_new_article_gave_is_cited_there_not_repeated():
     cited = {c.n: c.source for c in briefing.citations}
     assert [cited[n] for n in a.points[0].citations] == ["a.md", "b.md"]  # b.md's copy is a second citation
     assert b.found == 3  # the twin and the near-repeat count as found, not shown
+
+
+def test_the_note_counts_the_statements_of_articles_left_with_nothing_to_show():
+    from types import SimpleNamespace
+
+    from rag.brief.new_since import _drop_old
+    from rag.brief.new_since_digest import digest, digest_note
+    from rag.models import Briefing
+
+    first = _digest_unit("the public inquiry into the dam collapse opens on Monday in the town hall",
+                         [1.0, 0.0, 0.0], "a.md", 0, 18)
+    near = _digest_unit("on Monday the dam inquiry opens, at the town hall, officials said",
+                        [0.9, 0.3, 0.0], "b.md", 0, 19)  # b.md says nothing else: all near-repeats
+    other = _digest_unit("the European Union pledged forty million euros for rebuilding",
+                         [0.0, 0.0, 1.0], "c.md", 0, 20)
+    briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
+    _, reach = digest(briefing, [other, near, first], [], share=1.0, articles=3)
+    assert [a.source for a in briefing.new_articles] == ["a.md", "c.md"]  # b.md has no entry
+    assert (reach.found, reach.offered) == (3, 3)
+    note = digest_note(briefing, reach)
+    assert "3 with new statements beyond the sections above (2 listed below); 3 such statement(s), 2 shown" in note
+    assert "1 left out" in note
+    # the earlier material states c.md's statement: dropped later, it still counts, as left out
+    assert _drop_old(briefing, SimpleNamespace(states=lambda text: text == other.text)) == 1
+    note = digest_note(briefing, reach)
+    assert "(1 listed below); 3 such statement(s), 1 shown" in note and "2 left out" in note
 
 
 def test_an_article_is_on_the_topic_only_when_its_best_sentence_nears_the_best():
@@ -429,7 +456,8 @@ def test_a_story_with_many_new_articles_lowers_every_share_alike_and_says_so():
     units = [_digest_unit(f"a{a} thing{i} happened with detail{a}x{i} and figure{a}y{i}", np.eye(dims)[a * each + i],
                           f"n{a:02d}.md", i, 1 + a % 28) for a in range(articles) for i in range(each)]
     briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
-    shown, share = digest(briefing, units, [])
-    assert share < SHARE and len(shown) <= DIGEST_MAX  # a third of each would be 90
+    shown, reach = digest(briefing, units, [])
+    assert reach.share < SHARE and len(shown) <= DIGEST_MAX  # a third of each would be 90
     assert len(briefing.new_articles) == articles and all(len(a.points) == 2 for a in briefing.new_articles)
-    assert "lowered every article's share from 33%" in digest_note(briefing, Reach(articles=articles, share=share))
+    assert reach == Reach(articles=articles, share=reach.share, found=articles * each, offered=articles)
+    assert "lowered every article's share from 33%" in digest_note(briefing, reach)

@@ -4,6 +4,7 @@ refusals, conflicts and errors are shown plainly, and the token prompt works."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from web_browser import CHROMEDRIVER, CHROMIUM, MISSING
 
 from rag.answer.refusal import REFUSAL_PHRASE
 from rag.api import Rag
-from rag.brief.render import relative_note, side_sources
+from rag.brief.render import article_line, relative_note, shown_line, side_sources
 from rag.render import claim_sources
 from rag.server import create_app
 from rag.settings import Settings
@@ -222,6 +223,27 @@ def test_the_briefing_view_renders_the_briefing_and_opens_its_citations(browser,
                   b.citations[fact.citations[0] - 1])
     last = b.citations[-1]
     open_citation(browser, f"#brief-citations-{last.n} a.where", last)
+
+
+def test_the_new_since_digest_reads_like_rag_brief(browser, server, corpus_rag):
+    topic, since = "rocket attacks on the US embassy in Baghdad", dt.date(2020, 12, 23)
+    b = corpus_rag.brief(topic, new_since=since)
+    assert b.new_articles  # the corpus has one article dated after the 23rd
+    browser.get(server.url + "/")
+    browser.find_element(By.CSS_SELECTOR, '.tab[data-view="brief-view"]').click()
+    browser.find_element(By.ID, "topic").send_keys(topic)
+    browser.execute_script("document.getElementById('new-since').value = arguments[0]", since.isoformat())
+    browser.find_element(By.ID, "brief-button").click()
+    WebDriverWait(browser, WAIT).until(
+        lambda d: d.find_element(By.ID, "briefing").is_displayed() or d.find_element(By.ID, "brief-error").is_displayed())
+    assert not browser.find_element(By.ID, "brief-error").is_displayed()
+    # each article's heading and its count line in rag/brief/render.py's words
+    assert [text(e) for e in browser.find_elements(By.CSS_SELECTOR, "#briefing h4")] == [
+        squash(article_line(a)) for a in b.new_articles]
+    assert [text(e) for e in browser.find_elements(By.CSS_SELECTOR, "#briefing ul.new-article > li.shown")] == [
+        shown_line(a) for a in b.new_articles]
+    points = browser.find_elements(By.CSS_SELECTOR, "#briefing ul.new-article > li:not(.shown) span.text")
+    assert [text(e) for e in points] == [squash(p.text) for a in b.new_articles for p in a.points]
 
 
 def llm_page_reply(body):

@@ -202,10 +202,11 @@ def _brief_after(rag, topic, after: Filters, engine: str, options: BriefOptions,
     briefing = brief_extractive(rag.store, topic, after, options, scope=scope)
     said = {normalize(t) for t in _briefing_texts(briefing)}
     offered = new_candidates([u for u in scope.units if normalize(u.text) not in said], earlier, novelty)
-    shown, share = digest(briefing, offered, [u for u in scope.units if normalize(u.text) in said])
+    shown, reach = digest(briefing, offered, [u for u in scope.units if normalize(u.text) in said],
+                          articles=len({u.source for u in scope.units}))
     if trace is not None:
-        trace.offered, trace.extras, trace.share = offered, shown, share
-    return briefing, Reach(articles=len({u.source for u in scope.units}), share=share)
+        trace.offered, trace.extras, trace.share = offered, shown, reach.share
+    return briefing, reach
 
 
 def new_candidates(units: list[Unit], earlier: _EarlierMaterial, novelty: dict[int, float]) -> list[Unit]:

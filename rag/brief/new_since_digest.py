@@ -25,7 +25,10 @@ contributes its paragraph on the story and nothing of its other stories, and an 
 the topic contributes nothing.
 
 The entry's `found` says how many new statements the article has beyond the overview, so the
-briefing is honest about what the share left out (the notes give the totals).
+briefing is honest about what the share left out. The note's totals (`Reach`) are counted over every
+article offered to the digest, before any is dropped: an article whose statements were all said by
+earlier new articles, or (new_since._drop_old, later) by the earlier material, has no entry, but its
+statements still count as found and left out.
 """
 
 from __future__ import annotations
@@ -45,18 +48,23 @@ DIGEST_MAX = 60
 
 @dataclass(frozen=True)
 class Reach:
-    """How far the digest went: the new articles on the topic, and the share of each one's new
-    statements it gave (SHARE, or less when DIGEST_MAX lowered it)."""
+    """How far the digest went: the new articles on the topic, the share of each one's new
+    statements it gave (SHARE, or less when DIGEST_MAX lowered it), and what it was offered: the new
+    statements beyond the overview (`found`) and the articles they come from (`offered`), counted
+    before any article is dropped for having nothing left to show."""
 
     articles: int
     share: float
+    found: int
+    offered: int
 
 
 def digest(briefing: Briefing, candidates: list[Unit], taken: list[Unit], share: float = SHARE,
-           most: int = DIGEST_MAX) -> tuple[list[Unit], float]:
+           most: int = DIGEST_MAX, articles: int | None = None) -> tuple[list[Unit], Reach]:
     """Fill `briefing.new_articles` from the new statements on the topic the briefing does not yet
-    say (`candidates`); `taken`: the units it says already (for the redundancy test). Returns the
-    units shown, in digest order, and the share of each article's new statements it gave."""
+    say (`candidates`); `taken`: the units it says already (for the redundancy test); `articles`:
+    the new articles on the topic (default: those among the candidates). Returns the units shown,
+    in digest order, and how far the digest went."""
     by_article: dict[str, list[Unit]] = {}
     for u in candidates:
         by_article.setdefault(u.source, []).append(u)
@@ -88,7 +96,9 @@ def digest(briefing: Briefing, candidates: list[Unit], taken: list[Unit], share:
     # here when its sentences are on the topic: it is listed among the sources too
     briefing.sources += [BriefSource(source=a.source, title=a.title, outlet=a.outlet, date=a.date)
                          for a in briefing.new_articles if a.source not in listed]
-    return shown, share
+    reach = Reach(articles=len(by_article) if articles is None else articles, share=share,
+                  found=len(candidates), offered=len(by_article))
+    return shown, reach
 
 
 def _oldest_first(u: Unit) -> tuple:
@@ -97,13 +107,16 @@ def _oldest_first(u: Unit) -> tuple:
 
 
 def digest_note(briefing: Briefing, reach: Reach) -> str:
-    """What the digest holds and what it left out, in numbers."""
-    found = sum(a.found for a in briefing.new_articles)
+    """What the digest holds and what it left out, in numbers: `reach` counts what it was offered,
+    `briefing` what it shows now (after any later drop)."""
+    found = reach.found
     shown = sum(len(a.points) for a in briefing.new_articles)
+    listed = len(briefing.new_articles)
+    listed_note = f" ({listed} listed below)" if listed != reach.offered else ""
     bound = (f"; so many that the {DIGEST_MAX}-statement bound lowered every article's share from {SHARE:.0%}"
              if reach.share < SHARE - 1e-9 else "")
     return (f"what each new article adds: {reach.articles} new article(s) on the topic, "
-            f"{len(briefing.new_articles)} with new statements beyond the sections above; {found} such statement(s), "
+            f"{reach.offered} with new statements beyond the sections above{listed_note}; {found} such statement(s), "
             f"{shown} shown (up to {reach.share:.0%} of each article's, at least one, in its own order{bound}), "
             f"{found - shown} left out (said by an earlier new article, beyond its article's share, or stated by "
             "the earlier material)")

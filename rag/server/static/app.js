@@ -296,10 +296,11 @@ function renderBriefing(b) {
     // --new-since: each new article on the topic, with the new statements it adds, in its own order
     parts.push(el("h3", { textContent: "What each new article adds" }));
     for (const a of b.new_articles) {
+      // the words of rag/brief/render.py article_line and shown_line
       const where = [a.date || "no date", a.outlet].filter(Boolean).join(" · ");
       const list = el("ul", { class: "new-article" }, ...a.points.map((p) => point(el("li"), p)),
-        el("li", { class: "muted", textContent: `${a.points.length} of its ${a.found} new statement${a.found !== 1 ? "s" : ""} shown` }));
-      parts.push(el("h4", { textContent: `${where} — ${a.title || a.source}` }), list);
+        el("li", { class: "muted shown", textContent: `${a.points.length} of its ${a.found} new statement${a.found !== 1 ? "s" : ""} shown` }));
+      parts.push(el("h4", { textContent: `${where} — ${a.title || a.source}` + (a.title ? ` (${a.source})` : "") }), list);
     }
   }
   parts.push(...section("Timeline", "timeline", b.timeline.map((e) =>
