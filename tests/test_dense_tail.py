@@ -284,3 +284,28 @@ def test_a_rebuild_after_a_killed_first_flush_leaves_no_collection_behind(hash_s
     found = check_index(rag.store)
     assert found.problems == [] and found.garbage == []  # the first collection was dropped with the old index
     rag.close()
+
+
+def test_a_flush_that_fails_after_the_commit_says_the_articles_are_committed(hash_settings, cli, monkeypatch):
+    """The ingest's articles are committed before its flush: a failing flush is an error (exit 1)
+    that says so, searches read the tail from the vector file, and the next ingest flushes it."""
+    from rag.index.vectorstore import ChromaStore, chroma_errors
+
+    def disk_full(self, *args):
+        with chroma_errors():
+            raise OSError("No space left on device")
+
+    write_copies(hash_settings.corpus_dir, range(1))
+    settings = settings_for(hash_settings, "flush-fails", 0)
+    monkeypatch.setattr(ChromaStore, "add", disk_full)
+    code, _, err = cli("ingest", settings.corpus_dir, "--store-dir", settings.store_dir,
+                       "--set", "embedding_model=hash", "--set", "dense_tail_rows=0")
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "articles were committed" in err and "No space left on device" in err and "next `rag ingest` writes them" in err, err
+    monkeypatch.undo()
+    rag = Rag(settings)
+    assert rag.status().documents == 5 and rag.store.vector_state.tail == rag.status().chunks
+    assert rag.search("rockets fired at the embassy", k=3).hits
+    assert rag.ingest().flushed == rag.status().chunks and rag.store.vector_state.tail == 0
+    assert check_index(rag.store).problems == []
+    rag.close()

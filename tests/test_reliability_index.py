@@ -255,6 +255,78 @@ def test_damaged_vector_index_files_are_found_and_rebuilt(hash_settings):
         fixed.close()
 
 
+def _roll_rows(store: Store, rows: range) -> None:
+    """These rows of the committed vector file no longer hold their chunk's vector."""
+    state, file = store.vector_state, store.vector_file()
+    path = store.dir / "vectors" / state.name / "vectors.f32"
+    data = bytearray(path.read_bytes())
+    width = 4 * state.dim
+    for row in rows:
+        data[row * width:(row + 1) * width] = np.roll(np.asarray(file.matrix[row]), 1).tobytes()
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.slow
+def test_damaged_collection_files_beside_a_wrong_vector_file_are_rebuilt_from_the_cache(hash_settings):
+    """Healing copies the vector file into Chroma, so it must not heal from a wrong one: the check
+    reports both as problems, and one `--repair` rebuilds the collection and the file from the
+    embedding cache (not Chroma from the wrong rows, which a second repair would have mended)."""
+    settings = _many_chunks(hash_settings)
+    rag = Rag(settings)
+    rag.ingest()
+    rag.close()
+    store = Store(settings)
+    assert store.vector_state.rows > 1000 and store.vector_state.tail == 0
+    _roll_rows(store, range(0, store.vector_state.rows, 10))
+    store.close()
+    SAVE_CUT_SHORT["length.bin"](vector_segment(settings))
+    store = Store(settings)
+    found = check_index(store)
+    store.close()
+    assert found.vector_file_bad and found.chroma_rebuild and not found.chroma_healing, found
+    assert any("committed vector-file rows differ" in p for p in found.problems), found.problems
+    assert not any("healing on next ingest" in g for g in found.garbage), found.garbage
+    report = repair(settings)
+    assert report.problems == [] and report.garbage == [], report
+    store = Store(settings)
+    found = check_index(store)
+    assert found.problems == [] and found.garbage == [], found
+    model, texts = store.stored_fingerprint["embedding_model"], store.docs.index_texts()
+    cached = store.cache.get_many(model, [text_key(t) for t in texts.values()])
+    in_chroma = store.read_vectors(lambda v: v.vectors(sorted(texts)))
+    in_file = store.vector_file().vectors(sorted(texts))
+    assert in_chroma.keys() == in_file.keys() == texts.keys()
+    for chunk_id, text in texts.items():
+        assert np.allclose(in_chroma[chunk_id], cached[text_key(text)], atol=1e-5)
+        assert np.allclose(in_file[chunk_id], cached[text_key(text)], atol=1e-5)
+    store.close()
+
+
+@pytest.mark.slow
+def test_a_reader_that_saw_whole_files_looks_again_before_it_first_opens_chroma(hash_settings, monkeypatch):
+    """A flush killed inside Chroma's save damages the files without a commit: a reader that
+    checked them before must not trust that check when it first opens the collection (Chroma's
+    loader can crash the process on them), in a search or in a read of vectors by id."""
+    settings = _many_chunks(hash_settings)
+    rag = Rag(settings)
+    rag.ingest()
+    rag.close()
+    undamaged = _search_ids(settings, opens_chroma=False)  # every row ranked exactly
+    monkeypatch.setattr(store_module, "_EXACT_ROWS", 100)  # so that a search asks Chroma
+    reader = Rag(settings)
+    assert reader.store.chroma_damage() is None  # checked, and remembered for this commit
+    SAVE_CUT_SHORT["length.bin"](vector_segment(settings))
+
+    def opened(*args, **kwargs):
+        raise AssertionError("Chroma opened on damaged files")
+
+    monkeypatch.setattr(Store, "vectors", opened)
+    assert [[(h.chunk.id, round(h.score, 5)) for h in reader.search(q, k=5).hits] for q in QUERIES] == undamaged
+    some = sorted(reader.store.docs.chunk_ids())[:3]
+    assert reader.store.chunk_vectors([*some, "not-a-chunk"]).keys() == set(some)
+    reader.close()
+
+
 def vector_segment(settings) -> Path:
     """The HNSW directory of the live collection (a dropped collection's may linger beside it)."""
     name = Store(settings).docs.meta("collection")

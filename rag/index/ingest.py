@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from rag.errors import InputError
+from rag.errors import InputError, RagError
 from rag.index import tail
 from rag.index.articles import FIELD as ARTICLE_FIELD
 from rag.index.articles import article_terms
@@ -105,8 +105,9 @@ def ingest(
             report.removed = plan.removed
             report.skipped = plan.skipped
             report.duplicates = plan.duplicates
-            if not dry_run and (plan.changes or rebuild or store.docs.meta("lexical") is None
-                                or store.lacks_vector_file()):
+            applied = not dry_run and (plan.changes or rebuild or store.docs.meta("lexical") is None
+                                       or store.lacks_vector_file())
+            if applied:
                 _apply(store, settings, plan, rebuild, report, progress)
                 report.added = [s for s in report.added if s not in report.failed]
                 report.updated = [s for s in report.updated if s not in report.failed]
@@ -115,6 +116,8 @@ def ingest(
                 # their new paths and mtimes, so the next rescan skips them unread.
                 store.docs.commit([], [], [], {}, touched=[(p, *s) for p, s in plan.stats.items()],
                                   moved=plan.moved)
+            if not dry_run and not applied and tail.due(store, settings.dense_tail_rows):
+                report.flushed += _flush(store, progress)  # one an earlier ingest's failure left undone
             report.total_chunks = store.committed_chunks()
     finally:
         store.close()
@@ -296,7 +299,18 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
                      tombstoned=with_tail)
     store.docs.set_meta({PENDING: None})
     if with_tail and tail.due(store, settings.dense_tail_rows):
-        report.flushed += tail.flush(store, progress)
+        report.flushed += _flush(store, progress)
+
+
+def _flush(store: Store, progress: Progress) -> int:
+    """The tail into Chroma, after the ingest's commit: a failure loses nothing (searches read the
+    tail from the vector file), and the next ingest, changed or not, flushes again."""
+    try:
+        return tail.flush(store, progress)
+    except RagError as err:
+        detail = getattr(err, "detail", None) or str(err)
+        raise type(err)(f"the articles were committed, but writing their vectors into Chroma failed ({detail}); "
+                        "searches read them from the vector file, and the next `rag ingest` writes them") from None
 
 
 def _write_postings(store: Store, name: str, new: bool, docs: list[LexicalDoc]) -> None:

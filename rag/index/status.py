@@ -172,15 +172,20 @@ def check_index(store: Store, deep: bool = True) -> Check:
         found.problems += stats
     _check_lexical(store, lexical, live | articles, found)
     file = _check_vector_file(store, state, live, found)
-    healing = file is not None and not found.vector_file_bad and collection is not None and store.chroma_damage()
-    if healing:  # a killed save's damage: every committed vector is in the vector file (rag.index.tail)
+    damaged = file is not None and not found.vector_file_bad and collection is not None and store.chroma_damage()
+    # Damaged collection files: every committed vector must be right in the vector file (rag.index.tail).
+    in_tail = (set(live) if damaged else _tail_chunks(file, live)) if file is not None else set()
+    if in_tail and model and not _tail_vectors_right(store, file, model, texts, sorted(in_tail), found,
+                                                     whole=bool(damaged)):
+        in_tail = set()  # the tail is rebuilt from the cache into Chroma too (repair), so it counts as missing there
+    # Healing copies the vector file into Chroma: only when it is right. Otherwise `_check_chroma`
+    # reports the damaged files as a problem, and repair rebuilds the collection from the cache.
+    healing = damaged and not found.vector_file_bad
+    if healing:
         found.chroma_healing = True
         found.garbage.append(f"the Chroma collection {collection}'s vector index files are damaged ({healing}, "
                              "a save cut short): searches rank the vector file exactly, nothing is lost; "
                              "healing on next ingest (or `rag status --repair`)")
-    in_tail = (set(live) if healing else _tail_chunks(file, live)) if file is not None else set()
-    if in_tail and model and not _tail_vectors_right(store, file, model, texts, sorted(in_tail), found):
-        in_tail = set()  # the tail is rebuilt from the cache into Chroma too (repair), so it counts as missing there
     _check_chroma(store, collection, model, texts, sources, found, deep, in_tail,
                   flushed=state.flushed if state is not None else None, tombstones=set(tombstones),
                   healing=bool(healing))
@@ -240,14 +245,14 @@ def _check_vector_file(store: Store, state, live: set[str], found: Check) -> Vec
 
 def _tail_chunks(file: VectorFile, live: set[str]) -> set[str]:
     """The committed chunks whose last row lies past the watermark: Chroma need not hold them."""
-    start = file.state.flushed
-    return {i for i in (file.id_of(row) for row in range(start, file.rows)) if i in live and file.row_of[i] >= start}
+    return {i for i in file.last_rows(file.state.flushed) if i in live}
 
 
 def _tail_vectors_right(store: Store, file: VectorFile, model: str, texts: dict[str, str], ids: list[str],
-                        found: Check) -> bool:
+                        found: Check, whole: bool = False) -> bool:
     """The tail's rows are the only copy searches read of those chunks: each must equal its chunk's
-    cached embedding (a sample of a long tail)."""
+    cached embedding (a sample of a long tail). `whole`: `ids` are every committed chunk (Chroma's
+    files are damaged, so searches read every row from the vector file)."""
     sample = ids if len(ids) <= 2000 else random.Random(0).sample(ids, 2000)
     cached = store.cache.get_many(model, list({text_key(texts[i]) for i in sample}))
     stored = file.vectors(sample)
@@ -255,7 +260,8 @@ def _tail_vectors_right(store: Store, file: VectorFile, model: str, texts: dict[
              and not np.allclose(stored[i], expected, atol=1e-5)]
     if wrong:
         found.vector_file_bad = True
-        found.problems.append(f"{len(wrong)} vector-file rows past the watermark differ from their chunk's embedding")
+        where = "committed vector-file rows" if whole else "vector-file rows past the watermark"
+        found.problems.append(f"{len(wrong)} {where} differ from their chunk's embedding")
     return not wrong
 
 

@@ -173,6 +173,11 @@ class Store:
         name = self.docs.meta("collection") or self.settings.collection
         cached = self.__dict__.get("_vector")
         if cached is None or cached.name != name:
+            # Checked afresh, not per commit: a writer killed inside Chroma's save damages the files
+            # without a new commit, and Chroma's loader can crash this process on them (chroma#7238).
+            if damage := self.chroma_damage(fresh=True):
+                raise StoreUnavailableError(f"the Chroma collection {name}'s vector index files are damaged "
+                                            f"({damage}); the next ingest or `rag status --repair` rebuilds it")
             cached = self.__dict__["_vector"] = self.vectors(name)
         return cached
 
@@ -213,19 +218,20 @@ class Store:
         self.__dict__.pop("_vector_file", None)
         self.__dict__.pop("_damage", None)
 
-    def chroma_damage(self) -> str | None:
+    def chroma_damage(self, fresh: bool = False) -> str | None:
         """What is wrong with the committed collection's HNSW files (`hnsw_damage`: a few small
         reads, no Chroma), checked once per commit. A process killed inside Chroma's save of its
         segment (hnswlib's persistDirty is not atomic) leaves them damaged; with a vector file
         nothing is lost, since it holds every committed vector: searches then take the watermark
         as 0 and rank every row exactly, and the next writer rebuilds the collection from the
-        file (rag.index.tail.flush). Nothing is recorded here: a reader never writes."""
+        file (rag.index.tail.flush). Nothing is recorded here: a reader never writes. `fresh`:
+        looked at again (before Chroma first opens the collection in this process)."""
         if self.settings.chroma_url:
             return None
         name = self.docs.meta("collection")
         key = (self.docs.meta("generation"), name)
         cached = self.__dict__.get("_damage")
-        if cached is None or cached[0] != key:
+        if fresh or cached is None or cached[0] != key:
             cached = self.__dict__["_damage"] = (key, hnsw_damage(self.dir / "chroma", name) if name else None)
         return cached[1]
 
@@ -253,7 +259,8 @@ class Store:
         file = self.vector_file()
         if file is not None:
             found = file.vectors(ids)
-            if len(found) == len(set(ids)):
+            # Damaged Chroma files are never opened: the vector file holds every committed vector.
+            if len(found) == len(set(ids)) or self.chroma_damage(fresh=True):
                 return found
         return self.read_vectors(lambda v: v.vectors(ids))
 
@@ -420,26 +427,18 @@ class Store:
         key = (file.state, self.docs.meta("generation"))
         cached = self.__dict__.get("_tail")
         if cached is None or cached[0] != key:
-            start = file.state.flushed
-            ids = [file.id_of(row) for row in range(start, file.rows)]
-            known, seen, rows = self.docs.known(ids), set(), []
-            for offset in range(len(ids) - 1, -1, -1):
-                if ids[offset] in known and ids[offset] not in seen:
-                    seen.add(ids[offset])
-                    rows.append(start + offset)
+            last = file.last_rows(file.state.flushed)
+            known = self.docs.known(list(last))
+            rows = [row for chunk_id, row in last.items() if chunk_id in known]
             cached = self.__dict__["_tail"] = (key, np.array(sorted(rows), dtype=np.int64))
         return cached[1]
 
     def _nearest_in_tail(self, file: VectorFile, rows: np.ndarray, vector: np.ndarray, n: int,
                          scope: Scope | None) -> list[tuple[str, float]]:
         """The n nearest in `scope` among the tail's committed rows, ranked exactly."""
-        if scope is not None:
-            if scope.empty:
-                return []
-            if scope.has_days:
-                rows = file.day_rows(scope.day_from, scope.day_to, rows)
-            if scope.names or scope.dir_prefix or scope.feed or scope.sources is not None:
-                rows = file.source_rows(file.numbers_in(scope), rows)
+        if scope is not None and scope.empty:
+            return []
+        rows = _scope_rows(file, scope, rows)
         if not len(rows):
             return []
         order, scores = file.ranked(vector, rows, n)
@@ -449,8 +448,7 @@ class Store:
                          limit: int | None = -1) -> list[tuple[str, float]] | None:
         """The n committed chunks in `scope` nearest to `vector`, ranked exactly from the vector
         file; None when the rows to rank are more than `limit` (Chroma's index answers then). A
-        scope's rows are numpy masks: its days on the day column, its sources (numbered from the
-        file's sorted source names, or listed by a resolved glob) on the source column. Rows of
+        scope's rows are numpy masks (`_scope_rows`). Rows of
         chunks no longer committed are skipped: one more row is ranked per dead row. `limit` -1:
         _EXACT_ROWS, read when called (a default would bind it once, and tests could not lower it)."""
         if limit == -1:
@@ -458,9 +456,7 @@ class Store:
         if scope is not None and scope.empty:
             return []
         dead = max(0, file.rows - self.committed_chunks())
-        rows = file.day_rows(scope.day_from, scope.day_to) if scope is not None and scope.has_days else None
-        if scope is not None and (scope.names or scope.dir_prefix or scope.feed or scope.sources is not None):
-            rows = file.source_rows(file.numbers_in(scope), rows)
+        rows = _scope_rows(file, scope)
         if limit is not None and (file.rows if rows is None else len(rows)) > limit:
             return None
         order, scores = file.ranked(vector, rows, n + dead)
@@ -677,6 +673,17 @@ class Store:
                 handle.seek(0)
                 handle.truncate()
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _scope_rows(file: VectorFile, scope: Scope | None, rows: np.ndarray | None = None) -> np.ndarray | None:
+    """The rows of `file` (among `rows`; None: all of them) in `scope`: its days on the day
+    column, its sources (numbered from the file's sorted source names, or listed by a resolved
+    glob) on the source column. None when nothing narrows `rows`."""
+    if scope is not None and scope.has_days:
+        rows = file.day_rows(scope.day_from, scope.day_to, rows)
+    if scope is not None and (scope.names or scope.dir_prefix or scope.feed or scope.sources is not None):
+        rows = file.source_rows(file.numbers_in(scope), rows)
+    return rows
 
 
 def _merged(chroma: list[tuple[str, float]], tail: list[tuple[str, float]], n: int) -> list[tuple[str, float]]:

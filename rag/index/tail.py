@@ -34,6 +34,7 @@ heal is recorded by the writer.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import os
 
@@ -79,12 +80,14 @@ def flush(store: Store, progress=None) -> int:
         target = store.collection_for_writing(collection)
         if dead:
             target.delete(dead)
+        last = sorted(file.last_rows(state.flushed).items(), key=lambda item: item[1])  # each id at its last row
+        last_row = [row for _, row in last]
         start, first = state.flushed, True
         while start < state.rows or first:
             end = min(state.rows, start + _STEP)
-            ids = [file.id_of(row) for row in range(start, end)]
-            chunks = store.docs.chunks(ids)  # committed chunks only: dead rows stay out of Chroma
-            rows = {i: row for row, i in zip(range(start, end), ids) if i in chunks}  # an id once (its last row)
+            step = last[bisect.bisect_left(last_row, start):bisect.bisect_left(last_row, end)]
+            chunks = store.docs.chunks([i for i, _ in step])  # committed chunks only: dead rows stay out of Chroma
+            rows = {i: row for i, row in step if i in chunks}
             if rows:
                 target.add(list(rows), file.matrix[list(rows.values())], [vector_meta(chunks[i]) for i in rows])
             written += len(rows)

@@ -196,6 +196,16 @@ class VectorFile:
     def id_of(self, row: int) -> str:
         return self.ids[row].decode()
 
+    def last_rows(self, start: int) -> dict[str, int]:
+        """id → its last row, of the ids whose last row lies at or past `start` (with the
+        watermark: the chunks Chroma may lack, which searches rank from this file). Only those
+        rows are read: a short tail costs little however long the file is."""
+        out: dict[str, int] = {}
+        ids = self.ids[start:self.rows].tolist()
+        for offset in range(len(ids) - 1, -1, -1):
+            out.setdefault(ids[offset].decode(), start + offset)
+        return out
+
     @cached_property
     def _id_keys(self) -> tuple[np.ndarray, np.ndarray]:
         """The ids' first 8 bytes as integers, sorted, and the rows they sit in (row order among
