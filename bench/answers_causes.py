@@ -215,44 +215,54 @@ def classify_unanswerable(store, q: dict, still: set[str], store_name: str) -> d
     return row
 
 
+def isolate(out: Path) -> None:
+    """The engine's settings as bench-answers has them: no RAG_ variable, no config file."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    for key in [k for k in os.environ if k.startswith("RAG_")]:
+        del os.environ[key]
+    os.environ["RAG_CONFIG"] = str(out / "no-rag.toml")
+
+
+def tune_sets(out: Path, articles: list[dict], questions: list[dict], still: set[str]) -> list[tuple[str, list[dict], int]]:
+    """(store, questions, label) for the tune half as bench-answers asks it: the answerable
+    questions of the full index (1), the blind questions of the blind store without `still`
+    and each held-out group of its store (0)."""
+    table = weeks()
+    _, blind = bench_data.unanswerable_split(articles, questions)
+    sets = [("main", [q for q in questions if half_of(q, table) == "tune"], 1),
+            ("blind", [q for q in blind if half_of(q, table) == "tune" and q["id"] not in still], 0)]
+    return sets + [(g["name"], g["questions"], 0) for g in held_out_groups(articles, questions) if g["half"] == "tune"]
+
+
+def open_store(out: Path, name: str):
+    from rag.index.store import Store
+    from rag.settings import Settings
+
+    d = out / "stores" / name
+    return Store(Settings(store_dir=d, corpus_dir=d.parent))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="bench.answers_causes", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    for key in [k for k in os.environ if k.startswith("RAG_")]:
-        del os.environ[key]
-    os.environ["RAG_CONFIG"] = str(args.out / "no-rag.toml")
+    isolate(args.out)
     from bench.answers import still_answerable_blind
-    from rag.index.store import Store
-    from rag.settings import Settings
 
     articles = bench_data.load_articles(bench_data.DATA)
     by_id = {a["id"]: f"{a.get('title') or ''}\n{a['text']}" for a in articles}
     questions = bench_data.load_questions(bench_data.DATA)
-    table = weeks()
-    tune = [q for q in questions if half_of(q, table) == "tune"]
-
-    def store_of(name: str):
-        d = args.out / "stores" / name
-        return Store(Settings(store_dir=d, corpus_dir=d.parent))
-
-    rows = []
-    store = store_of("main")
-    try:
-        rows += [{"set": "answerable", **classify_answerable(store, q, [by_id.get(g, "") for g in q["gold_ids"]])}
-                 for q in tune]
-    finally:
-        store.close()
-    _, blind = bench_data.unanswerable_split(articles, questions)
     still, _problems = still_answerable_blind(args.out / "stores" / "blind")
-    sets = [("blind", [q for q in blind if half_of(q, table) == "tune"])]
-    sets += [(g["name"], g["questions"]) for g in held_out_groups(articles, questions) if g["half"] == "tune"]
-    for name, qs in sets:
-        store = store_of(name)
+    rows = []
+    for name, qs, label in tune_sets(args.out, articles, questions, set()):
+        store = open_store(args.out, name)
         try:
-            rows += [{"set": "unanswerable", **classify_unanswerable(store, q, still, name)} for q in qs]
+            if label:
+                rows += [{"set": "answerable", **classify_answerable(store, q, [by_id.get(g, "") for g in q["gold_ids"]])}
+                         for q in qs]
+            else:
+                rows += [{"set": "unanswerable", **classify_unanswerable(store, q, still, name)} for q in qs]
         finally:
             store.close()
     path = args.json or args.out / "causes-tune.json"

@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from bench import data as bench_data
-from bench.answers import OUT, held_out_groups, question_date, still_answerable_blind
-from bench.answers_causes import holds
-from bench.split import half_of, weeks
+from bench.answers import OUT, question_date, still_answerable_blind
+from bench.answers_causes import holds, isolate, open_store, tune_sets
 
 RATIOS = (1.0, 0.9, 0.5, 0.25)
 
@@ -59,25 +57,13 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="bench.answers_pool", description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    for key in [k for k in os.environ if k.startswith("RAG_")]:
-        del os.environ[key]
-    os.environ["RAG_CONFIG"] = str(args.out / "no-rag.toml")
-    from rag.index.store import Store
-    from rag.settings import Settings
-
+    isolate(args.out)
     articles = bench_data.load_articles(bench_data.DATA)
     questions = bench_data.load_questions(bench_data.DATA)
-    table = weeks()
-    tune = [q for q in questions if half_of(q, table) == "tune"]
-    _, blind = bench_data.unanswerable_split(articles, questions)
     still, _ = still_answerable_blind(args.out / "stores" / "blind")
-    sets = [("main", tune, 1), ("blind", [q for q in blind if half_of(q, table) == "tune" and q["id"] not in still], 0)]
-    sets += [(g["name"], g["questions"], 0) for g in held_out_groups(articles, questions) if g["half"] == "tune"]
     rows = []
-    for name, qs, label in sets:
-        d = args.out / "stores" / name
-        store = Store(Settings(store_dir=d, corpus_dir=d.parent))
+    for name, qs, label in tune_sets(args.out, articles, questions, still):
+        store = open_store(args.out, name)
         try:
             rows += [{"store": name, "label": label, **decide(store, q)} for q in qs]
         finally:
