@@ -3,6 +3,7 @@ and names the answer-type gate reads: what the evidence for the lead lacks, the 
 and the two refusal thresholds."""
 
 import datetime as dt
+import math
 from types import SimpleNamespace
 
 import pytest
@@ -14,8 +15,10 @@ from rag.answer.answerable_score import (
     answerable,
     asking_terms,
     evidence,
+    explain,
     load_model,
     support_floor,
+    weakest,
 )
 from rag.answer.figures import figures
 from rag.answer.question import analyse
@@ -119,3 +122,27 @@ def test_the_words_of_a_relative_period_are_not_the_extractive_engines_terms():
     assert "week" in asked.terms and "week" not in without_period(asked).terms
     counted = analyse("How many weeks did the strike last?")
     assert without_period(counted) == counted  # the subject, not a period
+
+
+def test_a_refusal_names_what_weighs_most_against_the_answer():
+    model = {"features": ["lead_age", "best_chunk_coverage"], "weights": [-1.0, 2.0], "mean": [1.0, 0.5],
+             "scale": [1.0, 0.25], "bias": 0.0}
+    ranking = SimpleNamespace(as_of="2022-07-28", question=analyse("Which singer will play Las Vegas?"))
+    old = {"lead_age": math.log1p(188), "best_chunk_coverage": 0.6}  # old evidence, a passage that covers the question
+    assert weakest(old, model) == "lead_age"
+    assert explain(ranking, None, old, str, model) == "the best sentence's article is 188 days older than the question's date"
+    thin = {"lead_age": 0.0, "best_chunk_coverage": 0.2}  # fresh evidence, a passage that covers little of it
+    assert weakest(thin, model) == "best_chunk_coverage"
+    assert explain(ranking, None, thin, str, model) == "no retrieved passage covers more than 20% of the question's terms"
+    assert weakest({"lead_age": 0.0, "best_chunk_coverage": 0.9}, model) is None  # nothing weighs against it
+
+
+def test_a_duration_is_no_count_unless_the_question_counts_it():
+    text = "A Russian court ruled that her detention be extended six months pending the trial's outcome."
+    assert figures(text) == []  # "six months" counts time, not things
+    q = analyse("How many months was her detention extended?")
+    assert q.unit == "month"
+    found = figures(text, {q.unit}, counted=q.unit)
+    assert [(f.value, f.number, f.unit) for f in found] == [("six", 6.0, "month")]
+    # ... and only what it counts: the months asked for do not make the years a count
+    assert figures("She was sentenced to nine years.", {q.unit}, counted=q.unit) == []

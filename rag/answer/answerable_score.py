@@ -116,6 +116,49 @@ def support_floor(dated: bool = True) -> float:
     return floor if dated else max(floor, UNDATED_FLOOR)
 
 
+def weakest(values: dict[str, float], model: dict | None = None) -> str | None:
+    """The feature that weighs most against answering (its standardised value times its weight,
+    the most negative), or None when none weighs against it: what a refusal names as its reason."""
+    model = model or load_model()
+    parts = {name: w * (values[name] - m) / sc
+             for name, w, m, sc in zip(model["features"], model["weights"], model["mean"], model["scale"])}
+    name = min(parts, key=parts.get, default=None)
+    return name if name is not None and parts[name] < 0 else None
+
+
+def explain(ranking, lead, values: dict[str, float], say_terms, model: dict | None = None) -> str | None:
+    """In words, what weighs most against the index holding the answer (`weakest`): how old the
+    evidence is, which question terms its passage or sentence misses, or how weak it is.
+    `say_terms` renders question stems in the question's own words."""
+    name = weakest(values, model)
+    if name is None:
+        return None
+    since = "the question's date" if ranking.as_of is not None else "the newest retrieved article"
+    ages = {"lead_age": "the best sentence's article", "top_age": "the top retrieved passage's article",
+            "newest_age": "the newest retrieved article"}
+    if name in ages:
+        days = round(math.expm1(values[name]))
+        return f"{ages[name]} is {days} day{'s' if days != 1 else ''} older than {since}"
+    terms = list(ranking.question.terms)
+    if name in ("lead_passage_coverage", "lead_names_covered", "lead_rarest_missing") and lead is not None:
+        passage = ranking.chunk_terms.get(lead.chunk.id, frozenset())
+        missing = [t for t in terms if t not in passage]
+        if missing:
+            return f"the best sentence's passage does not mention {say_terms(missing)}"
+    if name == "ask_lead_coverage" and lead is not None:
+        near = set(lead.terms).union(*(n.terms for n in (lead.preceding, lead.following) if n is not None))
+        missing = [t for t in asking_terms(ranking.question) if t not in near]
+        if missing:
+            return f"the best sentence does not mention {say_terms(missing)}, which the question asks about"
+    if name == "best_chunk_coverage":
+        return f"no retrieved passage covers more than {values[name]:.0%} of the question's terms"
+    if name in ("lead_chunk_semantic", "best_chunk_semantic"):
+        return "no retrieved passage is close in meaning to the question"
+    if name == "terms":
+        return "the question has few terms to match"
+    return "the best sentence is a weak match for the question"
+
+
 def answerable(values: dict[str, float], model: dict | None = None) -> float:
     """The score that the index holds the answer (0.5 at the cross-validated operating point)."""
     return predict(values, model or load_model())

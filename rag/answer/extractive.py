@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.answer.answerable_score import answerable, evidence, support_floor
+from rag.answer.answerable_score import answerable, evidence, explain, support_floor
 from rag.answer.attribution import note, resolve_attribution
 from rag.answer.citations import CitationBook, render_answer_text
 from rag.answer.conflicts import UNIT_SIMILARITY, find_conflicts
@@ -218,8 +218,12 @@ def _refusal_reason(ranking: Ranking, lead: Candidate | None, support: float, co
     elif support < floor:
         parts.append(f"the best evidence scores {support:.2f}, under the threshold {floor:.2f}")
     else:
-        parts.append(f"the evidence that the corpus holds the answer (its passage, how recent its article is) scores "
-                     f"{confidence:.2f}, under the threshold {settings.min_answerable:.2f}")
+        parts.append(f"the evidence that the corpus holds the answer scores {confidence:.2f}, under the threshold "
+                     f"{settings.min_answerable:.2f}")
+        why = explain(ranking, lead, evidence(ranking, lead, _support(lead)),
+                      lambda stems: _words_for(ranking.question, stems))
+        if why:
+            parts.append(f"what weighs most against it: {why}")
     return "; ".join(parts)
 
 

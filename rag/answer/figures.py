@@ -19,7 +19,8 @@ _NUMBER = (
 _FIGURE = re.compile(rf"(?<![\w$.,-]){_NUMBER}(?:(?P<pct>\s?%)|(?P<pct_word>\s+per\s?cent|\s+percent)\b|\b)", re.I)
 _DATEISH = re.compile(rf"{MONTH_PATTERN}\s*$|\b(?:in|since|by|until|of|from)\s*$", re.I)
 _UNIT_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
-# Durations and calendar words count time, not things; they never conflict with counts.
+# Durations and calendar words count time, not things; they never conflict with counts, and are a
+# count only where the question counts them ("how many months").
 _NOT_UNITS = {stem(w) for w in (
     "year years month months week weeks day days hour hours minute minutes times time percent "
     "a.m p.m am pm th st nd rd of".split()
@@ -76,8 +77,8 @@ def figures(text: str, prefer: set[str] = frozenset(), counted: str | None = Non
         if not unit_word:
             continue
         unit = "percent" if percent else stem(unit_word.lower())
-        if unit in _NOT_UNITS and unit != "percent":
-            continue
+        if unit in _NOT_UNITS and unit not in ("percent", counted):
+            continue  # a duration counts time, unless time is what is counted ("how many months")
         value = text[m.start():m.end()].strip()
         window = text[max(0, m.start() - 25):m.end() + len(unit_word) + 30]
         out.append(Figure(value=value, number=number, unit=unit, unit_word=unit_word, start=m.start(), end=m.end(),
