@@ -48,18 +48,6 @@ class RankingParams:
     article_bm25_weight: float = 0.0
     article_chunks: int = 2
     article_bm25_weight_as_of: float | None = None  # under as_of (None: article_bm25_weight)
-    dense_article_weight: float = 0.0  # the dense article list (round 7): MaxP over the dense chunk list
-    dense_article_weight_as_of: float | None = None  # under as_of (None: dense_article_weight)
-    article_candidates: int = 20  # how many articles each article list credits
-    sentence_weight: float = 0.0  # the candidates by their best sentence's cosine (round 7)
-    title_weight: float = 0.0  # the candidate articles by their title's coverage of the question (round 7)
-    title_weight_as_of: float | None = None  # under as_of (None: title_weight)
-
-    def title_list_weight(self, as_of: dt.date | None) -> float:
-        """The title list's weight (its own under as_of, when set)."""
-        if as_of is not None and self.title_weight_as_of is not None:
-            return self.title_weight_as_of
-        return self.title_weight
 
     def whole_article_weight(self, as_of: dt.date | None) -> float:
         """The whole-article list's weight: its own under as_of, where the recency prior also ranks."""
@@ -67,23 +55,13 @@ class RankingParams:
             return self.article_bm25_weight_as_of
         return self.article_bm25_weight
 
-    def dense_article_list_weight(self, as_of: dt.date | None) -> float:
-        """The dense article list's weight (its own under as_of, when set)."""
-        if as_of is not None and self.dense_article_weight_as_of is not None:
-            return self.dense_article_weight_as_of
-        return self.dense_article_weight
-
     @classmethod
     def of(cls, settings) -> RankingParams:
         return cls(fusion=settings.fusion, rrf_k=settings.rrf_k, dense_weight=settings.dense_weight,
                    lexical_weight=settings.lexical_weight, article_weight=settings.article_weight,
                    article_share=settings.article_share, recency_half_life_days=settings.recency_half_life_days,
                    article_bm25_weight=settings.article_bm25_weight, article_chunks=settings.article_chunks,
-                   article_bm25_weight_as_of=settings.article_bm25_weight_as_of,
-                   dense_article_weight=settings.dense_article_weight,
-                   dense_article_weight_as_of=settings.dense_article_weight_as_of,
-                   article_candidates=settings.article_candidates, sentence_weight=settings.sentence_weight,
-                   title_weight=settings.title_weight, title_weight_as_of=settings.title_weight_as_of)
+                   article_bm25_weight_as_of=settings.article_bm25_weight_as_of)
 
 
 def evidence_settings(settings):
@@ -92,8 +70,7 @@ def evidence_settings(settings):
     article's best-ranked chunks (a briefing reads every chunk it gathers, not a first five)."""
     return settings.model_copy(update={
         "lexical_weight": settings.brief_lexical_weight, "article_bm25_weight": settings.brief_article_bm25_weight,
-        "article_bm25_weight_as_of": None, "dense_article_weight": 0.0, "dense_article_weight_as_of": None, "sentence_weight": 0.0,
-        "title_weight": 0.0, "title_weight_as_of": None, "max_per_article": settings.brief_max_per_article,
+        "article_bm25_weight_as_of": None, "max_per_article": settings.brief_max_per_article,
         "passage_choice": "score"})
 
 
@@ -153,7 +130,7 @@ def rank_articles(dense: Ranked, sparse: Ranked, heads: dict[str, Head], p: Rank
 
 def needs_heads(p: RankingParams, as_of: dt.date | None) -> bool:
     """Whether ranking reads each candidate's article and date (rank_chunks' `heads`)."""
-    return (p.article_share > 0 or p.whole_article_weight(as_of) > 0 or p.dense_article_list_weight(as_of) > 0
+    return (p.article_share > 0 or p.whole_article_weight(as_of) > 0
             or (as_of is not None and p.recency_half_life_days > 0))
 
 
@@ -165,23 +142,14 @@ def credit_best_chunks(chunk_scores: dict[str, float], articles: Ranked, cosines
     chunk lists found fewer than that many of, so an article no chunk list found still brings its
     best passages). The article's other chunks get none: one good article lifts only the passages
     that stand for it."""
-    out = dict(chunk_scores)
-    for chunk_id, value in chunk_credit(chunk_scores, articles, cosines, heads, p, weight).items():
-        out[chunk_id] = out.get(chunk_id, 0.0) + value
-    return out
-
-
-def chunk_credit(chunk_scores: dict[str, float], articles: Ranked, cosines: dict[str, float],
-                 heads: dict[str, Head], p: RankingParams, weight: float) -> dict[str, float]:
-    """The credit credit_best_chunks adds: chunk id → its article's fused `weight`."""
     credit = fuse([(weight, articles)], p.fusion, p.rrf_k)
+    out = dict(chunk_scores)
     if not credit:
-        return {}
+        return out
     by_article: dict[str, list[str]] = {}
     ids = set(chunk_scores) | {i for i in cosines if i in heads}
     for chunk_id in sorted(ids, key=lambda i: (-chunk_scores.get(i, 0.0), -cosines.get(i, -1.0), i)):
         by_article.setdefault(heads[chunk_id].source, []).append(chunk_id)
-    out: dict[str, float] = {}
     for source, value in credit.items():
         for chunk_id in by_article.get(source, [])[: p.article_chunks]:
             out[chunk_id] = out.get(chunk_id, 0.0) + value
@@ -190,8 +158,7 @@ def chunk_credit(chunk_scores: dict[str, float], articles: Ranked, cosines: dict
 
 def rank_chunks(dense: Ranked, sparse: Ranked, heads: dict[str, Head] | None, p: RankingParams,
                 as_of: dt.date | None = None, articles: Ranked = (),
-                cosines: dict[str, float] | None = None,
-                sentences: dict[str, float] | None = None, titles: Ranked = ()) -> list[tuple[str, float]]:
+                cosines: dict[str, float] | None = None) -> list[tuple[str, float]]:
     """Every candidate chunk with its final relevance, best first: `article_share` of its article's
     normalised score plus the rest of its own, times the recency prior of its article under as_of
     (on the whole relevance, so the prior counts the same whatever the article's share).
@@ -203,23 +170,9 @@ def rank_chunks(dense: Ranked, sparse: Ranked, heads: dict[str, Head] | None, p:
     if heads is not None:
         dense = [(i, s) for i, s in dense if i in heads]
         sparse = [(i, s) for i, s in sparse if i in heads]
-    by_sentence = sorted(((i, v) for i, v in (sentences or {}).items() if heads is None or i in heads),
-                         key=lambda item: (-item[1], item[0]))
-    chunk_scores = fuse([(p.dense_weight, dense), (p.lexical_weight, sparse), (p.sentence_weight, by_sentence)],
-                        p.fusion, p.rrf_k)
-    own = chunk_scores
+    chunk_scores = fuse([(p.dense_weight, dense), (p.lexical_weight, sparse)], p.fusion, p.rrf_k)
     if articles and heads is not None and p.whole_article_weight(as_of) > 0:
-        chunk_scores = credit_best_chunks(own, articles, cosines or {}, heads, p, p.whole_article_weight(as_of))
-    if heads is not None and p.dense_article_list_weight(as_of) > 0:
-        # MaxP over the dense list (round 7): an article whose passage the question's meaning finds, but
-        # whose words the whole-article BM25 list ranks below its first 20, gets an article's credit too
-        listed = best_per_article(dense, {i: h.source for i, h in heads.items()})[: p.article_candidates]
-        credit = chunk_credit(own, listed, cosines or {}, heads, p, p.dense_article_list_weight(as_of))
-        chunk_scores = {**chunk_scores, **{i: chunk_scores.get(i, 0.0) + v for i, v in credit.items()}}
-    if titles and heads is not None and p.title_list_weight(as_of) > 0:
-        # the candidate articles by their title's coverage of the question (round 7), credited alike
-        credit = chunk_credit(own, titles, cosines or {}, heads, p, p.title_list_weight(as_of))
-        chunk_scores = {**chunk_scores, **{i: chunk_scores.get(i, 0.0) + v for i, v in credit.items()}}
+        chunk_scores = credit_best_chunks(chunk_scores, articles, cosines or {}, heads, p, p.whole_article_weight(as_of))
     top_chunk = max(chunk_scores.values(), default=0.0) or 1.0
     final = {i: s / top_chunk for i, s in chunk_scores.items()}
     if p.article_share > 0:

@@ -11,12 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.errors import InputError
-from rag.index.sentence_vectors import sentence_text, stored_vectors
 from rag.index.store import Store
 from rag.models import Chunk, Hit, SearchResult
 from rag.passages import by_coverage, coverage
 from rag.ranking import Head, RankingParams, needs_heads, rank_chunks
-from rag.text.dates import find_date_mentions
 from rag.text.lexical import content_words
 
 MAX_QUERY_CHARS = 2000
@@ -135,17 +133,16 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
     lap("filters")
     vector = store.embedder.embed([query])[0]
     lap("embed")
-    words = topical(query) if settings.lexical_drop_relative_dates else query  # what the lexical lists read
     # Vectors an interrupted ingest left behind (until the next ingest or repair sweeps them) must
     # not push live chunks out of the candidates: `nearest` fetches that many more, and keeps
     # only committed chunks.
     dense = store.nearest(vector, settings.candidates, scope)
     lap("dense")
-    sparse = lexical.search(words, settings.candidates, scope)
+    sparse = lexical.search(query, settings.candidates, scope)
     lap("lexical")
     params = RankingParams.of(settings)
     weighted = params.whole_article_weight(filters.as_of) > 0
-    articles = lexical.articles(words, settings.article_candidates, scope) if weighted else []
+    articles = lexical.articles(query, settings.article_candidates, scope) if weighted else []
     if weighted:
         lap("article_bm25")
     cosines: dict[str, float] = {}
@@ -161,73 +158,8 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
         lap("articles")
     else:
         read = None
-    idf = lexical.idfs(content_words(words)) if settings.passage_choice == "coverage" else None
-    if idf and settings.passage_asking_bonus > 0:
-        idf = asking_emphasis(query, idf, settings.passage_asking_bonus)
-    titles = ()
-    if settings.title_weight > 0 and read is not None and idf is not None:
-        titles = title_list(store, [*(s for s, _ in articles), *(h.source for h in read.values())], idf)
-        lap("titles")
-    sentences = None
-    if settings.sentence_weight > 0:
-        sentences = sentence_cosines(store, list(dict.fromkeys(i for i, _ in [*dense, *sparse])), vector)
-        lap("sentences")
-    return Evidence(query, vector, dense, sparse, read, articles, cosines, idf, sentences, titles)
-
-
-def title_list(store: Store, sources: list[str], idf: dict[str, float]) -> list[tuple[str, float]]:
-    """The candidate articles by their title's coverage of the question's terms (the summed idf of
-    the distinct query terms among the title's words), best first; titles sharing none are left out.
-    A news title states its story in a line, so an article whose title carries the question's rarer
-    words is about it, whatever else its text mentions."""
-    titles = store.docs.titles(list(dict.fromkeys(sources)))
-    scored = [(s, coverage(" ".join(content_words(t)), idf)) for s, t in titles.items()]
-    return sorted(((s, v) for s, v in scored if v > 0), key=lambda item: (-item[1], item[0]))
-
-
-def sentence_cosines(store: Store, ids: list[str], vector: np.ndarray) -> dict[str, float]:
-    """Each chunk's best statement sentence's cosine to the question, from the sentence vectors
-    stored at ingest (rag.index.sentence_vectors; a chunk none of whose sentences has one is left
-    out: nothing is embedded here)."""
-    chunks = store.docs.chunks(ids)
-    texts = {i: [sentence_text(s) for s in c.sentences if s.kind == "sentence"] for i, c in chunks.items()}
-    found = stored_vectors(store.embedder, store.cache, list(dict.fromkeys(t for ts in texts.values() for t in ts)))
-    query = np.asarray(vector, dtype=np.float32)
-    out = {}
-    for i, ts in texts.items():
-        rows = [found[t] for t in ts if t in found]
-        if rows:
-            out[i] = float((np.stack(rows) @ query).max())
-    return out
-
-
-def asking_emphasis(query: str, idf: dict[str, float], bonus: float) -> dict[str, float]:
-    """`idf` with the asking sentence's terms counted (1 + bonus) times when the question sets the
-    scene first ("Kim Kardashian was accused of damaging a dress. Who designed it?"): the chunk that
-    answers holds what is asked, more than the scene (passage choice only; a one-sentence question
-    is unchanged)."""
-    from rag.answer.question import asking_sentence  # experiment (round 7)
-
-    asking = asking_sentence(query)
-    if asking == query.strip():
-        return idf
-    asked = set(content_words(asking))
-    return {t: v * (1 + bonus) if t in asked else v for t, v in idf.items()}
-
-
-_RELATIVE_KINDS = {"relative", "ago", "weekday"}
-
-
-def topical(query: str) -> str:
-    """The question without its relative date expressions ("this week", "later this year", "two
-    days ago", "on Friday"): they say when the question is asked, not what it is about, and their
-    words ("week", "year") match any article (lexical_drop_relative_dates). A question of nothing
-    else keeps its words."""
-    mentions = [m for m in find_date_mentions(query) if m.kind in _RELATIVE_KINDS]
-    out = query
-    for m in reversed(mentions):
-        out = out[: m.start] + " " + out[m.end:]
-    return out if content_words(out) else query
+    idf = lexical.idfs(content_words(query)) if settings.passage_choice == "coverage" else None
+    return Evidence(query, vector, dense, sparse, read, articles, cosines, idf)
 
 
 def _heads(rows: dict[str, tuple[str, int | None]]) -> dict[str, Head]:
@@ -262,14 +194,12 @@ class Evidence:
     articles: list[tuple[str, float]] = ()  # the whole-article BM25 list: (source, score), best first
     cosines: dict[str, float] | None = None  # chunk id → cosine, the chunks unlisted_chunks read
     idf: dict[str, float] | None = None  # the question's distinct terms → idf over chunks (rag.passages)
-    sentences: dict[str, float] | None = None  # candidate chunk id → its best sentence's cosine (sentence_weight)
-    titles: list[tuple[str, float]] = ()  # the candidate articles by their title's coverage (title_weight)
 
 
 def rank(evidence: Evidence, settings, as_of: dt.date | None) -> list[tuple[str, float]]:
     """Every candidate chunk by its final relevance (rag.ranking), best first."""
     return rank_chunks(evidence.dense, evidence.sparse, evidence.heads, RankingParams.of(settings), as_of,
-                       evidence.articles, evidence.cosines, evidence.sentences, evidence.titles)
+                       evidence.articles, evidence.cosines)
 
 
 def choose(evidence: Evidence, ranked: list[tuple[str, float]], chunks: dict[str, Chunk], vectors: dict, k: int,

@@ -202,11 +202,6 @@ class DocStore:
     def articles(self) -> list[Article]:
         return [Article.model_validate_json(r[0]) for r in self.db.execute("SELECT article FROM documents ORDER BY source")]
 
-    def titles(self, sources: list[str]) -> dict[str, str]:
-        """source → its article's title, for those of these sources that have one (rag.retrieval's title list)."""
-        rows = self._batched("SELECT source, json_extract(article, '$.title') FROM documents WHERE source IN ({})", sources)
-        return {s: t for s, t in rows if t}
-
     def all_sources(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT source FROM documents ORDER BY source")]
 
