@@ -49,3 +49,16 @@ def test_the_diagnosis_counts_where_each_gold_article_was_lost():
                                 "every gold article a page stub": 1, "no gold text holds the answer": 1,
                                 "a story found in the first 5 as of the quiz date": 1}
     assert s["answer_recall@5"] == 0.25
+
+
+def test_every_grid_round_names_only_settings_that_exist():
+    # a stage over a removed setting would be scored as the incumbent, silently (round 7 removed some)
+    from bench.retrieval_grid import RECENCY, ROUNDS
+    from rag.settings import Settings
+
+    fields = set(Settings.model_fields)
+    for start, values, stages in ROUNDS.values():
+        assert set(start) <= fields and set(values) <= fields
+        for _, grid in [*stages, ("recency", RECENCY)]:
+            for step in grid:
+                assert set(step) <= fields, step
