@@ -38,7 +38,8 @@ def server():
 def settings_for(store, server, tmp_path, **overrides) -> Settings:
     values = {"store_dir": store / "store", "corpus_dir": store / "corpus", "embedding_model": "hash",
               "llm_base_url": server.url, "llm_model": "scripted-model", "llm_timeout": 0.5, "llm_retries": 1,
-              "cache_dir": tmp_path / "cache", "llm_log": tmp_path / "log.jsonl"}
+              "cache_dir": tmp_path / "cache", "llm_log": tmp_path / "log.jsonl",
+              "llm_answer_check": False}  # the scripted model answers; the second look has its own test below
     return Settings(**{**values, **overrides})
 
 
@@ -297,6 +298,27 @@ def test_a_context_that_does_not_speak_to_the_question_is_refused_before_the_mod
     assert server.chat_requests() == []
     answered = rag.ask(ROCKETS, engine="llm")  # the same gate lets a question its sources speak to through
     assert not answered.refused and len(server.chat_requests()) == 1
+
+
+def test_when_the_extractive_engine_refuses_the_model_is_asked_whether_its_answer_gives_what_is_asked(
+        store, server, tmp_path):
+    checks = []
+
+    def model(body) -> Reply:
+        if "Question:" in body["messages"][-1]["content"]:  # the second look (rag/prompts/answer_check.md)
+            checks.append(body)
+            return json_completion({"asks_for": "a number", "answer_gives": "none", "answers": False})
+        return eight_rockets(body)
+
+    server.responder = model
+    strict = Rag(settings_for(store, server, tmp_path, llm_answer_check=True, min_answerable=1.0))
+    answer = strict.ask(ROCKETS, engine="llm")  # the extractive engine refuses at min_answerable 1.0
+    assert len(checks) == 1 and ROCKETS in checks[0]["messages"][-1]["content"]
+    assert answer.refused and answer.refusal_reason.startswith("the answer does not give what the question asks")
+    assert answer.citations == [] and "estimated eight rockets" in answer.rejected.sentences[0].text
+    lenient = Rag(settings_for(store, server, tmp_path, llm_answer_check=True, min_answerable=0.0,
+                               cache_dir=tmp_path / "cache2"))
+    assert not lenient.ask(ROCKETS, engine="llm").refused and len(checks) == 1  # the engines agree: no call
 
 
 def test_a_question_about_this_week_needs_a_passage_from_that_weeks_articles(store, server, tmp_path):
