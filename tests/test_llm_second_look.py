@@ -3,7 +3,6 @@ the LLM answered, the model is asked whether its verified answer gives what the 
 only a readable "no" refuses, and nothing is asked when the engines agree."""
 
 import json
-from dataclasses import dataclass, field
 
 import pytest
 
@@ -15,16 +14,10 @@ from rag.errors import LLMError
 from rag.models import Answer, AnswerSentence, Citation, Usage
 from rag.prompts import load_prompt
 from rag.retrieval import Filters
+from tests.test_llm_entailment import Reply
 
 QUESTION = "Which meal kit service received hundreds of reports of illness after a recall?"
 SENTENCE = "The FDA is looking into online reports of the cereal Lucky Charms causing gastrointestinal issues."
-
-
-@dataclass
-class Reply:
-    text: str
-    usage: Usage = field(default_factory=lambda: Usage(prompt_tokens=120, completion_tokens=30))
-    cached: bool = False
 
 
 class ScriptedLLM:
@@ -75,7 +68,7 @@ def test_when_both_engines_refuse_in_effect_the_answer_becomes_a_refusal_kept_as
     assert out.refused and out.answer == REFUSAL_PHRASE and out.sentences == [] and out.citations == []
     assert out.refusal_reason.startswith(REASON) and "0.48" in out.refusal_reason
     assert [s.text for s in out.rejected.sentences] == [SENTENCE]
-    assert out.usage.prompt_tokens == 2120  # the check's tokens are counted
+    assert out.usage.prompt_tokens == 2090  # the check's tokens are counted
     messages, options = llm.calls[0]
     assert options["json_schema"] == SCHEMA and options["temperature"] == 0.0
     assert QUESTION in messages[-1]["content"] and SENTENCE in messages[-1]["content"]
