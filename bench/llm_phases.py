@@ -112,15 +112,19 @@ def phase_ask(cfg: dict, run: Path, engine: str, code: str, only: list[str]) -> 
     if leader and leader != code:
         led = run / "answers" / f"ask-llm-{leader}.jsonl"
         follow = {(r["set"], r["id"]) for r in _lines(led)} if led.exists() else set()
+    # BENCH_LLM_LIVE=1 with BENCH_LLM_FOLLOW: only the questions the leader answered, but with a model
+    # server for requests the cache lacks (a new verification step's calls; the answers are hits).
+    live = follow is not None and os.environ.get("BENCH_LLM_LIVE") == "1"
     server = None  # one server for the phase: with `llm_local_model` each set's Rag would start its own
-    if engine == "llm" and follow is None:
+    if engine == "llm" and (follow is None or live):
         server = _old_server(cfg)
     rags: dict[Path, object] = {}
     asked: dict[str, int] = {}
     try:
         for name, q in interleaved(run, only):
-            if (name, q["id"]) in done or (engine != "llm" and follow is not None and (name, q["id"]) not in follow):
-                continue  # the extractive engine, following: only what the LLM phase followed has answered
+            if (name, q["id"]) in done or ((engine != "llm" or live) and follow is not None
+                                           and (name, q["id"]) not in follow):
+                continue  # following: only what the LLM phase followed has answered
             store, corpus = stores(run, code)[name]
             if store not in rags:
                 values = {"engine": engine}
@@ -129,7 +133,7 @@ def phase_ask(cfg: dict, run: Path, engine: str, code: str, only: list[str]) -> 
                     values.pop("llm_local_model", None)
                     if server is not None:
                         values["llm_base_url"] = server[1]
-                    if follow is not None:  # cache hits only: a miss is an error, never a server
+                    if follow is not None and not live:  # cache hits only: a miss is an error, never a server
                         values["llm_base_url"] = "http://127.0.0.1:9/v1"
                 rags[store] = Rag(base_settings(store, corpus, **values))
             _ask_one(rags[store], name, q, out_path, follow is not None,

@@ -38,14 +38,16 @@ def server():
 def settings_for(store, server, tmp_path, **overrides) -> Settings:
     values = {"store_dir": store / "store", "corpus_dir": store / "corpus", "embedding_model": "hash",
               "llm_base_url": server.url, "llm_model": "scripted-model", "llm_timeout": 0.5, "llm_retries": 1,
-              "cache_dir": tmp_path / "cache", "llm_log": tmp_path / "log.jsonl"}
+              "cache_dir": tmp_path / "cache", "llm_log": tmp_path / "log.jsonl",
+              "llm_answer_check": False}  # the scripted model answers; the second look has its own test below
     return Settings(**{**values, **overrides})
 
 
 def cli_args(store, server, tmp_path):
     return ["--store-dir", store / "store", "--base-url", server.url, "--model", "scripted-model",
             "--set", "embedding_model=hash", "--set", f"cache_dir={tmp_path / 'cache'}",
-            "--set", f"llm_log={tmp_path / 'log.jsonl'}", "--set", "llm_timeout=0.5", "--set", "llm_retries=1"]
+            "--set", f"llm_log={tmp_path / 'log.jsonl'}", "--set", "llm_timeout=0.5", "--set", "llm_retries=1",
+            "--set", "llm_answer_check=false"]
 
 
 # --- a scripted "model" that answers from the sources it was sent -----------------------------
@@ -297,6 +299,26 @@ def test_a_context_that_does_not_speak_to_the_question_is_refused_before_the_mod
     assert server.chat_requests() == []
     answered = rag.ask(ROCKETS, engine="llm")  # the same gate lets a question its sources speak to through
     assert not answered.refused and len(server.chat_requests()) == 1
+
+
+def test_when_the_extractive_engine_refuses_the_model_is_asked_whether_its_answer_gives_what_is_asked(
+        store, server, tmp_path):
+    checks = []
+
+    def model(body) -> Reply:
+        if "answer_gives" in json.dumps(body.get("response_format")):  # the second look's schema
+            checks.append(body)
+            return json_completion({"asks_for": "a number", "answer_gives": "none", "answers": False})
+        return eight_rockets(body)
+
+    server.responder = model
+    strict = Rag(settings_for(store, server, tmp_path, llm_answer_check=True, min_answerable=1.0))
+    answer = strict.ask(ROCKETS, engine="llm")  # the extractive engine refuses at min_answerable 1.0
+    assert len(checks) == 1 and ROCKETS in checks[0]["messages"][-1]["content"]
+    assert answer.refused and answer.refusal_reason.startswith("the answer does not give what the question asks")
+    assert answer.citations == [] and "estimated eight rockets" in answer.rejected.sentences[0].text
+    off = Rag(settings_for(store, server, tmp_path, min_answerable=1.0, cache_dir=tmp_path / "cache2"))
+    assert not off.ask(ROCKETS, engine="llm").refused and len(checks) == 1  # llm_answer_check off: not asked
 
 
 def test_a_question_about_this_week_needs_a_passage_from_that_weeks_articles(store, server, tmp_path):

@@ -104,3 +104,18 @@ def test_a_failed_call_leaves_the_sentence_removed_with_a_note():
     g = _grounded(PARAPHRASE)
     assert second_opinion(Down(), g) is None and not g.supported
     assert any("failed (connection refused)" in n for n in g.notes)
+
+
+def test_the_prompt_file_is_read_and_checked_once_not_per_sentence(monkeypatch):
+    import rag.prompts as prompts
+
+    reads = []
+    monkeypatch.setattr(prompts, "load_prompt", lambda name: reads.append(name) or load_prompt(name))
+    prompts.shipped_prompt.cache_clear()
+    try:
+        llm = ScriptedLLM(("Nichelle Nichols played Lt. Nyota Uhura", True))
+        for _ in range(3):
+            second_opinion(llm, _grounded(PARAPHRASE))
+        assert len(llm.calls) == 3 and reads == [ENTAILMENT_PROMPT]
+    finally:
+        prompts.shipped_prompt.cache_clear()

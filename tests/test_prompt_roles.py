@@ -85,7 +85,7 @@ def settings_for(store, server, tmp_path, **overrides) -> Settings:
                        "llm_cache": False, "cache_dir": tmp_path / "cache", "llm_log": tmp_path / "log.jsonl",
                        # the questions carry injection text no answer covers: the off-question refusal
                        # (tested in test_llm_verification.py) would hide the roles these tests check
-                       "llm_min_answer_similarity": -1,
+                       "llm_min_answer_similarity": -1, "llm_answer_check": False,
                        **overrides})
 
 

@@ -102,7 +102,8 @@ def dying(tmp_path):
 def settings_for(store: Path, url: str, tmp_path: Path, **extra) -> Settings:
     return Settings(store_dir=store / "store", corpus_dir=store / "corpus", embedding_model="hash",
                     llm_base_url=url, llm_model="scripted-model", llm_timeout=10, llm_retries=1,
-                    cache_dir=tmp_path / "cache", llm_log=tmp_path / "log.jsonl", **extra)
+                    cache_dir=tmp_path / "cache", llm_log=tmp_path / "log.jsonl",
+                    **{"llm_answer_check": False, **extra})  # the scripted model only answers
 
 
 def cached_files(tmp_path: Path) -> list[Path]:

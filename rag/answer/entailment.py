@@ -24,7 +24,7 @@ from rag.answer.grounding import Grounding
 from rag.errors import LLMError, first_line
 from rag.llm.chat import LLM
 from rag.models import Usage
-from rag.prompts import load_prompt
+from rag.prompts import shipped_prompt
 from rag.text.snippet import short
 
 ENTAILMENT_PROMPT = "support_entailment"
@@ -64,7 +64,7 @@ def second_opinion(llm: LLM, g: Grounding) -> Usage | None:
     supported by that window (`judged` records the verdict)."""
     if not reconsidered(g):
         return None
-    prompt = load_prompt(ENTAILMENT_PROMPT)
+    prompt = shipped_prompt(ENTAILMENT_PROMPT)
     evidence = "\n".join(e.anchor.text for e in g.evidence)
     try:
         result = llm.chat(prompt.messages(claim=g.text, evidence=evidence), json_schema=SCHEMA, temperature=0.0,

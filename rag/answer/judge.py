@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from rag.llm.chat import LLM
 from rag.models import Usage
-from rag.prompts import load_prompt
+from rag.prompts import shipped_prompt
 
 JUDGE_PROMPT = "support_judge"
 _VERDICT = re.compile(r"\bVERDICT\s*:\s*\**\s*(SUPPORTED|UNSUPPORTED)\b", re.IGNORECASE)
@@ -44,7 +44,7 @@ def last_verdict(reply: str) -> str | None:
 
 
 def judge_support(llm: LLM, claim: str, evidence: str, purpose: str = "judge") -> Verdict:
-    prompt = load_prompt(JUDGE_PROMPT)
+    prompt = shipped_prompt(JUDGE_PROMPT)
     result = llm.chat(prompt.messages(claim=neutralise(claim), evidence=neutralise(evidence)),
                       temperature=0.0, max_tokens=300, prompt=prompt, purpose=purpose)
     verdict = last_verdict(result.text)

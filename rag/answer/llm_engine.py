@@ -23,7 +23,10 @@ Nothing the model says is shown unchecked:
    the same when every quote is from outside the recent period the question names, or when it
    asks for a number and the answer states none. A reply that only restates the question is
    refused before verification (its words are the question's premise, no claim; `off_echo`);
-6. each figure of a reported conflict must be stated by the source it cites, and a conflict
+6. when the extractive engine's answerability verdict refuses a question the LLM answered, the
+   model is asked whether its verified answer gives what the question asks; a no is a refusal
+   kept as rejected output (`llm_answer_check`, rag.answer.llm_second_look);
+7. each figure of a reported conflict must be stated by the source it cites, and a conflict
    needs two different verified figures; the shared disagreement finder also runs over the
    figures of the whole context (rag.answer.context_conflicts).
 The answer's [n] are citation numbers (one verbatim quote each), not the model's source numbers."""
@@ -43,6 +46,7 @@ from rag.answer.context_conflicts import disagreements
 from rag.answer.entailment import second_opinion
 from rag.answer.grounding import Grounding, ScoreSupport, ground
 from rag.answer.judge import judge_support
+from rag.answer.llm_second_look import second_look
 from rag.answer.question import analyse
 from rag.answer.question_period import period_coverage, period_reason, question_period
 from rag.answer.refusal import REFUSAL_PHRASE
@@ -116,6 +120,8 @@ def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filt
                           settings.llm_min_answer_similarity, store.embedder, result.query_vector)
     answer = off_period(answer, question_period(question, filters.as_of))
     answer = off_kind(answer)
+    if settings.llm_answer_check:
+        answer = second_look(answer, store, llm, question, filters, _refused_beside)
     answer.notes = notes + draft.notes + answer.notes + _cost_notes(draft, llm)
     answer.timings = {**result.timings, "llm": round(asked - clock, 4),
                       "verify": round(time.perf_counter() - asked, 4)}

@@ -194,6 +194,13 @@ def load_prompt(name_or_path: str | Path, prompts_dir: Path | None = None) -> Pr
                   variables=tuple(declared), meta=meta, parts=tuple(split_messages(body)))
 
 
+@cache
+def shipped_prompt(name: str) -> Prompt:
+    """A packaged prompt by name, read and checked once per process: the package's files do not
+    change while it runs (a verifier that asks per sentence must not re-read its prompt each time)."""
+    return load_prompt(name)
+
+
 def packaged() -> Traversable:
     """The directory of the shipped prompts, inside the installed package."""
     return resources.files(PACKAGE)
