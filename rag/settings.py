@@ -141,8 +141,10 @@ class Settings(BaseModel):
         "the LLM whether that text states every part of it in other words (rag/answer/entailment.py; off: with "
         "Qwen2.5-Coder-1.5B it kept no true sentence of the tune answers and 4 of 21 false ones, "
         "BENCHMARKS.md round 6 of issue 16)."))
-    llm_answer_check: bool = Field(True, description=(
-        "When the extractive engine's answerability verdict refuses a question the LLM answered, ask the LLM whether "
+    llm_answer_check: bool = Field(False, description=(
+        "Off by default: on tune it refused 1 more unanswerable question of 25 (within noise) for one more "
+        "model call (~15 s) on about 1 question in 6. When the extractive engine's answerability verdict refuses "
+        "a question the LLM answered, ask the LLM whether "
         "its verified answer gives what the question asks; a no refuses (rag/answer/llm_second_look.py; chosen on "
         "the tune half, bench/llm-notes.md round 8 of issue 16)."))
     llm_fallback: Literal["none", "extractive"] = Field("none", description="Answer with this engine when the LLM fails.")
