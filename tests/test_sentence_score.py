@@ -97,6 +97,22 @@ def test_which_and_a_person_or_place_noun_asks_for_a_person_or_a_place():
     assert analyse("Which song should the singer play?").kind == "general"  # any auxiliary verb (rag.text.vocab)
 
 
+
+def test_the_noun_after_which_sets_the_type_not_a_person_or_place_word_in_a_later_clause():
+    """The noun phrase after "which"/"what" ends at a function word (a preposition, article,
+    pronoun): a role or place noun after it belongs to another clause, not to what is asked."""
+    # invented questions; the head noun is not a person or place word
+    assert analyse("Police searched which warehouse rented by former Mayor Ann Duval?").kind == "general"
+    assert analyse("Which painting owned by Senator Okafor was sold at auction?").kind == "general"
+    assert analyse("Which bridge in the capital was closed for repairs?").kind == "general"
+    assert analyse("Which recipe from the famous actor went viral?").kind == "general"
+    assert analyse("What festival near the border town drew record crowds?").kind == "general"
+    # the head noun is a person or place word: the type is kept, premodifiers included
+    assert analyse("Which retired tennis player opened a bakery?").kind == "person"
+    assert analyse("Which other coastal city banned plastic straws?").kind == "place"
+    assert analyse("Which former chief of the navy wrote a memoir?").kind == "person"
+    assert analyse("The storm flooded which village near the river?").kind == "place"
+
 def test_the_asking_sentence_decides_the_answer_type():
     """A quiz question often sets the scene first; what it asks for is in its last sentence."""
     assert analyse("Kim Kardashian wore a historic dress at the Met Gala. Who was the designer of the dress?").kind == "person"

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, replace
 
 from rag.text.dates import find_date_mentions
-from rag.text.lexical import content_words, stem
+from rag.text.lexical import STOPWORDS, content_words, stem
 from rag.text.sentences import split_sentences
 from rag.text.vocab import AUXILIARY_VERBS, PERSON_NOUNS, PLACE_NOUNS, alternation
 
@@ -25,10 +25,17 @@ _TYPE_NOUNS = {
     "place": {"place", "location", "city", "country"},
 }
 
-# Up to three words between "which" and the noun that names what is asked ("which popular
-# singer", "which 23-time grand slam tennis champion"), none of them a verb ("which virus is
-# making officials ill" asks about a virus).
-_MODIFIERS = rf"(?:(?!(?:{alternation(AUXILIARY_VERBS)})\b)(?![\w’'-]+ing\b)[\w’'-]+\s+){{0,4}}?"
+# Up to four words between "which" and the noun that names what is asked ("which popular
+# singer", "which 23-time grand slam tennis champion"): premodifiers of that head noun, so none of
+# them a verb ("which virus is making officials ill" asks about a virus) nor a function word. A
+# preposition, article or pronoun ends the noun phrase, and a type noun after it belongs to a later
+# clause: "which property owned by former President X" asks for a property, not a person. Words
+# that premodify a noun ("which other player", "which most popular singer") do not end it.
+_PREMODIFIERS = {"other", "more", "most", "only", "own", "same", "few", "one", "such", "very", "all", "both",
+                 "each", "any", "some"}
+_FUNCTION_WORDS = alternation(STOPWORDS - _PREMODIFIERS)
+_MODIFIERS = (rf"(?:(?!(?:{alternation(AUXILIARY_VERBS)}|{_FUNCTION_WORDS})(?![\w’'-]))(?![\w’'-]+ing\b)"
+              rf"[\w’'-]+\s+){{0,4}}?")
 
 _TYPES = [
     ("name", re.compile(r"\bwhat (is|was|were|are) the names? of\b|\bname the\b|\bnamed?\b.{0,20}\?$", re.I)),
