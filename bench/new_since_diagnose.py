@@ -27,10 +27,10 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import math
 from pathlib import Path
 
 from bench.new_since import CASES
+from rag.brief.new_since_digest import article_share
 
 
 def main() -> None:
@@ -122,9 +122,12 @@ def _follow(phrasings, text, trace, after, store, phrase_finder) -> tuple[str, s
     mine = sorted((u for u in trace.offered if u.source == unit.source), key=lambda u: (u.position, u.sentence.char_start))
     at = next(i for i, u in enumerate(mine) if u is unit)
     shown = sum(u in trace.extras for u in mine)
-    if shown >= max(1, math.ceil(trace.share * len(mine))):
+    # the digest walks an article's statements in order until its share is filled: the fact was
+    # reached (and refused as a repeat) when fewer than the share were chosen before it
+    before = sum(any(u is x for x in trace.extras) for u in mine[:at])
+    if before >= article_share(trace.share, len(mine)):
         return "beyond its article's share", f"#{at + 1} of its article's {len(mine)} new statements, {shown} shown"
-    return "refused by the repeat tests", f"#{at + 1} of its article's {len(mine)}"
+    return "refused by the repeat tests", f"#{at + 1} of its article's {len(mine)}, {before} shown before it"
 
 
 def _why_unread(store, sources: list[str], has, chunks: set) -> str:

@@ -319,13 +319,13 @@ def test_the_digest_gives_a_share_of_each_article_in_its_own_order():
     assert [s.source for s in briefing.sources] == ["short.md", "long.md"]  # listed among the sources
     assert [a.found for a in briefing.new_articles] == [1, 9]
     shown = [p.text for p in briefing.new_articles[1].points]
-    # a third of its nine, in the article's own order (not by score: the lead of the article comes first)
-    assert SHARE == pytest.approx(1 / 3) and shown == [u.text for u in long[:3]]
+    # 40% of its nine (four), in the article's own order (not by score: the lead of the article comes first)
+    assert SHARE == pytest.approx(0.4) and shown == [u.text for u in long[:4]]
     assert [p.text for p in briefing.new_articles[0].points] == [short[0].text]  # a small article: at least one
     assert reach == Reach(articles=3, share=SHARE, found=10, offered=2)
     note = digest_note(briefing, reach)
-    assert "3 new article(s) on the topic, 2 with new statements beyond the sections above;" in note and "10 such statement(s), 4 shown" in note
-    assert "6 left out" in note
+    assert "3 new article(s) on the topic, 2 with new statements beyond the sections above;" in note and "10 such statement(s), 5 shown" in note
+    assert "5 left out" in note
 
 
 def test_a_statement_an_earlier_new_article_gave_is_cited_there_not_repeated():
@@ -457,7 +457,7 @@ def test_a_story_with_many_new_articles_lowers_every_share_alike_and_says_so():
                           f"n{a:02d}.md", i, 1 + a % 28) for a in range(articles) for i in range(each)]
     briefing = Briefing(topic=STORY, engine="extractive", settings_hash="x")
     shown, reach = digest(briefing, units, [])
-    assert reach.share < SHARE and len(shown) <= DIGEST_MAX  # a third of each would be 90
+    assert reach.share < SHARE and len(shown) <= DIGEST_MAX  # 40% of each would be 120, three each 90
     assert len(briefing.new_articles) == articles and all(len(a.points) == 2 for a in briefing.new_articles)
     assert reach == Reach(articles=articles, share=reach.share, found=articles * each, offered=articles)
-    assert "lowered every article's share from 33%" in digest_note(briefing, reach)
+    assert "lowered every article's share from 40%" in digest_note(briefing, reach)
