@@ -146,3 +146,23 @@ def test_a_duration_is_no_count_unless_the_question_counts_it():
     assert [(f.value, f.number, f.unit) for f in found] == [("six", 6.0, "month")]
     # ... and only what it counts: the months asked for do not make the years a count
     assert figures("She was sentenced to nine years.", {q.unit}, counted=q.unit) == []
+    # a bare number never takes a duration from the words before it ("at the time ... 300")
+    times = analyse("How many times was the plant inspected?")
+    assert figures("At the time, the plant employed 300.", {times.unit}, counted=times.unit) == []
+    assert figures("In the months before the vote, 12 were detained.", {q.unit}, counted=q.unit) == []
+    assert [f.unit for f in figures("It was inspected five times.", {times.unit}, counted=times.unit)] == ["time"]
+
+
+def test_a_refusal_names_the_question_words_the_best_passage_misses():
+    model = {"features": ["lead_passage_coverage", "lead_chunk_semantic"], "weights": [2.0, 1.0], "mean": [0.8, 0.5],
+             "scale": [0.2, 0.1], "bias": 0.0}
+    question = analyse("Which singer will play Las Vegas?")
+    lead = SimpleNamespace(chunk=SimpleNamespace(id="c1"))
+    ranking = SimpleNamespace(as_of=None, question=question, chunk_terms={"c1": frozenset({"singer", "play"})})
+    missing = [t for t in question.terms if t not in {"singer", "play"}]
+    thin = {"lead_passage_coverage": 0.4, "lead_chunk_semantic": 0.5}
+    assert explain(ranking, lead, thin, lambda ts: " and ".join(ts), model) == (
+        f"the best sentence's passage does not mention {' and '.join(missing)}")
+    far = {"lead_passage_coverage": 0.8, "lead_chunk_semantic": 0.21}  # its own passage, not every passage
+    assert explain(ranking, lead, far, str, model) == (
+        "the best sentence's passage is not close in meaning to the question (cosine 0.21)")

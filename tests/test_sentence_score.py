@@ -97,7 +97,6 @@ def test_which_and_a_person_or_place_noun_asks_for_a_person_or_a_place():
     assert analyse("Which song should the singer play?").kind == "general"  # any auxiliary verb (rag.text.vocab)
 
 
-
 def test_the_noun_after_which_sets_the_type_not_a_person_or_place_word_in_a_later_clause():
     """The noun phrase after "which"/"what" ends at a function word (a preposition, article,
     pronoun): a role or place noun after it belongs to another clause, not to what is asked."""
@@ -112,6 +111,11 @@ def test_the_noun_after_which_sets_the_type_not_a_person_or_place_word_in_a_late
     assert analyse("Which other coastal city banned plastic straws?").kind == "place"
     assert analyse("Which former chief of the navy wrote a memoir?").kind == "person"
     assert analyse("The storm flooded which village near the river?").kind == "place"
+    # a leading partitive is no later clause: the noun after it is what is asked
+    assert analyse("Which of the three senators voted against the bill?").kind == "person"
+    assert analyse("Which one of these countries joined the alliance last?").kind == "place"
+    assert analyse("Which of the paintings was sold at auction?").kind == "general"
+
 
 def test_the_asking_sentence_decides_the_answer_type():
     """A quiz question often sets the scene first; what it asks for is in its last sentence."""

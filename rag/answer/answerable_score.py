@@ -152,8 +152,10 @@ def explain(ranking, lead, values: dict[str, float], say_terms, model: dict | No
             return f"the best sentence does not mention {say_terms(missing)}, which the question asks about"
     if name == "best_chunk_coverage":
         return f"no retrieved passage covers more than {values[name]:.0%} of the question's terms"
-    if name in ("lead_chunk_semantic", "best_chunk_semantic"):
-        return "no retrieved passage is close in meaning to the question"
+    if name == "lead_chunk_semantic":
+        return f"the best sentence's passage is not close in meaning to the question (cosine {values[name]:.2f})"
+    if name == "best_chunk_semantic":
+        return f"no retrieved passage is close in meaning to the question (best cosine {values[name]:.2f})"
     if name == "terms":
         return "the question has few terms to match"
     return "the best sentence is a weak match for the question"

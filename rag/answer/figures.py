@@ -72,8 +72,11 @@ def figures(text: str, prefer: set[str] = frozenset(), counted: str | None = Non
         if number is None:
             continue
         percent = bool(m["pct"] or m["pct_word"])
+        # A bare number takes the counted noun from just before it, never a duration: "at the time, it
+        # employed 300" counts no times.
+        look_back = counted is not None and counted not in _NOT_UNITS
         unit_word = "percent" if percent else (
-            unit_after(text, m.end(), prefer) or (unit_before(text, m.start(), {counted}) if counted else None))
+            unit_after(text, m.end(), prefer) or (unit_before(text, m.start(), {counted}) if look_back else None))
         if not unit_word:
             continue
         unit = "percent" if percent else stem(unit_word.lower())

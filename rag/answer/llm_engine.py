@@ -121,7 +121,7 @@ def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filt
     answer = off_period(answer, question_period(question, filters.as_of))
     answer = off_kind(answer)
     if settings.llm_answer_check:
-        answer = second_look(answer, store, llm, question, filters, _refused_beside)
+        answer = second_look(answer, store, llm, question, filters, _refused_beside, k)
     answer.notes = notes + draft.notes + answer.notes + _cost_notes(draft, llm)
     answer.timings = {**result.timings, "llm": round(asked - clock, 4),
                       "verify": round(time.perf_counter() - asked, 4)}

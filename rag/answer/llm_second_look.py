@@ -20,9 +20,12 @@ alone refuses too many answerable questions to overrule the LLM: bench/llm-notes
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from rag.answer.extractive import answer_extractive
 from rag.errors import LLMError, first_line
+from rag.index.store import Store
+from rag.llm.chat import LLM
 from rag.models import Answer, Usage
 from rag.prompts import shipped_prompt
 from rag.retrieval import Filters
@@ -46,12 +49,13 @@ def answers(reply: str) -> bool | None:
     return verdict if isinstance(verdict, bool) else None
 
 
-def second_look(answer: Answer, store, llm, question: str, filters: Filters, refuse) -> Answer:
+def second_look(answer: Answer, store: Store, llm: LLM, question: str, filters: Filters,
+                refuse: Callable[[Answer, str], Answer], k: int | None = None) -> Answer:
     """`answer` (verified) or, when the extractive engine refuses the question and the model
     says its answer does not give what is asked, `refuse(answer, why)`."""
     if answer.refused or not answer.sentences:
         return answer
-    extractive = answer_extractive(store, question, filters=filters)
+    extractive = answer_extractive(store, question, k, filters)
     if not extractive.refused:
         return answer
     prompt = shipped_prompt(CHECK_PROMPT)

@@ -29,12 +29,14 @@ _TYPE_NOUNS = {
 # singer", "which 23-time grand slam tennis champion"): premodifiers of that head noun, so none of
 # them a verb ("which virus is making officials ill" asks about a virus) nor a function word. A
 # preposition, article or pronoun ends the noun phrase, and a type noun after it belongs to a later
-# clause: "which property owned by former President X" asks for a property, not a person. Words
+# clause: "which property owned by former President X" asks for a property, not a person (a leading
+# partitive is no clause: "which of the senators" asks for a senator). Words
 # that premodify a noun ("which other player", "which most popular singer") do not end it.
 _PREMODIFIERS = {"other", "more", "most", "only", "own", "same", "few", "one", "such", "very", "all", "both",
                  "each", "any", "some"}
 _FUNCTION_WORDS = alternation(STOPWORDS - _PREMODIFIERS)
-_MODIFIERS = (rf"(?:(?!(?:{alternation(AUXILIARY_VERBS)}|{_FUNCTION_WORDS})(?![\w’'-]))(?![\w’'-]+ing\b)"
+_PARTITIVE = r"(?:(?:one\s+)?of\s+(?:the|these|those)\s+)?"  # "which (one) of the senators": the noun follows
+_MODIFIERS = (rf"{_PARTITIVE}(?:(?!(?:{alternation(AUXILIARY_VERBS)}|{_FUNCTION_WORDS})(?![\w’'-]))(?![\w’'-]+ing\b)"
               rf"[\w’'-]+\s+){{0,4}}?")
 
 _TYPES = [
