@@ -48,6 +48,7 @@ from rag.index.store import (
     index_text,
     lexical_name,
 )
+from rag.index.shards import SEALED_DEAD
 from rag.index.tail import TOMBSTONES
 from rag.index.vectorstore import on_disk, vector_meta
 from rag.models import Article, Chunk, IngestReport
@@ -286,7 +287,8 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
         meta={"fingerprint": fingerprint(settings), "collection": collection, "lexical": lexical,
               "generation": generation, "committed_by": os.getpid(),
               "vector_file": vector_file.as_meta() if vector_file else None,
-              TOMBSTONES: (None if fresh else tail.with_tombstones(store, dead) or None) if with_tail else None},
+              TOMBSTONES: (None if fresh else tail.with_tombstones(store, dead) or None) if with_tail else None,
+              **({SEALED_DEAD: None} if fresh else {})},
         replace_all=rebuild,
         touched=[(p, *s) for p, s in plan.stats.items()],
         moved=plan.moved,
