@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from rag.errors import InputError, RagError
+from rag.errors import InputError, RagError, StoreUnavailableError
 from rag.index import tail
 from rag.index.articles import FIELD as ARTICLE_FIELD
 from rag.index.articles import article_terms
@@ -94,6 +94,10 @@ def ingest(
         with store.write_lock(lock_wait):
             if not rebuild:
                 store.check_compatible(for_query=False)
+            if not dry_run and not rebuild and (damage := store.vector_file_damage()):
+                # Nothing is written: `--repair` rebuilds the file (and a damaged Chroma) from the docstore and the cache.
+                raise StoreUnavailableError(f"{damage}; nothing was ingested: run `rag status --repair`, which rebuilds "
+                                            "it from the docstore and the embedding cache")
             healed = tail.heal(store, progress) if not dry_run and not rebuild else 0  # before anything opens Chroma
             if not dry_run and store.docs.meta(PENDING) is not None:
                 store.sweep_garbage()

@@ -184,8 +184,9 @@ class Store:
             # Checked afresh, not per commit: a writer killed inside Chroma's save damages the files
             # without a new commit, and Chroma's loader can crash this process on them (chroma#7238).
             if damage := self.chroma_damage(fresh=True):
+                healer = "`rag status --repair`" if self.vector_file_damage() else "the next ingest or `rag status --repair`"
                 raise StoreUnavailableError(f"the Chroma collection {names[0]}'s vector index files are damaged "
-                                            f"({damage}); the next ingest or `rag status --repair` rebuilds it")
+                                            f"({damage}); {healer} rebuilds it")
             shards = [self.vectors(name) for name in names]
             cached = self.__dict__["_vector"] = shards[0] if len(shards) == 1 else ShardedStore(shards)
             self.__dict__["_vector_names"] = names
@@ -277,6 +278,15 @@ class Store:
         if cached is False or (cached.state if cached else None) != state:
             cached = self.__dict__["_vector_file"] = open_file(self.dir / VECTOR_DIR, state)
         return cached
+
+    def vector_file_damage(self) -> str | None:
+        """Why the committed vector file cannot be read as committed (missing or cut short), or None.
+        A writer must not append to it: the committed rows it lacks hold the only copy of the
+        tail's vectors outside the embedding cache, and Chroma's copy may be damaged too."""
+        state = self.vector_state
+        if state is None or self.vector_file() is not None:
+            return None
+        return f"the vector file {state.name} is missing or shorter than its {state.rows:,} committed rows"
 
     def chunk_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """id → stored vector of the committed chunks among `ids` (from the vector file when it

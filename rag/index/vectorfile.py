@@ -310,6 +310,8 @@ def append(root: Path, state: FileState, ids: list[str], vectors: np.ndarray, da
 def _append(path: Path, committed: int, payload: bytes) -> None:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
+        if os.fstat(fd).st_size < committed:  # truncated: extending it would commit zeros as vectors
+            raise ValueError(f"{path} is shorter than its {committed:,} committed bytes")
         os.ftruncate(fd, committed)
         os.lseek(fd, 0, os.SEEK_END)
         view = memoryview(payload)
