@@ -61,6 +61,7 @@ class ShardedStore:
         self.shards = shards
         self.name = shards[0].name
         self.newest = shards[-1]
+        self._counts: list[int] = []
 
     @property
     def metadata(self) -> dict:
@@ -77,8 +78,10 @@ class ShardedStore:
               committed: int | None = None, count: int | None = None) -> list[tuple[str, float]]:
         """The n nearest of every shard, best first. `committed`/`count` are for the whole store
         (each shard counts its own leftovers as the extra it returns)."""
+        counts = self._counts if count is not None and self._counts else [None] * len(self.shards)
         extra = 0 if committed is None else max(0, (self.count() if count is None else count) - committed)
-        return best([shard.query(vector, n + extra, scope) for shard in self.shards], n + extra)
+        return best([shard.query(vector, n + extra, scope, count=c) for shard, c in zip(self.shards, counts)],
+                    n + extra)
 
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
@@ -107,7 +110,10 @@ class ShardedStore:
         return set().union(*(shard.ids() for shard in self.shards))
 
     def count(self) -> int:
-        return sum(shard.count() for shard in self.shards)
+        """All shards' vectors; each shard's count is kept for a query that follows (the caller
+        passes `count` when it has just read it: Chroma counts 410,919 vectors in 50-85 ms)."""
+        self._counts = [shard.count() for shard in self.shards]
+        return sum(self._counts)
 
 
 def best(lists: list[list[tuple[str, float]]], n: int) -> list[tuple[str, float]]:
