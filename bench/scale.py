@@ -9,8 +9,9 @@ article that is read, cleaned, chunked and indexed in full. Vectors come from th
 so no embedding is timed. At each size, each in a fresh `rag` process unless said otherwise:
 - one-article ingest: a new article in its own directory (`rag ingest corpus/probe`), median of 3;
 - one-article delete: that file removed, the same command;
-- flushing ingest: FLUSH_ARTICLES new articles (about 10,000 chunks, `dense_tail_rows`) put in
-  the vector file's tail unmeasured, then one more article ingested so that its ingest flushes the
+- flushing ingest: FLUSH_ARTICLES new articles (7,984 chunks: near one default tail,
+  `dense_tail_rows`) put in the vector file's tail unmeasured, then one more article ingested so
+  that its ingest flushes the
   whole tail into Chroma's newest shard (rag.index.shards): the one ingest in about 600 that writes
   Chroma; then all of them removed again (unmeasured), so the store keeps its size;
 - no-op rescan: `rag ingest corpus/` over every file, all unchanged;
@@ -45,7 +46,7 @@ SETS = ["embedding_model=hash"]
 # 9,000 articles) and flush them into Chroma when it passes (rag.index.tail); the last batch before
 # a measurement runs at the default threshold, so each size is measured with a flushed store.
 BUILD_TAIL = 150_000
-FLUSH_ARTICLES = 600  # about 10,000 chunks of the benchmark's articles: one default tail
+FLUSH_ARTICLES = 600  # 7,984 chunks (measured): near one default tail (dense_tail_rows 10,000)
 TARGETS = {"ingest_growth": 1.5, "ingest_memory_mb": 3 * 1024, "noop_s": 3.0, "filtered_ratio": 2.0}
 
 

@@ -446,9 +446,8 @@ def observe_child(kind: Kind, store: Path, corpus: Path, ask: bool, result: Path
         data["repair"] = report.model_dump(mode="json")
         data["after_repair"] = observe(kind, store, corpus, ask)
     if then in ("repair", "finish"):
-        from rag.index.ingest import ingest
-
         from rag.errors import RagError
+        from rag.index.ingest import ingest
 
         try:
             ingest(settings_for(kind, store, corpus), [corpus], rebuild=kind.rebuild, lock_wait=60)

@@ -9,12 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from test_dense_tail import write_copies
 
 from rag.api import Rag
 from rag.index.status import check_index
 from rag.index.vectorfile import VECTOR_DIR, FileState, append
-
-from test_dense_tail import write_copies
 
 LATE = "---\ntitle: \"Late news\"\ndate: 2022-05-20\n---\nA ferry strike closed the harbour on Friday, the port authority said.\n"
 

@@ -6,18 +6,16 @@ bound of a few dozen rows."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
+from test_dense_tail import QUERIES, SCOPES, dense, same_ranking, through_chroma, write_copies
 
+import rag.index.store as store_module
 import rag.index.vectorstore as vectorstore
 from rag.api import Rag
 from rag.index import tail
 from rag.index.shards import SEALED_DEAD, shard_names
 from rag.index.status import check_index
 from rag.retrieval import Filters
-
-from test_dense_tail import QUERIES, SCOPES, dense, same_ranking, through_chroma, write_copies
 
 SHARD_ROWS = 40
 
@@ -146,28 +144,22 @@ def test_removed_chunks_in_sealed_shards_are_left_listed_and_skipped(sharded, mo
         assert len(hits) == min(40, store.committed_chunks()) and not {i for i, _ in hits} & gone
 
 
-def test_damage_in_a_sealed_shard_heals_on_the_next_ingest(sharded):
+def test_damage_in_a_sealed_shard_heals_on_the_next_ingest(sharded, monkeypatch):
     grow(sharded, range(3))
     store = sharded.store
     state = store.vector_state
     assert state.shards
     # Chroma keeps fewer than 1,000 vectors in SQLite (no HNSW files to damage), so stand in for
-    # a killed save by what the readers look at.
-    names = shard_names(store.docs.meta("collection"), state.shards)
-    damaged = names[0]
-    original = vectorstore.hnsw_damage
-    try:
-        vectorstore_damage = lambda d, name: "header.bin is truncated" if name == damaged else original(d, name)  # noqa: E731
-        import rag.index.store as store_module
-        store_module.hnsw_damage = vectorstore_damage
-        store.refresh()
-        assert store.chroma_damage(fresh=True)
-        hits = dense(sharded, QUERIES[0], 5, Filters())
-        assert len(hits) == 5  # every row ranked from the vector file
-        healed = tail.heal(store)
-        assert healed == store.committed_chunks()
-    finally:
-        store_module.hnsw_damage = original
+    # a killed save in shard 0 by what readers and writers look at.
+    damaged = shard_names(store.docs.meta("collection"), state.shards)[0]
+    original = store_module.hnsw_damage
+    monkeypatch.setattr(store_module, "hnsw_damage",
+                        lambda path, name: "header.bin is truncated" if name == damaged else original(path, name))
+    store.refresh()
+    assert store.chroma_damage(fresh=True)
+    assert len(dense(sharded, QUERIES[0], 5, Filters())) == 5  # every row ranked from the vector file
+    assert tail.heal(store) == store.committed_chunks()
+    monkeypatch.setattr(store_module, "hnsw_damage", original)
     store.refresh()
     assert store.chroma_damage(fresh=True) is None
     after = store.vector_state

@@ -39,6 +39,7 @@ from rag.index.embedders import Embedder
 from rag.index.lexical import LexicalDoc
 from rag.index.scope import day_number
 from rag.index.sentence_vectors import store_sentence_vectors
+from rag.index.shards import SEALED_DEAD
 from rag.index.store import (
     PENDING,
     Store,
@@ -48,7 +49,6 @@ from rag.index.store import (
     index_text,
     lexical_name,
 )
-from rag.index.shards import SEALED_DEAD
 from rag.index.tail import TOMBSTONES
 from rag.index.vectorstore import on_disk, vector_meta
 from rag.models import Article, Chunk, IngestReport

@@ -19,9 +19,9 @@ import time
 from rag.errors import RagError, StoreUnavailableError
 from rag.index import tail
 from rag.index.docstore import damaged_docstore
+from rag.index.shards import SEALED_DEAD
 from rag.index.status import Check, check_index
 from rag.index.store import PENDING, Store, chroma_errors, collection_name, lexical_name
-from rag.index.shards import SEALED_DEAD
 from rag.index.tail import TOMBSTONES
 from rag.models import RepairReport
 from rag.settings import Settings

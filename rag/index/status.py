@@ -33,8 +33,8 @@ import numpy as np
 
 from rag.index.docstore import damaged_docstore
 from rag.index.embed_cache import text_key
-from rag.index.store import LEXICAL_DIR, PENDING, Store
 from rag.index.shards import SEALED_DEAD
+from rag.index.store import LEXICAL_DIR, PENDING, Store
 from rag.index.tail import TOMBSTONES
 from rag.index.vectorfile import VECTOR_DIR, VectorFile, open_file
 from rag.index.vectorstore import VectorStore, collection_names, first_line, hnsw_damage
