@@ -132,7 +132,9 @@ def _located(store: Store, file, state: FileState) -> tuple[list[str], list[str]
     before = set(store.docs.meta(SEALED_DEAD) or [])
     if state.flushed == 0:  # every shard is written anew
         return dead, []
-    row_of = file.row_of
+    # Only the dead ids' rows, by bisection (file.row_of would map every row: at 1.7M rows most of
+    # a flush's memory, measured at 100,000 articles).
+    row_of = file.rows_of(dead) if dead else {}
     newest = [i for i in dead if row_of.get(i, state.rows) >= _newest_start(state)]
     sealed = {i for i in dead if row_of.get(i, state.rows) < _newest_start(state)}
     unplaced = {i for i in dead if i not in row_of and state.shards}
