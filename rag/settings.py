@@ -20,7 +20,7 @@ _UNHASHED |= {"api_token", "api_max_body_bytes", "api_max_upload_bytes", "api_co
 # Ingest limits say what may be read, not how it is answered.
 _UNHASHED |= {"max_article_bytes", "fetch_timeout"}
 # Where committed vectors wait before Chroma holds them: searches rank them exactly either way.
-_UNHASHED |= {"dense_tail_rows"}
+_UNHASHED |= {"dense_tail_rows", "chroma_shard_rows"}
 
 
 def _env(*names: str) -> AliasChoices:
@@ -52,6 +52,7 @@ class Settings(BaseModel):
     chunk_tokens: int = Field(160, ge=16, le=240, description="Max cl100k tokens per chunk (MiniLM reads 256 wordpieces).")
     chunk_overlap_sentences: int = Field(1, ge=0, le=5)
     embed_title: bool = Field(True, description="Prefix each chunk's title when embedding and indexing.")
+    chroma_shard_rows: int = Field(500_000, ge=1, description="Vectors per Chroma shard: a flush loads only the newest shard (about 0.9 GB at 500,000 MiniLM vectors), whatever the store's size (rag/index/shards.py).")
     dense_tail_rows: int = Field(10_000, ge=0, description="Vectors an ingest leaves only in the vector file (searched exactly) before it flushes them into Chroma; 0 flushes on every ingest (rag/index/tail.py).")
 
     # Retrieval

@@ -93,6 +93,11 @@ KINDS = {
     # upserted, the watermark moved).
     "flush": Kind("flush", bulk=True, seeded=True, sets=(("embedding_model", "hash"), *_SMALL,
                                                          ("dense_tail_rows", str(FLUSH_THRESHOLD)))),
+    # As "flush", with Chroma shards of 300 rows (rag.index.shards): the seeded store already has
+    # two shards, and the killed flush seals the newest and starts several more.
+    "shard": Kind("shard", bulk=True, seeded=True, sets=(("embedding_model", "hash"), *_SMALL,
+                                                         ("dense_tail_rows", str(FLUSH_THRESHOLD)),
+                                                         ("chroma_shard_rows", "300"))),
     "minilm": Kind("minilm", sets=(_FLUSH,), spawn=True),
     # > 256 texts to embed: sentence-transformers/torch instead of the numpy forward pass.
     "minilm-bulk": Kind("minilm-bulk", sets=(*_SMALL, _FLUSH), spawn=True, bulk=True),
@@ -441,10 +446,15 @@ def observe_child(kind: Kind, store: Path, corpus: Path, ask: bool, result: Path
         data["repair"] = report.model_dump(mode="json")
         data["after_repair"] = observe(kind, store, corpus, ask)
     if then in ("repair", "finish"):
+        from rag.errors import RagError
         from rag.index.ingest import ingest
 
-        ingest(settings_for(kind, store, corpus), [corpus], rebuild=kind.rebuild, lock_wait=60)
-        data["finished"] = observe(kind, store, corpus, ask)
+        try:
+            ingest(settings_for(kind, store, corpus), [corpus], rebuild=kind.rebuild, lock_wait=60)
+        except RagError as err:  # a store the kill left broken: its one-line refusal is the finding
+            data["finish_error"] = str(err)
+        else:
+            data["finished"] = observe(kind, store, corpus, ask)
     result.write_text(json.dumps(data))
 
 
@@ -605,6 +615,9 @@ class Harness:
             if after["manifest"] != manifest:
                 run.failures.append("repair changed the manifest")
             self._same_answers(run, "after the repair", after, reference)
+        if "finish_error" in seen:
+            run.failures.append(f"the finishing ingest refused: {seen['finish_error']}")
+            return
         finished = seen["finished"]
         if finished["problems"] or finished["garbage"]:
             run.failures.append(f"the finishing ingest left {finished['problems'] + finished['garbage']}")

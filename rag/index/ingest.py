@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from rag.errors import InputError, RagError
+from rag.errors import InputError, RagError, StoreUnavailableError
 from rag.index import tail
 from rag.index.articles import FIELD as ARTICLE_FIELD
 from rag.index.articles import article_terms
@@ -39,6 +39,7 @@ from rag.index.embedders import Embedder
 from rag.index.lexical import LexicalDoc
 from rag.index.scope import day_number
 from rag.index.sentence_vectors import store_sentence_vectors
+from rag.index.shards import SEALED_DEAD
 from rag.index.store import (
     PENDING,
     Store,
@@ -93,6 +94,10 @@ def ingest(
         with store.write_lock(lock_wait):
             if not rebuild:
                 store.check_compatible(for_query=False)
+            if not dry_run and not rebuild and (damage := store.vector_file_damage()):
+                # Nothing is written: `--repair` rebuilds the file (and a damaged Chroma) from the docstore and the cache.
+                raise StoreUnavailableError(f"{damage}; nothing was ingested: run `rag status --repair`, which rebuilds "
+                                            "it from the docstore and the embedding cache")
             healed = tail.heal(store, progress) if not dry_run and not rebuild else 0  # before anything opens Chroma
             if not dry_run and store.docs.meta(PENDING) is not None:
                 store.sweep_garbage()
@@ -286,7 +291,8 @@ def _apply(store: Store, settings: Settings, plan: Plan, rebuild: bool, report: 
         meta={"fingerprint": fingerprint(settings), "collection": collection, "lexical": lexical,
               "generation": generation, "committed_by": os.getpid(),
               "vector_file": vector_file.as_meta() if vector_file else None,
-              TOMBSTONES: (None if fresh else tail.with_tombstones(store, dead) or None) if with_tail else None},
+              TOMBSTONES: (None if fresh else tail.with_tombstones(store, dead) or None) if with_tail else None,
+              **({SEALED_DEAD: None} if fresh else {})},
         replace_all=rebuild,
         touched=[(p, *s) for p, s in plan.stats.items()],
         moved=plan.moved,

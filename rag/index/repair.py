@@ -10,6 +10,7 @@ cannot be repaired from the other parts: the articles must be ingested again.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sqlite3
@@ -18,6 +19,7 @@ import time
 from rag.errors import RagError, StoreUnavailableError
 from rag.index import tail
 from rag.index.docstore import damaged_docstore
+from rag.index.shards import SEALED_DEAD
 from rag.index.status import Check, check_index
 from rag.index.store import PENDING, Store, chroma_errors, collection_name, lexical_name
 from rag.index.tail import TOMBSTONES
@@ -82,7 +84,7 @@ def _fix(store: Store, found: Check, actions: list[str]) -> None:
         ids = sorted(store.docs.known(sorted(found.missing_vectors | found.wrong_vectors)))
         chunks, vectors, _ = store.embed_chunks(ids)
         with chroma_errors():
-            store.write_vectors(store.docs.meta("collection"), chunks, vectors)
+            store.write_vectors(store.shard_names()[-1], chunks, vectors)  # any shard serves; the newest is loaded by flushes
         _committed(store)
         actions.append(f"wrote {len(ids)} missing or wrong vectors from the embedding cache")
     if found.vector_file_bad:
@@ -94,8 +96,14 @@ def _rebuild_vector_file(store: Store, actions: list[str]) -> None:
     flushed: the check counted every chunk Chroma lacks as missing, and `_fix` wrote those first."""
     generation = store.next_generation()
     chunks, vectors, embedded = store.embed_chunks(sorted(store.docs.chunk_ids()))
+    sharded = bool(store.vector_state and store.vector_state.shards)
     state = store.write_vector_file(store.docs.meta("collection"), generation, chunks, vectors)
+    if sharded and state is not None:
+        # Which shard holds which row is not known in a new file: every row is tail, then flushed anew.
+        state = dataclasses.replace(state, flushed=0)
     _committed(store, vector_file=state.as_meta() if state else None)
+    if sharded:
+        tail.flush(store)
     actions.append(f"rebuilt the vector file from {len(chunks)} chunks ({embedded} embedded again)")
 
 
@@ -134,7 +142,8 @@ def _rebuild_chroma(store: Store, actions: list[str]) -> None:
     with chroma_errors():
         store.write_vectors(name, chunks, vectors)
     state = store.write_vector_file(name, store.next_generation(), chunks, vectors)
-    _committed(store, collection=name, vector_file=state.as_meta() if state else None, **{TOMBSTONES: None})
+    _committed(store, collection=name, vector_file=state.as_meta() if state else None,
+               **{TOMBSTONES: None, SEALED_DEAD: None})
     actions.append(f"rebuilt the Chroma collection {name} from {len(ids)} chunks "
                    f"({len(ids) - embedded} vectors from the embedding cache, {embedded} embedded again)")
 

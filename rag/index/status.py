@@ -33,6 +33,7 @@ import numpy as np
 
 from rag.index.docstore import damaged_docstore
 from rag.index.embed_cache import text_key
+from rag.index.shards import SEALED_DEAD
 from rag.index.store import LEXICAL_DIR, PENDING, Store
 from rag.index.tail import TOMBSTONES
 from rag.index.vectorfile import VECTOR_DIR, VectorFile, open_file
@@ -161,7 +162,7 @@ def check_index(store: Store, deep: bool = True) -> Check:
         articles = store.docs.article_ids()  # whole articles are lexical documents too (rag.index.articles)
         pending = store.docs.meta(PENDING)
         state = store.vector_state
-        tombstones = store.docs.meta(TOMBSTONES) or []
+        tombstones = [*(store.docs.meta(TOMBSTONES) or []), *(store.docs.meta(SEALED_DEAD) or [])]
     live = set(texts)
     if found.orphan_chunk_sources:
         found.problems.append(f"{len(found.orphan_chunk_sources)} sources have chunks but no document")
@@ -280,7 +281,8 @@ def _check_chroma(store: Store, name: str | None, model: str | None, texts: dict
         found.problems.append(f"the Chroma store cannot be opened: {first_line(err)}")
         return
     prefix = store.settings.collection
-    found.stray_collections = sorted(n for n in names if n != name and (n == prefix or n.startswith(prefix + "-g")))
+    shards = store.shard_names(name) if name else []
+    found.stray_collections = sorted(n for n in names if n not in shards and (n == prefix or n.startswith(prefix + "-g")))
     if found.stray_collections:
         found.garbage.append(f"{len(found.stray_collections)} unused Chroma collections "
                              f"({', '.join(found.stray_collections[:3])})")
@@ -293,14 +295,19 @@ def _check_chroma(store: Store, name: str | None, model: str | None, texts: dict
         found.chroma_unreadable = True
         found.problems.append(f"the Chroma collection {name} is missing")
         return
-    damage = None if store.settings.chroma_url else hnsw_damage(store.dir / "chroma", name)
+    if missing := [n for n in shards if n not in names]:
+        found.chroma_unreadable = True
+        found.problems.append(f"the Chroma shards {', '.join(missing)} are missing")
+        return
+    damage = None if store.settings.chroma_url else next(
+        (d for n in shards if (d := hnsw_damage(store.dir / "chroma", n))), None)
     if damage:  # not opened: Chroma's loader would crash this process on these files
         found.chroma_rebuild = True
         found.problems.append(f"the Chroma collection {name} cannot be read: its vector index files are "
                               f"damaged ({damage})")
         return
     try:
-        vector = store.vectors(name)
+        vector = store.vector
         ids = vector.ids()
         found.vectors = len(ids)
         stored_model = vector.metadata.get("embedding_model")

@@ -8,6 +8,7 @@ lexical index, so a server never serves a stale index after a CLI ingest.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import fcntl
 import math
@@ -30,6 +31,7 @@ from rag.index.embed_cache import EmbeddingCache, embed_cached
 from rag.index.embedders import Embedder, embedder_name, make_embedder
 from rag.index.lexical import LexicalDoc, LexicalIndex, TantivyIndex, open_lexical, remove_lexical
 from rag.index.scope import Scope, day_number, structured
+from rag.index.shards import SEALED_DEAD, ShardedStore, is_shard_of, shard_names
 from rag.index.vectorfile import VECTOR_DIR, FileState, VectorFile, append, open_file, remove_unused
 from rag.index.vectorstore import (
     ChromaStore,
@@ -167,25 +169,47 @@ class Store:
     def vectors(self, name: str | None = None, metadata: dict | None = None) -> VectorStore:
         return ChromaStore(self.client, name or self.docs.meta("collection") or self.settings.collection, metadata)
 
+    def shard_names(self, collection: str | None = None) -> list[str]:
+        """The committed Chroma shards (rag.index.shards) of `collection` (default: the committed one)."""
+        collection = collection or self.docs.meta("collection") or self.settings.collection
+        state = self.vector_state
+        return shard_names(collection, state.shards if state is not None else ())
+
     @property
     def vector(self) -> VectorStore:
-        """The live collection; re-resolved so a rebuild in this process is picked up."""
-        name = self.docs.meta("collection") or self.settings.collection
+        """The live collection (all its shards as one); re-resolved so a rebuild in this process is picked up."""
+        names = self.shard_names()
         cached = self.__dict__.get("_vector")
-        if cached is None or cached.name != name:
+        if cached is None or self.__dict__.get("_vector_names") != names:
             # Checked afresh, not per commit: a writer killed inside Chroma's save damages the files
             # without a new commit, and Chroma's loader can crash this process on them (chroma#7238).
             if damage := self.chroma_damage(fresh=True):
-                raise StoreUnavailableError(f"the Chroma collection {name}'s vector index files are damaged "
-                                            f"({damage}); the next ingest or `rag status --repair` rebuilds it")
-            cached = self.__dict__["_vector"] = self.vectors(name)
+                healer = "`rag status --repair`" if self.vector_file_damage() else "the next ingest or `rag status --repair`"
+                raise StoreUnavailableError(f"the Chroma collection {names[0]}'s vector index files are damaged "
+                                            f"({damage}); {healer} rebuilds it")
+            shards = [self.vectors(name) for name in names]
+            cached = self.__dict__["_vector"] = shards[0] if len(shards) == 1 else ShardedStore(shards)
+            self.__dict__["_vector_names"] = names
         return cached
+
+    def newest_shard(self) -> VectorStore:
+        """The shard a flush writes (the only one, in a store from before shards)."""
+        return self.vectors(self.shard_names()[-1])
 
     def collections(self) -> list[str]:
         with chroma_errors():
             return collection_names(self.client)
 
     def drop_collection(self, name: str) -> bool:
+        """Drop `name` and every shard of it (rag.index.shards)."""
+        with chroma_errors():
+            names = [n for n in collection_names(self.client) if is_shard_of(n, name)]
+            for shard in names:
+                drop_collection(self.client, shard)
+            return bool(names)
+
+    def drop_only(self, name: str) -> bool:
+        """Drop the one collection `name` (not its shards)."""
         with chroma_errors():
             return drop_collection(self.client, name)
 
@@ -232,7 +256,9 @@ class Store:
         key = (self.docs.meta("generation"), name)
         cached = self.__dict__.get("_damage")
         if fresh or cached is None or cached[0] != key:
-            cached = self.__dict__["_damage"] = (key, hnsw_damage(self.dir / "chroma", name) if name else None)
+            found = next((d for n in self.shard_names(name) if (d := hnsw_damage(self.dir / "chroma", n))),
+                         None) if name else None
+            cached = self.__dict__["_damage"] = (key, found)
         return cached[1]
 
     # the vector file (rag.index.vectorfile): what queries read instead of Chroma
@@ -252,6 +278,15 @@ class Store:
         if cached is False or (cached.state if cached else None) != state:
             cached = self.__dict__["_vector_file"] = open_file(self.dir / VECTOR_DIR, state)
         return cached
+
+    def vector_file_damage(self) -> str | None:
+        """Why the committed vector file cannot be read as committed (missing or cut short), or None.
+        A writer must not append to it: the committed rows it lacks hold the only copy of the
+        tail's vectors outside the embedding cache, and Chroma's copy may be damaged too."""
+        state = self.vector_state
+        if state is None or self.vector_file() is not None:
+            return None
+        return f"the vector file {state.name} is missing or shorter than its {state.rows:,} committed rows"
 
     def chunk_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """id → stored vector of the committed chunks among `ids` (from the vector file when it
@@ -301,7 +336,7 @@ class Store:
         watermark = current.state.flushed if current is not None else 0
         ids.sort(key=lambda i: row_of.get(i, -1))  # not in the file: read from Chroma, so in it
         state = FileState(f"{collection}~{generation}", 0, current.state.dim if current else 0)
-        flushed = 0
+        flushed, kept_rows = 0, []
         for start in range(0, len(ids), 5000):
             batch = ids[start:start + 5000]
             stored = current.vectors(batch) if current is not None else {}
@@ -317,7 +352,10 @@ class Store:
             state = append(self.dir / VECTOR_DIR, state, have, matrix, [days[i] for i in have],
                            [sources[i] for i in have])
             flushed += sum(1 for i in have if row_of.get(i, -1) < watermark)
-        return dataclasses.replace(state, flushed=flushed)
+            kept_rows += [row_of.get(i, -1) for i in have]
+        # The shards begin where their first kept rows now lie (the rows keep their order).
+        starts = tuple(bisect.bisect_left(kept_rows, s) for s in (current.state.shards if current else ()))
+        return dataclasses.replace(state, flushed=flushed, shards=starts)
 
     def write_vector_file(self, collection: str, generation: int, chunks: list[Chunk], vectors: np.ndarray) -> FileState | None:
         """A complete vector file of these chunks (a repair's rebuild); returns its state."""
@@ -581,18 +619,25 @@ class Store:
         actions = []
         pending = self.docs.meta(PENDING) or {}
         committed = self.docs.meta("collection")
+        shards = self.shard_names(committed) if committed else []
         prefix = self.settings.collection
         with chroma_errors():
             names = collection_names(self.client)
             for name in names:
-                if name != committed and (name == prefix or name.startswith(prefix + "-g")):
+                if name not in shards and (name == prefix or name.startswith(prefix + "-g")):
                     self.client.delete_collection(name)
                     actions.append(f"dropped the unused Chroma collection {name}")
             if committed and committed in names and not self.chroma_damage():  # damaged: the next flush rebuilds it
-                orphans = self._orphans(self.vector.ids() if pending.get("ids") is None else set(pending["ids"]))
+                # An interrupted ingest's suspects can only be in the shard flushes write (its
+                # newest): the others are not loaded. A full sweep reads every shard.
+                everything = pending.get("ids") is None
+                target = self.vector if everything else self.newest_shard()
+                orphans = self._orphans(target.ids() if everything else set(pending["ids"]))
                 if orphans:
-                    self.vector.delete(orphans)
+                    target.delete(orphans)
                     actions.append(f"deleted {len(orphans)} unreferenced vectors")
+                if everything:
+                    self.docs.set_meta({SEALED_DEAD: None})
         actions += self._sweep_lexical(pending)
         actions += self.remove_unused_vector_files()
         self.docs.set_meta({PENDING: None})

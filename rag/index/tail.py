@@ -38,6 +38,7 @@ import bisect
 import dataclasses
 import os
 
+from rag.index.shards import SEALED_DEAD, shard_name
 from rag.index.store import Store, chroma_errors
 from rag.index.vectorfile import FileState
 from rag.index.vectorstore import vector_meta
@@ -62,40 +63,82 @@ def due(store: Store, threshold: int) -> bool:
 
 
 def flush(store: Store, progress=None) -> int:
-    """Write the tail into Chroma and move the watermark to the end of the vector file; returns
-    the rows written. The caller holds the write lock."""
+    """Write the tail into Chroma's newest shard (rag.index.shards), sealing it and starting the
+    next when it would pass `chroma_shard_rows`, and move the watermark to the end of the vector
+    file; returns the rows written. The caller holds the write lock."""
     state, file = store.vector_state, store.vector_file()
     if state is None or file is None:
         return 0
     if state.flushed and store.chroma_damage():
-        state = dataclasses.replace(state, flushed=0)
+        state = dataclasses.replace(state, flushed=0, shards=())
         _commit_watermark(store, state)  # before the drop: readers stop trusting the collection first
     collection = store.docs.meta("collection")
-    dead = tombstones(store)
-    dead = sorted(set(dead) - store.docs.known(dead))
+    limit = store.settings.chroma_shard_rows
+    if state.flushed - _newest_start(state) >= limit:
+        # Full (a store from before shards may hold any number): sealed unopened, committed with the first step.
+        state = dataclasses.replace(state, shards=(*state.shards, state.flushed))
+    newest, sealed_dead = _located(store, file, state)
     written = 0
     with chroma_errors():
         if state.flushed == 0:
             store.drop_collection(collection)  # nothing committed is in it: anything there is an earlier try's
-        target = store.collection_for_writing(collection)
-        if dead:
-            target.delete(dead)
+            state = dataclasses.replace(state, shards=())
+        target = _start_shard(store, collection, state)
+        if newest:
+            target.delete(newest)
         last = sorted(file.last_rows(state.flushed).items(), key=lambda item: item[1])  # each id at its last row
         last_row = [row for _, row in last]
         start, first = state.flushed, True
         while start < state.rows or first:
-            end = min(state.rows, start + _STEP)
+            end = min(state.rows, start + min(_STEP, limit))
+            if start > _newest_start(state) and start - _newest_start(state) + (end - start) > limit:
+                state = dataclasses.replace(state, shards=(*state.shards, start))  # committed with this step
+                store.close_vectors()  # frees the sealed shard's segment: one shard in memory at a time
+                target = _start_shard(store, collection, state)
             step = last[bisect.bisect_left(last_row, start):bisect.bisect_left(last_row, end)]
             chunks = store.docs.chunks([i for i, _ in step])  # committed chunks only: dead rows stay out of Chroma
             rows = {i: row for i, row in step if i in chunks}
             if rows:
                 target.add(list(rows), file.matrix[list(rows.values())], [vector_meta(chunks[i]) for i in rows])
             written += len(rows)
-            _commit_watermark(store, dataclasses.replace(state, flushed=end))
+            _commit_watermark(store, dataclasses.replace(state, flushed=end), sealed_dead)
             first, start = False, end
             if progress:
                 progress("flush", end - state.flushed, state.tail)
     return written
+
+
+def _start_shard(store: Store, collection: str, state: FileState):
+    """The newest shard of `state`, to write; one the committed state does not name yet is
+    created empty (anything there is an interrupted flush's, never committed)."""
+    name = shard_name(collection, len(state.shards))
+    committed = store.vector_state
+    if state.shards and (committed is None or len(committed.shards) < len(state.shards)):
+        store.drop_only(name)
+    return store.collection_for_writing(name)
+
+
+def _newest_start(state: FileState) -> int:
+    return state.shards[-1] if state.shards else 0
+
+
+def _located(store: Store, file, state: FileState) -> tuple[list[str], list[str]]:
+    """The tombstones that are still not committed chunks, as (those the newest shard may hold:
+    a flush deletes them there, those in sealed shards: left, and listed in SEALED_DEAD with the
+    ones listed before). Reading a shard to find out would load it, so each is placed by its row
+    in the vector file; one a compaction dropped from the file may be anywhere."""
+    dead = tombstones(store)
+    dead = sorted(set(dead) - store.docs.known(dead))
+    before = set(store.docs.meta(SEALED_DEAD) or [])
+    if state.flushed == 0:  # every shard is written anew
+        return dead, []
+    # Only the dead ids' rows, by bisection (file.row_of would map every row: at 1.7M rows most of
+    # a flush's memory, measured at 100,000 articles).
+    row_of = file.rows_of(dead) if dead else {}
+    newest = [i for i in dead if row_of.get(i, state.rows) >= _newest_start(state)]
+    sealed = {i for i in dead if row_of.get(i, state.rows) < _newest_start(state)}
+    unplaced = {i for i in dead if i not in row_of and state.shards}
+    return newest, sorted((before | sealed | unplaced) - store.docs.known(sorted(before)))
 
 
 def heal(store: Store, progress=None) -> int:
@@ -106,8 +149,9 @@ def heal(store: Store, progress=None) -> int:
     return flush(store, progress)
 
 
-def _commit_watermark(store: Store, state: FileState) -> None:
-    """One transaction: the new watermark and no tombstones, as a commit readers reopen on."""
-    store.docs.set_meta({"vector_file": state.as_meta(), TOMBSTONES: None,
+def _commit_watermark(store: Store, state: FileState, sealed_dead: list[str] | None = None) -> None:
+    """One transaction: the new watermark (and shards), no tombstones (those left in sealed
+    shards listed apart), as a commit readers reopen on."""
+    store.docs.set_meta({"vector_file": state.as_meta(), TOMBSTONES: None, SEALED_DEAD: sealed_dead or None,
                          "generation": store.next_generation(), "committed_by": os.getpid()})
     store.refresh()

@@ -28,7 +28,7 @@ import json
 import os
 import shutil
 from bisect import bisect_left
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -56,15 +56,19 @@ class FileState:
     # and searches rank them exactly (rag.index.tail). A store written before the watermark
     # existed had every row in Chroma: its state reads as flushed to the end.
     flushed: int = 0
+    # Where each Chroma shard after the first begins, as rows of this file (rag.index.tail): shard
+    # k (k >= 1) holds the flushed rows from shards[k - 1] on. A store from before shards has one.
+    shards: tuple[int, ...] = ()
 
     def as_meta(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "shards": list(self.shards)}
 
     @classmethod
     def from_meta(cls, value: dict | None) -> FileState | None:
         try:
             return cls(str(value["name"]), int(value["rows"]), int(value["dim"]), int(value["names_bytes"]),
-                       int(value.get("flushed", value["rows"]))) if value else None
+                       int(value.get("flushed", value["rows"])),
+                       tuple(int(s) for s in value.get("shards", ()))) if value else None
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -300,12 +304,14 @@ def append(root: Path, state: FileState, ids: list[str], vectors: np.ndarray, da
     for name, payload in data.items():
         _append(path / name, state.rows * _width(name, state.dim), payload)
     _append(path / NAMES, state.names_bytes, names)
-    return FileState(state.name, state.rows + len(ids), state.dim, state.names_bytes + len(names), state.flushed)
+    return replace(state, rows=state.rows + len(ids), names_bytes=state.names_bytes + len(names))
 
 
 def _append(path: Path, committed: int, payload: bytes) -> None:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
+        if os.fstat(fd).st_size < committed:  # truncated: extending it would commit zeros as vectors
+            raise ValueError(f"{path} is shorter than its {committed:,} committed bytes")
         os.ftruncate(fd, committed)
         os.lseek(fd, 0, os.SEEK_END)
         view = memoryview(payload)

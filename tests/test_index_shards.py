@@ -1,0 +1,168 @@
+"""Chroma as sealed shards of bounded size (rag.index.shards): a flush opens only the newest
+shard however many are sealed, searches merge every shard exactly (filters included), a store
+from before shards reads as shard 0 and is never opened again by a flush, removed chunks left in
+sealed shards are expected by the check, and damage in any shard heals. Hash embedder, a shard
+bound of a few dozen rows."""
+
+from __future__ import annotations
+
+import pytest
+from test_dense_tail import QUERIES, SCOPES, dense, same_ranking, through_chroma, write_copies
+
+import rag.index.store as store_module
+import rag.index.vectorstore as vectorstore
+from rag.api import Rag
+from rag.index import tail
+from rag.index.shards import SEALED_DEAD, shard_names
+from rag.index.status import check_index
+from rag.retrieval import Filters
+
+SHARD_ROWS = 40
+
+
+def settings(hash_settings, name: str, shard_rows: int, tail_rows: int = 0):
+    return hash_settings.model_copy(update={"store_dir": hash_settings.store_dir.parent / name,
+                                            "dense_tail_rows": tail_rows, "chroma_shard_rows": shard_rows})
+
+
+class Opened:
+    """Which collections Chroma was asked to read or write, and how many rows were added."""
+
+    def __init__(self, monkeypatch):
+        self.names: set[str] = set()
+        self.rows = 0
+        for method in ("add", "delete", "query", "vectors", "records", "nearest_ids", "ids", "count"):
+            original = getattr(vectorstore.ChromaStore, method)
+            monkeypatch.setattr(vectorstore.ChromaStore, method, self._spy(method, original))
+
+    def _spy(self, method, original):
+        def spy(store, *args, **kwargs):
+            self.names.add(store.name)
+            if method == "add":
+                self.rows += len(args[0])
+            return original(store, *args, **kwargs)
+        return spy
+
+    def reset(self) -> None:
+        self.names, self.rows = set(), 0
+
+
+def grow(rag: Rag, copies: range) -> None:
+    """One ingest (and so one flush) per copy of the corpus."""
+    for copy in copies:
+        write_copies(rag.settings.corpus_dir, range(copy + 1))
+        rag.ingest()
+
+
+@pytest.fixture
+def sharded(hash_settings):
+    rag = Rag(settings(hash_settings, "sharded", SHARD_ROWS))
+    yield rag
+    rag.close()
+
+
+def test_a_flush_opens_only_the_newest_shard_however_many_are_sealed(sharded, monkeypatch):
+    opened = Opened(monkeypatch)
+    touched = []
+    for copy in range(6):
+        opened.reset()
+        before = sharded.store.vector_state
+        grow(sharded, range(copy, copy + 1))
+        state = sharded.store.vector_state
+        names = shard_names(sharded.store.docs.meta("collection"), state.shards)
+        touched.append((len(names), sorted(opened.names), opened.rows))
+        if before is not None:
+            # Only the shards this flush wrote: the newest before it, and one it started.
+            assert opened.names <= set(names[len(before.shards):]), touched[-1]
+            assert opened.rows == state.flushed - before.flushed  # the tail's rows, none read back
+    shard_counts = [n for n, _, _ in touched]
+    assert shard_counts[-1] >= 4 and shard_counts == sorted(shard_counts)
+    # The work of a flush does not grow with the sealed shards: at most two shards per flush.
+    assert all(len(names) <= 2 for _, names, _ in touched[1:])
+    state = sharded.store.vector_state
+    starts = (0, *state.shards, state.flushed)
+    assert all(b - a <= SHARD_ROWS for a, b in zip(starts, starts[1:]))  # every shard within the bound
+    found = check_index(sharded.store)
+    assert found.problems == [] and found.garbage == []
+
+
+@pytest.mark.parametrize("filters", SCOPES, ids=["none", "directory", "days", "directory+days", "one article",
+                                                  "other glob", "nothing"])
+def test_searches_merge_every_shard_exactly(hash_settings, filters, monkeypatch):
+    sharded = Rag(settings(hash_settings, "sharded", SHARD_ROWS))
+    single = Rag(settings(hash_settings, "single", 10**6))
+    grow(sharded, range(4))
+    single.ingest()
+    assert len(sharded.store.vector_state.shards) >= 2 and single.store.vector_state.shards == ()
+    through_chroma(monkeypatch)
+    for query in QUERIES:
+        for n in (5, 40):
+            assert same_ranking(dense(sharded, query, n, filters), dense(single, query, n, filters)), (query, n)
+    sharded.close()
+    single.close()
+
+
+def test_a_store_from_before_shards_reads_as_shard_0_and_a_flush_never_opens_it(hash_settings, monkeypatch):
+    write_copies(hash_settings.corpus_dir, range(3))
+    old = Rag(settings(hash_settings, "old", 10**6))
+    old.ingest()
+    state = old.store.vector_state
+    meta = {k: v for k, v in state.as_meta().items() if k != "shards"}  # as a store before shards wrote it
+    old.store.docs.set_meta({"vector_file": meta})
+    old.close()
+    assert state.flushed > SHARD_ROWS
+    reopened = Rag(settings(hash_settings, "old", SHARD_ROWS))
+    reference = {q: dense(reopened, q, 10, Filters()) for q in QUERIES}
+    opened = Opened(monkeypatch)
+    grow(reopened, range(3, 4))
+    collection = reopened.store.docs.meta("collection")
+    assert collection not in opened.names and opened.names  # shard 0 is sealed unopened
+    assert reopened.store.vector_state.shards[0] == state.flushed
+    through_chroma(monkeypatch)
+    for query in QUERIES:
+        assert {i for i, _ in dense(reopened, query, 40, Filters())} >= {i for i, _ in reference[query]}
+    assert check_index(reopened.store).problems == []
+    reopened.close()
+
+
+def test_removed_chunks_in_sealed_shards_are_left_listed_and_skipped(sharded, monkeypatch):
+    grow(sharded, range(4))
+    store = sharded.store
+    first = next((sharded.settings.corpus_dir / "outlet0").glob("*.md"))
+    gone = {c.id for c in store.docs.chunks_of(str(first.relative_to(sharded.settings.corpus_dir)))}
+    first.unlink()
+    opened = Opened(monkeypatch)
+    sharded.ingest()
+    shard0 = store.docs.meta("collection")
+    assert shard0 not in opened.names  # the removed article's vectors were flushed there: not opened
+    assert gone <= set(store.docs.meta(SEALED_DEAD)) and not tail.tombstones(store)
+    found = check_index(store)
+    assert found.problems == [] and found.garbage == []  # expected, not garbage
+    through_chroma(monkeypatch)
+    for query in QUERIES:
+        hits = dense(sharded, query, 40, Filters())
+        assert len(hits) == min(40, store.committed_chunks()) and not {i for i, _ in hits} & gone
+
+
+def test_damage_in_a_sealed_shard_heals_on_the_next_ingest(sharded, monkeypatch):
+    grow(sharded, range(3))
+    store = sharded.store
+    state = store.vector_state
+    assert state.shards
+    # Chroma keeps fewer than 1,000 vectors in SQLite (no HNSW files to damage), so stand in for
+    # a killed save in shard 0 by what readers and writers look at.
+    damaged = shard_names(store.docs.meta("collection"), state.shards)[0]
+    original = store_module.hnsw_damage
+    monkeypatch.setattr(store_module, "hnsw_damage",
+                        lambda path, name: "header.bin is truncated" if name == damaged else original(path, name))
+    store.refresh()
+    assert store.chroma_damage(fresh=True)
+    assert len(dense(sharded, QUERIES[0], 5, Filters())) == 5  # every row ranked from the vector file
+    assert tail.heal(store) == store.committed_chunks()
+    monkeypatch.setattr(store_module, "hnsw_damage", original)
+    store.refresh()
+    assert store.chroma_damage(fresh=True) is None
+    after = store.vector_state
+    starts = (0, *after.shards, after.flushed)
+    assert after.flushed == after.rows and all(b - a <= SHARD_ROWS for a, b in zip(starts, starts[1:]))
+    assert check_index(store).problems == []
