@@ -8,6 +8,7 @@ as UTF-8, UTF-8 with a BOM, or UTF-16, and go through the real readers."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 from pathlib import Path
@@ -145,6 +146,9 @@ def test_jsonl_record_spans_are_the_record_text(tmp_path_factory, records):
         assert_spans_exact(doc, article, chunks, "jsonl")
 
 
+_EXAMPLE = itertools.count()
+
+
 @pytest.fixture(scope="module")
 def end_to_end(tmp_path_factory):
     """One store for every example: each example rewrites the article and ingests it again."""
@@ -165,18 +169,24 @@ def end_to_end(tmp_path_factory):
 def test_indexed_citations_match_the_file_on_disk(end_to_end, text, encoding):
     """Through a real ingest: every stored sentence, cited and shown, is the file's text."""
     rag, corpus = end_to_end
-    path = corpus / "generated article.txt"
+    # A new name for every example: the store is shared, and an example that repeats an earlier
+    # one (hypothesis does while shrinking) would find the file unchanged, so not re-ingested,
+    # and would meet the earlier example's state instead of its own.
+    name = f"generated article {next(_EXAMPLE)}.txt"
+    for old in corpus.iterdir():
+        old.unlink()
+    path = corpus / name
     path.write_bytes(text.encode(encoding))
     report = rag.ingest([corpus])
-    assume("generated article.txt" not in report.failed)
+    assume(name not in report.failed)
     on_disk = path.read_bytes().decode(encoding)
-    chunks = rag.store.docs.chunks_of("generated article.txt")
-    assert chunks and rag.store.docs.raw("generated article.txt") == on_disk
+    chunks = rag.store.docs.chunks_of(name)
+    assert chunks and rag.store.docs.raw(name) == on_disk
     lines = on_disk.split("\n")
     book = CitationBook()
     for chunk in chunks:
         for s in chunk.sentences:
             assert on_disk[s.char_start:s.char_end] == s.text
-            passage = rag.show(f"generated article.txt:{s.line_start}-{s.line_end}")
+            passage = rag.show(f"{name}:{s.line_start}-{s.line_end}")
             assert passage.lines == lines[s.line_start - 1:s.line_end]
             assert quote_is_verbatim(chunk_citation(book, chunk, s), on_disk)
