@@ -6,6 +6,7 @@ bound of a few dozen rows."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from test_dense_tail import QUERIES, SCOPES, dense, same_ranking, through_chroma, write_copies
 
@@ -13,8 +14,10 @@ import rag.index.store as store_module
 import rag.index.vectorstore as vectorstore
 from rag.api import Rag
 from rag.index import tail
+from rag.index.repair import repair
 from rag.index.shards import SEALED_DEAD, shard_names
 from rag.index.status import check_index
+from rag.index.vectorstore import vector_meta
 from rag.retrieval import Filters
 
 SHARD_ROWS = 40
@@ -166,3 +169,27 @@ def test_damage_in_a_sealed_shard_heals_on_the_next_ingest(sharded, monkeypatch)
     starts = (0, *after.shards, after.flushed)
     assert after.flushed == after.rows and all(b - a <= SHARD_ROWS for a, b in zip(starts, starts[1:]))
     assert check_index(store).problems == []
+
+
+def test_repair_rewrites_a_wrong_vector_in_the_sealed_shard_that_holds_it(sharded):
+    grow(sharded, range(3))
+    store = sharded.store
+    names = shard_names(store.docs.meta("collection"), store.vector_state.shards)
+    assert len(names) >= 3
+    victim = sorted(store.vectors(names[0]).ids() & store.docs.chunk_ids())[0]
+    right = store.chunk_vectors([victim])[victim]
+    chunk = store.docs.chunks([victim])[victim]
+    store.vectors(names[0]).add([victim], -right[None, :], [vector_meta(chunk)])  # a wrong copy, sealed
+    store.close_vectors()
+    store.refresh()
+    assert victim in check_index(store).wrong_vectors
+    report = repair(sharded.settings)
+    assert report.problems == [], report
+    store.close_vectors()
+    store.refresh()
+    held = {name: store.vectors(name).vectors([victim]).get(victim) for name in names}
+    copies = [v for v in held.values() if v is not None]
+    assert len(copies) == 1 and np.allclose(copies[0], right, atol=1e-5), held  # rewritten where it was
+    assert held[names[0]] is not None
+    found = check_index(store)
+    assert found.problems == [] and found.garbage == []

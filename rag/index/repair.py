@@ -84,7 +84,7 @@ def _fix(store: Store, found: Check, actions: list[str]) -> None:
         ids = sorted(store.docs.known(sorted(found.missing_vectors | found.wrong_vectors)))
         chunks, vectors, _ = store.embed_chunks(ids)
         with chroma_errors():
-            store.write_vectors(store.shard_names()[-1], chunks, vectors)  # any shard serves; the newest is loaded by flushes
+            store.rewrite_vectors(chunks, vectors)
         _committed(store)
         actions.append(f"wrote {len(ids)} missing or wrong vectors from the embedding cache")
     if found.vector_file_bad:

@@ -192,9 +192,10 @@ class Store:
             self.__dict__["_vector_names"] = names
         return cached
 
-    def newest_shard(self) -> VectorStore:
-        """The shard a flush writes (the only one, in a store from before shards)."""
-        return self.vectors(self.shard_names()[-1])
+    def writable_shard(self) -> str:
+        """The one committed shard writes go to: the newest (the only one, in a store from before
+        shards). The others are sealed: a flush never opens them (rag.index.shards)."""
+        return self.shard_names()[-1]
 
     def collections(self) -> list[str]:
         with chroma_errors():
@@ -592,6 +593,25 @@ class Store:
         if chunks:
             target.add([c.id for c in chunks], vectors, [vector_meta(c) for c in chunks])
 
+    def rewrite_vectors(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """A repair's right vectors for these chunks: upserted into every committed shard that
+        holds a copy (sealed ones too, one shard loaded at a time), and into the writable shard
+        for those no shard holds. Upserting only into the writable shard would leave a wrong
+        copy in a sealed one, which searches merge by its best score."""
+        right = {c.id: (c, v) for c, v in zip(chunks, vectors)}
+        unheld = set(right)
+        for name in self.shard_names():
+            held = sorted(self.vectors(name).vectors(list(right)))
+            if held:
+                self.vectors(name).add(held, np.stack([right[i][1] for i in held]),
+                                       [vector_meta(right[i][0]) for i in held])
+            unheld -= set(held)
+            self.close_vectors()  # frees this shard's segment before the next is loaded
+        if unheld:
+            ordered = sorted(unheld)
+            self.write_vectors(self.writable_shard(), [right[i][0] for i in ordered],
+                               np.stack([right[i][1] for i in ordered]))
+
     def embed_chunks(self, ids: list[str]) -> tuple[list[Chunk], np.ndarray, int]:
         """The committed chunks `ids` and their vectors from the cache (embedding what it lacks)."""
         chunks = self.docs.chunks(ids)
@@ -631,7 +651,7 @@ class Store:
                 # An interrupted ingest's suspects can only be in the shard flushes write (its
                 # newest): the others are not loaded. A full sweep reads every shard.
                 everything = pending.get("ids") is None
-                target = self.vector if everything else self.newest_shard()
+                target = self.vector if everything else self.vectors(self.writable_shard())
                 orphans = self._orphans(target.ids() if everything else set(pending["ids"]))
                 if orphans:
                     target.delete(orphans)
