@@ -33,7 +33,7 @@ import numpy as np
 
 from rag.index.docstore import damaged_docstore
 from rag.index.embed_cache import text_key
-from rag.index.shards import SEALED_DEAD
+from rag.index.shards import dead_copies
 from rag.index.store import LEXICAL_DIR, PENDING, Store
 from rag.index.tail import TOMBSTONES
 from rag.index.vectorfile import VECTOR_DIR, VectorFile, open_file
@@ -69,6 +69,7 @@ def status(store: Store, check: bool = False, lock_wait: float = 10.0) -> Status
         fingerprint=fingerprint,
         generation=store.docs.meta("generation"),
         tail_rows=store.vector_state.tail if store.vector_state is not None else None,
+        sealed_dead=dead_copies(store.sealed_dead()) if store.vector_state is not None else None,
         sizes={
             "docstore": sum(_size(p) for p in store.dir.glob("rag.db*")),
             "chroma": 0 if settings.chroma_url else _size(store.dir / "chroma"),
@@ -82,7 +83,19 @@ def status(store: Store, check: bool = False, lock_wait: float = 10.0) -> Status
             store.sync()  # an ingest may have committed while this waited for the lock
             found = check_index(store)
         report.vectors, report.problems, report.garbage = found.vectors, found.problems, found.garbage
+    if (note := _sealed_dead_note(store)) and note not in report.garbage:
+        report.garbage.append(note)
     return report
+
+
+def _sealed_dead_note(store: Store) -> str | None:
+    """Removed copies left in sealed shards past the bound flushes keep them under (a sweep that
+    failed or was killed, or a store from before sweeps): garbage, swept by the next flush."""
+    copies, bound = dead_copies(store.sealed_dead()), store.settings.dense_tail_rows
+    if copies <= bound:
+        return None
+    return (f"{copies} vectors of removed chunks are left in sealed Chroma shards, more than dense_tail_rows "
+            f"({bound}): the next ingest's flush deletes them a shard at a time (or `rag status --repair`)")
 
 
 @contextmanager
@@ -162,7 +175,7 @@ def check_index(store: Store, deep: bool = True) -> Check:
         articles = store.docs.article_ids()  # whole articles are lexical documents too (rag.index.articles)
         pending = store.docs.meta(PENDING)
         state = store.vector_state
-        tombstones = [*(store.docs.meta(TOMBSTONES) or []), *(store.docs.meta(SEALED_DEAD) or [])]
+        tombstones = [*(store.docs.meta(TOMBSTONES) or []), *store.sealed_dead()]
     live = set(texts)
     if found.orphan_chunk_sources:
         found.problems.append(f"{len(found.orphan_chunk_sources)} sources have chunks but no document")
@@ -190,6 +203,8 @@ def check_index(store: Store, deep: bool = True) -> Check:
     _check_chroma(store, collection, model, texts, sources, found, deep, in_tail,
                   flushed=state.flushed if state is not None else None, tombstones=set(tombstones),
                   healing=bool(healing))
+    if note := _sealed_dead_note(store):
+        found.garbage.append(note)
     if pending is not None:
         found.garbage.append(f"an ingest (pid {pending.get('pid')}) was interrupted; "
                              "the next ingest or `rag status --repair` sweeps what it left")

@@ -31,7 +31,7 @@ from rag.index.embed_cache import EmbeddingCache, embed_cached
 from rag.index.embedders import Embedder, embedder_name, make_embedder
 from rag.index.lexical import LexicalDoc, LexicalIndex, TantivyIndex, open_lexical, remove_lexical
 from rag.index.scope import Scope, day_number, structured
-from rag.index.shards import SEALED_DEAD, ShardedStore, is_shard_of, shard_names
+from rag.index.shards import SEALED_DEAD, ShardedStore, is_shard_of, sealed_dead, shard_names
 from rag.index.vectorfile import VECTOR_DIR, FileState, VectorFile, append, open_file, remove_unused
 from rag.index.vectorstore import (
     ChromaStore,
@@ -196,6 +196,29 @@ class Store:
         """The one committed shard writes go to: the newest (the only one, in a store from before
         shards). The others are sealed: a flush never opens them (rag.index.shards)."""
         return self.shard_names()[-1]
+
+    def sealed_dead(self) -> dict[str, list[int]]:
+        """id → the sealed shards holding a removed copy of it (rag.index.shards)."""
+        state = self.vector_state
+        return sealed_dead(self.docs.meta(SEALED_DEAD), len(state.shards) if state is not None else 0)
+
+    def sweep_sealed(self, shard: int) -> int:
+        """Delete the removed copies listed in the sealed shard numbered `shard`, loading that
+        shard alone, and commit the list without them; returns how many were listed there. Killed
+        before the commit, the list names copies already deleted: checks expect them all the same."""
+        listed = self.sealed_dead()
+        ids = sorted(i for i, shards in listed.items() if shard in shards)
+        name = self.shard_names()[shard]
+        self.close_vectors()  # whatever this process loaded before is freed first
+        with chroma_errors():
+            if ids and name in collection_names(self.client):
+                self.vectors(name).delete(ids)
+        self.close_vectors()
+        left = {i: [k for k in shards if k != shard] for i, shards in listed.items()}
+        self.docs.set_meta({SEALED_DEAD: {i: k for i, k in left.items() if k} or None,
+                            "generation": self.next_generation(), "committed_by": os.getpid()})
+        self.refresh()
+        return len(ids)
 
     def collections(self) -> list[str]:
         with chroma_errors():
@@ -656,8 +679,9 @@ class Store:
                 if orphans:
                     target.delete(orphans)
                     actions.append(f"deleted {len(orphans)} unreferenced vectors")
-                if everything:
-                    self.docs.set_meta({SEALED_DEAD: None})
+                if everything:  # and the old copies of chunks committed again
+                    for shard in sorted({k for shards in self.sealed_dead().values() for k in shards}):
+                        self.sweep_sealed(shard)
         actions += self._sweep_lexical(pending)
         actions += self.remove_unused_vector_files()
         self.docs.set_meta({PENDING: None})
