@@ -284,3 +284,26 @@ def test_status_reports_removed_copies_past_the_bound(bounded, hash_settings):
     assert len(notes) == 1 and f"{listed} " in notes[0] and "dense_tail_rows" in notes[0], notes
     assert index_status(stricter.store).sealed_dead == listed
     stricter.close()
+
+
+def test_a_repair_rebuilds_a_lost_collection_into_bounded_shards(sharded):
+    grow(sharded, range(4))
+    store = sharded.store
+    answers = {q: dense(sharded, q, 10, Filters()) for q in QUERIES}
+    store.drop_collection(store.docs.meta("collection"))  # every shard gone
+    store.close_vectors()
+    store.refresh()
+    assert check_index(store).chroma_unreadable
+    report = repair(sharded.settings)
+    assert report.problems == [] and any("rebuilt the Chroma collection" in a for a in report.actions), report
+    store.close_vectors()
+    store.refresh()
+    state = store.vector_state
+    starts = (0, *state.shards, state.flushed)
+    assert state.flushed == state.rows == store.committed_chunks() and len(state.shards) >= 3
+    assert all(b - a <= SHARD_ROWS for a, b in zip(starts, starts[1:]))  # every shard within the bound
+    names = shard_names(store.docs.meta("collection"), state.shards)
+    assert all(0 < store.vectors(name).count() <= SHARD_ROWS for name in names)
+    found = check_index(store)
+    assert found.problems == [] and found.garbage == []
+    assert all(same_ranking(dense(sharded, q, 10, Filters()), answers[q]) for q in QUERIES)

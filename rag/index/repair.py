@@ -130,7 +130,11 @@ def _rebuild_lexical(store: Store, actions: list[str]) -> None:
 
 
 def _rebuild_chroma(store: Store, actions: list[str]) -> None:
-    """A fresh collection from the docstore's chunks and the embedding cache, swapped in by one commit."""
+    """A fresh collection from the docstore's chunks and the embedding cache, swapped in by one
+    commit. With a vector file (an embedded Chroma), the file is written anew and committed with
+    its watermark at 0 (searches rank it exactly meanwhile), then flushed as any tail is
+    (rag.index.tail): into shards of `chroma_shard_rows`, one in memory at a time, not one
+    collection as large as the store. Killed in the flush, the next writer flushes the rest."""
     if not _chroma_opens(store):
         if store.settings.chroma_url:
             raise StoreUnavailableError("the Chroma server cannot list its collections; check the server")
@@ -139,11 +143,16 @@ def _rebuild_chroma(store: Store, actions: list[str]) -> None:
     store.drop_collection(name)
     ids = sorted(store.docs.chunk_ids())
     chunks, vectors, embedded = store.embed_chunks(ids)
-    with chroma_errors():
-        store.write_vectors(name, chunks, vectors)
     state = store.write_vector_file(name, store.next_generation(), chunks, vectors)
+    if state is None:  # a remote Chroma: no vector file to flush from
+        with chroma_errors():
+            store.write_vectors(name, chunks, vectors)
+    else:
+        state = dataclasses.replace(state, flushed=0)
     _committed(store, collection=name, vector_file=state.as_meta() if state else None,
                **{TOMBSTONES: None, SEALED_DEAD: None})
+    if state is not None:
+        tail.flush(store)
     actions.append(f"rebuilt the Chroma collection {name} from {len(ids)} chunks "
                    f"({len(ids) - embedded} vectors from the embedding cache, {embedded} embedded again)")
 
