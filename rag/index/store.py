@@ -310,7 +310,7 @@ class Store:
         state = self.vector_state
         if state is None or self.vector_file() is not None:
             return None
-        return f"the vector file {state.name} is missing or shorter than its {state.rows:,} committed rows"
+        return f"the vector file {self.dir / VECTOR_DIR / state.name} is missing or shorter than its {state.rows:,} committed rows"
 
     def chunk_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """id → stored vector of the committed chunks among `ids` (from the vector file when it
@@ -460,6 +460,11 @@ class Store:
 
     def nearest(self, vector: np.ndarray, n: int, scope: Scope | None = None) -> list[tuple[str, float]]:
         file = self.vector_file()
+        if file is None and (state := self.vector_state) is not None and state.tail:
+            # The tail's rows are in no other index: Chroma alone would answer without them.
+            raise StoreUnavailableError(f"{self.vector_file_damage()}, and {state.tail:,} of them are in no other "
+                                        "index: run `rag status --repair`, which rebuilds it from the docstore "
+                                        "and the embedding cache")
         tail: list[tuple[str, float]] = []
         outside = 0  # committed chunks Chroma does not hold: the tail's
         if file is not None:
