@@ -13,6 +13,7 @@ from test_dense_tail import QUERIES, SCOPES, dense, same_ranking, through_chroma
 import rag.index.store as store_module
 import rag.index.vectorstore as vectorstore
 from rag.api import Rag
+from rag.errors import StoreUnavailableError
 from rag.index import tail
 from rag.index.repair import repair
 from rag.index.shards import dead_copies, shard_names
@@ -307,3 +308,19 @@ def test_a_repair_rebuilds_a_lost_collection_into_bounded_shards(sharded):
     found = check_index(store)
     assert found.problems == [] and found.garbage == []
     assert all(same_ranking(dense(sharded, q, 10, Filters()), answers[q]) for q in QUERIES)
+
+
+def test_damage_is_reported_in_the_shard_that_holds_it(sharded, monkeypatch):
+    grow(sharded, range(3))
+    store = sharded.store
+    names = shard_names(store.docs.meta("collection"), store.vector_state.shards)
+    damaged = names[1]
+    original = store_module.hnsw_damage
+    monkeypatch.setattr(store_module, "hnsw_damage",
+                        lambda path, name: "header.bin is truncated" if name == damaged else original(path, name))
+    store.close_vectors()
+    store.refresh()
+    (note,) = [g for g in check_index(store).garbage if "damaged" in g]
+    assert f"{damaged}'s" in note and "(header.bin is truncated" in note and "True" not in note, note
+    with pytest.raises(StoreUnavailableError, match=f"{damaged}'s"):
+        store.vector  # noqa: B018 -- opening the shards is what refuses

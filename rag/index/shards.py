@@ -92,13 +92,11 @@ class ShardedStore:
             shard.delete(ids)
 
     def query(self, vector: np.ndarray, n: int, scope: Scope | None = None,
-              committed: int | None = None, count: int | None = None) -> list[tuple[str, float]]:
-        """The n nearest of every shard, best first. `committed`/`count` are for the whole store
-        (each shard counts its own leftovers as the extra it returns)."""
+              count: int | None = None) -> list[tuple[str, float]]:
+        """The n nearest of every shard, best first. `count`: the whole store's, just read by
+        `count()`, which kept each shard's for this."""
         counts = self._counts if count is not None and self._counts else [None] * len(self.shards)
-        extra = 0 if committed is None else max(0, (self.count() if count is None else count) - committed)
-        return best([shard.query(vector, n + extra, scope, count=c) for shard, c in zip(self.shards, counts)],
-                    n + extra)
+        return best([shard.query(vector, n, scope, count=c) for shard, c in zip(self.shards, counts)], n)
 
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}

@@ -37,7 +37,7 @@ from rag.index.shards import dead_copies
 from rag.index.store import LEXICAL_DIR, PENDING, Store
 from rag.index.tail import TOMBSTONES
 from rag.index.vectorfile import VECTOR_DIR, VectorFile, open_file
-from rag.index.vectorstore import VectorStore, collection_names, first_line, hnsw_damage
+from rag.index.vectorstore import VectorStore, collection_names, first_line
 from rag.models import Status
 
 SELF_QUERY_SAMPLE = 500  # chunks looked up by their own vector (all of them in a smaller index)
@@ -186,7 +186,7 @@ def check_index(store: Store, deep: bool = True) -> Check:
         found.problems += stats
     _check_lexical(store, lexical, live | articles, found)
     file = _check_vector_file(store, state, live, found)
-    damaged = file is not None and not found.vector_file_bad and collection is not None and store.chroma_damage()
+    damaged = file is not None and not found.vector_file_bad and collection is not None and store.damaged_shard()
     # Damaged collection files: every committed vector must be right in the vector file (rag.index.tail).
     in_tail = (set(live) if damaged else _tail_chunks(file, live)) if file is not None else set()
     if in_tail and model and not _tail_vectors_right(store, file, model, texts, sorted(in_tail), found,
@@ -197,7 +197,8 @@ def check_index(store: Store, deep: bool = True) -> Check:
     healing = damaged and not found.vector_file_bad
     if healing:
         found.chroma_healing = True
-        found.garbage.append(f"the Chroma collection {collection}'s vector index files are damaged ({healing}, "
+        shard, damage = damaged
+        found.garbage.append(f"the Chroma shard {shard}'s vector index files are damaged ({damage}, "
                              "a save cut short): searches rank the vector file exactly, nothing is lost; "
                              "healing on next ingest (or `rag status --repair`)")
     _check_chroma(store, collection, model, texts, sources, found, deep, in_tail,
@@ -314,12 +315,10 @@ def _check_chroma(store: Store, name: str | None, model: str | None, texts: dict
         found.chroma_unreadable = True
         found.problems.append(f"the Chroma shards {', '.join(missing)} are missing")
         return
-    damage = None if store.settings.chroma_url else next(
-        (d for n in shards if (d := hnsw_damage(store.dir / "chroma", n))), None)
-    if damage:  # not opened: Chroma's loader would crash this process on these files
+    if damaged := store.damaged_shard(fresh=True):  # not opened: Chroma's loader would crash this process on these files
         found.chroma_rebuild = True
-        found.problems.append(f"the Chroma collection {name} cannot be read: its vector index files are "
-                              f"damaged ({damage})")
+        found.problems.append(f"the Chroma shard {damaged[0]} cannot be read: its vector index files are "
+                              f"damaged ({damaged[1]})")
         return
     try:
         vector = store.vector

@@ -183,10 +183,10 @@ class Store:
         if cached is None or self.__dict__.get("_vector_names") != names:
             # Checked afresh, not per commit: a writer killed inside Chroma's save damages the files
             # without a new commit, and Chroma's loader can crash this process on them (chroma#7238).
-            if damage := self.chroma_damage(fresh=True):
+            if damaged := self.damaged_shard(fresh=True):
                 healer = "`rag status --repair`" if self.vector_file_damage() else "the next ingest or `rag status --repair`"
-                raise StoreUnavailableError(f"the Chroma collection {names[0]}'s vector index files are damaged "
-                                            f"({damage}); {healer} rebuilds it")
+                raise StoreUnavailableError(f"the Chroma shard {damaged[0]}'s vector index files are damaged "
+                                            f"({damaged[1]}); {healer} rebuilds it")
             shards = [self.vectors(name) for name in names]
             cached = self.__dict__["_vector"] = shards[0] if len(shards) == 1 else ShardedStore(shards)
             self.__dict__["_vector_names"] = names
@@ -274,13 +274,19 @@ class Store:
         as 0 and rank every row exactly, and the next writer rebuilds the collection from the
         file (rag.index.tail.flush). Nothing is recorded here: a reader never writes. `fresh`:
         looked at again (before Chroma first opens the collection in this process)."""
+        found = self.damaged_shard(fresh)
+        return found[1] if found else None
+
+    def damaged_shard(self, fresh: bool = False) -> tuple[str, str] | None:
+        """(the first committed shard whose HNSW files are damaged, what is wrong), or None
+        (`chroma_damage` says when it is looked at)."""
         if self.settings.chroma_url:
             return None
         name = self.docs.meta("collection")
         key = (self.docs.meta("generation"), name)
         cached = self.__dict__.get("_damage")
         if fresh or cached is None or cached[0] != key:
-            found = next((d for n in self.shard_names(name) if (d := hnsw_damage(self.dir / "chroma", n))),
+            found = next(((n, d) for n in self.shard_names(name) if (d := hnsw_damage(self.dir / "chroma", n))),
                          None) if name else None
             cached = self.__dict__["_damage"] = (key, found)
         return cached[1]
