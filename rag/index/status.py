@@ -189,9 +189,12 @@ def check_index(store: Store, deep: bool = True) -> Check:
     damaged = file is not None and not found.vector_file_bad and collection is not None and store.damaged_shard()
     # Damaged collection files: every committed vector must be right in the vector file (rag.index.tail).
     in_tail = (set(live) if damaged else _tail_chunks(file, live)) if file is not None else set()
-    if in_tail and model and not _tail_vectors_right(store, file, model, texts, sorted(in_tail), found,
-                                                     whole=bool(damaged)):
+    where = "committed vector-file rows" if damaged else "vector-file rows past the watermark"
+    if in_tail and model and not _file_vectors_right(store, file, model, texts, sorted(in_tail), found, where):
         in_tail = set()  # the tail is rebuilt from the cache into Chroma too (repair), so it counts as missing there
+    elif file is not None and model and not damaged and (flushed := sorted(live - in_tail)):
+        # Chroma holds these too, but a store of up to _EXACT_ROWS rows is searched from the file.
+        _file_vectors_right(store, file, model, texts, flushed, found, "flushed vector-file rows")
     # Healing copies the vector file into Chroma: only when it is right. Otherwise `_check_chroma`
     # reports the damaged files as a problem, and repair rebuilds the collection from the cache.
     healing = damaged and not found.vector_file_bad
@@ -265,11 +268,12 @@ def _tail_chunks(file: VectorFile, live: set[str]) -> set[str]:
     return {i for i in file.last_rows(file.state.flushed) if i in live}
 
 
-def _tail_vectors_right(store: Store, file: VectorFile, model: str, texts: dict[str, str], ids: list[str],
-                        found: Check, whole: bool = False) -> bool:
-    """The tail's rows are the only copy searches read of those chunks: each must equal its chunk's
-    cached embedding (a sample of a long tail). `whole`: `ids` are every committed chunk (Chroma's
-    files are damaged, so searches read every row from the vector file)."""
+def _file_vectors_right(store: Store, file: VectorFile, model: str, texts: dict[str, str], ids: list[str],
+                        found: Check, where: str) -> bool:
+    """The rows of these chunks (a sample of many) equal their chunks' cached embeddings. The
+    tail's rows are the only copy searches read of those chunks; every row is, when Chroma's
+    files are damaged; and a store small enough is searched from the file alone. `where`: the
+    rows, as the problem names them."""
     sample = ids if len(ids) <= 2000 else random.Random(0).sample(ids, 2000)
     cached = store.cache.get_many(model, list({text_key(texts[i]) for i in sample}))
     stored = file.vectors(sample)
@@ -277,7 +281,6 @@ def _tail_vectors_right(store: Store, file: VectorFile, model: str, texts: dict[
              and not np.allclose(stored[i], expected, atol=1e-5)]
     if wrong:
         found.vector_file_bad = True
-        where = "committed vector-file rows" if whole else "vector-file rows past the watermark"
         found.problems.append(f"{len(wrong)} {where} differ from their chunk's embedding")
     return not wrong
 

@@ -388,13 +388,13 @@ class Store:
         return dataclasses.replace(state, flushed=flushed, shards=starts)
 
     def write_vector_file(self, collection: str, generation: int, chunks: list[Chunk], vectors: np.ndarray) -> FileState | None:
-        """A complete vector file of these chunks (a repair's rebuild); returns its state."""
+        """A complete vector file of these chunks (a repair's rebuild); returns its state, every
+        row a tail row (the caller flushes them into Chroma)."""
         if self.settings.chroma_url:
             return None
         dim = int(vectors.shape[1]) if vectors.ndim == 2 else 0
-        state = append(self.dir / VECTOR_DIR, FileState(f"{collection}~{generation}", 0, dim),
-                       [c.id for c in chunks], vectors, [day_number(c.date) for c in chunks], [c.source for c in chunks])
-        return dataclasses.replace(state, flushed=state.rows)  # the caller has written them all to Chroma
+        return append(self.dir / VECTOR_DIR, FileState(f"{collection}~{generation}", 0, dim),
+                      [c.id for c in chunks], vectors, [day_number(c.date) for c in chunks], [c.source for c in chunks])
 
     def remove_unused_vector_files(self) -> list[str]:
         keep = (self.vector_state.name if self.vector_state else None)
