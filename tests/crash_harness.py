@@ -417,7 +417,7 @@ def observe(kind: Kind, store: Path, corpus: Path, ask: bool, default_candidates
     """What a reader sees: manifest, check results, probe searches (and one answer). With
     `default_candidates`, the probes also run with the default dense candidate count."""
     from rag.api import Rag
-    from rag.errors import IndexMissingError
+    from rag.errors import IndexMissingError, RagError
     from rag.index.status import check_index
 
     out: dict = {}
@@ -435,6 +435,8 @@ def observe(kind: Kind, store: Path, corpus: Path, ask: bool, default_candidates
                 probes[query] = [(h.chunk.text, round(h.score, 5), h.chunk.source) for h in hits]
             except IndexMissingError:
                 probes[query] = "no index"
+            except RagError as err:  # a store a search must refuse (a vector file cut short): a difference
+                probes[query] = f"refused: {err}"
         out["probes" if exhaustive else "probes_default"] = probes
         if ask and exhaustive:
             try:
@@ -442,6 +444,8 @@ def observe(kind: Kind, store: Path, corpus: Path, ask: bool, default_candidates
                 out["answer"] = [answer.answer, [(c.source, c.line_start, c.line_end) for c in answer.citations]]
             except IndexMissingError:
                 out["answer"] = "no index"
+            except RagError as err:
+                out["answer"] = f"refused: {err}"
         out["reader_wrote"] = out.get("reader_wrote", False) or rag.store.docs.meta("generation") != generation
         rag.close()
     return out
