@@ -106,7 +106,7 @@ bench-scale: install-dev
 .PHONY: reliability
 reliability: install-dev
 	mkdir -p .rag
-	$(PY) tests/crash_harness.py --runs 300 --min-killed 250 --kinds incremental,rebuild,first,bulk,tail,flush,shard --targeted --minilm 10 --minilm-bulk 4 \
+	$(PY) tests/crash_harness.py --runs 300 --min-killed 250 --kinds incremental,rebuild,first,bulk,tail,flush,shard,sweep --targeted --minilm 10 --minilm-bulk 4 \
 	  --out .rag/crash-campaign.json
 
 # The LLM engine measured with a real model (issue 16): Qwen2.5-Coder-1.5B-Instruct Q4_K_M, assembled

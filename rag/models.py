@@ -257,6 +257,8 @@ class Status(BaseModel):
     vectors: int | None = None
     tail_rows: int | None = Field(None, description="Vector-file rows past the watermark: not yet in Chroma, ranked "
                                   "exactly by searches (settings.dense_tail_rows).")
+    sealed_dead: int | None = Field(None, description="Vectors of removed chunks left in sealed Chroma shards, "
+                                    "skipped by searches; a flush sweeps them past settings.dense_tail_rows.")
     embedding_model: str | None = None
     fingerprint: dict | None = None
     generation: int | None = None

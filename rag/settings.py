@@ -53,7 +53,7 @@ class Settings(BaseModel):
     chunk_overlap_sentences: int = Field(1, ge=0, le=5)
     embed_title: bool = Field(True, description="Prefix each chunk's title when embedding and indexing.")
     chroma_shard_rows: int = Field(500_000, ge=1, description="Vectors per Chroma shard: a flush loads only the newest shard (about 0.9 GB at 500,000 MiniLM vectors), whatever the store's size (rag/index/shards.py).")
-    dense_tail_rows: int = Field(10_000, ge=0, description="Vectors an ingest leaves only in the vector file (searched exactly) before it flushes them into Chroma; 0 flushes on every ingest (rag/index/tail.py).")
+    dense_tail_rows: int = Field(10_000, ge=0, description="Vectors an ingest leaves only in the vector file (searched exactly) before it flushes them into Chroma; 0 flushes on every ingest (rag/index/tail.py). Also the bound on removed chunks' vectors left in sealed Chroma shards, past which a flush deletes them a shard at a time (rag/index/shards.py).")
 
     # Retrieval
     top_k: int = Field(5, ge=1, le=200, description="Hits returned by search.")

@@ -62,7 +62,8 @@ PROBES = [
 ]
 QUESTION = PROBES[0]
 # where --targeted kills; "save": mid-upsert with the HNSW files as a kill inside Chroma's save leaves them
-POINTS = ("upsert", "vectorfile", "lexical", "commit", "committed", "gc", "watermark", "save")
+# "sealed": after a sweep's deletes from a sealed shard, before the shorter list is committed
+POINTS = ("upsert", "vectorfile", "lexical", "commit", "committed", "gc", "watermark", "save", "sealed")
 FLUSH_THRESHOLD = 600  # rows: above the "flush" kind's old tail (496), below it with the new corpus's (1,322)
 
 
@@ -98,6 +99,11 @@ KINDS = {
     "shard": Kind("shard", bulk=True, seeded=True, sets=(("embedding_model", "hash"), *_SMALL,
                                                          ("dense_tail_rows", str(FLUSH_THRESHOLD)),
                                                          ("chroma_shard_rows", "300"))),
+    # As "shard", with a threshold of 20 rows: the old store is all in Chroma, and the killed flush
+    # also deletes the replaced and removed chunks' vectors from the sealed shards, a shard at a
+    # time (rag.index.tail.sweep), since there are more than 20 of them.
+    "sweep": Kind("sweep", bulk=True, seeded=True, sets=(("embedding_model", "hash"), *_SMALL,
+                                                         ("dense_tail_rows", "20"), ("chroma_shard_rows", "300"))),
     "minilm": Kind("minilm", sets=(_FLUSH,), spawn=True),
     # > 256 texts to embed: sentence-transformers/torch instead of the numpy forward pass.
     "minilm-bulk": Kind("minilm-bulk", sets=(*_SMALL, _FLUSH), spawn=True, bulk=True),
@@ -319,6 +325,10 @@ def _instrument(trace: Path, point: str | None, sabotage: bool) -> None:
             st.vectors(collection).delete(sorted(stale)[: max(1, len(stale) // 2)])
         die()
 
+    def sweep_then_die(original, st, shard):
+        st.docs.set_meta = lambda *args, **kwargs: die()  # the sweep's one commit, after its deletes
+        return original(st, shard)
+
     if sabotage:
         _write_vectors_after_commit(docstore, vectorstore, vectorfile, point, die)
     wrap(ingest, "_plan", "plan")
@@ -333,6 +343,7 @@ def _instrument(trace: Path, point: str | None, sabotage: bool) -> None:
     wrap(ingest, "_collect_garbage", "gc", gc_then_die if point == "gc" else None)
     wrap(store.Store, "sweep_garbage", "sweep")
     wrap(tail, "_commit_watermark", "watermark", (lambda original, *args: die()) if point == "watermark" else None)
+    wrap(store.Store, "sweep_sealed", "sealed", sweep_then_die if point == "sealed" else None)
 
 
 def cut_hnsw_save_short(chroma_dir: Path, collection: str) -> None:
@@ -406,7 +417,7 @@ def observe(kind: Kind, store: Path, corpus: Path, ask: bool, default_candidates
     """What a reader sees: manifest, check results, probe searches (and one answer). With
     `default_candidates`, the probes also run with the default dense candidate count."""
     from rag.api import Rag
-    from rag.errors import IndexMissingError
+    from rag.errors import IndexMissingError, RagError
     from rag.index.status import check_index
 
     out: dict = {}
@@ -424,6 +435,8 @@ def observe(kind: Kind, store: Path, corpus: Path, ask: bool, default_candidates
                 probes[query] = [(h.chunk.text, round(h.score, 5), h.chunk.source) for h in hits]
             except IndexMissingError:
                 probes[query] = "no index"
+            except RagError as err:  # a store a search must refuse (a vector file cut short): a difference
+                probes[query] = f"refused: {err}"
         out["probes" if exhaustive else "probes_default"] = probes
         if ask and exhaustive:
             try:
@@ -431,6 +444,8 @@ def observe(kind: Kind, store: Path, corpus: Path, ask: bool, default_candidates
                 out["answer"] = [answer.answer, [(c.source, c.line_start, c.line_end) for c in answer.citations]]
             except IndexMissingError:
                 out["answer"] = "no index"
+            except RagError as err:
+                out["answer"] = f"refused: {err}"
         out["reader_wrote"] = out.get("reader_wrote", False) or rag.store.docs.meta("generation") != generation
         rag.close()
     return out

@@ -309,3 +309,26 @@ def test_a_flush_that_fails_after_the_commit_says_the_articles_are_committed(has
     assert rag.ingest().flushed == rag.status().chunks and rag.store.vector_state.tail == 0
     assert check_index(rag.store).problems == []
     rag.close()
+
+
+def test_the_check_finds_a_wrong_flushed_row_of_the_vector_file_that_searches_read(pair):
+    """Below the watermark Chroma holds the chunk too, but a store of fewer than _EXACT_ROWS rows
+    is searched from the vector file: a wrong row there is damage, and repair rewrites it."""
+    with_tail, _ = pair
+    store = with_tail.store
+    state, file = store.vector_state, store.vector_file()
+    row = 0
+    assert state.flushed > row and file.id_of(row) in store.docs.chunk_ids()
+    right = np.asarray(file.matrix[row]).copy()
+    path = store.dir / VECTOR_DIR / state.name / "vectors.f32"
+    data = bytearray(path.read_bytes())
+    data[row * 4 * state.dim:(row + 1) * 4 * state.dim] = np.roll(right, 1).tobytes()
+    path.write_bytes(bytes(data))
+    store.refresh()
+    found = check_index(store)
+    assert found.vector_file_bad and any("flushed vector-file rows" in p for p in found.problems), found.problems
+    report = repair(with_tail.settings)
+    assert report.problems == [] and report.garbage == [], report
+    store.refresh()
+    assert np.allclose(store.chunk_vectors([file.id_of(row)])[file.id_of(row)], right, atol=1e-6)
+    assert check_index(store).problems == []

@@ -73,3 +73,21 @@ def test_an_append_never_extends_a_cut_vector_file_with_zeros(tmp_path):
     with pytest.raises(ValueError, match="shorter than"):
         append(tmp_path, state, ["c" * 20], np.ones((1, 4)), [3], ["s"])
     assert path.stat().st_size == 8
+
+
+def test_a_search_over_a_cut_vector_file_with_a_tail_fails_in_one_line(hash_settings, cli):
+    """The tail's rows are only in the vector file: a search must not answer from Chroma without them."""
+    write_copies(hash_settings.corpus_dir, range(1))
+    code, _, err = cli(*args(hash_settings, "ingest", "--set", "dense_tail_rows=0"))
+    assert code == 0, err
+    write_copies(hash_settings.corpus_dir, range(3))
+    code, _, err = cli(*args(hash_settings, "ingest"))  # these stay in the tail
+    assert code == 0, err
+    rag = Rag(hash_settings.model_copy(update={"chunk_tokens": 16, "chunk_overlap_sentences": 0}))
+    assert rag.store.vector_state.tail > 0 and rag.store.vector_state.flushed > 0
+    rag.close()
+    (vectors,) = (Path(hash_settings.store_dir) / VECTOR_DIR).glob("*/vectors.f32")
+    vectors.write_bytes(vectors.read_bytes()[:1000])
+    code, out, err = cli(*args(hash_settings, "search", "rockets fired at the embassy"))
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err, out + err
+    assert str(vectors.parent) in err and "rag status --repair" in err, err

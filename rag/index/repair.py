@@ -10,7 +10,6 @@ cannot be repaired from the other parts: the articles must be ingested again.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 import sqlite3
@@ -84,7 +83,7 @@ def _fix(store: Store, found: Check, actions: list[str]) -> None:
         ids = sorted(store.docs.known(sorted(found.missing_vectors | found.wrong_vectors)))
         chunks, vectors, _ = store.embed_chunks(ids)
         with chroma_errors():
-            store.write_vectors(store.shard_names()[-1], chunks, vectors)  # any shard serves; the newest is loaded by flushes
+            store.rewrite_vectors(chunks, vectors)
         _committed(store)
         actions.append(f"wrote {len(ids)} missing or wrong vectors from the embedding cache")
     if found.vector_file_bad:
@@ -92,17 +91,15 @@ def _fix(store: Store, found: Check, actions: list[str]) -> None:
 
 
 def _rebuild_vector_file(store: Store, actions: list[str]) -> None:
-    """The vector file anew from the docstore's chunks and the embedding cache, every row
-    flushed: the check counted every chunk Chroma lacks as missing, and `_fix` wrote those first."""
+    """The vector file anew from the docstore's chunks and the embedding cache, committed with its
+    watermark at 0, then flushed into Chroma from row 0 (rag.index.tail): which rows Chroma holds,
+    and in which shard, is not known of a new file (the old one's tail may be right, and in no
+    collection), so every shard is written anew, each within `chroma_shard_rows`."""
     generation = store.next_generation()
     chunks, vectors, embedded = store.embed_chunks(sorted(store.docs.chunk_ids()))
-    sharded = bool(store.vector_state and store.vector_state.shards)
     state = store.write_vector_file(store.docs.meta("collection"), generation, chunks, vectors)
-    if sharded and state is not None:
-        # Which shard holds which row is not known in a new file: every row is tail, then flushed anew.
-        state = dataclasses.replace(state, flushed=0)
     _committed(store, vector_file=state.as_meta() if state else None)
-    if sharded:
+    if state is not None:
         tail.flush(store)
     actions.append(f"rebuilt the vector file from {len(chunks)} chunks ({embedded} embedded again)")
 
@@ -130,7 +127,11 @@ def _rebuild_lexical(store: Store, actions: list[str]) -> None:
 
 
 def _rebuild_chroma(store: Store, actions: list[str]) -> None:
-    """A fresh collection from the docstore's chunks and the embedding cache, swapped in by one commit."""
+    """A fresh collection from the docstore's chunks and the embedding cache, swapped in by one
+    commit. With a vector file (an embedded Chroma), the file is written anew and committed with
+    its watermark at 0 (searches rank it exactly meanwhile), then flushed as any tail is
+    (rag.index.tail): into shards of `chroma_shard_rows`, one in memory at a time, not one
+    collection as large as the store. Killed in the flush, the next writer flushes the rest."""
     if not _chroma_opens(store):
         if store.settings.chroma_url:
             raise StoreUnavailableError("the Chroma server cannot list its collections; check the server")
@@ -139,11 +140,14 @@ def _rebuild_chroma(store: Store, actions: list[str]) -> None:
     store.drop_collection(name)
     ids = sorted(store.docs.chunk_ids())
     chunks, vectors, embedded = store.embed_chunks(ids)
-    with chroma_errors():
-        store.write_vectors(name, chunks, vectors)
     state = store.write_vector_file(name, store.next_generation(), chunks, vectors)
+    if state is None:  # a remote Chroma: no vector file to flush from
+        with chroma_errors():
+            store.write_vectors(name, chunks, vectors)
     _committed(store, collection=name, vector_file=state.as_meta() if state else None,
                **{TOMBSTONES: None, SEALED_DEAD: None})
+    if state is not None:
+        tail.flush(store)
     actions.append(f"rebuilt the Chroma collection {name} from {len(ids)} chunks "
                    f"({len(ids) - embedded} vectors from the embedding cache, {embedded} embedded again)")
 

@@ -17,9 +17,13 @@ flushed rows are split into shards of at most `settings.chroma_shard_rows` rows:
 - A search asks every shard for its n nearest (with the same filter, which each shard
   evaluates from its own metadata index) and keeps the n best of them by distance: exactly the
   n best of the union, as one collection holding them all would return.
-- A removed chunk flushed into a sealed shard stays there (deleting it would load the shard):
-  searches skip it as they skip every id that is not a committed chunk, and the docstore lists
-  it (`SEALED_DEAD`) so that checks know it is expected. `rag status --repair` deletes them.
+- A removed chunk flushed into a sealed shard stays there (deleting it at once would load the
+  shard): searches skip it as they skip every id that is not a committed chunk, and the docstore
+  lists it with the shard that holds it (`SEALED_DEAD`), so that checks know it is expected. A
+  listed id stays listed when the same chunk is committed again (its new copy goes to the
+  writable shard; the old one is still where it was). Once the listed copies number more than
+  `dense_tail_rows`, a flush deletes them shard by shard, the one holding most first, loading
+  one shard at a time (rag.index.tail.sweep); `rag status --repair` deletes them all.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import numpy as np
 from rag.index.scope import Scope
 from rag.index.vectorstore import VectorStore
 
-SEALED_DEAD = "chroma_sealed_dead"  # docstore meta: removed chunks' ids left in sealed shards
+SEALED_DEAD = "chroma_sealed_dead"  # docstore meta: id → the sealed shards holding a removed copy of it
 
 
 def shard_name(collection: str, index: int) -> str:
@@ -51,6 +55,19 @@ def is_shard_of(name: str, collection: str) -> bool:
 def shard_of_row(row: int, starts: tuple[int, ...]) -> int:
     """The shard a flushed row of the vector file was written into."""
     return sum(1 for start in starts if row >= start)
+
+
+def sealed_dead(value, sealed: int) -> dict[str, list[int]]:
+    """SEALED_DEAD as id → the sealed shards that hold a removed copy of it. A list of ids (as
+    stores recorded it before the shards were named) may be in any of the `sealed` shards."""
+    if isinstance(value, dict):
+        return {i: [int(k) for k in shards] for i, shards in value.items() if shards}
+    return {i: list(range(sealed)) for i in value or ()} if sealed else {}
+
+
+def dead_copies(listed: dict[str, list[int]]) -> int:
+    """The removed copies `sealed_dead` lists (one id may sit in several sealed shards)."""
+    return sum(len(shards) for shards in listed.values())
 
 
 class ShardedStore:
@@ -75,13 +92,11 @@ class ShardedStore:
             shard.delete(ids)
 
     def query(self, vector: np.ndarray, n: int, scope: Scope | None = None,
-              committed: int | None = None, count: int | None = None) -> list[tuple[str, float]]:
-        """The n nearest of every shard, best first. `committed`/`count` are for the whole store
-        (each shard counts its own leftovers as the extra it returns)."""
+              count: int | None = None) -> list[tuple[str, float]]:
+        """The n nearest of every shard, best first. `count`: the whole store's, just read by
+        `count()`, which kept each shard's for this."""
         counts = self._counts if count is not None and self._counts else [None] * len(self.shards)
-        extra = 0 if committed is None else max(0, (self.count() if count is None else count) - committed)
-        return best([shard.query(vector, n + extra, scope, count=c) for shard, c in zip(self.shards, counts)],
-                    n + extra)
+        return best([shard.query(vector, n, scope, count=c) for shard, c in zip(self.shards, counts)], n)
 
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}

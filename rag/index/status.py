@@ -33,11 +33,11 @@ import numpy as np
 
 from rag.index.docstore import damaged_docstore
 from rag.index.embed_cache import text_key
-from rag.index.shards import SEALED_DEAD
+from rag.index.shards import dead_copies
 from rag.index.store import LEXICAL_DIR, PENDING, Store
 from rag.index.tail import TOMBSTONES
 from rag.index.vectorfile import VECTOR_DIR, VectorFile, open_file
-from rag.index.vectorstore import VectorStore, collection_names, first_line, hnsw_damage
+from rag.index.vectorstore import VectorStore, collection_names, first_line
 from rag.models import Status
 
 SELF_QUERY_SAMPLE = 500  # chunks looked up by their own vector (all of them in a smaller index)
@@ -69,6 +69,7 @@ def status(store: Store, check: bool = False, lock_wait: float = 10.0) -> Status
         fingerprint=fingerprint,
         generation=store.docs.meta("generation"),
         tail_rows=store.vector_state.tail if store.vector_state is not None else None,
+        sealed_dead=dead_copies(store.sealed_dead()) if store.vector_state is not None else None,
         sizes={
             "docstore": sum(_size(p) for p in store.dir.glob("rag.db*")),
             "chroma": 0 if settings.chroma_url else _size(store.dir / "chroma"),
@@ -82,7 +83,19 @@ def status(store: Store, check: bool = False, lock_wait: float = 10.0) -> Status
             store.sync()  # an ingest may have committed while this waited for the lock
             found = check_index(store)
         report.vectors, report.problems, report.garbage = found.vectors, found.problems, found.garbage
+    if (note := _sealed_dead_note(store)) and note not in report.garbage:
+        report.garbage.append(note)
     return report
+
+
+def _sealed_dead_note(store: Store) -> str | None:
+    """Removed copies left in sealed shards past the bound flushes keep them under (a sweep that
+    failed or was killed, or a store from before sweeps): garbage, swept by the next flush."""
+    copies, bound = dead_copies(store.sealed_dead()), store.settings.dense_tail_rows
+    if copies <= bound:
+        return None
+    return (f"{copies} vectors of removed chunks are left in sealed Chroma shards, more than dense_tail_rows "
+            f"({bound}): the next ingest's flush deletes them a shard at a time (or `rag status --repair`)")
 
 
 @contextmanager
@@ -162,7 +175,7 @@ def check_index(store: Store, deep: bool = True) -> Check:
         articles = store.docs.article_ids()  # whole articles are lexical documents too (rag.index.articles)
         pending = store.docs.meta(PENDING)
         state = store.vector_state
-        tombstones = [*(store.docs.meta(TOMBSTONES) or []), *(store.docs.meta(SEALED_DEAD) or [])]
+        tombstones = [*(store.docs.meta(TOMBSTONES) or []), *store.sealed_dead()]
     live = set(texts)
     if found.orphan_chunk_sources:
         found.problems.append(f"{len(found.orphan_chunk_sources)} sources have chunks but no document")
@@ -173,23 +186,29 @@ def check_index(store: Store, deep: bool = True) -> Check:
         found.problems += stats
     _check_lexical(store, lexical, live | articles, found)
     file = _check_vector_file(store, state, live, found)
-    damaged = file is not None and not found.vector_file_bad and collection is not None and store.chroma_damage()
+    damaged = file is not None and not found.vector_file_bad and collection is not None and store.damaged_shard()
     # Damaged collection files: every committed vector must be right in the vector file (rag.index.tail).
     in_tail = (set(live) if damaged else _tail_chunks(file, live)) if file is not None else set()
-    if in_tail and model and not _tail_vectors_right(store, file, model, texts, sorted(in_tail), found,
-                                                     whole=bool(damaged)):
+    where = "committed vector-file rows" if damaged else "vector-file rows past the watermark"
+    if in_tail and model and not _file_vectors_right(store, file, model, texts, sorted(in_tail), found, where):
         in_tail = set()  # the tail is rebuilt from the cache into Chroma too (repair), so it counts as missing there
+    elif file is not None and model and not damaged and (flushed := sorted(live - in_tail)):
+        # Chroma holds these too, but a store of up to _EXACT_ROWS rows is searched from the file.
+        _file_vectors_right(store, file, model, texts, flushed, found, "flushed vector-file rows")
     # Healing copies the vector file into Chroma: only when it is right. Otherwise `_check_chroma`
     # reports the damaged files as a problem, and repair rebuilds the collection from the cache.
     healing = damaged and not found.vector_file_bad
     if healing:
         found.chroma_healing = True
-        found.garbage.append(f"the Chroma collection {collection}'s vector index files are damaged ({healing}, "
+        shard, damage = damaged
+        found.garbage.append(f"the Chroma shard {shard}'s vector index files are damaged ({damage}, "
                              "a save cut short): searches rank the vector file exactly, nothing is lost; "
                              "healing on next ingest (or `rag status --repair`)")
     _check_chroma(store, collection, model, texts, sources, found, deep, in_tail,
                   flushed=state.flushed if state is not None else None, tombstones=set(tombstones),
                   healing=bool(healing))
+    if note := _sealed_dead_note(store):
+        found.garbage.append(note)
     if pending is not None:
         found.garbage.append(f"an ingest (pid {pending.get('pid')}) was interrupted; "
                              "the next ingest or `rag status --repair` sweeps what it left")
@@ -249,11 +268,12 @@ def _tail_chunks(file: VectorFile, live: set[str]) -> set[str]:
     return {i for i in file.last_rows(file.state.flushed) if i in live}
 
 
-def _tail_vectors_right(store: Store, file: VectorFile, model: str, texts: dict[str, str], ids: list[str],
-                        found: Check, whole: bool = False) -> bool:
-    """The tail's rows are the only copy searches read of those chunks: each must equal its chunk's
-    cached embedding (a sample of a long tail). `whole`: `ids` are every committed chunk (Chroma's
-    files are damaged, so searches read every row from the vector file)."""
+def _file_vectors_right(store: Store, file: VectorFile, model: str, texts: dict[str, str], ids: list[str],
+                        found: Check, where: str) -> bool:
+    """The rows of these chunks (a sample of many) equal their chunks' cached embeddings. The
+    tail's rows are the only copy searches read of those chunks; every row is, when Chroma's
+    files are damaged; and a store small enough is searched from the file alone. `where`: the
+    rows, as the problem names them."""
     sample = ids if len(ids) <= 2000 else random.Random(0).sample(ids, 2000)
     cached = store.cache.get_many(model, list({text_key(texts[i]) for i in sample}))
     stored = file.vectors(sample)
@@ -261,7 +281,6 @@ def _tail_vectors_right(store: Store, file: VectorFile, model: str, texts: dict[
              and not np.allclose(stored[i], expected, atol=1e-5)]
     if wrong:
         found.vector_file_bad = True
-        where = "committed vector-file rows" if whole else "vector-file rows past the watermark"
         found.problems.append(f"{len(wrong)} {where} differ from their chunk's embedding")
     return not wrong
 
@@ -299,12 +318,10 @@ def _check_chroma(store: Store, name: str | None, model: str | None, texts: dict
         found.chroma_unreadable = True
         found.problems.append(f"the Chroma shards {', '.join(missing)} are missing")
         return
-    damage = None if store.settings.chroma_url else next(
-        (d for n in shards if (d := hnsw_damage(store.dir / "chroma", n))), None)
-    if damage:  # not opened: Chroma's loader would crash this process on these files
+    if damaged := store.damaged_shard(fresh=True):  # not opened: Chroma's loader would crash this process on these files
         found.chroma_rebuild = True
-        found.problems.append(f"the Chroma collection {name} cannot be read: its vector index files are "
-                              f"damaged ({damage})")
+        found.problems.append(f"the Chroma shard {damaged[0]} cannot be read: its vector index files are "
+                              f"damaged ({damaged[1]})")
         return
     try:
         vector = store.vector

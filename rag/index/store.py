@@ -31,7 +31,7 @@ from rag.index.embed_cache import EmbeddingCache, embed_cached
 from rag.index.embedders import Embedder, embedder_name, make_embedder
 from rag.index.lexical import LexicalDoc, LexicalIndex, TantivyIndex, open_lexical, remove_lexical
 from rag.index.scope import Scope, day_number, structured
-from rag.index.shards import SEALED_DEAD, ShardedStore, is_shard_of, shard_names
+from rag.index.shards import SEALED_DEAD, ShardedStore, is_shard_of, sealed_dead, shard_names
 from rag.index.vectorfile import VECTOR_DIR, FileState, VectorFile, append, open_file, remove_unused
 from rag.index.vectorstore import (
     ChromaStore,
@@ -183,18 +183,42 @@ class Store:
         if cached is None or self.__dict__.get("_vector_names") != names:
             # Checked afresh, not per commit: a writer killed inside Chroma's save damages the files
             # without a new commit, and Chroma's loader can crash this process on them (chroma#7238).
-            if damage := self.chroma_damage(fresh=True):
+            if damaged := self.damaged_shard(fresh=True):
                 healer = "`rag status --repair`" if self.vector_file_damage() else "the next ingest or `rag status --repair`"
-                raise StoreUnavailableError(f"the Chroma collection {names[0]}'s vector index files are damaged "
-                                            f"({damage}); {healer} rebuilds it")
+                raise StoreUnavailableError(f"the Chroma shard {damaged[0]}'s vector index files are damaged "
+                                            f"({damaged[1]}); {healer} rebuilds it")
             shards = [self.vectors(name) for name in names]
             cached = self.__dict__["_vector"] = shards[0] if len(shards) == 1 else ShardedStore(shards)
             self.__dict__["_vector_names"] = names
         return cached
 
-    def newest_shard(self) -> VectorStore:
-        """The shard a flush writes (the only one, in a store from before shards)."""
-        return self.vectors(self.shard_names()[-1])
+    def writable_shard(self) -> str:
+        """The one committed shard writes go to: the newest (the only one, in a store from before
+        shards). The others are sealed: a flush never opens them (rag.index.shards)."""
+        return self.shard_names()[-1]
+
+    def sealed_dead(self) -> dict[str, list[int]]:
+        """id → the sealed shards holding a removed copy of it (rag.index.shards)."""
+        state = self.vector_state
+        return sealed_dead(self.docs.meta(SEALED_DEAD), len(state.shards) if state is not None else 0)
+
+    def sweep_sealed(self, shard: int) -> int:
+        """Delete the removed copies listed in the sealed shard numbered `shard`, loading that
+        shard alone, and commit the list without them; returns how many were listed there. Killed
+        before the commit, the list names copies already deleted: checks expect them all the same."""
+        listed = self.sealed_dead()
+        ids = sorted(i for i, shards in listed.items() if shard in shards)
+        name = self.shard_names()[shard]
+        self.close_vectors()  # whatever this process loaded before is freed first
+        with chroma_errors():
+            if ids and name in collection_names(self.client):
+                self.vectors(name).delete(ids)
+        self.close_vectors()
+        left = {i: [k for k in shards if k != shard] for i, shards in listed.items()}
+        self.docs.set_meta({SEALED_DEAD: {i: k for i, k in left.items() if k} or None,
+                            "generation": self.next_generation(), "committed_by": os.getpid()})
+        self.refresh()
+        return len(ids)
 
     def collections(self) -> list[str]:
         with chroma_errors():
@@ -250,13 +274,19 @@ class Store:
         as 0 and rank every row exactly, and the next writer rebuilds the collection from the
         file (rag.index.tail.flush). Nothing is recorded here: a reader never writes. `fresh`:
         looked at again (before Chroma first opens the collection in this process)."""
+        found = self.damaged_shard(fresh)
+        return found[1] if found else None
+
+    def damaged_shard(self, fresh: bool = False) -> tuple[str, str] | None:
+        """(the first committed shard whose HNSW files are damaged, what is wrong), or None
+        (`chroma_damage` says when it is looked at)."""
         if self.settings.chroma_url:
             return None
         name = self.docs.meta("collection")
         key = (self.docs.meta("generation"), name)
         cached = self.__dict__.get("_damage")
         if fresh or cached is None or cached[0] != key:
-            found = next((d for n in self.shard_names(name) if (d := hnsw_damage(self.dir / "chroma", n))),
+            found = next(((n, d) for n in self.shard_names(name) if (d := hnsw_damage(self.dir / "chroma", n))),
                          None) if name else None
             cached = self.__dict__["_damage"] = (key, found)
         return cached[1]
@@ -286,7 +316,7 @@ class Store:
         state = self.vector_state
         if state is None or self.vector_file() is not None:
             return None
-        return f"the vector file {state.name} is missing or shorter than its {state.rows:,} committed rows"
+        return f"the vector file {self.dir / VECTOR_DIR / state.name} is missing or shorter than its {state.rows:,} committed rows"
 
     def chunk_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """id → stored vector of the committed chunks among `ids` (from the vector file when it
@@ -358,13 +388,13 @@ class Store:
         return dataclasses.replace(state, flushed=flushed, shards=starts)
 
     def write_vector_file(self, collection: str, generation: int, chunks: list[Chunk], vectors: np.ndarray) -> FileState | None:
-        """A complete vector file of these chunks (a repair's rebuild); returns its state."""
+        """A complete vector file of these chunks (a repair's rebuild); returns its state, every
+        row a tail row (the caller flushes them into Chroma)."""
         if self.settings.chroma_url:
             return None
         dim = int(vectors.shape[1]) if vectors.ndim == 2 else 0
-        state = append(self.dir / VECTOR_DIR, FileState(f"{collection}~{generation}", 0, dim),
-                       [c.id for c in chunks], vectors, [day_number(c.date) for c in chunks], [c.source for c in chunks])
-        return dataclasses.replace(state, flushed=state.rows)  # the caller has written them all to Chroma
+        return append(self.dir / VECTOR_DIR, FileState(f"{collection}~{generation}", 0, dim),
+                      [c.id for c in chunks], vectors, [day_number(c.date) for c in chunks], [c.source for c in chunks])
 
     def remove_unused_vector_files(self) -> list[str]:
         keep = (self.vector_state.name if self.vector_state else None)
@@ -436,6 +466,11 @@ class Store:
 
     def nearest(self, vector: np.ndarray, n: int, scope: Scope | None = None) -> list[tuple[str, float]]:
         file = self.vector_file()
+        if file is None and (state := self.vector_state) is not None and state.tail:
+            # The tail's rows are in no other index: Chroma alone would answer without them.
+            raise StoreUnavailableError(f"{self.vector_file_damage()}, and {state.tail:,} of them are in no other "
+                                        "index: run `rag status --repair`, which rebuilds it from the docstore "
+                                        "and the embedding cache")
         tail: list[tuple[str, float]] = []
         outside = 0  # committed chunks Chroma does not hold: the tail's
         if file is not None:
@@ -592,6 +627,25 @@ class Store:
         if chunks:
             target.add([c.id for c in chunks], vectors, [vector_meta(c) for c in chunks])
 
+    def rewrite_vectors(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        """A repair's right vectors for these chunks: upserted into every committed shard that
+        holds a copy (sealed ones too, one shard loaded at a time), and into the writable shard
+        for those no shard holds. Upserting only into the writable shard would leave a wrong
+        copy in a sealed one, which searches merge by its best score."""
+        right = {c.id: (c, v) for c, v in zip(chunks, vectors)}
+        unheld = set(right)
+        for name in self.shard_names():
+            held = sorted(self.vectors(name).vectors(list(right)))
+            if held:
+                self.vectors(name).add(held, np.stack([right[i][1] for i in held]),
+                                       [vector_meta(right[i][0]) for i in held])
+            unheld -= set(held)
+            self.close_vectors()  # frees this shard's segment before the next is loaded
+        if unheld:
+            ordered = sorted(unheld)
+            self.write_vectors(self.writable_shard(), [right[i][0] for i in ordered],
+                               np.stack([right[i][1] for i in ordered]))
+
     def embed_chunks(self, ids: list[str]) -> tuple[list[Chunk], np.ndarray, int]:
         """The committed chunks `ids` and their vectors from the cache (embedding what it lacks)."""
         chunks = self.docs.chunks(ids)
@@ -631,13 +685,14 @@ class Store:
                 # An interrupted ingest's suspects can only be in the shard flushes write (its
                 # newest): the others are not loaded. A full sweep reads every shard.
                 everything = pending.get("ids") is None
-                target = self.vector if everything else self.newest_shard()
+                target = self.vector if everything else self.vectors(self.writable_shard())
                 orphans = self._orphans(target.ids() if everything else set(pending["ids"]))
                 if orphans:
                     target.delete(orphans)
                     actions.append(f"deleted {len(orphans)} unreferenced vectors")
-                if everything:
-                    self.docs.set_meta({SEALED_DEAD: None})
+                if everything:  # and the old copies of chunks committed again
+                    for shard in sorted({k for shards in self.sealed_dead().values() for k in shards}):
+                        self.sweep_sealed(shard)
         actions += self._sweep_lexical(pending)
         actions += self.remove_unused_vector_files()
         self.docs.set_meta({PENDING: None})

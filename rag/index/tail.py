@@ -37,8 +37,9 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import os
+from collections import Counter
 
-from rag.index.shards import SEALED_DEAD, shard_name
+from rag.index.shards import SEALED_DEAD, dead_copies, shard_name, shard_of_row
 from rag.index.store import Store, chroma_errors
 from rag.index.vectorfile import FileState
 from rag.index.vectorstore import vector_meta
@@ -57,9 +58,11 @@ def with_tombstones(store: Store, stale: list[str]) -> list[str]:
 
 
 def due(store: Store, threshold: int) -> bool:
-    """Does the committed tail (with the tombstones searches skip in Chroma) exceed the threshold?"""
+    """Does the committed tail (with the tombstones searches skip in Chroma), or do the removed
+    copies left in sealed shards, exceed the threshold?"""
     state = store.vector_state
-    return state is not None and state.tail + len(tombstones(store)) > threshold
+    return state is not None and (state.tail + len(tombstones(store)) > threshold
+                                  or dead_copies(store.sealed_dead()) > threshold)
 
 
 def flush(store: Store, progress=None) -> int:
@@ -105,7 +108,18 @@ def flush(store: Store, progress=None) -> int:
             first, start = False, end
             if progress:
                 progress("flush", end - state.flushed, state.tail)
+        sweep(store, store.settings.dense_tail_rows)
     return written
+
+
+def sweep(store: Store, limit: int) -> int:
+    """While the removed copies left in sealed shards number more than `limit`, delete those of
+    the shard holding most, one shard loaded at a time (Store.sweep_sealed); returns how many."""
+    swept = 0
+    while dead_copies(listed := store.sealed_dead()) > limit:
+        held = Counter(k for shards in listed.values() for k in shards)
+        swept += store.sweep_sealed(max(held, key=lambda k: (held[k], -k)))
+    return swept
 
 
 def _start_shard(store: Store, collection: str, state: FileState):
@@ -122,23 +136,30 @@ def _newest_start(state: FileState) -> int:
     return state.shards[-1] if state.shards else 0
 
 
-def _located(store: Store, file, state: FileState) -> tuple[list[str], list[str]]:
-    """The tombstones that are still not committed chunks, as (those the newest shard may hold:
-    a flush deletes them there, those in sealed shards: left, and listed in SEALED_DEAD with the
-    ones listed before). Reading a shard to find out would load it, so each is placed by its row
-    in the vector file; one a compaction dropped from the file may be anywhere."""
+def _located(store: Store, file, state: FileState) -> tuple[list[str], dict[str, list[int]]]:
+    """The tombstones that are still not committed chunks, as (those the writable shard may hold:
+    a flush deletes them there, and the removed copies sealed shards hold: left, each listed with
+    its shard beside those listed before). A listed id stays listed when it is committed again:
+    its old copy is still in the sealed shard (a search would find it unlisted, and no sweep
+    would delete it). Reading a shard to find out would load it, so each is placed by its row in
+    the vector file; one a compaction dropped from the file may be in any sealed shard."""
     dead = tombstones(store)
     dead = sorted(set(dead) - store.docs.known(dead))
-    before = set(store.docs.meta(SEALED_DEAD) or [])
     if state.flushed == 0:  # every shard is written anew
-        return dead, []
+        return dead, {}
+    listed = store.sealed_dead()
     # Only the dead ids' rows, by bisection (file.row_of would map every row: at 1.7M rows most of
     # a flush's memory, measured at 100,000 articles).
     row_of = file.rows_of(dead) if dead else {}
-    newest = [i for i in dead if row_of.get(i, state.rows) >= _newest_start(state)]
-    sealed = {i for i in dead if row_of.get(i, state.rows) < _newest_start(state)}
-    unplaced = {i for i in dead if i not in row_of and state.shards}
-    return newest, sorted((before | sealed | unplaced) - store.docs.known(sorted(before)))
+    writable = []
+    for chunk_id in dead:
+        row = row_of.get(chunk_id)
+        if row is None or row >= _newest_start(state):
+            writable.append(chunk_id)
+        shards = range(len(state.shards)) if row is None else [shard_of_row(row, state.shards)]
+        if sealed := {k for k in shards if k < len(state.shards)}:
+            listed[chunk_id] = sorted(sealed | set(listed.get(chunk_id, ())))
+    return writable, listed
 
 
 def heal(store: Store, progress=None) -> int:
@@ -149,7 +170,7 @@ def heal(store: Store, progress=None) -> int:
     return flush(store, progress)
 
 
-def _commit_watermark(store: Store, state: FileState, sealed_dead: list[str] | None = None) -> None:
+def _commit_watermark(store: Store, state: FileState, sealed_dead: dict[str, list[int]] | None = None) -> None:
     """One transaction: the new watermark (and shards), no tombstones (those left in sealed
     shards listed apart), as a commit readers reopen on."""
     store.docs.set_meta({"vector_file": state.as_meta(), TOMBSTONES: None, SEALED_DEAD: sealed_dead or None,

@@ -33,7 +33,7 @@ class VectorStore(Protocol):
     def add(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None: ...
     def delete(self, ids: list[str]) -> None: ...
     def query(self, vector: np.ndarray, n: int, scope: Scope | None = None,
-              committed: int | None = None, count: int | None = None) -> list[tuple[str, float]]: ...
+              count: int | None = None) -> list[tuple[str, float]]: ...
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]: ...
     def records(self, ids: list[str]) -> dict[str, tuple[np.ndarray, dict]]: ...
     def nearest_ids(self, vectors: np.ndarray, n: int) -> list[tuple[list[str], list[float]]]: ...
@@ -238,9 +238,8 @@ class ChromaStore:
                 self.collection.delete(ids=ids[start:start + _BATCH])
 
     def query(self, vector: np.ndarray, n: int, scope: Scope | None = None,
-              committed: int | None = None, count: int | None = None) -> list[tuple[str, float]]:
-        """The n nearest within `scope`, plus, given how many vectors are `committed`, one more for
-        each vector beyond them (leftovers of an interrupted ingest, which the caller filters out).
+              count: int | None = None) -> list[tuple[str, float]]:
+        """The n nearest within `scope` (the caller asks for more to skip leftovers: Store._nearest).
         `count`: the collection's size, when the caller has just read it (on 410,919 vectors
         Chroma counts them in 50-85 ms)."""
         if scope is not None and scope.empty:
@@ -249,8 +248,6 @@ class ChromaStore:
             count = self.collection.count() if count is None else count
             if count == 0:
                 return []
-            if committed is not None:
-                n += max(0, count - committed)
             result = self.collection.query(
                 query_embeddings=[vector], n_results=min(n, count), where=where(scope), include=["distances"]
             )
