@@ -13,6 +13,7 @@ import json
 import math
 import os
 from collections.abc import Callable
+from contextlib import nullcontext
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -208,6 +209,10 @@ def _blas_controller():
 
 
 def one_blas_thread():
+    # Started on one thread (OPENBLAS_NUM_THREADS=1 before numpy loads, as the CLI does), OpenBLAS
+    # has nothing to limit, and threadpoolctl's scan of the loaded libraries (~10 ms) is skipped.
+    if os.environ.get("OPENBLAS_NUM_THREADS") == "1":
+        return nullcontext()
     return _blas_controller().limit(limits=1, user_api="blas")
 
 
