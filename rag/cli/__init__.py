@@ -10,8 +10,8 @@ import sys
 # One BLAS thread, set before the imports below load numpy and with it OpenBLAS. Every product
 # numpy computes here is small (a question's embedding, one ranking over the vector file) and runs
 # on one thread already (rag.index.embedders.one_blas_thread); but OpenBLAS starts a helper thread
-# per core when it loads, and each spins about 0.1 s of CPU before it sleeps. On a busy machine a
-# cold `rag ask` paid for that spin in its own wall time.
+# per further core when it loads, and each spins for about 0.1 s of CPU before it sleeps (perf:
+# 11-13% of a cold ask's samples on 2 cores). On a busy machine the ask paid for it in wall time.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # The imports make ~35k objects that live as long as the process: collecting while they are
 # made (about 70 young collections) frees nothing.
