@@ -162,3 +162,27 @@ def check_quick_run(out: Path, report: Path) -> None:
     assert "## Briefings" in text
     rows = (out / "rows-ours.jsonl").read_text().splitlines()
     assert len(rows) == config["questions"]
+
+
+def test_cold_start_table_puts_before_and_after_side_by_side_with_their_ratios(tmp_path):
+    from bench.cold_start import section
+
+    def p50(wall, cpu):
+        return {"p50_s": wall, "cpu_p50_s": cpu}
+
+    def phase(ask, before, load):
+        return {"python_pass": p50(0.04, 0.03), "reference": p50(0.5 * load, 0.4), "ask": p50(*ask),
+                "ask_before": p50(*before), "loadavg": [1.0, 2.0]}
+
+    results = {"runs": 10, "reference_cpu_s": 0.4, "before": "/src/main",
+               "in_process_alone": phase((0.6, 0.5), (0.8, 0.8), 1), "server_alone": phase((0.4, 0.3), (0.5, 0.3), 1),
+               "in_process_cpu_load_2": phase((0.9, 0.5), (1.6, 0.8), 1.7),
+               "server_cpu_load_2": phase((0.6, 0.3), (0.8, 0.3), 1.7)}
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps(results))
+    rows = {row.split(" | ")[0]: row for row in section(path) if row.startswith("| ") and "---" not in row}
+    assert "0.80 s (0.80 s CPU)" in rows["| before, alone"]
+    assert "1.60 s (0.80 s CPU): 2.00×" in rows["| before, with 2 busy processes"]
+    after = rows["| after, with 2 busy processes"]
+    assert "0.90 s (0.50 s CPU): 1.50×" in after and "0.60 s (0.30 s CPU): 1.50×" in after
+    assert "0.85 s (0.40 s CPU): 1.70×" in after  # the reference's ratio: the scheduler's share

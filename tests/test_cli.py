@@ -1,11 +1,16 @@
 """End to end through the CLI on corpus/, with the real MiniLM embedder and embedded Chroma."""
 
+import gc
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from rag.answer.refusal import REFUSAL_PHRASE
+from rag.errors import InputError
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -146,3 +151,42 @@ def test_search_ask_and_brief_take_as_of(cli, corpus_store):
     assert code == 0 and sources and "000_eb6e83a28ce734ce.txt" not in sources
     code, _, err = cli("search", "rockets", "--store-dir", corpus_store, "--as-of", "yesterday")
     assert code == 2 and "as-of" in err
+
+
+def test_the_cli_starts_openblas_on_one_thread():
+    # Every numpy product of a query runs on one BLAS thread; idle OpenBLAS helpers spin on a busy machine.
+    code = ("import rag.cli, numpy, threadpoolctl\n"
+            "print([p['num_threads'] for p in threadpoolctl.threadpool_info() if p['internal_api'] == 'openblas'])")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
+    assert json.loads(out) == [1]
+
+
+@pytest.mark.parametrize("command", ["ask", "search"])
+def test_ask_and_search_run_without_the_cyclic_collector(cli, monkeypatch, tmp_path, command):
+    from rag import remote
+
+    seen = []
+
+    def stop_here(*args):  # where the command asks for a running server: the collector is paused
+        seen.append(gc.isenabled())
+        raise InputError("stopped")
+
+    monkeypatch.setattr(remote, command, stop_here)
+    assert gc.isenabled()
+    code, _, err = cli(command, "rockets", "--store-dir", tmp_path)
+    assert (code, err.strip(), seen) == (1, "error: stopped", [False])
+    assert gc.isenabled()  # and on again after it, for the rest of a process that goes on
+
+
+def test_a_cold_search_freezes_the_heap_at_exit(corpus_store):
+    # The hook registered first runs last: by then the command's own hook has frozen the heap, so the
+    # full collections Python makes at exit have nothing left to traverse.
+    code = ("import atexit, gc, sys\n"
+            "atexit.register(lambda: print(gc.get_freeze_count() > 0, file=sys.stderr))\n"
+            "sys.argv = ['rag', 'search', 'rockets', '--store-dir', sys.argv[1]]\n"
+            "from rag.cli import main\n"
+            "main()\n")
+    env = {**os.environ, "RAG_CONFIG": os.devnull}
+    run = subprocess.run([sys.executable, "-c", code, str(corpus_store)], capture_output=True, text=True, env=env)
+    assert run.returncode == 0 and run.stderr.strip().splitlines()[-1] == "True", run.stderr

@@ -1,9 +1,13 @@
 """The real MiniLM backends: offline loading, and numpy agreeing with sentence-transformers."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from rag.index.embedders import HashEmbedder, MiniLMEmbedder
+
+CORPUS = Path(__file__).resolve().parent.parent / "corpus"
 
 TEXTS = [
     "U.S. President Donald Trump warned Iran over rocket attacks on the embassy in Baghdad.",
@@ -55,3 +59,18 @@ def test_the_memory_mapped_weights_are_the_files_tensors(minilm):
         assert mapped[name].dtype == tensor.dtype and mapped[name].shape == tensor.shape
         assert np.array_equal(mapped[name], tensor), name
     assert not mapped["embeddings.word_embeddings.weight"].flags.writeable
+
+
+def test_the_query_tokenizer_is_the_models_tokenizer_json(minilm):
+    # NumpyMiniLM builds its tokenizer from vocab.txt (quicker to load); it must read texts exactly as
+    # the model's tokenizer.json does: ids, padding and the character offsets late chunking pools by.
+    from tokenizers import Tokenizer
+
+    reference = Tokenizer.from_file(str(minilm.model_dir / "tokenizer.json"))
+    reference.enable_truncation(256)
+    reference.enable_padding()
+    texts = TEXTS + [line for path in sorted(CORPUS.glob("*.txt")) for line in path.read_text().splitlines() if line]
+    texts += ["Zürich café, naïve “quotes” — 中文 ﬁ \u200b résumé ÅÄÖ", "word " * 400]
+    for i in range(0, len(texts), 8):
+        ours, theirs = minilm._numpy.tokenizer.encode_batch(texts[i:i + 8]), reference.encode_batch(texts[i:i + 8])
+        assert [(e.ids, e.attention_mask, e.offsets) for e in ours] == [(e.ids, e.attention_mask, e.offsets) for e in theirs]

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from rag.cli.app import app
+from rag.cli.app import app, collector_paused
 from rag.cli.options import (
     AsOf,
     Engine,
@@ -24,6 +24,7 @@ from rag.cli.options import (
 
 
 @app.command()
+@collector_paused()
 @grouped
 def search(
     query: Annotated[str, typer.Argument(help="What to look for.")],
@@ -59,6 +60,7 @@ def _filter_values(source, since, until, as_of=None) -> dict:
 
 
 @app.command()
+@collector_paused()
 @grouped
 def ask(
     question: Annotated[str, typer.Argument(help="A question about the corpus.")],
