@@ -234,6 +234,25 @@ def tune_sets(out: Path, articles: list[dict], questions: list[dict], still: set
     return sets + [(g["name"], g["questions"], 0) for g in held_out_groups(articles, questions) if g["half"] == "tune"]
 
 
+def over_tune(out: Path, probe) -> list[dict]:
+    """`probe(store, q)` for every tune question as bench-answers asks it (`tune_sets`, without the
+    hand-checked still-answerable blind questions), each row tagged with its store and label (1
+    answerable); a question whose probe returns None is left out."""
+    from bench.answers import still_answerable_blind
+
+    articles = bench_data.load_articles(bench_data.DATA)
+    questions = bench_data.load_questions(bench_data.DATA)
+    still, _ = still_answerable_blind(out / "stores" / "blind")
+    rows = []
+    for name, qs, label in tune_sets(out, articles, questions, still):
+        store = open_store(out, name)
+        try:
+            rows += [{"store": name, "label": label, **row} for q in qs if (row := probe(store, q)) is not None]
+        finally:
+            store.close()
+    return rows
+
+
 def open_store(out: Path, name: str):
     from rag.index.store import Store
     from rag.settings import Settings

@@ -19,9 +19,8 @@ import json
 import sys
 from pathlib import Path
 
-from bench import data as bench_data
-from bench.answers import OUT, question_date, still_answerable_blind
-from bench.answers_causes import holds, isolate, open_store, tune_sets
+from bench.answers import OUT, question_date
+from bench.answers_causes import holds, isolate, over_tune
 
 RATIOS = (1.0, 0.9, 0.5, 0.25)
 
@@ -58,16 +57,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=OUT)
     args = p.parse_args(argv)
     isolate(args.out)
-    articles = bench_data.load_articles(bench_data.DATA)
-    questions = bench_data.load_questions(bench_data.DATA)
-    still, _ = still_answerable_blind(args.out / "stores" / "blind")
-    rows = []
-    for name, qs, label in tune_sets(args.out, articles, questions, still):
-        store = open_store(args.out, name)
-        try:
-            rows += [{"store": name, "label": label, **decide(store, q)} for q in qs]
-        finally:
-            store.close()
+    rows = over_tune(args.out, decide)
     (args.out / "pool-tune.json").write_text(json.dumps(rows, indent=1))
     pos = [r for r in rows if r["label"] == 1]
     neg = [r for r in rows if r["label"] == 0]
