@@ -49,6 +49,7 @@ import numpy as np
 from rag.answer.figures import figures
 from rag.brief.new_since_digest import Reach, cite_sentence, digest, digest_note
 from rag.brief.options import BriefOptions
+from rag.brief.particulars import holds_all
 from rag.brief.quotes import attributed_quote, quoted_words
 from rag.brief.scope import Unit, gather
 from rag.errors import InputError
@@ -357,13 +358,13 @@ class _OldStatements:
     def __init__(self, store, filters: Filters, base: Baseline, topic: str | None = None, k: int = 0):
         self.store, self.base = store, base
         self.filters = dataclasses.replace(filters, since=None, until=base.cutoff, as_of=None)
-        self.items = [set(content_words(t)) for t in _briefing_texts(base.previous)] if base.previous else None
+        self.items = _said(_briefing_texts(base.previous)) if base.previous else None
         # what the reader has seen: the earlier briefing's items, or the earlier articles' sentences
         # on the topic, read once (one retrieval)
         if self.items is not None:
             self.pool = self.items
         else:
-            self.pool = [set(content_words(s.text)) for _, s in self.sentences(topic, k)] if topic and k else []
+            self.pool = _said([s.text for _, s in self.sentences(topic, k)]) if topic and k else []
 
     def in_pool(self, text: str) -> bool:
         return _restated(text, self.pool)
@@ -379,18 +380,32 @@ class _OldStatements:
     def states(self, text: str) -> bool:
         if self.in_pool(text):
             return True
-        candidates = self.items if self.items is not None else [set(content_words(s.text)) for _, s in self.sentences(text)]
+        candidates = self.items if self.items is not None else _said([s.text for _, s in self.sentences(text)])
         return _restated(text, candidates)
 
 
-def _restated(text: str, candidates: list[set[str]]) -> bool:
+@dataclasses.dataclass(frozen=True)
+class _Said:
+    """An earlier sentence (or earlier briefing item): its text, for its particulars, and its content words."""
+
+    text: str
+    terms: frozenset[str]
+
+
+def _said(texts: list[str]) -> list[_Said]:
+    return [_Said(t, frozenset(content_words(t))) for t in texts]
+
+
+def _restated(text: str, candidates: list[_Said]) -> bool:
     """Most of the item's content words, and at least three of them, in one earlier
-    sentence; an attributed quotation is its quoted words (the same speaker on another day,
-    "Today is his day," Biden said, is not the same quotation)."""
+    sentence that also holds every number, name and date the item writes (rag.brief.particulars:
+    a new figure, a new name or a new date beside the old words is news); an attributed quotation
+    is its quoted words (the same speaker on another day, "Today is his day," Biden said, is not
+    the same quotation)."""
     if attributed_quote(text):
         text = quoted_words(text) or text
     terms = set(content_words(text))
-    return any(same_statement(terms, old, ALREADY_STATED) for old in candidates)
+    return any(same_statement(terms, old.terms, ALREADY_STATED) and holds_all(old.text, text) for old in candidates)
 
 
 def _briefing_texts(b: Briefing) -> list[str]:
