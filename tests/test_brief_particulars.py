@@ -3,7 +3,7 @@ sentence holds them all (the --new-since restatement test)."""
 
 from __future__ import annotations
 
-from rag.brief.particulars import Particulars, holds_all, missing, particulars
+from rag.brief.particulars import Particulars, held_share, holds_all, missing, particulars
 
 
 def test_numbers_in_digits_and_words_outside_dates():
@@ -46,3 +46,12 @@ def test_every_particular_must_be_held():
     assert not holds_all("The Fed is expected to raise rates by 0.5 points, its largest hike since 2000.", new)
     assert holds_all("The Fed raised rates 0.75 points on Wednesday, its largest hike since 1994.", new)
     assert holds_all("Anything at all.", "rates rose, as expected.")  # nothing particular to hold
+
+
+def test_held_share_counts_numbers_names_and_dates_alike():
+    new = "The Fed raised rates by 0.75 points on June 15, its largest hike since 1994."  # fed, 0.75, June 15, 1994
+    assert held_share(new, "The Fed raised rates by 0.75 points, the largest since 1994.") == 0.75
+    assert held_share(new, "The Fed raised rates by 0.75 points on June 15, the largest since 1994.") == 1.0
+    assert held_share(new, "Rates went up.") == 0.0
+    assert held_share("Rates went up, as expected.", "Nothing alike.") == 1.0  # no particular to hold
+    assert particulars("- Voters in Kansas decided.").names == {"kansas"}  # a list marker opens the sentence too

@@ -1,6 +1,7 @@
 """The particulars of a sentence: the numbers, names and dates it states. A --new-since briefing
 drops a new sentence as a restatement of earlier material only when an earlier sentence holds
-every one of them (rag.brief.new_since): "The Fed raised rates by 0.75 points on June 15, its
+its particulars (rag.brief.new_since.HELD of them, 70%: "in June, US media reported" beside a
+preview's words is still the preview): "The Fed raised rates by 0.75 points on June 15, its
 largest hike since 1994" is not restated by a preview that "the Fed is expected to raise rates
 by 0.75 points", however many words the two share.
 
@@ -25,7 +26,7 @@ from rag.text.vocab import CALENDAR_WORDS, name_forms
 
 _CAPITALISED = re.compile(r"(?<![\w'’.-])[A-Z][\w'’.&-]*")
 _WORD = re.compile(r"[\w'’.&-]+")
-_OPENS = re.compile(r"""(?:^|:\s+|[“"‘(]\s*)$""")  # the sentence, a quotation or a clause after a colon opens here (not "U.S. Senate")
+_OPENS = re.compile(r"""(?:^\W*|:\s+|[“"‘(]\s*)$""")  # the sentence, a quotation or a clause after a colon opens here (not "U.S. Senate")
 _PRONOUN_ONE = re.compile(r"\bone\b", re.IGNORECASE)  # "no one", "one of them": a pronoun far more than a count
 _WRITTEN_DATES = ("full", "month_day", "month_year", "month", "year", "range")
 
@@ -57,6 +58,17 @@ def missing(new: str, old: str) -> Particulars:
     return Particulars(numbers=mine.numbers - theirs.numbers,
                        names=frozenset(n for n in mine.names if not name_forms(n) & forms),
                        dates=frozenset(d for d in mine.dates if not any(_agrees(d, o) for o in theirs.dates)))
+
+
+def held_share(new: str, old: str) -> float:
+    """The share of `new`'s numbers, names and dates that the sentence `old` states (1.0 when
+    `new` has none)."""
+    mine = particulars(new)
+    total = len(mine.numbers) + len(mine.names) + len(mine.dates)
+    if not total:
+        return 1.0
+    lost = missing(new, old)
+    return 1.0 - (len(lost.numbers) + len(lost.names) + len(lost.dates)) / total
 
 
 def holds_all(old: str, new: str) -> bool:
