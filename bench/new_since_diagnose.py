@@ -8,7 +8,8 @@ Per fact, the first step that loses it:
 - not retrieved: no article retrieved for the topic writes it (the briefing reads those whole);
 - not read: a retrieved article writes it, but not in a sentence the briefing reads as a candidate
   (a chunk past the chunk cap, a furniture kind, a fragment or run-on, a caption);
-- old before selection: its sentence is in the earlier articles' pool (rag.text.sameness);
+- old before selection: its sentence is in the earlier articles' pool (rag.text.sameness, with
+  rag.brief.particulars);
 - off the topic: under the on-topic bar (ON_TOPIC of the best relevance);
 - not chosen, not new: neither picked by the briefing nor a new-fact candidate (no new name or
   number, not far from the earlier material);

@@ -246,15 +246,30 @@ def test_an_article_off_the_topic_adds_nothing(story):
 
 
 def test_a_quotation_is_restated_only_by_its_quoted_words():
-    from rag.brief.new_since import _restated
-    from rag.text.lexical import content_words
+    from rag.brief.new_since import _restated, _said
 
-    earlier = [set(content_words("“Today is his day, our day to commend his life of service,” Biden said."))]
+    earlier = _said(["“Today is his day, our day to commend his life of service,” Biden said."])
     assert not _restated('"Today is a historic day," Biden said.', earlier)
     assert _restated('"Today is his day, our day to commend him," Biden said.', earlier)
     # two shared words are never a restatement, whatever the share (2 of 3 here)
-    assert not _restated("Biden praised farmers.", [set(content_words("Biden praised teachers."))])
-    assert _restated("Biden praised farmers.", [set(content_words("Biden praised the farmers of Iowa."))])
+    assert not _restated("Biden praised farmers.", _said(["Biden praised teachers."]))
+    assert _restated("Biden praised farmers.", _said(["Biden praised the farmers of Iowa."]))
+
+
+def test_a_restatement_holds_every_number_name_and_date_of_the_new_sentence():
+    from rag.brief.new_since import _restated, _said
+
+    preview = _said(["The Federal Reserve is expected to raise interest rates by half a point at its meeting."])
+    # most words are the preview's, but the size of the hike, the year and the day are news
+    assert not _restated("The Federal Reserve raised interest rates by 0.75 points at its meeting, "
+                         "the largest since 1994.", preview)
+    assert not _restated("The Federal Reserve raised interest rates at its meeting on June 15.", preview)
+    assert not _restated("The Federal Reserve raised interest rates at its meeting, Powell said.", preview)
+    # the same words with nothing the earlier sentence lacks stay a restatement
+    assert _restated("The Federal Reserve is expected to raise interest rates at its meeting.", preview)
+    earlier = _said(["At least 9 people died in the Carlow flood on Oct. 14, officials in Ireland said."])
+    assert _restated("Nine people died in the Carlow flood, Irish officials said.", earlier)
+    assert not _restated("Fourteen people died in the Carlow flood, Irish officials said.", earlier)
 
 
 def test_short_attributed_quotes_and_whole_articles_in_a_new_since_scope(tmp_path, monkeypatch):

@@ -22,7 +22,8 @@ The rules in use, each chosen where it is used (the numbers are unchanged from t
 - WIRE_COPY: briefings. An article that repeats another's sentences almost word for word is
   a syndicated copy.
 - ALREADY_STATED: --new-since. An item of the new briefing that earlier material already states:
-  most of the item's words, and at least three of them, in one earlier sentence.
+  most of the item's words, and at least three of them, in one earlier sentence (which must also
+  state most of the item's numbers, names and dates: rag.brief.particulars).
 """
 
 from __future__ import annotations
