@@ -189,7 +189,7 @@ def _found_terms(claim: _Text, sentence: str, window: Sequence[str]) -> frozense
 @dataclass(frozen=True)
 class Premise:
     """What a sentence takes from the question it answers and may restate unsupported: content
-    terms, names (as `_name` spells them) and numbers. Empty unless the sentence adds to the
+    terms, names (as `name_key` spells them) and numbers. Empty unless the sentence adds to the
     question, its addition is in the window and the window speaks of the question (module doc)."""
 
     terms: frozenset[str] = frozenset()
@@ -215,7 +215,7 @@ class Premise:
 
 def _capitalised(text: str) -> set[str]:
     """The capitalised words of a text that may be names: not a stopword ("The", "Which")."""
-    return {n for m in _CAPITALISED.finditer(_plain(text)) if (n := _name(m.group(1))) and n not in STOPWORDS}
+    return {n for m in _CAPITALISED.finditer(_plain(text)) if (n := name_key(m.group(1))) and n not in STOPWORDS}
 
 
 def _abbreviated(sentence: str, window: Sequence[str]) -> list[tuple[str, str]]:
@@ -224,7 +224,7 @@ def _abbreviated(sentence: str, window: Sequence[str]) -> list[tuple[str, str]]:
     words = frozenset().union(*(_name_words(w) for w in window)) if window else frozenset()
     theirs = {acronym: phrase for w in window for phrase, acronym in _acronyms(w)}
     return [(phrase, acronym) for phrase, acronym in _acronyms(sentence)
-            if acronym.lower() in words and _name(theirs.get(acronym, phrase)) == _name(phrase)]
+            if acronym.lower() in words and name_key(theirs.get(acronym, phrase)) == name_key(phrase)]
 
 
 def _spelled_out(acronym: str, window: Sequence[str]) -> bool:
@@ -318,7 +318,7 @@ def _text(text: str) -> _Text:
         count = COUNT_WORDS.get(word)
         tokens.append(_Token(word, None if count is not None else term, float(count) if count else None, negation))
     words = frozenset(t.word.removesuffix("'s").strip("'.-") for t in tokens if t.word[0].isalnum())
-    capitalised = {_name(m.group(1)) for m in _CAPITALISED.finditer(text)}
+    capitalised = {name_key(m.group(1)) for m in _CAPITALISED.finditer(text)}
     names = {t.term: name_forms(t.word.removesuffix("'s")) for t in tokens
              if t.term and t.word.removesuffix("'s") in capitalised}
     return _Text(tuple(tokens), frozenset(t.term for t in tokens if t.term),
@@ -438,8 +438,8 @@ def _negations(claim: _Text, view: list[_Text]) -> str | None:
 def _missing_names(sentence: str, parts: list[str]) -> list[str]:
     words = set().union(*(_name_words(p) for p in parts)) if parts else set()
     forms = frozenset().union(*(name_forms(w) for w in words if w[:1].isalpha())) if words else frozenset()
-    spelled_out = {w for phrase, _ in _abbreviated(sentence, parts) for w in map(_name, phrase.split())}
-    acronyms = {_name(a): a for a in re.findall(r"(?<![\w'’-])[A-Z]{2,6}(?![\w'’-])", sentence)}
+    spelled_out = {w for phrase, _ in _abbreviated(sentence, parts) for w in map(name_key, phrase.split())}
+    acronyms = {name_key(a): a for a in re.findall(r"(?<![\w'’-])[A-Z]{2,6}(?![\w'’-])", sentence)}
 
     def found(name: str) -> bool:
         if name in acronyms and _spelled_out(acronyms[name], parts):
@@ -453,7 +453,7 @@ def _missing_names(sentence: str, parts: list[str]) -> list[str]:
     given = _given_names(sentence, parts)
     names = []
     for m in _CAPITALISED.finditer(_plain(sentence)):
-        name = _name(m.group(1))
+        name = name_key(m.group(1))
         if name and name not in STOPWORDS and name != "i" and not name[0].isdigit() and name not in given \
                 and not found(name):
             names.append(name)
@@ -470,14 +470,14 @@ def _given_names(sentence: str, parts: list[str]) -> set[str]:
     Angeles Lakers" does not give "Texas Angeles Lakers", nor "John Smith ... Smith" "Jane Smith"."""
     out = set()
     for m in _NAME_RUN.finditer(_plain(sentence)):
-        surname = _name(m.group(2))
+        surname = name_key(m.group(2))
         if len(surname) < 3 or surname not in set().union(*(_name_words(w) for w in parts)):
             continue
         before = re.compile(r"(?:([\w'’.-]+)\s+)?" + re.escape(m.group(2).removesuffix("'s").removesuffix("’s"))
                             + r"(?![\w-])")
-        first = {_name(w) for w in m.group(1).split()}
+        first = {name_key(w) for w in m.group(1).split()}
         preceding = [b.group(1) for w in parts for b in before.finditer(_plain(w))]
-        if any(map(_bare, preceding)) and all(_bare(p) or _name(p) in first for p in preceding):
+        if any(map(_bare, preceding)) and all(_bare(p) or name_key(p) in first for p in preceding):
             out |= first
     return out
 
@@ -485,10 +485,10 @@ def _given_names(sentence: str, parts: list[str]) -> set[str]:
 def _bare(word: str | None) -> bool:
     """Whether a surname preceded by `word` stands alone: no word, a lowercase word, a title
     ("Gen.") or a stopword ("The")."""
-    return word is None or not word[0].isupper() or word.endswith(".") or _name(word) in STOPWORDS
+    return word is None or not word[0].isupper() or word.endswith(".") or name_key(word) in STOPWORDS
 
 
-def _name(word: str) -> str:
+def name_key(word: str) -> str:
     """'U.S.' → 'us', 'Iran’s' → 'iran', 'X-Ray' → 'x-ray'."""
     return normalize(word).replace("’", "'").removesuffix("'s").strip("'.,-&").replace(".", "")
 
@@ -497,7 +497,7 @@ def _name(word: str) -> str:
 def _name_words(text: str) -> frozenset[str]:
     out = set()
     for m in _NAME_WORD.finditer(_plain(text)):
-        word = _name(m.group())
+        word = name_key(m.group())
         out.add(word)
         out.update(p for p in word.split("-") if p)
     return frozenset(out)

@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.answer.support_check import numbers
+from rag.answer.support_check import name_key, numbers
 from rag.text.dates import find_date_mentions
-from rag.text.lexical import STOPWORDS, normalize
+from rag.text.lexical import STOPWORDS
 from rag.text.vocab import CALENDAR_WORDS, name_forms
 
 _CAPITALISED = re.compile(r"(?<![\w'’.-])[A-Z][\w'’.&-]*")
@@ -83,7 +83,7 @@ def _names(text: str) -> frozenset[str]:
         if word in CALENDAR_WORDS or _OPENS.search(text[:m.start()]):
             continue
         for part in word.split("-"):  # "Saudi-led": the name is "Saudi"
-            name = _normal(part)
+            name = name_key(part)
             if part[:1].isupper() and len(name) > 1 and name not in STOPWORDS:
                 out.add(name)
     return frozenset(out)
@@ -92,13 +92,11 @@ def _names(text: str) -> frozenset[str]:
 @lru_cache(maxsize=16384)
 def _forms(text: str) -> frozenset[str]:
     """Every name form of every word of `text`, capitalised or not (a name may open the sentence)."""
-    words = {_normal(w) for w in _WORD.findall(text)}
+    words = {name_key(w) for w in _WORD.findall(text)}
     words |= {part for w in words for part in w.split("-") if part}
     return frozenset().union(*(name_forms(w) for w in words if w[:1].isalnum()))
 
 
-def _normal(word: str) -> str:
-    return normalize(word).replace("’", "'").removesuffix("'s").strip("'.,-&").replace(".", "")
 
 
 def _agrees(new: tuple, old: tuple) -> bool:
