@@ -16,19 +16,20 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # The imports make ~35k objects that live as long as the process: collecting while they are
 # made (about 70 young collections) frees nothing.
 gc.disable()
-# Commands register themselves on `app` when their module is imported.
-from rag.cli import brief as _brief  # noqa: E402, F401
-from rag.cli import chat as _chat  # noqa: E402, F401
-from rag.cli import eval as _eval  # noqa: E402, F401
-from rag.cli import ingest as _ingest  # noqa: E402, F401
-from rag.cli import inspect as _inspect  # noqa: E402, F401
-from rag.cli import log as _log  # noqa: E402, F401
-from rag.cli import query as _query  # noqa: E402, F401
-from rag.cli import serve as _serve  # noqa: E402, F401
-from rag.cli.app import app  # noqa: E402
-from rag.errors import RagError, first_line  # noqa: E402
-
-gc.enable()
+try:
+    # Commands register themselves on `app` when their module is imported.
+    from rag.cli import brief as _brief  # noqa: E402, F401
+    from rag.cli import chat as _chat  # noqa: E402, F401
+    from rag.cli import eval as _eval  # noqa: E402, F401
+    from rag.cli import ingest as _ingest  # noqa: E402, F401
+    from rag.cli import inspect as _inspect  # noqa: E402, F401
+    from rag.cli import log as _log  # noqa: E402, F401
+    from rag.cli import query as _query  # noqa: E402, F401
+    from rag.cli import serve as _serve  # noqa: E402, F401
+    from rag.cli.app import app  # noqa: E402
+    from rag.errors import RagError, first_line  # noqa: E402
+finally:  # an importer that survives a failed import keeps its collector
+    gc.enable()
 
 
 def main() -> None:
