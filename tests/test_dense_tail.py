@@ -332,3 +332,25 @@ def test_the_check_finds_a_wrong_flushed_row_of_the_vector_file_that_searches_re
     store.refresh()
     assert np.allclose(store.chunk_vectors([file.id_of(row)])[file.id_of(row)], right, atol=1e-6)
     assert check_index(store).problems == []
+
+
+def test_a_search_racing_a_writer_that_replaces_the_vector_file_reads_the_new_one(hash_settings, monkeypatch):
+    settings = settings_for(hash_settings, "raced", 10_000)
+    write_copies(settings.corpus_dir, range(2))
+    Rag(settings).ingest()
+    reader, writer = Rag(settings), Rag(settings)
+    original, raced = store_module.open_file, []
+
+    def writer_between(root, state):
+        # The reader has read the committed state; a rebuild commits a new file and removes this one.
+        if not raced:
+            raced.append(state)
+            writer.ingest(rebuild=True)
+        return original(root, state)
+
+    monkeypatch.setattr(store_module, "open_file", writer_between)
+    hits = dense(reader, QUERIES[0], 5, Filters())
+    assert raced and not (settings.store_dir / VECTOR_DIR / raced[0].name).exists()
+    assert len(hits) == 5 and reader.store.vector_file().state == writer.store.vector_state
+    reader.close()
+    writer.close()

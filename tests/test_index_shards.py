@@ -324,3 +324,37 @@ def test_damage_is_reported_in_the_shard_that_holds_it(sharded, monkeypatch):
     assert f"{damaged}'s" in note and "(header.bin is truncated" in note and "True" not in note, note
     with pytest.raises(StoreUnavailableError, match=f"{damaged}'s"):
         store.vector  # noqa: B018 -- opening the shards is what refuses
+
+
+class Killed(BaseException):
+    """Stands in for SIGKILL: nothing after it in the flush runs."""
+
+
+def test_a_shard_an_interrupted_flush_started_is_dropped_by_the_next_writer(hash_settings, monkeypatch):
+    rag = Rag(settings(hash_settings, "interrupted", SHARD_ROWS))
+    grow(rag, range(2))
+    committed = len(rag.store.vector_state.shards)
+    original = tail._commit_watermark
+
+    def die_naming_a_new_shard(store, state, *args):
+        if len(state.shards) > committed:  # the step whose commit would name the shard it started
+            raise Killed
+        return original(store, state, *args)
+
+    monkeypatch.setattr(tail, "_commit_watermark", die_naming_a_new_shard)
+    write_copies(rag.settings.corpus_dir, range(3))
+    with pytest.raises(StoreUnavailableError, match="Killed"):  # chroma_errors reports it as Chroma's failure
+        rag.ingest()
+    monkeypatch.setattr(tail, "_commit_watermark", original)
+    rag.close()
+    store_dir = rag.settings.store_dir
+    started = shard_names(rag.store.docs.meta("collection"), (0,) * (committed + 1))[-1]
+    assert started in rag.store.collections()  # created, named by no commit
+    # The next writer's tail is under its flush threshold, so no flush starts that shard again.
+    after = Rag(rag.settings.model_copy(update={"store_dir": store_dir, "dense_tail_rows": 10_000}))
+    after.ingest()
+    assert started not in after.store.collections()
+    found = check_index(after.store)
+    assert found.problems == [] and found.garbage == []
+    assert len(dense(after, QUERIES[0], 5, Filters())) == 5
+    after.close()

@@ -65,6 +65,7 @@ _EXACT_ROWS = 150_000
 # A vector file whose dead rows (replaced or removed chunks) exceed this share is rewritten.
 _DEAD_SHARE = 0.25
 _DEAD_MIN = 1000  # ... and number this many
+_READ_ATTEMPTS = 5  # a search reads the latest commit again when another process commits (or replaces files) meanwhile
 
 
 def fingerprint(settings: Settings) -> dict:
@@ -405,12 +406,18 @@ class Store:
     def reading(self):
         """One search's reads: the docstore in one snapshot, over Chroma and a lexical index
         opened on that snapshot's generation (reopened first when another process committed)."""
-        for _ in range(5):
+        for attempt in range(_READ_ATTEMPTS):
             self._sync()
             with self._readers.read(), self.docs.snapshot():
-                if self.docs.meta("generation") == self._seen:
-                    yield
-                    return
+                if self.docs.meta("generation") != self._seen:
+                    continue
+                if attempt < _READ_ATTEMPTS - 1 and self.vector_state is not None and self.vector_file() is None:
+                    # The file this snapshot names is gone: most likely a writer committed another one (a
+                    # compaction, a rebuild) and removed it since. Read the latest commit; at the last
+                    # attempt the reads go on, and a file really missing is reported as damage.
+                    continue
+                yield
+                return
         raise IndexMissingError(f"the index in {self.dir} changed during every attempt to read it; try again")
 
     def sync(self) -> None:

@@ -45,6 +45,7 @@ from rag.index.vectorfile import FileState
 from rag.index.vectorstore import vector_meta
 
 TOMBSTONES = "chroma_tombstones"  # docstore meta: ids removed from the docstore, maybe still in Chroma
+STARTING = "chroma_starting_shard"  # docstore meta: the shard a flush creates before a commit names it
 _STEP = 20_000  # rows upserted per watermark commit: a killed flush of a large tail keeps its earlier steps
 
 
@@ -124,12 +125,28 @@ def sweep(store: Store, limit: int) -> int:
 
 def _start_shard(store: Store, collection: str, state: FileState):
     """The newest shard of `state`, to write; one the committed state does not name yet is
-    created empty (anything there is an interrupted flush's, never committed)."""
+    created empty (anything there is an interrupted flush's, never committed), and recorded as
+    starting first: killed before the commit that names it, the flush leaves a collection that
+    the next flush may never start again (its tail can be under the threshold), so the next
+    writer drops it (`drop_unnamed_shard`)."""
     name = shard_name(collection, len(state.shards))
     committed = store.vector_state
     if state.shards and (committed is None or len(committed.shards) < len(state.shards)):
+        store.docs.set_meta({STARTING: name})
         store.drop_only(name)
     return store.collection_for_writing(name)
+
+
+def drop_unnamed_shard(store: Store) -> str | None:
+    """Drop the shard an interrupted flush started that no commit names; returns its name. Only
+    after such a flush does this open Chroma. The caller holds the write lock."""
+    name = store.docs.meta(STARTING)
+    if name is None:
+        return None
+    if name not in store.shard_names():
+        store.drop_only(name)
+    store.docs.set_meta({STARTING: None})
+    return name
 
 
 def _newest_start(state: FileState) -> int:
@@ -163,8 +180,10 @@ def _located(store: Store, file, state: FileState) -> tuple[list[str], dict[str,
 
 
 def heal(store: Store, progress=None) -> int:
-    """Rebuild a damaged collection from the vector file (a flush from watermark 0); returns the
-    rows written, 0 when there was nothing to heal. The caller holds the write lock."""
+    """Drop a shard an interrupted flush started, then rebuild a damaged collection from the
+    vector file (a flush from watermark 0); returns the rows written, 0 when there was nothing to
+    heal. The caller holds the write lock."""
+    drop_unnamed_shard(store)
     if store.vector_state is None or store.vector_file() is None or not store.chroma_damage():
         return 0
     return flush(store, progress)
@@ -174,5 +193,5 @@ def _commit_watermark(store: Store, state: FileState, sealed_dead: dict[str, lis
     """One transaction: the new watermark (and shards), no tombstones (those left in sealed
     shards listed apart), as a commit readers reopen on."""
     store.docs.set_meta({"vector_file": state.as_meta(), TOMBSTONES: None, SEALED_DEAD: sealed_dead or None,
-                         "generation": store.next_generation(), "committed_by": os.getpid()})
+                         STARTING: None, "generation": store.next_generation(), "committed_by": os.getpid()})
     store.refresh()
