@@ -137,7 +137,8 @@ class Evaluator:
 
     # the settings `gather` depends on (it always reads the whole-article list; the weight only ranks)
     READ = ("bm25_k1", "bm25_b", "candidates", "article_candidates", "article_bm25_k1", "article_bm25_b",
-            "article_feedback_terms", "article_feedback_docs", "article_feedback_original")
+            "article_feedback_terms", "article_feedback_docs", "article_feedback_original",
+            "recent_window_days", "recent_window_weight")
 
     def __init__(self, store_dir: Path, corpus_dir: Path):
         from rag.index.store import Store

@@ -15,7 +15,9 @@ scores (`fusion`).
 A chunk's final relevance is `article_share` times its article's normalised score plus the rest
 times its own fused chunk score (normalised; share 0: chunk-level ranking, the articles unread); with an `as_of` date a recency prior multiplies it by
 2^(-age / half-life), age in days of its article before as_of. Near-duplicate folding, the
-per-article cap and MMR follow (rag.retrieval).
+per-article cap and MMR follow (rag.retrieval). Under as_of the chunk lists may also hold the
+recent window's candidates (rag.retrieval.recent_window): merged into them by score, or as two
+lists of their own fused at `recent_window_weight` times the engines' weights.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class RankingParams:
     article_bm25_weight: float = 0.0
     article_chunks: int = 2
     article_bm25_weight_as_of: float | None = None  # under as_of (None: article_bm25_weight)
+    recent_window_weight: float = 0.0  # the recent window's own lists (0: merged into the main ones)
 
     def whole_article_weight(self, as_of: dt.date | None) -> float:
         """The whole-article list's weight: its own under as_of, where the recency prior also ranks."""
@@ -61,7 +64,8 @@ class RankingParams:
                    lexical_weight=settings.lexical_weight, article_weight=settings.article_weight,
                    article_share=settings.article_share, recency_half_life_days=settings.recency_half_life_days,
                    article_bm25_weight=settings.article_bm25_weight, article_chunks=settings.article_chunks,
-                   article_bm25_weight_as_of=settings.article_bm25_weight_as_of)
+                   article_bm25_weight_as_of=settings.article_bm25_weight_as_of,
+                   recent_window_weight=settings.recent_window_weight)
 
 
 def evidence_settings(settings):
@@ -90,6 +94,18 @@ def fuse(lists: Sequence[tuple[float, Ranked]], how: str, rrf_k: int) -> dict[st
         for key, score in ranked:  # a list whose scores are all equal (one item) counts each as its best
             scores[key] = scores.get(key, 0.0) + weight * ((score - low) / span if span else 1.0)
     return scores
+
+
+def merged(ranked: Ranked, more: Ranked) -> list[tuple[str, float]]:
+    """The union of two lists of one engine's scores (a search and the same search in a narrower
+    scope: the same index, so the same scale), each id at its best score, best first; ties keep
+    `ranked`'s order, then `more`'s."""
+    best: dict[str, float] = {}
+    for key, score in [*ranked, *more]:
+        if key not in best or score > best[key]:
+            best[key] = score
+    order = {key: n for n, key in enumerate(best)}
+    return sorted(best.items(), key=lambda item: (-item[1], order[item[0]]))
 
 
 def best_per_article(ranked: Ranked, article_of: dict[str, str]) -> list[tuple[str, float]]:
@@ -158,7 +174,8 @@ def credit_best_chunks(chunk_scores: dict[str, float], articles: Ranked, cosines
 
 def rank_chunks(dense: Ranked, sparse: Ranked, heads: dict[str, Head] | None, p: RankingParams,
                 as_of: dt.date | None = None, articles: Ranked = (),
-                cosines: dict[str, float] | None = None) -> list[tuple[str, float]]:
+                cosines: dict[str, float] | None = None,
+                recent: tuple[Ranked, Ranked] = ((), ())) -> list[tuple[str, float]]:
     """Every candidate chunk with its final relevance, best first: `article_share` of its article's
     normalised score plus the rest of its own, times the recency prior of its article under as_of
     (on the whole relevance, so the prior counts the same whatever the article's share).
@@ -166,11 +183,17 @@ def rank_chunks(dense: Ranked, sparse: Ranked, heads: dict[str, Head] | None, p:
     `heads` may be None when neither needs the articles (share 0, no as_of): then every candidate
     is ranked, as the chunk lists gave them. `articles`: the whole-article BM25 list (source,
     score), whose articles' best chunks it credits (credit_best_chunks; `cosines`: every chunk
-    of those articles, by cosine to the question)."""
+    of those articles, by cosine to the question). `recent`: the recent window's dense and lexical
+    lists (rag.retrieval.recent_window), fused with `recent_window_weight` times the engines' weights."""
+    recent_dense, recent_sparse = recent
     if heads is not None:
         dense = [(i, s) for i, s in dense if i in heads]
         sparse = [(i, s) for i, s in sparse if i in heads]
-    chunk_scores = fuse([(p.dense_weight, dense), (p.lexical_weight, sparse)], p.fusion, p.rrf_k)
+        recent_dense = [(i, s) for i, s in recent_dense if i in heads]
+        recent_sparse = [(i, s) for i, s in recent_sparse if i in heads]
+    w = p.recent_window_weight
+    chunk_scores = fuse([(p.dense_weight, dense), (p.lexical_weight, sparse),
+                         (w * p.dense_weight, recent_dense), (w * p.lexical_weight, recent_sparse)], p.fusion, p.rrf_k)
     if articles and heads is not None and p.whole_article_weight(as_of) > 0:
         chunk_scores = credit_best_chunks(chunk_scores, articles, cosines or {}, heads, p, p.whole_article_weight(as_of))
     top_chunk = max(chunk_scores.values(), default=0.0) or 1.0

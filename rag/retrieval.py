@@ -4,6 +4,7 @@ its chunk covering most of the question's rare terms (rag.passages)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from rag.errors import InputError
 from rag.index.store import Store
 from rag.models import Chunk, Hit, SearchResult
 from rag.passages import by_coverage, coverage
-from rag.ranking import Head, RankingParams, needs_heads, rank_chunks
+from rag.ranking import Head, RankingParams, merged, needs_heads, rank_chunks
 from rag.text.lexical import content_words
 
 MAX_QUERY_CHARS = 2000
@@ -123,6 +124,18 @@ class PassageReader:
         return self.store.chunk_vectors(ids) if ids else {}
 
 
+def recent_window(filters: Filters, days: int) -> Filters | None:
+    """The filters of a search's recent window: its own, narrowed to the articles dated from `days`
+    before as_of up to as_of. None without as_of, with `days` 0, or when the search's own range
+    starts inside the window (its candidates are the window's already)."""
+    if not days or filters.as_of is None:
+        return None
+    start = filters.as_of - dt.timedelta(days=days)
+    if filters.since is not None and filters.since >= start:
+        return None
+    return dataclasses.replace(filters, since=start)
+
+
 def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stage: None,
            heads: bool | None = None) -> Evidence:
     """Read what ranking needs (inside `store.reading()`); `lap(stage)` marks each stage's end.
@@ -140,6 +153,17 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
     lap("dense")
     sparse = lexical.search(query, settings.candidates, scope)
     lap("lexical")
+    # The recent window (as_of): a live index's question is usually about that week's coverage, which
+    # older stories matching the question better can keep out of the lists above, and with it out of
+    # the recency prior's reach. The same searches in the window: merged into those lists (the same
+    # index's scores), or kept as lists of their own (recent_window_weight).
+    recent: tuple[list, list] = ([], [])
+    if (window := recent_window(filters, settings.recent_window_days)) is not None:
+        within = store.scope(window.source, window.since, window.last_day, window.sources)
+        recent = (store.nearest(vector, settings.candidates, within), lexical.search(query, settings.candidates, within))
+        if not settings.recent_window_weight:
+            dense, sparse, recent = merged(dense, recent[0]), merged(sparse, recent[1]), ([], [])
+        lap("recent")
     params = RankingParams.of(settings)
     weighted = params.whole_article_weight(filters.as_of) > 0
     articles = lexical.articles(query, settings.article_candidates, scope) if weighted else []
@@ -149,7 +173,8 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
     if heads or articles or (heads is None and needs_heads(params, filters.as_of)):
         # the days only for a recency prior (as_of), or for a caller that re-ranks (`heads` True)
         dated = bool(heads) or filters.as_of is not None
-        read = _heads(store.docs.chunk_heads(list(dict.fromkeys(i for i, _ in [*dense, *sparse])), dated))
+        listed = [*dense, *sparse, *recent[0], *recent[1]]
+        read = _heads(store.docs.chunk_heads(list(dict.fromkeys(i for i, _ in listed)), dated))
         if articles:
             # every article's chunks when the caller re-ranks with other settings (`heads` True)
             extra, cosines = unlisted_chunks(store, articles, read, vector, None if heads else params.article_chunks,
@@ -159,7 +184,7 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
     else:
         read = None
     idf = lexical.idfs(content_words(query)) if settings.passage_choice == "coverage" else None
-    return Evidence(query, vector, dense, sparse, read, articles, cosines, idf)
+    return Evidence(query, vector, dense, sparse, read, articles, cosines, idf, recent)
 
 
 def _heads(rows: dict[str, tuple[str, int | None]]) -> dict[str, Head]:
@@ -194,12 +219,14 @@ class Evidence:
     articles: list[tuple[str, float]] = ()  # the whole-article BM25 list: (source, score), best first
     cosines: dict[str, float] | None = None  # chunk id → cosine, the chunks unlisted_chunks read
     idf: dict[str, float] | None = None  # the question's distinct terms → idf over chunks (rag.passages)
+    # the recent window's own dense and lexical lists (recent_window_weight > 0; else merged into the above)
+    recent: tuple[list[tuple[str, float]], list[tuple[str, float]]] = ((), ())
 
 
 def rank(evidence: Evidence, settings, as_of: dt.date | None) -> list[tuple[str, float]]:
     """Every candidate chunk by its final relevance (rag.ranking), best first."""
     return rank_chunks(evidence.dense, evidence.sparse, evidence.heads, RankingParams.of(settings), as_of,
-                       evidence.articles, evidence.cosines)
+                       evidence.articles, evidence.cosines, evidence.recent)
 
 
 def choose(evidence: Evidence, ranked: list[tuple[str, float]], chunks: dict[str, Chunk], vectors: dict, k: int,

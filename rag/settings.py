@@ -76,6 +76,9 @@ class Settings(BaseModel):
     article_cap_window: int = Field(5, ge=0, description="The first hits the per-article cap holds for (0: no cap).")
     recency_half_life_days: float = Field(
         60.0, ge=0, description="With as_of: a chunk's relevance halves for every this many days its article predates as_of (0: no prior).")
+    # The recent window (issue 12 round 12): under as_of, candidates of the week's coverage too.
+    recent_window_days: int = Field(0, ge=0, description="With as_of: also take the dense and lexical candidates among the articles dated from this many days before as_of up to it (the search's own filters apply as well), so that recent coverage is ranked, and its recency prior counts, even when older, better-matching stories fill the candidate lists (0: off).")
+    recent_window_weight: float = Field(0.0, ge=0, description="How the recent window's candidates join the ranking: 0 merged into the dense and lexical lists by their own scores (the same index's cosines and BM25, so a recent chunk stands where its score puts it); above 0 as two lists of their own, fused with this multiple of dense_weight and lexical_weight.")
     # Whole-article BM25 (issue 14 round 3): its own candidate list, each article lending its weight
     # to its best chunks (rag.ranking.credit_best_chunks).
     article_bm25_weight: float = Field(8.0, ge=0, description="Weight of the whole-article BM25 list among the fused signals (0: not read).")
