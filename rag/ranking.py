@@ -104,8 +104,7 @@ def merged(ranked: Ranked, more: Ranked) -> list[tuple[str, float]]:
     for key, score in [*ranked, *more]:
         if key not in best or score > best[key]:
             best[key] = score
-    order = {key: n for n, key in enumerate(best)}
-    return sorted(best.items(), key=lambda item: (-item[1], order[item[0]]))
+    return sorted(best.items(), key=lambda item: -item[1])  # stable: ties keep first-seen order
 
 
 def best_per_article(ranked: Ranked, article_of: dict[str, str]) -> list[tuple[str, float]]:

@@ -141,7 +141,7 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
     """Read what ranking needs (inside `store.reading()`); `lap(stage)` marks each stage's end.
     The candidates' articles and dates are read when the ranking needs them (`heads` None) or
     when asked (True: a caller that re-ranks the evidence with other settings)."""
-    scope = store.scope(filters.source, filters.since, filters.last_day, filters.sources) if filters.active else None
+    scope = _scope(store, filters) if filters.active else None
     lexical = store.lexical()
     lap("filters")
     vector = store.embedder.embed([query])[0]
@@ -159,7 +159,7 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
     # index's scores), or kept as lists of their own (recent_window_weight).
     recent: tuple[list, list] = ([], [])
     if (window := recent_window(filters, settings.recent_window_days)) is not None:
-        within = store.scope(window.source, window.since, window.last_day, window.sources)
+        within = _scope(store, window)
         recent = (store.nearest(vector, settings.candidates, within), lexical.search(query, settings.candidates, within))
         if not settings.recent_window_weight:
             dense, sparse, recent = merged(dense, recent[0]), merged(sparse, recent[1]), ([], [])
@@ -185,6 +185,10 @@ def gather(store: Store, query: str, filters: Filters, settings, lap=lambda stag
         read = None
     idf = lexical.idfs(content_words(query)) if settings.passage_choice == "coverage" else None
     return Evidence(query, vector, dense, sparse, read, articles, cosines, idf, recent)
+
+
+def _scope(store: Store, filters: Filters):
+    return store.scope(filters.source, filters.since, filters.last_day, filters.sources)
 
 
 def _heads(rows: dict[str, tuple[str, int | None]]) -> dict[str, Head]:
