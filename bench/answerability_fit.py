@@ -17,6 +17,11 @@ UNANSWERED_CAP of the unanswerable questions answered (the target is 0.20; the c
 one question of the 56 in hand), over the L2 strengths and the support floors FLOORS; the pair
 with the fewest such false refusals wins (then the fewest answered unanswerable). The model's
 bias is shifted to put that point at 0.5, the engine's `min_answerable`; its floor is kept with it.
+
+The rows are ranked with the settings `python -m bench.answers` uses (its no-rag.toml under --out,
+no RAG_ variables) plus any `--set key=value`: a model that will answer with a retrieval setting
+(e.g. `--set recent_window_days=3`) is fitted on evidence ranked with it. Rows collected with
+overrides are kept under a name that spells them, and the written model records them.
 """
 
 from __future__ import annotations
@@ -38,14 +43,15 @@ MODEL = bench_data.ROOT / "rag" / "answer" / "answerable_model.json"
 UNANSWERED_CAP = 0.18
 
 
-def collect(store_dir: Path, questions: list[dict], label: int, as_of: bool) -> list[dict]:
+def collect(store_dir: Path, questions: list[dict], label: int, as_of: bool,
+            overrides: dict[str, str] | None = None) -> list[dict]:
     from rag.answer import extractive
     from rag.answer.answerable_score import evidence
     from rag.index.store import Store
     from rag.retrieval import Filters
     from rag.settings import Settings
 
-    store = Store(Settings(store_dir=store_dir, corpus_dir=store_dir.parent))
+    store = Store(Settings(store_dir=store_dir, corpus_dir=store_dir.parent, **(overrides or {})))
     out = []
     try:
         for q in questions:
@@ -159,32 +165,45 @@ def fit_mode(rows: list[dict], labels: np.ndarray, mode: str, names: list[str]) 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="bench.answerability_fit", description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=bench_data.DATA, help="the rtqa-2022-summer directory")
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--rows", type=Path, help="reuse collected rows (JSON)")
     p.add_argument("--no-as-of", action="store_true", help="rank without the question's date as as_of (to compare)")
-    p.add_argument("--write", action="store_true", help="write the chosen model to rag/answer/answerable_model.json")
+    p.add_argument("--write", action="store_true", help="write the chosen model (to --model)")
+    p.add_argument("--model", type=Path, default=MODEL, help="where --write writes (default rag/answer/answerable_model.json)")
+    p.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
+                   help="a setting the rows are ranked with (repeatable), e.g. recent_window_days=3")
     p.add_argument("--features", help="comma-separated feature subset")
     args = p.parse_args(argv)
+    from rag.settings import Settings, parse_assignments
+
+    overrides = parse_assignments(args.assignments)
+    # The settings bench.answers ranks with: its config file, no RAG_ variables; then the overrides.
+    for key in [k for k in os.environ if k.startswith("RAG_")]:
+        del os.environ[key]
+    os.environ["RAG_CONFIG"] = str(args.out / "no-rag.toml")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    rows_path = args.rows or args.out / f"answerability-rows-tune{'-noasof' if args.no_as_of else ''}.json"
+    Settings(**overrides)  # an unknown or invalid override fails here, before any ranking
+    suffix = "".join(f"-{k}={v}" for k, v in sorted(overrides.items()))
+    rows_path = args.rows or args.out / f"answerability-rows-tune{'-noasof' if args.no_as_of else ''}{suffix}.json"
     if rows_path.exists():
         rows = json.loads(rows_path.read_text())
     else:
-        articles = bench_data.load_articles(bench_data.DATA)
-        questions = bench_data.load_questions(bench_data.DATA)
+        articles = bench_data.load_articles(args.data)
+        questions = bench_data.load_questions(args.data)
         table = weeks()
         tune = [q for q in questions if half_of(q, table) == "tune"]
         _, blind = bench_data.unanswerable_split(articles, questions)
         as_of = not args.no_as_of
-        rows = collect(args.out / "stores" / "main", tune, 1, as_of)
+        rows = collect(args.out / "stores" / "main", tune, 1, as_of, overrides)
         # A blind question a hand check found still answered by a line of the blind corpus is no
         # unanswerable example (bench.answers.still_answerable_blind).
         still, _ = still_answerable_blind(args.out / "stores" / "blind")
         rows += collect(args.out / "stores" / "blind",
-                        [q for q in blind if half_of(q, table) == "tune" and q["id"] not in still], 0, as_of)
+                        [q for q in blind if half_of(q, table) == "tune" and q["id"] not in still], 0, as_of, overrides)
         for g in held_out_groups(articles, questions):
             if g["half"] == "tune":
-                rows += collect(args.out / "stores" / g["name"], g["questions"], 0, as_of)
+                rows += collect(args.out / "stores" / g["name"], g["questions"], 0, as_of, overrides)
         rows_path.write_text(json.dumps(rows))
     labels = np.array([r["label"] for r in rows])
     print(f"tune: {int(labels.sum())} answerable, {int((1 - labels).sum())} unanswerable")
@@ -199,7 +218,9 @@ def main(argv=None) -> int:
                           "(logistic regression on standardised features; see rag/answer/answerable_score.py). "
                           "The bias is shifted so that the cross-validated operating point (threshold_fitted) is 0.5; "
                           "support_floor is chosen with it.", **model}
-        MODEL.write_text(json.dumps(model, indent=1) + "\n")
+        if overrides:
+            model["collected_with"] = overrides
+        args.model.write_text(json.dumps(model, indent=1) + "\n")
     return 0
 
 
