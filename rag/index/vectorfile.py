@@ -228,12 +228,21 @@ class VectorFile:
         wanted = np.array([i.encode("ascii").ljust(ID_BYTES, b"\0")[:8] for i in ids]).view(np.uint8)
         wanted = np.ascontiguousarray(wanted.reshape(len(ids), -1)[:, :8]).view("<u8").ravel()
         low, high = np.searchsorted(keys, wanted, "left"), np.searchsorted(keys, wanted, "right")
+        # The rows of every id's key range at once (each range lists its rows in row order), their
+        # ids compared with the wanted ones in one vectorised comparison, not a mapped row a time.
+        lengths = high - low
+        total = int(lengths.sum())
+        if not total:
+            return {}
+        owner = np.repeat(np.arange(len(ids)), lengths)
+        starts = np.cumsum(lengths) - lengths
+        rows = order[np.arange(total) - np.repeat(starts, lengths) + np.repeat(low, lengths)]
+        encoded = [i.encode("ascii") for i in ids]
+        fits = np.array([len(e) <= ID_BYTES for e in encoded])  # a longer id is none of the file's
+        match = (np.asarray(self.ids[rows]) == np.array(encoded, dtype=f"S{ID_BYTES}")[owner]) & fits[owner]
         out: dict[str, int] = {}
-        for chunk_id, start, end in zip(ids, low.tolist(), high.tolist()):
-            encoded = chunk_id.encode("ascii")
-            rows = [int(r) for r in order[start:end] if self.ids[r] == encoded]
-            if rows:
-                out[chunk_id] = rows[-1]
+        for j, row in zip(owner[match].tolist(), rows[match].tolist()):
+            out[ids[j]] = row  # the last matching row of each id's range wins
         return out
 
     def vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
