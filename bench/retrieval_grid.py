@@ -123,8 +123,20 @@ ROUND7: list[tuple[str, list[dict]]] = [
     ("whole-article weight", [{"article_bm25_weight": w} for w in (5.0, 8.0, 12.0)]),
     ("articles listed", [{"article_candidates": n} for n in (10, 20, 40)]),
 ]
+# Round 9 (chunk size): round 6's ranking on a store chunked otherwise (bench/chunk_store.py), then a small
+# re-tune of the settings most tied to chunk length: how many of an article's chunks take its whole-article
+# credit and how much more another chunk must cover to show instead of the best-ranked (larger chunks: fewer
+# per article, each covering more), the lead's bonus, the lexical and whole-article weights, chunk BM25's b.
+ROUND9: list[tuple[str, list[dict]]] = [
+    ("article chunks x passage margin", [{"article_chunks": n, "passage_margin": m}
+                                         for n in (1, 2) for m in (0.0, 0.1, 0.2, 0.35)]),
+    ("lead bonus", [{"passage_lead_bonus": b} for b in (0.0, 0.15, 0.3, 0.5)]),
+    ("dense/lexical", [{"lexical_weight": w} for w in (1.0, 1.5, 2.0)]),
+    ("whole-article weight", [{"article_bm25_weight": w} for w in (5.0, 8.0, 12.0)]),
+    ("chunk bm25 b", [{"bm25_b": b} for b in (0.6, 0.75, 0.9)]),
+]
 ROUNDS = {"2": (START, {}, STAGES), "3": (START, ROUND2, ROUND3), "4": (START, ROUND3_CHOSEN, ROUND4),
-          "6": (START, ROUND5_CHOSEN, ROUND6), "7": (START, ROUND6_CHOSEN, ROUND7)}
+          "6": (START, ROUND5_CHOSEN, ROUND6), "7": (START, ROUND6_CHOSEN, ROUND7), "9": (START, ROUND6_CHOSEN, ROUND9)}
 
 
 def objective(summary: dict) -> float:
@@ -209,11 +221,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--round", choices=sorted(ROUNDS), default="3",
                    help="2: the whole grid from the values before issue 14; 3: the whole-article list, from round 2's; "
                         "4: Hits@5 and answer recall@5, from round 3's; 6: the lead in the passage choice, "
-                        "whole-article k1/b, RM3, depth, from round 5's; 7: near-duplicates, MMR, the article list again, from round 6's")
+                        "whole-article k1/b, RM3, depth, from round 5's; 7: near-duplicates, MMR, the article list again, from round 6's; "
+                        "9: chunk-length settings (article chunks, passage margin, lead bonus, weights, chunk b), from round 6's")
     p.add_argument("--no-finals", action="store_true",
                    help="skip the chosen values' scores on every half (bench.retrieval_bench reports them)")
+    p.add_argument("--start-only", action="store_true",
+                   help="evaluate only the round's start settings on tune (no stages, no finals)")
     args = p.parse_args(argv)
     _, start, stages = ROUNDS[args.round]
+    if args.start_only:
+        stages = [("start (tune)", [])]
     args.out.mkdir(parents=True, exist_ok=True)
     log = args.out / "grid.jsonl"
     done = {}
@@ -243,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen: dict = dict(start)
     trail = []
     as_of_stages = [("recency (as_of)", RECENCY)]
-    if args.round in ("4", "6", "7"):  # round 3 chose the as_of values; rounds 4, 6 and 7 leave them
+    if args.round in ("4", "6", "7", "9") or args.start_only:  # round 3 chose the as_of values; rounds 4, 6 and 7 leave them
         as_of_stages = []
     elif args.round == "3":  # under as_of the recency prior ranks too: the whole-article weight there is its own
         as_of_stages = [("whole-article weight x recency (as_of)", [
@@ -257,19 +274,19 @@ def main(argv: list[str] | None = None) -> int:
     for stage, grid in [*stages, *as_of_stages]:
         incumbent = score(chosen, stage)  # the values so far (defaults for this stage's keys)
         scored = [(score({**chosen, **step}, stage), step) for step in grid]
-        best = max(scored, key=lambda item: item[0])  # ties: the first setting listed
+        best = max(scored or [(incumbent, {})], key=lambda item: item[0])  # ties: the first setting listed
         kept = best[0] < incumbent + margin
         if not kept:
             chosen = {**chosen, **best[1]}
         trail.append({"stage": stage, "tried": len(grid), "picked": {} if kept else best[1],
                       "best": best[1], "objective": round(max(best[0], incumbent) if not kept else incumbent, 4),
                       "incumbent": round(incumbent, 4)})
-    results = {} if args.no_finals else {
+    results = {} if args.no_finals or args.start_only else {
         name: {half: {"without": measure(cfg, half), "as_of": measure(cfg, half, as_of=True)} for half in halves}
         for name, cfg in (("before (chunk RRF)", BASELINE), *((("round 2", ROUND2),) if start else ()),
                           *((("round 3", ROUND3_CHOSEN),) if args.round in ("4", "6") else ()),
                           *((("round 5", ROUND5_CHOSEN),) if args.round == "6" else ()),
-                          *((("round 6", ROUND6_CHOSEN),) if args.round == "7" else ()), ("chosen", chosen))}
+                          *((("round 6", ROUND6_CHOSEN),) if args.round in ("7", "9") else ()), ("chosen", chosen))}
     summary = {"round": args.round, "start": start, "chosen": chosen, "trail": trail, "results": results,
                "questions": {h: len(qs) for h, qs in halves.items()}, "evaluated": len(done),
                "loadavg": os.getloadavg()[0], "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
