@@ -76,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=bench_data.DATA)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a setting of the chosen ranking (before it is the default)")
-    p.add_argument("--results", type=Path, default=bench_data.ROOT / "bench" / "out" / "full" / "results" / "retrieval.json",
+    p.add_argument("--results", type=lambda v: Path(v) if v else None,  # Path("") would be "."
+                   default=bench_data.ROOT / "bench" / "out" / "full" / "results" / "retrieval.json",
                    help="add the figures to this results file (empty: print only)")
     args = p.parse_args(argv)
     questions = [q["question"] for q in bench_data.load_questions(args.data)][: args.questions]
