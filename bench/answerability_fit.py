@@ -29,14 +29,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from bench import data as bench_data
-from bench.answers import OUT, held_out_groups, question_date, still_answerable_blind
+from bench.answers import OUT, held_out_groups, isolate, question_date, still_answerable_blind
 from bench.split import half_of, weeks
 
 MODEL = bench_data.ROOT / "rag" / "answer" / "answerable_model.json"
@@ -178,11 +177,7 @@ def main(argv=None) -> int:
     from rag.settings import Settings, parse_assignments
 
     overrides = parse_assignments(args.assignments)
-    # The settings bench.answers ranks with: its config file, no RAG_ variables; then the overrides.
-    for key in [k for k in os.environ if k.startswith("RAG_")]:
-        del os.environ[key]
-    os.environ["RAG_CONFIG"] = str(args.out / "no-rag.toml")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    isolate(args.out)  # the settings bench.answers ranks with; then the overrides
     Settings(**overrides)  # an unknown or invalid override fails here, before any ranking
     suffix = "".join(f"-{k}={v}" for k, v in sorted(overrides.items()))
     rows_path = args.rows or args.out / f"answerability-rows-tune{'-noasof' if args.no_as_of else ''}{suffix}.json"

@@ -136,6 +136,14 @@ def _settings(store: Path, corpus: Path, **overrides):
     return Settings(store_dir=store, corpus_dir=corpus.parent, **overrides)
 
 
+def isolate(out: Path) -> None:
+    """The engine's settings as bench-answers has them: no RAG_ variable, the run's own config file."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    for key in [k for k in os.environ if k.startswith("RAG_")]:
+        del os.environ[key]
+    os.environ["RAG_CONFIG"] = str(out / "no-rag.toml")
+
+
 def donor_cache(explicit: Path | None) -> Path | None:
     for path in ([explicit] if explicit else []) + list(DONOR_CACHES):
         if path and path.is_file():
@@ -143,9 +151,21 @@ def donor_cache(explicit: Path | None) -> Path | None:
     return None
 
 
+def corpus_text(records: list[dict]) -> str:
+    return "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
+
+
+def bench_stamp(settings, text: str) -> str:
+    """What a store's bench-stamp records: the pipeline's fingerprint and the corpus it was built from."""
+    from rag.index.store import fingerprint
+
+    return hashlib.sha256((json.dumps(fingerprint(settings), sort_keys=True) + text).encode()).hexdigest()
+
+
 def ensure_store(name: str, records: list[dict], run: Path, cache: Path | None,
-                 derive_from: Path | None = None) -> tuple[Path, Path, dict]:
+                 derive_from: Path | None = None, **overrides) -> tuple[Path, Path, dict]:
     """A store of `records`, rebuilt only when the corpus or the pipeline fingerprint changed.
+    `overrides`: settings the store is built with (e.g. other chunking; bench/chunk_store.py).
 
     Every store is ingested from the same corpus path (run/corpus/articles.jsonl, rewritten for
     each), so a store `derive_from` names (the full index) can be copied and brought to a subset
@@ -154,13 +174,12 @@ def ensure_store(name: str, records: list[dict], run: Path, cache: Path | None,
 
     from bench.phases import seed_cache
     from rag.api import Rag
-    from rag.index.store import fingerprint
 
     corpus = run / "corpus" / bench_data.CORPUS_FILE
     store = run / "stores" / name
-    settings = _settings(store, corpus)
-    text = "".join(json.dumps(rec, ensure_ascii=False) + "\n" for rec in records)
-    stamp = hashlib.sha256((json.dumps(fingerprint(settings), sort_keys=True) + text).encode()).hexdigest()
+    settings = _settings(store, corpus, **overrides)
+    text = corpus_text(records)
+    stamp = bench_stamp(settings, text)
     stamp_file = store / "bench-stamp"
     if stamp_file.is_file() and stamp_file.read_text() == stamp:
         return store, corpus, {"built": False}
@@ -660,10 +679,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not (args.data / "articles.jsonl.gz").is_file():
         p.error(f"no benchmark data in {args.data}")
-    for key in [k for k in os.environ if k.startswith("RAG_")]:
-        del os.environ[key]
-    os.environ["RAG_CONFIG"] = str(args.out / "no-rag.toml")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    isolate(args.out)
     args.started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     results = run(args)
     if args.prepare:

@@ -36,12 +36,11 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import sys
 from pathlib import Path
 
 from bench import data as bench_data
-from bench.answers import OUT, held_out_groups, question_date
+from bench.answers import OUT, held_out_groups, isolate, question_date
 from bench.data import article_id
 from bench.metrics import contains
 from bench.qtypes import question_type
@@ -213,14 +212,6 @@ def classify_unanswerable(store, q: dict, still: set[str], store_name: str) -> d
     else:
         row["cls"], row["sub"] = "d", f"gate passed a near-topic lead (kind {qa.kind}, no type test)"
     return row
-
-
-def isolate(out: Path) -> None:
-    """The engine's settings as bench-answers has them: no RAG_ variable, no config file."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    for key in [k for k in os.environ if k.startswith("RAG_")]:
-        del os.environ[key]
-    os.environ["RAG_CONFIG"] = str(out / "no-rag.toml")
 
 
 def tune_sets(out: Path, articles: list[dict], questions: list[dict], still: set[str]) -> list[tuple[str, list[dict], int]]:

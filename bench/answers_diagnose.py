@@ -21,12 +21,11 @@ from __future__ import annotations
 import argparse
 import collections
 import json
-import os
 import sys
 from pathlib import Path
 
 from bench import data as bench_data
-from bench.answers import OUT, question_date
+from bench.answers import OUT, isolate, question_date
 from bench.metrics import contains
 from bench.split import half_of, weeks
 
@@ -109,10 +108,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--json", type=Path, help="write the per-question rows here")
     args = p.parse_args(argv)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    for key in [k for k in os.environ if k.startswith("RAG_")]:
-        del os.environ[key]
-    os.environ["RAG_CONFIG"] = str(args.out / "no-rag.toml")
+    isolate(args.out)
     from rag.index.store import Store
     from rag.settings import Settings
 

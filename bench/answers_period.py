@@ -19,8 +19,8 @@ import json
 import sys
 from pathlib import Path
 
-from bench.answers import OUT, question_date
-from bench.answers_causes import _gate_would, holds, isolate, over_tune
+from bench.answers import OUT, isolate, question_date
+from bench.answers_causes import _gate_would, holds, over_tune
 
 
 def probe(store, q: dict) -> dict | None:

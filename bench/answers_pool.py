@@ -19,8 +19,8 @@ import json
 import sys
 from pathlib import Path
 
-from bench.answers import OUT, question_date
-from bench.answers_causes import holds, isolate, over_tune
+from bench.answers import OUT, isolate, question_date
+from bench.answers_causes import holds, over_tune
 
 RATIOS = (1.0, 0.9, 0.5, 0.25)
 

@@ -225,7 +225,8 @@ class VectorFile:
         if not ids or not self.rows:
             return {}
         keys, order = self._id_keys
-        wanted = np.array([i.encode("ascii").ljust(ID_BYTES, b"\0")[:8] for i in ids]).view(np.uint8)
+        encoded = [i.encode("ascii") for i in ids]
+        wanted = np.array([e.ljust(ID_BYTES, b"\0")[:8] for e in encoded]).view(np.uint8)
         wanted = np.ascontiguousarray(wanted.reshape(len(ids), -1)[:, :8]).view("<u8").ravel()
         low, high = np.searchsorted(keys, wanted, "left"), np.searchsorted(keys, wanted, "right")
         # The rows of every id's key range at once (each range lists its rows in row order), their
@@ -237,7 +238,6 @@ class VectorFile:
         owner = np.repeat(np.arange(len(ids)), lengths)
         starts = np.cumsum(lengths) - lengths
         rows = order[np.arange(total) - np.repeat(starts, lengths) + np.repeat(low, lengths)]
-        encoded = [i.encode("ascii") for i in ids]
         fits = np.array([len(e) <= ID_BYTES for e in encoded])  # a longer id is none of the file's
         match = (np.asarray(self.ids[rows]) == np.array(encoded, dtype=f"S{ID_BYTES}")[owner]) & fits[owner]
         out: dict[str, int] = {}
