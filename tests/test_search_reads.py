@@ -48,3 +48,16 @@ def test_meta_read_once_per_snapshot_until_this_connection_writes(tmp_path):
         assert docs.meta("generation") == 2  # read afresh
     assert docs.meta("generation") == 1  # the snapshot's write rolled back
     docs.close()
+
+
+def test_meta_key_is_read_from_sqlite_once_within_a_snapshot(tmp_path):
+    docs = DocStore(tmp_path / "rag.db")
+    docs.set_meta({"generation": 1})
+    reads = []
+    with docs.snapshot():
+        docs.db.set_trace_callback(lambda sql: reads.append(sql) if "FROM meta" in sql else None)
+        for _ in range(3):
+            assert docs.meta("generation") == 1
+        docs.db.set_trace_callback(None)
+    assert len(reads) == 1
+    docs.close()
