@@ -6,8 +6,7 @@ are not embedded again). For retrieval round 9 (bench/retrieval-notes.md): chunk
     python -m bench.chunk_store --out bench/out/chunk240 --chunk-tokens 240 --overlap 1 \\
         --donor bench/out/art/stores/main --data /work/shared/bench/rtqa-2022-summer
 
-The store is OUT/stores/main, its corpus OUT/corpus/articles.jsonl; a store already stamped with the
-same settings and records is kept. `--stamp-only` prints the bench-stamp the settings and records give
+The store is OUT/stores/main (refused if it exists), its corpus OUT/corpus/articles.jsonl. `--stamp-only` prints the bench-stamp the settings and records give
 without building (with the defaults it must equal the answers benchmark main store's bench-stamp: the
 same records, the same pipeline).
 """
@@ -45,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = _settings(args.out / "stores" / "main", args.out / "corpus" / bench_data.CORPUS_FILE, **overrides)
         print(bench_stamp(settings, corpus_text(records)), json.dumps(fingerprint(settings), sort_keys=True))
         return 0
+    if (args.out / "stores" / "main").exists():  # never replace a store this script did not just build
+        raise SystemExit(f"{args.out / 'stores' / 'main'} exists: remove it first")
     cache = args.donor / "cache" / "embeddings.sqlite" if args.donor is not None else None
     load = os.getloadavg()[0]
     store, _, built = ensure_store("main", records, args.out, cache, **overrides)
