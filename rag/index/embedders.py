@@ -129,17 +129,19 @@ class NumpyMiniLM:
 
     @staticmethod
     def _layer(w, p: str) -> dict:
-        # Transposed views, not copies: matmul hands BLAS the transpose flag, and a cold start
-        # does not copy 40 MB of weights it reads once.
-        t = lambda name: w(p + name).T  # noqa: E731
+        # Weights as stored (out × in, row-major), used from the left on column-major activations:
+        # OpenBLAS multiplies a short sequence 25-40% faster this way than through a transposed view
+        # of the same memory (measured per matrix), and a cold start still copies nothing but qkv.
+        column = lambda name: w(p + name)[:, None]  # noqa: E731
+        pair = lambda name: (column(name + ".weight"), column(name + ".bias"))  # noqa: E731
         return {
-            "qkv": np.concatenate([w(p + f"attention.self.{x}.weight") for x in ("query", "key", "value")]).T,
-            "qkv_b": np.concatenate([w(p + f"attention.self.{x}.bias") for x in ("query", "key", "value")]),
-            "out": t("attention.output.dense.weight"), "out_b": w(p + "attention.output.dense.bias"),
-            "ln1": (w(p + "attention.output.LayerNorm.weight"), w(p + "attention.output.LayerNorm.bias")),
-            "up": t("intermediate.dense.weight"), "up_b": w(p + "intermediate.dense.bias"),
-            "down": t("output.dense.weight"), "down_b": w(p + "output.dense.bias"),
-            "ln2": (w(p + "output.LayerNorm.weight"), w(p + "output.LayerNorm.bias")),
+            "qkv": np.concatenate([w(p + f"attention.self.{x}.weight") for x in ("query", "key", "value")]),
+            "qkv_b": np.concatenate([w(p + f"attention.self.{x}.bias") for x in ("query", "key", "value")])[:, None],
+            "out": w(p + "attention.output.dense.weight"), "out_b": column("attention.output.dense.bias"),
+            "ln1": pair("attention.output.LayerNorm"),
+            "up": w(p + "intermediate.dense.weight"), "up_b": column("intermediate.dense.bias"),
+            "down": w(p + "output.dense.weight"), "down_b": column("output.dense.bias"),
+            "ln2": pair("output.LayerNorm"),
         }
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -165,21 +167,22 @@ class NumpyMiniLM:
         ids = np.array([e.ids for e in encodings])
         mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
         x = self.word[ids] + self.position[: ids.shape[1]][None] + self.token_type
-        x = _layer_norm(x, *self.norm)
+        x = _layer_norm(x, *self.norm, axis=-1)
         batch, length, hidden = x.shape
         heads, size = 12, hidden // 12
         bias = ((np.float32(1) - mask) * np.float32(-1e9))[:, None, None, :]
         scale = np.float32(1 / math.sqrt(size))
+        h = np.ascontiguousarray(x.transpose(0, 2, 1))  # batch × hidden × length: one column per token
         for layer in self.layers:
-            qkv = (x @ layer["qkv"] + layer["qkv_b"]).reshape(batch, length, 3, heads, size).transpose(2, 0, 3, 1, 4)
-            scores = (qkv[0] * scale) @ qkv[1].transpose(0, 1, 3, 2) + bias
+            q, k, v = (layer["qkv"] @ h + layer["qkv_b"]).reshape(batch, 3, heads, size, length).transpose(1, 0, 2, 3, 4)
+            scores = (q.transpose(0, 1, 3, 2) * scale) @ k + bias
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
-            attended = (scores @ qkv[2]).transpose(0, 2, 1, 3).reshape(batch, length, hidden)
-            x = _layer_norm(attended @ layer["out"] + layer["out_b"] + x, *layer["ln1"])
-            up = _gelu(x @ layer["up"] + layer["up_b"])
-            x = _layer_norm(up @ layer["down"] + layer["down_b"] + x, *layer["ln2"])
-        return x, mask
+            attended = (v @ scores.transpose(0, 1, 3, 2)).reshape(batch, hidden, length)
+            h = _layer_norm(layer["out"] @ attended + layer["out_b"] + h, *layer["ln1"], axis=-2)
+            up = _gelu(layer["up"] @ h + layer["up_b"])
+            h = _layer_norm(layer["down"] @ up + layer["down_b"] + h, *layer["ln2"], axis=-2)
+        return h.transpose(0, 2, 1), mask
 
 
 _SAFETENSORS_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
@@ -218,9 +221,9 @@ def one_blas_thread():
     return _blas_controller().limit(limits=1, user_api="blas")
 
 
-def _layer_norm(x: np.ndarray, gain: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    centred = x - x.mean(-1, keepdims=True)
-    variance = (centred * centred).mean(-1, keepdims=True)
+def _layer_norm(x: np.ndarray, gain: np.ndarray, bias: np.ndarray, axis: int) -> np.ndarray:
+    centred = x - x.mean(axis, keepdims=True)
+    variance = (centred * centred).mean(axis, keepdims=True)
     return centred / np.sqrt(variance + np.float32(1e-12)) * gain + bias
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.index.embedders import one_blas_thread
+from rag.index.product import row_scores
 from rag.index.scope import Scope
 
 VECTOR_DIR = "vectors"
@@ -180,11 +181,11 @@ class VectorFile:
         query = np.asarray(vector, dtype=np.float32)
         with one_blas_thread():  # on a busy machine a second BLAS thread made this 13x slower (measured)
             if rows is None:
-                scores = self.matrix @ query
+                scores = row_scores(self.matrix, query)
             elif len(rows) and 4 * len(rows) > (span := int(rows.max()) - (low := int(rows.min())) + 1):
                 # most rows of the span they cover (the whole file, or the tail past the watermark):
                 # a product over the mapped span beats a copy of the rows
-                scores = (self.matrix[low:low + span] @ query)[rows - low]
+                scores = row_scores(self.matrix[low:low + span], query)[rows - low]
             else:
                 scores = self.matrix[rows] @ query
         if n is not None and n < len(scores):
