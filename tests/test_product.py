@@ -4,9 +4,9 @@ import threading
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from rag.index import product
-from rag.index.embedders import one_blas_thread
 from rag.index.product import SPLIT_ROWS, row_scores
 
 
@@ -22,8 +22,9 @@ def rows(tmp_path_factory):
 
 def test_the_split_product_is_bit_identical_to_one_product(rows):
     matrix, query = rows
-    # As the search calls it: one BLAS thread, so the reference is one single-threaded product.
-    with one_blas_thread():
+    # As the search runs it: on one BLAS thread (forced here: one_blas_thread trusts
+    # OPENBLAS_NUM_THREADS, which an earlier test's import of rag.cli sets after numpy loaded).
+    with threadpool_limits(limits=1, user_api="blas"):
         for part in (matrix, matrix[:SPLIT_ROWS], matrix[7:SPLIT_ROWS * 2 + 1], matrix[:SPLIT_ROWS - 1]):
             assert np.array_equal(row_scores(part, query), np.asarray(part) @ query)
 
@@ -35,7 +36,7 @@ def test_a_search_that_finds_the_helper_taken_computes_alone(rows, monkeypatch):
         raise AssertionError("handed to the helper while it was taken")
 
     monkeypatch.setattr(product._helper, "submit", no_hand_off)
-    with product._helper_free, one_blas_thread():
+    with product._helper_free, threadpool_limits(limits=1, user_api="blas"):
         assert np.array_equal(row_scores(matrix, query), np.asarray(matrix) @ query)
 
 
@@ -47,7 +48,7 @@ def test_concurrent_searches_each_get_their_own_scores(rows):
 
     def search(i: int) -> None:
         for _ in range(5):
-            # Close, not equal: threads leaving one_blas_thread restore the BLAS thread count
+            # Close, not equal: threads leaving a BLAS thread limit restore the BLAS thread count
             # under the others. Another search's numbers (or a half left unwritten) are far off.
             results[i].append(np.allclose(row_scores(matrix, queries[i]), expected[i], rtol=1e-5, atol=1e-4))
 
