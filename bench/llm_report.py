@@ -251,10 +251,11 @@ def _both_figures(answer) -> bool:
 
 def off_question(reason: str) -> bool:
     """Rejected as beside the question or its period (rag.answer.llm_engine.off_question,
-    off_period, off_kind, off_echo; rag.answer.llm_second_look), not by the support check: such sentences are supported and are not counted as removed."""
+    off_period, off_kind, off_echo; rag.answer.llm_second_look, rag.answer.evidence_check), not by the support check: such sentences are supported and are not counted as removed."""
     return reason.startswith(("the supported sentences do not speak to the question", "the question asks about",
                               "the question asks for a number", "the answer only restates the question",
-                              "the answer does not give what the question asks"))
+                              "the answer does not give what the question asks",
+                              "the extractive engine's refusal model finds"))
 
 
 def labels() -> list[dict]:

@@ -151,6 +151,10 @@ class Settings(BaseModel):
         "a question the LLM answered, ask the LLM whether "
         "its verified answer gives what the question asks; a no refuses (rag/answer/llm_second_look.py; chosen on "
         "the tune half, bench/llm-notes.md round 8 of issue 16)."))
+    llm_min_evidence: float = Field(0.2, ge=0, le=1, description=(
+        "Refuse a verified LLM answer when the extractive engine's refusal model, reading each quoted sentence as "
+        "its lead, scores none at this or more (rag/answer/evidence_check.py; no model call; 0 turns it off; "
+        "chosen on the tune half, bench/llm-notes.md round 9)."))
     llm_fallback: Literal["none", "extractive"] = Field("none", description="Answer with this engine when the LLM fails.")
     llm_unsupported: Literal["remove", "show"] = Field(
         "remove", description="LLM sentences no source in the context supports: 'remove' them (the answer says how many "

@@ -197,6 +197,27 @@ def _confidence(ranking: Ranking, lead: Candidate | None, support: float, min_su
     return round(answerable(evidence(ranking, lead, _support(lead))), 4)
 
 
+def quoted_answerability(store: Store, question: str, quotes: list[tuple[str, str]], k: int | None = None,
+                         filters: Filters = Filters()) -> float | None:  # noqa: B008
+    """The extractive refusal model's score with a quoted sentence as its lead: the highest over
+    `quotes` ((source, verbatim text) of another engine's answer), or None when no quote is a
+    sentence the engine read; 0 when the question names what the corpus never mentions. The
+    engine's own gates on its candidates (the asked type, the topic share, the support floor)
+    are not applied: they choose the engine's lead, and a quote they would pass over may still
+    answer (a sentence that names the singer without the question's word "residency")."""
+    ranking = rank(store, question, k, filters)
+    if ranking.unknown:
+        return 0.0
+    wanted = [(source, _flat(text)) for source, text in quotes]
+    quoted = [c for c in ranking.candidates
+              if any(c.chunk.source == source and _flat(c.sentence.text) in text for source, text in wanted)]
+    return max((round(answerable(evidence(ranking, c, _support(c))), 4) for c in quoted), default=None)
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
 def _refusal_reason(ranking: Ranking, lead: Candidate | None, support: float, confidence: float,
                     settings, floor: float) -> str | None:
     """Why the question is refused, in words; None when it is answered. `floor`: the support floor

@@ -44,6 +44,7 @@ from rag.answer.citations import CitationBook, render_answer_text
 from rag.answer.context import Context, pack_sources
 from rag.answer.context_conflicts import disagreements
 from rag.answer.entailment import second_opinion
+from rag.answer.evidence_check import check_evidence
 from rag.answer.grounding import Grounding, ScoreSupport, ground
 from rag.answer.judge import judge_support
 from rag.answer.llm_second_look import second_look
@@ -120,6 +121,8 @@ def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filt
                           settings.llm_min_answer_similarity, store.embedder, result.query_vector)
     answer = off_period(answer, question_period(question, filters.as_of))
     answer = off_kind(answer)
+    if settings.llm_min_evidence > 0:
+        answer = check_evidence(answer, store, question, filters, _refused_beside, k)
     if settings.llm_answer_check:
         answer = second_look(answer, store, llm, question, filters, _refused_beside, k)
     answer.notes = notes + draft.notes + answer.notes + _cost_notes(draft, llm)
