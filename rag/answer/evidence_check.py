@@ -1,4 +1,4 @@
-"""Does a verified LLM answer's evidence answer the question? (`llm_evidence_check`)
+"""Does a verified LLM answer's evidence answer the question? (`llm_min_evidence`)
 
 Verification proves that each sentence of an LLM answer is stated by a source; a small model
 asked about something the corpus does not hold still answers from a near-topic article, in

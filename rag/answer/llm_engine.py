@@ -23,7 +23,10 @@ Nothing the model says is shown unchecked:
    the same when every quote is from outside the recent period the question names, or when it
    asks for a number and the answer states none. A reply that only restates the question is
    refused before verification (its words are the question's premise, no claim; `off_echo`);
-6. when the extractive engine's answerability verdict refuses a question the LLM answered, the
+6. when the extractive engine's refusal model, reading each quote as its lead, scores none at
+   `llm_min_evidence`, the answer is a refusal kept as rejected output (rag.answer.evidence_check;
+   no model call); then, with `llm_answer_check`,
+   when the extractive engine's answerability verdict refuses a question the LLM answered, the
    model is asked whether its verified answer gives what the question asks; a no is a refusal
    kept as rejected output (`llm_answer_check`, rag.answer.llm_second_look);
 7. each figure of a reported conflict must be stated by the source it cites, and a conflict
