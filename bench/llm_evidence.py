@@ -3,7 +3,7 @@ recorded LLM answers, measured without the model (issue 16: refusal on unanswera
 
     python -m bench.llm_evidence [RUN_DIR] [--sets tune,tune-unanswerable,tune-unanswerable-strict]
 
-For every recorded answer of phase ask-llm-after the LLM gave (not refused):
+For every recorded answer of phase ask-llm-after (`--phase`) the LLM gave (not refused):
 - `extractive`: the extractive engine's own verdict on the question (ask-extractive-after);
 - `quoted`: the extractive refusal model's score with the LLM's quoted sentences as the lead
   (rag.answer.extractive.quoted_answerability; None when no quote is a sentence it read):
@@ -28,11 +28,11 @@ from bench.llm_unanswerable import still_answerable, verify
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5)  # declared before the tune run was read at them
 
 
-def readings(run: Path, sets: list[str]) -> list[dict]:
+def readings(run: Path, sets: list[str], phase: str = "ask-llm-after") -> list[dict]:
     from rag.answer.extractive import answer_extractive, quoted_answerability
     from rag.api import Rag
 
-    llm, ext = rows(run, "ask-llm-after"), rows(run, "ask-extractive-after")
+    llm, ext = rows(run, phase), rows(run, "ask-extractive-after")
     answerable, _ = verify(still_answerable(), Lookup(run).line)
     out, rags = [], {}
     try:
@@ -81,9 +81,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="bench.llm_evidence", description=__doc__.splitlines()[0])
     p.add_argument("run", nargs="?", type=Path, default=OUT)
     p.add_argument("--sets", default=TUNE)
+    p.add_argument("--phase", default="ask-llm-after", help="whose recorded LLM answers (e.g. ask-llm-before)")
     p.add_argument("--json", type=Path, help="also write the per-question readings here")
     args = p.parse_args(argv)
-    items = readings(args.run, args.sets.split(","))
+    items = readings(args.run, args.sets.split(","), args.phase)
     if args.json:
         args.json.write_text(json.dumps(items, indent=1))
     for item in items:
