@@ -29,6 +29,7 @@ from pathlib import Path
 from bench import data as bench_data
 from bench import split
 from bench.llm_model import ModelError, assemble
+from bench.llm_report import FIRST_BEFORE
 from bench.llm_unanswerable import corpora_and_sets
 from bench.run import run_logged
 
@@ -37,7 +38,7 @@ OUT = ROOT / "bench" / "out" / "llm"
 CHECK_SAMPLE = 40
 SAMPLE_SEED = 16  # the sample is drawn once with this seed; never re-drawn to suit a result
 DONOR = ROOT / "bench" / "out" / "full" / "stores" / "main"
-BEFORE = "9da8361"  # main before issue 16: verification marks unsupported text and never refuses
+BEFORE = FIRST_BEFORE
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -15,6 +15,8 @@ from bench.data import ROOT
 from bench.llm_unanswerable import RARE, UNANSWERABLE_SETS, still_answerable, verify
 from bench.metrics import contains
 
+FIRST_BEFORE = "9da8361"  # main before issue 16: verification marks unsupported text and never refuses
+
 SECTION = ROOT / "bench" / "llm_results.md"
 LABELS = ROOT / "bench" / "llm_labels.jsonl"
 HEADING = "## The LLM engine with a real model (make bench-llm)"
@@ -249,6 +251,12 @@ def _both_figures(answer) -> bool:
     return False
 
 
+def _before_is(commit: str) -> str:
+    if commit.startswith(FIRST_BEFORE):
+        return "main before issue 16: verification marks unsupported sentences and never refuses"
+    return "the code this run's 'after' is compared with (`--before`)"
+
+
 def off_question(reason: str) -> bool:
     """Rejected as beside the question or its period (rag.answer.llm_engine.off_question,
     off_period, off_kind, off_echo; rag.answer.llm_second_look, rag.answer.evidence_check), not by the support check: such sentences are supported and are not counted as removed."""
@@ -348,8 +356,8 @@ def render(run: Path, scored: dict) -> str:
              (f"- **Model:** Qwen2.5-Coder-1.5B-Instruct Q4_K_M (`{Path(config['model']).name}`, sha256 checked), "
               f"served by llama.cpp (xllamacpp) with {config['threads']} threads, context {config['n_ctx']}, "
               f"temperature 0, `cache_prompt: false`, {config.get('priority', 'under `nice -n 15`')}."),
-             ((f"- **Code:** before = `{config['commits']['before']}` (verification marks unsupported sentences and "
-               f"never refuses); after = `{config['commits']['after']}`. " if "ask-llm-before" in p else
+             ((f"- **Code:** before = `{config['commits']['before']}` ({_before_is(config['commits']['before'])}); "
+               f"after = `{config['commits']['after']}`. " if "ask-llm-before" in p else
                f"- **Code:** after = `{config['commits']['after']}`. ")
               + "The LLM columns read the same recorded model output (one response cache), so they differ in "
               "verification and gating alone."),
