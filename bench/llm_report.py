@@ -295,7 +295,10 @@ def label_summary(texts: dict[str, str]) -> dict:
     removed = [x for x in found if x["kind"] == "removed"]
     kept = [x for x in found if x["kind"] == "kept"]
     recited = [x for x in found if x["kind"] == "recited"]
-    wrong_source = [x for x in found if x.get("stated_by_other_source")]
+    # A label's "stated by another source" is about the citation the model gave when it was labelled.
+    # A sentence this run kept stands on the source the model cited this time (a live run can see
+    # another context), so it was not miscited here; whether that source truly states it is `kept`.
+    wrong_source = [x for x in found if x.get("stated_by_other_source") and x["kind"] != "kept"]
     return {"n": len(found), "stale": len(every) - len(found), "removed": share(removed, lambda x: not x["supported"]),
             "kept": share(kept, lambda x: x["supported"]), "recited": share(recited, lambda x: x["supported"]),
             "wrong_source_repaired": share(wrong_source, lambda x: x["kind"] == "recited"),
