@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import sqlite3
 import threading
+import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ CREATE INDEX IF NOT EXISTS documents_path_manifest ON documents (path, source, c
 # search's few hundred keyed row reads (chunk terms, heads, articles' counts) cost about half
 # (issue 14). The same bytes, so the same rows; past this size the rest is read as before.
 _MMAP_BYTES = 1 << 30
+_PREPARE_WAIT_S = 60.0  # as long as a connection's busy timeout
 _TABLES = ("documents", "chunks", "terms", "article_terms", "article_df", "article_tf")
 
 
@@ -108,9 +110,12 @@ class DocStore:
         self._all_lock = threading.Lock()
         db = self.db
         try:
-            _prepare(db)
+            _prepare_when_free(db)
         except sqlite3.DatabaseError as err:  # not a database, or a damaged one
             self.close()
+            if _locked(err):
+                raise RagError(f"the docstore {path} stayed locked by another process for {_PREPARE_WAIT_S:.0f} s; "
+                               "try again when it is done") from None
             raise RagError(damaged_docstore(path, str(err))) from None
 
     @property
@@ -584,6 +589,24 @@ def _scope_sql(scope: Scope, table: str) -> tuple[str, list]:
 def sqlite_glob(pattern: str) -> str:
     """fnmatch's glob in SQLite's GLOB syntax (the same *, ? and [...]; negation is [^...])."""
     return pattern.replace("[!", "[^")
+
+
+def _prepare_when_free(db: sqlite3.Connection) -> bool:
+    """`_prepare`, waiting out another process's lock. Two ingests opening a new store together
+    contend for the switch to WAL and the schema, and SQLite can answer "database is locked" at
+    once there, without its busy handler (a fresh-clone CI run reported that as a damaged store)."""
+    deadline = time.monotonic() + _PREPARE_WAIT_S
+    while True:
+        try:
+            return _prepare(db)
+        except sqlite3.OperationalError as err:
+            if not _locked(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def _locked(err: sqlite3.DatabaseError) -> bool:
+    return isinstance(err, sqlite3.OperationalError) and "locked" in str(err)
 
 
 def _prepare(db: sqlite3.Connection) -> bool:
