@@ -1,4 +1,5 @@
-"""A docstore another process holds locked while it opens is waited for, and is never called damaged."""
+"""A docstore another process holds locked while it opens is waited for, and is never called damaged;
+a file that is not a database is."""
 
 from __future__ import annotations
 
@@ -42,3 +43,10 @@ def test_a_store_that_stays_locked_is_busy_not_damaged(tmp_path, monkeypatch):
     assert "stayed locked by another process" in str(caught.value)
     assert "damaged" not in str(caught.value)
 
+
+
+def test_a_file_that_is_not_a_database_is_damaged(tmp_path):
+    path = tmp_path / "rag.db"
+    path.write_bytes(b"not a database, " * 300)
+    with pytest.raises(RagError, match="is damaged"):
+        DocStore(path)

@@ -108,9 +108,8 @@ class DocStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
-        db = self.db
         try:
-            _prepare_when_free(db)
+            _prepare_when_free(self.db)  # self.db's first PRAGMA already reads the file
         except sqlite3.DatabaseError as err:  # not a database, or a damaged one
             self.close()
             if _locked(err):
