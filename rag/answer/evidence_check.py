@@ -31,10 +31,10 @@ REASON = "the extractive engine's refusal model finds that no quoted sentence an
 
 def check_evidence(answer: Answer, store: Store, question: str, filters: Filters,
                    refuse: Callable[[Answer, str], Answer], k: int | None = None) -> Answer:
-    """`answer`, or `refuse(answer, why)` when its best quote scores under `llm_min_evidence`."""
-    if answer.refused or not answer.sentences:
-        return answer
+    """`answer`, or `refuse(answer, why)` when its best quote scores under `llm_min_evidence` (0: off)."""
     threshold = store.settings.llm_min_evidence
+    if threshold <= 0 or answer.refused or not answer.sentences:
+        return answer
     score = quoted_answerability(store, question, [(c.source, c.quote) for c in answer.citations], k, filters)
     if score is None or score >= threshold:
         return answer

@@ -124,8 +124,7 @@ def answer_llm(store: Store, llm: LLM, question: str, k: int | None = None, filt
                           settings.llm_min_answer_similarity, store.embedder, result.query_vector)
     answer = off_period(answer, question_period(question, filters.as_of))
     answer = off_kind(answer)
-    if settings.llm_min_evidence > 0:
-        answer = check_evidence(answer, store, question, filters, _refused_beside, k)
+    answer = check_evidence(answer, store, question, filters, _refused_beside, k)
     if settings.llm_answer_check:
         answer = second_look(answer, store, llm, question, filters, _refused_beside, k)
     answer.notes = notes + draft.notes + answer.notes + _cost_notes(draft, llm)
